@@ -1,0 +1,44 @@
+import { INestApplication, RequestMethod } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { APP_CONFIG, AppConfig } from '../../src/common/config/app-config';
+import { requestId } from '../../src/common/http/request-id.middleware';
+import { AppModule } from './app.module';
+
+export const API_PREFIX = 'api/v1';
+
+/** Builds the application: prefix, logger, Swagger and shutdown hooks. Shared by main.ts and the e2e tests. */
+export async function createApp(): Promise<INestApplication> {
+  const app = await NestFactory.create(AppModule, { bufferLogs: true, bodyParser: false });
+  app.use(requestId);
+  app.useLogger(app.get(Logger));
+  app.getHttpAdapter().getInstance().disable('x-powered-by');
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [
+      { path: 'health/live', method: RequestMethod.GET },
+      { path: 'health/ready', method: RequestMethod.GET },
+    ],
+  });
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Real-time pipeline control plane')
+      .setDescription(
+        'The one front door to the pipeline: ingest events into Kafka, read what the streaming job stored in ' +
+          'Cassandra, and check health. Every route except /health/* and /docs needs an API key.',
+      )
+      .setVersion('0.1.0')
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}
+
+export function appConfig(app: INestApplication): AppConfig {
+  return app.get<AppConfig>(APP_CONFIG);
+}

@@ -1,0 +1,16 @@
+import { appConfig, createApp } from './bootstrap';
+
+async function main(): Promise<void> {
+  const app = await createApp();
+  const { http } = appConfig(app);
+  await app.listen(http.port, http.host);
+  const server = app.getHttpServer();
+  // Keep-alive sockets must not hold up shutdown beyond the grace period.
+  process.once('SIGTERM', () => setTimeout(() => server.closeAllConnections?.(), http.shutdownGraceMs).unref());
+}
+
+main().catch((err: Error) => {
+  // Configuration errors are meant to be read by a person: print the message, not a stack.
+  process.stderr.write(`The API could not start: ${err.message}\n`);
+  process.exit(1);
+});

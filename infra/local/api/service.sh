@@ -1,0 +1,12 @@
+# The NestJS control plane, run from its build (dist/). Sourced by infra/local/stack.sh.
+# shellcheck shell=bash
+api_port() { echo "${PORT:-3000}"; }
+api_timeout() { echo 60; }
+api_grace() { echo 20; }
+api_probe() { curl -fsS -m 3 "http://127.0.0.1:$(api_port)/health/ready" >/dev/null; }
+api_install() {
+  (cd "$ROOT" && [ -d node_modules ] || npm ci --no-audit --no-fund)
+  step "building the API"
+  (cd "$ROOT" && npm run -s build)
+}
+api_start() { (cd "$ROOT" && launch api node dist/apps/api/main.js); }

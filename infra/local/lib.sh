@@ -1,0 +1,98 @@
+# Shared helpers for the local stack runner. Sourced by stack.sh and the service files.
+# shellcheck shell=bash
+
+ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
+CACHE_DIR="${PIPELINE_CACHE_DIR:-$HOME/.cache/pipeline}"
+LOG_DIR="$STACK_DIR/logs"
+RUN_DIR="$STACK_DIR/run"
+mkdir -p "$LOG_DIR" "$RUN_DIR" "$CACHE_DIR"
+
+# Java 17 runs Kafka and Cassandra (Cassandra 5.0 supports 11 and 17 only).
+if [ -z "${JAVA17_HOME:-}" ]; then
+  for candidate in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64 /usr/lib/jvm/temurin-17-jdk-amd64; do
+    [ -x "$candidate/bin/java" ] && JAVA17_HOME="$candidate" && break
+  done
+fi
+JAVA17_HOME="${JAVA17_HOME:-${JAVA_HOME:-/usr}}"
+JAVA="$JAVA17_HOME/bin/java"
+
+if [ -t 1 ]; then C_OK=$'\e[32m'; C_ERR=$'\e[31m'; C_DIM=$'\e[2m'; C_OFF=$'\e[0m'; else C_OK=; C_ERR=; C_DIM=; C_OFF=; fi
+step() { printf '%s==>%s %s\n' "$C_DIM" "$C_OFF" "$*"; }
+ok()   { printf '%s ok %s %s\n' "$C_OK" "$C_OFF" "$*"; }
+fail() { printf '%sFAIL%s %s\n' "$C_ERR" "$C_OFF" "$*" >&2; }
+
+pid_file() { echo "$RUN_DIR/$1.pid"; }
+log_file() { echo "$LOG_DIR/$1.log"; }
+
+# The pid of a service we started, if that process is still alive.
+running_pid() {
+  local f; f="$(pid_file "$1")"
+  [ -f "$f" ] || return 1
+  local pid; pid="$(cat "$f")"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; return 0; fi
+  rm -f "$f"; return 1
+}
+
+# Is something already listening on a TCP port on loopback?
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Runs a command in the background, detached from this shell, with its output in the service's log.
+launch() {
+  local name="$1"; shift
+  local log; log="$(log_file "$name")"
+  echo "---- $(date -u +%FT%TZ) starting $name" >>"$log"
+  setsid nohup "$@" >>"$log" 2>&1 </dev/null &
+  echo $! >"$(pid_file "$name")"
+}
+
+# wait_until NAME TIMEOUT_SECONDS PROBE... : polls PROBE until it succeeds; fails early if the process died.
+wait_until() {
+  local name="$1" timeout="$2"; shift 2
+  local start=$SECONDS
+  while (( SECONDS - start < timeout )); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if ! running_pid "$name" >/dev/null; then
+      fail "$name exited while starting"; return 1
+    fi
+    sleep 1
+  done
+  fail "$name did not answer within ${timeout}s"; return 1
+}
+
+show_log_tail() {
+  local log; log="$(log_file "$1")"
+  echo "---- last 40 lines of $log" >&2
+  tail -n 40 "$log" >&2 || true
+}
+
+# Stops a service: SIGTERM, then SIGKILL after a grace period.
+stop_pid() {
+  local name="$1" grace="${2:-30}" pid
+  pid="$(running_pid "$name")" || { ok "$name not running"; return 0; }
+  step "stopping $name (pid $pid)"
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  local start=$SECONDS
+  while kill -0 "$pid" 2>/dev/null && (( SECONDS - start < grace )); do sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$(pid_file "$name")"
+  ok "$name stopped"
+}
+
+# Fetches a Maven project's runtime dependencies into a cache directory once.
+maven_fetch() {
+  local pom="$1" dest="$2"
+  local sum; sum="$(sha256sum "$pom" | cut -c1-16)"
+  # The marker holds the pom's checksum, so editing the pom refreshes the cache.
+  if [ "$(cat "$dest/.complete" 2>/dev/null)" = "$sum" ]; then return 0; fi
+  step "downloading $(basename "$(dirname "$pom")") jars from Maven Central into $dest"
+  rm -rf "$dest"; mkdir -p "$dest"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dest" \
+    || { fail "maven could not fetch $(basename "$(dirname "$pom")")"; return 1; }
+  echo "$sum" >"$dest/.complete"
+}
+
+# Reads <name.version> from a pom so the version is written down in one place.
+pom_property() { sed -n "s:.*<$2>\(.*\)</$2>.*:\1:p" "$1" | head -n1; }

@@ -1,0 +1,76 @@
+import { EnvironmentVariables } from './env.schema';
+
+/** The control plane's settings, typed and grouped by the part that uses them. */
+export interface AppConfig {
+  env: 'development' | 'production' | 'test';
+  http: { host: string; port: number; apiKeys: string[]; shutdownGraceMs: number };
+  log: { level: string };
+  ingest: { sourcesFile: string; maxBodyBytes: number; maxEvents: number };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    ssl: boolean;
+    sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+    publishTimeoutMs: number;
+    createTopics: boolean;
+    topicPartitions: number;
+    topicReplicationFactor: number;
+  };
+  cassandra: {
+    contactPoints: string[];
+    localDataCenter: string;
+    keyspace: string;
+    replication: Record<string, string | number>;
+    credentials?: { username: string; password: string };
+    requestTimeoutMs: number;
+  };
+  records: { maxRangeDays: number };
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
+
+function replication(spec: string): Record<string, string | number> {
+  const [strategy, ...parts] = spec.split(':');
+  if (strategy === 'SimpleStrategy') return { class: strategy, replication_factor: Number(parts[0]) };
+  const out: Record<string, string | number> = { class: strategy };
+  for (const part of parts) {
+    const [dc, rf] = part.split('=');
+    out[dc] = Number(rf);
+  }
+  return out;
+}
+
+export function toAppConfig(env: EnvironmentVariables): AppConfig {
+  return {
+    env: env.NODE_ENV as AppConfig['env'],
+    http: { host: env.HOST, port: env.PORT, apiKeys: list(env.API_KEYS), shutdownGraceMs: env.SHUTDOWN_GRACE_MS },
+    log: { level: env.LOG_LEVEL },
+    ingest: { sourcesFile: env.SOURCES_FILE, maxBodyBytes: env.INGEST_MAX_BODY_BYTES, maxEvents: env.INGEST_MAX_EVENTS },
+    kafka: {
+      brokers: list(env.KAFKA_BROKERS),
+      clientId: env.KAFKA_CLIENT_ID,
+      ssl: env.KAFKA_SSL,
+      sasl: env.KAFKA_SASL_MECHANISM
+        ? { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME!, password: env.KAFKA_SASL_PASSWORD! }
+        : undefined,
+      publishTimeoutMs: env.KAFKA_PUBLISH_TIMEOUT_MS,
+      createTopics: env.KAFKA_CREATE_TOPICS,
+      topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
+      topicReplicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR,
+    },
+    cassandra: {
+      contactPoints: list(env.CASSANDRA_CONTACT_POINTS),
+      localDataCenter: env.CASSANDRA_LOCAL_DC,
+      keyspace: env.CASSANDRA_KEYSPACE,
+      replication: replication(env.CASSANDRA_REPLICATION),
+      credentials:
+        env.CASSANDRA_USERNAME && env.CASSANDRA_PASSWORD
+          ? { username: env.CASSANDRA_USERNAME, password: env.CASSANDRA_PASSWORD }
+          : undefined,
+      requestTimeoutMs: env.CASSANDRA_REQUEST_TIMEOUT_MS,
+    },
+    records: { maxRangeDays: env.RECORDS_MAX_RANGE_DAYS },
+  };
+}

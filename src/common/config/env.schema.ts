@@ -1,0 +1,133 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
+
+/**
+ * Every environment variable the control plane reads, with its default.
+ * The README's configuration table mirrors this class; keep them in step.
+ */
+export class EnvironmentVariables {
+  @IsOptional() @IsIn(['development', 'production', 'test'])
+  NODE_ENV = 'development';
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  HOST = '127.0.0.1';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  PORT = 3000;
+
+  @IsString() @Matches(/^[^,\s]{16,}(,[^,\s]{16,})*$/, {
+    message: 'must be a comma-separated list of API keys, each at least 16 characters without spaces',
+  })
+  API_KEYS: string;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600000)
+  SHUTDOWN_GRACE_MS = 10000;
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  SOURCES_FILE = 'config/sources.yaml';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(104857600)
+  INGEST_MAX_BODY_BYTES = 1048576;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100000)
+  INGEST_MAX_EVENTS = 10000;
+
+  @IsOptional() @Matches(HOST_PORT_LIST, { message: 'must be a comma-separated list of host:port' })
+  KAFKA_BROKERS = '127.0.0.1:9092';
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  KAFKA_CLIENT_ID = 'pipeline-control-plane';
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  KAFKA_SSL = false;
+
+  @IsOptional() @IsIn(['plain', 'scram-sha-256', 'scram-sha-512'])
+  KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+  @IsOptional() @IsString()
+  KAFKA_SASL_USERNAME?: string;
+
+  @IsOptional() @IsString()
+  KAFKA_SASL_PASSWORD?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000)
+  KAFKA_PUBLISH_TIMEOUT_MS = 5000;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  KAFKA_CREATE_TOPICS = true;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  KAFKA_TOPIC_PARTITIONS = 3;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10)
+  KAFKA_TOPIC_REPLICATION_FACTOR = 1;
+
+  @IsOptional() @Matches(HOST_PORT_LIST, { message: 'must be a comma-separated list of host:port' })
+  CASSANDRA_CONTACT_POINTS = '127.0.0.1:9042';
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  CASSANDRA_LOCAL_DC = 'datacenter1';
+
+  @IsOptional() @Matches(/^[a-z][a-z0-9_]{0,47}$/, { message: 'must be a lower-case CQL identifier (letters, digits, _)' })
+  CASSANDRA_KEYSPACE = 'pipeline';
+
+  @IsOptional() @Matches(/^(SimpleStrategy:\d+|NetworkTopologyStrategy(:[\w-]+=\d+)+)$/, {
+    message: "must be 'SimpleStrategy:<rf>' or 'NetworkTopologyStrategy:<dc>=<rf>[:<dc>=<rf>...]'",
+  })
+  CASSANDRA_REPLICATION = 'SimpleStrategy:1';
+
+  @IsOptional() @IsString()
+  CASSANDRA_USERNAME?: string;
+
+  @IsOptional() @IsString()
+  CASSANDRA_PASSWORD?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000)
+  CASSANDRA_REQUEST_TIMEOUT_MS = 5000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3660)
+  RECORDS_MAX_RANGE_DAYS = 31;
+}
+
+/** Validates the raw environment once; throws one message naming every bad variable and what it allows. */
+export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
+  const env = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const shown = /PASSWORD|API_KEYS/.test(e.property) ? '<hidden>' : JSON.stringify(e.value);
+      const why = Object.values(e.constraints ?? {}).join('; ');
+      return `  ${e.property}=${e.value === undefined ? '(unset)' : shown}: ${why}`;
+    });
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (env.KAFKA_SASL_MECHANISM && (!env.KAFKA_SASL_USERNAME || !env.KAFKA_SASL_PASSWORD)) {
+    throw new Error('Invalid configuration:\n  KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required too');
+  }
+  return env;
+}

@@ -1,0 +1,72 @@
+/**
+ * The project's error types. Adapters map outside failures to these once; the exception
+ * filter turns them into the one error shape. Controllers never build error responses.
+ */
+export abstract class AppError extends Error {
+  abstract readonly statusCode: number;
+  readonly details?: unknown;
+  readonly headers: Record<string, string> = {};
+
+  constructor(message: string, details?: unknown) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** The caller sent something we cannot accept; the message says what to fix. */
+export class BadRequestError extends AppError {
+  readonly statusCode = 400;
+}
+
+export class NotFoundError extends AppError {
+  readonly statusCode = 404;
+}
+
+export class ConflictError extends AppError {
+  readonly statusCode = 409;
+}
+
+export class PayloadTooLargeError extends AppError {
+  readonly statusCode = 413;
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  readonly statusCode = 415;
+}
+
+/** A dependency (Kafka, Cassandra, ...) cannot be reached or did not answer in time for the caller. */
+export class UpstreamUnavailableError extends AppError {
+  readonly statusCode = 503;
+  constructor(
+    readonly upstream: string,
+    message: string,
+    retryAfterSeconds = 5,
+  ) {
+    super(message, { upstream });
+    this.headers['Retry-After'] = String(retryAfterSeconds);
+  }
+}
+
+/** A dependency accepted the request but did not answer within its deadline. */
+export class UpstreamTimeoutError extends AppError {
+  readonly statusCode = 504;
+  constructor(
+    readonly upstream: string,
+    message: string,
+  ) {
+    super(message, { upstream });
+  }
+}
+
+/** A dependency answered with a refusal; its message is passed on. */
+export class UpstreamRejectedError extends AppError {
+  readonly statusCode = 502;
+  constructor(
+    readonly upstream: string,
+    message: string,
+    upstreamDetails?: unknown,
+  ) {
+    super(message, { upstream, upstreamDetails });
+  }
+}

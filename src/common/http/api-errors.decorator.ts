@@ -1,0 +1,22 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { ErrorResponseDto } from '../errors/error-response.dto';
+
+const MEANING: Record<number, string> = {
+  400: 'Bad input; the message says what to fix',
+  401: 'Missing or invalid API key',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Body too large',
+  415: 'Unsupported Content-Type',
+  502: 'A dependency refused the request',
+  503: 'A dependency is unavailable (named in details.upstream); retry after Retry-After seconds',
+  504: 'A dependency did not answer in time',
+};
+
+/** Documents the error statuses a route can answer, all in the one error shape; 401 is always included. */
+export function ApiErrors(...statuses: number[]) {
+  return applyDecorators(
+    ...[401, ...statuses].map((status) => ApiResponse({ status, description: MEANING[status], type: ErrorResponseDto })),
+  );
+}

@@ -1,0 +1,65 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../common/http/api-errors.decorator';
+import { IngestResponseDto } from './dto/ingest-response.dto';
+import { SourcesResponseDto } from './dto/source.dto';
+import { IngestBodyInterceptor } from './ingest-body.interceptor';
+import { IngestionService } from './ingestion.service';
+
+@ApiTags('ingestion')
+@ApiSecurity('api-key')
+@ApiSecurity('bearer')
+@Controller()
+export class IngestionController {
+  constructor(private readonly ingestion: IngestionService) {}
+
+  @Post('ingest/:source')
+  @HttpCode(202)
+  @UseInterceptors(IngestBodyInterceptor)
+  @ApiOperation({
+    summary: 'Publish events of a source to Kafka',
+    description:
+      'Accepts one JSON object, a JSON array of objects, or NDJSON (application/x-ndjson, one object per line). ' +
+      'Each event is wrapped in the envelope {eventId, source, receivedAt, key?, payload} and published to the ' +
+      "source's topic. The 202 is sent only after Kafka acknowledged every event of the request (acks=all); " +
+      'on any error no event of the request is reported accepted.',
+  })
+  @ApiParam({ name: 'source', example: 'users', description: 'A source from GET /sources' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key yields the same event ids' })
+  @ApiBody({
+    description: 'One event, an array of events, or NDJSON',
+    schema: {
+      oneOf: [
+        { type: 'object', example: { name: 'Ada', email: 'ada@example.com' } },
+        { type: 'array', items: { type: 'object' }, example: [{ name: 'Ada' }, { name: 'Grace' }] },
+      ],
+    },
+  })
+  @ApiAcceptedResponse({ type: IngestResponseDto, description: 'Every event was acknowledged by Kafka' })
+  @ApiErrors(400, 404, 413, 415, 503)
+  ingest(
+    @Param('source') source: string,
+    @Body() body: Buffer,
+    @Headers('content-type') contentType?: string,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<IngestResponseDto> {
+    return this.ingestion.ingest({ source, body, contentType, idempotencyKey });
+  }
+
+  @Get('sources')
+  @ApiOperation({ summary: 'The configured sources: name, topic and schema' })
+  @ApiOkResponse({ type: SourcesResponseDto })
+  @ApiErrors()
+  listSources(): SourcesResponseDto {
+    return {
+      sources: this.ingestion.listSources().map(({ name, topic, description, keyField, maxBodyBytes, schema }) => ({
+        name,
+        topic,
+        description,
+        keyField,
+        maxBodyBytes,
+        schema,
+      })),
+    };
+  }
+}

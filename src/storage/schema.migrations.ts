@@ -1,0 +1,51 @@
+/**
+ * The keyspace's schema, as an ordered list of idempotent steps. A step, once released, never
+ * changes: new columns or tables are new steps, so every deployment converges to the same schema.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  statements: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'events, per-minute counts and the demo users table',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS events_by_source (
+         source text, day date, received_at timestamp, event_id uuid,
+         key text, payload text, processed_at timestamp,
+         PRIMARY KEY ((source, day), received_at, event_id)
+       ) WITH CLUSTERING ORDER BY (received_at DESC, event_id ASC)`,
+      `CREATE TABLE IF NOT EXISTS event_counts_by_minute (
+         source text, day date, minute timestamp, count bigint,
+         PRIMARY KEY ((source, day), minute)
+       ) WITH CLUSTERING ORDER BY (minute ASC)`,
+      `CREATE TABLE IF NOT EXISTS created_users (
+         id uuid PRIMARY KEY,
+         first_name text, last_name text, gender text, address text, post_code text,
+         email text, username text, dob text, registered_date text, phone text, picture text,
+         received_at timestamp
+       )`,
+    ],
+  },
+  {
+    version: 2,
+    description: 'control-plane state: schedules, their runs, and leases',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS schedules (
+         id uuid PRIMARY KEY, name text, cron text, timezone text, enabled boolean,
+         target_kind text, target_name text, target_params text,
+         created_at timestamp, updated_at timestamp
+       )`,
+      `CREATE TABLE IF NOT EXISTS schedule_runs (
+         schedule_id uuid, fire_time timestamp, status text, run_ref text, error text, finished_at timestamp,
+         PRIMARY KEY ((schedule_id), fire_time)
+       ) WITH CLUSTERING ORDER BY (fire_time DESC)`,
+      `CREATE TABLE IF NOT EXISTS leases (
+         name text PRIMARY KEY, holder text, acquired_at timestamp
+       )`,
+    ],
+  },
+];

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { IngestionModule } from '../ingestion/ingestion.module';
+import { CassandraClient } from './cassandra.client';
+import { EventsRepository } from './events.repository';
+import { RecordsController } from './records.controller';
+import { RecordsService } from './records.service';
+import { StorageService } from './storage.service';
+
+@Module({
+  imports: [IngestionModule],
+  controllers: [RecordsController],
+  providers: [CassandraClient, EventsRepository, RecordsService, StorageService],
+  exports: [StorageService],
+})
+export class StorageModule {}

@@ -1,0 +1,38 @@
+import { BadRequestError } from '../common/errors/errors';
+
+const DAY_MS = 86_400_000;
+
+export interface TimeRange {
+  from: Date;
+  to: Date;
+}
+
+/** Parses ?from&to (ISO 8601; `to` exclusive), applying a default window that ends now. */
+export function timeRange(fromText: string | undefined, toText: string | undefined, defaultMs: number, maxDays: number): TimeRange {
+  const to = toText === undefined ? new Date() : parseInstant('to', toText);
+  const from = fromText === undefined ? new Date(to.getTime() - defaultMs) : parseInstant('from', fromText);
+  if (from.getTime() >= to.getTime()) throw new BadRequestError('from must be earlier than to');
+  if (to.getTime() - from.getTime() > maxDays * DAY_MS) {
+    throw new BadRequestError(`The range from..to spans more than ${maxDays} days: narrow it (RECORDS_MAX_RANGE_DAYS)`);
+  }
+  return { from, to };
+}
+
+function parseInstant(name: string, text: string): Date {
+  const date = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
+    throw new BadRequestError(`${name} must be an ISO 8601 date or date-time, e.g. 2026-01-01T00:00:00Z; got "${text}"`);
+  }
+  return date;
+}
+
+/** The UTC day (YYYY-MM-DD) an instant falls in. */
+export const dayOf = (instant: Date | number): string => new Date(instant).toISOString().slice(0, 10);
+
+/** UTC days touched by [from, to), newest first. */
+export function daysNewestFirst(range: TimeRange): string[] {
+  const days: string[] = [];
+  const first = Date.parse(dayOf(range.from));
+  for (let d = Date.parse(dayOf(range.to.getTime() - 1)); d >= first; d -= DAY_MS) days.push(dayOf(d));
+  return days;
+}

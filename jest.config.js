@@ -4,6 +4,6 @@ module.exports = {
   rootDir: '.',
   roots: ['<rootDir>/src', '<rootDir>/apps'],
   testRegex: '.*\\.spec\\.ts$',
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': 'ts-jest' },
   testEnvironment: 'node',
 };

@@ -4,7 +4,7 @@ module.exports = {
   rootDir: '..',
   roots: ['<rootDir>/test'],
   testRegex: '.*\\.e2e-spec\\.ts$',
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': 'ts-jest' },
   testEnvironment: 'node',
   testTimeout: 120000,
   maxWorkers: 1,

@@ -52,7 +52,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return {
         statusCode,
         message: known ? (r.message as string) : exception.message,
-        details: r.details ?? (known ? undefined : response),
+        // A structured body without a message (terminus' readiness report) is passed on whole.
+        details: known ? r.details : response,
         headers: {},
       };
     }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# with-stack.sh SERVICE... -- COMMAND...
+# Starts the named services that are not already running, runs COMMAND, then stops only
+# the services it started (also on failure or Ctrl-C), and exits with COMMAND's status.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+
+services=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do services+=("$1"); shift; done
+[ "${1:-}" = "--" ] && shift
+[ $# -gt 0 ] || { echo "usage: $0 SERVICE... -- COMMAND..." >&2; exit 2; }
+
+started=()
+for s in "${services[@]}"; do
+  running_pid "$s" >/dev/null || started+=("$s")
+done
+cleanup() {
+  if [ ${#started[@]} -gt 0 ]; then
+    step "stopping what this run started: ${started[*]}"
+    "$HERE/stack.sh" down "${started[@]}" || true
+  fi
+}
+trap cleanup EXIT
+"$HERE/stack.sh" up "${services[@]}"
+set +e
+"$@"
+status=$?
+set -e
+exit $status

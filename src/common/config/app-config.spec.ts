@@ -1,0 +1,76 @@
+import { toAppConfig } from './app-config';
+import { validateEnvironment } from './env.schema';
+
+const API_KEY = 'k'.repeat(16);
+const configFrom = (raw: Record<string, string>) => toAppConfig(validateEnvironment({ API_KEYS: API_KEY, ...raw }));
+
+describe('toAppConfig', () => {
+  it('groups the defaults into the typed settings', () => {
+    expect(configFrom({})).toEqual({
+      env: 'development',
+      http: { host: '127.0.0.1', port: 3000, apiKeys: [API_KEY], shutdownGraceMs: 10000 },
+      log: { level: 'info' },
+      ingest: { sourcesFile: 'config/sources.yaml', maxBodyBytes: 1048576, maxEvents: 10000 },
+      kafka: {
+        brokers: ['127.0.0.1:9092'],
+        clientId: 'pipeline-control-plane',
+        ssl: false,
+        sasl: undefined,
+        publishTimeoutMs: 5000,
+        createTopics: true,
+        topicPartitions: 3,
+        topicReplicationFactor: 1,
+      },
+      cassandra: {
+        contactPoints: ['127.0.0.1:9042'],
+        localDataCenter: 'datacenter1',
+        keyspace: 'pipeline',
+        replication: { class: 'SimpleStrategy', replication_factor: 1 },
+        credentials: undefined,
+        requestTimeoutMs: 5000,
+      },
+      records: { maxRangeDays: 31 },
+    });
+  });
+
+  it('splits comma-separated lists', () => {
+    const config = configFrom({
+      API_KEYS: 'first-key-0123456789,second-key-0123456789',
+      KAFKA_BROKERS: 'kafka-1:9092,kafka-2:9093',
+      CASSANDRA_CONTACT_POINTS: 'cass-1:9042,cass-2:9042,cass-3:9042',
+    });
+
+    expect(config.http.apiKeys).toEqual(['first-key-0123456789', 'second-key-0123456789']);
+    expect(config.kafka.brokers).toEqual(['kafka-1:9092', 'kafka-2:9093']);
+    expect(config.cassandra.contactPoints).toEqual(['cass-1:9042', 'cass-2:9042', 'cass-3:9042']);
+  });
+
+  it('parses SimpleStrategy:<rf> into a numeric replication factor', () => {
+    expect(configFrom({ CASSANDRA_REPLICATION: 'SimpleStrategy:3' }).cassandra.replication).toEqual({
+      class: 'SimpleStrategy',
+      replication_factor: 3,
+    });
+  });
+
+  it('parses NetworkTopologyStrategy into one numeric factor per data center', () => {
+    expect(configFrom({ CASSANDRA_REPLICATION: 'NetworkTopologyStrategy:dc1=3:dc2=2' }).cassandra.replication).toEqual({
+      class: 'NetworkTopologyStrategy',
+      dc1: 3,
+      dc2: 2,
+    });
+  });
+
+  it('builds SASL settings when a mechanism is configured', () => {
+    const config = configFrom({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'secret' });
+
+    expect(config.kafka.sasl).toEqual({ mechanism: 'scram-sha-256', username: 'svc', password: 'secret' });
+  });
+
+  it('builds Cassandra credentials only when both username and password are set', () => {
+    expect(configFrom({ CASSANDRA_USERNAME: 'cassandra', CASSANDRA_PASSWORD: 'pw' }).cassandra.credentials).toEqual({
+      username: 'cassandra',
+      password: 'pw',
+    });
+    expect(configFrom({ CASSANDRA_USERNAME: 'cassandra' }).cassandra.credentials).toBeUndefined();
+  });
+});

@@ -1,0 +1,267 @@
+import { join } from 'node:path';
+import { AppConfig, toAppConfig } from '../common/config/app-config';
+import { validateEnvironment } from '../common/config/env.schema';
+import { BadRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, UpstreamUnavailableError } from '../common/errors/errors';
+import { EventEnvelope } from './envelope';
+import { IngestionService, IngestRequest } from './ingestion.service';
+import { KafkaProducer, OutgoingMessage } from './kafka.producer';
+import { SourcesRegistry } from './sources.registry';
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const JSON_TYPE = 'application/json';
+
+function configWith(env: Record<string, string> = {}): AppConfig {
+  return toAppConfig(
+    validateEnvironment({ API_KEYS: 'k'.repeat(16), SOURCES_FILE: join(__dirname, '../../config/sources.yaml'), ...env }),
+  );
+}
+
+/** The Kafka adapter's surface, as jest mocks; publish acknowledges by default. */
+function fakeKafka() {
+  return {
+    publish: jest.fn<Promise<unknown[]>, [string, OutgoingMessage[]]>().mockResolvedValue([]),
+    ensureTopics: jest.fn<Promise<void>, [string[]]>().mockResolvedValue(undefined),
+    ping: jest.fn().mockResolvedValue({ brokers: 1, controller: 1 }),
+  };
+}
+
+function setup(env: Record<string, string> = {}) {
+  const config = configWith(env);
+  const kafka = fakeKafka();
+  const service = new IngestionService(new SourcesRegistry(config), kafka as unknown as KafkaProducer, config);
+  return { service, kafka };
+}
+
+const jsonRequest = (source: string, events: unknown, extra: Partial<IngestRequest> = {}): IngestRequest => ({
+  source,
+  body: Buffer.from(JSON.stringify(events)),
+  contentType: JSON_TYPE,
+  ...extra,
+});
+
+/** The messages handed to the single publish call, with their envelopes parsed. */
+function published(kafka: ReturnType<typeof fakeKafka>) {
+  expect(kafka.publish).toHaveBeenCalledTimes(1);
+  const [topic, messages] = kafka.publish.mock.calls[0];
+  return { topic, messages: messages.map((m) => ({ ...m, envelope: JSON.parse(m.value) as EventEnvelope })) };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error & { statusCode?: number; details?: unknown }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('IngestionService.ingest', () => {
+  it('publishes one enveloped message per event to the source topic, keyed by the keyField', async () => {
+    const { service, kafka } = setup();
+    const users = [
+      { name: 'Ada', email: 'ada@example.com' },
+      { name: 'Grace', email: 'grace@example.com' },
+    ];
+    const before = Date.now();
+
+    const result = await service.ingest(jsonRequest('users', users));
+
+    const { topic, messages } = published(kafka);
+    expect(topic).toBe('users_created');
+    expect(messages).toHaveLength(2);
+    messages.forEach((message, i) => {
+      const { envelope } = message;
+      expect(envelope).toEqual({
+        eventId: result.eventIds[i],
+        source: 'users',
+        receivedAt: expect.any(String),
+        key: users[i].email,
+        payload: users[i],
+      });
+      expect(envelope.eventId).toMatch(UUID_V7);
+      expect(new Date(envelope.receivedAt).toISOString()).toBe(envelope.receivedAt);
+      expect(Date.parse(envelope.receivedAt)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(envelope.receivedAt)).toBeLessThanOrEqual(Date.now());
+      expect(message.key).toBe(users[i].email);
+      expect(message.headers).toEqual({ 'content-type': 'application/json' });
+    });
+  });
+
+  it('answers the accepted count and the event ids in request order', async () => {
+    const { service, kafka } = setup();
+
+    const result = await service.ingest(jsonRequest('clicks', [{ n: 1 }, { n: 2 }, { n: 3 }]));
+
+    const { messages } = published(kafka);
+    expect(result.accepted).toBe(3);
+    expect(result.eventIds).toEqual(messages.map((m) => m.envelope.eventId));
+    expect(messages.map((m) => m.envelope.payload)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(new Set(result.eventIds).size).toBe(3);
+    result.eventIds.forEach((id) => expect(id).toMatch(UUID_V7));
+  });
+
+  it('keys a message by its event id, and leaves key out of the envelope, when the source has no keyField', async () => {
+    const { service, kafka } = setup();
+
+    const { eventIds } = await service.ingest(jsonRequest('clicks', { page: '/home' }));
+
+    const [message] = published(kafka).messages;
+    expect(message.key).toBe(eventIds[0]);
+    expect(message.envelope).not.toHaveProperty('key');
+  });
+
+  it('keys a message by its event id when the keyField is absent from the payload', async () => {
+    const { service, kafka } = setup();
+
+    const { eventIds } = await service.ingest(jsonRequest('users', { name: 'No Email' }));
+
+    const [message] = published(kafka).messages;
+    expect(message.key).toBe(eventIds[0]);
+    expect(message.envelope).not.toHaveProperty('key');
+  });
+
+  it('reads NDJSON bodies', async () => {
+    const { service, kafka } = setup();
+    const body = Buffer.from('{"order_id":"o-1","amount":5,"currency":"EUR"}\n{"order_id":"o-2","amount":7,"currency":"USD"}\n');
+
+    const result = await service.ingest({ source: 'orders', body, contentType: 'application/x-ndjson' });
+
+    const { topic, messages } = published(kafka);
+    expect(result.accepted).toBe(2);
+    expect(topic).toBe('ingest.orders');
+    expect(messages.map((m) => m.key)).toEqual(['o-1', 'o-2']);
+  });
+
+  it('rejects a batch whose event 2 breaks the schema, naming the index and field, and publishes nothing', async () => {
+    const { service, kafka } = setup();
+    const orders = [
+      { order_id: 'o-1', amount: 10, currency: 'EUR' },
+      { order_id: 'o-2', amount: 20, currency: 'EUR' },
+      { order_id: 'o-3', amount: -1, currency: 'EUR' },
+    ];
+
+    const error = await rejection(service.ingest(jsonRequest('orders', orders)));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toMatch(/^event 2 does not match the schema of source "orders": \/amount must be >= 0/);
+    expect(error.details).toEqual([{ index: 2, field: '/amount', message: 'must be >= 0' }]);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('names a missing required property as the failing field', async () => {
+    const { service, kafka } = setup();
+
+    const error = await rejection(service.ingest(jsonRequest('orders', { order_id: 'o-1', amount: 1 })));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toMatch(/^the event does not match the schema of source "orders": \/currency/);
+    expect(error.details).toEqual([{ index: 0, field: '/currency', message: "must have required property 'currency'" }]);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('rejects a body larger than the source limit with 413', async () => {
+    const { service, kafka } = setup();
+    const big = { blob: 'x'.repeat(262_144) };
+
+    const error = await rejection(service.ingest(jsonRequest('clicks', big)));
+
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.message).toMatch(/source "clicks" accepts at most 262144/);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('accepts a body of exactly the source limit', async () => {
+    const { service } = setup();
+    const body = Buffer.from(JSON.stringify({ blob: 'x'.repeat(262_144 - '{"blob":""}'.length) }));
+    expect(body.length).toBe(262_144);
+
+    await expect(service.ingest({ source: 'clicks', body, contentType: JSON_TYPE })).resolves.toMatchObject({ accepted: 1 });
+  });
+
+  it('rejects a batch with more events than INGEST_MAX_EVENTS with 413', async () => {
+    const { service, kafka } = setup({ INGEST_MAX_EVENTS: '3' });
+
+    await expect(service.ingest(jsonRequest('clicks', [{}, {}, {}]))).resolves.toMatchObject({ accepted: 3 });
+    const error = await rejection(service.ingest(jsonRequest('clicks', [{}, {}, {}, {}])));
+
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.message).toBe('The batch holds 4 events; at most 3 per request');
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers the same event ids when the same Idempotency-Key is sent twice', async () => {
+    const { service } = setup();
+    const request = jsonRequest('clicks', [{ n: 1 }, { n: 2 }], { idempotencyKey: 'retry-123' });
+
+    const first = await service.ingest(request);
+    const second = await service.ingest(request);
+
+    expect(second.eventIds).toEqual(first.eventIds);
+    expect(new Set(first.eventIds).size).toBe(2);
+  });
+
+  it('derives different event ids from different Idempotency-Keys', async () => {
+    const { service } = setup();
+
+    const a = await service.ingest(jsonRequest('clicks', [{ n: 1 }], { idempotencyKey: 'key-a' }));
+    const b = await service.ingest(jsonRequest('clicks', [{ n: 1 }], { idempotencyKey: 'key-b' }));
+
+    expect(a.eventIds[0]).not.toBe(b.eventIds[0]);
+  });
+
+  it('uses the derived ids as the envelope event ids', async () => {
+    const { service, kafka } = setup();
+
+    const { eventIds } = await service.ingest(jsonRequest('clicks', [{ n: 1 }], { idempotencyKey: 'key-a' }));
+
+    expect(published(kafka).messages[0].envelope.eventId).toBe(eventIds[0]);
+  });
+
+  it.each([
+    ['with a space', 'has space'],
+    ['that is empty', ''],
+    ['longer than 255 characters', 'x'.repeat(256)],
+    ['with non-ASCII characters', 'naïve'],
+  ])('rejects an Idempotency-Key %s with 400', async (_case, idempotencyKey) => {
+    const { service, kafka } = setup();
+
+    const error = await rejection(service.ingest(jsonRequest('clicks', { n: 1 }, { idempotencyKey })));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toBe('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('propagates Kafka being unavailable instead of reporting events accepted', async () => {
+    const { service, kafka } = setup();
+    const unavailable = new UpstreamUnavailableError('Kafka', 'Kafka is unavailable: connection refused');
+    kafka.publish.mockRejectedValueOnce(unavailable);
+
+    await expect(service.ingest(jsonRequest('clicks', [{ n: 1 }]))).rejects.toBe(unavailable);
+  });
+
+  it('answers 404 for an unknown source and 415 for an unsupported content type', async () => {
+    const { service, kafka } = setup();
+
+    await expect(service.ingest(jsonRequest('payments', {}))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.ingest(jsonRequest('clicks', {}, { contentType: 'text/plain' }))).rejects.toBeInstanceOf(
+      UnsupportedMediaTypeError,
+    );
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+});
+
+describe('IngestionService.precheck', () => {
+  it('answers the source when it exists and the content type is supported', () => {
+    const { service } = setup();
+
+    expect(service.precheck('orders', 'application/x-ndjson').topic).toBe('ingest.orders');
+  });
+
+  it('rejects an unknown source before the content type', () => {
+    const { service } = setup();
+
+    expect(() => service.precheck('payments', 'text/plain')).toThrow(NotFoundError);
+    expect(() => service.precheck('orders', 'text/plain')).toThrow(UnsupportedMediaTypeError);
+  });
+});

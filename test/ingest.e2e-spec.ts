@@ -1,0 +1,131 @@
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { AUTH, readEvents, startApp, topicEnd } from './support/harness';
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('POST /api/v1/ingest/{source} against a real Kafka broker', () => {
+  let app: INestApplication;
+  const post = (source: string) => request(app.getHttpServer()).post(`/api/v1/ingest/${source}`).set(AUTH);
+
+  beforeAll(async () => {
+    app = await startApp();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('publishes one JSON event in the envelope to the source topic, keyed by its keyField', async () => {
+    const before = Date.now();
+    const res = await post('users').set('Content-Type', 'application/json').send({ name: 'Ada', email: 'ada@example.com' }).expect(202);
+    expect(res.body.accepted).toBe(1);
+    expect(res.body.eventIds).toHaveLength(1);
+    const [id] = res.body.eventIds;
+    expect(id).toMatch(UUID_V7);
+
+    const messages = await readEvents('users_created', [id]);
+    const msg = messages.get(id)!;
+    expect(msg.key).toBe('ada@example.com');
+    expect(msg.value).toEqual({
+      eventId: id,
+      source: 'users',
+      receivedAt: expect.any(String),
+      key: 'ada@example.com',
+      payload: { name: 'Ada', email: 'ada@example.com' },
+    });
+    expect(Date.parse(msg.value.receivedAt)).toBeGreaterThanOrEqual(before - 1000);
+  });
+
+  it('publishes a JSON array as one event per element, in order, keyed by eventId without a keyField', async () => {
+    const events = [{ page: '/a' }, { page: '/b' }, { page: '/c' }];
+    const res = await post('clicks').send(events).expect(202);
+    expect(res.body.accepted).toBe(3);
+    const messages = await readEvents('ingest.clicks', res.body.eventIds);
+    res.body.eventIds.forEach((id: string, i: number) => {
+      const msg = messages.get(id)!;
+      expect(msg.key).toBe(id);
+      expect(msg.value.payload).toEqual(events[i]);
+      expect(msg.value.key).toBeUndefined();
+    });
+  });
+
+  it('publishes NDJSON, one event per non-empty line', async () => {
+    const body = '{"order_id":"o-1","amount":10,"currency":"EUR"}\n\n{"order_id":"o-2","amount":0.5,"currency":"USD"}\n';
+    const res = await post('orders').set('Content-Type', 'application/x-ndjson').send(body).expect(202);
+    expect(res.body.accepted).toBe(2);
+    const messages = await readEvents('ingest.orders', res.body.eventIds);
+    expect(messages.get(res.body.eventIds[0])!.value.payload.order_id).toBe('o-1');
+    expect(messages.get(res.body.eventIds[1])!.key).toBe('o-2');
+  });
+
+  it('gives a retried request with the same Idempotency-Key the same event ids', async () => {
+    const key = `retry-${Date.now()}`;
+    const first = await post('clicks').set('Idempotency-Key', key).send([{ a: 1 }, { a: 2 }]).expect(202);
+    const second = await post('clicks').set('Idempotency-Key', key).send([{ a: 1 }, { a: 2 }]).expect(202);
+    expect(second.body.eventIds).toEqual(first.body.eventIds);
+  });
+
+  describe('bad input is refused with a message that says what to fix, and publishes nothing', () => {
+    const big = JSON.stringify({ blob: 'x'.repeat(300 * 1024) });
+    const cases: [string, string, string, string | object, number, RegExp][] = [
+      ['invalid JSON', 'users', 'application/json', '{"name": "Ada"', 400, /not valid JSON/],
+      ['invalid NDJSON line', 'clicks', 'application/x-ndjson', '{"a":1}\n{oops}\n', 400, /line 2/],
+      ['an empty batch', 'clicks', 'application/json', '[]', 400, /empty/],
+      ['an empty body', 'clicks', 'application/json', '', 400, /empty/],
+      ['a non-object event', 'clicks', 'application/json', '[{"a":1}, 42]', 400, /event 1/],
+      ['a schema violation', 'orders', 'application/json', { order_id: 'o-9', amount: -1, currency: 'euro' }, 400, /schema of source "orders"/],
+      ['a body over the source limit', 'clicks', 'application/json', big, 413, /262144/],
+      ['an unsupported content type', 'clicks', 'text/plain', 'hello', 415, /application\/x-ndjson/],
+    ];
+
+    it.each(cases)('%s', async (_name, source, contentType, body, status, message) => {
+      const topic = source === 'users' ? 'users_created' : `ingest.${source}`;
+      const before = await topicEnd(topic);
+      const res = await post(source).set('Content-Type', contentType).send(body as string).expect(status);
+      expect(res.body).toMatchObject({ statusCode: status, error: expect.any(String), requestId: expect.any(String) });
+      expect(res.body.message).toMatch(message);
+      expect(await topicEnd(topic)).toBe(before);
+    });
+
+    it('lists every failing field, with the event index, for a batch', async () => {
+      const before = await topicEnd('ingest.orders');
+      const res = await post('orders')
+        .send([{ order_id: 'ok', amount: 1, currency: 'EUR' }, { order_id: 'bad', amount: 'ten', currency: 'EUR' }, { amount: 1 }])
+        .expect(400);
+      expect(res.body.details).toEqual(
+        expect.arrayContaining([
+          { index: 1, field: '/amount', message: 'must be number' },
+          { index: 2, field: '/order_id', message: expect.stringContaining('required') },
+          { index: 2, field: '/currency', message: expect.stringContaining('required') },
+        ]),
+      );
+      expect(await topicEnd('ingest.orders')).toBe(before);
+    });
+
+    it('answers 404 naming the configured sources for an unknown source', async () => {
+      const res = await post('nope').send({ a: 1 }).expect(404);
+      expect(res.body.message).toMatch(/Unknown source "nope".*users/);
+    });
+
+    it('answers 401 without an API key and with a wrong one', async () => {
+      await request(app.getHttpServer()).post('/api/v1/ingest/users').send({ name: 'x' }).expect(401);
+      const res = await request(app.getHttpServer())
+        .post('/api/v1/ingest/users')
+        .set('Authorization', 'Bearer wrong-key-wrong-key-wrong')
+        .send({ name: 'x' })
+        .expect(401);
+      expect(res.body.message).toBe('Invalid API key');
+    });
+  });
+
+  it('lists the configured sources with their topics', async () => {
+    const res = await request(app.getHttpServer()).get('/api/v1/sources').set('Authorization', `Bearer ${AUTH['X-API-Key']}`).expect(200);
+    expect(res.body.sources).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'users', topic: 'users_created' })]));
+  });
+
+  it('echoes X-Request-Id and uses it in error bodies', async () => {
+    const res = await post('nope').set('X-Request-Id', 'trace-abc-123').send({}).expect(404);
+    expect(res.headers['x-request-id']).toBe('trace-abc-123');
+    expect(res.body.requestId).toBe('trace-abc-123');
+  });
+});

@@ -1,0 +1,109 @@
+import { INestApplication } from '@nestjs/common';
+import { Client, types } from 'cassandra-driver';
+import request from 'supertest';
+import { AUTH, cassandra, eventually, startApp } from './support/harness';
+
+describe('GET /api/v1/records and /stats against a real Cassandra', () => {
+  let app: INestApplication;
+  let db: Client;
+  // Rows in a fixed past window (cleared first), so live traffic and earlier runs cannot interfere.
+  const source = 'clicks';
+  const base = Date.UTC(2026, 0, 10, 23, 58, 0); // two minutes before a UTC day boundary
+  const rows = Array.from({ length: 25 }, (_, i) => ({
+    eventId: types.Uuid.random().toString(),
+    receivedAt: new Date(base + i * 10_000), // 25 rows over 4 minutes, crossing midnight
+  }));
+  const from = new Date(base - 60_000).toISOString();
+  const to = new Date(base + 10 * 60_000).toISOString();
+
+  beforeAll(async () => {
+    app = await startApp();
+    // The app creates the schema at start-up; wait until it answers ready.
+    await eventually('readiness', async () => {
+      const res = await request(app.getHttpServer()).get('/health/ready');
+      return res.status === 200 ? true : undefined;
+    });
+    db = await cassandra();
+    for (const day of ['2026-01-10', '2026-01-11']) {
+      await db.execute('DELETE FROM events_by_source WHERE source = ? AND day = ?', [source, day], { prepare: true });
+      await db.execute('DELETE FROM event_counts_by_minute WHERE source = ? AND day = ?', [source, day], { prepare: true });
+    }
+    for (const r of rows) {
+      await db.execute(
+        'INSERT INTO events_by_source (source, day, received_at, event_id, key, payload, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [source, r.receivedAt.toISOString().slice(0, 10), r.receivedAt, r.eventId, null, JSON.stringify({ n: r.eventId }), new Date()],
+        { prepare: true },
+      );
+    }
+    const minutes: [string, number][] = [['2026-01-10T23:58:00Z', 6], ['2026-01-10T23:59:00Z', 6], ['2026-01-11T00:00:00Z', 6], ['2026-01-11T00:01:00Z', 7]];
+    for (const [minute, count] of minutes) {
+      await db.execute(
+        'INSERT INTO event_counts_by_minute (source, day, minute, count) VALUES (?, ?, ?, ?)',
+        [source, minute.slice(0, 10), new Date(minute), types.Long.fromNumber(count)],
+        { prepare: true },
+      );
+    }
+  });
+  afterAll(async () => {
+    await db?.shutdown();
+    await app?.close();
+  });
+
+  const get = (path: string) => request(app.getHttpServer()).get(path).set(AUTH);
+
+  it('returns every row exactly once across pages, newest first, across the day boundary', async () => {
+    const seen: { eventId: string; receivedAt: string }[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const query = new URLSearchParams({ from, to, limit: '4', ...(token ? { pageToken: token } : {}) });
+      const res = await get(`/api/v1/records/${source}?${query}`).expect(200);
+      expect(res.body.items.length).toBeLessThanOrEqual(4);
+      seen.push(...res.body.items);
+      token = res.body.nextPageToken;
+      pages++;
+    } while (token && pages < 50);
+
+    expect(seen.map((r) => r.eventId)).toEqual([...rows].reverse().map((r) => r.eventId));
+    expect(new Set(seen.map((r) => r.eventId)).size).toBe(rows.length);
+    expect(pages).toBeGreaterThanOrEqual(7);
+    expect(seen[0]).toMatchObject({ source, payload: { n: rows[rows.length - 1].eventId } });
+  });
+
+  it('filters by the time range', async () => {
+    const res = await get(`/api/v1/records/${source}?from=2026-01-11T00:00:00Z&to=${encodeURIComponent(to)}&limit=100`).expect(200);
+    expect(res.body.items.map((r: { receivedAt: string }) => r.receivedAt.slice(0, 10))).toEqual(Array(13).fill('2026-01-11'));
+    expect(res.body.nextPageToken).toBeUndefined();
+  });
+
+  it('sums per-minute counts across days in time order', async () => {
+    const res = await get(`/api/v1/stats/${source}?from=${from}&to=${to}`).expect(200);
+    expect(res.body.total).toBe(25);
+    expect(res.body.minutes.map((m: { count: number }) => m.count)).toEqual([6, 6, 6, 7]);
+    expect(res.body.minutes[0].minute).toBe('2026-01-10T23:58:00.000Z');
+  });
+
+  it.each([
+    ['limit=0', /limit/],
+    ['limit=abc', /limit/],
+    ['from=yesterday', /from must be an ISO 8601/],
+    ['from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', /earlier/],
+    ['from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z', /more than 31 days/],
+    ['pageToken=garbage', /pageToken/],
+    ['color=red', /color/],
+  ])('answers 400 for %s', async (query, message) => {
+    const res = await get(`/api/v1/records/${source}?${query}`).expect(400);
+    expect(res.body.message).toMatch(message);
+  });
+
+  it('refuses a page token used for another source', async () => {
+    const first = await get(`/api/v1/records/${source}?from=${from}&to=${to}&limit=2`).expect(200);
+    const res = await get(`/api/v1/records/users?pageToken=${first.body.nextPageToken}`).expect(400);
+    expect(res.body.message).toMatch(/different query/);
+  });
+
+  it('answers 404 for an unknown source', async () => {
+    await get('/api/v1/records/nope').expect(404);
+    await get('/api/v1/stats/nope').expect(404);
+  });
+});

@@ -1,0 +1,102 @@
+import { INestApplication } from '@nestjs/common';
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Client } from 'cassandra-driver';
+import { Kafka, logLevel } from 'kafkajs';
+
+/** The API key the in-process app accepts in end-to-end tests. */
+export const API_KEY = 'e2e-test-key-0123456789abcdef';
+export const AUTH = { 'X-API-Key': API_KEY };
+export const ROOT = resolve(__dirname, '../..');
+export const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+export const CONTACT_POINTS = (process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',');
+export const KEYSPACE = process.env.CASSANDRA_KEYSPACE ?? 'pipeline';
+
+/** Starts the real application in this process, configured through the environment like production. */
+export async function startApp(overrides: Record<string, string> = {}): Promise<INestApplication> {
+  Object.assign(process.env, { API_KEYS: API_KEY, LOG_LEVEL: 'error', NODE_ENV: 'test', ...overrides });
+  // Imported after the environment is set: configuration is read once, at module load.
+  const { createApp } = await import('../../apps/api/bootstrap');
+  const app = await createApp();
+  await app.init();
+  return app;
+}
+
+export function kafka(): Kafka {
+  return new Kafka({ clientId: 'e2e-tests', brokers: BROKERS, logLevel: logLevel.NOTHING });
+}
+
+export interface ConsumedMessage {
+  key: string | null;
+  value: Record<string, any>;
+  partition: number;
+}
+
+/** Reads a topic from the beginning with a fresh consumer group until `want` matches every expected id. */
+export async function readEvents(topic: string, eventIds: string[], timeoutMs = 30000): Promise<Map<string, ConsumedMessage>> {
+  const consumer = kafka().consumer({ groupId: `e2e-${Date.now()}-${Math.random().toString(36).slice(2)}` });
+  const found = new Map<string, ConsumedMessage>();
+  const wanted = new Set(eventIds);
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((done, fail) => {
+      const timer = setTimeout(
+        () => fail(new Error(`only ${found.size}/${wanted.size} events found in ${topic} after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      void consumer.run({
+        eachMessage: async ({ message, partition }) => {
+          const value = JSON.parse(message.value!.toString());
+          if (!wanted.has(value.eventId)) return;
+          found.set(value.eventId, { key: message.key?.toString() ?? null, value, partition });
+          if (found.size === wanted.size) {
+            clearTimeout(timer);
+            done();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return found;
+}
+
+/** Sum of the latest offsets of a topic's partitions: grows by one per message published. */
+export async function topicEnd(topic: string): Promise<number> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function cassandra(): Promise<Client> {
+  const client = new Client({ contactPoints: CONTACT_POINTS, localDataCenter: 'datacenter1', keyspace: KEYSPACE });
+  await client.connect();
+  return client;
+}
+
+/** Drives the local stack runner (infra/local/stack.sh), e.g. to stop and restart Kafka. */
+export function stack(...args: string[]): void {
+  execFileSync(resolve(ROOT, 'infra/local/stack.sh'), args, { cwd: ROOT, stdio: 'inherit', timeout: 240000 });
+}
+
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000, everyMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}

@@ -16,11 +16,11 @@ node_modules/.install-stamp: package.json package-lock.json
 	@touch $@
 
 install: node_modules/.install-stamp ## install npm packages and fetch the stack's jars (cached in ~/.cache/pipeline)
-	@$(STACK) install
+	@$(STACK) install kafka cassandra
 
 up: install ## start Kafka, Cassandra and the API (port 3000, Swagger at /docs)
 	@$(STACK) up
-	@echo "API:     http://127.0.0.1:$${PORT:-3000}/api/v1   (key: \$$API_KEYS)"
+	@echo "API:     http://127.0.0.1:$${PORT:-3000}/api/v1   (send X-API-Key: <a key from API_KEYS>)"
 	@echo "Swagger: http://127.0.0.1:$${PORT:-3000}/docs"
 
 down: ## stop everything make up started

@@ -14,6 +14,8 @@ function routesOf(doc: { paths: Record<string, Record<string, unknown>> }): [str
 describe('API-key authentication, for every route in the OpenAPI document', () => {
   let app: INestApplication;
   let routes: [string, string][];
+  const call = (method: string, path: string) =>
+    (request(app.getHttpServer()) as unknown as Record<string, (url: string) => request.Test>)[method](path);
 
   beforeAll(async () => {
     app = await startApp();
@@ -37,10 +39,10 @@ describe('API-key authentication, for every route in the OpenAPI document', () =
     const protectedRoutes = routes.filter(([, path]) => !path.startsWith('/health/'));
     expect(protectedRoutes.length).toBeGreaterThanOrEqual(4);
     for (const [method, path] of protectedRoutes) {
-      const missing = await (request(app.getHttpServer()) as any)[method](path).set('Content-Type', 'application/json').send('{}');
+      const missing = await call(method, path).set('Content-Type', 'application/json').send('{}');
       expect({ route: `${method} ${path}`, status: missing.status }).toEqual({ route: `${method} ${path}`, status: 401 });
       expect(missing.body).toMatchObject({ statusCode: 401, error: 'Unauthorized', requestId: expect.any(String) });
-      const wrong = await (request(app.getHttpServer()) as any)[method](path).set('X-API-Key', 'not-the-key-not-the-key').send();
+      const wrong = await call(method, path).set('X-API-Key', 'not-the-key-not-the-key').send();
       expect({ route: `${method} ${path}`, status: wrong.status }).toEqual({ route: `${method} ${path}`, status: 401 });
     }
   });

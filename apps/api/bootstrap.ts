@@ -2,7 +2,6 @@ import { INestApplication, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { APP_CONFIG, AppConfig } from '../../src/common/config/app-config';
 import { requestId } from '../../src/common/http/request-id.middleware';
 import { AppModule } from './app.module';
 
@@ -10,7 +9,7 @@ export const API_PREFIX = 'api/v1';
 
 /** Builds the application: prefix, logger, Swagger and shutdown hooks. Shared by main.ts and the e2e tests. */
 export async function createApp(): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule, { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create(AppModule, { bufferLogs: true, bodyParser: false, abortOnError: false });
   app.use(requestId);
   app.useLogger(app.get(Logger));
   app.getHttpAdapter().getInstance().disable('x-powered-by');
@@ -37,8 +36,4 @@ export async function createApp(): Promise<INestApplication> {
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
-}
-
-export function appConfig(app: INestApplication): AppConfig {
-  return app.get<AppConfig>(APP_CONFIG);
 }

@@ -1,8 +1,10 @@
-import { appConfig, createApp } from './bootstrap';
+import { appConfigFromEnv } from '../../src/common/config/config.module';
+import { createApp } from './bootstrap';
 
 async function main(): Promise<void> {
+  // Validate first, so a configuration mistake reads as one short message rather than a stack trace.
+  const { http } = appConfigFromEnv();
   const app = await createApp();
-  const { http } = appConfig(app);
   await app.listen(http.port, http.host);
   const server = app.getHttpServer();
   // Keep-alive sockets must not hold up shutdown beyond the grace period.

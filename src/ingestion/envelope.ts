@@ -25,5 +25,6 @@ export function eventIds(source: string, count: number, idempotencyKey?: string)
 export function partitionKey(payload: Record<string, unknown>, keyField?: string): string | undefined {
   if (!keyField) return undefined;
   const value = payload[keyField];
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+  if (typeof value === 'number') return String(value);
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { SourcesResponseDto } from './dto/source.dto';
@@ -25,9 +25,11 @@ export class IngestionController {
       'on any error no event of the request is reported accepted.',
   })
   @ApiParam({ name: 'source', example: 'users', description: 'A source from GET /sources' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retrying with the same key yields the same event ids' })
+  @ApiConsumes('application/json', 'application/x-ndjson')
+  @ApiHeader({ name: 'content-type', required: true, description: 'application/json or application/x-ndjson' })
+  @ApiHeader({ name: 'idempotency-key', required: false, description: 'Retrying with the same key yields the same event ids' })
   @ApiBody({
-    description: 'One event, an array of events, or NDJSON',
+    description: 'One event or an array of events (application/json), or one event per line (application/x-ndjson)',
     schema: {
       oneOf: [
         { type: 'object', example: { name: 'Ada', email: 'ada@example.com' } },

@@ -5,7 +5,6 @@ import {
   KafkaConfig,
   logLevel as KafkaLogLevel,
   LogEntry,
-  Message,
   Partitioners,
   Producer,
   RecordMetadata,
@@ -60,7 +59,7 @@ export class KafkaProducer implements OnApplicationShutdown {
       if (!this.knownTopics.has(topic)) await this.ensureTopics([topic]);
       const producer = await this.connectedProducer();
       try {
-        return await producer.send({ topic, acks: -1, messages: messages as Message[] });
+        return await producer.send({ topic, acks: -1, messages });
       } catch (err) {
         this.resetProducer();
         throw err;

@@ -37,6 +37,10 @@ sources:
     ]);
   });
 
+  it.each([['a number', '5'], ['a string', 'foo'], ['a list', '[a, b]']])('rejects a source whose settings are %s', (_case, value) => {
+    expect(() => parse(`sources:\n  users: ${value}\n`)).toThrow(`${FILE}: source "users": expected a mapping of settings`);
+  });
+
   it('compiles the schema into a validator for payloads', () => {
     const [source] = parse(`
 sources:

@@ -51,10 +51,15 @@ export class SourcesRegistry {
     return Object.entries(doc.sources).map(([name, raw]) => {
       const where = `${file}: source "${name}"`;
       if (!NAME.test(name)) throw new Error(`${where}: name must match ${NAME}`);
+      if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+        throw new Error(`${where}: expected a mapping of settings (or nothing, for all defaults)`);
+      }
       const entry = raw ?? {};
       const unknown = Object.keys(entry).filter((k) => !KNOWN_KEYS.has(k));
       if (unknown.length) throw new Error(`${where}: unknown setting(s) ${unknown.join(', ')}; allowed: ${[...KNOWN_KEYS].join(', ')}`);
-      const topic = entry.topic === undefined ? `ingest.${name}` : String(entry.topic);
+      if (entry.topic !== undefined && typeof entry.topic !== 'string') throw new Error(`${where}: topic must be a string`);
+      if (entry.description !== undefined && typeof entry.description !== 'string') throw new Error(`${where}: description must be a string`);
+      const topic = entry.topic ?? `ingest.${name}`;
       if (!TOPIC.test(topic)) throw new Error(`${where}: topic "${topic}" is not a valid Kafka topic name`);
       if (topics.has(topic)) throw new Error(`${where}: topic "${topic}" is already used by source "${topics.get(topic)}"`);
       topics.set(topic, name);
@@ -72,8 +77,8 @@ export class SourcesRegistry {
       return {
         name,
         topic,
-        description: entry.description === undefined ? undefined : String(entry.description),
-        keyField: entry.keyField as string | undefined,
+        description: entry.description,
+        keyField: entry.keyField,
         maxBodyBytes,
         schema: entry.schema as Record<string, unknown> | undefined,
         validate,

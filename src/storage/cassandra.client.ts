@@ -97,7 +97,7 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
       this.lastError = err.message;
       if (!this.closed) {
         clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => this.connect().catch(() => undefined), RETRY_MS);
+        this.retryTimer = setTimeout(() => void this.connect().catch(() => undefined), RETRY_MS);
       }
     });
     return this.ready;

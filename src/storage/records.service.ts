@@ -4,7 +4,7 @@ import { BadRequestError } from '../common/errors/errors';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { EventsRepository, StoredEvent } from './events.repository';
 import { decodePageToken, encodePageToken } from './page-token';
-import { daysNewestFirst, timeRange } from './time-range';
+import { checkedRange, daysNewestFirst, timeRange } from './time-range';
 
 const WEEK_MS = 7 * 86_400_000;
 const DAY_MS = 86_400_000;
@@ -57,7 +57,7 @@ export class RecordsService {
         (query.from === undefined || Date.parse(query.from) === cursor.from) &&
         (query.to === undefined || Date.parse(query.to) === cursor.to);
       if (!sameQuery) throw new BadRequestError('pageToken belongs to a different query: keep source, from and to unchanged while paging');
-      range = { from: new Date(cursor.from), to: new Date(cursor.to) };
+      range = checkedRange(new Date(cursor.from), new Date(cursor.to), this.config.records.maxRangeDays);
       days = daysNewestFirst(range).filter((d) => d <= cursor.day);
       pageState = cursor.pageState;
     }

@@ -28,7 +28,7 @@ export function kafka(): Kafka {
 
 export interface ConsumedMessage {
   key: string | null;
-  value: Record<string, any>;
+  value: { eventId: string; source: string; receivedAt: string; key?: string; payload: Record<string, unknown> };
   partition: number;
 }
 
@@ -98,5 +98,5 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`${what} did not happen within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
 }

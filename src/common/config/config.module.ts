@@ -3,6 +3,14 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_CONFIG, AppConfig, toAppConfig } from './app-config';
 import { validateEnvironment } from './env.schema';
 
+let loaded: AppConfig | undefined;
+
+/** The validated configuration of this process's environment; throws a message naming each bad variable. */
+export function appConfigFromEnv(): AppConfig {
+  loaded ??= toAppConfig(validateEnvironment(process.env));
+  return loaded;
+}
+
 /** Reads and validates the environment once at start-up and provides the typed AppConfig. */
 @Global()
 @Module({
@@ -10,7 +18,7 @@ import { validateEnvironment } from './env.schema';
     ConfigModule.forRoot({
       ignoreEnvFile: true,
       cache: true,
-      load: [() => ({ app: toAppConfig(validateEnvironment(process.env)) })],
+      load: [() => ({ app: appConfigFromEnv() })],
     }),
   ],
   providers: [

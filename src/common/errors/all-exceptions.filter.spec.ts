@@ -1,0 +1,154 @@
+import { ArgumentsHost, BadRequestException, Logger, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { AllExceptionsFilter } from './all-exceptions.filter';
+import {
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  UpstreamRejectedError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+} from './errors';
+
+const REQUEST_ID = 'req-42';
+
+/** Runs the filter on one exception with a fake express response; answers what was sent. */
+function handle(exception: unknown, { headersSent = false, request = { id: REQUEST_ID } }: { headersSent?: boolean; request?: { id?: string } } = {}) {
+  const response = { headersSent, status: jest.fn(), json: jest.fn(), setHeader: jest.fn() };
+  response.status.mockReturnValue(response);
+  const host = {
+    switchToHttp: () => ({ getRequest: () => request, getResponse: () => response }),
+  } as unknown as ArgumentsHost;
+
+  new AllExceptionsFilter().catch(exception, host);
+
+  return response;
+}
+
+/** The one status and body the filter sent. */
+function sent(response: ReturnType<typeof handle>) {
+  expect(response.status).toHaveBeenCalledTimes(1);
+  expect(response.json).toHaveBeenCalledTimes(1);
+  return { status: response.status.mock.calls[0][0] as number, body: response.json.mock.calls[0][0] as Record<string, unknown> };
+}
+
+describe('AllExceptionsFilter', () => {
+  let loggedError: jest.SpyInstance;
+
+  beforeEach(() => {
+    loggedError = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => loggedError.mockRestore());
+
+  it.each([
+    [new BadRequestError('bad', [{ index: 2 }]), 400, 'Bad Request'],
+    [new NotFoundError('nope'), 404, 'Not Found'],
+    [new ConflictError('taken'), 409, 'Conflict'],
+    [new PayloadTooLargeError('too big'), 413, 'Payload Too Large'],
+    [new UnsupportedMediaTypeError('which type?'), 415, 'Unsupported Media Type'],
+    [new UpstreamRejectedError('Livy', 'refused', { code: 'x' }), 502, 'Bad Gateway'],
+    [new UpstreamUnavailableError('Kafka', 'down'), 503, 'Service Unavailable'],
+    [new UpstreamTimeoutError('Cassandra', 'slow'), 504, 'Gateway Timeout'],
+  ])('answers %p with its status and the one error shape', (error, statusCode, reason) => {
+    const { status, body } = sent(handle(error));
+
+    expect(status).toBe(statusCode);
+    expect(body).toEqual({ statusCode, error: reason, message: error.message, details: error.details, requestId: REQUEST_ID });
+    expect(loggedError).not.toHaveBeenCalled();
+  });
+
+  it('leaves details out when the error has none', () => {
+    const { body } = sent(handle(new NotFoundError('nope')));
+
+    expect(body).not.toHaveProperty('details');
+  });
+
+  it('names the upstream in details for upstream errors', () => {
+    expect(sent(handle(new UpstreamTimeoutError('Cassandra', 'slow'))).body.details).toEqual({ upstream: 'Cassandra' });
+  });
+
+  it('sets Retry-After when an upstream is unavailable', () => {
+    const response = handle(new UpstreamUnavailableError('Kafka', 'down', 7));
+
+    expect(response.setHeader).toHaveBeenCalledWith('Retry-After', '7');
+    expect(sent(response).status).toBe(503);
+  });
+
+  it('sets no headers for an ordinary error', () => {
+    expect(handle(new BadRequestError('bad')).setHeader).not.toHaveBeenCalled();
+  });
+
+  it('joins ValidationPipe messages and keeps the list in details', () => {
+    const messages = ['limit must not be greater than 1000', 'from must be a string'];
+
+    const { status, body } = sent(handle(new BadRequestException(messages)));
+
+    expect(status).toBe(400);
+    expect(body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'limit must not be greater than 1000; from must be a string',
+      details: messages,
+      requestId: REQUEST_ID,
+    });
+  });
+
+  it("keeps the message of the framework's HTTP exceptions", () => {
+    expect(sent(handle(new UnauthorizedException('Invalid API key')))).toEqual({
+      status: 401,
+      body: { statusCode: 401, error: 'Unauthorized', message: 'Invalid API key', requestId: REQUEST_ID },
+    });
+    expect(sent(handle(new NotFoundException('Cannot GET /nowhere'))).body).toMatchObject({ statusCode: 404, message: 'Cannot GET /nowhere' });
+  });
+
+  it('answers 500 for an unknown error without leaking its message, and logs it', () => {
+    const error = new Error('connect ECONNREFUSED 10.0.0.7:9042 password=hunter2');
+
+    const { status, body } = sent(handle(error));
+
+    expect(status).toBe(500);
+    expect(body).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'Internal server error', requestId: REQUEST_ID });
+    expect(JSON.stringify(body)).not.toContain('hunter2');
+    expect(loggedError).toHaveBeenCalledWith(expect.objectContaining({ err: error }), 'unhandled error');
+  });
+
+  it('answers 500 for a thrown non-error value', () => {
+    expect(sent(handle('boom')).body).toMatchObject({ statusCode: 500, message: 'Internal server error' });
+    expect(sent(handle(undefined)).body).toMatchObject({ statusCode: 500, message: 'Internal server error' });
+  });
+
+  it("keeps the client status of body-parser's errors", () => {
+    const tooLarge = Object.assign(new Error('request entity too large'), { status: 413, type: 'entity.too.large' });
+
+    expect(sent(handle(tooLarge))).toEqual({
+      status: 413,
+      body: { statusCode: 413, error: 'Payload Too Large', message: 'request entity too large', requestId: REQUEST_ID },
+    });
+    expect(sent(handle({ status: 413, message: 'request entity too large' })).status).toBe(413);
+    expect(sent(handle({ statusCode: 400, message: 'Unexpected token } in JSON' })).body).toMatchObject({
+      statusCode: 400,
+      message: 'Unexpected token } in JSON',
+    });
+  });
+
+  it('does not pass on a server-side status carried by a foreign error', () => {
+    const { status, body } = sent(handle({ status: 502, message: 'socket hang up from 10.0.0.7' }));
+
+    expect(status).toBe(500);
+    expect(body.message).toBe('Internal server error');
+  });
+
+  it('answers an empty requestId when the request has none', () => {
+    expect(sent(handle(new NotFoundError('nope'), { request: {} })).body.requestId).toBe('');
+  });
+
+  it('sends nothing when the response has already started', () => {
+    const response = handle(new BadRequestError('late'), { headersSent: true });
+
+    expect(response.status).not.toHaveBeenCalled();
+    expect(response.json).not.toHaveBeenCalled();
+    expect(response.setHeader).not.toHaveBeenCalled();
+  });
+});

@@ -8,4 +8,8 @@ module.exports = {
   testEnvironment: 'node',
   testTimeout: 120000,
   maxWorkers: 1,
+  testSequencer: '<rootDir>/test/sequencer.js',
+  // Client libraries (kafkajs reconnect timers after the broker restart) can outlive the last test;
+  // the run must end when the tests do. The API's own shutdown is exercised by make down.
+  forceExit: true,
 };

@@ -10,6 +10,6 @@ module.exports = {
   maxWorkers: 1,
   testSequencer: '<rootDir>/test/sequencer.js',
   // Client libraries (kafkajs reconnect timers after the broker restart) can outlive the last test;
-  // the run must end when the tests do. The API's own shutdown is exercised by make down.
+  // the run must end when the tests do. The API's own shutdown is tested in shutdown.e2e-spec.ts.
   forceExit: true,
 };

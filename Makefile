@@ -5,8 +5,10 @@ STACK := infra/local/stack.sh
 
 # Local development key; set API_KEYS to your own for anything shared.
 export API_KEYS ?= local-dev-key-change-me
+# `make up` starts the streaming job with the API (the API's own default is off).
+export STREAMING_AUTOSTART ?= true
 
-.PHONY: help install up down status logs build lint typecheck unit e2e test clean
+.PHONY: help install up down status logs build lint typecheck unit pytest e2e test bench-freshness clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -15,10 +17,10 @@ node_modules/.install-stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-install: node_modules/.install-stamp ## install npm packages and fetch the stack's jars (cached in ~/.cache/pipeline)
-	@$(STACK) install kafka cassandra
+install: node_modules/.install-stamp ## install npm packages, the stack's jars and the PySpark venv (cached in ~/.cache/pipeline)
+	@$(STACK) install kafka cassandra livy
 
-up: install ## start Kafka, Cassandra and the API (port 3000, Swagger at /docs)
+up: install ## start Kafka, Cassandra, Livy (with Spark) and the API (port 3000, Swagger at /docs) and the streaming job
 	@$(STACK) up
 	@echo "API:     http://127.0.0.1:$${PORT:-3000}/api/v1   (send X-API-Key: <a key from API_KEYS>)"
 	@echo "Swagger: http://127.0.0.1:$${PORT:-3000}/docs"
@@ -44,10 +46,16 @@ typecheck: node_modules/.install-stamp
 unit: node_modules/.install-stamp ## unit tests (fakes at the adapter boundary)
 	npx jest --ci
 
-e2e: install ## end-to-end tests against the real local stack (starts what is missing, stops what it started)
-	@infra/local/with-stack.sh kafka cassandra -- npx jest --ci --config test/jest-e2e.config.js --runInBand
+pytest: install ## pytest of the PySpark jobs' transforms, on a local SparkSession
+	@infra/local/spark/pytest.sh -q
 
-test: install lint typecheck unit e2e ## everything CI runs
+e2e: install ## end-to-end tests against the real local stack (starts what is missing, stops what it started)
+	@infra/local/with-stack.sh kafka cassandra livy -- npx jest --ci --config test/jest-e2e.config.js --runInBand
+
+test: install lint typecheck unit pytest e2e ## everything CI runs
+
+bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=200 DURATION=60)
+	npx ts-node --transpile-only bench/freshness.ts --rate $${RATE:-200} --seconds $${DURATION:-60}
 
 clean: down ## stop the stack and delete its state (.stack/)
 	rm -rf .stack dist

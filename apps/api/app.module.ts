@@ -1,15 +1,19 @@
-import { Module, ValidationPipe } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ApiKeyGuard } from '../../src/common/auth/api-key.guard';
 import { AppConfigModule } from '../../src/common/config/config.module';
 import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filter';
+import { JsonBodyMiddleware } from '../../src/common/http/json-body.middleware';
 import { AppLoggerModule } from '../../src/common/logging/logger.module';
 import { HealthModule } from '../../src/health/health.module';
 import { IngestionModule } from '../../src/ingestion/ingestion.module';
+import { BatchesController } from '../../src/processing/batches.controller';
+import { ProcessingModule } from '../../src/processing/processing.module';
+import { StreamingController } from '../../src/processing/streaming.controller';
 import { StorageModule } from '../../src/storage/storage.module';
 
 @Module({
-  imports: [AppConfigModule, AppLoggerModule, IngestionModule, StorageModule, HealthModule],
+  imports: [AppConfigModule, AppLoggerModule, IngestionModule, StorageModule, ProcessingModule, HealthModule],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
@@ -19,4 +23,9 @@ import { StorageModule } from '../../src/storage/storage.module';
     },
   ],
 })
-export class AppModule {}
+export class AppModule implements NestModule {
+  /** JSON bodies for the control routes; POST /ingest reads its raw body itself, with the source's limit. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes(BatchesController, StreamingController);
+  }
+}

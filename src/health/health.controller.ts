@@ -3,6 +3,7 @@ import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/sw
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../common/auth/public.decorator';
 import { IngestionService } from '../ingestion/ingestion.service';
+import { BatchesService } from '../processing/batches.service';
 import { StorageService } from '../storage/storage.service';
 import { DependencyIndicator } from './dependency.indicator';
 
@@ -15,6 +16,7 @@ export class HealthController {
     private readonly dependency: DependencyIndicator,
     private readonly ingestion: IngestionService,
     private readonly storage: StorageService,
+    private readonly batches: BatchesService,
   ) {}
 
   @Get('live')
@@ -25,13 +27,14 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: one entry per dependency (Kafka, Cassandra)' })
+  @ApiOperation({ summary: 'Readiness: one entry per dependency (Kafka, Cassandra, Livy)' })
   @ApiServiceUnavailableResponse({ description: 'At least one dependency is down; details lists each one' })
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.dependency.check('kafka', () => this.ingestion.pingKafka()),
       () => this.dependency.check('cassandra', () => this.storage.pingCassandra()),
+      () => this.dependency.check('livy', () => this.batches.pingLivy()),
     ]);
   }
 }

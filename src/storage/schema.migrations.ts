@@ -48,4 +48,14 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 3,
+    description: 'Spark batches submitted through the control plane (Livy keeps no times and forgets killed batches)',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS spark_batches (
+         id int PRIMARY KEY, job text, name text, state text, app_id text,
+         args text, submitted_at timestamp, finished_at timestamp
+       )`,
+    ],
+  },
 ];

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { IngestionModule } from '../ingestion/ingestion.module';
+import { BatchHistoryRepository } from './batch-history.repository';
 import { CassandraClient } from './cassandra.client';
 import { EventsRepository } from './events.repository';
 import { RecordsController } from './records.controller';
@@ -9,7 +10,7 @@ import { StorageService } from './storage.service';
 @Module({
   imports: [IngestionModule],
   controllers: [RecordsController],
-  providers: [CassandraClient, EventsRepository, RecordsService, StorageService],
-  exports: [StorageService],
+  providers: [CassandraClient, EventsRepository, RecordsService, StorageService, BatchHistoryRepository],
+  exports: [StorageService, BatchHistoryRepository],
 })
 export class StorageModule {}

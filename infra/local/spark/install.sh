@@ -5,7 +5,8 @@
 #   spark_prefetch_packages  resolves the Kafka and Cassandra connectors into the Ivy cache once
 #                            (~/.cache/pipeline/ivy), so the first job that asks for them does not wait
 #   spark_submit ARGS...     spark-submit with the stack's environment (for scripts and tests)
-# Versions: infra/local/spark/requirements.txt (pyspark, py4j) and SPARK_CASSANDRA_CONNECTOR_VERSION below.
+# Versions: infra/local/spark/requirements.txt (pyspark, py4j), spark-jobs/requirements*.txt (the jobs'
+# own Python packages) and SPARK_CASSANDRA_CONNECTOR_VERSION below.
 # Jobs ask for the connectors with spark.jars.packages="$SPARK_PACKAGES" (the Livy batch's "conf").
 # shellcheck shell=bash
 
@@ -34,15 +35,24 @@ spark_base_python() {
   return 1
 }
 
+# What the venv is built from: Spark's pins, the jobs' run-time needs (Livy's driver runs this Python),
+# and their test tools. The marker hashes all three, so editing any of them re-creates the venv.
+SPARK_REQUIREMENTS=("$SPARK_CONF_SRC/requirements.txt" "$ROOT/spark-jobs/requirements.txt" "$ROOT/spark-jobs/requirements-dev.txt")
+
 spark_venv() {
-  local want; want="$(sha256sum "$SPARK_CONF_SRC/requirements.txt" | cut -c1-16)"
+  local f reqs=()
+  for f in "${SPARK_REQUIREMENTS[@]}"; do
+    [ -r "$f" ] || { fail "spark: $f is missing"; return 1; }
+    reqs+=(-r "$f")
+  done
+  local want; want="$(cat "${SPARK_REQUIREMENTS[@]}" | sha256sum | cut -c1-16)"
   if [ "$(cat "$SPARK_VENV/.complete" 2>/dev/null)" = "$want" ]; then return 0; fi
   local py; py="$(spark_base_python)" || { fail "spark: no python3 found to create the PySpark venv"; return 1; }
   step "creating the PySpark $SPARK_VERSION virtualenv in $SPARK_VENV (with $py)"
   rm -rf "$SPARK_VENV"; mkdir -p "$(dirname "$SPARK_VENV")"
   "$py" -m venv "$SPARK_VENV" || { fail "spark: python -m venv failed"; return 1; }
-  "$SPARK_PYTHON" -m pip install -q --disable-pip-version-check --no-input -r "$SPARK_CONF_SRC/requirements.txt" \
-    || { fail "spark: pip install of $SPARK_CONF_SRC/requirements.txt failed"; return 1; }
+  "$SPARK_PYTHON" -m pip install -q --disable-pip-version-check --no-input "${reqs[@]}" \
+    || { fail "spark: pip install of ${SPARK_REQUIREMENTS[*]} failed"; return 1; }
   echo "$want" >"$SPARK_VENV/.complete"
 }
 

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { EnvironmentVariables } from './env.schema';
 
 /** The control plane's settings, typed and grouped by the part that uses them. */
@@ -25,6 +26,9 @@ export interface AppConfig {
     requestTimeoutMs: number;
   };
   records: { maxRangeDays: number };
+  livy: { url: string; credentials?: { username: string; password: string }; timeoutMs: number };
+  spark: { jobsDir: string; remoteJobsDir: string; packages: string[] };
+  streaming: { autostart: boolean; checkpointDir: string; kafkaBootstrap: string[]; cassandraHosts: string[] };
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -72,5 +76,23 @@ export function toAppConfig(env: EnvironmentVariables): AppConfig {
       requestTimeoutMs: env.CASSANDRA_REQUEST_TIMEOUT_MS,
     },
     records: { maxRangeDays: env.RECORDS_MAX_RANGE_DAYS },
+    livy: {
+      url: env.LIVY_URL.replace(/\/+$/, ''),
+      credentials:
+        env.LIVY_USERNAME && env.LIVY_PASSWORD ? { username: env.LIVY_USERNAME, password: env.LIVY_PASSWORD } : undefined,
+      timeoutMs: env.LIVY_TIMEOUT_MS,
+    },
+    spark: {
+      jobsDir: resolve(env.SPARK_JOBS_DIR),
+      // Where Livy finds the same files; the local directory when Livy runs on this machine.
+      remoteJobsDir: (env.SPARK_JOBS_REMOTE_DIR || resolve(env.SPARK_JOBS_DIR)).replace(/\/+$/, ''),
+      packages: list(env.SPARK_PACKAGES),
+    },
+    streaming: {
+      autostart: env.STREAMING_AUTOSTART,
+      checkpointDir: /^[a-z]+:/.test(env.STREAMING_CHECKPOINT_DIR) ? env.STREAMING_CHECKPOINT_DIR : resolve(env.STREAMING_CHECKPOINT_DIR),
+      kafkaBootstrap: list(env.STREAMING_KAFKA_BOOTSTRAP ?? env.KAFKA_BROKERS),
+      cassandraHosts: list(env.STREAMING_CASSANDRA_HOSTS ?? env.CASSANDRA_CONTACT_POINTS),
+    },
   };
 }

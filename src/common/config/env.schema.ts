@@ -112,6 +112,41 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3660)
   RECORDS_MAX_RANGE_DAYS = 31;
+
+  @IsOptional() @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL, e.g. http://127.0.0.1:8998' })
+  LIVY_URL = 'http://127.0.0.1:8998';
+
+  @IsOptional() @IsString()
+  LIVY_USERNAME?: string;
+
+  @IsOptional() @IsString()
+  LIVY_PASSWORD?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000)
+  LIVY_TIMEOUT_MS = 10000;
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  SPARK_JOBS_DIR = 'spark-jobs';
+
+  @IsOptional() @IsString()
+  SPARK_JOBS_REMOTE_DIR?: string;
+
+  @IsOptional() @Matches(/^([\w.-]+:[\w.-]+:[\w.-]+)?(,[\w.-]+:[\w.-]+:[\w.-]+)*$/, {
+    message: 'must be a comma-separated list of Maven coordinates group:artifact:version (or empty)',
+  })
+  SPARK_PACKAGES = 'org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7,com.datastax.spark:spark-cassandra-connector_2.12:3.5.1';
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  STREAMING_AUTOSTART = false;
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  STREAMING_CHECKPOINT_DIR = '.stack/spark/checkpoints/events_stream';
+
+  @IsOptional() @Matches(HOST_PORT_LIST, { message: 'must be a comma-separated list of host:port' })
+  STREAMING_KAFKA_BOOTSTRAP?: string;
+
+  @IsOptional() @Matches(HOST_PORT_LIST, { message: 'must be a comma-separated list of host:port' })
+  STREAMING_CASSANDRA_HOSTS?: string;
 }
 
 /** Validates the raw environment once; throws one message naming every bad variable and what it allows. */

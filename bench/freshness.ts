@@ -1,0 +1,128 @@
+/**
+ * End-to-end freshness: the time from the 202 of POST /ingest to the event being visible through
+ * GET /records, at a steady rate. Run against a running stack with the streaming job (make up):
+ *
+ *   npx ts-node --transpile-only bench/freshness.ts [--rate 200] [--seconds 60] [--source clicks]
+ *
+ * Environment: API_URL (default http://127.0.0.1:3000), API_KEYS (the first key is used).
+ * Prints a table and writes bench/results/freshness-<timestamp>.{json,md}.
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const RATE = Number(arg('rate', '200'));
+const SECONDS = Number(arg('seconds', '60'));
+const SOURCE = arg('source', 'clicks');
+const API = (process.env.API_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+const KEY = (process.env.API_KEYS ?? 'local-dev-key-change-me').split(',')[0];
+const POLL_MS = 100;
+const DRAIN_SECONDS = 30;
+
+const headers = { 'X-API-Key': KEY, 'Content-Type': 'application/json' };
+const acked = new Map<string, number>(); // eventId -> when the 202 arrived
+const visible = new Map<string, number>(); // eventId -> when GET /records first returned it
+let failures = 0;
+let sending = true;
+
+async function send(i: number): Promise<void> {
+  try {
+    const res = await fetch(`${API}/api/v1/ingest/${SOURCE}`, { method: 'POST', headers, body: JSON.stringify({ bench: 'freshness', i }) });
+    if (res.status !== 202) {
+      failures++;
+      return;
+    }
+    const body = (await res.json()) as { eventIds: string[] };
+    acked.set(body.eventIds[0], performance.now());
+  } catch {
+    failures++;
+  }
+}
+
+async function poll(from: string): Promise<void> {
+  while (sending || (visible.size < acked.size && performance.now() < drainDeadline)) {
+    const started = performance.now();
+    let token: string | undefined;
+    do {
+      const q = new URLSearchParams({ from, limit: '1000' });
+      if (token) q.set('pageToken', token);
+      const res = await fetch(`${API}/api/v1/records/${SOURCE}?${q}`, { headers });
+      if (!res.ok) break;
+      const page = (await res.json()) as { items: { eventId: string }[]; nextPageToken?: string };
+      const now = performance.now();
+      for (const item of page.items) if (acked.has(item.eventId) && !visible.has(item.eventId)) visible.set(item.eventId, now);
+      token = page.nextPageToken;
+    } while (token);
+    const spent = performance.now() - started;
+    if (spent < POLL_MS) await new Promise((r) => setTimeout(r, POLL_MS - spent));
+  }
+}
+
+let drainDeadline = Infinity;
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const sh = (cmd: string) => {
+  try {
+    return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const poller = poll(new Date(startedAt.getTime() - 1000).toISOString());
+  const interval = 1000 / RATE;
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < RATE * SECONDS; i++) {
+    const due = t0 + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(send(i));
+  }
+  await Promise.all(inflight);
+  const sendSeconds = (performance.now() - t0) / 1000;
+  drainDeadline = performance.now() + DRAIN_SECONDS * 1000;
+  sending = false;
+  await poller;
+
+  const latencies = [...visible.entries()].map(([id, at]) => at - acked.get(id)!).sort((a, b) => a - b);
+  const result = {
+    bench: 'freshness',
+    at: startedAt.toISOString(),
+    target: { rate: RATE, seconds: SECONDS, source: SOURCE },
+    achievedRate: Math.round(acked.size / sendSeconds),
+    acked: acked.size,
+    failed: failures,
+    notVisibleAfterDrain: acked.size - visible.size,
+    latencyMs: latencies.length
+      ? { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99), max: latencies[latencies.length - 1] }
+      : null,
+    pollIntervalMs: POLL_MS,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, java: sh('java -version 2>&1 | head -1') },
+  };
+  const f = (n?: number) => (n === undefined ? '-' : n.toFixed(0));
+  const table = [
+    '| rate (target/achieved ev/s) | seconds | acked | failed | not visible | p50 ms | p95 ms | p99 ms | max ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| ${RATE}/${result.achievedRate} | ${SECONDS} | ${result.acked} | ${result.failed} | ${result.notVisibleAfterDrain} | ${f(result.latencyMs?.p50)} | ${f(result.latencyMs?.p95)} | ${f(result.latencyMs?.p99)} | ${f(result.latencyMs?.max)} |`,
+  ].join('\n');
+  console.log(`\nFreshness: 202 of POST /ingest/${SOURCE} → visible in GET /records (polled every ${POLL_MS} ms)\n`);
+  console.log(table);
+  console.log(`\nmachine: ${result.machine.cpus} cores (${result.machine.cpuModel}), ${result.machine.memoryGiB} GiB, node ${result.machine.node}`);
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(dir, `freshness-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(dir, `freshness-${stamp}.md`), `# Freshness ${startedAt.toISOString()}\n\n${table}\n\n\`\`\`json\n${JSON.stringify(result.machine, null, 2)}\n\`\`\`\n`);
+}
+
+main().catch((err: Error) => {
+  console.error(`freshness bench failed: ${err.message}`);
+  process.exit(1);
+});

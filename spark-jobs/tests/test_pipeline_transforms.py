@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+import pytest
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+import pipeline_transforms as pt
+
+ID_A = "0190a5e4-7c1b-7def-8000-000000000001"
+ID_B = "0190a5e4-7c1b-7def-8000-000000000002"
+ID_C = "0190a5e4-7c1b-7def-8000-000000000003"
+ID_D = "0190a5e4-7c1b-7def-8000-000000000004"
+
+
+def envelope(event_id=ID_A, source="users", received_at="2026-01-01T12:00:30.250Z", payload=None, **extra):
+    body = {"eventId": event_id, "source": source, "receivedAt": received_at,
+            "payload": {"name": "Ada Lovelace"} if payload is None else payload, **extra}
+    return json.dumps({k: v for k, v in body.items() if v is not ...})
+
+
+def epoch_ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def ms(col: str):
+    # Compare instants as epoch ms: a collected timestamp is rendered in the Python process's zone.
+    return F.unix_millis(F.col(col)).alias(col)
+
+
+def utc(*args) -> int:
+    return epoch_ms(datetime(*args, tzinfo=timezone.utc))
+
+
+# --- parse_envelopes / classify_envelopes -------------------------------------------------------
+
+
+def test_parse_envelopes_extracts_the_columns_the_tables_need(kafka_df):
+    events, rejected = pt.parse_envelopes(
+        kafka_df([envelope(event_id=ID_A.upper(), key="ada@example.com",
+                           payload={"name": "Ada", "tags": ["x", {"y": 1}]})])
+    )
+    types = {f.name: f.dataType for f in events.schema.fields}
+    assert types["received_at"] == T.TimestampType()
+    assert types["day"] == T.DateType()
+    assert types["minute"] == T.TimestampType()
+
+    [row] = events.select("event_id", "source", "day", "key", "payload", ms("received_at"), ms("minute")).collect()
+    assert row.event_id == ID_A  # upper-case input normalised
+    assert row.source == "users"
+    assert row.day == date(2026, 1, 1)
+    assert row.key == "ada@example.com"
+    assert row.received_at == utc(2026, 1, 1, 12, 0, 30, 250_000)
+    assert row.minute == utc(2026, 1, 1, 12, 0)
+    assert json.loads(row.payload) == {"name": "Ada", "tags": ["x", {"y": 1}]}
+    assert rejected.count() == 0
+
+
+def test_payload_is_kept_as_compact_json_text(kafka_df):
+    raw = '{"eventId":"%s","source":"clicks","receivedAt":"2026-01-01T00:00:00.000Z",' \
+          '"payload": { "page" : "/a b",  "xy" : [ 1 , 2 ] , "n": {"m": null} }}' % ID_A
+    [row] = pt.parse_envelopes(kafka_df([raw]))[0].select("payload", "key").collect()
+    assert row.payload == '{"page":"/a b","xy":[1,2],"n":{"m":null}}'
+    assert row.key is None
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("not json at all", pt.INVALID_JSON),
+        ('[{"eventId": "%s"}]' % ID_A, pt.INVALID_JSON),
+        ("", pt.INVALID_JSON),
+        (None, pt.INVALID_JSON),
+        (envelope(event_id=...), pt.MISSING_EVENT_ID),
+        (envelope(event_id="order-42"), pt.INVALID_EVENT_ID),
+        (envelope(event_id=ID_A + "0"), pt.INVALID_EVENT_ID),
+        (envelope(source=...), pt.MISSING_SOURCE),
+        (envelope(source=" "), pt.MISSING_SOURCE),
+        (envelope(received_at=...), pt.INVALID_RECEIVED_AT),
+        (envelope(received_at="yesterday"), pt.INVALID_RECEIVED_AT),
+        (envelope(payload="just text"), pt.INVALID_PAYLOAD),
+        (envelope(payload=[1, 2]), pt.INVALID_PAYLOAD),
+        (envelope(payload=...), pt.INVALID_PAYLOAD),
+    ],
+)
+def test_malformed_envelopes_are_dropped_with_their_reason(kafka_df, value, reason):
+    events, rejected = pt.parse_envelopes(kafka_df([envelope(event_id=ID_B), value]))
+    assert [r.event_id for r in events.collect()] == [ID_B]
+    [bad] = rejected.collect()
+    assert (bad.error, bad.value, bad.offset) == (reason, value, 1)
+
+
+def test_duplicate_event_ids_are_kept_once(kafka_df):
+    events, _ = pt.parse_envelopes(
+        kafka_df([envelope(event_id=ID_A), envelope(event_id=ID_B), envelope(event_id=ID_A.upper()),
+                  envelope(event_id=ID_A)])
+    )
+    assert sorted(r.event_id for r in events.collect()) == [ID_A, ID_B]
+
+
+def test_day_and_minute_split_at_utc_midnight(kafka_df):
+    events, _ = pt.parse_envelopes(
+        kafka_df([
+            envelope(event_id=ID_A, received_at="2025-12-31T23:59:59.999Z"),
+            envelope(event_id=ID_B, received_at="2026-01-01T00:00:00.000Z"),
+            # 01:30 at +02:00 is 23:30 UTC the day before.
+            envelope(event_id=ID_C, received_at="2026-01-01T01:30:00.000+02:00"),
+        ])
+    )
+    got = {r.event_id: (r.day, r.minute) for r in events.select("event_id", "day", ms("minute")).collect()}
+    assert got == {
+        ID_A: (date(2025, 12, 31), utc(2025, 12, 31, 23, 59)),
+        ID_B: (date(2026, 1, 1), utc(2026, 1, 1, 0, 0)),
+        ID_C: (date(2025, 12, 31), utc(2025, 12, 31, 23, 30)),
+    }
+
+
+def test_day_and_minute_are_utc_whatever_the_session_time_zone(spark, kafka_df):
+    df = kafka_df([envelope(event_id=ID_A, received_at="2026-01-01T03:15:42.000Z")])
+    spark.conf.set("spark.sql.session.timeZone", "America/St_Johns")  # UTC-03:30: day and minute both differ
+    try:
+        [row] = pt.parse_envelopes(df)[0].select("day", ms("minute")).collect()
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+    assert row.day == date(2026, 1, 1)
+    assert row.minute == utc(2026, 1, 1, 3, 15)
+
+
+def test_kafka_coordinates_are_optional(spark):
+    df = spark.createDataFrame([(bytearray(b"{oops"),)], "value binary")
+    _, rejected = pt.parse_envelopes(df)
+    assert [tuple(r) for r in rejected.collect()] == [(pt.INVALID_JSON, "{oops")]
+
+
+# --- to_event_rows ------------------------------------------------------------------------------
+
+
+def test_to_event_rows_matches_the_events_by_source_table(kafka_df):
+    events, _ = pt.parse_envelopes(kafka_df([envelope(event_id=ID_A, key="k1")]))
+    processed_at = datetime(2026, 1, 1, 12, 0, 31, 500_000, tzinfo=timezone.utc)
+    rows = pt.to_event_rows(events, processed_at)
+    assert rows.columns == pt.EVENT_COLUMNS
+    [row] = rows.select("event_id", "key", ms("processed_at"), ms("received_at")).collect()
+    assert (row.event_id, row.key) == (ID_A, "k1")
+    assert row.processed_at == epoch_ms(processed_at)
+    assert row.received_at == utc(2026, 1, 1, 12, 0, 30, 250_000)
+
+
+# --- user_rows ----------------------------------------------------------------------------------
+
+
+def test_user_rows_split_a_full_name_and_keep_explicit_names(kafka_df):
+    events, _ = pt.parse_envelopes(
+        kafka_df([
+            envelope(event_id=ID_A, payload={"name": "  Mary Ann  Smith ", "email": "m@example.com",
+                                             "post_code": 12345, "gender": "female"}),
+            envelope(event_id=ID_B, payload={"name": "Ada Lovelace", "first_name": "Augusta", "last_name": "King",
+                                             "post_code": "SW1A 1AA", "phone": "+44 20", "dob": "1815-12-10",
+                                             "picture": "https://example.com/a.png"}),
+            envelope(event_id=ID_C, payload={"name": "Cher"}),
+            envelope(event_id=ID_D, payload={"email": "anon@example.com"}),
+            envelope(event_id="0190a5e4-7c1b-7def-8000-0000000000ff", source="orders",
+                     payload={"name": "Not A User"}),
+        ])
+    )
+    rows = pt.user_rows(events)
+    assert rows.columns == pt.USER_COLUMNS
+    got = {r.id: r for r in rows.collect()}
+    assert set(got) == {ID_A, ID_B, ID_C, ID_D}
+    assert (got[ID_A].first_name, got[ID_A].last_name) == ("Mary", "Ann  Smith")
+    assert (got[ID_A].email, got[ID_A].post_code, got[ID_A].gender) == ("m@example.com", "12345", "female")
+    assert got[ID_A].phone is None
+    assert (got[ID_B].first_name, got[ID_B].last_name) == ("Augusta", "King")
+    assert (got[ID_B].post_code, got[ID_B].phone, got[ID_B].dob) == ("SW1A 1AA", "+44 20", "1815-12-10")
+    assert got[ID_B].picture == "https://example.com/a.png"
+    assert (got[ID_C].first_name, got[ID_C].last_name) == ("Cher", None)
+    assert (got[ID_D].first_name, got[ID_D].last_name, got[ID_D].email) == (None, None, "anon@example.com")
+
+
+def test_user_rows_keep_received_at(kafka_df):
+    events, _ = pt.parse_envelopes(kafka_df([envelope(event_id=ID_A, received_at="2026-03-04T05:06:07.008Z")]))
+    [row] = pt.user_rows(events).select("id", ms("received_at")).collect()
+    assert row.received_at == utc(2026, 3, 4, 5, 6, 7, 8_000)
+
+
+# --- batch_summary / minute_keys / daily_counts -------------------------------------------------
+
+
+def test_batch_summary_counts_records_events_and_drops(kafka_df):
+    classified = pt.classify_envelopes(
+        kafka_df([
+            envelope(event_id=ID_A, received_at="2026-01-01T10:00:01.000Z"),
+            envelope(event_id=ID_A, received_at="2026-01-01T10:00:01.000Z"),  # a retried publish
+            envelope(event_id=ID_B, received_at="2026-01-01T10:00:59.999Z"),
+            envelope(event_id=ID_C, received_at="2026-01-01T10:01:00.000Z"),
+            "garbage",
+            envelope(event_id="nope"),
+            envelope(event_id="nope-2"),
+        ])
+    )
+    rows = pt.batch_summary(classified).select(
+        "error", "source", "day", ms("minute"), "records", "events", ms("oldest")).collect()
+    got = {(r.error, r.minute): (r.source, r.day, r.records, r.events, r.oldest) for r in rows}
+    assert got == {
+        (None, utc(2026, 1, 1, 10, 0)): ("users", date(2026, 1, 1), 3, 2, utc(2026, 1, 1, 10, 0, 1)),
+        (None, utc(2026, 1, 1, 10, 1)): ("users", date(2026, 1, 1), 1, 1, utc(2026, 1, 1, 10, 1)),
+        (pt.INVALID_JSON, None): (None, None, 1, 0, None),
+        (pt.INVALID_EVENT_ID, None): (None, None, 2, 0, None),
+    }
+
+
+def _stored_events(spark, rows):
+    # The shape daily_rollup reads from events_by_source.
+    return spark.createDataFrame(
+        [(s, d, datetime.fromisoformat(t).replace(tzinfo=timezone.utc)) for s, d, t in rows],
+        "source string, day date, received_at timestamp",
+    )
+
+
+STORED = [
+    ("users", date(2025, 12, 31), "2025-12-31T23:59:00.000"),
+    ("users", date(2025, 12, 31), "2025-12-31T23:59:59.999"),
+    ("users", date(2026, 1, 1), "2026-01-01T00:00:00.000"),
+    ("users", date(2026, 1, 1), "2026-01-01T00:00:00.001"),
+    ("users", date(2026, 1, 1), "2026-01-01T00:00:00.001"),  # same instant, another event id
+    ("orders", date(2026, 1, 1), "2026-01-01T00:00:30.000"),
+]
+
+
+def test_minute_keys_are_distinct(spark):
+    keys = pt.minute_keys(_stored_events(spark, STORED)).select("source", "day", ms("minute")).collect()
+    assert sorted(tuple(k) for k in keys) == [
+        ("orders", date(2026, 1, 1), utc(2026, 1, 1, 0, 0)),
+        ("users", date(2025, 12, 31), utc(2025, 12, 31, 23, 59)),
+        ("users", date(2026, 1, 1), utc(2026, 1, 1, 0, 0)),
+    ]
+
+
+def test_daily_counts_counts_rows_per_minute(spark):
+    counts = pt.daily_counts(_stored_events(spark, STORED))
+    assert counts.columns == ["source", "day", "minute", "count"]
+    got = sorted(tuple(r) for r in counts.select("source", "day", ms("minute"), "count").collect())
+    assert got == [
+        ("orders", date(2026, 1, 1), utc(2026, 1, 1, 0, 0), 1),
+        ("users", date(2025, 12, 31), utc(2025, 12, 31, 23, 59), 2),
+        ("users", date(2026, 1, 1), utc(2026, 1, 1, 0, 0), 3),
+    ]
+
+
+def test_split_csv():
+    assert pt.split_csv(" users_created, ingest.orders,,users_created ,") == ["users_created", "ingest.orders"]
+    assert pt.split_csv(" , ") == []

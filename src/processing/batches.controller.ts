@@ -1,0 +1,63 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../common/http/api-errors.decorator';
+import { BatchesService } from './batches.service';
+import { BatchDto, BatchesDto, BatchLogDto, JobsDto, LogQueryDto, SubmitBatchDto } from './dto/processing.dto';
+
+@ApiTags('processing')
+@ApiSecurity('api-key')
+@ApiSecurity('bearer')
+@Controller()
+export class BatchesController {
+  constructor(private readonly batches: BatchesService) {}
+
+  @Get('jobs')
+  @ApiOperation({ summary: 'The Spark job catalog (spark-jobs/jobs.yaml)' })
+  @ApiOkResponse({ type: JobsDto })
+  @ApiErrors()
+  jobs(): JobsDto {
+    return { jobs: this.batches.jobs().map(({ name, description, file, streaming, args }) => ({ name, description, file, streaming, args })) };
+  }
+
+  @Post('jobs/:name/batches')
+  @ApiOperation({ summary: 'Submit a job from the catalog as a Livy batch' })
+  @ApiParam({ name: 'name', example: 'daily_rollup' })
+  @ApiCreatedResponse({ type: BatchDto })
+  @ApiErrors(400, 404, 502, 503, 504)
+  submit(@Param('name') name: string, @Body() body: SubmitBatchDto): Promise<BatchDto> {
+    return this.batches.submit(name, { args: body.args, conf: body.conf });
+  }
+
+  @Get('batches')
+  @ApiOperation({ summary: "Batches: Livy's, plus those it has forgotten (killed) from the control plane's history" })
+  @ApiOkResponse({ type: BatchesDto })
+  @ApiErrors(502, 503, 504)
+  async list(): Promise<BatchesDto> {
+    return { batches: await this.batches.list() };
+  }
+
+  @Get('batches/:id')
+  @ApiOperation({ summary: 'State, app id and times of a batch' })
+  @ApiOkResponse({ type: BatchDto })
+  @ApiErrors(400, 404, 502, 503, 504)
+  get(@Param('id', ParseIntPipe) id: number): Promise<BatchDto> {
+    return this.batches.get(id);
+  }
+
+  @Get('batches/:id/log')
+  @ApiOperation({ summary: "A page of the batch's driver output, as Livy keeps it" })
+  @ApiOkResponse({ type: BatchLogDto })
+  @ApiErrors(400, 404, 502, 503, 504)
+  log(@Param('id', ParseIntPipe) id: number, @Query() query: LogQueryDto): Promise<BatchLogDto> {
+    return this.batches.log(id, query.from, query.size);
+  }
+
+  @Delete('batches/:id')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Kill a batch' })
+  @ApiOkResponse({ type: BatchDto })
+  @ApiErrors(400, 404, 502, 503, 504)
+  kill(@Param('id', ParseIntPipe) id: number): Promise<BatchDto> {
+    return this.batches.kill(id);
+  }
+}

@@ -1,0 +1,110 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { UpstreamRejectedError } from '../common/errors/errors';
+import { IngestionService } from '../ingestion/ingestion.service';
+import { BatchesService, TERMINAL_STATES } from './batches.service';
+import { LivyClient } from './livy.client';
+
+/** The catalog job that streams Kafka into Cassandra, and the Livy batch name that marks its one copy. */
+export const STREAM_JOB = 'events_stream';
+const AUTOSTART_RETRY_MS = 5000;
+
+export interface StreamingStatus {
+  state: string;
+  running: boolean;
+  batchId?: number;
+  appId?: string;
+  since?: string;
+  topics: string[];
+}
+
+/**
+ * Lifecycle of the streaming job. At most one copy runs: the batch carries a fixed Livy name, and
+ * Livy refuses a second live session with the same name, which also holds across API replicas.
+ */
+@Injectable()
+export class StreamingService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(StreamingService.name);
+  private pending?: Promise<StreamingStatus>;
+  private autostartTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly batches: BatchesService,
+    private readonly livy: LivyClient,
+    private readonly ingestion: IngestionService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.streaming.autostart) this.autostart();
+  }
+
+  onApplicationShutdown(): void {
+    clearTimeout(this.autostartTimer);
+  }
+
+  async status(): Promise<StreamingStatus> {
+    const current = await this.current();
+    const topics = this.topics();
+    if (!current) return { state: 'stopped', running: false, topics };
+    const view = await this.batches.get(current.id);
+    return {
+      state: TERMINAL_STATES.has(view.state) ? 'stopped' : view.state,
+      running: !TERMINAL_STATES.has(view.state),
+      batchId: view.id,
+      appId: view.appId,
+      since: TERMINAL_STATES.has(view.state) ? view.finishedAt : view.submittedAt,
+      topics,
+    };
+  }
+
+  /** Starts the job unless a copy is already live; concurrent calls share one attempt. */
+  start(args: Record<string, unknown> = {}): Promise<StreamingStatus> {
+    this.pending ??= this.startOnce(args).finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  async stop(): Promise<StreamingStatus> {
+    const current = await this.current();
+    if (current && !TERMINAL_STATES.has(current.state)) {
+      await this.batches.kill(current.id);
+      this.logger.log(`streaming job stopped (batch ${current.id})`);
+    }
+    return this.status();
+  }
+
+  private async startOnce(args: Record<string, unknown>): Promise<StreamingStatus> {
+    const current = await this.current();
+    if (current && !TERMINAL_STATES.has(current.state)) return this.status();
+    // A finished batch keeps its name in Livy for a while; remove it so the name is free again.
+    if (current) await this.livy.deleteBatch(current.id);
+    try {
+      const batch = await this.batches.submit(STREAM_JOB, { args, name: STREAM_JOB });
+      this.logger.log(`streaming job submitted (batch ${batch.id})`);
+    } catch (err) {
+      // Another replica won the race: its copy is the one copy.
+      if (!(err instanceof UpstreamRejectedError && /duplicate/i.test(err.message))) throw err;
+    }
+    return this.status();
+  }
+
+  private async current(): Promise<{ id: number; state: string } | undefined> {
+    const named = (await this.livy.listBatches()).filter((b) => b.name === STREAM_JOB);
+    return named.find((b) => !TERMINAL_STATES.has(b.state)) ?? named.sort((a, b) => b.id - a.id)[0];
+  }
+
+  private topics(): string[] {
+    return this.ingestion.listSources().map((s) => s.topic);
+  }
+
+  /** Keeps trying in the background until Livy takes the job, so the API starts even before Livy does. */
+  private autostart(): void {
+    this.start().then(
+      (s) => this.logger.log(`streaming job ${s.running ? 'running' : s.state} (batch ${s.batchId})`),
+      (err: Error) => {
+        this.logger.warn(`streaming job not started yet (${err.message}); retrying in ${AUTOSTART_RETRY_MS} ms`);
+        this.autostartTimer = setTimeout(() => this.autostart(), AUTOSTART_RETRY_MS);
+      },
+    );
+  }
+}

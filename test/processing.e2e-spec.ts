@@ -1,0 +1,170 @@
+import { INestApplication } from '@nestjs/common';
+import { Client } from 'cassandra-driver';
+import request from 'supertest';
+import { AUTH, cassandra, eventually, startApp } from './support/harness';
+
+const MINUTE = 60_000;
+const floorMinute = (t: number) => Math.floor(t / MINUTE) * MINUTE;
+
+/**
+ * The pipeline end to end: POST /ingest → Kafka → the Spark streaming job (submitted through Livy)
+ * → Cassandra → GET /records and /stats.
+ */
+describe('the streaming job through Livy, from POST /ingest to GET /records', () => {
+  let app: INestApplication;
+  let db: Client;
+  let wasRunning = false;
+  const api = () => request(app.getHttpServer());
+  const ingest = (source: string, events: object[]) =>
+    api().post(`/api/v1/ingest/${source}`).set(AUTH).send(events).expect(202).then((r) => r.body.eventIds as string[]);
+
+  /** Every record of a source in [from, to), following page tokens. */
+  async function allRecords(source: string, from: number, to: number): Promise<string[]> {
+    const ids: string[] = [];
+    let token: string | undefined;
+    do {
+      const query = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), limit: '1000' });
+      if (token) query.set('pageToken', token);
+      const res = await api().get(`/api/v1/records/${source}?${query}`).set(AUTH).expect(200);
+      ids.push(...res.body.items.map((r: { eventId: string }) => r.eventId));
+      token = res.body.nextPageToken;
+    } while (token);
+    return ids;
+  }
+
+  /** Waits until every id is stored exactly once and the per-minute counts agree with the stored rows. */
+  async function expectStored(source: string, ids: string[], since: number): Promise<void> {
+    const from = floorMinute(since - MINUTE);
+    await eventually(
+      `${ids.length} ${source} events stored and counted`,
+      async () => {
+        const to = floorMinute(Date.now()) + 2 * MINUTE;
+        const stored = await allRecords(source, from, to);
+        const wanted = new Set(ids);
+        if (stored.filter((id) => wanted.has(id)).length < ids.length) return undefined;
+        expect(new Set(stored).size).toBe(stored.length);
+        const stats = await api().get(`/api/v1/stats/${source}?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`).set(AUTH).expect(200);
+        return stats.body.total === stored.length ? true : undefined;
+      },
+      180_000,
+      1000,
+    );
+  }
+
+  async function waitForBatch(id: number, done: (state: string) => boolean, timeoutMs = 180_000): Promise<{ state: string }> {
+    return eventually(`batch ${id} to finish`, async () => {
+      const res = await api().get(`/api/v1/batches/${id}`).set(AUTH).expect(200);
+      return done(res.body.state) ? res.body : undefined;
+    }, timeoutMs, 1000);
+  }
+
+  beforeAll(async () => {
+    app = await startApp();
+    db = await cassandra();
+    await eventually('readiness', async () => ((await api().get('/health/ready')).status === 200 ? true : undefined), 120_000);
+    wasRunning = (await api().get('/api/v1/streaming').set(AUTH).expect(200)).body.running;
+    const started = await api().post('/api/v1/streaming/start').set(AUTH).expect(200);
+    expect(started.body.running).toBe(true);
+    expect(started.body.topics).toEqual(expect.arrayContaining(['users_created', 'ingest.orders', 'ingest.clicks']));
+  }, 180_000);
+
+  afterAll(async () => {
+    if (!wasRunning) await api().post('/api/v1/streaming/stop').set(AUTH);
+    await db?.shutdown();
+    await app?.close();
+  });
+
+  it('starting again is idempotent: the same batch, never a second copy', async () => {
+    const first = await api().get('/api/v1/streaming').set(AUTH).expect(200);
+    const again = await api().post('/api/v1/streaming/start').set(AUTH).expect(200);
+    expect(again.body.batchId).toBe(first.body.batchId);
+    const live = (await api().get('/api/v1/batches').set(AUTH).expect(200)).body.batches.filter(
+      (b: { name?: string; state: string }) => b.name === 'events_stream' && ['starting', 'running', 'not_started'].includes(b.state),
+    );
+    expect(live).toHaveLength(1);
+  });
+
+  it('stores every ingested event exactly once and counts it per minute', async () => {
+    const since = Date.now();
+    const clicks = await ingest('clicks', Array.from({ length: 60 }, (_, i) => ({ page: `/p/${i}` })));
+    const orders = await ingest('orders', Array.from({ length: 15 }, (_, i) => ({ order_id: `e2e-${since}-${i}`, amount: i, currency: 'EUR' })));
+    await expectStored('clicks', clicks, since);
+    await expectStored('orders', orders, since);
+
+    const res = await api().get(`/api/v1/records/orders?from=${new Date(since - MINUTE).toISOString()}&limit=1000`).set(AUTH).expect(200);
+    const one = res.body.items.find((r: { eventId: string }) => r.eventId === orders[3]);
+    expect(one).toMatchObject({ source: 'orders', key: `e2e-${since}-3`, payload: { order_id: `e2e-${since}-3`, amount: 3, currency: 'EUR' } });
+    expect(Date.parse(one.processedAt)).toBeGreaterThanOrEqual(Date.parse(one.receivedAt));
+  });
+
+  it('projects events of source users into created_users', async () => {
+    const since = Date.now();
+    const ids = await ingest('users', [
+      { first_name: 'Ada', last_name: 'Lovelace', email: `ada-${since}@example.com`, gender: 'female' },
+      { name: 'Grace Brewster Hopper', email: `grace-${since}@example.com` },
+    ]);
+    await expectStored('users', ids, since);
+    const rows = await eventually('users in created_users', async () => {
+      const rs = await db.execute('SELECT id, first_name, last_name, email, gender FROM created_users WHERE id IN ?', [ids], { prepare: true });
+      return rs.rows.length === 2 ? rs.rows : undefined;
+    });
+    const byId = new Map(rows.map((r) => [r.id.toString(), r]));
+    expect(byId.get(ids[0])).toMatchObject({ first_name: 'Ada', last_name: 'Lovelace', gender: 'female' });
+    expect(byId.get(ids[1])).toMatchObject({ first_name: 'Grace', last_name: 'Brewster Hopper', email: `grace-${since}@example.com` });
+  });
+
+  it('loses and duplicates nothing when the job is stopped and started while events keep arriving', async () => {
+    const since = Date.now();
+    const ids: string[] = [];
+    let sending = true;
+    const sender = (async () => {
+      for (let i = 0; sending; i++) {
+        ids.push(...(await ingest('clicks', [{ during: 'restart', i }])));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 3000));
+    const stopped = await api().post('/api/v1/streaming/stop').set(AUTH).expect(200);
+    expect(stopped.body).toMatchObject({ state: 'stopped', running: false });
+    await new Promise((r) => setTimeout(r, 3000));
+    const restarted = await api().post('/api/v1/streaming/start').set(AUTH).expect(200);
+    expect(restarted.body.running).toBe(true);
+    expect(restarted.body.batchId).not.toBe(stopped.body.batchId);
+    await new Promise((r) => setTimeout(r, 3000));
+    sending = false;
+    await sender;
+    expect(ids.length).toBeGreaterThan(30);
+    await expectStored('clicks', ids, since);
+  });
+
+  it('runs the batch job to success through Livy, with a readable log', async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    const submitted = await api().post('/api/v1/jobs/daily_rollup/batches').set(AUTH).send({ args: { day, sources: ['clicks', 'orders'] } }).expect(201);
+    expect(submitted.body).toMatchObject({ job: 'daily_rollup', args: expect.arrayContaining(['--day', day]) });
+    const done = await waitForBatch(submitted.body.id, (s) => ['success', 'dead', 'killed', 'error'].includes(s));
+    expect(done).toMatchObject({ state: 'success', submittedAt: expect.any(String), finishedAt: expect.any(String) });
+    const log = await api().get(`/api/v1/batches/${submitted.body.id}/log?from=0&size=1000`).set(AUTH).expect(200);
+    expect(log.body.lines.join('\n')).toMatch(/rollup source=clicks/);
+  });
+
+  it('kills a running batch: it ends killed, and stays listed', async () => {
+    const submitted = await api().post('/api/v1/jobs/daily_rollup/batches').set(AUTH).send({ args: { day: '2026-01-01', sources: ['clicks'] } }).expect(201);
+    await waitForBatch(submitted.body.id, (s) => s === 'running', 60_000);
+    const killed = await api().delete(`/api/v1/batches/${submitted.body.id}`).set(AUTH).expect(200);
+    expect(killed.body.state).toBe('killed');
+    const after = await api().get(`/api/v1/batches/${submitted.body.id}`).set(AUTH).expect(200);
+    expect(['killed', 'dead']).toContain(after.body.state);
+    const listed = (await api().get('/api/v1/batches').set(AUTH).expect(200)).body.batches.map((b: { id: number }) => b.id);
+    expect(listed).toContain(submitted.body.id);
+  });
+
+  it('refuses an unknown job with 404 and bad args with 400 naming the field', async () => {
+    const unknown = await api().post('/api/v1/jobs/nope/batches').set(AUTH).send({}).expect(404);
+    expect(unknown.body.message).toMatch(/daily_rollup/);
+    const bad = await api().post('/api/v1/jobs/daily_rollup/batches').set(AUTH).send({ args: { day: 'yesterday' } }).expect(400);
+    expect(bad.body.message).toMatch(/\/day/);
+    expect(bad.body.message).toMatch(/sources/);
+    const jobs = await api().get('/api/v1/jobs').set(AUTH).expect(200);
+    expect(jobs.body.jobs.map((j: { name: string }) => j.name)).toEqual(expect.arrayContaining(['events_stream', 'daily_rollup']));
+  });
+});

@@ -13,13 +13,18 @@ JOBS_DIR = Path(__file__).resolve().parents[1]
 CATALOG = yaml.safe_load((JOBS_DIR / "jobs.yaml").read_text())
 JOBS = CATALOG["jobs"]
 
-# What the control plane adds from its own configuration (see the comment atop jobs.yaml).
-PLATFORM_ARGV = {
-    "events_stream": ["--topics", "users_created,ingest.orders", "--kafka-bootstrap", "127.0.0.1:9092",
-                      "--cassandra-host", "127.0.0.1", "--cassandra-port", "9042", "--keyspace", "pipeline",
-                      "--checkpoint-dir", "/tmp/checkpoints/events_stream"],
-    "daily_rollup": ["--cassandra-host", "127.0.0.1", "--cassandra-port", "9042", "--keyspace", "pipeline"],
+# What the control plane adds from its own configuration for each name in a job's `provided`
+# (see the comment atop jobs.yaml).
+PROVIDED_ARGV = {
+    "topics": ["--topics", "users_created,ingest.orders,ingest.clicks"],
+    "kafka": ["--kafka-bootstrap", "127.0.0.1:9092"],
+    "cassandra": ["--cassandra-host", "127.0.0.1", "--cassandra-port", "9042", "--keyspace", "pipeline"],
+    "checkpoint": ["--checkpoint-dir", "/tmp/checkpoints/events_stream"],
 }
+
+
+def provided_argv(name: str) -> list[str]:
+    return [arg for group in JOBS[name].get("provided", []) for arg in PROVIDED_ARGV[group]]
 
 
 def to_argv(args: dict) -> list[str]:
@@ -53,7 +58,9 @@ def test_catalog_lists_the_jobs():
 @pytest.mark.parametrize("name", sorted(JOBS))
 def test_job_entry_is_complete_and_its_files_exist(name):
     job = JOBS[name]
-    assert set(job) == {"file", "pyFiles", "description", "streaming", "args"}
+    assert {"file", "pyFiles", "description", "streaming", "args"} <= set(job) <= {
+        "file", "pyFiles", "description", "streaming", "args", "provided"}
+    assert set(job.get("provided", [])) <= set(PROVIDED_ARGV)
     assert (JOBS_DIR / job["file"]).is_file()
     assert job["pyFiles"] and all((JOBS_DIR / f).is_file() for f in job["pyFiles"])
     assert job["description"].strip()
@@ -86,7 +93,7 @@ def test_every_schema_property_is_a_flag_the_job_accepts(name):
     args = {p: sample(prop) for p, prop in schema["properties"].items()}
     validator(name).validate(args)
     module = importlib.import_module(Path(JOBS[name]["file"]).stem)
-    parsed = vars(module.parse_args(PLATFORM_ARGV[name] + to_argv(args)))
+    parsed = vars(module.parse_args(provided_argv(name) + to_argv(args)))
     for prop_name, value in args.items():
         got = parsed[prop_name]
         assert (got.isoformat() if hasattr(got, "isoformat") else got) == value, prop_name

@@ -188,7 +188,7 @@ def test_user_rows_keep_received_at(kafka_df):
 # --- batch_summary / minute_keys / daily_counts -------------------------------------------------
 
 
-def test_batch_summary_counts_records_events_and_drops(kafka_df):
+def test_batch_summary_counts_records_and_drops(kafka_df):
     classified = pt.classify_envelopes(
         kafka_df([
             envelope(event_id=ID_A, received_at="2026-01-01T10:00:01.000Z"),
@@ -201,13 +201,13 @@ def test_batch_summary_counts_records_events_and_drops(kafka_df):
         ])
     )
     rows = pt.batch_summary(classified).select(
-        "error", "source", "day", ms("minute"), "records", "events", ms("oldest")).collect()
-    got = {(r.error, r.minute): (r.source, r.day, r.records, r.events, r.oldest) for r in rows}
+        "error", "source", "day", ms("minute"), "records", ms("oldest")).collect()
+    got = {(r.error, r.minute): (r.source, r.day, r.records, r.oldest) for r in rows}
     assert got == {
-        (None, utc(2026, 1, 1, 10, 0)): ("users", date(2026, 1, 1), 3, 2, utc(2026, 1, 1, 10, 0, 1)),
-        (None, utc(2026, 1, 1, 10, 1)): ("users", date(2026, 1, 1), 1, 1, utc(2026, 1, 1, 10, 1)),
-        (pt.INVALID_JSON, None): (None, None, 1, 0, None),
-        (pt.INVALID_EVENT_ID, None): (None, None, 2, 0, None),
+        (None, utc(2026, 1, 1, 10, 0)): ("users", date(2026, 1, 1), 3, utc(2026, 1, 1, 10, 0, 1)),
+        (None, utc(2026, 1, 1, 10, 1)): ("users", date(2026, 1, 1), 1, utc(2026, 1, 1, 10, 1)),
+        (pt.INVALID_JSON, None): (None, None, 1, None),
+        (pt.INVALID_EVENT_ID, None): (None, None, 2, None),
     }
 
 

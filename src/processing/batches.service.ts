@@ -88,6 +88,13 @@ export class BatchesService {
     return [...views, ...forgotten].sort((a, b) => b.id - a.id);
   }
 
+  /** The most recent batch of a job in the control plane's history. */
+  async latestOf(jobName: string): Promise<BatchView | undefined> {
+    const records = (await this.history.list()).filter((r) => r.job === jobName);
+    const latest = records.sort((a, b) => b.submittedAt.getTime() - a.submittedAt.getTime())[0];
+    return latest ? this.fromRecord(latest) : undefined;
+  }
+
   async get(id: number): Promise<BatchView> {
     const [batch, record] = await Promise.all([this.livy.getBatch(id), this.history.get(id).catch(() => undefined)]);
     if (batch) return this.observe(batch, record);

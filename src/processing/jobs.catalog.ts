@@ -40,7 +40,7 @@ export class JobsCatalog {
 
   static parse(text: string, file: string, jobsDir: string): SparkJob[] {
     const doc = parseYaml(text) as { jobs?: Record<string, Record<string, unknown>> } | null;
-    if (!doc || typeof doc.jobs !== 'object' || doc.jobs === null) throw new Error(`${file}: expected a top-level "jobs:" mapping`);
+    if (!doc || typeof doc.jobs !== 'object' || doc.jobs === null || Array.isArray(doc.jobs)) throw new Error(`${file}: expected a top-level "jobs:" mapping`);
     const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
     addFormats(ajv);
     return Object.entries(doc.jobs).map(([name, entry]) => {
@@ -91,7 +91,8 @@ export class JobsCatalog {
     const copy = structuredClone(args);
     if (!job.validate(copy)) {
       const problems = (job.validate.errors ?? []).map((e) => {
-        const field = e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : e.instancePath || '/';
+        const field =
+          e.keyword === 'required' ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}` : e.instancePath || '/';
         const extra = e.keyword === 'additionalProperties' ? ` (${(e.params as { additionalProperty: string }).additionalProperty})` : '';
         return { field, message: `${e.message ?? 'is invalid'}${extra}` };
       });

@@ -27,6 +27,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(StreamingService.name);
   private pending?: Promise<StreamingStatus>;
   private autostartTimer?: NodeJS.Timeout;
+  private shuttingDown = false;
 
   constructor(
     private readonly batches: BatchesService,
@@ -40,13 +41,18 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   onApplicationShutdown(): void {
+    this.shuttingDown = true;
     clearTimeout(this.autostartTimer);
   }
 
   async status(): Promise<StreamingStatus> {
     const current = await this.current();
     const topics = this.topics();
-    if (!current) return { state: 'stopped', running: false, topics };
+    if (!current) {
+      // Livy forgets a killed batch at once; the history still knows which batch it was and when it stopped.
+      const last = await this.batches.latestOf(STREAM_JOB).catch(() => undefined);
+      return { state: 'stopped', running: false, batchId: last?.id, appId: last?.appId, since: last?.finishedAt, topics };
+    }
     const view = await this.batches.get(current.id);
     return {
       state: TERMINAL_STATES.has(view.state) ? 'stopped' : view.state,
@@ -102,6 +108,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     this.start().then(
       (s) => this.logger.log(`streaming job ${s.running ? 'running' : s.state} (batch ${s.batchId})`),
       (err: Error) => {
+        if (this.shuttingDown) return;
         this.logger.warn(`streaming job not started yet (${err.message}); retrying in ${AUTOSTART_RETRY_MS} ms`);
         this.autostartTimer = setTimeout(() => this.autostart(), AUTOSTART_RETRY_MS);
       },

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { toAppConfig } from './app-config';
 import { validateEnvironment } from './env.schema';
 
@@ -30,7 +31,36 @@ describe('toAppConfig', () => {
         requestTimeoutMs: 5000,
       },
       records: { maxRangeDays: 31 },
+      livy: { url: 'http://127.0.0.1:8998', credentials: undefined, timeoutMs: 10000 },
+      spark: {
+        jobsDir: resolve('spark-jobs'),
+        remoteJobsDir: resolve('spark-jobs'),
+        packages: ['org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7', 'com.datastax.spark:spark-cassandra-connector_2.12:3.5.1'],
+      },
+      streaming: {
+        autostart: false,
+        checkpointDir: resolve('.stack/spark/checkpoints/events_stream'),
+        kafkaBootstrap: ['127.0.0.1:9092'],
+        cassandraHosts: ['127.0.0.1:9042'],
+      },
     });
+  });
+
+  it('lets the Spark job reach Kafka, Cassandra and the job files at their own addresses', () => {
+    const config = toAppConfig(
+      validateEnvironment({
+        API_KEYS: 'k'.repeat(16),
+        LIVY_URL: 'http://livy:8998/',
+        SPARK_JOBS_REMOTE_DIR: 'hdfs:///jobs/',
+        SPARK_PACKAGES: '',
+        STREAMING_CHECKPOINT_DIR: 's3a://bucket/ckpt',
+        STREAMING_KAFKA_BOOTSTRAP: 'k1:9092,k2:9092',
+        STREAMING_CASSANDRA_HOSTS: 'c1:9042',
+      }),
+    );
+    expect(config.livy.url).toBe('http://livy:8998');
+    expect(config.spark).toMatchObject({ remoteJobsDir: 'hdfs:///jobs', packages: [] });
+    expect(config.streaming).toMatchObject({ checkpointDir: 's3a://bucket/ckpt', kafkaBootstrap: ['k1:9092', 'k2:9092'], cassandraHosts: ['c1:9042'] });
   });
 
   it('splits comma-separated lists', () => {

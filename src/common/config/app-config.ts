@@ -90,7 +90,7 @@ export function toAppConfig(env: EnvironmentVariables): AppConfig {
     },
     streaming: {
       autostart: env.STREAMING_AUTOSTART,
-      checkpointDir: /^[a-z]+:/.test(env.STREAMING_CHECKPOINT_DIR) ? env.STREAMING_CHECKPOINT_DIR : resolve(env.STREAMING_CHECKPOINT_DIR),
+      checkpointDir: /^[a-z][a-z0-9+.-]*:\/\//i.test(env.STREAMING_CHECKPOINT_DIR) ? env.STREAMING_CHECKPOINT_DIR : resolve(env.STREAMING_CHECKPOINT_DIR),
       kafkaBootstrap: list(env.STREAMING_KAFKA_BOOTSTRAP ?? env.KAFKA_BROKERS),
       cassandraHosts: list(env.STREAMING_CASSANDRA_HOSTS ?? env.CASSANDRA_CONTACT_POINTS),
     },

@@ -11,6 +11,7 @@ whatever session the function runs in.
 from __future__ import annotations
 
 from datetime import datetime
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -74,7 +75,8 @@ def classify_envelopes(kafka_df: DataFrame) -> DataFrame:
     Columns: event_id (lower-case uuid text), source, received_at (timestamp), day (UTC date),
     minute (UTC minute), key, payload (compact JSON text of the payload object), error (null when
     well-formed, else one of the INVALID_*/MISSING_* reasons), value (the raw text, for the rejected),
-    plus topic/partition/offset when the input has them.
+    plus topic/partition/offset when the input has them. receivedAt should carry its offset (the
+    control plane writes ...Z); one without is read in the session time zone (UTC in the jobs).
     """
     kafka_cols = [c for c in ("topic", "partition", "offset") if c in kafka_df.columns]
     raw = F.col("value").cast("string")

@@ -35,7 +35,10 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
         { prepare: true },
       );
     }
-    const minutes: [string, number][] = [['2026-01-10T23:58:00Z', 6], ['2026-01-10T23:59:00Z', 6], ['2026-01-11T00:00:00Z', 6], ['2026-01-11T00:01:00Z', 7]];
+    // The counts the streaming job would write for those rows: six per minute, one in the last.
+    const minutes: [string, number][] = [
+      ['2026-01-10T23:58:00Z', 6], ['2026-01-10T23:59:00Z', 6], ['2026-01-11T00:00:00Z', 6], ['2026-01-11T00:01:00Z', 6], ['2026-01-11T00:02:00Z', 1],
+    ];
     for (const [minute, count] of minutes) {
       await db.execute(
         'INSERT INTO event_counts_by_minute (source, day, minute, count) VALUES (?, ?, ?, ?)',
@@ -79,7 +82,7 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
   it('sums per-minute counts across days in time order', async () => {
     const res = await get(`/api/v1/stats/${source}?from=${from}&to=${to}`).expect(200);
     expect(res.body.total).toBe(25);
-    expect(res.body.minutes.map((m: { count: number }) => m.count)).toEqual([6, 6, 6, 7]);
+    expect(res.body.minutes.map((m: { count: number }) => m.count)).toEqual([6, 6, 6, 6, 1]);
     expect(res.body.minutes[0].minute).toBe('2026-01-10T23:58:00.000Z');
   });
 

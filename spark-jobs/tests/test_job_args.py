@@ -37,7 +37,7 @@ def test_events_stream_defaults():
     assert args.checkpoint_dir == "/tmp/cp"
     assert (args.kafka_bootstrap, args.cassandra_host, args.cassandra_port, args.keyspace) == (
         "127.0.0.1:9092", "127.0.0.1", 9042, "pipeline")
-    assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (500, "earliest", 20000)
+    assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (250, "earliest", 20000)
 
 
 def test_events_stream_takes_every_flag():

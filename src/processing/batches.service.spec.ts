@@ -238,7 +238,7 @@ describe('BatchesService.submit', () => {
 
     const { args, name } = submitted(livy);
     expect(name).toBe('events_stream');
-    expect(args?.slice(0, 6)).toEqual(['--trigger-ms', '500', '--starting-offsets', 'earliest', '--max-offsets-per-trigger', '20000']);
+    expect(args?.slice(0, 6)).toEqual(['--trigger-ms', '250', '--starting-offsets', 'earliest', '--max-offsets-per-trigger', '20000']);
     const flag = (f: string) => args![args!.indexOf(f) + 1];
     expect(flag('--topics')).toBe('users_created,ingest.orders');
     expect(flag('--kafka-bootstrap')).toBe('kafka:29092');

@@ -83,7 +83,7 @@ describe('JobsCatalog.toCommandLine', () => {
   it("applies the schema's defaults and turns snake_case names into kebab-case flags", () => {
     expect(JobsCatalog.toCommandLine(stream, {})).toEqual([
       '--trigger-ms',
-      '500',
+      '250',
       '--starting-offsets',
       'earliest',
       '--max-offsets-per-trigger',

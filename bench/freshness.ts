@@ -22,10 +22,12 @@ const SOURCE = arg('source', 'clicks');
 const API = (process.env.API_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
 const KEY = (process.env.API_KEYS ?? 'local-dev-key-change-me').split(',')[0];
 const POLL_MS = 100;
+const ROOT = join(__dirname, '..');
 const DRAIN_SECONDS = 30;
 
 const headers = { 'X-API-Key': KEY, 'Content-Type': 'application/json' };
 const acked = new Map<string, number>(); // eventId -> when the 202 arrived
+const ackedWall = new Map<string, number>(); // eventId -> wall-clock time of the 202, to bound the polled window
 const visible = new Map<string, number>(); // eventId -> when GET /records first returned it
 let failures = 0;
 let sending = true;
@@ -39,14 +41,26 @@ async function send(i: number): Promise<void> {
     }
     const body = (await res.json()) as { eventIds: string[] };
     acked.set(body.eventIds[0], performance.now());
+    ackedWall.set(body.eventIds[0], Date.now());
   } catch {
     failures++;
   }
 }
 
-async function poll(from: string): Promise<void> {
+/** The oldest event not seen yet bounds the window polled, so each poll reads only recent rows. */
+function windowStart(fallback: number): string {
+  let oldest = Infinity;
+  for (const [id, at] of ackedWall) {
+    if (visible.has(id)) ackedWall.delete(id);
+    else oldest = Math.min(oldest, at);
+  }
+  return new Date((oldest === Infinity ? fallback : oldest) - 5000).toISOString();
+}
+
+async function poll(): Promise<void> {
   while (sending || (visible.size < acked.size && performance.now() < drainDeadline)) {
     const started = performance.now();
+    const from = windowStart(Date.now());
     let token: string | undefined;
     do {
       const q = new URLSearchParams({ from, limit: '1000' });
@@ -75,7 +89,7 @@ const sh = (cmd: string) => {
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const poller = poll(new Date(startedAt.getTime() - 1000).toISOString());
+  const poller = poll();
   const interval = 1000 / RATE;
   const t0 = performance.now();
   const inflight: Promise<void>[] = [];
@@ -104,6 +118,13 @@ async function main(): Promise<void> {
       ? { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99), max: latencies[latencies.length - 1] }
       : null,
     pollIntervalMs: POLL_MS,
+    stack: {
+      kafka: sh(`sed -n 's:.*<kafka.version>\\(.*\\)</kafka.version>.*:\\1:p' ${join(ROOT, 'infra/local/kafka/pom.xml')}`),
+      cassandra: sh(`sed -n 's:.*<cassandra.version>\\(.*\\)</cassandra.version>.*:\\1:p' ${join(ROOT, 'infra/local/cassandra/pom.xml')}`),
+      livy: sh(`sed -n 's:.*<livy.version>\\(.*\\)</livy.version>.*:\\1:p' ${join(ROOT, 'infra/local/livy/pom.xml')}`),
+      pyspark: sh(`sed -n 's/^pyspark==//p' ${join(ROOT, 'infra/local/spark/requirements.txt')}`),
+      streaming: sh(`curl -s -H 'X-API-Key: ${KEY}' ${API}/api/v1/streaming`),
+    },
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, java: sh('java -version 2>&1 | head -1') },
   };
   const f = (n?: number) => (n === undefined ? '-' : n.toFixed(0));
@@ -119,7 +140,10 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(dir, `freshness-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(join(dir, `freshness-${stamp}.md`), `# Freshness ${startedAt.toISOString()}\n\n${table}\n\n\`\`\`json\n${JSON.stringify(result.machine, null, 2)}\n\`\`\`\n`);
+  writeFileSync(
+    join(dir, `freshness-${stamp}.md`),
+    `# Freshness ${startedAt.toISOString()}\n\n${table}\n\n\`\`\`json\n${JSON.stringify({ stack: result.stack, machine: result.machine }, null, 2)}\n\`\`\`\n`,
+  );
 }
 
 main().catch((err: Error) => {

@@ -89,7 +89,7 @@ maven_fetch() {
   if [ "$(cat "$dest/.complete" 2>/dev/null)" = "$sum" ]; then return 0; fi
   step "downloading $(basename "$(dirname "$pom")") jars from Maven Central into $dest"
   rm -rf "$dest"; mkdir -p "$dest"
-  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dest" \
+  mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dest" \
     || { fail "maven could not fetch $(basename "$(dirname "$pom")")"; return 1; }
   echo "$sum" >"$dest/.complete"
 }

@@ -18,9 +18,9 @@ node_modules/.install-stamp: package.json package-lock.json
 	@touch $@
 
 install: node_modules/.install-stamp ## install npm packages, the stack's jars and the PySpark venv (cached in ~/.cache/pipeline)
-	@$(STACK) install kafka cassandra livy
+	@$(STACK) install kafka cassandra livy airflow
 
-up: install ## start Kafka, Cassandra, Livy (with Spark) and the API (port 3000, Swagger at /docs) and the streaming job
+up: install ## start Kafka, Cassandra, Livy (with Spark), Airflow and the API (port 3000, Swagger at /docs) and the streaming job
 	@$(STACK) up
 	@echo "API:     http://127.0.0.1:$${PORT:-3000}/api/v1   (send X-API-Key: <a key from API_KEYS>)"
 	@echo "Swagger: http://127.0.0.1:$${PORT:-3000}/docs"
@@ -46,11 +46,12 @@ typecheck: node_modules/.install-stamp
 unit: node_modules/.install-stamp ## unit tests (fakes at the adapter boundary)
 	npx jest --ci
 
-pytest: install ## pytest of the PySpark jobs' transforms, on a local SparkSession
+pytest: install ## pytest: the PySpark jobs' transforms (local SparkSession) and the Airflow DAGs' integrity
 	@infra/local/spark/pytest.sh -q
+	@infra/local/airflow/pytest.sh -q
 
 e2e: install ## end-to-end tests against the real local stack (starts what is missing, stops what it started)
-	@infra/local/with-stack.sh kafka cassandra livy -- npx jest --ci --config test/jest-e2e.config.js --runInBand
+	@infra/local/with-stack.sh kafka cassandra livy airflow api -- npx jest --ci --config test/jest-e2e.config.js --runInBand
 
 test: install lint typecheck unit pytest e2e ## everything CI runs
 

@@ -1,29 +1,14 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { AddressInfo, createServer } from 'node:net';
-import { API_KEY, eventually, readEvents, ROOT } from './support/harness';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
+import { API_KEY, eventually, readEvents, spawnApi } from './support/harness';
 
 describe('graceful shutdown of the API process on SIGTERM', () => {
   let api: ChildProcess;
-  let port: number;
+  let url: string;
 
   beforeAll(async () => {
-    port = await freePort();
-    api = spawn(process.execPath, ['-r', 'ts-node/register', 'apps/api/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', API_KEYS: API_KEY, PORT: String(port), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await eventually('the API answering', async () => ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok ? true : undefined), 60000);
+    ({ process: api, url } = await spawnApi());
+    await eventually('Kafka ready', async () => ((await fetch(`${url}/health/ready`)).status !== 0 ? true : undefined), 60000);
   });
   afterAll(() => {
     if (api.exitCode === null && api.signalCode === null) api.kill('SIGKILL');
@@ -31,7 +16,7 @@ describe('graceful shutdown of the API process on SIGTERM', () => {
 
   it('finishes in-flight ingest requests, acknowledged by Kafka, then exits', async () => {
     const requests = Array.from({ length: 20 }, (_, i) =>
-      fetch(`http://127.0.0.1:${port}/api/v1/ingest/clicks`, {
+      fetch(`${url}/api/v1/ingest/clicks`, {
         method: 'POST',
         headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' },
         body: JSON.stringify({ shutdown: i }),

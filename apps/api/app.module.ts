@@ -1,5 +1,6 @@
 import { MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { ApiKeyGuard } from '../../src/common/auth/api-key.guard';
 import { AppConfigModule } from '../../src/common/config/config.module';
 import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filter';
@@ -7,13 +8,17 @@ import { JsonBodyMiddleware } from '../../src/common/http/json-body.middleware';
 import { AppLoggerModule } from '../../src/common/logging/logger.module';
 import { HealthModule } from '../../src/health/health.module';
 import { IngestionModule } from '../../src/ingestion/ingestion.module';
+import { OrchestrationController } from '../../src/orchestration/orchestration.controller';
+import { OrchestrationModule } from '../../src/orchestration/orchestration.module';
 import { BatchesController } from '../../src/processing/batches.controller';
 import { ProcessingModule } from '../../src/processing/processing.module';
 import { StreamingController } from '../../src/processing/streaming.controller';
+import { SchedulesController } from '../../src/scheduling/schedules.controller';
+import { SchedulingModule } from '../../src/scheduling/scheduling.module';
 import { StorageModule } from '../../src/storage/storage.module';
 
 @Module({
-  imports: [AppConfigModule, AppLoggerModule, IngestionModule, StorageModule, ProcessingModule, HealthModule],
+  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), IngestionModule, StorageModule, ProcessingModule, OrchestrationModule, SchedulingModule, HealthModule],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
@@ -26,6 +31,6 @@ import { StorageModule } from '../../src/storage/storage.module';
 export class AppModule implements NestModule {
   /** JSON bodies for the control routes; POST /ingest reads its raw body itself, with the source's limit. */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes(BatchesController, StreamingController);
+    consumer.apply(JsonBodyMiddleware).forRoutes(BatchesController, StreamingController, OrchestrationController, SchedulesController);
   }
 }

@@ -3,6 +3,7 @@ import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/sw
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../common/auth/public.decorator';
 import { IngestionService } from '../ingestion/ingestion.service';
+import { OrchestrationService } from '../orchestration/orchestration.service';
 import { BatchesService } from '../processing/batches.service';
 import { StorageService } from '../storage/storage.service';
 import { DependencyIndicator } from './dependency.indicator';
@@ -17,6 +18,7 @@ export class HealthController {
     private readonly ingestion: IngestionService,
     private readonly storage: StorageService,
     private readonly batches: BatchesService,
+    private readonly orchestration: OrchestrationService,
   ) {}
 
   @Get('live')
@@ -27,7 +29,7 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: one entry per dependency (Kafka, Cassandra, Livy)' })
+  @ApiOperation({ summary: 'Readiness: one entry per dependency (Kafka, Cassandra, Livy, Airflow)' })
   @ApiServiceUnavailableResponse({ description: 'At least one dependency is down; details lists each one' })
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
@@ -35,6 +37,7 @@ export class HealthController {
       () => this.dependency.check('kafka', () => this.ingestion.pingKafka()),
       () => this.dependency.check('cassandra', () => this.storage.pingCassandra()),
       () => this.dependency.check('livy', () => this.batches.pingLivy()),
+      () => this.dependency.check('airflow', () => this.orchestration.ping()),
     ]);
   }
 }

@@ -116,7 +116,7 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
       for (const statement of migration.statements) {
-        await client.execute(statement.replace(/(TABLE IF NOT EXISTS )(\w+)/, `$1${keyspace}.$2`));
+        await client.execute(statement.replace(/^(CREATE TABLE IF NOT EXISTS |ALTER TABLE )(\w+)/, `$1${keyspace}.$2`));
       }
       await client.execute(
         `INSERT INTO ${keyspace}.schema_migrations (version, description, applied_at) VALUES (?, ?, toTimestamp(now()))`,

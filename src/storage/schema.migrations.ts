@@ -58,4 +58,9 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 4,
+    description: 'which replica fired a schedule run',
+    statements: ['ALTER TABLE schedule_runs ADD IF NOT EXISTS holder text'],
+  },
 ];

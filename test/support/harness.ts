@@ -1,5 +1,7 @@
 import { INestApplication } from '@nestjs/common';
-import { execFileSync } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Client } from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
@@ -99,4 +101,26 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`${what} did not happen within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  return port;
+}
+
+/** Starts the API as its own process (as in production), from the sources, and waits until it answers. */
+export async function spawnApi(env: Record<string, string> = {}): Promise<{ process: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-r', 'ts-node/register', 'apps/api/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', API_KEYS: API_KEY, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually('the API process answering', async () => ((await fetch(`${url}/health/live`)).ok ? true : undefined), 60000);
+  return { process: child, url };
 }

@@ -28,6 +28,8 @@ export interface AppConfig {
   records: { maxRangeDays: number };
   livy: { url: string; credentials?: { username: string; password: string }; timeoutMs: number };
   spark: { jobsDir: string; remoteJobsDir: string; packages: string[] };
+  airflow: { url: string; username: string; password: string; timeoutMs: number; waitMaxSeconds: number };
+  schedules: { syncSeconds: number };
   streaming: { autostart: boolean; checkpointDir: string; kafkaBootstrap: string[]; cassandraHosts: string[] };
 }
 
@@ -88,6 +90,14 @@ export function toAppConfig(env: EnvironmentVariables): AppConfig {
       remoteJobsDir: (env.SPARK_JOBS_REMOTE_DIR || resolve(env.SPARK_JOBS_DIR)).replace(/\/+$/, ''),
       packages: list(env.SPARK_PACKAGES),
     },
+    airflow: {
+      url: env.AIRFLOW_URL.replace(/\/+$/, ''),
+      username: env.AIRFLOW_USERNAME,
+      password: env.AIRFLOW_PASSWORD,
+      timeoutMs: env.AIRFLOW_TIMEOUT_MS,
+      waitMaxSeconds: env.AIRFLOW_WAIT_MAX_SECONDS,
+    },
+    schedules: { syncSeconds: env.SCHEDULES_SYNC_SECONDS },
     streaming: {
       autostart: env.STREAMING_AUTOSTART,
       checkpointDir: /^[a-z][a-z0-9+.-]*:\/\//i.test(env.STREAMING_CHECKPOINT_DIR) ? env.STREAMING_CHECKPOINT_DIR : resolve(env.STREAMING_CHECKPOINT_DIR),

@@ -147,6 +147,24 @@ export class EnvironmentVariables {
 
   @IsOptional() @Matches(HOST_PORT_LIST, { message: 'must be a comma-separated list of host:port' })
   STREAMING_CASSANDRA_HOSTS?: string;
+
+  @IsOptional() @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL, e.g. http://127.0.0.1:8080' })
+  AIRFLOW_URL = 'http://127.0.0.1:8080';
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  AIRFLOW_USERNAME = 'admin';
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  AIRFLOW_PASSWORD = 'admin-local-password';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000)
+  AIRFLOW_TIMEOUT_MS = 10000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  AIRFLOW_WAIT_MAX_SECONDS = 600;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  SCHEDULES_SYNC_SECONDS = 10;
 }
 
 /** Validates the raw environment once; throws one message naming every bad variable and what it allows. */

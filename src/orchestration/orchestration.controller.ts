@@ -1,0 +1,88 @@
+import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ApiErrors } from '../common/http/api-errors.decorator';
+import { DagDto, DagRunDto, DagRunsDto, DagsDto, PatchDagDto, RunsQueryDto, TaskInstancesDto, TriggerDagDto, TriggerQueryDto, TriggerResponseDto } from './dto/orchestration.dto';
+import { OrchestrationService } from './orchestration.service';
+
+const DEFAULT_WAIT_SECONDS = 120;
+
+@ApiTags('orchestration')
+@ApiSecurity('api-key')
+@ApiSecurity('bearer')
+@Controller('dags')
+export class OrchestrationController {
+  constructor(private readonly orchestration: OrchestrationService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'DAGs: paused, schedule, last run' })
+  @ApiOkResponse({ type: DagsDto })
+  @ApiErrors(502, 503, 504)
+  async list(): Promise<DagsDto> {
+    return { dags: await this.orchestration.listDags() };
+  }
+
+  @Get(':dagId')
+  @ApiOperation({ summary: 'One DAG' })
+  @ApiParam({ name: 'dagId', example: 'user_profiles_ingest' })
+  @ApiOkResponse({ type: DagDto })
+  @ApiErrors(404, 502, 503, 504)
+  get(@Param('dagId') dagId: string): Promise<DagDto> {
+    return this.orchestration.getDag(dagId);
+  }
+
+  @Patch(':dagId')
+  @ApiOperation({ summary: 'Pause or unpause a DAG' })
+  @ApiParam({ name: 'dagId', example: 'user_profiles_ingest' })
+  @ApiOkResponse({ type: DagDto })
+  @ApiErrors(400, 404, 502, 503, 504)
+  patch(@Param('dagId') dagId: string, @Body() body: PatchDagDto): Promise<DagDto> {
+    return this.orchestration.setPaused(dagId, body.isPaused);
+  }
+
+  @Post(':dagId/runs')
+  @ApiOperation({
+    summary: 'Trigger a run with conf',
+    description: 'Answers 201 with the new run. With ?wait=true it follows the run: 200 once it ended, 202 if it still runs when the bound elapses.',
+  })
+  @ApiParam({ name: 'dagId', example: 'user_profiles_ingest' })
+  @ApiCreatedResponse({ type: TriggerResponseDto, description: 'Triggered (without wait)' })
+  @ApiOkResponse({ type: TriggerResponseDto, description: 'With wait=true: the run ended (success or failed)' })
+  @ApiAcceptedResponse({ type: TriggerResponseDto, description: 'With wait=true: still running when the bound elapsed' })
+  @ApiErrors(400, 404, 409, 502, 503, 504)
+  async trigger(
+    @Param('dagId') dagId: string,
+    @Body() body: TriggerDagDto,
+    @Query() query: TriggerQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TriggerResponseDto> {
+    const wait = query.wait ? (query.timeoutSeconds ?? DEFAULT_WAIT_SECONDS) : undefined;
+    const { run, finished } = await this.orchestration.trigger(dagId, body, wait);
+    res.status(wait === undefined ? 201 : finished ? 200 : 202);
+    return { ...run, finished };
+  }
+
+  @Get(':dagId/runs')
+  @ApiOperation({ summary: 'Runs of a DAG, newest first' })
+  @ApiOkResponse({ type: DagRunsDto })
+  @ApiErrors(400, 404, 502, 503, 504)
+  async runs(@Param('dagId') dagId: string, @Query() query: RunsQueryDto): Promise<DagRunsDto> {
+    return { runs: await this.orchestration.listRuns(dagId, query.limit) };
+  }
+
+  @Get(':dagId/runs/:runId')
+  @ApiOperation({ summary: 'Status of a run' })
+  @ApiOkResponse({ type: DagRunDto })
+  @ApiErrors(404, 502, 503, 504)
+  run(@Param('dagId') dagId: string, @Param('runId') runId: string): Promise<DagRunDto> {
+    return this.orchestration.getRun(dagId, runId);
+  }
+
+  @Get(':dagId/runs/:runId/tasks')
+  @ApiOperation({ summary: 'Task instances of a run: state, try number, times' })
+  @ApiOkResponse({ type: TaskInstancesDto })
+  @ApiErrors(404, 502, 503, 504)
+  async tasks(@Param('dagId') dagId: string, @Param('runId') runId: string): Promise<TaskInstancesDto> {
+    return { tasks: await this.orchestration.taskInstances(dagId, runId) };
+  }
+}

@@ -1,0 +1,121 @@
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+
+export class ScheduleTargetDto {
+  @ApiProperty({ enum: ['dag', 'job'], example: 'dag', description: 'Trigger an Airflow DAG or submit a Spark job' })
+  @IsIn(['dag', 'job'])
+  kind: 'dag' | 'job';
+
+  @ApiProperty({ example: 'user_profiles_ingest', description: 'DAG id (GET /dags) or job name (GET /jobs)' })
+  @IsString() @IsNotEmpty() @MaxLength(250)
+  name: string;
+
+  @ApiPropertyOptional({ example: { count: 3 }, description: 'dag: the run conf' })
+  @IsOptional() @IsObject()
+  conf?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ example: { day: '2026-01-01', sources: ['users'] }, description: "job: the args, checked against the job's schema" })
+  @IsOptional() @IsObject()
+  args?: Record<string, unknown>;
+}
+
+export class CreateScheduleDto {
+  @ApiProperty({ example: 'ingest users every minute' })
+  @IsString() @IsNotEmpty() @MaxLength(200)
+  name: string;
+
+  @ApiProperty({ example: '* * * * *', description: 'Cron: 5 fields, or 6 with seconds first' })
+  @IsString() @IsNotEmpty() @MaxLength(200)
+  cron: string;
+
+  @ApiPropertyOptional({ example: 'Europe/Paris', default: 'UTC' })
+  @IsOptional() @IsString() @IsNotEmpty()
+  timezone?: string;
+
+  @ApiPropertyOptional({ example: true, default: true })
+  @IsOptional() @IsBoolean()
+  enabled?: boolean;
+
+  @ApiProperty({ type: ScheduleTargetDto })
+  @ValidateNested() @Type(() => ScheduleTargetDto)
+  target: ScheduleTargetDto;
+}
+
+export class UpdateScheduleDto extends PartialType(CreateScheduleDto) {}
+
+export class ScheduleTargetViewDto {
+  @ApiProperty({ enum: ['dag', 'job'], example: 'dag' })
+  kind: 'dag' | 'job';
+
+  @ApiProperty({ example: 'user_profiles_ingest' })
+  name: string;
+
+  @ApiProperty({ example: { count: 3 }, description: 'dag: conf; job: args' })
+  params: Record<string, unknown>;
+}
+
+export class ScheduleDto {
+  @ApiProperty({ example: '2f1d0c52-4f0e-4b8e-9d0b-1f2e3d4c5b6a' })
+  id: string;
+
+  @ApiProperty({ example: 'ingest users every minute' })
+  name: string;
+
+  @ApiProperty({ example: '* * * * *' })
+  cron: string;
+
+  @ApiProperty({ example: 'UTC' })
+  timezone: string;
+
+  @ApiProperty({ example: true })
+  enabled: boolean;
+
+  @ApiProperty({ type: ScheduleTargetViewDto })
+  target: ScheduleTargetViewDto;
+
+  @ApiProperty({ example: '2026-01-01T00:00:00.000Z' })
+  createdAt: string;
+
+  @ApiProperty({ example: '2026-01-01T00:00:00.000Z' })
+  updatedAt: string;
+
+  @ApiPropertyOptional({ example: '2026-01-01T00:01:00.000Z', description: 'Absent when disabled' })
+  nextFireAt?: string;
+}
+
+export class SchedulesDto {
+  @ApiProperty({ type: [ScheduleDto] })
+  schedules: ScheduleDto[];
+}
+
+export class ScheduleRunDto {
+  @ApiProperty({ example: '2026-01-01T00:01:00.000Z' })
+  fireTime: string;
+
+  @ApiProperty({ example: 'triggered', enum: ['triggered', 'failed'] })
+  status: string;
+
+  @ApiPropertyOptional({ example: 'schedule__2f1d0c52__20260101T000100000Z', description: 'The DAG run id, or batch:<id> for a job' })
+  runRef?: string;
+
+  @ApiPropertyOptional({ example: 'Airflow is unavailable: connect ECONNREFUSED 127.0.0.1:8080' })
+  error?: string;
+
+  @ApiPropertyOptional({ example: 'host:4242:a1b2c3', description: 'The API replica that fired it' })
+  holder?: string;
+
+  @ApiProperty({ example: '2026-01-01T00:01:00.350Z' })
+  recordedAt: string;
+}
+
+export class ScheduleRunsDto {
+  @ApiProperty({ type: [ScheduleRunDto] })
+  runs: ScheduleRunDto[];
+}
+
+export class ScheduleRunsQueryDto {
+  @ApiPropertyOptional({ example: 50, default: 50 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  limit: number = 50;
+}

@@ -23,6 +23,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private readonly versions = new Map<string, string>();
   private syncTimer?: NodeJS.Timeout;
   private syncing?: Promise<void>;
+  private syncAgain = false;
   private stopped = false;
 
   constructor(
@@ -48,9 +49,20 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Brings this replica's cron jobs in line with the schedules table. */
   sync(): Promise<void> {
-    this.syncing ??= this.reconcile()
+    if (this.syncing) {
+      // A change may have landed after the running sync read the table: read it once more afterwards.
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = this.reconcile()
       .catch((err: Error) => this.logger.warn(`schedules not synced (${err.message}); retrying in ${this.config.schedules.syncSeconds} s`))
-      .finally(() => (this.syncing = undefined));
+      .finally(() => {
+        this.syncing = undefined;
+        if (this.syncAgain) {
+          this.syncAgain = false;
+          void this.sync();
+        }
+      });
     return this.syncing;
   }
 
@@ -63,10 +75,16 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }
     for (const [id, schedule] of wanted) {
       if (this.versions.has(id) || this.stopped) continue;
-      const job = CronJob.from({ cronTime: schedule.cron, timeZone: schedule.timezone, onTick: () => void this.fire(schedule) });
-      this.registry.addCronJob(jobName(id), job);
-      job.start();
-      this.versions.set(id, version(schedule));
+      // One bad row (e.g. written by an older version) must not keep the others from being registered.
+      try {
+        const job = CronJob.from({ cronTime: schedule.cron, timeZone: schedule.timezone, onTick: () => void this.fire(schedule) });
+        this.registry.addCronJob(jobName(id), job);
+        job.start();
+        this.versions.set(id, version(schedule));
+      } catch (err) {
+        this.unregister(id);
+        this.logger.warn(`schedule "${schedule.name}" (${id}) not registered: ${(err as Error).message}`);
+      }
     }
   }
 

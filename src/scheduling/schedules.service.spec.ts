@@ -15,6 +15,15 @@ function configWith(env: Record<string, string> = {}): AppConfig {
   return toAppConfig(validateEnvironment({ API_KEYS: 'k'.repeat(16), ...env }));
 }
 
+/** A row as the driver hands it out: a fresh object each time, never shared with the table. */
+const copySchedule = (s: ScheduleRecord): ScheduleRecord => ({
+  ...s,
+  target: { ...s.target, params: JSON.parse(JSON.stringify(s.target.params)) as Record<string, unknown> },
+  createdAt: new Date(s.createdAt),
+  updatedAt: new Date(s.updatedAt),
+});
+const copyRun = (r: ScheduleRunRecord): ScheduleRunRecord => ({ ...r, fireTime: new Date(r.fireTime), recordedAt: new Date(r.recordedAt) });
+
 /**
  * Stands in for the schedules, schedule_runs and leases tables: reads return copies (rows, not
  * shared objects); acquireLease is the lightweight transaction, so the first caller per name wins.
@@ -25,14 +34,14 @@ class InMemorySchedules implements Pick<SchedulesRepository, 'save' | 'get' | 'l
   private runRows: ScheduleRunRecord[] = [];
 
   save = jest.fn(async (s: ScheduleRecord): Promise<void> => {
-    this.rows.set(s.id, structuredClone(s));
+    this.rows.set(s.id, copySchedule(s));
   });
   get = jest.fn(async (id: string): Promise<ScheduleRecord | undefined> => {
     const row = this.rows.get(id);
-    return row && structuredClone(row);
+    return row && copySchedule(row);
   });
   list = jest.fn(async (): Promise<ScheduleRecord[]> =>
-    [...this.rows.values()].map((r) => structuredClone(r)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()),
+    [...this.rows.values()].map(copySchedule).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()),
   );
   delete = jest.fn(async (id: string): Promise<void> => {
     this.rows.delete(id);
@@ -44,14 +53,14 @@ class InMemorySchedules implements Pick<SchedulesRepository, 'save' | 'get' | 'l
     return true;
   });
   recordRun = jest.fn(async (run: ScheduleRunRecord): Promise<void> => {
-    this.runRows = [...this.runRows.filter((r) => !(r.scheduleId === run.scheduleId && r.fireTime.getTime() === run.fireTime.getTime())), structuredClone(run)];
+    this.runRows = [...this.runRows.filter((r) => !(r.scheduleId === run.scheduleId && r.fireTime.getTime() === run.fireTime.getTime())), copyRun(run)];
   });
   runs = jest.fn(async (scheduleId: string, limit: number): Promise<ScheduleRunRecord[]> =>
     this.runRows
       .filter((r) => r.scheduleId === scheduleId)
       .sort((a, b) => b.fireTime.getTime() - a.fireTime.getTime())
       .slice(0, limit)
-      .map((r) => structuredClone(r)),
+      .map(copyRun),
   );
 }
 
@@ -273,7 +282,7 @@ describe('SchedulesService.update', () => {
     ctx.changes.mockClear();
     ctx.orchestration.dagExists.mockClear();
     jest.setSystemTime(new Date('2026-01-01T00:10:30.000Z'));
-    return { ...ctx, view, stored: structuredClone(ctx.repository.rows.get(view.id)) };
+    return { ...ctx, view, stored: copySchedule(ctx.repository.rows.get(view.id)!) };
   }
 
   it('changes the given fields, keeps the others, and moves updatedAt only', async () => {

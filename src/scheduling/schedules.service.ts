@@ -110,6 +110,11 @@ export class SchedulesService {
     if (!isTimeZone(record.timezone)) {
       throw new BadRequestError(`timezone "${record.timezone}" is not an IANA time zone, e.g. UTC or Europe/Paris`);
     }
+    try {
+      new CronTime(record.cron, record.timezone).sendAt();
+    } catch (err) {
+      throw new BadRequestError(`cron "${record.cron}" never fires (${(err as Error).message})`);
+    }
     if (!checkTarget) return;
     const { kind, name, params } = record.target;
     if (kind === 'dag') {

@@ -376,14 +376,14 @@ describe('AirflowV2Client against an HTTP server imitating Airflow 3', () => {
       });
     });
 
-    it("answers a duplicate run id with 409 carrying Airflow's detail", async () => {
+    it('answers a duplicate run id with 409 naming the DAG and the run id (Airflow 3 only says "Unique constraint violation")', async () => {
       await client.trigger('user_profiles_ingest', { runId: 'once' });
 
       const err = await rejection(client.trigger('user_profiles_ingest', { runId: 'once' }));
 
       expect(err).toBeInstanceOf(ConflictError);
       expect(err.statusCode).toBe(409);
-      expect(err.message).toContain('DAG Run with run_id: `once` already exists');
+      expect(err.message).toBe('DAG "user_profiles_ingest" already has a run with run id "once"');
     });
 
     it("answers Airflow's 422 validation errors with 400 and passes the details on", async () => {

@@ -56,7 +56,16 @@ export class AirflowV2Client implements AirflowApi {
   async trigger(dagId: string, req: TriggerRequest): Promise<AirflowDagRun> {
     const body: Json = { logical_date: req.logicalDate ?? null, conf: req.conf ?? {} };
     if (req.runId) body.dag_run_id = req.runId;
-    const run = await this.request<Json>({ method: 'POST', url: `/api/v2/dags/${enc(dagId)}/dagRuns`, data: body }, true);
+    let run: Json | undefined;
+    try {
+      run = await this.request<Json>({ method: 'POST', url: `/api/v2/dags/${enc(dagId)}/dagRuns`, data: body }, true);
+    } catch (err) {
+      // Airflow's 409 body is a generic database message; say what it means here.
+      if (err instanceof ConflictError) {
+        throw new ConflictError(`DAG "${dagId}" already has a run with ${req.runId ? `run id "${req.runId}"` : 'this logical date'}`);
+      }
+      throw err;
+    }
     if (!run) throw new NotFoundError(`DAG "${dagId}" does not exist in Airflow`);
     return toRun(run);
   }
@@ -98,7 +107,8 @@ export class AirflowV2Client implements AirflowApi {
         return (await this.http.request<T>({ ...config, headers: { Authorization: `Bearer ${token}` } })).data;
       } catch (err) {
         const status = (err as AxiosError).response?.status;
-        if (status === 401 && attempt === 0) continue; // the token expired or was revoked: take a new one, once
+        // Airflow answers 401 for an expired token and 403 for one it cannot verify: take a new one, once.
+        if ((status === 401 || status === 403) && attempt === 0) continue;
         if (status === 404 && notFoundIsUndefined) return undefined;
         throw err instanceof AppError ? err : AirflowV2Client.mapError(err);
       }

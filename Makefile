@@ -8,7 +8,7 @@ export API_KEYS ?= local-dev-key-change-me
 # `make up` starts the streaming job with the API (the API's own default is off).
 export STREAMING_AUTOSTART ?= true
 
-.PHONY: help install up down status logs build lint typecheck unit pytest infra-check e2e test bench-freshness clean
+.PHONY: help install up down status logs build lint typecheck unit pytest infra-check e2e test bench-freshness bench-ingest clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ test: install lint typecheck unit pytest infra-check e2e ## everything CI runs
 
 bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=200 DURATION=60)
 	npx ts-node --transpile-only bench/freshness.ts --rate $${RATE:-200} --seconds $${DURATION:-60}
+
+bench-ingest: up ## ingest throughput and latency vs Kafka's own perf tool and a bare kafkajs producer (DURATION=10 s per point)
+	npx ts-node --transpile-only bench/ingest.ts --duration $${DURATION:-10}
 
 clean: down ## stop the stack and delete its state (.stack/)
 	rm -rf .stack dist

@@ -1,0 +1,292 @@
+/**
+ * Ingest throughput: POST /ingest/{source} with 1 KB JSON events, single and batched, next to two
+ * ceilings on the same broker with 1 KB records and acks=all: Kafka's own ProducerPerformance tool
+ * and a bare kafkajs producer (idempotent, like the API's). Run against a running stack (make up):
+ *
+ *   npx ts-node --transpile-only bench/ingest.ts [--duration 10] [--source clicks] [--perf-records 300000]
+ *
+ * Environment: API_URL (default http://127.0.0.1:3000), API_KEYS (the first key is used),
+ * KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_HOME (default ~/.cache/pipeline/kafka-<version>).
+ * The ceilings write to a dedicated topic, bench.ceiling (3 partitions), never to a source's topic.
+ * Prints a table and writes bench/results/ingest-<timestamp>.{json,md}.
+ */
+import autocannon from 'autocannon';
+import { execFileSync, execSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, homedir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
+const SOURCE = arg('source', 'clicks');
+const PERF_RECORDS = Math.max(1000, Math.min(5_000_000, Number(arg('perf-records', '300000'))));
+const API = (process.env.API_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+const KEY = (process.env.API_KEYS ?? 'local-dev-key-change-me').split(',')[0];
+const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const ROOT = join(__dirname, '..');
+const CEILING_TOPIC = 'bench.ceiling';
+const RECORD_BYTES = 1024;
+const SINGLE_CONNECTIONS = [1, 16, 64, 256];
+const BATCHES = [100, 1000];
+const BATCH_CONNECTIONS = 16;
+const KAFKAJS_IN_FLIGHT = 64;
+
+const sh = (cmd: string) => {
+  try {
+    return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
+const pomVersion = (dir: string, prop: string) => sh(`sed -n 's:.*<${prop}>\\(.*\\)</${prop}>.*:\\1:p' ${join(ROOT, `infra/local/${dir}/pom.xml`)}`);
+const KAFKA_VERSION = pomVersion('kafka', 'kafka.version');
+const KAFKA_HOME = process.env.KAFKA_HOME ?? join(process.env.PIPELINE_CACHE_DIR ?? join(homedir(), '.cache/pipeline'), `kafka-${KAFKA_VERSION}`);
+
+/** One event whose JSON is exactly RECORD_BYTES long (the payload the caller sends). */
+function event(i: number): Record<string, unknown> {
+  const base = { user: `u-${i % 1000}`, page: '/products/42', ts: new Date().toISOString(), pad: '' };
+  base.pad = 'x'.repeat(RECORD_BYTES - JSON.stringify(base).length);
+  return base;
+}
+
+interface Row {
+  test: string;
+  connections: number | string;
+  eventsPerRequest: number;
+  reqPerSec: number;
+  eventsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  statusCodes: Record<string, number>;
+}
+
+async function cannon(test: string, connections: number, eventsPerRequest: number, seconds: number): Promise<Row> {
+  const body = JSON.stringify(eventsPerRequest === 1 ? event(0) : Array.from({ length: eventsPerRequest }, (_, i) => event(i)));
+  const r = await autocannon({
+    url: `${API}/api/v1/ingest/${SOURCE}`,
+    method: 'POST',
+    headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json' },
+    body,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 30,
+  });
+  const ok = r['2xx'];
+  const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count]));
+  return {
+    test,
+    connections,
+    eventsPerRequest,
+    reqPerSec: ok / r.duration,
+    eventsPerSec: (ok * eventsPerRequest) / r.duration,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    statusCodes,
+  };
+}
+
+async function ensureCeilingTopic(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(CEILING_TOPIC)) {
+      await admin.createTopics({ topics: [{ topic: CEILING_TOPIC, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface PerfResult {
+  records: number;
+  recordsPerSec: number;
+  mbPerSec: number;
+  avgMs: number;
+  maxMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  summary: string;
+}
+
+/** Kafka's ProducerPerformance; its last line is the summary. */
+function perfTest(): PerfResult {
+  const out = execFileSync(
+    'java',
+    [
+      '-cp',
+      `${KAFKA_HOME}/libs/*`,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      CEILING_TOPIC,
+      '--num-records',
+      String(PERF_RECORDS),
+      '--record-size',
+      String(RECORD_BYTES),
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${BROKERS.join(',')}`,
+      'acks=all',
+    ],
+    { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 2 ** 20 },
+  );
+  const summary = out.trim().split('\n').filter((l) => /records sent/.test(l)).pop() ?? '';
+  const m = summary.match(
+    /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/,
+  );
+  if (!m) throw new Error(`unexpected ProducerPerformance output: ${out.slice(-500)}`);
+  const n = m.slice(1).map(Number);
+  return { records: n[0], recordsPerSec: n[1], mbPerSec: n[2], avgMs: n[3], maxMs: n[4], p50Ms: n[5], p95Ms: n[6], p99Ms: n[7], p999Ms: n[8], summary };
+}
+
+interface BareResult {
+  messagesPerRecord: number;
+  inFlight: number;
+  messages: number;
+  messagesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+
+/** A bare kafkajs producer, configured like the API's, with IN_FLIGHT concurrent send() calls for `seconds`. */
+async function bareKafkajs(kafka: Kafka, batch: number, seconds: number): Promise<BareResult> {
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const value = JSON.stringify(event(0));
+  const latencies: number[] = [];
+  let messages = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const worker = async () => {
+    // Bounded by time, and by a generous count in case the clock misbehaves.
+    for (let i = 0; i < 10_000_000 && performance.now() < deadline; i++) {
+      const started = performance.now();
+      try {
+        await producer.send({ topic: CEILING_TOPIC, acks: -1, messages: Array.from({ length: batch }, () => ({ key: randomUUID(), value })) });
+        messages += batch;
+        latencies.push(performance.now() - started);
+      } catch {
+        errors++;
+        if (errors > 1000) return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: KAFKAJS_IN_FLIGHT }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  await producer.disconnect();
+  latencies.sort((a, b) => a - b);
+  return { messagesPerRecord: batch, inFlight: KAFKAJS_IN_FLIGHT, messages, messagesPerSec: messages / elapsed, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), errors };
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const ready = await fetch(`${API}/api/v1/sources`, { headers: { 'X-API-Key': KEY } });
+  if (!ready.ok) throw new Error(`GET /api/v1/sources answered ${ready.status}; is the API up with API_KEYS=${KEY}?`);
+
+  console.log(`warm-up: 2 s at 16 connections on /ingest/${SOURCE}`);
+  await cannon('warm-up', 16, 1, 2);
+
+  const rows: Row[] = [];
+  for (const c of SINGLE_CONNECTIONS) {
+    console.log(`single events, ${c} connections, ${DURATION} s`);
+    rows.push(await cannon('single', c, 1, DURATION));
+  }
+  for (const b of BATCHES) {
+    console.log(`batches of ${b}, ${BATCH_CONNECTIONS} connections, ${DURATION} s`);
+    rows.push(await cannon(`batch ${b}`, BATCH_CONNECTIONS, b, DURATION));
+  }
+
+  const kafka = new Kafka({ clientId: 'bench-ingest', brokers: BROKERS, logLevel: logLevel.NOTHING });
+  await ensureCeilingTopic(kafka);
+  console.log(`ProducerPerformance: ${PERF_RECORDS} records of ${RECORD_BYTES} B to ${CEILING_TOPIC}, acks=all`);
+  const perf = perfTest();
+  console.log(`bare kafkajs: ${KAFKAJS_IN_FLIGHT} sends in flight, 1 message per send, ${DURATION} s`);
+  const bare1 = await bareKafkajs(kafka, 1, DURATION);
+  console.log(`bare kafkajs: ${KAFKAJS_IN_FLIGHT} sends in flight, 100 messages per send, ${DURATION} s`);
+  const bare100 = await bareKafkajs(kafka, 100, DURATION);
+
+  const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+  const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
+  const ratio = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : '-');
+  const bareFor = (r: Row) => (r.eventsPerRequest === 1 ? bare1 : bare100);
+  const codes = (r: Row) =>
+    Object.entries(r.statusCodes)
+      .filter(([c]) => !c.startsWith('2'))
+      .map(([c, n]) => `${c}×${n}`)
+      .join(' ') || '-';
+  const table = [
+    '| test | connections / in flight | events/request | req/s | events/s | p50 ms | p99 ms | non-2xx (codes) | errors | ours / perf-test | ours / bare kafkajs |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| POST /ingest/${SOURCE} ${r.test} | ${r.connections} | ${r.eventsPerRequest} | ${f0(r.reqPerSec)} | ${f0(r.eventsPerSec)} | ${f1(r.p50Ms)} | ${f1(r.p99Ms)} | ${r.non2xx} (${codes(r)}) | ${r.errors} | ${ratio(r.eventsPerSec, perf.recordsPerSec)} | ${ratio(r.eventsPerSec, bareFor(r).messagesPerSec)} (vs ${bareFor(r).messagesPerRecord}/send) |`,
+    ),
+    `| Kafka ProducerPerformance (${f0(perf.records)} records) | producer default | - | - | ${f0(perf.recordsPerSec)} | ${perf.p50Ms} | ${perf.p99Ms} | - | - | 100 % | - |`,
+    ...[bare1, bare100].map(
+      (b) =>
+        `| bare kafkajs, ${b.messagesPerRecord} msg/send | ${b.inFlight} | ${b.messagesPerRecord} | ${f0(b.messagesPerSec / b.messagesPerRecord)} | ${f0(b.messagesPerSec)} | ${f1(b.p50Ms)} | ${f1(b.p99Ms)} | - | ${b.errors} | ${ratio(b.messagesPerSec, perf.recordsPerSec)} | 100 % |`,
+    ),
+  ].join('\n');
+  const notes = [
+    `Records are ${RECORD_BYTES} B of JSON as sent by the caller (the API wraps each in its envelope, so its Kafka records are ~${RECORD_BYTES + 200} B). acks=all everywhere.`,
+    `Single-event rows are compared with bare kafkajs at 1 message/send; batched rows with 100 messages/send. ${DURATION} s per point; batches use ${BATCH_CONNECTIONS} connections.`,
+    `Ceilings write to ${CEILING_TOPIC} (3 partitions); ProducerPerformance latency is per record, kafkajs and API latency per request/send.`,
+  ];
+
+  const result = {
+    bench: 'ingest',
+    at: startedAt.toISOString(),
+    target: { api: API, source: SOURCE, durationSeconds: DURATION, recordBytes: RECORD_BYTES, singleConnections: SINGLE_CONNECTIONS, batches: BATCHES, batchConnections: BATCH_CONNECTIONS },
+    api: rows,
+    ceilings: { producerPerformance: perf, bareKafkajs: [bare1, bare100], topic: CEILING_TOPIC },
+    notes,
+    stack: {
+      kafka: KAFKA_VERSION,
+      cassandra: pomVersion('cassandra', 'cassandra.version'),
+      livy: pomVersion('livy', 'livy.version'),
+      pyspark: sh(`sed -n 's/^pyspark==//p' ${join(ROOT, 'infra/local/spark/requirements.txt')}`),
+      kafkajs: sh(`node -p "require('kafkajs/package.json').version"`),
+      autocannon: sh(`node -p "require('autocannon/package.json').version"`),
+    },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, java: sh('java -version 2>&1 | head -1') },
+  };
+  console.log(`\nIngest throughput: POST /ingest/${SOURCE} (${RECORD_BYTES} B JSON events) vs. Kafka ceilings\n`);
+  console.log(table);
+  console.log(`\n${notes.join('\n')}`);
+  console.log(`\nmachine: ${result.machine.cpus} cores (${result.machine.cpuModel}), ${result.machine.memoryGiB} GiB, node ${result.machine.node}, ${result.machine.java}`);
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(dir, `ingest-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(
+    join(dir, `ingest-${stamp}.md`),
+    `# Ingest ${startedAt.toISOString()}\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n\`\`\`json\n${JSON.stringify({ stack: result.stack, machine: result.machine }, null, 2)}\n\`\`\`\n`,
+  );
+}
+
+main().catch((err: Error) => {
+  console.error(`ingest bench failed: ${err.message}`);
+  process.exit(1);
+});

@@ -1,16 +1,9 @@
+import { rejection } from '../common/testing/rejection';
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AppConfig, toAppConfig } from '../common/config/app-config';
 import { validateEnvironment } from '../common/config/env.schema';
-import {
-  AppError,
-  BadRequestError,
-  ConflictError,
-  NotFoundError,
-  UpstreamRejectedError,
-  UpstreamTimeoutError,
-  UpstreamUnavailableError,
-} from '../common/errors/errors';
+import { BadRequestError, ConflictError, NotFoundError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
 import { AirflowV2Client } from './airflow-v2.client';
 
 const USERNAME = 'airflow-admin';
@@ -241,14 +234,6 @@ function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as AppError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('AirflowV2Client against an HTTP server imitating Airflow 3', () => {
   let state = initialState();

@@ -1,6 +1,7 @@
+import { rejection } from '../common/testing/rejection';
 import { AppConfig, toAppConfig } from '../common/config/app-config';
 import { validateEnvironment } from '../common/config/env.schema';
-import { AppError, BadRequestError, ConflictError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
+import { BadRequestError, ConflictError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
 import { AirflowApi, AirflowDag, AirflowDagRun, AirflowTaskInstance, TriggerRequest } from './airflow.api';
 import { OrchestrationService } from './orchestration.service';
 
@@ -65,14 +66,6 @@ function setup(env: Record<string, string> = {}) {
   return { service, airflow };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as AppError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 /** Tracks whether a promise has settled, so a test can check it has not yet. */
 function track<T>(promise: Promise<T>) {

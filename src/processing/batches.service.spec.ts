@@ -1,8 +1,10 @@
+import { rejection } from '../common/testing/rejection';
+import { InMemoryBatchHistory } from '../storage/testing/in-memory-batch-history.repository';
 import { Logger } from '@nestjs/common';
 import { isAbsolute } from 'node:path';
 import { AppConfig, toAppConfig } from '../common/config/app-config';
 import { validateEnvironment } from '../common/config/env.schema';
-import { AppError, BadRequestError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
+import { BadRequestError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { Source } from '../ingestion/sources.registry';
 import { BatchHistoryRepository, BatchRecord } from '../storage/batch-history.repository';
@@ -14,42 +16,6 @@ const PACKAGES = 'org.example:kafka-connector_2.12:1.0.0,org.example:cassandra-c
 
 function configWith(env: Record<string, string> = {}): AppConfig {
   return toAppConfig(validateEnvironment({ API_KEYS: 'k'.repeat(16), SPARK_PACKAGES: PACKAGES, ...env }));
-}
-
-/** A row as the driver hands it out: a fresh object each time, never shared with the table. */
-const copy = (r: BatchRecord): BatchRecord => ({
-  ...r,
-  args: [...r.args],
-  submittedAt: new Date(r.submittedAt),
-  finishedAt: r.finishedAt && new Date(r.finishedAt),
-});
-
-/**
- * Stands in for the spark_batches table: reads return copies (rows, not shared objects), and
- * finish() is the lightweight transaction `... IF finished_at = null`, so the first finish wins.
- */
-class FakeBatchHistory implements Pick<BatchHistoryRepository, 'record' | 'finish' | 'get' | 'list'> {
-  private readonly rows = new Map<number, BatchRecord>();
-
-  record = jest.fn(async (batch: BatchRecord): Promise<void> => {
-    this.rows.set(batch.id, copy(batch));
-  });
-
-  finish = jest.fn(async (id: number, state: string, at: Date): Promise<void> => {
-    const row = this.rows.get(id);
-    if (row && !row.finishedAt) Object.assign(row, { state, finishedAt: new Date(at) });
-  });
-
-  get = jest.fn(async (id: number): Promise<BatchRecord | undefined> => {
-    const row = this.rows.get(id);
-    return row && copy(row);
-  });
-
-  list = jest.fn(async (): Promise<BatchRecord[]> => [...this.rows.values()].map(copy));
-
-  seed(...records: BatchRecord[]): void {
-    for (const r of records) this.rows.set(r.id, copy(r));
-  }
 }
 
 /** The Livy adapter's surface, as jest mocks; by default Livy knows no batch and accepts every submission as id 5. */
@@ -75,7 +41,7 @@ const fakeIngestion: Pick<IngestionService, 'listSources'> = { listSources: () =
 function setup(env: Record<string, string> = {}) {
   const config = configWith(env);
   const livy = fakeLivy();
-  const history = new FakeBatchHistory();
+  const history = new InMemoryBatchHistory();
   const service = new BatchesService(
     livy as unknown as LivyClient,
     new JobsCatalog(config),
@@ -92,14 +58,6 @@ function submitted(livy: ReturnType<typeof fakeLivy>): LivyBatchRequest {
   return livy.createBatch.mock.calls[0][0];
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as AppError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 const at = (iso: string) => new Date(iso);
 const record = (fields: Partial<BatchRecord> & { id: number }): BatchRecord => ({

@@ -1,8 +1,9 @@
+import { rejection } from '../common/testing/rejection';
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AppConfig, toAppConfig } from '../common/config/app-config';
 import { validateEnvironment } from '../common/config/env.schema';
-import { AppError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
+import { UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
 import { LivyBatch, LivyClient } from './livy.client';
 
 function configFor(url: string, env: Record<string, string> = {}): AppConfig {
@@ -120,14 +121,6 @@ function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as AppError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('LivyClient against an HTTP server imitating Livy', () => {
   const seen: SeenRequest[] = [];

@@ -1,3 +1,4 @@
+import { InMemoryBatchHistory } from '../storage/testing/in-memory-batch-history.repository';
 import { Logger } from '@nestjs/common';
 import { AppConfig, toAppConfig } from '../common/config/app-config';
 import { validateEnvironment } from '../common/config/env.schema';
@@ -57,38 +58,6 @@ class FakeLivy {
   }
 }
 
-/** A row as the driver hands it out: a fresh object each time, never shared with the table. */
-const copy = (r: BatchRecord): BatchRecord => ({
-  ...r,
-  args: [...r.args],
-  submittedAt: new Date(r.submittedAt),
-  finishedAt: r.finishedAt && new Date(r.finishedAt),
-});
-
-/** Stands in for the spark_batches table: copies on read, and the first finish wins. */
-class FakeBatchHistory implements Pick<BatchHistoryRepository, 'record' | 'finish' | 'get' | 'list'> {
-  private readonly rows = new Map<number, BatchRecord>();
-
-  record = jest.fn(async (batch: BatchRecord): Promise<void> => {
-    this.rows.set(batch.id, copy(batch));
-  });
-
-  finish = jest.fn(async (id: number, state: string, at: Date): Promise<void> => {
-    const row = this.rows.get(id);
-    if (row && !row.finishedAt) Object.assign(row, { state, finishedAt: new Date(at) });
-  });
-
-  get = jest.fn(async (id: number): Promise<BatchRecord | undefined> => {
-    const row = this.rows.get(id);
-    return row && copy(row);
-  });
-
-  list = jest.fn(async (): Promise<BatchRecord[]> => [...this.rows.values()].map(copy));
-
-  seed(...records: BatchRecord[]): void {
-    for (const r of records) this.rows.set(r.id, copy(r));
-  }
-}
 
 const SOURCES: Source[] = [
   { name: 'users', topic: 'users_created', maxBodyBytes: 1_048_576 },
@@ -101,7 +70,7 @@ const fakeIngestion = { listSources: () => SOURCES } as Pick<IngestionService, '
 function setup(env: Record<string, string> = {}) {
   const config = configWith(env);
   const livy = new FakeLivy();
-  const history = new FakeBatchHistory();
+  const history = new InMemoryBatchHistory();
   const client = livy as unknown as LivyClient;
   const batches = new BatchesService(client, new JobsCatalog(config), history as unknown as BatchHistoryRepository, fakeIngestion, config);
   const service = new StreamingService(batches, client, fakeIngestion, config);

@@ -1,3 +1,4 @@
+import { InMemorySchedulesRepository } from '../storage/testing/in-memory-schedules.repository';
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
@@ -8,7 +9,7 @@ import { TriggerRequest } from '../orchestration/airflow.api';
 import { OrchestrationService, TriggerResult } from '../orchestration/orchestration.service';
 import { BatchesService, BatchView, SubmitOptions } from '../processing/batches.service';
 import { JobsCatalog } from '../processing/jobs.catalog';
-import { ScheduleRecord, ScheduleRunRecord, SchedulesRepository } from '../storage/schedules.repository';
+import { ScheduleRecord, SchedulesRepository } from '../storage/schedules.repository';
 import { SchedulerService } from './scheduler.service';
 import { SchedulesService } from './schedules.service';
 
@@ -17,50 +18,6 @@ const SYNC_SECONDS = 10;
 
 function configWith(env: Record<string, string> = {}): AppConfig {
   return toAppConfig(validateEnvironment({ API_KEYS: 'k'.repeat(16), SCHEDULES_SYNC_SECONDS: String(SYNC_SECONDS), ...env }));
-}
-
-/** A row as the driver hands it out: a fresh object each time, never shared with the table. */
-const copySchedule = (s: ScheduleRecord): ScheduleRecord => ({
-  ...s,
-  target: { ...s.target, params: JSON.parse(JSON.stringify(s.target.params)) as Record<string, unknown> },
-  createdAt: new Date(s.createdAt),
-  updatedAt: new Date(s.updatedAt),
-});
-const copyRun = (r: ScheduleRunRecord): ScheduleRunRecord => ({ ...r, fireTime: new Date(r.fireTime), recordedAt: new Date(r.recordedAt) });
-
-/**
- * Stands in for the schedules, schedule_runs and leases tables shared by every replica: reads
- * return copies; acquireLease is the lightweight transaction, so the first caller per name wins.
- */
-class InMemorySchedules implements Pick<SchedulesRepository, 'save' | 'get' | 'list' | 'delete' | 'acquireLease' | 'recordRun' | 'runs'> {
-  readonly rows = new Map<string, ScheduleRecord>();
-  readonly leases = new Map<string, string>();
-  readonly runRows: ScheduleRunRecord[] = [];
-
-  save = jest.fn(async (s: ScheduleRecord): Promise<void> => {
-    this.rows.set(s.id, copySchedule(s));
-  });
-  get = jest.fn(async (id: string): Promise<ScheduleRecord | undefined> => {
-    const row = this.rows.get(id);
-    return row && copySchedule(row);
-  });
-  list = jest.fn(async (): Promise<ScheduleRecord[]> =>
-    [...this.rows.values()].map(copySchedule).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()),
-  );
-  delete = jest.fn(async (id: string): Promise<void> => {
-    this.rows.delete(id);
-  });
-  acquireLease = jest.fn(async (name: string, holder: string): Promise<boolean> => {
-    if (this.leases.has(name)) return false;
-    this.leases.set(name, holder);
-    return true;
-  });
-  recordRun = jest.fn(async (run: ScheduleRunRecord): Promise<void> => {
-    this.runRows.push(copyRun(run));
-  });
-  runs = jest.fn(async (scheduleId: string, limit: number): Promise<ScheduleRunRecord[]> =>
-    this.runRows.filter((r) => r.scheduleId === scheduleId).slice(0, limit).map(copyRun),
-  );
 }
 
 const DAG_ID = '2f1d0c52-4f0e-4b8e-9d0b-1f2e3d4c5b6a';
@@ -89,7 +46,7 @@ const jobSchedule = schedule({
 });
 
 /** One API replica: its own adapters to Airflow and Livy, registry and scheduler, over the shared tables. */
-function replica(repository: InMemorySchedules, config: AppConfig, catalog: JobsCatalog) {
+function replica(repository: InMemorySchedulesRepository, config: AppConfig, catalog: JobsCatalog) {
   const orchestration = {
     trigger: jest.fn(
       async (dagId: string, req: TriggerRequest, _wait?: number): Promise<TriggerResult> => ({
@@ -127,7 +84,7 @@ let warn: jest.SpyInstance;
 
 function setup(env: Record<string, string> = {}) {
   const config = configWith(env);
-  const repository = new InMemorySchedules();
+  const repository = new InMemorySchedulesRepository();
   const catalog = new JobsCatalog(config);
   const a = replica(repository, config, catalog);
   const b = replica(repository, config, catalog);
@@ -170,10 +127,10 @@ describe('SchedulerService.fire across two replicas', () => {
     expect(first[1]).not.toBe(second[1]); // each replica its own holder
     expect(first[1]).toMatch(new RegExp(`:${process.pid}:[0-9a-f]{6}$`));
 
-    expect(repository.runRows).toHaveLength(1);
+    expect(repository.writes).toHaveLength(1);
     const winner = a.orchestration.trigger.mock.calls.length === 1 ? first[1] : second[1];
     expect(repository.leases.get(first[0])).toBe(winner);
-    expect(repository.runRows[0]).toMatchObject({ scheduleId: DAG_ID, status: 'triggered', holder: winner, fireTime: instant });
+    expect(repository.writes[0]).toMatchObject({ scheduleId: DAG_ID, status: 'triggered', holder: winner, fireTime: instant });
   });
 
   it('gives ticks a few milliseconds apart around the same second the same fire time', async () => {
@@ -186,7 +143,7 @@ describe('SchedulerService.fire across two replicas', () => {
     expect(a.orchestration.trigger).toHaveBeenCalledTimes(1);
     expect(b.orchestration.trigger).not.toHaveBeenCalled();
     expect(new Set(repository.acquireLease.mock.calls.map(([name]) => name))).toEqual(new Set([`schedule:${DAG_ID}:2026-01-01T00:01:00.000Z`]));
-    expect(repository.runRows.map((r) => r.fireTime.toISOString())).toEqual(['2026-01-01T00:01:00.000Z']);
+    expect(repository.writes.map((r) => r.fireTime.toISOString())).toEqual(['2026-01-01T00:01:00.000Z']);
   });
 
   it('fires again at the next fire time', async () => {
@@ -196,7 +153,7 @@ describe('SchedulerService.fire across two replicas', () => {
     await Promise.all([a.scheduler.fire(dagSchedule, at('2026-01-01T00:02:00.002Z')), b.scheduler.fire(dagSchedule, at('2026-01-01T00:02:00.001Z'))]);
 
     expect(a.orchestration.trigger.mock.calls.length + b.orchestration.trigger.mock.calls.length).toBe(2);
-    expect(repository.runRows.map((r) => r.fireTime.toISOString()).sort()).toEqual(['2026-01-01T00:01:00.000Z', '2026-01-01T00:02:00.000Z']);
+    expect(repository.writes.map((r) => r.fireTime.toISOString()).sort()).toEqual(['2026-01-01T00:01:00.000Z', '2026-01-01T00:02:00.000Z']);
   });
 
   it('keeps the leases of two schedules firing at the same instant apart', async () => {
@@ -226,7 +183,7 @@ describe('SchedulerService.fire targets', () => {
       runId: 'schedule__2f1d0c52__20260101T000100000Z',
       conf: { count: 3, scheduleId: DAG_ID, fireTime: '2026-01-01T00:01:00.000Z' },
     });
-    expect(repository.runRows).toEqual([
+    expect(repository.writes).toEqual([
       {
         scheduleId: DAG_ID,
         fireTime: at('2026-01-01T00:01:00.000Z'),
@@ -246,7 +203,7 @@ describe('SchedulerService.fire targets', () => {
 
     expect(a.batches.submit).toHaveBeenCalledWith('daily_rollup', { args: { day: '2026-01-01', sources: ['users'] } });
     expect(a.orchestration.trigger).not.toHaveBeenCalled();
-    expect(repository.runRows).toEqual([expect.objectContaining({ scheduleId: JOB_ID, status: 'triggered', runRef: 'batch:42' })]);
+    expect(repository.writes).toEqual([expect.objectContaining({ scheduleId: JOB_ID, status: 'triggered', runRef: 'batch:42' })]);
   });
 
   it("records a failed trigger with the error's message, and warns", async () => {
@@ -255,7 +212,7 @@ describe('SchedulerService.fire targets', () => {
 
     await a.scheduler.fire(dagSchedule, at('2026-01-01T00:01:00.000Z'));
 
-    expect(repository.runRows).toEqual([
+    expect(repository.writes).toEqual([
       expect.objectContaining({ status: 'failed', error: 'Airflow is unavailable: connect ECONNREFUSED 127.0.0.1:8080', runRef: undefined }),
     ]);
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('ECONNREFUSED'));
@@ -267,7 +224,7 @@ describe('SchedulerService.fire targets', () => {
 
     await a.scheduler.fire(jobSchedule, at('2026-01-01T02:00:00.000Z'));
 
-    expect(repository.runRows).toEqual([expect.objectContaining({ scheduleId: JOB_ID, status: 'failed', error: 'Livy: duplicate' })]);
+    expect(repository.writes).toEqual([expect.objectContaining({ scheduleId: JOB_ID, status: 'failed', error: 'Livy: duplicate' })]);
   });
 
   it('skips the fire, recording nothing, when the lease cannot be taken', async () => {

@@ -1,10 +1,12 @@
+import { rejection } from '../common/testing/rejection';
+import { InMemorySchedulesRepository } from '../storage/testing/in-memory-schedules.repository';
 import { AppConfig, toAppConfig } from '../common/config/app-config';
 import { validateEnvironment } from '../common/config/env.schema';
-import { AppError, BadRequestError, NotFoundError } from '../common/errors/errors';
+import { BadRequestError, NotFoundError } from '../common/errors/errors';
 import { OrchestrationService } from '../orchestration/orchestration.service';
 import { BatchesService } from '../processing/batches.service';
 import { JobsCatalog } from '../processing/jobs.catalog';
-import { ScheduleRecord, ScheduleRunRecord, SchedulesRepository } from '../storage/schedules.repository';
+import { SchedulesRepository } from '../storage/schedules.repository';
 import { ScheduleInput, SchedulesService } from './schedules.service';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -15,57 +17,8 @@ function configWith(env: Record<string, string> = {}): AppConfig {
   return toAppConfig(validateEnvironment({ API_KEYS: 'k'.repeat(16), ...env }));
 }
 
-/** A row as the driver hands it out: a fresh object each time, never shared with the table. */
-const copySchedule = (s: ScheduleRecord): ScheduleRecord => ({
-  ...s,
-  target: { ...s.target, params: JSON.parse(JSON.stringify(s.target.params)) as Record<string, unknown> },
-  createdAt: new Date(s.createdAt),
-  updatedAt: new Date(s.updatedAt),
-});
-const copyRun = (r: ScheduleRunRecord): ScheduleRunRecord => ({ ...r, fireTime: new Date(r.fireTime), recordedAt: new Date(r.recordedAt) });
-
-/**
- * Stands in for the schedules, schedule_runs and leases tables: reads return copies (rows, not
- * shared objects); acquireLease is the lightweight transaction, so the first caller per name wins.
- */
-class InMemorySchedules implements Pick<SchedulesRepository, 'save' | 'get' | 'list' | 'delete' | 'acquireLease' | 'recordRun' | 'runs'> {
-  readonly rows = new Map<string, ScheduleRecord>();
-  readonly leases = new Map<string, string>();
-  private runRows: ScheduleRunRecord[] = [];
-
-  save = jest.fn(async (s: ScheduleRecord): Promise<void> => {
-    this.rows.set(s.id, copySchedule(s));
-  });
-  get = jest.fn(async (id: string): Promise<ScheduleRecord | undefined> => {
-    const row = this.rows.get(id);
-    return row && copySchedule(row);
-  });
-  list = jest.fn(async (): Promise<ScheduleRecord[]> =>
-    [...this.rows.values()].map(copySchedule).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()),
-  );
-  delete = jest.fn(async (id: string): Promise<void> => {
-    this.rows.delete(id);
-    this.runRows = this.runRows.filter((r) => r.scheduleId !== id);
-  });
-  acquireLease = jest.fn(async (name: string, holder: string): Promise<boolean> => {
-    if (this.leases.has(name)) return false;
-    this.leases.set(name, holder);
-    return true;
-  });
-  recordRun = jest.fn(async (run: ScheduleRunRecord): Promise<void> => {
-    this.runRows = [...this.runRows.filter((r) => !(r.scheduleId === run.scheduleId && r.fireTime.getTime() === run.fireTime.getTime())), copyRun(run)];
-  });
-  runs = jest.fn(async (scheduleId: string, limit: number): Promise<ScheduleRunRecord[]> =>
-    this.runRows
-      .filter((r) => r.scheduleId === scheduleId)
-      .sort((a, b) => b.fireTime.getTime() - a.fireTime.getTime())
-      .slice(0, limit)
-      .map(copyRun),
-  );
-}
-
 function setup() {
-  const repository = new InMemorySchedules();
+  const repository = new InMemorySchedulesRepository();
   const knownDags = new Set(['user_profiles_ingest']);
   const orchestration = { dagExists: jest.fn(async (dagId: string) => knownDags.has(dagId)) };
   const catalog = new JobsCatalog(configWith());
@@ -80,14 +33,6 @@ function setup() {
   return { service, repository, orchestration, batches, knownDags, changes };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as AppError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 const dagSchedule: ScheduleInput = {
   name: 'ingest users every 5 minutes',
@@ -282,7 +227,7 @@ describe('SchedulesService.update', () => {
     ctx.changes.mockClear();
     ctx.orchestration.dagExists.mockClear();
     jest.setSystemTime(new Date('2026-01-01T00:10:30.000Z'));
-    return { ...ctx, view, stored: copySchedule(ctx.repository.rows.get(view.id)!) };
+    return { ...ctx, view, stored: structuredClone(ctx.repository.rows.get(view.id)!) };
   }
 
   it('changes the given fields, keeps the others, and moves updatedAt only', async () => {

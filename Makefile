@@ -8,10 +8,10 @@ export API_KEYS ?= local-dev-key-change-me
 # `make up` starts the streaming job with the API (the API's own default is off).
 export STREAMING_AUTOSTART ?= true
 
-.PHONY: help install up down status logs build lint typecheck unit pytest infra-check e2e test bench-freshness bench-ingest clean
+.PHONY: help install up down status logs build lint typecheck unit pytest infra-check e2e test bench bench-ingest bench-query bench-freshness clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 node_modules/.install-stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -59,11 +59,18 @@ e2e: install ## end-to-end tests against the real local stack (starts what is mi
 
 test: install lint typecheck unit pytest infra-check e2e ## everything CI runs
 
+bench: bench-ingest bench-query ## both benchmarks below; tables printed, results in bench/results/
+
+bench-ingest: build ## ingest throughput/latency at 1/16/64/256 connections and batches of 100/1000 vs Kafka's perf tool and bare kafkajs (DURATION=10 WORKERS=1,2)
+	@$(STACK) install kafka cassandra
+	@infra/local/with-stack.sh kafka cassandra -- npx ts-node --transpile-only bench/ingest.ts --duration $${DURATION:-10} --workers $${WORKERS:-1,2}
+
+bench-query: build ## GET /records pages of 100 over 1M rows vs cassandra-driver (seeds once; DURATION=10 WORKERS=1,2)
+	@$(STACK) install kafka cassandra
+	@infra/local/with-stack.sh kafka cassandra -- npx ts-node --transpile-only bench/query.ts --duration $${DURATION:-10} --workers $${WORKERS:-1,2}
+
 bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=200 DURATION=60)
 	npx ts-node --transpile-only bench/freshness.ts --rate $${RATE:-200} --seconds $${DURATION:-60}
-
-bench-ingest: up ## ingest throughput and latency vs Kafka's own perf tool and a bare kafkajs producer (DURATION=10 s per point)
-	npx ts-node --transpile-only bench/ingest.ts --duration $${DURATION:-10}
 
 clean: down ## stop the stack and delete its state (.stack/)
 	rm -rf .stack dist

@@ -1,49 +1,36 @@
 /**
  * Ingest throughput: POST /ingest/{source} with 1 KB JSON events, single and batched, next to two
  * ceilings on the same broker with 1 KB records and acks=all: Kafka's own ProducerPerformance tool
- * and a bare kafkajs producer (idempotent, like the API's). Run against a running stack (make up):
+ * and a bare kafkajs producer (idempotent, like the API's). Needs Kafka and Cassandra running and the
+ * API built; `make bench-ingest` does both. Starts the API itself, once per worker count:
  *
- *   npx ts-node --transpile-only bench/ingest.ts [--duration 10] [--source clicks] [--perf-records 300000]
+ *   npx ts-node --transpile-only bench/ingest.ts [--duration 10] [--workers 1,2] [--perf-records 300000]
  *
- * Environment: API_URL (default http://127.0.0.1:3000), API_KEYS (the first key is used),
+ * Environment: API_URL (use a running API instead; its first key in API_KEYS, source via --source),
  * KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_HOME (default ~/.cache/pipeline/kafka-<version>).
- * The ceilings write to a dedicated topic, bench.ceiling (3 partitions), never to a source's topic.
- * Prints a table and writes bench/results/ingest-<timestamp>.{json,md}.
+ * The API writes to the `bench` source (topic bench.events, 3 partitions, 4 MiB body limit); the
+ * ceilings to bench.ceiling (3 partitions). Prints a table and writes bench/results/ingest-<timestamp>.{json,md}.
  */
 import autocannon from 'autocannon';
-import { execFileSync, execSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, homedir, totalmem } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { arg, BENCH_KEY, f0, f1, machine, pct, pomVersion, startApi, stackVersions, writeResults } from './support';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
-const SOURCE = arg('source', 'clicks');
+const SOURCE = arg('source', 'bench');
+const WORKERS = arg('workers', '1,2').split(',').map(Number).filter((n) => n >= 1);
 const PERF_RECORDS = Math.max(1000, Math.min(5_000_000, Number(arg('perf-records', '300000'))));
-const API = (process.env.API_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
-const KEY = (process.env.API_KEYS ?? 'local-dev-key-change-me').split(',')[0];
+const KEY = process.env.API_URL ? (process.env.API_KEYS ?? '').split(',')[0] : BENCH_KEY;
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const ROOT = join(__dirname, '..');
 const CEILING_TOPIC = 'bench.ceiling';
 const RECORD_BYTES = 1024;
 const SINGLE_CONNECTIONS = [1, 16, 64, 256];
 const BATCHES = [100, 1000];
 const BATCH_CONNECTIONS = 16;
 const KAFKAJS_IN_FLIGHT = 64;
-
-const sh = (cmd: string) => {
-  try {
-    return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-};
-const pomVersion = (dir: string, prop: string) => sh(`sed -n 's:.*<${prop}>\\(.*\\)</${prop}>.*:\\1:p' ${join(ROOT, `infra/local/${dir}/pom.xml`)}`);
 const KAFKA_VERSION = pomVersion('kafka', 'kafka.version');
 const KAFKA_HOME = process.env.KAFKA_HOME ?? join(process.env.PIPELINE_CACHE_DIR ?? join(homedir(), '.cache/pipeline'), `kafka-${KAFKA_VERSION}`);
 
@@ -55,6 +42,7 @@ function event(i: number): Record<string, unknown> {
 }
 
 interface Row {
+  workers: number;
   test: string;
   connections: number | string;
   eventsPerRequest: number;
@@ -67,10 +55,10 @@ interface Row {
   statusCodes: Record<string, number>;
 }
 
-async function cannon(test: string, connections: number, eventsPerRequest: number, seconds: number): Promise<Row> {
+async function cannon(api: string, workers: number, test: string, connections: number, eventsPerRequest: number, seconds: number): Promise<Row> {
   const body = JSON.stringify(eventsPerRequest === 1 ? event(0) : Array.from({ length: eventsPerRequest }, (_, i) => event(i)));
   const r = await autocannon({
-    url: `${API}/api/v1/ingest/${SOURCE}`,
+    url: `${api}/api/v1/ingest/${SOURCE}`,
     method: 'POST',
     headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json' },
     body,
@@ -82,6 +70,7 @@ async function cannon(test: string, connections: number, eventsPerRequest: numbe
   const ok = r['2xx'];
   const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count]));
   return {
+    workers,
     test,
     connections,
     eventsPerRequest,
@@ -162,8 +151,6 @@ interface BareResult {
   errors: number;
 }
 
-const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
-
 /** A bare kafkajs producer, configured like the API's, with IN_FLIGHT concurrent send() calls for `seconds`. */
 async function bareKafkajs(kafka: Kafka, batch: number, seconds: number): Promise<BareResult> {
   const producer = kafka.producer({
@@ -202,20 +189,23 @@ async function bareKafkajs(kafka: Kafka, batch: number, seconds: number): Promis
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const ready = await fetch(`${API}/api/v1/sources`, { headers: { 'X-API-Key': KEY } });
-  if (!ready.ok) throw new Error(`GET /api/v1/sources answered ${ready.status}; is the API up with API_KEYS=${KEY}?`);
-
-  console.log(`warm-up: 2 s at 16 connections on /ingest/${SOURCE}`);
-  await cannon('warm-up', 16, 1, 2);
-
   const rows: Row[] = [];
-  for (const c of SINGLE_CONNECTIONS) {
-    console.log(`single events, ${c} connections, ${DURATION} s`);
-    rows.push(await cannon('single', c, 1, DURATION));
-  }
-  for (const b of BATCHES) {
-    console.log(`batches of ${b}, ${BATCH_CONNECTIONS} connections, ${DURATION} s`);
-    rows.push(await cannon(`batch ${b}`, BATCH_CONNECTIONS, b, DURATION));
+  for (const workers of process.env.API_URL ? [NaN] : WORKERS) {
+    const api = await startApi(workers);
+    try {
+      console.log(`API with ${workers} worker(s) at ${api.url}; warm-up: 3 s at 16 connections on /ingest/${SOURCE}`);
+      await cannon(api.url, workers, 'warm-up', 16, 1, 3);
+      for (const c of SINGLE_CONNECTIONS) {
+        console.log(`single events, ${c} connections, ${DURATION} s`);
+        rows.push(await cannon(api.url, workers, 'single', c, 1, DURATION));
+      }
+      for (const b of BATCHES) {
+        console.log(`batches of ${b}, ${BATCH_CONNECTIONS} connections, ${DURATION} s`);
+        rows.push(await cannon(api.url, workers, `batch ${b}`, BATCH_CONNECTIONS, b, DURATION));
+      }
+    } finally {
+      await api.stop();
+    }
   }
 
   const kafka = new Kafka({ clientId: 'bench-ingest', brokers: BROKERS, logLevel: logLevel.NOTHING });
@@ -227,8 +217,6 @@ async function main(): Promise<void> {
   console.log(`bare kafkajs: ${KAFKAJS_IN_FLIGHT} sends in flight, 100 messages per send, ${DURATION} s`);
   const bare100 = await bareKafkajs(kafka, 100, DURATION);
 
-  const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
-  const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
   const ratio = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : '-');
   const bareFor = (r: Row) => (r.eventsPerRequest === 1 ? bare1 : bare100);
   const codes = (r: Row) =>
@@ -237,16 +225,16 @@ async function main(): Promise<void> {
       .map(([c, n]) => `${c}×${n}`)
       .join(' ') || '-';
   const table = [
-    '| test | connections / in flight | events/request | req/s | events/s | p50 ms | p99 ms | non-2xx (codes) | errors | ours / perf-test | ours / bare kafkajs |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| test | API workers | connections / in flight | events/request | req/s | events/s | p50 ms | p99 ms | non-2xx (codes) | errors | ours / perf-test | ours / bare kafkajs |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| POST /ingest/${SOURCE} ${r.test} | ${r.connections} | ${r.eventsPerRequest} | ${f0(r.reqPerSec)} | ${f0(r.eventsPerSec)} | ${f1(r.p50Ms)} | ${f1(r.p99Ms)} | ${r.non2xx} (${codes(r)}) | ${r.errors} | ${ratio(r.eventsPerSec, perf.recordsPerSec)} | ${ratio(r.eventsPerSec, bareFor(r).messagesPerSec)} (vs ${bareFor(r).messagesPerRecord}/send) |`,
+        `| POST /ingest/${SOURCE} ${r.test} | ${Number.isNaN(r.workers) ? '?' : r.workers} | ${r.connections} | ${r.eventsPerRequest} | ${f0(r.reqPerSec)} | ${f0(r.eventsPerSec)} | ${f1(r.p50Ms)} | ${f1(r.p99Ms)} | ${r.non2xx} (${codes(r)}) | ${r.errors} | ${ratio(r.eventsPerSec, perf.recordsPerSec)} | ${ratio(r.eventsPerSec, bareFor(r).messagesPerSec)} (vs ${bareFor(r).messagesPerRecord}/send) |`,
     ),
-    `| Kafka ProducerPerformance (${f0(perf.records)} records) | producer default | - | - | ${f0(perf.recordsPerSec)} | ${perf.p50Ms} | ${perf.p99Ms} | - | - | 100 % | - |`,
+    `| Kafka ProducerPerformance (${f0(perf.records)} records) | - | producer default | - | - | ${f0(perf.recordsPerSec)} | ${perf.p50Ms} | ${perf.p99Ms} | - | - | 100 % | - |`,
     ...[bare1, bare100].map(
       (b) =>
-        `| bare kafkajs, ${b.messagesPerRecord} msg/send | ${b.inFlight} | ${b.messagesPerRecord} | ${f0(b.messagesPerSec / b.messagesPerRecord)} | ${f0(b.messagesPerSec)} | ${f1(b.p50Ms)} | ${f1(b.p99Ms)} | - | ${b.errors} | ${ratio(b.messagesPerSec, perf.recordsPerSec)} | 100 % |`,
+        `| bare kafkajs, ${b.messagesPerRecord} msg/send | - | ${b.inFlight} | ${b.messagesPerRecord} | ${f0(b.messagesPerSec / b.messagesPerRecord)} | ${f0(b.messagesPerSec)} | ${f1(b.p50Ms)} | ${f1(b.p99Ms)} | - | ${b.errors} | ${ratio(b.messagesPerSec, perf.recordsPerSec)} | 100 % |`,
     ),
   ].join('\n');
   const notes = [
@@ -258,31 +246,22 @@ async function main(): Promise<void> {
   const result = {
     bench: 'ingest',
     at: startedAt.toISOString(),
-    target: { api: API, source: SOURCE, durationSeconds: DURATION, recordBytes: RECORD_BYTES, singleConnections: SINGLE_CONNECTIONS, batches: BATCHES, batchConnections: BATCH_CONNECTIONS },
+    target: { api: process.env.API_URL ?? 'started by the bench', workers: WORKERS, source: SOURCE, durationSeconds: DURATION, recordBytes: RECORD_BYTES, singleConnections: SINGLE_CONNECTIONS, batches: BATCHES, batchConnections: BATCH_CONNECTIONS },
     api: rows,
     ceilings: { producerPerformance: perf, bareKafkajs: [bare1, bare100], topic: CEILING_TOPIC },
     notes,
-    stack: {
-      kafka: KAFKA_VERSION,
-      cassandra: pomVersion('cassandra', 'cassandra.version'),
-      livy: pomVersion('livy', 'livy.version'),
-      pyspark: sh(`sed -n 's/^pyspark==//p' ${join(ROOT, 'infra/local/spark/requirements.txt')}`),
-      kafkajs: sh(`node -p "require('kafkajs/package.json').version"`),
-      autocannon: sh(`node -p "require('autocannon/package.json').version"`),
-    },
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, java: sh('java -version 2>&1 | head -1') },
+    stack: stackVersions(),
+    machine: machine(),
   };
   console.log(`\nIngest throughput: POST /ingest/${SOURCE} (${RECORD_BYTES} B JSON events) vs. Kafka ceilings\n`);
   console.log(table);
   console.log(`\n${notes.join('\n')}`);
   console.log(`\nmachine: ${result.machine.cpus} cores (${result.machine.cpuModel}), ${result.machine.memoryGiB} GiB, node ${result.machine.node}, ${result.machine.java}`);
-  const dir = join(__dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(dir, `ingest-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(
-    join(dir, `ingest-${stamp}.md`),
+  writeResults(
+    'ingest',
+    startedAt,
     `# Ingest ${startedAt.toISOString()}\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n\`\`\`json\n${JSON.stringify({ stack: result.stack, machine: result.machine }, null, 2)}\n\`\`\`\n`,
+    result,
   );
 }
 

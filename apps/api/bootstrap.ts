@@ -12,7 +12,10 @@ export async function createApp(): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule, { bufferLogs: true, bodyParser: false, abortOnError: false });
   app.use(requestId);
   app.useLogger(app.get(Logger));
-  app.getHttpAdapter().getInstance().disable('x-powered-by');
+  const express = app.getHttpAdapter().getInstance();
+  express.disable('x-powered-by');
+  // Answers are computed per request; hashing each body for an ETag nobody revalidates only costs CPU.
+  express.disable('etag');
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },

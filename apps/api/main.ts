@@ -1,9 +1,12 @@
+import cluster from 'node:cluster';
 import { appConfigFromEnv } from '../../src/common/config/config.module';
 import { createApp } from './bootstrap';
+import { superviseWorkers } from './workers';
 
 async function main(): Promise<void> {
   // Validate first, so a configuration mistake reads as one short message rather than a stack trace.
   const { http } = appConfigFromEnv();
+  if (http.workers > 1 && cluster.isPrimary) return superviseWorkers(http.workers, http.shutdownGraceMs);
   const app = await createApp();
   await app.listen(http.port, http.host);
   const server = app.getHttpServer();

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { SourcesResponseDto } from './dto/source.dto';
-import { IngestBodyInterceptor } from './ingest-body.interceptor';
+import { readIngestBody } from './ingest-body';
 import { IngestionService } from './ingestion.service';
 
 @ApiTags('ingestion')
@@ -15,7 +16,6 @@ export class IngestionController {
 
   @Post('ingest/:source')
   @HttpCode(202)
-  @UseInterceptors(IngestBodyInterceptor)
   @ApiOperation({
     summary: 'Publish events of a source to Kafka',
     description:
@@ -39,12 +39,13 @@ export class IngestionController {
   })
   @ApiAcceptedResponse({ type: IngestResponseDto, description: 'Every event was acknowledged by Kafka' })
   @ApiErrors(400, 404, 413, 415, 503)
-  ingest(
+  async ingest(
     @Param('source') source: string,
-    @Body() body: Buffer,
+    @Req() req: IncomingMessage,
     @Headers('content-type') contentType?: string,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<IngestResponseDto> {
+    const body = await readIngestBody(req, this.ingestion.precheck(source, contentType));
     return this.ingestion.ingest({ source, body, contentType, idempotencyKey });
   }
 

@@ -5,12 +5,12 @@ import {
   KafkaConfig,
   logLevel as KafkaLogLevel,
   LogEntry,
-  Partitioners,
   Producer,
-  RecordMetadata,
 } from 'kafkajs';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { UpstreamUnavailableError } from '../common/errors/errors';
+import { javaCompatiblePartitioner } from './partitioner';
+import { ProduceCoalescer, TopicMessages } from './produce-coalescer';
 
 export interface OutgoingMessage {
   key: string;
@@ -20,8 +20,18 @@ export interface OutgoingMessage {
 
 const KAFKA = 'Kafka';
 
+/** Produce requests outstanding at once; requests arriving meanwhile are coalesced into the next one. */
+const MAX_IN_FLIGHT = 2;
+/**
+ * Upper bound on the records coalesced into one produce request. Below the broker's default
+ * message.max.bytes (1 MiB per partition batch) even when every record goes to one partition.
+ */
+const MAX_FLUSH_BYTES = 1_000_000;
+
 /**
  * The one adapter to Kafka: an idempotent producer (acks=all) and an admin client.
+ * Concurrent publishes are coalesced into few produce requests (see ProduceCoalescer); each caller
+ * still learns only the outcome of the send that carried its own messages.
  * A failed or timed-out send discards the producer, so the next request starts from a fresh
  * connection and producer id instead of a half-broken session; that is how the API recovers
  * from a broker restart without being restarted itself.
@@ -34,6 +44,10 @@ export class KafkaProducer implements OnApplicationShutdown {
   private admin?: Promise<Admin>;
   private readonly knownTopics = new Set<string>();
   private closed = false;
+  private readonly coalescer = new ProduceCoalescer((batch) => this.sendBatch(batch), {
+    maxInFlight: MAX_IN_FLIGHT,
+    maxFlushBytes: MAX_FLUSH_BYTES,
+  });
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     const { kafka } = config;
@@ -52,19 +66,22 @@ export class KafkaProducer implements OnApplicationShutdown {
   }
 
   /** Sends messages to one topic and resolves only once the broker acknowledged all of them (acks=all). */
-  async publish(topic: string, messages: OutgoingMessage[]): Promise<RecordMetadata[]> {
+  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new UpstreamUnavailableError(KAFKA, 'The API is shutting down; retry against another instance');
     const deadline = this.config.kafka.publishTimeoutMs;
-    return this.withDeadline(deadline, `Kafka did not acknowledge the events within ${deadline} ms`, async () => {
-      if (!this.knownTopics.has(topic)) await this.ensureTopics([topic]);
-      const producer = await this.connectedProducer();
-      try {
-        return await producer.send({ topic, acks: -1, messages });
-      } catch (err) {
-        this.resetProducer();
-        throw err;
-      }
-    });
+    let abandon: (() => boolean) | undefined;
+    try {
+      await this.withDeadline(deadline, `Kafka did not acknowledge the events within ${deadline} ms`, async () => {
+        if (!this.knownTopics.has(topic)) await this.ensureTopics([topic]);
+        const queued = this.coalescer.publish(topic, messages);
+        abandon = queued.abandon;
+        await queued.acked;
+      });
+    } catch (err) {
+      // Events still waiting for a flush are withdrawn: a caller told 503 must not have them sent later.
+      abandon?.();
+      throw err;
+    }
   }
 
   /** Creates the topics that do not exist yet (when allowed) and remembers the ones that do. */
@@ -111,6 +128,8 @@ export class KafkaProducer implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
+    // Everything already accepted for sending is sent and answered before the producer goes.
+    await this.coalescer.drained();
     const producer = this.producer;
     const admin = this.admin;
     this.producer = this.admin = undefined;
@@ -121,13 +140,24 @@ export class KafkaProducer implements OnApplicationShutdown {
     ]);
   }
 
+  /** One produce request for everything the coalescer gathered; a failure discards the producer. */
+  private async sendBatch(topicMessages: TopicMessages): Promise<void> {
+    const producer = await this.connectedProducer();
+    try {
+      await producer.sendBatch({ acks: -1, topicMessages });
+    } catch (err) {
+      this.resetProducer();
+      throw err;
+    }
+  }
+
   private connectedProducer(): Promise<Producer> {
     if (!this.producer) {
       const producer = this.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 5,
         retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: javaCompatiblePartitioner,
       });
       this.producer = producer.connect().then(() => producer);
       this.producer.catch(() => this.resetProducer());

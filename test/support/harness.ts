@@ -113,12 +113,13 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts the API as its own process (as in production), from the sources, and waits until it answers. */
-export async function spawnApi(env: Record<string, string> = {}): Promise<{ process: ChildProcess; url: string }> {
+export async function spawnApi(env: Record<string, string> = {}, { logs = false } = {}): Promise<{ process: ChildProcess; url: string }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['-r', 'ts-node/register', 'apps/api/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', API_KEYS: API_KEY, PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // With logs, the JSON log lines are readable on child.stdout.
+    stdio: ['ignore', logs ? 'pipe' : 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   await eventually('the API process answering', async () => ((await fetch(`${url}/health/live`)).ok ? true : undefined), 60000);

@@ -9,7 +9,7 @@ describe('toAppConfig', () => {
   it('groups the defaults into the typed settings', () => {
     expect(configFrom({})).toEqual({
       env: 'development',
-      http: { host: '127.0.0.1', port: 3000, apiKeys: [API_KEY], shutdownGraceMs: 10000 },
+      http: { host: '127.0.0.1', port: 3000, apiKeys: [API_KEY], shutdownGraceMs: 10000, workers: 1 },
       log: { level: 'info' },
       ingest: { sourcesFile: 'config/sources.yaml', maxBodyBytes: 1048576, maxEvents: 10000 },
       kafka: {

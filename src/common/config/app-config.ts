@@ -4,7 +4,7 @@ import { EnvironmentVariables } from './env.schema';
 /** The control plane's settings, typed and grouped by the part that uses them. */
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
-  http: { host: string; port: number; apiKeys: string[]; shutdownGraceMs: number };
+  http: { host: string; port: number; apiKeys: string[]; shutdownGraceMs: number; workers: number };
   log: { level: string };
   ingest: { sourcesFile: string; maxBodyBytes: number; maxEvents: number };
   kafka: {
@@ -51,7 +51,7 @@ function replication(spec: string): Record<string, string | number> {
 export function toAppConfig(env: EnvironmentVariables): AppConfig {
   return {
     env: env.NODE_ENV as AppConfig['env'],
-    http: { host: env.HOST, port: env.PORT, apiKeys: list(env.API_KEYS), shutdownGraceMs: env.SHUTDOWN_GRACE_MS },
+    http: { host: env.HOST, port: env.PORT, apiKeys: list(env.API_KEYS), shutdownGraceMs: env.SHUTDOWN_GRACE_MS, workers: env.API_WORKERS },
     log: { level: env.LOG_LEVEL },
     ingest: { sourcesFile: env.SOURCES_FILE, maxBodyBytes: env.INGEST_MAX_BODY_BYTES, maxEvents: env.INGEST_MAX_EVENTS },
     kafka: {

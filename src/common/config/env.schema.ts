@@ -48,6 +48,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600000)
   SHUTDOWN_GRACE_MS = 10000;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  API_WORKERS = 1;
+
   @IsOptional() @IsString() @IsNotEmpty()
   SOURCES_FILE = 'config/sources.yaml';
 

@@ -1,0 +1,261 @@
+/**
+ * Query overhead: GET /api/v1/records/{source} pages of 100 against the same query through
+ * cassandra-driver directly, on a table holding at least a million rows. Needs Cassandra and Kafka
+ * running and the API built; `make bench-query` does both. Seeds the rows once (source `bench`,
+ * five fixed UTC days, deterministic ids: re-running finds them and skips the seeding).
+ *
+ *   npx ts-node --transpile-only bench/query.ts [--rows 1000000] [--duration 10] [--concurrency 1,8,32] [--pages 10] [--workers 1,2]
+ *
+ * Each client repeatedly picks a random instant in the seeded range and reads `--pages` consecutive
+ * pages of 100 newest-first from there (following nextPageToken / the driver's paging state), so the
+ * reads spread over the whole table instead of its newest rows.
+ * Environment: CASSANDRA_CONTACT_POINTS (default 127.0.0.1:9042), CASSANDRA_LOCAL_DC, CASSANDRA_KEYSPACE.
+ * Prints a table and writes bench/results/query-<timestamp>.{json,md}.
+ */
+import { Client, concurrent, ExecutionProfile, types } from 'cassandra-driver';
+import { Agent, request } from 'node:http';
+import { v5 as uuidv5 } from 'uuid';
+import { arg, BENCH_KEY, f0, f1, machine, pct, startApi, stackVersions, writeResults } from './support';
+
+const ROWS = Math.max(10_000, Number(arg('rows', '1000000')));
+const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
+const WORKERS = arg('workers', '1,2').split(',').map(Number).filter((n) => n >= 1);
+const CONCURRENCY = arg('concurrency', '1,8,32').split(',').map(Number).filter((n) => n >= 1);
+const PAGES = Math.max(1, Number(arg('pages', '10')));
+const PAGE = 100;
+const SOURCE = 'bench';
+const DAYS = ['2026-01-01', '2026-01-02', '2026-01-03', '2026-01-04', '2026-01-05'];
+const PER_DAY = Math.ceil(ROWS / DAYS.length);
+const FROM = Date.parse(`${DAYS[0]}T00:00:00Z`);
+const TO = Date.parse(`${DAYS[DAYS.length - 1]}T00:00:00Z`) + 86_400_000;
+const NAMESPACE = '3b0d7f52-93f4-4a43-8d59-2c7f1f0c1a9e';
+const KEYSPACE = process.env.CASSANDRA_KEYSPACE ?? 'pipeline';
+const PAYLOAD_PAD = 'x'.repeat(380);
+
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+async function seed(client: Client): Promise<number> {
+  const insert =
+    `INSERT INTO ${KEYSPACE}.events_by_source (source, day, received_at, event_id, key, payload, processed_at) ` +
+    'VALUES (?, ?, ?, ?, ?, ?, ?)';
+  let total = 0;
+  for (const day of DAYS) {
+    const counted = await client.execute(
+      `SELECT count(*) FROM ${KEYSPACE}.events_by_source WHERE source = ? AND day = ?`,
+      [SOURCE, types.LocalDate.fromString(day)],
+      { prepare: true, readTimeout: 120_000 },
+    );
+    const have = Number(counted.first().count);
+    if (have >= PER_DAY) {
+      console.log(`  ${day}: ${f0(have)} rows already there`);
+      total += have;
+      continue;
+    }
+    const start = Date.parse(`${day}T00:00:00Z`);
+    const step = 86_400_000 / PER_DAY;
+    const t0 = performance.now();
+    for (let from = 0; from < PER_DAY; from += 20_000) {
+      const params = [];
+      for (let i = from; i < Math.min(PER_DAY, from + 20_000); i++) {
+        const at = new Date(start + Math.floor(i * step));
+        const payload = JSON.stringify({ user: `u-${i % 5000}`, page: `/products/${i % 977}`, seq: i, ts: at.toISOString(), pad: PAYLOAD_PAD });
+        params.push([SOURCE, types.LocalDate.fromString(day), at, uuidv5(`${day}/${i}`, NAMESPACE), null, payload, new Date(at.getTime() + 500)]);
+      }
+      await concurrent.executeConcurrent(client, insert, params, { concurrencyLevel: 256, executionProfile: 'seed' });
+    }
+    console.log(`  ${day}: wrote ${f0(PER_DAY)} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    total += PER_DAY;
+  }
+  return total;
+}
+
+interface Point {
+  path: 'API' | 'driver';
+  workers?: number;
+  concurrency: number;
+  pages: number;
+  rows: number;
+  pagesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+/** Runs `concurrency` clients for DURATION seconds, each walking PAGES pages from a random instant. */
+async function measure(
+  path: Point['path'],
+  concurrency: number,
+  page: (to: number, cursor?: string) => Promise<{ rows: number; next?: string }>,
+  seconds = DURATION,
+): Promise<Point> {
+  const latencies: number[] = [];
+  let rows = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const client = async () => {
+    while (performance.now() < deadline) {
+      const to = FROM + 86_400_000 + Math.floor(Math.random() * (TO - FROM - 86_400_000));
+      let cursor: string | undefined;
+      for (let p = 0; p < PAGES && performance.now() < deadline; p++) {
+        const started = performance.now();
+        try {
+          const result = await page(to, cursor);
+          latencies.push(performance.now() - started);
+          rows += result.rows;
+          cursor = result.next;
+        } catch (err) {
+          errors++;
+          if (errors === 1) console.error(`  ${path}: ${(err as Error).message}`);
+          if (errors > 100) return;
+          break;
+        }
+        if (!cursor) break;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  const elapsed = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { path, concurrency, pages: latencies.length, rows, pagesPerSec: latencies.length / elapsed, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), errors };
+}
+
+/**
+ * Rows and next token of an answer without parsing it whole: like HTTP load tools, the client side
+ * measures time to the last byte, not the client's own JSON decoding.
+ */
+function pageSummary(text: string): { rows: number; next?: string } {
+  let rows = 0;
+  for (let i = text.indexOf('"eventId":'); i >= 0; i = text.indexOf('"eventId":', i + 10)) rows++;
+  const at = text.lastIndexOf('"nextPageToken":"');
+  return { rows, next: at < 0 ? undefined : text.slice(at + 17, text.indexOf('"', at + 17)) };
+}
+
+/** The API's page: GET /records with from/to and the page token, over a keep-alive connection. */
+function apiPage(base: string, agent: Agent) {
+  const url = new URL(base);
+  return (to: number, cursor?: string) =>
+    new Promise<{ rows: number; next?: string }>((resolve, reject) => {
+      const query = new URLSearchParams({ from: new Date(FROM).toISOString(), to: new Date(to).toISOString(), limit: String(PAGE) });
+      if (cursor) query.set('pageToken', cursor);
+      const req = request(
+        { host: url.hostname, port: url.port, path: `/api/v1/records/${SOURCE}?${query}`, agent, headers: { 'X-API-Key': BENCH_KEY } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            if (res.statusCode !== 200) return reject(new Error(`GET /records answered ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 200)}`));
+            resolve(pageSummary(Buffer.concat(chunks).toString()));
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+}
+
+/** The same query straight through the driver: one day partition at a time, newest day first, fetchSize 100. */
+function driverPage(client: Client) {
+  const query = `SELECT event_id, received_at, key, payload, processed_at FROM ${KEYSPACE}.events_by_source WHERE source = ? AND day = ? AND received_at >= ? AND received_at < ?`;
+  return async (to: number, cursor?: string) => {
+    // The cursor is "<day>|<paging state>", the driver-side equivalent of the API's page token.
+    let [day, state] = cursor ? cursor.split('|') : [dayOf(to - 1), ''];
+    let rows = 0;
+    for (;;) {
+      const rs = await client.execute(query, [SOURCE, types.LocalDate.fromString(day), new Date(FROM), new Date(to)], {
+        prepare: true,
+        fetchSize: PAGE - rows,
+        pageState: state || undefined,
+      });
+      rows += rs.rows.length;
+      if (rs.pageState) return { rows, next: `${day}|${rs.pageState}` };
+      const previous = dayOf(Date.parse(`${day}T00:00:00Z`) - 1);
+      if (Date.parse(`${previous}T00:00:00Z`) < FROM) return { rows };
+      if (rows >= PAGE) return { rows, next: `${previous}|` };
+      day = previous;
+      state = '';
+    }
+  };
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const [host, port] = (process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',')[0].split(':');
+  const client = new Client({
+    contactPoints: [host],
+    protocolOptions: { port: Number(port ?? 9042) },
+    localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+    // The API reads at LOCAL_QUORUM; so does the driver here.
+    queryOptions: { consistency: types.consistencies.localQuorum },
+    profiles: [new ExecutionProfile('seed', { readTimeout: 60_000 })],
+  });
+  const points: Point[] = [];
+  let seeded = 0;
+  const agent = new Agent({ keepAlive: true, maxSockets: Math.max(...CONCURRENCY) });
+  try {
+    await client.connect();
+    const viaDriver = driverPage(client);
+    for (const [n, workers] of WORKERS.entries()) {
+      // The API migrates the schema on start, so the first one starts before the seeding.
+      const api = await startApi(workers);
+      try {
+        if (n === 0) {
+          console.log(`seeding ${f0(ROWS)} rows of source "${SOURCE}" over ${DAYS[0]}..${DAYS[DAYS.length - 1]} (skipped when present)`);
+          seeded = await seed(client);
+          console.log('warm-up: 3 s, driver');
+          await measure('driver', 8, viaDriver, 3);
+          for (const c of CONCURRENCY) {
+            console.log(`driver, ${c} concurrent client(s), ${DURATION} s`);
+            points.push(await measure('driver', c, viaDriver));
+          }
+        }
+        const viaApi = apiPage(api.url, agent);
+        console.log(`API with ${workers} worker(s); warm-up: 3 s`);
+        await measure('API', 8, viaApi, 3);
+        for (const c of CONCURRENCY) {
+          console.log(`API with ${workers} worker(s), ${c} concurrent client(s), ${DURATION} s`);
+          points.push({ ...(await measure('API', c, viaApi)), workers });
+        }
+      } finally {
+        await api.stop();
+      }
+    }
+  } finally {
+    agent.destroy();
+    await client.shutdown();
+  }
+
+  const table = [
+    '| concurrency | path | pages/s | rows/s | p50 ms | p99 ms | errors | API p50 / driver p50 | API p99 / driver p99 | driver pages/s / API pages/s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...[...points]
+      .sort((a, b) => a.concurrency - b.concurrency || (a.path === 'driver' ? -1 : 1))
+      .map((p) => {
+        const d = points.find((q) => q.path === 'driver' && q.concurrency === p.concurrency)!;
+        const ratios = p.path === 'API' ? `${(p.p50Ms / d.p50Ms).toFixed(2)}× | ${(p.p99Ms / d.p99Ms).toFixed(2)}× | ${(d.pagesPerSec / p.pagesPerSec).toFixed(2)}×` : '- | - | -';
+        const label = p.path === 'API' ? `GET /api/v1/records, API with ${p.workers} worker(s)` : 'cassandra-driver, same query';
+        return `| ${p.concurrency} | ${label} | ${f0(p.pagesPerSec)} | ${f0(p.pagesPerSec * PAGE)} | ${f1(p.p50Ms)} | ${f1(p.p99Ms)} | ${p.errors} | ${ratios} |`;
+      }),
+  ].join('\n');
+  const notes = [
+    `Table: events_by_source, source "${SOURCE}": ${f0(seeded)} rows over ${DAYS.length} day partitions, ~${PAYLOAD_PAD.length + 100} B payloads.`,
+    `Each client reads up to ${PAGES} consecutive pages of ${PAGE} from a random instant; latency is per page. ${DURATION} s per point.`,
+    'The driver path runs in the benchmark process; the API path adds HTTP, the page token, JSON parsing of each payload and the JSON answer.',
+  ];
+  const result = { bench: 'query', at: startedAt.toISOString(), rows: seeded, points, notes, stack: stackVersions(), machine: machine() };
+  console.log(`\nQuery overhead: GET /records pages of ${PAGE} vs cassandra-driver\n`);
+  console.log(table);
+  console.log(`\n${notes.join('\n')}`);
+  writeResults(
+    'query',
+    startedAt,
+    `# Query ${startedAt.toISOString()}\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n\`\`\`json\n${JSON.stringify({ stack: result.stack, machine: result.machine }, null, 2)}\n\`\`\`\n`,
+    result,
+  );
+}
+
+main().catch((err: Error) => {
+  console.error(`query bench failed: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,125 @@
+/**
+ * What the benchmarks share: arguments, the API process they start, and the machine and versions
+ * every result file records.
+ */
+import { ChildProcess, execSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = join(__dirname, '..');
+/** The key of the API the benchmarks start (any 16+ characters). */
+export const BENCH_KEY = 'bench-key-0123456789';
+
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+
+export function sh(cmd: string): string {
+  try {
+    return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export const pomVersion = (dir: string, prop: string) =>
+  sh(`sed -n 's:.*<${prop}>\\(.*\\)</${prop}>.*:\\1:p' ${join(ROOT, `infra/local/${dir}/pom.xml`)}`);
+
+export function stackVersions(): Record<string, string> {
+  return {
+    kafka: pomVersion('kafka', 'kafka.version'),
+    cassandra: pomVersion('cassandra', 'cassandra.version'),
+    kafkajs: sh(`node -p "require('kafkajs/package.json').version"`),
+    'cassandra-driver': sh(`node -p "require('cassandra-driver/package.json').version"`),
+    nestjs: sh(`node -p "require('@nestjs/core/package.json').version"`),
+    autocannon: sh(`node -p "require('autocannon/package.json').version"`),
+  };
+}
+
+export function machine(): Record<string, string | number | undefined> {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    java: sh('java -version 2>&1 | head -1'),
+  };
+}
+
+export const pct = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN;
+export const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+export const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
+
+export interface BenchApi {
+  url: string;
+  workers: number;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/**
+ * Starts the built API (dist/, `make build`) on a free loopback port with the benchmark sources
+ * (bench/config/sources.yaml), no streaming job, warn-level logs, and `workers` processes.
+ * With API_URL set, that API is used instead and nothing is started.
+ */
+export async function startApi(workers: number, env: Record<string, string> = {}): Promise<BenchApi> {
+  if (process.env.API_URL) return { url: process.env.API_URL.replace(/\/$/, ''), workers: NaN, stop: async () => undefined };
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['dist/apps/api/main.js'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      API_KEYS: BENCH_KEY,
+      API_WORKERS: String(workers),
+      SOURCES_FILE: join(ROOT, 'bench/config/sources.yaml'),
+      STREAMING_AUTOSTART: 'false',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the API exited with code ${child.exitCode}; is dist/ built (make build)?`);
+    const ok = await fetch(`${url}/api/v1/sources`, { headers: { 'X-API-Key': BENCH_KEY } }).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error('the API did not answer within 60 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  // With several workers the others start once the first listens; give them that moment.
+  if (workers > 1) await new Promise((r) => setTimeout(r, 3000));
+  return {
+    url,
+    workers,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Writes bench/results/<name>-<timestamp>.{json,md} and prints where. */
+export function writeResults(name: string, startedAt: Date, markdown: string, json: unknown): void {
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(dir, `${name}-${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(join(dir, `${name}-${stamp}.md`), markdown);
+  console.log(`\nresults: bench/results/${name}-${stamp}.{json,md}`);
+}

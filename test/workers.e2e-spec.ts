@@ -1,0 +1,80 @@
+import { ChildProcess, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { API_KEY, eventually, readEvents, spawnApi } from './support/harness';
+
+/** Pids of the primary's worker processes. */
+function workerPids(primary: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(primary)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function ingest(url: string, n: number): Promise<{ status: number; eventIds: string[] }[]> {
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const res = await fetch(`${url}/api/v1/ingest/clicks`, {
+        method: 'POST',
+        headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ worker_test: i }),
+      });
+      return { status: res.status, eventIds: ((await res.json()) as { eventIds: string[] }).eventIds };
+    }),
+  );
+}
+
+describe('API_WORKERS=2: one port served by two worker processes', () => {
+  let api: ChildProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    const spawned = await spawnApi({ API_WORKERS: '2', LOG_LEVEL: 'info' }, { logs: true });
+    api = spawned.process;
+    url = spawned.url;
+    let logs = '';
+    api.stdout!.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+    await eventually('both workers listening', async () => (logs.includes('all 2 API workers listening') ? true : undefined), 90000);
+    expect(workerPids(api.pid!)).toHaveLength(2);
+  });
+  afterAll(() => {
+    for (const pid of workerPids(api.pid!)) process.kill(pid, 'SIGKILL');
+    if (api.exitCode === null && api.signalCode === null) api.kill('SIGKILL');
+  });
+
+  it('answers 202 for every event only after Kafka has it', async () => {
+    const answers = await ingest(url, 40);
+    expect(answers.map((a) => a.status)).toEqual(Array(40).fill(202));
+    const ids = answers.flatMap((a) => a.eventIds);
+    expect((await readEvents('ingest.clicks', ids)).size).toBe(40);
+  });
+
+  it('replaces a worker that dies and keeps serving', async () => {
+    const [victim, survivor] = workerPids(api.pid!);
+    process.kill(victim, 'SIGKILL');
+    const replaced = await eventually(
+      'a replacement worker',
+      async () => {
+        const pids = workerPids(api.pid!);
+        return pids.length === 2 && !pids.includes(victim) ? pids : undefined;
+      },
+      60000,
+    );
+    expect(replaced).toContain(survivor);
+    // The survivor keeps the port open while the replacement boots: no request is refused.
+    // Every connection is served, whichever worker takes it.
+    for (let round = 0; round < 5; round++) {
+      const answers = await ingest(url, 20);
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
+    }
+  });
+
+  it('stops every worker and exits 0 on SIGTERM', async () => {
+    const workers = workerPids(api.pid!);
+    const exited = once(api, 'exit');
+    api.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+    for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});

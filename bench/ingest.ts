@@ -4,7 +4,7 @@
  * and a bare kafkajs producer (idempotent, like the API's). Needs Kafka and Cassandra running and the
  * API built; `make bench-ingest` does both. Starts the API itself, once per worker count:
  *
- *   npx ts-node --transpile-only bench/ingest.ts [--duration 10] [--workers 1,2] [--perf-records 300000]
+ *   npx ts-node --transpile-only bench/ingest.ts [--duration 10] [--workers 1,2] [--perf-records 1000000]
  *
  * Environment: API_URL (use a running API instead; its first key in API_KEYS, source via --source),
  * KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_HOME (default ~/.cache/pipeline/kafka-<version>).
@@ -22,7 +22,7 @@ import { arg, BENCH_KEY, f0, f1, machine, pct, pomVersion, startApi, stackVersio
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
 const SOURCE = arg('source', 'bench');
 const WORKERS = arg('workers', '1,2').split(',').map(Number).filter((n) => n >= 1);
-const PERF_RECORDS = Math.max(1000, Math.min(5_000_000, Number(arg('perf-records', '300000'))));
+const PERF_RECORDS = Math.max(1000, Math.min(5_000_000, Number(arg('perf-records', '1000000'))));
 const KEY = process.env.API_URL ? (process.env.API_KEYS ?? '').split(',')[0] : BENCH_KEY;
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const CEILING_TOPIC = 'bench.ceiling';

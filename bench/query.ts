@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       .map((p) => {
         const d = points.find((q) => q.path === 'driver' && q.concurrency === p.concurrency)!;
         const ratios = p.path === 'API' ? `${(p.p50Ms / d.p50Ms).toFixed(2)}× | ${(p.p99Ms / d.p99Ms).toFixed(2)}× | ${(d.pagesPerSec / p.pagesPerSec).toFixed(2)}×` : '- | - | -';
-        const label = p.path === 'API' ? `GET /api/v1/records, API with ${p.workers} worker(s)` : 'cassandra-driver, same query';
+        const label = p.path === 'driver' ? 'cassandra-driver, same query' : `GET /api/v1/records, ${Number.isNaN(p.workers) ? 'the API at API_URL' : `API with ${p.workers} worker(s)`}`;
         return `| ${p.concurrency} | ${label} | ${f0(p.pagesPerSec)} | ${f0(p.pagesPerSec * PAGE)} | ${f1(p.p50Ms)} | ${f1(p.p99Ms)} | ${p.errors} | ${ratios} |`;
       }),
   ].join('\n');

@@ -89,19 +89,20 @@ export async function startApi(workers: number, env: Record<string, string> = {}
       LOG_LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let logs = '';
+  child.stdout!.on('data', (chunk: Buffer) => (logs = (logs + chunk.toString()).slice(-10_000)));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the API exited with code ${child.exitCode}; is dist/ built (make build)?`);
     const ok = await fetch(`${url}/api/v1/sources`, { headers: { 'X-API-Key': BENCH_KEY } }).then((r) => r.ok, () => false);
-    if (ok) break;
+    // With several workers, the others start once the first listens: wait until all of them do.
+    if (ok && (workers === 1 || logs.includes(`all ${workers} API workers listening`))) break;
     if (Date.now() > deadline) throw new Error('the API did not answer within 60 s');
     await new Promise((r) => setTimeout(r, 250));
   }
-  // With several workers the others start once the first listens; give them that moment.
-  if (workers > 1) await new Promise((r) => setTimeout(r, 3000));
   return {
     url,
     workers,

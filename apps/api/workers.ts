@@ -4,6 +4,7 @@ import cluster, { Worker } from 'node:cluster';
 const MAX_CRASHES = 5;
 const CRASH_WINDOW_MS = 60_000;
 
+/** The primary's few lifecycle lines, in the workers' JSON log format, whatever LOG_LEVEL says. */
 function log(level: 'info' | 'warn' | 'error', msg: string): void {
   const levels = { info: 30, warn: 40, error: 50 };
   process.stdout.write(`${JSON.stringify({ level: levels[level], time: Date.now(), pid: process.pid, context: 'Workers', msg })}\n`);

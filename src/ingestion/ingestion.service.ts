@@ -80,7 +80,7 @@ export class IngestionService implements OnApplicationBootstrap {
     const messages = payloads.map((payload, i) => {
       const key = partitionKey(payload, source.keyField);
       const envelope: EventEnvelope = { eventId: ids[i], source: source.name, receivedAt, ...(key ? { key } : {}), payload };
-      return { key: key ?? ids[i], value: JSON.stringify(envelope), headers: { 'content-type': 'application/json' } };
+      return { key: key ?? ids[i], value: JSON.stringify(envelope) };
     });
     await this.kafka.publish(source.topic, messages);
     return { accepted: messages.length, eventIds: ids };

@@ -70,15 +70,19 @@ export class KafkaProducer implements OnApplicationShutdown {
     if (this.closed) throw new UpstreamUnavailableError(KAFKA, 'The API is shutting down; retry against another instance');
     const deadline = this.config.kafka.publishTimeoutMs;
     let abandon: (() => boolean) | undefined;
+    let gaveUp = false;
     try {
       await this.withDeadline(deadline, `Kafka did not acknowledge the events within ${deadline} ms`, async () => {
         if (!this.knownTopics.has(topic)) await this.ensureTopics([topic]);
+        if (gaveUp) return;
         const queued = this.coalescer.publish(topic, messages);
         abandon = queued.abandon;
         await queued.acked;
       });
     } catch (err) {
-      // Events still waiting for a flush are withdrawn: a caller told 503 must not have them sent later.
+      // A caller told 503 must not have its events sent later: withdraw them if they still wait for a
+      // flush, and do not queue them if the deadline passed while the topic was being checked.
+      gaveUp = true;
       abandon?.();
       throw err;
     }

@@ -1,5 +1,6 @@
 import { ChildProcess, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { request } from 'node:http';
 import { API_KEY, eventually, readEvents, spawnApi } from './support/harness';
 
 /** Pids of the primary's worker processes. */
@@ -11,16 +12,30 @@ function workerPids(primary: number): number[] {
   }
 }
 
+/**
+ * POSTs n events, each on a new connection: a kept-alive connection belongs to the worker that
+ * accepted it and dies with it, as with any server process.
+ */
 async function ingest(url: string, n: number): Promise<{ status: number; eventIds: string[] }[]> {
+  const { hostname, port } = new URL(url);
   return Promise.all(
-    Array.from({ length: n }, async (_, i) => {
-      const res = await fetch(`${url}/api/v1/ingest/clicks`, {
-        method: 'POST',
-        headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ worker_test: i }),
-      });
-      return { status: res.status, eventIds: ((await res.json()) as { eventIds: string[] }).eventIds };
-    }),
+    Array.from(
+      { length: n },
+      (_, i) =>
+        new Promise<{ status: number; eventIds: string[] }>((resolve, reject) => {
+          const body = JSON.stringify({ worker_test: i });
+          const req = request(
+            { host: hostname, port, method: 'POST', path: '/api/v1/ingest/clicks', agent: false, headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' } },
+            (res) => {
+              let text = '';
+              res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, eventIds: (JSON.parse(text) as { eventIds: string[] }).eventIds }));
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        }),
+    ),
   );
 }
 

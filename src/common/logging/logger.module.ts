@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -12,6 +12,8 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
     LoggerModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
+        // Every route, in the path syntax of Express 5's router (the library's default '*' is the old one).
+        forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
         pinoHttp: {
           level: config.log.level,
           genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id: string }).id,

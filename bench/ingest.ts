@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { arg, BENCH_KEY, f0, f1, machine, pct, pomVersion, startApi, stackVersions, writeResults } from './support';
+import { arg, BENCH_KEY, f0, f1, machine, pct, pomVersion, report, startApi, stackVersions } from './support';
 
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
 const SOURCE = arg('source', 'bench');
@@ -253,16 +253,7 @@ async function main(): Promise<void> {
     stack: stackVersions(),
     machine: machine(),
   };
-  console.log(`\nIngest throughput: POST /ingest/${SOURCE} (${RECORD_BYTES} B JSON events) vs. Kafka ceilings\n`);
-  console.log(table);
-  console.log(`\n${notes.join('\n')}`);
-  console.log(`\nmachine: ${result.machine.cpus} cores (${result.machine.cpuModel}), ${result.machine.memoryGiB} GiB, node ${result.machine.node}, ${result.machine.java}`);
-  writeResults(
-    'ingest',
-    startedAt,
-    `# Ingest ${startedAt.toISOString()}\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n\`\`\`json\n${JSON.stringify({ stack: result.stack, machine: result.machine }, null, 2)}\n\`\`\`\n`,
-    result,
-  );
+  report('ingest', `Ingest throughput: POST /ingest/${SOURCE} (${RECORD_BYTES} B JSON events) vs. Kafka ceilings`, table, notes, result);
 }
 
 main().catch((err: Error) => {

@@ -15,7 +15,7 @@
 import { Client, concurrent, ExecutionProfile, types } from 'cassandra-driver';
 import { Agent, request } from 'node:http';
 import { v5 as uuidv5 } from 'uuid';
-import { arg, BENCH_KEY, f0, f1, machine, pct, startApi, stackVersions, writeResults } from './support';
+import { arg, BENCH_KEY, f0, f1, machine, pct, report, startApi, stackVersions } from './support';
 
 const ROWS = Math.max(10_000, Number(arg('rows', '1000000')));
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
@@ -244,15 +244,7 @@ async function main(): Promise<void> {
     'The driver path runs in the benchmark process; the API path adds HTTP, the page token, JSON parsing of each payload and the JSON answer.',
   ];
   const result = { bench: 'query', at: startedAt.toISOString(), rows: seeded, points, notes, stack: stackVersions(), machine: machine() };
-  console.log(`\nQuery overhead: GET /records pages of ${PAGE} vs cassandra-driver\n`);
-  console.log(table);
-  console.log(`\n${notes.join('\n')}`);
-  writeResults(
-    'query',
-    startedAt,
-    `# Query ${startedAt.toISOString()}\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n\`\`\`json\n${JSON.stringify({ stack: result.stack, machine: result.machine }, null, 2)}\n\`\`\`\n`,
-    result,
-  );
+  report('query', `Query overhead: GET /records pages of ${PAGE} vs cassandra-driver`, table, notes, result);
 }
 
 main().catch((err: Error) => {

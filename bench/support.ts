@@ -115,12 +115,28 @@ export async function startApi(workers: number, env: Record<string, string> = {}
   };
 }
 
-/** Writes bench/results/<name>-<timestamp>.{json,md} and prints where. */
-export function writeResults(name: string, startedAt: Date, markdown: string, json: unknown): void {
+/**
+ * Prints the table and its notes, and writes them to bench/results/<name>-<timestamp>.md (with the
+ * stack and machine) and the whole result to the .json beside it.
+ */
+export function report(
+  name: string,
+  title: string,
+  table: string,
+  notes: string[],
+  result: { at: string; stack: Record<string, string>; machine: Record<string, unknown> },
+): void {
+  const m = result.machine;
+  console.log(`\n${title}\n\n${table}\n\n${notes.join('\n')}`);
+  console.log(`\nmachine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, node ${m.node}, ${m.java}`);
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(dir, `${name}-${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
-  writeFileSync(join(dir, `${name}-${stamp}.md`), markdown);
+  const stamp = result.at.replace(/[:.]/g, '-');
+  const about = JSON.stringify({ stack: result.stack, machine: result.machine }, null, 2);
+  writeFileSync(join(dir, `${name}-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(
+    join(dir, `${name}-${stamp}.md`),
+    `# ${title} (${result.at})\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n\`\`\`json\n${about}\n\`\`\`\n`,
+  );
   console.log(`\nresults: bench/results/${name}-${stamp}.{json,md}`);
 }

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { arg, BENCH_KEY, f0, f1, machine, pct, pomVersion, report, startApi, stackVersions } from './support';
+import { arg, BENCH_KEY, BenchApi, coresCell, f0, f1, machine, pct, pomVersion, report, stackPids, startApi, stackVersions, withCpu } from './support';
 
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
 const SOURCE = arg('source', 'bench');
@@ -53,12 +53,14 @@ interface Row {
   non2xx: number;
   errors: number;
   statusCodes: Record<string, number>;
+  cores: Record<string, number>;
 }
 
-async function cannon(api: string, workers: number, test: string, connections: number, eventsPerRequest: number, seconds: number): Promise<Row> {
+async function cannon(api: BenchApi, test: string, connections: number, eventsPerRequest: number, seconds: number): Promise<Row> {
   const body = JSON.stringify(eventsPerRequest === 1 ? event(0) : Array.from({ length: eventsPerRequest }, (_, i) => event(i)));
-  const r = await autocannon({
-    url: `${api}/api/v1/ingest/${SOURCE}`,
+  const { result: r, cores } = await withCpu({ API: () => api.pids(), ...stackPids, 'load gen': () => [process.pid] }, () =>
+    autocannon({
+    url: `${api.url}/api/v1/ingest/${SOURCE}`,
     method: 'POST',
     headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json' },
     body,
@@ -66,11 +68,12 @@ async function cannon(api: string, workers: number, test: string, connections: n
     pipelining: 1,
     duration: seconds,
     timeout: 30,
-  });
+    }),
+  );
   const ok = r['2xx'];
   const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count]));
   return {
-    workers,
+    workers: api.workers,
     test,
     connections,
     eventsPerRequest,
@@ -81,6 +84,7 @@ async function cannon(api: string, workers: number, test: string, connections: n
     non2xx: r.non2xx,
     errors: r.errors,
     statusCodes,
+    cores,
   };
 }
 
@@ -194,14 +198,14 @@ async function main(): Promise<void> {
     const api = await startApi(workers);
     try {
       console.log(`API with ${workers} worker(s) at ${api.url}; warm-up: 3 s at 16 connections on /ingest/${SOURCE}`);
-      await cannon(api.url, workers, 'warm-up', 16, 1, 3);
+      await cannon(api, 'warm-up', 16, 1, 3);
       for (const c of SINGLE_CONNECTIONS) {
         console.log(`single events, ${c} connections, ${DURATION} s`);
-        rows.push(await cannon(api.url, workers, 'single', c, 1, DURATION));
+        rows.push(await cannon(api, 'single', c, 1, DURATION));
       }
       for (const b of BATCHES) {
         console.log(`batches of ${b}, ${BATCH_CONNECTIONS} connections, ${DURATION} s`);
-        rows.push(await cannon(api.url, workers, `batch ${b}`, BATCH_CONNECTIONS, b, DURATION));
+        rows.push(await cannon(api, `batch ${b}`, BATCH_CONNECTIONS, b, DURATION));
       }
     } finally {
       await api.stop();
@@ -211,11 +215,12 @@ async function main(): Promise<void> {
   const kafka = new Kafka({ clientId: 'bench-ingest', brokers: BROKERS, logLevel: logLevel.NOTHING });
   await ensureCeilingTopic(kafka);
   console.log(`ProducerPerformance: ${PERF_RECORDS} records of ${RECORD_BYTES} B to ${CEILING_TOPIC}, acks=all`);
-  const perf = perfTest();
+  const { result: perf, cores: perfCores } = await withCpu(stackPids, async () => perfTest());
   console.log(`bare kafkajs: ${KAFKAJS_IN_FLIGHT} sends in flight, 1 message per send, ${DURATION} s`);
-  const bare1 = await bareKafkajs(kafka, 1, DURATION);
+  const bare = { ...stackPids, kafkajs: () => [process.pid] };
+  const { result: bare1, cores: bare1Cores } = await withCpu(bare, () => bareKafkajs(kafka, 1, DURATION));
   console.log(`bare kafkajs: ${KAFKAJS_IN_FLIGHT} sends in flight, 100 messages per send, ${DURATION} s`);
-  const bare100 = await bareKafkajs(kafka, 100, DURATION);
+  const { result: bare100, cores: bare100Cores } = await withCpu(bare, () => bareKafkajs(kafka, 100, DURATION));
 
   const ratio = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : '-');
   const bareFor = (r: Row) => (r.eventsPerRequest === 1 ? bare1 : bare100);
@@ -225,22 +230,23 @@ async function main(): Promise<void> {
       .map(([c, n]) => `${c}×${n}`)
       .join(' ') || '-';
   const table = [
-    '| test | API workers | connections / in flight | events/request | req/s | events/s | p50 ms | p99 ms | non-2xx (codes) | errors | ours / perf-test | ours / bare kafkajs |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| test | API workers | connections / in flight | events/request | req/s | events/s | p50 ms | p99 ms | non-2xx (codes) | errors | ours / perf-test | ours / bare kafkajs | cores used |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| POST /ingest/${SOURCE} ${r.test} | ${Number.isNaN(r.workers) ? '?' : r.workers} | ${r.connections} | ${r.eventsPerRequest} | ${f0(r.reqPerSec)} | ${f0(r.eventsPerSec)} | ${f1(r.p50Ms)} | ${f1(r.p99Ms)} | ${r.non2xx} (${codes(r)}) | ${r.errors} | ${ratio(r.eventsPerSec, perf.recordsPerSec)} | ${ratio(r.eventsPerSec, bareFor(r).messagesPerSec)} (vs ${bareFor(r).messagesPerRecord}/send) |`,
+        `| POST /ingest/${SOURCE} ${r.test} | ${Number.isNaN(r.workers) ? '?' : r.workers} | ${r.connections} | ${r.eventsPerRequest} | ${f0(r.reqPerSec)} | ${f0(r.eventsPerSec)} | ${f1(r.p50Ms)} | ${f1(r.p99Ms)} | ${r.non2xx} (${codes(r)}) | ${r.errors} | ${ratio(r.eventsPerSec, perf.recordsPerSec)} | ${ratio(r.eventsPerSec, bareFor(r).messagesPerSec)} (vs ${bareFor(r).messagesPerRecord}/send) | ${coresCell(r.cores)} |`,
     ),
-    `| Kafka ProducerPerformance (${f0(perf.records)} records) | - | producer default | - | - | ${f0(perf.recordsPerSec)} | ${perf.p50Ms} | ${perf.p99Ms} | - | - | 100 % | - |`,
-    ...[bare1, bare100].map(
-      (b) =>
-        `| bare kafkajs, ${b.messagesPerRecord} msg/send | - | ${b.inFlight} | ${b.messagesPerRecord} | ${f0(b.messagesPerSec / b.messagesPerRecord)} | ${f0(b.messagesPerSec)} | ${f1(b.p50Ms)} | ${f1(b.p99Ms)} | - | ${b.errors} | ${ratio(b.messagesPerSec, perf.recordsPerSec)} | 100 % |`,
+    `| Kafka ProducerPerformance (${f0(perf.records)} records) | - | producer default | - | - | ${f0(perf.recordsPerSec)} | ${perf.p50Ms} | ${perf.p99Ms} | - | - | 100 % | - | ${coresCell(perfCores)} (+ the tool's JVM) |`,
+    ...([[bare1, bare1Cores], [bare100, bare100Cores]] as const).map(
+      ([b, cores]) =>
+        `| bare kafkajs, ${b.messagesPerRecord} msg/send | - | ${b.inFlight} | ${b.messagesPerRecord} | ${f0(b.messagesPerSec / b.messagesPerRecord)} | ${f0(b.messagesPerSec)} | ${f1(b.p50Ms)} | ${f1(b.p99Ms)} | - | ${b.errors} | ${ratio(b.messagesPerSec, perf.recordsPerSec)} | 100 % | ${coresCell(cores)} |`,
     ),
   ].join('\n');
   const notes = [
     `Records are ${RECORD_BYTES} B of JSON as sent by the caller (the API wraps each in its envelope, so its Kafka records are ~${RECORD_BYTES + 200} B). acks=all everywhere.`,
     `Single-event rows are compared with bare kafkajs at 1 message/send; batched rows with 100 messages/send. ${DURATION} s per point; batches use ${BATCH_CONNECTIONS} connections.`,
     `Ceilings write to ${CEILING_TOPIC} (3 partitions); ProducerPerformance latency is per record, kafkajs and API latency per request/send.`,
+    'Cores used: CPU seconds per wall second of each process group during the point (API = the primary and its workers; load gen = this process, autocannon or the bare kafkajs producer).',
   ];
 
   const result = {
@@ -248,7 +254,14 @@ async function main(): Promise<void> {
     at: startedAt.toISOString(),
     target: { api: process.env.API_URL ?? 'started by the bench', workers: WORKERS, source: SOURCE, durationSeconds: DURATION, recordBytes: RECORD_BYTES, singleConnections: SINGLE_CONNECTIONS, batches: BATCHES, batchConnections: BATCH_CONNECTIONS },
     api: rows,
-    ceilings: { producerPerformance: perf, bareKafkajs: [bare1, bare100], topic: CEILING_TOPIC },
+    ceilings: {
+      producerPerformance: { ...perf, cores: perfCores },
+      bareKafkajs: [
+        { ...bare1, cores: bare1Cores },
+        { ...bare100, cores: bare100Cores },
+      ],
+      topic: CEILING_TOPIC,
+    },
     notes,
     stack: stackVersions(),
     machine: machine(),

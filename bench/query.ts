@@ -15,7 +15,7 @@
 import { Client, concurrent, ExecutionProfile, types } from 'cassandra-driver';
 import { Agent, request } from 'node:http';
 import { v5 as uuidv5 } from 'uuid';
-import { arg, BENCH_KEY, f0, f1, machine, pct, report, startApi, stackVersions } from './support';
+import { arg, BENCH_KEY, coresCell, f0, f1, machine, pct, report, stackPids, startApi, stackVersions, withCpu } from './support';
 
 const ROWS = Math.max(10_000, Number(arg('rows', '1000000')));
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
@@ -79,6 +79,7 @@ interface Point {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  cores?: Record<string, number>;
 }
 
 /** Runs `concurrency` clients for DURATION seconds, each walking PAGES pages from a random instant. */
@@ -207,7 +208,8 @@ async function main(): Promise<void> {
           await measure('driver', 8, viaDriver, 3);
           for (const c of CONCURRENCY) {
             console.log(`driver, ${c} concurrent client(s), ${DURATION} s`);
-            points.push(await measure('driver', c, viaDriver));
+            const { result, cores } = await withCpu({ Cassandra: stackPids.cassandra, bench: () => [process.pid] }, () => measure('driver', c, viaDriver));
+            points.push({ ...result, cores });
           }
         }
         const viaApi = apiPage(api.url, agent);
@@ -215,7 +217,10 @@ async function main(): Promise<void> {
         await measure('API', 8, viaApi, 3);
         for (const c of CONCURRENCY) {
           console.log(`API with ${workers} worker(s), ${c} concurrent client(s), ${DURATION} s`);
-          points.push({ ...(await measure('API', c, viaApi)), workers });
+          const { result, cores } = await withCpu({ API: () => api.pids(), Cassandra: stackPids.cassandra, bench: () => [process.pid] }, () =>
+            measure('API', c, viaApi),
+          );
+          points.push({ ...result, workers, cores });
         }
       } finally {
         await api.stop();
@@ -227,21 +232,22 @@ async function main(): Promise<void> {
   }
 
   const table = [
-    '| concurrency | path | pages/s | rows/s | p50 ms | p99 ms | errors | API p50 / driver p50 | API p99 / driver p99 | driver pages/s / API pages/s |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| concurrency | path | pages/s | rows/s | p50 ms | p99 ms | errors | API p50 / driver p50 | API p99 / driver p99 | driver pages/s / API pages/s | cores used |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...[...points]
       .sort((a, b) => a.concurrency - b.concurrency || (a.path === 'driver' ? -1 : 1))
       .map((p) => {
         const d = points.find((q) => q.path === 'driver' && q.concurrency === p.concurrency)!;
         const ratios = p.path === 'API' ? `${(p.p50Ms / d.p50Ms).toFixed(2)}× | ${(p.p99Ms / d.p99Ms).toFixed(2)}× | ${(d.pagesPerSec / p.pagesPerSec).toFixed(2)}×` : '- | - | -';
         const label = p.path === 'driver' ? 'cassandra-driver, same query' : `GET /api/v1/records, ${Number.isNaN(p.workers) ? 'the API at API_URL' : `API with ${p.workers} worker(s)`}`;
-        return `| ${p.concurrency} | ${label} | ${f0(p.pagesPerSec)} | ${f0(p.pagesPerSec * PAGE)} | ${f1(p.p50Ms)} | ${f1(p.p99Ms)} | ${p.errors} | ${ratios} |`;
+        return `| ${p.concurrency} | ${label} | ${f0(p.pagesPerSec)} | ${f0(p.pagesPerSec * PAGE)} | ${f1(p.p50Ms)} | ${f1(p.p99Ms)} | ${p.errors} | ${ratios} | ${p.cores ? coresCell(p.cores) : '-'} |`;
       }),
   ].join('\n');
   const notes = [
     `Table: events_by_source, source "${SOURCE}": ${f0(seeded)} rows over ${DAYS.length} day partitions, ~${PAYLOAD_PAD.length + 100} B payloads.`,
     `Each client reads up to ${PAGES} consecutive pages of ${PAGE} from a random instant; latency is per page. ${DURATION} s per point.`,
     'The driver path runs in the benchmark process; the API path adds HTTP, the page token, JSON parsing of each payload and the JSON answer.',
+    'Cores used: CPU seconds per wall second of each process during the point (bench = this process: the driver, or the HTTP client).',
   ];
   const result = { bench: 'query', at: startedAt.toISOString(), rows: seeded, points, notes, stack: stackVersions(), machine: machine() };
   report('query', `Query overhead: GET /records pages of ${PAGE} vs cassandra-driver`, table, notes, result);

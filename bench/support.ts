@@ -4,7 +4,7 @@
  */
 import { ChildProcess, execSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +58,8 @@ export const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
 export interface BenchApi {
   url: string;
   workers: number;
+  /** The API's processes (the primary and its workers); none for an API at API_URL. */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -75,7 +77,7 @@ async function freePort(): Promise<number> {
  * With API_URL set, that API is used instead and nothing is started.
  */
 export async function startApi(workers: number, env: Record<string, string> = {}): Promise<BenchApi> {
-  if (process.env.API_URL) return { url: process.env.API_URL.replace(/\/$/, ''), workers: NaN, stop: async () => undefined };
+  if (process.env.API_URL) return { url: process.env.API_URL.replace(/\/$/, ''), workers: NaN, pids: () => [], stop: async () => undefined };
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['dist/apps/api/main.js'], {
     cwd: ROOT,
@@ -106,6 +108,7 @@ export async function startApi(workers: number, env: Record<string, string> = {}
   return {
     url,
     workers,
+    pids: () => (child.pid ? [child.pid, ...childPids(child.pid)] : []),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');
@@ -114,6 +117,59 @@ export async function startApi(workers: number, env: Record<string, string> = {}
     },
   };
 }
+
+function childPids(pid: number): number[] {
+  const out = sh(`pgrep -P ${pid}`);
+  return out === 'unknown' ? [] : out.split('\n').filter(Boolean).map(Number);
+}
+
+/** Pids of the local Kafka broker and Cassandra node (the stack runner's processes). */
+export const stackPids = {
+  kafka: () => pgrep('kafka.Kafka'),
+  cassandra: () => pgrep('CassandraDaemon'),
+};
+
+function pgrep(pattern: string): number[] {
+  const out = sh(`pgrep -f ${pattern}`);
+  return out === 'unknown' ? [] : out.split('\n').filter(Boolean).map(Number);
+}
+
+const CLOCK_TICKS = Number(sh('getconf CLK_TCK')) || 100;
+
+/** CPU seconds used so far by these processes (user + system, from /proc; Linux). */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended; it no longer counts
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/**
+ * Cores each group of processes used while `work` ran (CPU seconds / wall seconds), so a table can
+ * say where the machine's cores went: the API, Kafka, Cassandra, and this load generator.
+ */
+export async function withCpu<T>(groups: Record<string, () => number[]>, work: () => Promise<T>): Promise<{ result: T; cores: Record<string, number> }> {
+  const pids = Object.fromEntries(Object.entries(groups).map(([name, list]) => [name, list()]));
+  const before = Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, cpuSeconds(list)]));
+  const t0 = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - t0) / 1000;
+  const cores = Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, (cpuSeconds(list) - before[name]) / seconds]));
+  return { result, cores };
+}
+
+/** "API 0.85 · Kafka 0.20 · …" for a table cell. */
+export const coresCell = (cores: Record<string, number>) =>
+  Object.entries(cores)
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+    .join(' · ');
 
 /**
  * Prints the table and its notes, and writes them to bench/results/<name>-<timestamp>.md (with the

@@ -1,6 +1,6 @@
+import { close, listen, send } from '../common/testing/http-server';
 import { rejection } from '../common/testing/rejection';
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { AppConfig, toAppConfig } from '../common/config/app-config';
 import { validateEnvironment } from '../common/config/env.schema';
 import { BadRequestError, ConflictError, NotFoundError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
@@ -136,11 +136,6 @@ function initialState(): AirflowState {
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
 /** Imitates the parts of Airflow 3's REST API (/auth/token and /api/v2) the client speaks. */
 function fakeAirflow(state: () => AirflowState): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -220,18 +215,6 @@ function fakeAirflow(state: () => AirflowState): Server {
       return send(res, 404, { detail: 'Not Found' });
     });
   });
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 

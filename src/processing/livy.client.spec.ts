@@ -1,6 +1,7 @@
+import { close, listen, send } from '../common/testing/http-server';
 import { rejection } from '../common/testing/rejection';
-import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AppConfig, toAppConfig } from '../common/config/app-config';
 import { validateEnvironment } from '../common/config/env.schema';
 import { UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
@@ -74,10 +75,6 @@ function fakeLivy(seen: SeenRequest[]): Server {
     { id: 1, name: 'daily_rollup-0a1b2c3d', state: 'running', appId: 'app-1', appInfo: { driverLogUrl: null } },
     { id: 3, name: 'events_stream', state: 'running', appId: null },
   ];
-  const send = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
@@ -107,18 +104,6 @@ function fakeLivy(seen: SeenRequest[]): Server {
       return send(res, 404, { msg: `no route ${route}` });
     });
   });
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 

@@ -7,22 +7,15 @@
  * Environment: API_URL (default http://127.0.0.1:3000), API_KEYS (the first key is used).
  * Prints a table and writes bench/results/freshness-<timestamp>.{json,md}.
  */
-import { execSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { arg, machine, pct, pomVersion, report, ROOT, sh, stackVersions } from './support';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const RATE = Number(arg('rate', '200'));
 const SECONDS = Number(arg('seconds', '60'));
 const SOURCE = arg('source', 'clicks');
 const API = (process.env.API_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
 const KEY = (process.env.API_KEYS ?? 'local-dev-key-change-me').split(',')[0];
 const POLL_MS = 100;
-const ROOT = join(__dirname, '..');
 const DRAIN_SECONDS = 30;
 
 const headers = { 'X-API-Key': KEY, 'Content-Type': 'application/json' };
@@ -78,14 +71,6 @@ async function poll(): Promise<void> {
 }
 
 let drainDeadline = Infinity;
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-const sh = (cmd: string) => {
-  try {
-    return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-};
 
 async function main(): Promise<void> {
   const startedAt = new Date();
@@ -119,13 +104,12 @@ async function main(): Promise<void> {
       : null,
     pollIntervalMs: POLL_MS,
     stack: {
-      kafka: sh(`sed -n 's:.*<kafka.version>\\(.*\\)</kafka.version>.*:\\1:p' ${join(ROOT, 'infra/local/kafka/pom.xml')}`),
-      cassandra: sh(`sed -n 's:.*<cassandra.version>\\(.*\\)</cassandra.version>.*:\\1:p' ${join(ROOT, 'infra/local/cassandra/pom.xml')}`),
-      livy: sh(`sed -n 's:.*<livy.version>\\(.*\\)</livy.version>.*:\\1:p' ${join(ROOT, 'infra/local/livy/pom.xml')}`),
+      ...stackVersions(),
+      livy: pomVersion('livy', 'livy.version'),
       pyspark: sh(`sed -n 's/^pyspark==//p' ${join(ROOT, 'infra/local/spark/requirements.txt')}`),
       streaming: sh(`curl -s -H 'X-API-Key: ${KEY}' ${API}/api/v1/streaming`),
     },
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, java: sh('java -version 2>&1 | head -1') },
+    machine: machine(),
   };
   const f = (n?: number) => (n === undefined ? '-' : n.toFixed(0));
   const table = [
@@ -133,17 +117,7 @@ async function main(): Promise<void> {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     `| ${RATE}/${result.achievedRate} | ${SECONDS} | ${result.acked} | ${result.failed} | ${result.notVisibleAfterDrain} | ${f(result.latencyMs?.p50)} | ${f(result.latencyMs?.p95)} | ${f(result.latencyMs?.p99)} | ${f(result.latencyMs?.max)} |`,
   ].join('\n');
-  console.log(`\nFreshness: 202 of POST /ingest/${SOURCE} → visible in GET /records (polled every ${POLL_MS} ms)\n`);
-  console.log(table);
-  console.log(`\nmachine: ${result.machine.cpus} cores (${result.machine.cpuModel}), ${result.machine.memoryGiB} GiB, node ${result.machine.node}`);
-  const dir = join(__dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(dir, `freshness-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(
-    join(dir, `freshness-${stamp}.md`),
-    `# Freshness ${startedAt.toISOString()}\n\n${table}\n\n\`\`\`json\n${JSON.stringify({ stack: result.stack, machine: result.machine }, null, 2)}\n\`\`\`\n`,
-  );
+  report('freshness', `Freshness: 202 of POST /ingest/${SOURCE} → visible in GET /records (polled every ${POLL_MS} ms)`, table, [], result);
 }
 
 main().catch((err: Error) => {

@@ -108,7 +108,7 @@ export async function startApi(workers: number, env: Record<string, string> = {}
   return {
     url,
     workers,
-    pids: () => (child.pid ? [child.pid, ...childPids(child.pid)] : []),
+    pids: () => (child.pid ? [child.pid, ...pgrep(`-P ${child.pid}`)] : []),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');
@@ -118,21 +118,17 @@ export async function startApi(workers: number, env: Record<string, string> = {}
   };
 }
 
-function childPids(pid: number): number[] {
-  const out = sh(`pgrep -P ${pid}`);
+/** Pids pgrep finds with these arguments (none when it finds nothing). */
+function pgrep(args: string): number[] {
+  const out = sh(`pgrep ${args}`);
   return out === 'unknown' ? [] : out.split('\n').filter(Boolean).map(Number);
 }
 
 /** Pids of the local Kafka broker and Cassandra node (the stack runner's processes). */
 export const stackPids = {
-  kafka: () => pgrep('kafka.Kafka'),
-  cassandra: () => pgrep('CassandraDaemon'),
+  kafka: () => pgrep('-f kafka.Kafka'),
+  cassandra: () => pgrep('-f CassandraDaemon'),
 };
-
-function pgrep(pattern: string): number[] {
-  const out = sh(`pgrep -f ${pattern}`);
-  return out === 'unknown' ? [] : out.split('\n').filter(Boolean).map(Number);
-}
 
 const CLOCK_TICKS = Number(sh('getconf CLK_TCK')) || 100;
 
@@ -183,7 +179,7 @@ export function report(
   result: { at: string; stack: Record<string, string>; machine: Record<string, unknown> },
 ): void {
   const m = result.machine;
-  console.log(`\n${title}\n\n${table}\n\n${notes.join('\n')}`);
+  console.log(`\n${title}\n\n${table}${notes.length ? `\n\n${notes.join('\n')}` : ''}`);
   console.log(`\nmachine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, node ${m.node}, ${m.java}`);
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
@@ -192,7 +188,7 @@ export function report(
   writeFileSync(join(dir, `${name}-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
   writeFileSync(
     join(dir, `${name}-${stamp}.md`),
-    `# ${title} (${result.at})\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n\`\`\`json\n${about}\n\`\`\`\n`,
+    `# ${title} (${result.at})\n\n${table}\n\n${notes.map((n) => `- ${n}\n`).join('')}${notes.length ? '\n' : ''}\`\`\`json\n${about}\n\`\`\`\n`,
   );
   console.log(`\nresults: bench/results/${name}-${stamp}.{json,md}`);
 }

@@ -23,15 +23,12 @@ export function superviseWorkers(workers: number, shutdownGraceMs: number): void
   const listened = new Set<number>();
   const crashes: number[] = [];
 
-  let allListening = false;
   const fork = (): Worker => {
     const worker = cluster.fork();
     worker.once('listening', () => {
       listened.add(worker.id);
-      if (!allListening && listened.size === workers) {
-        allListening = true;
-        log('info', `all ${workers} API workers listening`);
-      }
+      // Ids are never reused and a worker that fails before listening stops everything, so this is true once.
+      if (listened.size === workers) log('info', `all ${workers} API workers listening`);
     });
     return worker;
   };

@@ -22,5 +22,17 @@ export default tseslint.config(
     },
   },
   { files: ['src/common/config/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'], rules: { 'no-restricted-properties': 'off' } },
+  // One adapter per outside system: its client library is imported in that adapter's folder only.
+  ...[
+    ['kafkajs', 'src/kafka'],
+    ['cassandra-driver', 'src/cassandra'],
+    ['axios', 'src/livy', 'src/airflow'],
+  ].map(([library, ...homes]) => ({
+    files: ['src/**/*.ts', 'apps/**/*.ts'],
+    ignores: homes.map((home) => `${home}/**`),
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: library, message: `Only ${homes.join(' and ')} talk to ${library}; inject that adapter.` }] }],
+    },
+  })),
   { files: ['**/*.spec.ts', 'test/**/*.ts'], rules: { '@typescript-eslint/unbound-method': 'off' } },
 );

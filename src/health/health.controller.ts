@@ -1,11 +1,11 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../common/auth/public.decorator';
-import { IngestionService } from '../ingestion/ingestion.service';
-import { OrchestrationService } from '../orchestration/orchestration.service';
-import { BatchesService } from '../processing/batches.service';
-import { StorageService } from '../storage/storage.service';
+import { AIRFLOW_API, AirflowApi } from '../airflow/airflow.api';
+import { CassandraClient } from '../cassandra/cassandra.client';
+import { KafkaProducer } from '../kafka/kafka.producer';
+import { LivyClient } from '../livy/livy.client';
 import { DependencyIndicator } from './dependency.indicator';
 
 @ApiTags('health')
@@ -15,10 +15,10 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly dependency: DependencyIndicator,
-    private readonly ingestion: IngestionService,
-    private readonly storage: StorageService,
-    private readonly batches: BatchesService,
-    private readonly orchestration: OrchestrationService,
+    private readonly kafka: KafkaProducer,
+    private readonly cassandra: CassandraClient,
+    private readonly livy: LivyClient,
+    @Inject(AIRFLOW_API) private readonly airflow: AirflowApi,
   ) {}
 
   @Get('live')
@@ -34,10 +34,10 @@ export class HealthController {
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
-      () => this.dependency.check('kafka', () => this.ingestion.pingKafka()),
-      () => this.dependency.check('cassandra', () => this.storage.pingCassandra()),
-      () => this.dependency.check('livy', () => this.batches.pingLivy()),
-      () => this.dependency.check('airflow', () => this.orchestration.ping()),
+      () => this.dependency.check('kafka', () => this.kafka.ping()),
+      () => this.dependency.check('cassandra', () => this.cassandra.ping()),
+      () => this.dependency.check('livy', () => this.livy.ping()),
+      () => this.dependency.check('airflow', () => this.airflow.ping()),
     ]);
   }
 }

@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { IngestionModule } from '../ingestion/ingestion.module';
-import { OrchestrationModule } from '../orchestration/orchestration.module';
-import { ProcessingModule } from '../processing/processing.module';
-import { StorageModule } from '../storage/storage.module';
+import { AirflowModule } from '../airflow/airflow.module';
+import { CassandraModule } from '../cassandra/cassandra.module';
+import { KafkaModule } from '../kafka/kafka.module';
+import { LivyModule } from '../livy/livy.module';
 import { DependencyIndicator } from './dependency.indicator';
 import { HealthController } from './health.controller';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }), IngestionModule, StorageModule, ProcessingModule, OrchestrationModule],
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }), KafkaModule, CassandraModule, LivyModule, AirflowModule],
   controllers: [HealthController],
   providers: [DependencyIndicator],
 })

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { SourcesRegistry } from '../catalogs/sources.registry';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { SourcesResponseDto } from './dto/source.dto';
-import { readIngestBody } from './ingest-body';
 import { IngestionService } from './ingestion.service';
 
 @ApiTags('ingestion')
@@ -12,7 +12,10 @@ import { IngestionService } from './ingestion.service';
 @ApiSecurity('bearer')
 @Controller()
 export class IngestionController {
-  constructor(private readonly ingestion: IngestionService) {}
+  constructor(
+    private readonly ingestion: IngestionService,
+    private readonly sources: SourcesRegistry,
+  ) {}
 
   @Post('ingest/:source')
   @HttpCode(202)
@@ -45,8 +48,7 @@ export class IngestionController {
     @Headers('content-type') contentType?: string,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<IngestResponseDto> {
-    const body = await readIngestBody(req, this.ingestion.precheck(source, contentType));
-    return this.ingestion.ingest({ source, body, contentType, idempotencyKey });
+    return this.ingestion.ingest({ source, body: req, contentLength: req.headers['content-length'], contentType, idempotencyKey });
   }
 
   @Get('sources')
@@ -55,7 +57,7 @@ export class IngestionController {
   @ApiErrors()
   listSources(): SourcesResponseDto {
     return {
-      sources: this.ingestion.listSources().map(({ name, topic, description, keyField, maxBodyBytes, schema }) => ({
+      sources: this.sources.list().map(({ name, topic, description, keyField, maxBodyBytes, schema }) => ({
         name,
         topic,
         description,

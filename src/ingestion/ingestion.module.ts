@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
+import { CatalogsModule } from '../catalogs/catalogs.module';
+import { KafkaModule } from '../kafka/kafka.module';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
-import { KafkaProducer } from './kafka.producer';
-import { SourcesRegistry } from './sources.registry';
 
 @Module({
+  imports: [KafkaModule, CatalogsModule],
   controllers: [IngestionController],
-  providers: [IngestionService, KafkaProducer, SourcesRegistry],
-  exports: [IngestionService],
+  providers: [IngestionService],
 })
 export class IngestionModule {}

@@ -1,58 +1,49 @@
 import { join } from 'node:path';
-import { AppConfig, toAppConfig } from '../common/config/app-config';
-import { validateEnvironment } from '../common/config/env.schema';
+import { Readable } from 'node:stream';
+import { SourcesRegistry } from '../catalogs/sources.registry';
 import { BadRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, UpstreamUnavailableError } from '../common/errors/errors';
+import { testConfig } from '../common/testing/config';
+import { rejection } from '../common/testing/rejection';
+import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
 import { EventEnvelope } from './envelope';
 import { IngestionService, IngestRequest } from './ingestion.service';
-import { KafkaProducer, OutgoingMessage } from './kafka.producer';
-import { SourcesRegistry } from './sources.registry';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const JSON_TYPE = 'application/json';
 
-function configWith(env: Record<string, string> = {}): AppConfig {
-  return toAppConfig(
-    validateEnvironment({ API_KEYS: 'k'.repeat(16), SOURCES_FILE: join(__dirname, '../../config/sources.yaml'), ...env }),
-  );
-}
-
-/** The Kafka adapter's surface, as jest mocks; publish acknowledges by default. */
-function fakeKafka() {
-  return {
-    publish: jest.fn<Promise<unknown[]>, [string, OutgoingMessage[]]>().mockResolvedValue([]),
-    ensureTopics: jest.fn<Promise<void>, [string[]]>().mockResolvedValue(undefined),
-    ping: jest.fn().mockResolvedValue({ brokers: 1, controller: 1 }),
-  };
-}
-
 function setup(env: Record<string, string> = {}) {
-  const config = configWith(env);
-  const kafka = fakeKafka();
-  const service = new IngestionService(new SourcesRegistry(config), kafka as unknown as KafkaProducer, config);
+  const config = testConfig({ SOURCES_FILE: join(__dirname, '../../config/sources.yaml'), ...env });
+  const kafka = new FakeKafkaProducer();
+  const service = new IngestionService(new SourcesRegistry(config), kafka.producer, config);
   return { service, kafka };
+}
+
+/** A request body as the HTTP layer hands it over: a stream not read yet, which remembers whether anyone read it. */
+function bodyOf(bytes: Buffer | string): Readable & { wasRead: () => boolean } {
+  let read = false;
+  const data = Buffer.from(bytes);
+  const stream = new Readable({
+    read() {
+      read = true;
+      this.push(data);
+      this.push(null);
+    },
+  });
+  return Object.assign(stream, { wasRead: () => read });
 }
 
 const jsonRequest = (source: string, events: unknown, extra: Partial<IngestRequest> = {}): IngestRequest => ({
   source,
-  body: Buffer.from(JSON.stringify(events)),
+  body: bodyOf(JSON.stringify(events)),
   contentType: JSON_TYPE,
   ...extra,
 });
 
 /** The messages handed to the single publish call, with their envelopes parsed. */
-function published(kafka: ReturnType<typeof fakeKafka>) {
+function published(kafka: FakeKafkaProducer) {
   expect(kafka.publish).toHaveBeenCalledTimes(1);
   const [topic, messages] = kafka.publish.mock.calls[0];
   return { topic, messages: messages.map((m) => ({ ...m, envelope: JSON.parse(m.value) as EventEnvelope })) };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error & { statusCode?: number; details?: unknown }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 describe('IngestionService.ingest', () => {
@@ -122,7 +113,7 @@ describe('IngestionService.ingest', () => {
 
   it('reads NDJSON bodies', async () => {
     const { service, kafka } = setup();
-    const body = Buffer.from('{"order_id":"o-1","amount":5,"currency":"EUR"}\n{"order_id":"o-2","amount":7,"currency":"USD"}\n');
+    const body = bodyOf('{"order_id":"o-1","amount":5,"currency":"EUR"}\n{"order_id":"o-2","amount":7,"currency":"USD"}\n');
 
     const result = await service.ingest({ source: 'orders', body, contentType: 'application/x-ndjson' });
 
@@ -172,8 +163,9 @@ describe('IngestionService.ingest', () => {
 
   it('accepts a body of exactly the source limit', async () => {
     const { service } = setup();
-    const body = Buffer.from(JSON.stringify({ blob: 'x'.repeat(262_144 - '{"blob":""}'.length) }));
-    expect(body.length).toBe(262_144);
+    const bytes = Buffer.from(JSON.stringify({ blob: 'x'.repeat(262_144 - '{"blob":""}'.length) }));
+    expect(bytes.length).toBe(262_144);
+    const body = bodyOf(bytes);
 
     await expect(service.ingest({ source: 'clicks', body, contentType: JSON_TYPE })).resolves.toMatchObject({ accepted: 1 });
   });
@@ -191,10 +183,10 @@ describe('IngestionService.ingest', () => {
 
   it('answers the same event ids when the same Idempotency-Key is sent twice', async () => {
     const { service } = setup();
-    const request = jsonRequest('clicks', [{ n: 1 }, { n: 2 }], { idempotencyKey: 'retry-123' });
+    const request = () => jsonRequest('clicks', [{ n: 1 }, { n: 2 }], { idempotencyKey: 'retry-123' });
 
-    const first = await service.ingest(request);
-    const second = await service.ingest(request);
+    const first = await service.ingest(request());
+    const second = await service.ingest(request());
 
     expect(second.eventIds).toEqual(first.eventIds);
     expect(new Set(first.eventIds).size).toBe(2);
@@ -251,17 +243,24 @@ describe('IngestionService.ingest', () => {
   });
 });
 
-describe('IngestionService.precheck', () => {
-  it('answers the source when it exists and the content type is supported', () => {
+describe('IngestionService.ingest, before the body is read', () => {
+  it('refuses an unknown source before the content type, and neither reads the body', async () => {
     const { service } = setup();
+    const unknown = jsonRequest('payments', {}, { contentType: 'text/plain' });
+    const wrongType = jsonRequest('orders', {}, { contentType: 'text/plain' });
 
-    expect(service.precheck('orders', 'application/x-ndjson').topic).toBe('ingest.orders');
+    await expect(service.ingest(unknown)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.ingest(wrongType)).rejects.toBeInstanceOf(UnsupportedMediaTypeError);
+    expect((unknown.body as ReturnType<typeof bodyOf>).wasRead()).toBe(false);
+    expect((wrongType.body as ReturnType<typeof bodyOf>).wasRead()).toBe(false);
   });
 
-  it('rejects an unknown source before the content type', () => {
+  it('reads the body of an accepted request', async () => {
     const { service } = setup();
+    const request = jsonRequest('orders', { order_id: 'o-1', amount: 1, currency: 'EUR' });
 
-    expect(() => service.precheck('payments', 'text/plain')).toThrow(NotFoundError);
-    expect(() => service.precheck('orders', 'text/plain')).toThrow(UnsupportedMediaTypeError);
+    await service.ingest(request);
+
+    expect((request.body as ReturnType<typeof bodyOf>).wasRead()).toBe(true);
   });
 });

@@ -1,19 +1,20 @@
-import { Inject, Injectable, OnApplicationBootstrap, Logger } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { fieldErrors } from '../catalogs/json-schema';
+import { Source, SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { BadRequestError, PayloadTooLargeError } from '../common/errors/errors';
-import { bodyFormat, parseEvents } from './event-body';
+import { KafkaProducer } from '../kafka/kafka.producer';
+import { IngestResponseDto } from './dto/ingest-response.dto';
 import { EventEnvelope, eventIds, partitionKey } from './envelope';
-import { KafkaProducer } from './kafka.producer';
-import { Source, SourcesRegistry } from './sources.registry';
-
-export interface IngestResult {
-  accepted: number;
-  eventIds: string[];
-}
+import { bodyFormat, parseEvents } from './events.parser';
+import { readRawBody } from './raw-body.reader';
 
 export interface IngestRequest {
   source: string;
-  body: Buffer;
+  /** The request body, not read yet: it is read only once the cheap checks passed, with the source's limit. */
+  body: Readable;
+  contentLength?: string;
   contentType?: string;
   idempotencyKey?: string;
 }
@@ -38,38 +39,20 @@ export class IngestionService implements OnApplicationBootstrap {
     );
   }
 
-  /** Kafka's answer to a metadata request, for readiness. */
-  pingKafka(): Promise<{ brokers: number; controller: number | null }> {
-    return this.kafka.ping();
-  }
-
-  /** One configured source; 404 naming the configured ones when it is unknown. */
-  source(name: string): Source {
-    return this.sources.get(name);
-  }
-
-  listSources(): Source[] {
-    return this.sources.list();
-  }
-
-  /** Checks the request cheaply before its body is read: the source exists and the content type is one we parse. */
-  precheck(sourceName: string, contentType: string | undefined): Source {
-    const source = this.sources.get(sourceName);
-    bodyFormat(contentType);
-    return source;
-  }
-
-  /** Validates every event, wraps each in the envelope and answers only after Kafka acknowledged all of them. */
-  async ingest(req: IngestRequest): Promise<IngestResult> {
+  /**
+   * The whole ingest path, each check once and cheapest first: the source exists (404) and the
+   * content type is one we parse (415) before a byte of the body is buffered; then the body is read
+   * with the source's limit (413), split into events (400), counted, validated against the source's
+   * schema, wrapped in the envelope, and answered only after Kafka acknowledged every event.
+   */
+  async ingest(req: IngestRequest): Promise<IngestResponseDto> {
     const source = this.sources.get(req.source);
     const format = bodyFormat(req.contentType);
-    if (req.body.length > source.maxBodyBytes) {
-      throw new PayloadTooLargeError(`The body is ${req.body.length} bytes; source "${source.name}" accepts at most ${source.maxBodyBytes}`);
-    }
+    const body = await readRawBody(req.body, req.contentLength, source);
     if (req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
       throw new BadRequestError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
     }
-    const payloads = parseEvents(req.body, format);
+    const payloads = parseEvents(body, format);
     if (payloads.length > this.config.ingest.maxEvents) {
       throw new PayloadTooLargeError(`The batch holds ${payloads.length} events; at most ${this.config.ingest.maxEvents} per request`);
     }
@@ -91,10 +74,7 @@ export class IngestionService implements OnApplicationBootstrap {
     const failures: { index: number; field: string; message: string }[] = [];
     payloads.forEach((payload, index) => {
       if (source.validate!(payload)) return;
-      for (const e of source.validate!.errors ?? []) {
-        const field = e.keyword === 'required' ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}` : e.instancePath || '/';
-        failures.push({ index, field, message: e.message ?? 'is invalid' });
-      }
+      for (const e of fieldErrors(source.validate!.errors)) failures.push({ index, ...e });
     });
     if (failures.length === 0) return;
     const first = failures[0];

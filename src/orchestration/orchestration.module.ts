@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
-import { AIRFLOW_API } from './airflow.api';
-import { AirflowV2Client } from './airflow-v2.client';
+import { AirflowModule } from '../airflow/airflow.module';
 import { OrchestrationController } from './orchestration.controller';
 import { OrchestrationService } from './orchestration.service';
 
 @Module({
+  imports: [AirflowModule],
   controllers: [OrchestrationController],
-  providers: [{ provide: AIRFLOW_API, useClass: AirflowV2Client }, OrchestrationService],
-  exports: [OrchestrationService],
+  providers: [OrchestrationService],
 })
 export class OrchestrationModule {}

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { BatchesService } from './batches.service';
 import { BatchDto, BatchesDto, BatchLogDto, JobsDto, LogQueryDto, SubmitBatchDto } from './dto/processing.dto';
@@ -9,14 +10,17 @@ import { BatchDto, BatchesDto, BatchLogDto, JobsDto, LogQueryDto, SubmitBatchDto
 @ApiSecurity('bearer')
 @Controller()
 export class BatchesController {
-  constructor(private readonly batches: BatchesService) {}
+  constructor(
+    private readonly batches: BatchesService,
+    private readonly catalog: JobsCatalog,
+  ) {}
 
   @Get('jobs')
   @ApiOperation({ summary: 'The Spark job catalog (spark-jobs/jobs.yaml)' })
   @ApiOkResponse({ type: JobsDto })
   @ApiErrors()
   jobs(): JobsDto {
-    return { jobs: this.batches.jobs().map(({ name, description, file, streaming, args }) => ({ name, description, file, streaming, args })) };
+    return { jobs: this.catalog.list().map(({ name, description, file, streaming, args }) => ({ name, description, file, streaming, args })) };
   }
 
   @Post('jobs/:name/batches')

@@ -1,63 +1,39 @@
-import { rejection } from '../common/testing/rejection';
-import { InMemoryBatchHistory } from '../storage/testing/in-memory-batch-history.repository';
 import { Logger } from '@nestjs/common';
 import { isAbsolute } from 'node:path';
-import { AppConfig, toAppConfig } from '../common/config/app-config';
-import { validateEnvironment } from '../common/config/env.schema';
+import { BatchHistoryRepository, BatchRecord } from '../cassandra/batch-history.repository';
+import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-history.repository';
+import { JobsCatalog } from '../catalogs/jobs.catalog';
+import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import { BadRequestError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
-import { IngestionService } from '../ingestion/ingestion.service';
-import { Source } from '../ingestion/sources.registry';
-import { BatchHistoryRepository, BatchRecord } from '../storage/batch-history.repository';
+import { testConfig } from '../common/testing/config';
+import { rejection } from '../common/testing/rejection';
+import { LivyBatchRequest } from '../livy/livy.client';
+import { FakeLivy } from '../livy/testing/fake-livy';
 import { BatchesService } from './batches.service';
-import { JobsCatalog } from './jobs.catalog';
-import { LivyBatch, LivyBatchRequest, LivyClient, LivyLog } from './livy.client';
 
 const PACKAGES = 'org.example:kafka-connector_2.12:1.0.0,org.example:cassandra-connector_2.12:2.0.0';
+const SOURCES = 'sources:\n  users: { topic: users_created }\n  orders: {}\n';
 
-function configWith(env: Record<string, string> = {}): AppConfig {
-  return toAppConfig(validateEnvironment({ API_KEYS: 'k'.repeat(16), SPARK_PACKAGES: PACKAGES, ...env }));
-}
-
-/** The Livy adapter's surface, as jest mocks; by default Livy knows no batch and accepts every submission as id 5. */
-function fakeLivy() {
-  return {
-    listBatches: jest.fn<Promise<LivyBatch[]>, [number?, number?]>().mockResolvedValue([]),
-    getBatch: jest.fn<Promise<LivyBatch | undefined>, [number]>().mockResolvedValue(undefined),
-    getLog: jest.fn<Promise<LivyLog | undefined>, [number, number, number]>().mockResolvedValue(undefined),
-    createBatch: jest
-      .fn<Promise<LivyBatch>, [LivyBatchRequest]>()
-      .mockImplementation(async (req) => ({ id: 5, name: req.name, state: 'starting', appId: null, appInfo: {} })),
-    deleteBatch: jest.fn<Promise<boolean>, [number]>().mockResolvedValue(true),
-    ping: jest.fn<Promise<{ batches: number }>, []>().mockResolvedValue({ batches: 0 }),
-  };
-}
-
-const SOURCES: Source[] = [
-  { name: 'users', topic: 'users_created', maxBodyBytes: 1_048_576 },
-  { name: 'orders', topic: 'ingest.orders', maxBodyBytes: 1_048_576 },
-];
-const fakeIngestion: Pick<IngestionService, 'listSources'> = { listSources: () => SOURCES };
-
+/** The real service over the shared Livy fake, the in-memory history and the real catalogs. */
 function setup(env: Record<string, string> = {}) {
-  const config = configWith(env);
-  const livy = fakeLivy();
+  const config = testConfig({ SPARK_PACKAGES: PACKAGES, ...env });
+  const livy = new FakeLivy();
   const history = new InMemoryBatchHistory();
   const service = new BatchesService(
-    livy as unknown as LivyClient,
+    livy.client,
     new JobsCatalog(config),
     history as unknown as BatchHistoryRepository,
-    fakeIngestion as IngestionService,
+    sourcesRegistry(SOURCES),
     config,
   );
   return { service, livy, history, config };
 }
 
 /** The one request handed to Livy. */
-function submitted(livy: ReturnType<typeof fakeLivy>): LivyBatchRequest {
+function submitted(livy: FakeLivy): LivyBatchRequest {
   expect(livy.createBatch).toHaveBeenCalledTimes(1);
   return livy.createBatch.mock.calls[0][0];
 }
-
 
 const at = (iso: string) => new Date(iso);
 const record = (fields: Partial<BatchRecord> & { id: number }): BatchRecord => ({
@@ -68,6 +44,8 @@ const record = (fields: Partial<BatchRecord> & { id: number }): BatchRecord => (
   submittedAt: at('2026-01-02T00:00:00.000Z'),
   ...fields,
 });
+/** The history row finish() was handed, by id. */
+const recordOf = (id: number) => expect.objectContaining({ id, job: 'daily_rollup' });
 
 afterEach(() => jest.restoreAllMocks());
 
@@ -134,8 +112,9 @@ describe('BatchesService.submit', () => {
     expect(submitted(livy).args?.slice(4)).toEqual(['--cassandra-host', 'cass-a,cass-b', '--cassandra-port', '9142', '--keyspace', 'analytics']);
   });
 
-  it('records the submission in the history and returns its view', async () => {
-    const { service, history } = setup();
+  it('records the submission in the history under the id Livy gave, and returns its view', async () => {
+    const { service, livy, history } = setup();
+    livy.add({ id: 4, name: 'adhoc', state: 'success' });
     const before = Date.now();
 
     const view = await service.submit('daily_rollup', { args: rollupArgs });
@@ -154,6 +133,7 @@ describe('BatchesService.submit', () => {
 
   it('still answers with the batch when the history cannot be written: the batch runs', async () => {
     const { service, livy, history } = setup();
+    livy.add({ id: 4, name: 'adhoc', state: 'success' });
     history.record.mockRejectedValueOnce(new UpstreamUnavailableError('Cassandra', 'Cassandra is unavailable'));
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
 
@@ -210,7 +190,7 @@ describe('BatchesService.get', () => {
   it("prefers Livy's state and app id, and takes job, args and times from the history", async () => {
     const { service, livy, history } = setup();
     history.seed(record({ id: 4, state: 'starting' }));
-    livy.getBatch.mockResolvedValue({ id: 4, name: 'daily_rollup-00000004', state: 'running', appId: 'application_1_0004' });
+    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'running', appId: 'application_1_0004' });
 
     const view = await service.get(4);
 
@@ -229,7 +209,7 @@ describe('BatchesService.get', () => {
   it('records the finish once, the first time it sees a terminal state, and keeps that time', async () => {
     const { service, livy, history } = setup();
     history.seed(record({ id: 4, state: 'running' }));
-    livy.getBatch.mockResolvedValue({ id: 4, name: 'daily_rollup-00000004', state: 'success' });
+    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'success' });
 
     const first = await service.get(4);
     const second = await service.get(4);
@@ -237,16 +217,18 @@ describe('BatchesService.get', () => {
     expect(first.state).toBe('success');
     expect(first.finishedAt).toEqual(expect.any(String));
     expect(history.finish).toHaveBeenCalledTimes(1);
-    expect(history.finish).toHaveBeenCalledWith(4, 'success', new Date(first.finishedAt!));
+    expect(history.finish).toHaveBeenCalledWith(recordOf(4), 'success', new Date(first.finishedAt!));
     expect(second.finishedAt).toBe(first.finishedAt);
     await expect(history.get(4)).resolves.toMatchObject({ state: 'success', finishedAt: new Date(first.finishedAt!) });
   });
 
-  it('answers from the history when Livy has forgotten a killed batch', async () => {
+  it('answers from the history when Livy has forgotten a killed batch, which stays killed', async () => {
     const { service, history } = setup();
     history.seed(record({ id: 4, state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') }));
 
     await expect(service.get(4)).resolves.toMatchObject({ id: 4, job: 'daily_rollup', state: 'killed', finishedAt: '2026-01-02T00:05:00.000Z' });
+    expect(history.finish).not.toHaveBeenCalled();
+    await expect(history.get(4)).resolves.toMatchObject({ state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') });
   });
 
   it("calls a batch 'lost' when Livy forgot it before it was seen to finish", async () => {
@@ -254,6 +236,34 @@ describe('BatchesService.get', () => {
     history.seed(record({ id: 4, state: 'running' }));
 
     await expect(service.get(4)).resolves.toMatchObject({ id: 4, state: 'lost', finishedAt: undefined });
+  });
+
+  it("records a lost batch as finished with state 'lost' the first time it is seen, so the retention applies", async () => {
+    const { service, history } = setup();
+    history.seed(record({ id: 4, state: 'running' }));
+    const before = Date.now();
+
+    await service.get(4);
+    const later = await service.get(4);
+
+    expect(history.finish).toHaveBeenCalledTimes(1);
+    expect(history.finish).toHaveBeenCalledWith(recordOf(4), 'lost', expect.any(Date));
+    const finishedAt = history.finish.mock.calls[0][2];
+    expect(finishedAt.getTime()).toBeGreaterThanOrEqual(before);
+    expect(later).toMatchObject({ id: 4, state: 'lost', finishedAt: finishedAt.toISOString() });
+    await expect(history.get(4)).resolves.toMatchObject({ state: 'lost', finishedAt });
+  });
+
+  it('does not call a batch lost when it was submitted after Livy was asked (its answer may predate it)', async () => {
+    const { service, history } = setup();
+    const submittedAt = new Date(Date.now() + 60_000);
+    history.seed(record({ id: 4, state: 'starting', submittedAt }));
+
+    const [listed] = await service.list();
+
+    expect(listed).toMatchObject({ id: 4 });
+    expect(history.finish).not.toHaveBeenCalled();
+    await expect(history.get(4)).resolves.toMatchObject({ finishedAt: undefined });
   });
 
   it('answers 404 when neither Livy nor the history knows the batch', async () => {
@@ -268,7 +278,7 @@ describe('BatchesService.get', () => {
   it("still answers with Livy's view when the history cannot be read", async () => {
     const { service, livy, history } = setup();
     history.get.mockRejectedValue(new UpstreamUnavailableError('Cassandra', 'down'));
-    livy.getBatch.mockResolvedValue({ id: 4, name: 'daily_rollup-00000004', state: 'running' });
+    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'running' });
 
     await expect(service.get(4)).resolves.toMatchObject({ id: 4, state: 'running', job: 'daily_rollup' });
   });
@@ -279,7 +289,7 @@ describe('BatchesService.get', () => {
     ['adhoc-notebook', undefined],
   ])('names the job of a batch submitted elsewhere from its Livy name %s', async (name, job) => {
     const { service, livy } = setup();
-    livy.getBatch.mockResolvedValue({ id: 8, name, state: 'running' });
+    livy.add({ id: 8, name, state: 'running' });
 
     const view = await service.get(8);
 
@@ -292,12 +302,12 @@ describe('BatchesService.kill', () => {
   it('kills a running batch in Livy and records the kill', async () => {
     const { service, livy, history } = setup();
     history.seed(record({ id: 4, state: 'running' }));
-    livy.getBatch.mockResolvedValue({ id: 4, name: 'daily_rollup-00000004', state: 'running' });
+    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'running' });
 
     const view = await service.kill(4);
 
     expect(livy.deleteBatch).toHaveBeenCalledWith(4);
-    expect(history.finish).toHaveBeenCalledWith(4, 'killed', expect.any(Date));
+    expect(history.finish).toHaveBeenCalledWith(recordOf(4), 'killed', expect.any(Date));
     expect(view).toMatchObject({ id: 4, job: 'daily_rollup', state: 'killed', finishedAt: expect.any(String) });
     await expect(history.get(4)).resolves.toMatchObject({ state: 'killed', finishedAt: new Date(view.finishedAt!) });
   });
@@ -305,18 +315,31 @@ describe('BatchesService.kill', () => {
   it('remembers the kill after Livy forgets the batch', async () => {
     const { service, livy, history } = setup();
     history.seed(record({ id: 4, state: 'running' }));
-    livy.getBatch.mockResolvedValueOnce({ id: 4, name: 'daily_rollup-00000004', state: 'running' });
+    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'running' });
 
     const killed = await service.kill(4);
     const later = await service.get(4);
 
+    await expect(livy.getBatch(4)).resolves.toBeUndefined();
     expect(later).toMatchObject({ id: 4, state: 'killed', finishedAt: killed.finishedAt });
+    expect(history.finish).toHaveBeenCalledTimes(1);
+  });
+
+  it('kills a batch submitted elsewhere without writing a history it does not have', async () => {
+    const { service, livy, history } = setup();
+    livy.add({ id: 8, name: 'adhoc-notebook', state: 'running' });
+
+    const view = await service.kill(8);
+
+    expect(livy.deleteBatch).toHaveBeenCalledWith(8);
+    expect(history.finish).not.toHaveBeenCalled();
+    expect(view).toMatchObject({ id: 8, state: 'killed', finishedAt: expect.any(String) });
   });
 
   it('leaves a batch that already finished alone', async () => {
     const { service, livy, history } = setup();
     history.seed(record({ id: 4, state: 'running' }));
-    livy.getBatch.mockResolvedValue({ id: 4, name: 'daily_rollup-00000004', state: 'success' });
+    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'success' });
 
     const view = await service.kill(4);
 
@@ -344,11 +367,9 @@ describe('BatchesService.kill', () => {
 describe('BatchesService.list', () => {
   it("merges Livy's batches with the ones it forgot, newest id first, each once", async () => {
     const { service, livy, history } = setup();
-    livy.listBatches.mockResolvedValue([
-      { id: 1, name: 'daily_rollup-00000001', state: 'success' },
-      { id: 3, name: 'events_stream', state: 'running' },
-      { id: 6, name: 'adhoc', state: 'running' },
-    ]);
+    livy.add({ id: 1, name: 'daily_rollup-00000001', state: 'success' });
+    livy.add({ id: 3, name: 'events_stream', state: 'running' });
+    livy.add({ id: 6, name: 'adhoc', state: 'running' });
     history.seed(
       record({ id: 1, state: 'running' }),
       record({ id: 2, state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') }),
@@ -365,13 +386,16 @@ describe('BatchesService.list', () => {
       [2, 'daily_rollup', 'killed'],
       [1, 'daily_rollup', 'success'],
     ]);
-    expect(history.finish).toHaveBeenCalledTimes(1);
-    expect(history.finish).toHaveBeenCalledWith(1, 'success', expect.any(Date));
+    // 1 is seen finished for the first time; 4 is seen lost for the first time; 2 was already recorded.
+    expect(history.finish).toHaveBeenCalledTimes(2);
+    expect(history.finish).toHaveBeenCalledWith(recordOf(1), 'success', expect.any(Date));
+    expect(history.finish).toHaveBeenCalledWith(recordOf(4), 'lost', expect.any(Date));
+    await expect(history.get(2)).resolves.toMatchObject({ state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') });
   });
 
   it("lists Livy's batches when the history cannot be read", async () => {
     const { service, livy, history } = setup();
-    livy.listBatches.mockResolvedValue([{ id: 3, name: 'events_stream', state: 'running' }]);
+    livy.add({ id: 3, name: 'events_stream', state: 'running' });
     history.list.mockRejectedValue(new UpstreamUnavailableError('Cassandra', 'down'));
 
     await expect(service.list()).resolves.toEqual([expect.objectContaining({ id: 3, job: 'events_stream', state: 'running' })]);
@@ -381,7 +405,8 @@ describe('BatchesService.list', () => {
 describe('BatchesService.log', () => {
   it("maps Livy's log page to lines", async () => {
     const { service, livy } = setup();
-    livy.getLog.mockResolvedValue({ id: 4, from: 10, total: 12, log: ['stdout: ', 'rolled up 42 minutes'] });
+    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'success' });
+    livy.setLog(4, [...Array.from({ length: 10 }, (_, i) => `line ${i}`), 'stdout: ', 'rolled up 42 minutes']);
 
     await expect(service.log(4, 10, 2)).resolves.toEqual({ id: 4, from: 10, total: 12, lines: ['stdout: ', 'rolled up 42 minutes'] });
     expect(livy.getLog).toHaveBeenCalledWith(4, 10, 2);

@@ -1,17 +1,17 @@
 import { Module } from '@nestjs/common';
-import { IngestionModule } from '../ingestion/ingestion.module';
-import { StorageModule } from '../storage/storage.module';
+import { CassandraModule } from '../cassandra/cassandra.module';
+import { CatalogsModule } from '../catalogs/catalogs.module';
+import { LivyModule } from '../livy/livy.module';
 import { BatchesController } from './batches.controller';
 import { BatchesService } from './batches.service';
-import { JobsCatalog } from './jobs.catalog';
-import { LivyClient } from './livy.client';
 import { StreamingController } from './streaming.controller';
 import { StreamingService } from './streaming.service';
 
 @Module({
-  imports: [IngestionModule, StorageModule],
+  imports: [LivyModule, CassandraModule, CatalogsModule],
   controllers: [BatchesController, StreamingController],
-  providers: [LivyClient, JobsCatalog, BatchesService, StreamingService],
-  exports: [BatchesService, StreamingService],
+  providers: [BatchesService, StreamingService],
+  // Schedules submit Spark batches through the same decisions as POST /jobs/{name}/batches.
+  exports: [BatchesService],
 })
 export class ProcessingModule {}

@@ -1,79 +1,27 @@
-import { InMemoryBatchHistory } from '../storage/testing/in-memory-batch-history.repository';
 import { Logger } from '@nestjs/common';
-import { AppConfig, toAppConfig } from '../common/config/app-config';
-import { validateEnvironment } from '../common/config/env.schema';
-import { BadRequestError, UpstreamRejectedError, UpstreamUnavailableError } from '../common/errors/errors';
-import { IngestionService } from '../ingestion/ingestion.service';
-import { Source } from '../ingestion/sources.registry';
-import { BatchHistoryRepository, BatchRecord } from '../storage/batch-history.repository';
+import { BatchHistoryRepository, BatchRecord } from '../cassandra/batch-history.repository';
+import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-history.repository';
+import { JobsCatalog } from '../catalogs/jobs.catalog';
+import { sourcesRegistry } from '../catalogs/testing/catalogs';
+import { BadRequestError, ConflictError, UpstreamRejectedError, UpstreamUnavailableError } from '../common/errors/errors';
+import { testConfig } from '../common/testing/config';
+import { rejection } from '../common/testing/rejection';
+import { LivyBatch, LivyClient } from '../livy/livy.client';
+import { FakeLivy } from '../livy/testing/fake-livy';
 import { BatchesService } from './batches.service';
-import { JobsCatalog } from './jobs.catalog';
-import { LivyBatch, LivyBatchRequest, LivyClient, LivyLog } from './livy.client';
 import { StreamingService } from './streaming.service';
 
-function configWith(env: Record<string, string> = {}): AppConfig {
-  return toAppConfig(validateEnvironment({ API_KEYS: 'k'.repeat(16), ...env }));
-}
-
-/**
- * Stands in for Livy's batch sessions: ids count up, a name stays taken while any session carrying
- * it exists (Livy answers "Duplicate session name" with 400, as the real client maps it), and a
- * deleted (killed) session is forgotten at once.
- */
-class FakeLivy {
-  private readonly sessions = new Map<number, LivyBatch>();
-  private nextId = 0;
-
-  listBatches = jest.fn(async (): Promise<LivyBatch[]> => [...this.sessions.values()].map((b) => ({ ...b })));
-
-  getBatch = jest.fn(async (id: number): Promise<LivyBatch | undefined> => {
-    const b = this.sessions.get(id);
-    return b && { ...b };
-  });
-
-  getLog = jest.fn(async (): Promise<LivyLog | undefined> => undefined);
-
-  createBatch = jest.fn((req: LivyBatchRequest): Promise<LivyBatch> => this.create(req));
-
-  deleteBatch = jest.fn(async (id: number): Promise<boolean> => this.sessions.delete(id));
-
-  ping = jest.fn(async () => ({ batches: this.sessions.size }));
-
-  add(batch: Omit<LivyBatch, 'id'> & { id?: number }): LivyBatch {
-    const added = { ...batch, id: batch.id ?? this.nextId++ };
-    this.nextId = Math.max(this.nextId, added.id + 1);
-    this.sessions.set(added.id, added);
-    return added;
-  }
-
-  setState(id: number, state: string): void {
-    this.sessions.get(id)!.state = state;
-  }
-
-  async create(req: LivyBatchRequest): Promise<LivyBatch> {
-    if (req.name && [...this.sessions.values()].some((b) => b.name === req.name)) {
-      throw LivyClient.mapError({ response: { status: 400, data: { msg: `Duplicate session name: ${req.name}` } } });
-    }
-    return { ...this.add({ name: req.name, state: 'starting', appId: null }) };
-  }
-}
-
-
-const SOURCES: Source[] = [
-  { name: 'users', topic: 'users_created', maxBodyBytes: 1_048_576 },
-  { name: 'orders', topic: 'ingest.orders', maxBodyBytes: 1_048_576 },
-];
+const SOURCES = 'sources:\n  users: { topic: users_created }\n  orders: {}\n';
 const TOPICS = ['users_created', 'ingest.orders'];
-const fakeIngestion = { listSources: () => SOURCES } as Pick<IngestionService, 'listSources'> as IngestionService;
 
-/** The real BatchesService over fake Livy and history, so the streaming service is exercised through it. */
+/** The real BatchesService over the shared Livy fake and the in-memory history, so the streaming service is exercised through it. */
 function setup(env: Record<string, string> = {}) {
-  const config = configWith(env);
+  const config = testConfig(env);
   const livy = new FakeLivy();
   const history = new InMemoryBatchHistory();
-  const client = livy as unknown as LivyClient;
-  const batches = new BatchesService(client, new JobsCatalog(config), history as unknown as BatchHistoryRepository, fakeIngestion, config);
-  const service = new StreamingService(batches, client, fakeIngestion, config);
+  const sources = sourcesRegistry(SOURCES);
+  const batches = new BatchesService(livy.client, new JobsCatalog(config), history as unknown as BatchHistoryRepository, sources, config);
+  const service = new StreamingService(batches, livy.client, sources, config);
   return { service, livy, history };
 }
 
@@ -206,17 +154,19 @@ describe('StreamingService.start', () => {
     expect(livy.createBatch).toHaveBeenCalledTimes(2);
   });
 
-  it("answers with the other replica's copy when Livy refuses the name as a duplicate", async () => {
+  it("answers with the other replica's copy when Livy refuses the name as a conflict", async () => {
     const { service, livy } = setup();
+    const submit = livy.createBatch.getMockImplementation()!;
     livy.createBatch.mockImplementationOnce((req) => {
       // Another API replica submitted between our look at Livy and our submission.
       livy.add({ id: 40, name: 'events_stream', state: 'running', appId: 'application_1_0040' });
-      return livy.create(req);
+      return submit(req);
     });
 
     const status = await service.start();
 
     expect(livy.createBatch).toHaveBeenCalledTimes(1);
+    await expect(livy.createBatch.mock.results[0].value).rejects.toBeInstanceOf(ConflictError);
     expect(status).toMatchObject({ state: 'running', running: true, batchId: 40, appId: 'application_1_0040' });
   });
 
@@ -227,6 +177,22 @@ describe('StreamingService.start', () => {
     });
 
     await expect(service.start()).rejects.toBeInstanceOf(UpstreamRejectedError);
+  });
+
+  // The bug the typed error fixes: the service used to swallow any 502 whose message said "duplicate".
+  it('passes on a 502 from Livy that merely mentions a duplicate', async () => {
+    const { service, livy } = setup();
+    livy.createBatch.mockImplementationOnce(async () => {
+      throw LivyClient.mapError({
+        response: { status: 500, data: { msg: 'java.lang.IllegalStateException: Duplicate key 12 (attempted merging values a and b)' } },
+      });
+    });
+
+    const err = await rejection(service.start());
+
+    expect(err).toBeInstanceOf(UpstreamRejectedError);
+    expect(err).toMatchObject({ statusCode: 502, upstream: 'Livy' });
+    expect(err.message).toContain('Duplicate key 12');
   });
 
   it('answers bad args with 400 without submitting', async () => {

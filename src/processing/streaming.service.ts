@@ -1,22 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { UpstreamRejectedError } from '../common/errors/errors';
-import { IngestionService } from '../ingestion/ingestion.service';
-import { BatchesService, TERMINAL_STATES } from './batches.service';
-import { LivyClient } from './livy.client';
+import { SourcesRegistry } from '../catalogs/sources.registry';
+import { ConflictError } from '../common/errors/errors';
+import { isTerminal, LivyClient } from '../livy/livy.client';
+import { BatchesService } from './batches.service';
+import { StreamingStatusDto } from './dto/processing.dto';
 
 /** The catalog job that streams Kafka into Cassandra, and the Livy batch name that marks its one copy. */
 export const STREAM_JOB = 'events_stream';
 const AUTOSTART_RETRY_MS = 5000;
-
-export interface StreamingStatus {
-  state: string;
-  running: boolean;
-  batchId?: number;
-  appId?: string;
-  since?: string;
-  topics: string[];
-}
 
 /**
  * Lifecycle of the streaming job. At most one copy runs: the batch carries a fixed Livy name, and
@@ -25,14 +17,14 @@ export interface StreamingStatus {
 @Injectable()
 export class StreamingService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(StreamingService.name);
-  private pending?: Promise<StreamingStatus>;
+  private pending?: Promise<StreamingStatusDto>;
   private autostartTimer?: NodeJS.Timeout;
   private shuttingDown = false;
 
   constructor(
     private readonly batches: BatchesService,
     private readonly livy: LivyClient,
-    private readonly ingestion: IngestionService,
+    private readonly sources: SourcesRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -45,9 +37,9 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     clearTimeout(this.autostartTimer);
   }
 
-  async status(): Promise<StreamingStatus> {
+  async status(): Promise<StreamingStatusDto> {
     const current = await this.current();
-    const topics = this.topics();
+    const topics = this.sources.topics();
     if (!current) {
       // Livy forgets a killed batch at once; the history still knows which batch it was and when it stopped.
       const last = await this.batches.latestOf(STREAM_JOB).catch(() => undefined);
@@ -55,33 +47,33 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     }
     const view = await this.batches.get(current.id);
     return {
-      state: TERMINAL_STATES.has(view.state) ? 'stopped' : view.state,
-      running: !TERMINAL_STATES.has(view.state),
+      state: isTerminal(view.state) ? 'stopped' : view.state,
+      running: !isTerminal(view.state),
       batchId: view.id,
       appId: view.appId,
-      since: TERMINAL_STATES.has(view.state) ? view.finishedAt : view.submittedAt,
+      since: isTerminal(view.state) ? view.finishedAt : view.submittedAt,
       topics,
     };
   }
 
   /** Starts the job unless a copy is already live; concurrent calls share one attempt. */
-  start(args: Record<string, unknown> = {}): Promise<StreamingStatus> {
+  start(args: Record<string, unknown> = {}): Promise<StreamingStatusDto> {
     this.pending ??= this.startOnce(args).finally(() => (this.pending = undefined));
     return this.pending;
   }
 
-  async stop(): Promise<StreamingStatus> {
+  async stop(): Promise<StreamingStatusDto> {
     const current = await this.current();
-    if (current && !TERMINAL_STATES.has(current.state)) {
+    if (current && !isTerminal(current.state)) {
       await this.batches.kill(current.id);
       this.logger.log(`streaming job stopped (batch ${current.id})`);
     }
     return this.status();
   }
 
-  private async startOnce(args: Record<string, unknown>): Promise<StreamingStatus> {
+  private async startOnce(args: Record<string, unknown>): Promise<StreamingStatusDto> {
     const current = await this.current();
-    if (current && !TERMINAL_STATES.has(current.state)) return this.status();
+    if (current && !isTerminal(current.state)) return this.status();
     // A finished batch keeps its name in Livy for a while; remove it so the name is free again.
     if (current) await this.livy.deleteBatch(current.id);
     try {
@@ -89,18 +81,14 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
       this.logger.log(`streaming job submitted (batch ${batch.id})`);
     } catch (err) {
       // Another replica won the race: its copy is the one copy.
-      if (!(err instanceof UpstreamRejectedError && /duplicate/i.test(err.message))) throw err;
+      if (!(err instanceof ConflictError)) throw err;
     }
     return this.status();
   }
 
   private async current(): Promise<{ id: number; state: string } | undefined> {
     const named = (await this.livy.listBatches()).filter((b) => b.name === STREAM_JOB);
-    return named.find((b) => !TERMINAL_STATES.has(b.state)) ?? named.sort((a, b) => b.id - a.id)[0];
-  }
-
-  private topics(): string[] {
-    return this.ingestion.listSources().map((s) => s.topic);
+    return named.find((b) => !isTerminal(b.state)) ?? named.sort((a, b) => b.id - a.id)[0];
   }
 
   /** Keeps trying in the background until Livy takes the job, so the API starts even before Livy does. */

@@ -1,24 +1,24 @@
-import { InMemorySchedulesRepository } from '../storage/testing/in-memory-schedules.repository';
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
-import { AppConfig, toAppConfig } from '../common/config/app-config';
-import { validateEnvironment } from '../common/config/env.schema';
+import { dag, FakeAirflow } from '../airflow/testing/fake-airflow';
+import { BatchHistoryRepository } from '../cassandra/batch-history.repository';
+import { ScheduleRecord, SchedulesRepository } from '../cassandra/schedules.repository';
+import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-history.repository';
+import { InMemorySchedulesRepository } from '../cassandra/testing/in-memory-schedules.repository';
+import { JobsCatalog } from '../catalogs/jobs.catalog';
+import { SourcesRegistry } from '../catalogs/sources.registry';
+import { sourcesNamed } from '../catalogs/testing/catalogs';
+import { AppConfig } from '../common/config/app-config';
 import { ConflictError, UpstreamUnavailableError } from '../common/errors/errors';
-import { TriggerRequest } from '../orchestration/airflow.api';
-import { OrchestrationService, TriggerResult } from '../orchestration/orchestration.service';
-import { BatchesService, BatchView, SubmitOptions } from '../processing/batches.service';
-import { JobsCatalog } from '../processing/jobs.catalog';
-import { ScheduleRecord, SchedulesRepository } from '../storage/schedules.repository';
+import { testConfig } from '../common/testing/config';
+import { FakeLivy } from '../livy/testing/fake-livy';
+import { BatchesService } from '../processing/batches.service';
 import { SchedulerService } from './scheduler.service';
 import { SchedulesService } from './schedules.service';
 
 const NOW = new Date('2026-01-01T00:00:30.000Z');
 const SYNC_SECONDS = 10;
-
-function configWith(env: Record<string, string> = {}): AppConfig {
-  return toAppConfig(validateEnvironment({ API_KEYS: 'k'.repeat(16), SCHEDULES_SYNC_SECONDS: String(SYNC_SECONDS), ...env }));
-}
 
 const DAG_ID = '2f1d0c52-4f0e-4b8e-9d0b-1f2e3d4c5b6a';
 const JOB_ID = '7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d';
@@ -45,36 +45,21 @@ const jobSchedule = schedule({
   updatedAt: new Date('2025-12-02T00:00:00.000Z'),
 });
 
-/** One API replica: its own adapters to Airflow and Livy, registry and scheduler, over the shared tables. */
-function replica(repository: InMemorySchedulesRepository, config: AppConfig, catalog: JobsCatalog) {
-  const orchestration = {
-    trigger: jest.fn(
-      async (dagId: string, req: TriggerRequest, _wait?: number): Promise<TriggerResult> => ({
-        run: { dagId, runId: req.runId ?? 'manual__x', state: 'queued', conf: req.conf ?? {} },
-        finished: false,
-      }),
-    ),
-    dagExists: jest.fn(async () => true),
-  };
-  const batches = {
-    submit: jest.fn(async (name: string, _options?: SubmitOptions): Promise<BatchView> => ({ id: 42, job: name, state: 'starting' })),
-    job: (name: string) => catalog.get(name),
-  };
-  const schedules = new SchedulesService(
-    repository as unknown as SchedulesRepository,
-    orchestration as unknown as OrchestrationService,
-    batches as unknown as BatchesService,
-  );
+/** What every replica shares: the schedules and batch-history tables, one Airflow, one Livy. */
+interface Outside {
+  repository: InMemorySchedulesRepository;
+  history: InMemoryBatchHistory;
+  airflow: FakeAirflow;
+  livy: FakeLivy;
+}
+
+/** One API replica: its own services, registry and scheduler, over the shared outside systems (and the same catalog files). */
+function replica({ repository, history, airflow, livy }: Outside, config: AppConfig, catalog: JobsCatalog, sources: SourcesRegistry) {
+  const batches = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, sources, config);
+  const schedules = new SchedulesService(repository as unknown as SchedulesRepository, airflow, catalog);
   const registry = new SchedulerRegistry();
-  const scheduler = new SchedulerService(
-    repository as unknown as SchedulesRepository,
-    schedules,
-    orchestration as unknown as OrchestrationService,
-    batches as unknown as BatchesService,
-    registry,
-    config,
-  );
-  return { scheduler, registry, schedules, orchestration, batches };
+  const scheduler = new SchedulerService(repository as unknown as SchedulesRepository, schedules, airflow, batches, registry, config);
+  return { scheduler, registry, schedules };
 }
 
 type Replica = ReturnType<typeof replica>;
@@ -83,14 +68,18 @@ let replicas: Replica[] = [];
 let warn: jest.SpyInstance;
 
 function setup(env: Record<string, string> = {}) {
-  const config = configWith(env);
-  const repository = new InMemorySchedulesRepository();
+  const config = testConfig({ SCHEDULES_SYNC_SECONDS: String(SYNC_SECONDS), ...env });
+  const outside: Outside = { repository: new InMemorySchedulesRepository(), history: new InMemoryBatchHistory(), airflow: new FakeAirflow(), livy: new FakeLivy() };
   const catalog = new JobsCatalog(config);
-  const a = replica(repository, config, catalog);
-  const b = replica(repository, config, catalog);
+  const sources = sourcesNamed('users', 'orders');
+  const a = replica(outside, config, catalog, sources);
+  const b = replica(outside, config, catalog, sources);
   replicas.push(a, b);
-  return { repository, a, b, config };
+  return { ...outside, a, b, config };
 }
+
+/** The holder each replica took its leases with, in the order the replicas asked. */
+const holders = (repository: InMemorySchedulesRepository) => repository.acquireLease.mock.calls.map(([, holder]) => holder);
 
 const jobsOf = (registry: SchedulerRegistry) => registry.getCronJobs();
 const at = (iso: string) => new Date(iso);
@@ -113,13 +102,13 @@ afterEach(() => {
 
 describe('SchedulerService.fire across two replicas', () => {
   it('triggers once when both replicas fire the same instant, recording one run with the winner as holder', async () => {
-    const { repository, a, b } = setup();
+    const { repository, airflow, a, b } = setup();
     const instant = at('2026-01-01T00:01:00.000Z');
 
     await Promise.all([a.scheduler.fire(dagSchedule, instant), b.scheduler.fire(dagSchedule, instant)]);
 
-    const triggers = a.orchestration.trigger.mock.calls.length + b.orchestration.trigger.mock.calls.length;
-    expect(triggers).toBe(1);
+    expect(airflow.trigger).toHaveBeenCalledTimes(1);
+    expect(airflow.runs.get('user_profiles_ingest')!.filter((r) => r.runId.startsWith('schedule__'))).toHaveLength(1);
     expect(repository.acquireLease).toHaveBeenCalledTimes(2);
     const [first, second] = repository.acquireLease.mock.calls;
     expect(first[0]).toBe(`schedule:${DAG_ID}:2026-01-01T00:01:00.000Z`);
@@ -128,61 +117,69 @@ describe('SchedulerService.fire across two replicas', () => {
     expect(first[1]).toMatch(new RegExp(`:${process.pid}:[0-9a-f]{6}$`));
 
     expect(repository.writes).toHaveLength(1);
-    const winner = a.orchestration.trigger.mock.calls.length === 1 ? first[1] : second[1];
+    // The lease is a lightweight transaction: the first to ask wins, and only the winner triggers and records.
+    const winner = first[1];
     expect(repository.leases.get(first[0])).toBe(winner);
     expect(repository.writes[0]).toMatchObject({ scheduleId: DAG_ID, status: 'triggered', holder: winner, fireTime: instant });
   });
 
   it('gives ticks a few milliseconds apart around the same second the same fire time', async () => {
-    const { repository, a, b } = setup();
+    const { repository, airflow, a, b } = setup();
 
     await a.scheduler.fire(dagSchedule, at('2026-01-01T00:01:00.004Z'));
     await b.scheduler.fire(dagSchedule, at('2026-01-01T00:01:00.041Z'));
     await b.scheduler.fire(dagSchedule, at('2026-01-01T00:00:59.996Z'));
 
-    expect(a.orchestration.trigger).toHaveBeenCalledTimes(1);
-    expect(b.orchestration.trigger).not.toHaveBeenCalled();
+    expect(airflow.trigger).toHaveBeenCalledTimes(1);
+    const [ofA, ofB] = holders(repository);
+    expect(ofA).not.toBe(ofB);
+    expect(repository.writes.map((r) => r.holder)).toEqual([ofA]); // a triggered; b, twice, did not
     expect(new Set(repository.acquireLease.mock.calls.map(([name]) => name))).toEqual(new Set([`schedule:${DAG_ID}:2026-01-01T00:01:00.000Z`]));
     expect(repository.writes.map((r) => r.fireTime.toISOString())).toEqual(['2026-01-01T00:01:00.000Z']);
   });
 
   it('fires again at the next fire time', async () => {
-    const { repository, a, b } = setup();
+    const { repository, airflow, a, b } = setup();
 
     await Promise.all([a.scheduler.fire(dagSchedule, at('2026-01-01T00:01:00.003Z')), b.scheduler.fire(dagSchedule, at('2026-01-01T00:01:00.009Z'))]);
     await Promise.all([a.scheduler.fire(dagSchedule, at('2026-01-01T00:02:00.002Z')), b.scheduler.fire(dagSchedule, at('2026-01-01T00:02:00.001Z'))]);
 
-    expect(a.orchestration.trigger.mock.calls.length + b.orchestration.trigger.mock.calls.length).toBe(2);
+    expect(airflow.trigger.mock.calls.map(([, req]) => req.runId)).toEqual([
+      'schedule__2f1d0c52__20260101T000100000Z',
+      'schedule__2f1d0c52__20260101T000200000Z',
+    ]);
     expect(repository.writes.map((r) => r.fireTime.toISOString()).sort()).toEqual(['2026-01-01T00:01:00.000Z', '2026-01-01T00:02:00.000Z']);
   });
 
   it('keeps the leases of two schedules firing at the same instant apart', async () => {
-    const { a } = setup();
+    const { airflow, livy, a } = setup();
     const instant = at('2026-01-01T02:00:00.000Z');
 
     await a.scheduler.fire(dagSchedule, instant);
     await a.scheduler.fire(jobSchedule, instant);
 
-    expect(a.orchestration.trigger).toHaveBeenCalledTimes(1);
-    expect(a.batches.submit).toHaveBeenCalledTimes(1);
+    expect(airflow.trigger).toHaveBeenCalledTimes(1);
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
   });
 });
 
 describe('SchedulerService.fire targets', () => {
   it('triggers a DAG with a run id from the schedule and fire time, and conf plus scheduleId and fireTime', async () => {
-    const { repository, a } = setup();
+    const { repository, airflow, a } = setup();
     const spoofing = schedule({ id: DAG_ID, target: { kind: 'dag', name: 'user_profiles_ingest', params: { count: 3, scheduleId: 'spoofed' } } });
 
     await a.scheduler.fire(spoofing, at('2026-01-01T00:01:00.012Z'));
 
-    expect(a.orchestration.trigger).toHaveBeenCalledTimes(1);
-    const [dagId, request, wait] = a.orchestration.trigger.mock.calls[0];
-    expect(dagId).toBe('user_profiles_ingest');
-    expect(wait).toBeUndefined();
-    expect(request).toEqual({
-      runId: 'schedule__2f1d0c52__20260101T000100000Z',
-      conf: { count: 3, scheduleId: DAG_ID, fireTime: '2026-01-01T00:01:00.000Z' },
-    });
+    expect(airflow.trigger.mock.calls).toEqual([
+      [
+        'user_profiles_ingest',
+        {
+          runId: 'schedule__2f1d0c52__20260101T000100000Z',
+          conf: { count: 3, scheduleId: DAG_ID, fireTime: '2026-01-01T00:01:00.000Z' },
+        },
+      ],
+    ]);
+    expect(airflow.runs.get('user_profiles_ingest')!.at(-1)).toMatchObject({ runId: 'schedule__2f1d0c52__20260101T000100000Z', state: 'queued' });
     expect(repository.writes).toEqual([
       {
         scheduleId: DAG_ID,
@@ -197,18 +194,24 @@ describe('SchedulerService.fire targets', () => {
   });
 
   it('submits a job with the schedule’s args and records batch:<id>', async () => {
-    const { repository, a } = setup();
+    const { repository, history, airflow, livy, a } = setup();
+    livy.add({ name: 'events_stream-1a2b3c4d', state: 'running', appId: null, appInfo: {} }); // so the batch gets id 1 from Livy
 
     await a.scheduler.fire(jobSchedule, at('2026-01-01T02:00:00.000Z'));
 
-    expect(a.batches.submit).toHaveBeenCalledWith('daily_rollup', { args: { day: '2026-01-01', sources: ['users'] } });
-    expect(a.orchestration.trigger).not.toHaveBeenCalled();
-    expect(repository.writes).toEqual([expect.objectContaining({ scheduleId: JOB_ID, status: 'triggered', runRef: 'batch:42' })]);
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+    const [request] = livy.createBatch.mock.calls[0];
+    expect(request.file).toMatch(/\/daily_rollup\.py$/);
+    expect(request.name).toMatch(/^daily_rollup-/);
+    expect(request.args?.join(' ')).toContain('--day 2026-01-01 --sources users');
+    expect(airflow.trigger).not.toHaveBeenCalled();
+    expect(repository.writes).toEqual([expect.objectContaining({ scheduleId: JOB_ID, status: 'triggered', runRef: 'batch:1' })]);
+    await expect(history.get(1)).resolves.toMatchObject({ job: 'daily_rollup', name: request.name });
   });
 
   it("records a failed trigger with the error's message, and warns", async () => {
-    const { repository, a } = setup();
-    a.orchestration.trigger.mockRejectedValueOnce(new UpstreamUnavailableError('Airflow', 'Airflow is unavailable: connect ECONNREFUSED 127.0.0.1:8080'));
+    const { repository, airflow, a } = setup();
+    airflow.trigger.mockRejectedValueOnce(new UpstreamUnavailableError('Airflow', 'Airflow is unavailable: connect ECONNREFUSED 127.0.0.1:8080'));
 
     await a.scheduler.fire(dagSchedule, at('2026-01-01T00:01:00.000Z'));
 
@@ -219,32 +222,52 @@ describe('SchedulerService.fire targets', () => {
   });
 
   it('records a failed job submission too', async () => {
-    const { repository, a } = setup();
-    a.batches.submit.mockRejectedValueOnce(new ConflictError('Livy: duplicate'));
+    const { repository, history, livy, a } = setup();
+    livy.createBatch.mockRejectedValueOnce(new ConflictError('Livy: Duplicate session name: daily_rollup-0badc0de'));
 
     await a.scheduler.fire(jobSchedule, at('2026-01-01T02:00:00.000Z'));
 
-    expect(repository.writes).toEqual([expect.objectContaining({ scheduleId: JOB_ID, status: 'failed', error: 'Livy: duplicate' })]);
+    expect(repository.writes).toEqual([
+      expect.objectContaining({ scheduleId: JOB_ID, status: 'failed', error: 'Livy: Duplicate session name: daily_rollup-0badc0de', runRef: undefined }),
+    ]);
+    await expect(history.list()).resolves.toEqual([]);
+  });
+
+  it('records a failed fire when the target is gone since the schedule was stored: a DAG deleted in Airflow, a job dropped from the catalog', async () => {
+    const { repository, airflow, livy, a } = setup();
+    airflow.dags.delete('user_profiles_ingest');
+    const goneJob = schedule({ id: JOB_ID, target: { kind: 'job', name: 'retired_job', params: {} } });
+
+    await a.scheduler.fire(dagSchedule, at('2026-01-01T00:01:00.000Z'));
+    await a.scheduler.fire(goneJob, at('2026-01-01T00:01:00.000Z'));
+
+    expect(repository.writes).toEqual([
+      expect.objectContaining({ scheduleId: DAG_ID, status: 'failed', error: 'DAG "user_profiles_ingest" does not exist in Airflow' }),
+      expect.objectContaining({ scheduleId: JOB_ID, status: 'failed', error: expect.stringContaining('Unknown job "retired_job"') }),
+    ]);
+    expect(airflow.trigger).toHaveBeenCalledTimes(1);
+    expect(livy.createBatch).not.toHaveBeenCalled();
   });
 
   it('skips the fire, recording nothing, when the lease cannot be taken', async () => {
-    const { repository, a } = setup();
+    const { repository, airflow, a } = setup();
     repository.acquireLease.mockRejectedValueOnce(new UpstreamUnavailableError('Cassandra', 'Cassandra is unavailable'));
 
     await expect(a.scheduler.fire(dagSchedule, at('2026-01-01T00:01:00.000Z'))).resolves.toBeUndefined();
 
-    expect(a.orchestration.trigger).not.toHaveBeenCalled();
+    expect(airflow.trigger).not.toHaveBeenCalled();
     expect(repository.recordRun).not.toHaveBeenCalled();
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('lease not taken'));
   });
 
   it('still resolves when the run cannot be recorded (the run was triggered)', async () => {
-    const { repository, a } = setup();
+    const { repository, airflow, a } = setup();
     repository.recordRun.mockRejectedValueOnce(new UpstreamUnavailableError('Cassandra', 'Cassandra is unavailable'));
 
     await expect(a.scheduler.fire(dagSchedule, at('2026-01-01T00:01:00.000Z'))).resolves.toBeUndefined();
 
-    expect(a.orchestration.trigger).toHaveBeenCalledTimes(1);
+    expect(airflow.trigger).toHaveBeenCalledTimes(1);
+    expect(airflow.runs.get('user_profiles_ingest')!.at(-1)?.runId).toBe('schedule__2f1d0c52__20260101T000100000Z');
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('run not recorded'));
   });
 });
@@ -264,16 +287,16 @@ describe('SchedulerService.sync', () => {
   });
 
   it("fires the schedule when its cron job ticks, in the schedule's time zone", async () => {
-    const { repository, a } = setup();
+    const { repository, airflow, a } = setup();
     await repository.save(schedule({ id: DAG_ID, cron: '0 9 * * *', timezone: 'Europe/Paris' }));
     await a.scheduler.sync();
 
     await jest.advanceTimersByTimeAsync(Date.parse('2026-01-01T07:59:59.000Z') - Date.now());
-    expect(a.orchestration.trigger).not.toHaveBeenCalled();
+    expect(airflow.trigger).not.toHaveBeenCalled();
     await jest.advanceTimersByTimeAsync(1000);
 
-    expect(a.orchestration.trigger).toHaveBeenCalledTimes(1);
-    expect(a.orchestration.trigger.mock.calls[0][1].runId).toBe('schedule__2f1d0c52__20260101T080000000Z');
+    expect(airflow.trigger).toHaveBeenCalledTimes(1);
+    expect(airflow.trigger.mock.calls[0][1].runId).toBe('schedule__2f1d0c52__20260101T080000000Z');
   });
 
   it('removes and stops the jobs of deleted and disabled schedules', async () => {
@@ -312,7 +335,9 @@ describe('SchedulerService.sync', () => {
   });
 
   it('fires the new target after a schedule changed', async () => {
-    const { repository, a } = setup();
+    const { repository, airflow, a } = setup();
+    airflow.dags.set('other_dag', dag('other_dag'));
+    airflow.runs.set('other_dag', []);
     await repository.save(dagSchedule);
     await a.scheduler.sync();
 
@@ -320,8 +345,9 @@ describe('SchedulerService.sync', () => {
     await a.scheduler.sync();
     await jest.advanceTimersByTimeAsync(30_000);
 
-    expect(a.orchestration.trigger).toHaveBeenCalledTimes(1);
-    expect(a.orchestration.trigger.mock.calls[0][0]).toBe('other_dag');
+    expect(airflow.trigger).toHaveBeenCalledTimes(1);
+    expect(airflow.trigger.mock.calls[0][0]).toBe('other_dag');
+    expect(repository.writes).toEqual([expect.objectContaining({ status: 'triggered', runRef: 'schedule__2f1d0c52__20260101T000100000Z' })]);
   });
 
   it('folds concurrent syncs into the running one plus one more read, so a change made meanwhile is not missed', async () => {
@@ -347,11 +373,9 @@ describe('SchedulerService.sync', () => {
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('schedules not synced'));
   });
 
-  // BUG (scheduler.service.ts reconcile): a stored cron that never fires (e.g. "0 0 30 2 *", which
-  // SchedulesService.create accepts today) makes job.start() throw after addCronJob; reconcile
-  // aborts, so every schedule listed after it is never registered, on every sync of every replica
-  // (the next sync fails earlier, on addCronJob's duplicate name). Fix: register each schedule in
-  // its own try/catch (deleting the half-added job), so one bad row cannot stop the others.
+  // A stored cron that never fires (e.g. "0 0 30 2 *", written before create refused it) makes
+  // job.start() throw after addCronJob; each schedule is registered in its own try/catch (the
+  // half-added job deleted), so one bad row cannot stop the others on any replica.
   it('registers the other schedules when one stored cron never fires', async () => {
     const { repository, a } = setup();
     await repository.save(schedule({ id: 'bbbbbbbb-0000-4000-8000-000000000000', cron: '0 0 30 2 *', createdAt: at('2025-11-01T00:00:00.000Z') }));
@@ -385,7 +409,7 @@ describe('SchedulerService lifecycle', () => {
   });
 
   it('on shutdown removes and stops every job and stops syncing', async () => {
-    const { repository, a } = setup();
+    const { repository, airflow, a } = setup();
     await repository.save(dagSchedule);
     await repository.save(jobSchedule);
     a.scheduler.onApplicationBootstrap();
@@ -401,7 +425,7 @@ describe('SchedulerService lifecycle', () => {
     expect(jobsOf(a.registry).size).toBe(0);
     for (const job of jobs) expect(job.isActive).toBe(false);
     expect(repository.list).toHaveBeenCalledTimes(reads);
-    expect(a.orchestration.trigger).not.toHaveBeenCalled(); // the every-minute DAG schedule did not tick
+    expect(airflow.trigger).not.toHaveBeenCalled(); // the every-minute DAG schedule did not tick
     await a.scheduler.sync();
     expect(jobsOf(a.registry).size).toBe(0);
   });

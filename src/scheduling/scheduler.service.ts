@@ -3,10 +3,10 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { AIRFLOW_API, AirflowApi } from '../airflow/airflow.api';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { OrchestrationService } from '../orchestration/orchestration.service';
 import { BatchesService } from '../processing/batches.service';
-import { ScheduleRecord, SchedulesRepository } from '../storage/schedules.repository';
+import { ScheduleRecord, SchedulesRepository } from '../cassandra/schedules.repository';
 import { SchedulesService } from './schedules.service';
 
 /**
@@ -29,7 +29,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     private readonly repository: SchedulesRepository,
     private readonly schedules: SchedulesService,
-    private readonly orchestration: OrchestrationService,
+    @Inject(AIRFLOW_API) private readonly airflow: AirflowApi,
     private readonly batches: BatchesService,
     private readonly registry: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -125,8 +125,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       // A run id derived from the fire time: Airflow itself refuses a second run with it.
       const runId = `schedule__${schedule.id.slice(0, 8)}__${fireTime.toISOString().replace(/[-:.]/g, '')}`;
       const conf = { ...params, scheduleId: schedule.id, fireTime: fireTime.toISOString() };
-      const { run } = await this.orchestration.trigger(name, { runId, conf });
-      return run.runId;
+      return (await this.airflow.trigger(name, { runId, conf })).runId;
     }
     const batch = await this.batches.submit(name, { args: params });
     return `batch:${batch.id}`;

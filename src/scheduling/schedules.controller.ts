@@ -55,16 +55,6 @@ export class SchedulesController {
   @ApiOkResponse({ type: ScheduleRunsDto })
   @ApiErrors(400, 404, 503, 504)
   async runs(@Param('id') id: string, @Query() query: ScheduleRunsQueryDto): Promise<ScheduleRunsDto> {
-    const runs = await this.schedules.runs(id, query.limit);
-    return {
-      runs: runs.map((r) => ({
-        fireTime: r.fireTime.toISOString(),
-        status: r.status,
-        runRef: r.runRef,
-        error: r.error,
-        holder: r.holder,
-        recordedAt: r.recordedAt.toISOString(),
-      })),
-    };
+    return { runs: await this.schedules.runs(id, query.limit) };
   }
 }

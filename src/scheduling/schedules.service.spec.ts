@@ -1,45 +1,32 @@
+import { FakeAirflow } from '../airflow/testing/fake-airflow';
+import { SchedulesRepository } from '../cassandra/schedules.repository';
+import { InMemorySchedulesRepository } from '../cassandra/testing/in-memory-schedules.repository';
+import { JobsCatalog } from '../catalogs/jobs.catalog';
+import { BadRequestError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
+import { testConfig } from '../common/testing/config';
 import { rejection } from '../common/testing/rejection';
-import { InMemorySchedulesRepository } from '../storage/testing/in-memory-schedules.repository';
-import { AppConfig, toAppConfig } from '../common/config/app-config';
-import { validateEnvironment } from '../common/config/env.schema';
-import { BadRequestError, NotFoundError } from '../common/errors/errors';
-import { OrchestrationService } from '../orchestration/orchestration.service';
-import { BatchesService } from '../processing/batches.service';
-import { JobsCatalog } from '../processing/jobs.catalog';
-import { SchedulesRepository } from '../storage/schedules.repository';
-import { ScheduleInput, SchedulesService } from './schedules.service';
+import { CreateScheduleDto } from './dto/schedules.dto';
+import { SchedulesService } from './schedules.service';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOW = new Date('2026-01-01T00:00:30.000Z');
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
-function configWith(env: Record<string, string> = {}): AppConfig {
-  return toAppConfig(validateEnvironment({ API_KEYS: 'k'.repeat(16), ...env }));
-}
-
 function setup() {
   const repository = new InMemorySchedulesRepository();
-  const knownDags = new Set(['user_profiles_ingest']);
-  const orchestration = { dagExists: jest.fn(async (dagId: string) => knownDags.has(dagId)) };
-  const catalog = new JobsCatalog(configWith());
-  const batches = { job: jest.fn((name: string) => catalog.get(name)) };
-  const service = new SchedulesService(
-    repository as unknown as SchedulesRepository,
-    orchestration as unknown as OrchestrationService,
-    batches as unknown as BatchesService,
-  );
+  const airflow = new FakeAirflow();
+  const service = new SchedulesService(repository as unknown as SchedulesRepository, airflow, new JobsCatalog(testConfig()));
   const changes = jest.fn();
   service.onChange(changes);
-  return { service, repository, orchestration, batches, knownDags, changes };
+  return { service, repository, airflow, changes };
 }
 
-
-const dagSchedule: ScheduleInput = {
+const dagSchedule: CreateScheduleDto = {
   name: 'ingest users every 5 minutes',
   cron: '*/5 * * * *',
   target: { kind: 'dag', name: 'user_profiles_ingest', conf: { count: 3 } },
 };
-const jobSchedule: ScheduleInput = {
+const jobSchedule: CreateScheduleDto = {
   name: 'nightly rollup',
   cron: '0 2 * * *',
   target: { kind: 'job', name: 'daily_rollup', args: { day: '2026-01-01', sources: ['users'] } },
@@ -50,7 +37,7 @@ afterEach(() => jest.useRealTimers());
 
 describe('SchedulesService.create', () => {
   it('stores a DAG schedule with defaults UTC and enabled, and answers its next fire time', async () => {
-    const { service, repository, orchestration } = setup();
+    const { service, repository, airflow } = setup();
 
     const view = await service.create(dagSchedule);
 
@@ -65,7 +52,7 @@ describe('SchedulesService.create', () => {
       updatedAt: NOW.toISOString(),
       nextFireAt: '2026-01-01T00:05:00.000Z',
     });
-    expect(orchestration.dagExists).toHaveBeenCalledWith('user_profiles_ingest');
+    expect(airflow.getDag).toHaveBeenCalledWith('user_profiles_ingest');
     expect(repository.save).toHaveBeenCalledTimes(1);
     await expect(service.get(view.id)).resolves.toEqual(view);
   });
@@ -128,10 +115,8 @@ describe('SchedulesService.create', () => {
     expect(changes).not.toHaveBeenCalled();
   });
 
-  // BUG (schedules.service.ts validate): validateCronExpression accepts a day that never comes, so
-  // the record is stored and listeners told, and then toView's nextFire throws a plain Error (500);
-  // afterwards list() and get() of it throw too. Fix: in validate, also compute the next fire time
-  // (new CronTime(cron, timezone).sendAt()) and answer 400 when it throws.
+  // validateCronExpression accepts a day that never comes; validate also computes the next fire
+  // time, so such a cron is a 400 instead of a stored schedule whose every read would fail.
   it.each(['0 0 30 2 *', '0 0 31 4 *'])('answers 400 for the cron %p that never fires, and stores nothing', async (cron) => {
     const { service, repository, changes } = setup();
 
@@ -153,11 +138,12 @@ describe('SchedulesService.create', () => {
     expect(repository.save).not.toHaveBeenCalled();
   });
 
+  // The controller's validation pipe refuses these first; the service does not rely on it.
   it.each([
     ['name', { ...dagSchedule, name: undefined }],
     ['cron', { ...dagSchedule, cron: undefined }],
     ['target', { ...dagSchedule, target: undefined }],
-  ])('answers 400 without %s', async (_field, input) => {
+  ] as unknown as [string, CreateScheduleDto][])('answers 400 without %s', async (_field, input) => {
     const { service, repository } = setup();
 
     await expect(service.create(input)).rejects.toBeInstanceOf(BadRequestError);
@@ -170,20 +156,31 @@ describe('SchedulesService.create', () => {
     const err = await rejection(service.create({ ...dagSchedule, target: { kind: 'dag', name: 'no_such_dag' } }));
 
     expect(err).toBeInstanceOf(BadRequestError);
-    expect(err.message).toContain('"no_such_dag"');
+    expect(err.message).toBe('target: DAG "no_such_dag" does not exist in Airflow');
+    expect(repository.save).not.toHaveBeenCalled();
+    expect(changes).not.toHaveBeenCalled();
+  });
+
+  it('passes on a failure to reach Airflow while checking a DAG target (not a 400), and stores nothing', async () => {
+    const { service, repository, airflow, changes } = setup();
+    airflow.getDag.mockRejectedValueOnce(new UpstreamUnavailableError('Airflow', 'Airflow is unavailable'));
+
+    const err = await rejection(service.create(dagSchedule));
+
+    expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect(repository.save).not.toHaveBeenCalled();
     expect(changes).not.toHaveBeenCalled();
   });
 
   it('stores a job schedule with its args as given, without asking Airflow', async () => {
-    const { service, orchestration } = setup();
+    const { service, airflow } = setup();
 
     const view = await service.create({ ...jobSchedule, target: { kind: 'job', name: 'events_stream', args: { trigger_ms: 500 } } });
 
     // The schema's defaults are applied when the job is submitted, not written into the schedule.
     expect(view.target).toEqual({ kind: 'job', name: 'events_stream', params: { trigger_ms: 500 } });
     expect(view.nextFireAt).toBe('2026-01-01T02:00:00.000Z');
-    expect(orchestration.dagExists).not.toHaveBeenCalled();
+    expect(airflow.getDag).not.toHaveBeenCalled();
   });
 
   it('answers 400 naming a job the catalog does not have', async () => {
@@ -225,7 +222,7 @@ describe('SchedulesService.update', () => {
     const ctx = setup();
     const view = await ctx.service.create(dagSchedule);
     ctx.changes.mockClear();
-    ctx.orchestration.dagExists.mockClear();
+    ctx.airflow.getDag.mockClear();
     jest.setSystemTime(new Date('2026-01-01T00:10:30.000Z'));
     return { ...ctx, view, stored: structuredClone(ctx.repository.rows.get(view.id)!) };
   }
@@ -246,23 +243,23 @@ describe('SchedulesService.update', () => {
   });
 
   it('does not re-check the target when none is given, even if the DAG is gone', async () => {
-    const { service, view, orchestration, knownDags } = await created();
-    knownDags.clear();
+    const { service, view, airflow } = await created();
+    airflow.dags.clear();
 
     const updated = await service.update(view.id, { name: 'renamed' });
 
     expect(updated).toMatchObject({ name: 'renamed', target: view.target });
-    expect(orchestration.dagExists).not.toHaveBeenCalled();
+    expect(airflow.getDag).not.toHaveBeenCalled();
   });
 
   it('checks a new target and refuses one that does not exist, leaving the schedule as it was', async () => {
-    const { service, view, orchestration, changes, repository, stored } = await created();
+    const { service, view, airflow, changes, repository, stored } = await created();
 
     const err = await rejection(service.update(view.id, { target: { kind: 'dag', name: 'no_such_dag' } }));
 
     expect(err).toBeInstanceOf(BadRequestError);
     expect(err.message).toContain('"no_such_dag"');
-    expect(orchestration.dagExists).toHaveBeenCalledWith('no_such_dag');
+    expect(airflow.getDag).toHaveBeenCalledWith('no_such_dag');
     expect(repository.rows.get(view.id)).toEqual(stored);
     expect(changes).not.toHaveBeenCalled();
   });
@@ -342,7 +339,7 @@ describe('SchedulesService.remove and runs', () => {
     await expect(service.list()).resolves.toEqual([]);
   });
 
-  it('returns the runs of a known schedule, newest first, up to the limit', async () => {
+  it('returns the runs of a known schedule, newest first, up to the limit, with ISO times', async () => {
     const { service, repository } = setup();
     const view = await service.create(dagSchedule);
     for (const minute of ['05', '10', '15']) {
@@ -358,6 +355,14 @@ describe('SchedulesService.remove and runs', () => {
     const runs = await service.runs(view.id, 2);
 
     expect(runs.map((r) => r.runRef)).toEqual(['run-15', 'run-10']);
+    expect(runs[0]).toEqual({
+      fireTime: '2026-01-01T00:15:00.000Z',
+      status: 'triggered',
+      runRef: 'run-15',
+      error: undefined,
+      holder: undefined,
+      recordedAt: '2026-01-01T00:15:01.000Z',
+    });
     expect(repository.runs).toHaveBeenCalledWith(view.id, 2);
   });
 });

@@ -1,25 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CronTime, validateCronExpression } from 'cron';
 import { randomUUID } from 'node:crypto';
-import { AppError, BadRequestError, NotFoundError } from '../common/errors/errors';
-import { OrchestrationService } from '../orchestration/orchestration.service';
-import { BatchesService } from '../processing/batches.service';
-import { JobsCatalog } from '../processing/jobs.catalog';
-import { ScheduleRecord, ScheduleRunRecord, SchedulesRepository, ScheduleTarget } from '../storage/schedules.repository';
-
-export interface ScheduleInput {
-  name?: string;
-  cron?: string;
-  timezone?: string;
-  enabled?: boolean;
-  target?: { kind: 'dag' | 'job'; name: string; conf?: Record<string, unknown>; args?: Record<string, unknown> };
-}
-
-export interface ScheduleView extends Omit<ScheduleRecord, 'createdAt' | 'updatedAt'> {
-  createdAt: string;
-  updatedAt: string;
-  nextFireAt?: string;
-}
+import { AIRFLOW_API, AirflowApi } from '../airflow/airflow.api';
+import { ScheduleRecord, SchedulesRepository, ScheduleTarget } from '../cassandra/schedules.repository';
+import { JobsCatalog } from '../catalogs/jobs.catalog';
+import { BadRequestError, NotFoundError } from '../common/errors/errors';
+import { CreateScheduleDto, ScheduleDto, ScheduleRunDto, ScheduleTargetDto, UpdateScheduleDto } from './dto/schedules.dto';
 
 /** Schedules: validated definitions in Cassandra. Firing them is the scheduler's job (scheduler.service.ts). */
 @Injectable()
@@ -28,8 +14,8 @@ export class SchedulesService {
 
   constructor(
     private readonly repository: SchedulesRepository,
-    private readonly orchestration: OrchestrationService,
-    private readonly batches: BatchesService,
+    @Inject(AIRFLOW_API) private readonly airflow: AirflowApi,
+    private readonly catalog: JobsCatalog,
   ) {}
 
   /** Called after every change, so this replica applies it at once (others pick it up on their next sync). */
@@ -37,15 +23,15 @@ export class SchedulesService {
     this.listeners.push(listener);
   }
 
-  async list(): Promise<ScheduleView[]> {
+  async list(): Promise<ScheduleDto[]> {
     return (await this.repository.list()).map(toView);
   }
 
-  async get(id: string): Promise<ScheduleView> {
+  async get(id: string): Promise<ScheduleDto> {
     return toView(await this.record(id));
   }
 
-  async create(input: ScheduleInput): Promise<ScheduleView> {
+  async create(input: CreateScheduleDto): Promise<ScheduleDto> {
     if (!input.name || !input.cron || !input.target) throw new BadRequestError('name, cron and target are required');
     const now = new Date();
     const record: ScheduleRecord = {
@@ -64,7 +50,7 @@ export class SchedulesService {
     return toView(record);
   }
 
-  async update(id: string, input: ScheduleInput): Promise<ScheduleView> {
+  async update(id: string, input: UpdateScheduleDto): Promise<ScheduleDto> {
     const current = await this.record(id);
     const record: ScheduleRecord = {
       ...current,
@@ -87,9 +73,16 @@ export class SchedulesService {
     this.changed();
   }
 
-  async runs(id: string, limit: number): Promise<ScheduleRunRecord[]> {
+  async runs(id: string, limit: number): Promise<ScheduleRunDto[]> {
     await this.record(id);
-    return this.repository.runs(id, limit);
+    return (await this.repository.runs(id, limit)).map((r) => ({
+      fireTime: r.fireTime.toISOString(),
+      status: r.status,
+      runRef: r.runRef,
+      error: r.error,
+      holder: r.holder,
+      recordedAt: r.recordedAt.toISOString(),
+    }));
   }
 
   private async record(id: string): Promise<ScheduleRecord> {
@@ -117,15 +110,13 @@ export class SchedulesService {
     }
     if (!checkTarget) return;
     const { kind, name, params } = record.target;
-    if (kind === 'dag') {
-      if (!(await this.orchestration.dagExists(name))) throw new BadRequestError(`target: DAG "${name}" does not exist in Airflow`);
-      return;
-    }
     try {
-      JobsCatalog.toCommandLine(this.batches.job(name), params);
+      if (kind === 'dag') await this.airflow.getDag(name);
+      else JobsCatalog.toCommandLine(this.catalog.get(name), params);
     } catch (err) {
+      // The target is part of the request: a missing DAG or job, or bad args, is the caller's to fix.
       if (err instanceof NotFoundError) throw new BadRequestError(`target: ${err.message}`);
-      if (err instanceof AppError) throw new BadRequestError(`target: ${err.message}`, err.details);
+      if (err instanceof BadRequestError) throw new BadRequestError(`target: ${err.message}`, err.details);
       throw err;
     }
   }
@@ -135,7 +126,7 @@ export class SchedulesService {
   }
 }
 
-function toTarget(t: NonNullable<ScheduleInput['target']>): ScheduleTarget {
+function toTarget(t: ScheduleTargetDto): ScheduleTarget {
   return { kind: t.kind, name: t.name, params: (t.kind === 'dag' ? t.conf : t.args) ?? {} };
 }
 
@@ -154,7 +145,7 @@ export function nextFire(record: ScheduleRecord): Date | undefined {
   return new CronTime(record.cron, record.timezone).sendAt().toJSDate();
 }
 
-function toView(record: ScheduleRecord): ScheduleView {
+function toView(record: ScheduleRecord): ScheduleDto {
   return {
     ...record,
     createdAt: record.createdAt.toISOString(),

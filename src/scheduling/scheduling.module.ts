@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
-import { OrchestrationModule } from '../orchestration/orchestration.module';
+import { AirflowModule } from '../airflow/airflow.module';
+import { CassandraModule } from '../cassandra/cassandra.module';
+import { CatalogsModule } from '../catalogs/catalogs.module';
 import { ProcessingModule } from '../processing/processing.module';
-import { StorageModule } from '../storage/storage.module';
 import { SchedulerService } from './scheduler.service';
 import { SchedulesController } from './schedules.controller';
 import { SchedulesService } from './schedules.service';
 
 @Module({
-  imports: [StorageModule, OrchestrationModule, ProcessingModule],
+  imports: [CassandraModule, AirflowModule, CatalogsModule, ProcessingModule],
   controllers: [SchedulesController],
   providers: [SchedulesService, SchedulerService],
 })

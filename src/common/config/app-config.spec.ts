@@ -36,6 +36,7 @@ describe('toAppConfig', () => {
         jobsDir: resolve('spark-jobs'),
         remoteJobsDir: resolve('spark-jobs'),
         packages: ['org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7', 'com.datastax.spark:spark-cassandra-connector_2.12:3.5.1'],
+        historyRetentionDays: 30,
       },
       airflow: { url: 'http://127.0.0.1:8080', username: 'admin', password: 'admin-local-password', timeoutMs: 10000, waitMaxSeconds: 600 },
       schedules: { syncSeconds: 10 },

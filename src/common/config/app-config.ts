@@ -27,7 +27,7 @@ export interface AppConfig {
   };
   records: { maxRangeDays: number };
   livy: { url: string; credentials?: { username: string; password: string }; timeoutMs: number };
-  spark: { jobsDir: string; remoteJobsDir: string; packages: string[] };
+  spark: { jobsDir: string; remoteJobsDir: string; packages: string[]; historyRetentionDays: number };
   airflow: { url: string; username: string; password: string; timeoutMs: number; waitMaxSeconds: number };
   schedules: { syncSeconds: number };
   streaming: { autostart: boolean; checkpointDir: string; kafkaBootstrap: string[]; cassandraHosts: string[] };
@@ -89,6 +89,7 @@ export function toAppConfig(env: EnvironmentVariables): AppConfig {
       // Where Livy finds the same files; the local directory when Livy runs on this machine.
       remoteJobsDir: (env.SPARK_JOBS_REMOTE_DIR || resolve(env.SPARK_JOBS_DIR)).replace(/\/+$/, ''),
       packages: list(env.SPARK_PACKAGES),
+      historyRetentionDays: env.BATCH_HISTORY_RETENTION_DAYS,
     },
     airflow: {
       url: env.AIRFLOW_URL.replace(/\/+$/, ''),

@@ -168,6 +168,9 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
   SCHEDULES_SYNC_SECONDS = 10;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650)
+  BATCH_HISTORY_RETENTION_DAYS = 30;
 }
 
 /** Validates the raw environment once; throws one message naming every bad variable and what it allows. */

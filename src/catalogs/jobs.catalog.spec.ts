@@ -1,0 +1,214 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppError, BadRequestError, NotFoundError } from '../common/errors/errors';
+import { testConfig as configWith } from '../common/testing/config';
+import { JobsCatalog, SparkJob } from './jobs.catalog';
+
+function thrown(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (err) {
+    return err as AppError;
+  }
+  throw new Error('expected the call to throw');
+}
+
+describe('JobsCatalog (spark-jobs/jobs.yaml)', () => {
+  // SPARK_JOBS_DIR defaults to 'spark-jobs', resolved against the cwd: the repository root under jest.
+  const catalog = new JobsCatalog(configWith());
+
+  it('lists the streaming job with everything the control plane provides, and the daily rollup', () => {
+    const jobs = catalog.list();
+
+    expect(jobs.map((j) => j.name)).toEqual(['events_stream', 'daily_rollup']);
+    expect(catalog.get('events_stream')).toMatchObject({
+      file: 'events_stream.py',
+      pyFiles: ['pipeline_transforms.py'],
+      streaming: true,
+      provided: ['topics', 'kafka', 'cassandra', 'checkpoint'],
+    });
+    expect(catalog.get('daily_rollup')).toMatchObject({ file: 'daily_rollup.py', streaming: false, provided: ['cassandra'] });
+    expect(catalog.get('daily_rollup').description).toMatch(/^Recomputes one UTC day/);
+  });
+
+  it("answers an unknown job with 404 naming the catalog's jobs", () => {
+    const err = thrown(() => catalog.get('nope'));
+
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.statusCode).toBe(404);
+    expect(err.message).toContain('"nope"');
+    expect(err.message).toContain('events_stream');
+    expect(err.message).toContain('daily_rollup');
+  });
+
+  it('refuses to start when jobs.yaml cannot be read, naming SPARK_JOBS_DIR', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'jobs-empty-'));
+    try {
+      expect(() => new JobsCatalog(configWith({ SPARK_JOBS_DIR: empty }))).toThrow(/SPARK_JOBS_DIR: cannot read the job catalog .*jobs\.yaml/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('JobsCatalog.toCommandLine', () => {
+  const catalog = new JobsCatalog(configWith());
+  const rollup = catalog.get('daily_rollup');
+  const stream = catalog.get('events_stream');
+
+  it('turns each property into --<name> <value>, joining arrays with commas', () => {
+    expect(JobsCatalog.toCommandLine(rollup, { day: '2026-01-01', sources: ['a', 'b'] })).toEqual([
+      '--day',
+      '2026-01-01',
+      '--sources',
+      'a,b',
+    ]);
+  });
+
+  it("keeps the order of the caller's properties", () => {
+    expect(JobsCatalog.toCommandLine(rollup, { sources: ['users'], day: '2026-01-01' })).toEqual([
+      '--sources',
+      'users',
+      '--day',
+      '2026-01-01',
+    ]);
+  });
+
+  it("applies the schema's defaults and turns snake_case names into kebab-case flags", () => {
+    expect(JobsCatalog.toCommandLine(stream, {})).toEqual([
+      '--trigger-ms',
+      '250',
+      '--starting-offsets',
+      'earliest',
+      '--max-offsets-per-trigger',
+      '20000',
+    ]);
+  });
+
+  it("lets the caller's values win over the defaults", () => {
+    const flags = JobsCatalog.toCommandLine(stream, { trigger_ms: 2000, starting_offsets: 'latest' });
+
+    expect(flags).toEqual(['--trigger-ms', '2000', '--starting-offsets', 'latest', '--max-offsets-per-trigger', '20000']);
+  });
+
+  it("does not change the caller's object", () => {
+    const args = { trigger_ms: 1000 };
+
+    JobsCatalog.toCommandLine(stream, args);
+
+    expect(args).toEqual({ trigger_ms: 1000 });
+  });
+
+  it('answers a missing required property with 400 naming the field', () => {
+    const err = thrown(() => JobsCatalog.toCommandLine(rollup, { day: '2026-01-01' }));
+
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.statusCode).toBe(400);
+    expect(err.message).toContain('daily_rollup');
+    expect(err.message).toContain('/sources');
+    expect(err.details).toEqual([{ field: '/sources', message: expect.stringContaining('sources') }]);
+  });
+
+  it('answers a value of the wrong format with 400 naming the field', () => {
+    const err = thrown(() => JobsCatalog.toCommandLine(rollup, { day: '2026-02-30', sources: ['users'] }));
+
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.message).toContain('/day');
+    expect(err.details).toEqual([{ field: '/day', message: expect.stringContaining('date') }]);
+  });
+
+  it('names the array item that breaks the pattern', () => {
+    const err = thrown(() => JobsCatalog.toCommandLine(rollup, { day: '2026-01-01', sources: ['users', 'Not A Source'] }));
+
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.details).toEqual([{ field: '/sources/1', message: expect.stringContaining('pattern') }]);
+  });
+
+  it("answers a property the schema does not list with 400 naming it", () => {
+    const err = thrown(() => JobsCatalog.toCommandLine(rollup, { day: '2026-01-01', sources: ['users'], keyspace: 'other' }));
+
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.message).toContain('keyspace');
+    expect(err.details).toEqual([{ field: '/', message: expect.stringContaining('(keyspace)') }]);
+  });
+
+  it('reports every problem at once', () => {
+    const err = thrown(() => JobsCatalog.toCommandLine(stream, { trigger_ms: 5, starting_offsets: 'middle', checkpoint_dir: '/tmp' }));
+
+    expect(err).toBeInstanceOf(BadRequestError);
+    const fields = (err.details as { field: string }[]).map((d) => d.field).sort();
+    expect(fields).toEqual(['/', '/starting_offsets', '/trigger_ms']);
+  });
+});
+
+describe('JobsCatalog.parse', () => {
+  let dir: string;
+  const file = () => join(dir, 'jobs.yaml');
+  const parse = (text: string): SparkJob[] => JobsCatalog.parse(text, file(), dir);
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jobs-catalog-'));
+    writeFileSync(join(dir, 'job.py'), 'print("job")\n');
+    writeFileSync(join(dir, 'lib.py'), '# helpers\n');
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a minimal job with the defaults: no pyFiles, nothing provided, not streaming, no args', () => {
+    const [job] = parse('jobs:\n  minimal:\n    file: job.py\n');
+
+    expect(job).toMatchObject({ name: 'minimal', file: 'job.py', pyFiles: [], provided: [], streaming: false, description: '' });
+    expect(JobsCatalog.toCommandLine(job, {})).toEqual([]);
+    expect(() => JobsCatalog.toCommandLine(job, { anything: 1 })).toThrow(BadRequestError);
+  });
+
+  it('trims the description and keeps pyFiles and provided', () => {
+    const [job] = parse(
+      ['jobs:', '  full:', '    file: job.py', '    pyFiles: [lib.py]', '    provided: [kafka, topics]', '    streaming: true', '    description: "  Does things.  "'].join('\n'),
+    );
+
+    expect(job).toMatchObject({ pyFiles: ['lib.py'], provided: ['kafka', 'topics'], streaming: true, description: 'Does things.' });
+  });
+
+  it('passes a true boolean as a bare flag and leaves a false one out', () => {
+    const [job] = parse(
+      ['jobs:', '  flags:', '    file: job.py', '    args:', '      type: object', '      properties:', '        dry_run: { type: boolean }', '        limit: { type: integer }'].join('\n'),
+    );
+
+    expect(JobsCatalog.toCommandLine(job, { dry_run: true, limit: 3 })).toEqual(['--dry-run', '--limit', '3']);
+    expect(JobsCatalog.toCommandLine(job, { dry_run: false })).toEqual([]);
+  });
+
+  it.each([
+    ['an empty document', ''],
+    ['no jobs mapping', 'sources: {}\n'],
+    ['an empty jobs key', 'jobs: null\n'],
+  ])('refuses %s', (_what, text) => {
+    expect(() => parse(text)).toThrow(`${file()}: expected a top-level "jobs:" mapping`);
+  });
+
+  it('refuses a job without file', () => {
+    expect(() => parse('jobs:\n  broken:\n    description: no file\n')).toThrow(`job "broken": "file" is required`);
+  });
+
+  it('refuses a job whose file does not exist, naming the path', () => {
+    expect(() => parse('jobs:\n  ghost:\n    file: ghost.py\n')).toThrow(`job "ghost": ${join(dir, 'ghost.py')} does not exist`);
+  });
+
+  it('refuses a job whose pyFile does not exist', () => {
+    expect(() => parse('jobs:\n  partial:\n    file: job.py\n    pyFiles: [lib.py, missing.py]\n')).toThrow(
+      `${join(dir, 'missing.py')} does not exist`,
+    );
+  });
+
+  it('refuses an unknown provided entry, naming it and the allowed ones', () => {
+    expect(() => parse('jobs:\n  greedy:\n    file: job.py\n    provided: [kafka, zookeeper]\n')).toThrow(
+      /job "greedy": provided may list topics, kafka, cassandra, checkpoint; not zookeeper$/,
+    );
+  });
+
+  it('refuses args that are not a valid JSON Schema', () => {
+    expect(() => parse('jobs:\n  odd:\n    file: job.py\n    args: { type: objekt }\n')).toThrow(/job "odd": args is not a valid JSON Schema/);
+  });
+});

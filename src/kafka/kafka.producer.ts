@@ -1,0 +1,221 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Admin,
+  Kafka,
+  KafkaConfig,
+  logLevel as KafkaLogLevel,
+  LogEntry,
+  Producer,
+} from 'kafkajs';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { UpstreamUnavailableError } from '../common/errors/errors';
+import { javaCompatiblePartitioner } from './partitioner';
+import { OutgoingMessage, ProduceCoalescer, TopicMessages } from './produce-coalescer';
+
+export type { OutgoingMessage } from './produce-coalescer';
+
+const KAFKA = 'Kafka';
+
+/** Produce requests outstanding at once; requests arriving meanwhile are coalesced into the next one. */
+const MAX_IN_FLIGHT = 2;
+/**
+ * Upper bound on the records coalesced into one produce request. Below the broker's default
+ * message.max.bytes (1 MiB per partition batch) even when every record goes to one partition.
+ */
+const MAX_FLUSH_BYTES = 1_000_000;
+
+/**
+ * The one adapter to Kafka: an idempotent producer (acks=all) and an admin client.
+ * Concurrent publishes are coalesced into few produce requests (see ProduceCoalescer); each caller
+ * still learns only the outcome of the send that carried its own messages.
+ * A failed or timed-out send discards the producer, so the next request starts from a fresh
+ * connection and producer id instead of a half-broken session; that is how the API recovers
+ * from a broker restart without being restarted itself.
+ */
+@Injectable()
+export class KafkaProducer implements OnApplicationShutdown {
+  private readonly logger = new Logger(KafkaProducer.name);
+  private readonly kafka: Kafka;
+  private producer?: Promise<Producer>;
+  private admin?: Promise<Admin>;
+  private readonly knownTopics = new Set<string>();
+  private closed = false;
+  private readonly coalescer = new ProduceCoalescer((batch) => this.sendBatch(batch), {
+    maxInFlight: MAX_IN_FLIGHT,
+    maxFlushBytes: MAX_FLUSH_BYTES,
+  });
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    const { kafka } = config;
+    const clientConfig: KafkaConfig = {
+      clientId: kafka.clientId,
+      brokers: kafka.brokers,
+      ssl: kafka.ssl,
+      connectionTimeout: Math.min(3000, kafka.publishTimeoutMs),
+      requestTimeout: kafka.publishTimeoutMs,
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+      logLevel: KafkaLogLevel.WARN,
+      logCreator: () => (entry: LogEntry) => this.log(entry),
+    };
+    if (kafka.sasl) clientConfig.sasl = kafka.sasl as KafkaConfig['sasl'];
+    this.kafka = new Kafka(clientConfig);
+  }
+
+  /** Sends messages to one topic and resolves only once the broker acknowledged all of them (acks=all). */
+  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw new UpstreamUnavailableError(KAFKA, 'The API is shutting down; retry against another instance');
+    const deadline = this.config.kafka.publishTimeoutMs;
+    let abandon: (() => boolean) | undefined;
+    let gaveUp = false;
+    try {
+      const timedOut = `Kafka did not acknowledge the events within ${deadline} ms`;
+      await this.withDeadline(deadline, timedOut, () => this.resetProducer(), async () => {
+        if (!this.knownTopics.has(topic)) await this.ensureTopics([topic]);
+        if (gaveUp) return;
+        const queued = this.coalescer.publish(topic, messages);
+        abandon = queued.abandon;
+        await queued.acked;
+      });
+    } catch (err) {
+      // A caller told 503 must not have its events sent later: withdraw them if they still wait for a
+      // flush, and do not queue them if the deadline passed while the topic was being checked.
+      gaveUp = true;
+      abandon?.();
+      throw err;
+    }
+  }
+
+  /** Creates the topics that do not exist yet (when allowed) and remembers the ones that do. */
+  async ensureTopics(topics: string[]): Promise<void> {
+    const missing = topics.filter((t) => !this.knownTopics.has(t));
+    if (missing.length === 0) return;
+    const admin = await this.connectedAdmin();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const toCreate = missing.filter((t) => !existing.has(t));
+      if (toCreate.length > 0 && this.config.kafka.createTopics) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: toCreate.map((topic) => ({
+            topic,
+            numPartitions: this.config.kafka.topicPartitions,
+            replicationFactor: this.config.kafka.topicReplicationFactor,
+          })),
+        });
+        this.logger.log(`created topic(s) ${toCreate.join(', ')}`);
+      } else if (toCreate.length > 0) {
+        throw new UpstreamUnavailableError(KAFKA, `Topic(s) ${toCreate.join(', ')} do not exist and KAFKA_CREATE_TOPICS is false`);
+      }
+      missing.forEach((t) => this.knownTopics.add(t));
+    } catch (err) {
+      this.resetAdmin();
+      throw err;
+    }
+  }
+
+  /** A metadata round trip to the cluster, bounded in time. */
+  async ping(timeoutMs = 2000): Promise<{ brokers: number; controller: number | null }> {
+    const timedOut = `Kafka did not answer a metadata request within ${timeoutMs} ms`;
+    return this.withDeadline(timeoutMs, timedOut, () => this.resetAdmin(), async () => {
+      const admin = await this.connectedAdmin();
+      try {
+        const cluster = await admin.describeCluster();
+        return { brokers: cluster.brokers.length, controller: cluster.controller };
+      } catch (err) {
+        this.resetAdmin();
+        throw err;
+      }
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    // Everything already accepted for sending is sent and answered before the producer goes.
+    await this.coalescer.drained();
+    const producer = this.producer;
+    const admin = this.admin;
+    this.producer = this.admin = undefined;
+    // disconnect() waits for in-flight sends, so nothing acknowledged to a caller is dropped.
+    await Promise.allSettled([
+      producer?.then((p) => p.disconnect()),
+      admin?.then((a) => a.disconnect()),
+    ]);
+  }
+
+  /** One produce request for everything the coalescer gathered; a failure discards the producer. */
+  private async sendBatch(topicMessages: TopicMessages): Promise<void> {
+    const producer = await this.connectedProducer();
+    try {
+      await producer.sendBatch({ acks: -1, topicMessages });
+    } catch (err) {
+      this.resetProducer();
+      throw err;
+    }
+  }
+
+  private connectedProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 5,
+        retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+        createPartitioner: javaCompatiblePartitioner,
+      });
+      this.producer = producer.connect().then(() => producer);
+      this.producer.catch(() => this.resetProducer());
+    }
+    return this.producer;
+  }
+
+  private connectedAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 } });
+      this.admin = admin.connect().then(() => admin);
+      this.admin.catch(() => this.resetAdmin());
+    }
+    return this.admin;
+  }
+
+  private resetProducer(): void {
+    const old = this.producer;
+    this.producer = undefined;
+    void old?.then((p) => p.disconnect()).catch(() => undefined);
+  }
+
+  private resetAdmin(): void {
+    const old = this.admin;
+    this.admin = undefined;
+    void old?.then((a) => a.disconnect()).catch(() => undefined);
+  }
+
+  /**
+   * Runs work against Kafka; a failure or a missed deadline becomes a 503 naming Kafka. A missed
+   * deadline also resets the client that hung (`resetHung`), and only that one: a slow readiness
+   * ping must not discard the producer that ingest requests are using.
+   */
+  private async withDeadline<T>(ms: number, timeoutMessage: string, resetHung: () => void, work: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        resetHung();
+        reject(new UpstreamUnavailableError(KAFKA, timeoutMessage));
+      }, ms);
+    });
+    try {
+      return await Promise.race([work(), timeout]);
+    } catch (err) {
+      if (err instanceof UpstreamUnavailableError) throw err;
+      throw new UpstreamUnavailableError(KAFKA, `Kafka is unavailable: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private log({ level, log }: LogEntry): void {
+    const { message, ...extra } = log;
+    const text = `${message} ${extra.error ? `(${String(extra.error)})` : ''}`.trim();
+    if (level <= KafkaLogLevel.ERROR) this.logger.warn(text);
+    else if (level === KafkaLogLevel.WARN) this.logger.warn(text);
+    else this.logger.debug(text);
+  }
+}

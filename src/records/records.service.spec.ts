@@ -1,0 +1,298 @@
+import { EventsRepository, StoredEvent } from '../cassandra/events.repository';
+import { InMemoryEventsRepository } from '../cassandra/testing/in-memory-events.repository';
+import { sourcesNamed } from '../catalogs/testing/catalogs';
+import { BadRequestError, NotFoundError } from '../common/errors/errors';
+import { testConfig } from '../common/testing/config';
+import { RecordDto, RecordsQueryDto } from './dto/records.dto';
+import { RecordsService } from './records.service';
+
+const MINUTE_MS = 60_000;
+const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+
+function setup(maxRangeDays = 31) {
+  const repository = new InMemoryEventsRepository();
+  const config = testConfig({ RECORDS_MAX_RANGE_DAYS: String(maxRangeDays) });
+  const service = new RecordsService(repository as unknown as EventsRepository, sourcesNamed('users', 'orders'), config);
+  return { repository, service };
+}
+
+let sequence = 0;
+const event = (source: string, receivedAt: string): StoredEvent => ({
+  eventId: `evt-${String(++sequence).padStart(4, '0')}`,
+  source,
+  receivedAt: new Date(receivedAt),
+  payload: JSON.stringify({ receivedAt }),
+});
+
+const FROM = '2026-01-01T00:00:00.000Z';
+const TO = '2026-01-04T00:00:00.000Z';
+
+const spaced = (start: string, count: number, stepMinutes: number) =>
+  Array.from({ length: count }, (_, i) => new Date(Date.parse(start) + i * stepMinutes * MINUTE_MS).toISOString());
+
+/** 30 rows of "users" across three UTC days, several right at the midnight boundaries, two at the same instant. */
+function usersAcrossThreeDays(): StoredEvent[] {
+  const instants = [
+    // 2026-01-01: 10 rows, from the first millisecond of the range to the last of the day
+    '2026-01-01T00:00:00.000Z',
+    ...spaced('2026-01-01T02:00:00Z', 8, 37),
+    '2026-01-01T23:59:59.999Z',
+    // 2026-01-02: 12 rows
+    '2026-01-02T00:00:00.000Z',
+    ...spaced('2026-01-02T06:00:00Z', 8, 71),
+    '2026-01-02T15:15:15.000Z',
+    '2026-01-02T15:15:15.000Z',
+    '2026-01-02T23:59:59.999Z',
+    // 2026-01-03: 8 rows, up to the last millisecond before `to`
+    '2026-01-03T00:00:00.000Z',
+    ...spaced('2026-01-03T01:00:00Z', 6, 113),
+    '2026-01-03T23:59:59.999Z',
+  ];
+  return instants.map((at) => event('users', at));
+}
+
+/** Rows the query must never return: outside [FROM, TO) or of another source. */
+const outsiders = (): StoredEvent[] => [
+  event('users', '2025-12-31T23:59:59.999Z'),
+  event('users', '2026-01-04T00:00:00.000Z'),
+  event('orders', '2026-01-02T12:00:00.000Z'),
+];
+
+/** Follows nextPageToken until the last page, as a client would. */
+async function allPages(service: RecordsService, source: string, query: RecordsQueryDto) {
+  const pages: { items: RecordDto[]; nextPageToken?: string }[] = [];
+  let pageToken = query.pageToken;
+  do {
+    const page = await service.records(source, { ...query, pageToken });
+    pages.push(page);
+    pageToken = page.nextPageToken;
+    if (pages.length > 100) throw new Error('paging does not end');
+  } while (pageToken !== undefined);
+  return pages;
+}
+
+const newestFirst = (rows: StoredEvent[]) =>
+  [...rows].sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime() || a.eventId.localeCompare(b.eventId));
+
+describe('RecordsService.records', () => {
+  const rows = usersAcrossThreeDays();
+
+  it('spreads the test data as intended: 30 rows over three days, with a tie', () => {
+    expect(rows).toHaveLength(30);
+    expect(new Set(rows.map((r) => utcDay(r.receivedAt)))).toEqual(new Set(['2026-01-01', '2026-01-02', '2026-01-03']));
+    expect(new Set(rows.map((r) => r.receivedAt.getTime())).size).toBe(29);
+  });
+
+  it('pages with limit 7 through every row exactly once, newest first, ending without a token', async () => {
+    const { service, repository } = setup();
+    repository.insert(...rows, ...outsiders());
+
+    const pages = await allPages(service, 'users', { from: FROM, to: TO, limit: 7 });
+
+    expect(pages.map((p) => p.items.length)).toEqual([7, 7, 7, 7, 2]);
+    expect(pages.flatMap((p) => p.items.map((i) => i.eventId))).toEqual(newestFirst(rows).map((r) => r.eventId));
+    expect(pages.slice(0, -1).every((p) => typeof p.nextPageToken === 'string')).toBe(true);
+    expect(pages[pages.length - 1].nextPageToken).toBeUndefined();
+    expect(repository.pageCalls.every((c) => c.fetchSize >= 1 && c.fetchSize <= 7)).toBe(true);
+  });
+
+  it.each([1, 3, 8, 10, 18, 29, 30, 31, 1000])('returns every row exactly once with limit %i', async (limit) => {
+    const { service, repository } = setup();
+    repository.insert(...rows, ...outsiders());
+
+    const pages = await allPages(service, 'users', { from: FROM, to: TO, limit });
+
+    const ids = pages.flatMap((p) => p.items.map((i) => i.eventId));
+    expect(ids).toEqual(newestFirst(rows).map((r) => r.eventId));
+    expect(pages.every((p) => p.items.length <= limit)).toBe(true);
+    expect(pages[pages.length - 1].nextPageToken).toBeUndefined();
+  });
+
+  it('continues from the token alone when later requests leave out from and to', async () => {
+    const { service, repository } = setup();
+    repository.insert(...rows);
+
+    const first = await service.records('users', { from: FROM, to: TO, limit: 10 });
+    const rest = await allPages(service, 'users', { limit: 10, pageToken: first.nextPageToken });
+
+    const ids = [first, ...rest].flatMap((p) => p.items.map((i) => i.eventId));
+    expect(ids).toEqual(newestFirst(rows).map((r) => r.eventId));
+  });
+
+  it('honours from and to inside a day: from inclusive, to exclusive', async () => {
+    const { service, repository } = setup();
+    repository.insert(...rows);
+
+    const { items, nextPageToken } = await service.records('users', {
+      from: '2026-01-01T23:59:59.999Z',
+      to: '2026-01-03T00:00:00.000Z',
+      limit: 100,
+    });
+
+    expect(nextPageToken).toBeUndefined();
+    expect(items.map((i) => i.receivedAt)).toEqual(
+      newestFirst(rows)
+        .filter((r) => r.receivedAt >= new Date('2026-01-01T23:59:59.999Z') && r.receivedAt < new Date('2026-01-03T00:00:00.000Z'))
+        .map((r) => r.receivedAt.toISOString()),
+    );
+    expect(items[0].receivedAt).toBe('2026-01-02T23:59:59.999Z');
+    expect(items[items.length - 1].receivedAt).toBe('2026-01-01T23:59:59.999Z');
+    expect(repository.pageCalls.map((c) => c.day)).toEqual(['2026-01-02', '2026-01-01']);
+  });
+
+  it('maps a stored row to its view, parsing the JSON payload', async () => {
+    const { service, repository } = setup();
+    repository.insert(
+      {
+        eventId: 'evt-json',
+        source: 'users',
+        receivedAt: new Date('2026-01-02T10:00:00Z'),
+        key: 'ada@example.com',
+        payload: '{"name":"Ada"}',
+        processedAt: new Date('2026-01-02T10:00:00.850Z'),
+      },
+      { eventId: 'evt-text', source: 'users', receivedAt: new Date('2026-01-02T09:00:00Z'), payload: 'not json' },
+    );
+
+    const { items } = await service.records('users', { from: FROM, to: TO, limit: 10 });
+
+    expect(items).toEqual([
+      {
+        eventId: 'evt-json',
+        source: 'users',
+        receivedAt: '2026-01-02T10:00:00.000Z',
+        key: 'ada@example.com',
+        payload: { name: 'Ada' },
+        processedAt: '2026-01-02T10:00:00.850Z',
+      },
+      { eventId: 'evt-text', source: 'users', receivedAt: '2026-01-02T09:00:00.000Z', payload: 'not json' },
+    ]);
+  });
+
+  it('answers an empty page without a token when nothing was processed', async () => {
+    const { service } = setup();
+
+    await expect(service.records('users', { from: FROM, to: TO, limit: 7 })).resolves.toEqual({ items: [] });
+  });
+
+  describe('rejects', () => {
+    async function firstToken() {
+      const { service, repository } = setup();
+      repository.insert(...rows);
+      const { nextPageToken } = await service.records('users', { from: FROM, to: TO, limit: 7 });
+      expect(nextPageToken).toEqual(expect.any(String));
+      return { service, repository, token: nextPageToken! };
+    }
+
+    it('a token reused with a different source', async () => {
+      const { service, token } = await firstToken();
+
+      await expect(service.records('orders', { from: FROM, to: TO, limit: 7, pageToken: token })).rejects.toThrow(
+        new BadRequestError('pageToken belongs to a different query: keep source, from and to unchanged while paging'),
+      );
+    });
+
+    it.each([
+      ['from', { from: '2026-01-02T00:00:00.000Z', to: TO }],
+      ['to', { from: FROM, to: '2026-01-03T00:00:00.000Z' }],
+    ])('a token reused with a different %s', async (_changed, range) => {
+      const { service, token } = await firstToken();
+
+      await expect(service.records('users', { ...range, limit: 7, pageToken: token })).rejects.toBeInstanceOf(BadRequestError);
+    });
+
+    it('a garbage token, without reading Cassandra', async () => {
+      const { service, repository } = setup();
+
+      await expect(service.records('users', { from: FROM, to: TO, limit: 7, pageToken: 'garbage' })).rejects.toThrow(
+        /^pageToken is not valid/,
+      );
+      expect(repository.pageCalls).toHaveLength(0);
+    });
+
+    // A token is only base64 JSON, so a client can forge one; its range must obey the same rules as from/to.
+    it.each([
+      ['an instant outside the Date range', { from: 0, to: 1e20 }],
+      ['a range longer than RECORDS_MAX_RANGE_DAYS', { from: Date.parse('2020-01-01T00:00:00Z'), to: Date.parse(TO) }],
+    ])('a forged token carrying %s with 400', async (_case, range) => {
+      const { service, repository } = setup();
+      const forged = Buffer.from(JSON.stringify({ v: 1, s: 'users', f: range.from, t: range.to, d: '2026-01-03', p: null })).toString(
+        'base64url',
+      );
+
+      await expect(service.records('users', { limit: 7, pageToken: forged })).rejects.toBeInstanceOf(BadRequestError);
+      expect(repository.pageCalls).toHaveLength(0);
+    });
+
+    it('from equal to or after to', async () => {
+      const { service, repository } = setup();
+
+      await expect(service.records('users', { from: TO, to: TO, limit: 7 })).rejects.toThrow(new BadRequestError('from must be earlier than to'));
+      await expect(service.records('users', { from: TO, to: FROM, limit: 7 })).rejects.toBeInstanceOf(BadRequestError);
+      expect(repository.pageCalls).toHaveLength(0);
+    });
+
+    it('a range beyond RECORDS_MAX_RANGE_DAYS', async () => {
+      const { service, repository } = setup(2);
+
+      await expect(service.records('users', { from: FROM, to: TO, limit: 7 })).rejects.toThrow(/spans more than 2 days/);
+      expect(repository.pageCalls).toHaveLength(0);
+    });
+
+    it('an unknown source with 404', async () => {
+      const { service } = setup();
+
+      await expect(service.records('payments', { from: FROM, to: TO, limit: 7 })).rejects.toBeInstanceOf(NotFoundError);
+    });
+  });
+});
+
+describe('RecordsService.stats', () => {
+  it('sums the minute counts of every day in the range, oldest first', async () => {
+    const { service, repository } = setup();
+    repository.addCount('users', '2026-01-03T00:01:00Z', 4);
+    repository.addCount('users', '2026-01-01T23:58:00Z', 1);
+    repository.addCount('users', '2026-01-02T12:00:00Z', 7);
+    repository.addCount('users', '2026-01-01T23:59:00Z', 2);
+    repository.addCount('users', '2026-01-03T00:00:00Z', 3);
+    repository.addCount('users', '2026-01-03T00:02:00Z', 100); // at `to`: excluded
+    repository.addCount('users', '2026-01-01T23:57:00Z', 100); // before `from`: excluded
+    repository.addCount('orders', '2026-01-02T12:00:00Z', 100); // another source
+
+    const stats = await service.stats('users', '2026-01-01T23:58:00Z', '2026-01-03T00:02:00Z');
+
+    expect(stats).toEqual({
+      source: 'users',
+      from: '2026-01-01T23:58:00.000Z',
+      to: '2026-01-03T00:02:00.000Z',
+      total: 17,
+      minutes: [
+        { minute: '2026-01-01T23:58:00.000Z', count: 1 },
+        { minute: '2026-01-01T23:59:00.000Z', count: 2 },
+        { minute: '2026-01-02T12:00:00.000Z', count: 7 },
+        { minute: '2026-01-03T00:00:00.000Z', count: 3 },
+        { minute: '2026-01-03T00:01:00.000Z', count: 4 },
+      ],
+    });
+    expect(repository.countCalls).toEqual(['2026-01-01', '2026-01-02', '2026-01-03']);
+  });
+
+  it('covers the last 24 hours by default', async () => {
+    const { service, repository } = setup();
+
+    const stats = await service.stats('users');
+
+    expect(Date.parse(stats.to) - Date.parse(stats.from)).toBe(86_400_000);
+    expect(stats).toMatchObject({ total: 0, minutes: [] });
+    expect(repository.countCalls.length).toBeGreaterThanOrEqual(1);
+    expect(repository.countCalls.length).toBeLessThanOrEqual(2);
+  });
+
+  it('rejects an invalid range and an unknown source', async () => {
+    const { service } = setup(1);
+
+    await expect(service.stats('users', TO, FROM)).rejects.toBeInstanceOf(BadRequestError);
+    await expect(service.stats('users', FROM, TO)).rejects.toThrow(/spans more than 1 days/);
+    await expect(service.stats('payments', FROM, TO)).rejects.toBeInstanceOf(NotFoundError);
+  });
+});

@@ -6,15 +6,23 @@ PipelineApi   one request = one HttpHook call on the connection `pipeline_api` (
                 4xx other than 408 and 429   -> ControlPlaneRefused (an AirflowFailException: retrying the same
                                                 request would get the same answer), with the control plane's message
                 5xx, 408, 429, no answer     -> ControlPlaneUnavailable (an AirflowException: Airflow's retries apply)
+run_batch     submits a job of the control plane's catalog (POST /api/v1/jobs/{job}/batches) and polls
+              GET /api/v1/batches/{id} until the batch ends; anything but `success` raises BatchFailed with the
+              tail of the driver's log.
 """
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+from typing import Any, Callable, Protocol
+from urllib.parse import quote
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 API_CONN_ID = "pipeline_api"
+# Livy's terminal states, plus `lost`: the control plane's word for a batch Livy forgot before it ended.
+END_STATES = frozenset({"success", "dead", "killed", "error", "lost"})
+LOG_TAIL_LINES = 100
 
 
 class ControlPlaneRefused(AirflowFailException):
@@ -27,6 +35,14 @@ class ControlPlaneRefused(AirflowFailException):
 
 class ControlPlaneUnavailable(AirflowException):
     """No usable answer (5xx, 408, 429, connection error, timeout): a retry may succeed."""
+
+
+class BatchFailed(AirflowFailException):
+    """The batch ended in a state other than `success`."""
+
+    def __init__(self, batch: dict[str, Any], message: str) -> None:
+        super().__init__(message)
+        self.batch = batch
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -50,9 +66,43 @@ def is_refusal(status: int) -> bool:
     return 400 <= status < 500 and status not in (408, 429)
 
 
+def batch_endpoint(batch_id: Any) -> str:
+    """GET /api/v1/batches/{id}: the id is opaque (an int today, maybe a UUID tomorrow), quoted as it is."""
+    return f"/api/v1/batches/{quote(str(batch_id), safe='')}"
+
+
+def log_endpoint(batch_id: Any, start: int, size: int) -> str:
+    return f"{batch_endpoint(batch_id)}/log?from={start}&size={size}"
+
+
+def tail_start(total: int, lines: int) -> int:
+    """The first line of the last `lines` of a log that has `total`."""
+    return max(0, int(total) - lines)
+
+
+def is_ended(state: Any) -> bool:
+    return state in END_STATES
+
+
+def failure_message(batch: dict[str, Any], log_lines: list[str] | None) -> str:
+    """Why the task fails: the batch, its end state and, when it could be read, the tail of its driver log."""
+    what = f"batch {batch.get('id')} ({batch.get('job') or batch.get('name') or 'unknown job'}) ended {batch.get('state')!r}"
+    if batch.get("state") == "lost":
+        what += " (Livy forgot it before it ended, e.g. Livy restarted)"
+    if not log_lines:
+        return f"{what}; no driver log available"
+    return f"{what}; last {len(log_lines)} lines of its driver log:\n" + "\n".join(str(line) for line in log_lines)
+
+
 # ---------------------------------------------------------------------------------------------------
 # The adapter
 # ---------------------------------------------------------------------------------------------------
+
+class Api(Protocol):
+    def get(self, endpoint: str) -> Any: ...
+    def post(self, endpoint: str, body: Any, headers: dict[str, str] | None = None) -> Any: ...
+    def delete(self, endpoint: str) -> Any: ...
+
 
 class PipelineApi:
     """The control plane through Airflow's HTTP provider, on one connection."""
@@ -99,3 +149,67 @@ class PipelineApi:
         if is_refusal(res.status_code):
             raise ControlPlaneRefused(res.status_code, message)
         raise ControlPlaneUnavailable(message)
+
+
+# ---------------------------------------------------------------------------------------------------
+# A catalog job, from submit to its end
+# ---------------------------------------------------------------------------------------------------
+
+def log_tail(api: Api, batch_id: Any, lines: int = LOG_TAIL_LINES) -> list[str] | None:
+    """The last `lines` of the batch's driver log, or None when it cannot be read (it only decorates a failure)."""
+    try:
+        total = api.get(log_endpoint(batch_id, 0, 1)).get("total", 0)
+        return list(api.get(log_endpoint(batch_id, tail_start(total, lines), lines)).get("lines", []))
+    except (AirflowException, AttributeError, TypeError, ValueError) as err:
+        print(f"could not read the log of batch {batch_id}: {err}")
+        return None
+
+
+def run_batch(
+    api: Api,
+    job: str,
+    body: dict[str, Any],
+    *,
+    poll_seconds: float = 5,
+    patience: int = 60,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Submits `job` with `body` ({"args": ...}), waits for the batch to end and returns its last view.
+
+    While waiting, up to `patience` polls in a row may find the control plane unavailable (a restart, a Livy
+    hiccup) before the task gives up. If the wait ends any other way than with the batch ended (a refusal, the
+    task's timeout, the task being stopped), the batch is killed, best effort, so no job runs on unwatched.
+    """
+    batch = api.post(f"/api/v1/jobs/{quote(job, safe='')}/batches", body)
+    batch_id = batch["id"]
+    print(f"submitted {job} as batch {batch_id}: {batch.get('state')} {json.dumps(body)}")
+    state, unavailable = batch.get("state"), 0
+    try:
+        while not is_ended(state):
+            sleep(poll_seconds)
+            try:
+                batch = api.get(batch_endpoint(batch_id))
+            except ControlPlaneUnavailable as err:
+                unavailable += 1
+                if unavailable >= patience:
+                    raise
+                print(f"batch {batch_id}: {err} (poll {unavailable} of {patience}; still waiting)")
+                continue
+            unavailable = 0
+            if batch.get("state") != state:
+                print(f"batch {batch_id}: {state} -> {batch.get('state')}")
+            state = batch.get("state")
+    except BaseException:
+        _kill(api, batch_id)
+        raise
+    if state != "success":
+        raise BatchFailed(batch, failure_message(batch, log_tail(api, batch_id)))
+    return batch
+
+
+def _kill(api: Api, batch_id: Any) -> None:
+    try:
+        api.delete(batch_endpoint(batch_id))
+        print(f"killed batch {batch_id}")
+    except Exception as err:  # the original error is the one to report
+        print(f"could not kill batch {batch_id}: {err}")

@@ -57,6 +57,23 @@ def test_the_dag_processor_skips_the_shared_module():
     assert files == {"user_profiles_ingest.py", "spark_daily_rollup.py"}
 
 
+def test_post_profiles_sends_them_with_the_key_and_an_idempotency_key(dagbag, control_plane, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    fn = dagbag.dags["user_profiles_ingest"].get_task("post_profiles").python_callable
+    monkeypatch.setitem(fn.__globals__, "get_current_context", lambda: {"run_id": "manual__1"})
+    control_plane.answer("POST", "/api/v1/ingest/users", (202, {"accepted": 1, "eventIds": ["e1"]}),
+                         (400, {"statusCode": 400, "message": "event 0 does not match"}))
+    assert fn([{"email": "ada@example.com"}]) == ["e1"]
+    [sent] = control_plane.requests
+    assert sent.body == [{"email": "ada@example.com"}]
+    assert sent.headers["X-API-Key"] == "test-key"
+    assert sent.headers["Idempotency-Key"] == "airflow:user_profiles_ingest:manual__1"
+    with pytest.raises(AirflowFailException, match="POST /api/v1/ingest/users answered 400: event 0 does not match"):
+        fn([{"email": "x"}])
+    assert fn([]) == [] and len(control_plane.requests) == 2
+
+
 def test_user_profiles_ingest_shape(dagbag):
     dag = dagbag.dags["user_profiles_ingest"]
     assert set(dag.task_ids) == {"get_profiles", "post_profiles"}
@@ -83,6 +100,7 @@ def test_spark_daily_rollup_shape(dagbag):
     assert set(dag.tags) == {"pipeline", "spark", "livy"}
     assert dag.params["day"] is None
     assert dag.params["sources"] is None  # every source of the control plane
+    assert op.python_callable.__globals__["POLL_SECONDS"] == 5
 
 
 def test_rollup_params_accept_a_day_and_comma_separated_sources(dagbag):

@@ -57,7 +57,7 @@ describe('orchestration through the real Airflow', () => {
     }, 120_000);
   });
 
-  it('runs spark_daily_rollup (Livy through Airflow) to success', async () => {
+  it('runs spark_daily_rollup (the daily_rollup job of the control plane, through Airflow) to success', async () => {
     await unpause('spark_daily_rollup', false);
     const res = await api()
       .post('/api/v1/dags/spark_daily_rollup/runs?wait=true&timeoutSeconds=400')

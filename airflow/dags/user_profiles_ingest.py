@@ -5,16 +5,15 @@ get_profiles   fetches N profiles from an HTTP API when one is configured (Airfl
                or, by default, makes N fake but plausible profiles offline, deterministic per run (seeded
                with the DAG id and the run id, so a retried run sends the same people).
 post_profiles  POSTs them as one JSON array to the control plane, POST /api/v1/ingest/users, through the
-               connection `pipeline_api` (host and port; its password is the API key, sent as X-API-Key),
-               with Idempotency-Key "airflow:<dag_id>:<run_id>" so a retry yields the same event ids.
-               Returns the eventIds (XCom return_value): GET /api/v1/records/users shows those events.
+               connection `pipeline_api` (host and port; its password is the API key, sent as X-API-Key;
+               see pipeline_api.py), with Idempotency-Key "airflow:<dag_id>:<run_id>" so a retry yields the
+               same event ids. Returns the eventIds (XCom return_value): GET /api/v1/records/users shows them.
                A 4xx fails the task at once with the control plane's message; other errors are retried.
 
 N: dag_run.conf {"count": N} (params.count, 1..1000, default 5). Every minute when unpaused; paused on creation.
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -23,9 +22,10 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, Variable, get_current_context, task
 
+from pipeline_api import PipelineApi
+
 DAG_ID = "user_profiles_ingest"
 INGEST_ENDPOINT = "/api/v1/ingest/users"
-API_CONN_ID = "pipeline_api"
 PROFILE_FIELDS = (
     "first_name", "last_name", "gender", "address", "post_code", "email",
     "username", "dob", "registered_date", "phone", "picture",
@@ -127,16 +127,6 @@ def from_api(body: Any) -> list[dict[str, Any]]:
     return out
 
 
-def error_message(status: int, text: str) -> str:
-    """The control plane's error message ({"message": ...}) or the start of the body."""
-    try:
-        body = json.loads(text)
-        message = body.get("message") if isinstance(body, dict) else None
-    except ValueError:
-        message = None
-    return f"POST {INGEST_ENDPOINT} answered {status}: {message or text[:500] or '(empty body)'}"
-
-
 # ---------------------------------------------------------------------------------------------------
 # The DAG
 # ---------------------------------------------------------------------------------------------------
@@ -174,34 +164,13 @@ with DAG(
 
     @task
     def post_profiles(profiles: list[dict[str, Any]]) -> list[str]:
-        from airflow.providers.http.hooks.http import HttpHook
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
         if not profiles:
             print("no profiles to send")
             return []
         ctx = get_current_context()
-        hook = HttpHook(method="POST", http_conn_id=API_CONN_ID)
-        key = hook.get_connection(API_CONN_ID).password
-        if not key:
-            raise AirflowFailException(f"connection {API_CONN_ID} has no password (the API key to send as X-API-Key)")
-        res = hook.run(
-            INGEST_ENDPOINT,
-            json=profiles,
-            headers={
-                "X-API-Key": key,
-                "Content-Type": "application/json",
-                "Idempotency-Key": f"airflow:{DAG_ID}:{ctx['run_id']}",
-            },
-            extra_options={"check_response": False, "timeout": 30},
+        body = PipelineApi().post(
+            INGEST_ENDPOINT, profiles, headers={"Idempotency-Key": f"airflow:{DAG_ID}:{ctx['run_id']}"},
         )
-        if not 200 <= res.status_code < 300:
-            message = error_message(res.status_code, res.text)
-            # A 4xx (bad key, schema violation, unknown source) will not get better by retrying.
-            if 400 <= res.status_code < 500 and res.status_code not in (408, 429):
-                raise AirflowFailException(message)
-            raise AirflowException(message)
-        body = res.json()
         event_ids = body.get("eventIds", [])
         print(f"accepted={body.get('accepted')} eventIds={event_ids}")
         return event_ids

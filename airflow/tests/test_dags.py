@@ -1,16 +1,16 @@
-"""DAG integrity and the profile generator. Run with infra/local/airflow/pytest.sh (Airflow venv, temp AIRFLOW_HOME)."""
+"""DAG integrity, the rollup's task and the profile generator. Run with infra/local/airflow/pytest.sh (Airflow venv,
+temp AIRFLOW_HOME)."""
 from __future__ import annotations
 
 import importlib.util
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
-REPO = DAGS_DIR.parents[1]
+DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"  # on sys.path: see conftest.py
 FIELDS = {"first_name", "last_name", "gender", "address", "post_code", "email",
           "username", "dob", "registered_date", "phone", "picture"}
 
@@ -32,9 +32,10 @@ def load_module(name: str):
 @pytest.fixture(scope="session")
 def dagbag():
     assert os.environ.get("AIRFLOW_HOME"), "run through infra/local/airflow/pytest.sh (it sets a temp AIRFLOW_HOME)"
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow.dag_processing.dagbag import BundleDagBag
 
-    return DagBag(dag_folder=str(DAGS_DIR))  # examples: AIRFLOW__CORE__LOAD_EXAMPLES=False (set by pytest.sh)
+    # As the DAG processor parses the bundle (the DAGs folder on sys.path); examples: AIRFLOW__CORE__LOAD_EXAMPLES=False.
+    return BundleDagBag(dag_folder=str(DAGS_DIR), bundle_path=DAGS_DIR)
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +48,30 @@ def profiles_module():
 def test_dagbag_has_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == {"user_profiles_ingest", "spark_daily_rollup"}
+
+
+def test_the_dag_processor_skips_the_shared_module():
+    from airflow.utils.file import list_py_file_paths
+
+    files = {Path(f).name for f in list_py_file_paths(DAGS_DIR, safe_mode=False)}
+    assert files == {"user_profiles_ingest.py", "spark_daily_rollup.py"}
+
+
+def test_post_profiles_sends_them_with_the_key_and_an_idempotency_key(dagbag, control_plane, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    fn = dagbag.dags["user_profiles_ingest"].get_task("post_profiles").python_callable
+    monkeypatch.setitem(fn.__globals__, "get_current_context", lambda: {"run_id": "manual__1"})
+    control_plane.answer("POST", "/api/v1/ingest/users", (202, {"accepted": 1, "eventIds": ["e1"]}),
+                         (400, {"statusCode": 400, "message": "event 0 does not match"}))
+    assert fn([{"email": "ada@example.com"}]) == ["e1"]
+    [sent] = control_plane.requests
+    assert sent.body == [{"email": "ada@example.com"}]
+    assert sent.headers["X-API-Key"] == "test-key"
+    assert sent.headers["Idempotency-Key"] == "airflow:user_profiles_ingest:manual__1"
+    with pytest.raises(AirflowFailException, match="POST /api/v1/ingest/users answered 400: event 0 does not match"):
+        fn([{"email": "x"}])
+    assert fn([]) == [] and len(control_plane.requests) == 2
 
 
 def test_user_profiles_ingest_shape(dagbag):
@@ -62,25 +87,34 @@ def test_user_profiles_ingest_shape(dagbag):
 
 
 def test_spark_daily_rollup_shape(dagbag):
-    from airflow.providers.apache.livy.operators.livy import LivyOperator
-
     dag = dagbag.dags["spark_daily_rollup"]
     assert dag.task_ids == ["daily_rollup"]
     op = dag.get_task("daily_rollup")
-    assert isinstance(op, LivyOperator)
-    assert op._livy_conn_id == "livy_default"
-    assert op._polling_interval == 5
+    assert op.task_type == "_PythonDecoratedOperator"
+    assert op.retries == 2
+    assert op.execution_timeout == timedelta(hours=1)
     assert dag.is_paused_upon_creation is True
     assert dag.catchup is False
+    assert dag.max_active_runs == 1
     assert core_timetable(dag).summary == "15 0 * * *"
-    sp = op.spark_params
-    assert Path(sp["file"]) == REPO / "spark-jobs" / "daily_rollup.py"
-    assert Path(sp["file"]).is_file()
-    assert [Path(p) for p in sp["py_files"]] == [REPO / "spark-jobs" / "pipeline_transforms.py"]
-    assert "spark-cassandra-connector" in sp["conf"]["spark.jars.packages"]
-    flags = sp["args"][0::2]
-    assert flags == ["--day", "--sources", "--cassandra-host", "--cassandra-port", "--keyspace"]
-    assert dag.params["sources"] == "users,orders,clicks"
+    assert set(dag.tags) == {"pipeline", "spark", "livy"}
+    assert dag.params["day"] is None
+    assert dag.params["sources"] is None  # every source of the control plane
+    assert op.python_callable.__globals__["POLL_SECONDS"] == 5
+
+
+def test_rollup_params_accept_a_day_and_comma_separated_sources(dagbag):
+    """What Airflow checks when a run is triggered with conf (a bad value is refused there, with a 400)."""
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = dagbag.dags["spark_daily_rollup"].params
+    day, sources = params.get_param("day"), params.get_param("sources")
+    assert day.resolve("2026-01-01") == "2026-01-01"
+    assert sources.resolve("users,orders") == "users,orders"
+    assert sources.resolve(None) is None
+    for bad in ("Users!", "users,", "users, orders", ["users"]):
+        with pytest.raises(ParamValidationError):
+            sources.resolve(bad)
 
 
 def test_scheduled_rollup_covers_the_day_that_ended(dagbag):
@@ -96,7 +130,7 @@ def test_scheduled_rollup_covers_the_day_that_ended(dagbag):
     assert info.data_interval.start.strftime("%Y-%m-%d") == "2026-03-01"
 
 
-def test_rollup_day_macro():
+def test_rollup_day():
     rollup_day = load_module("spark_daily_rollup").rollup_day
     run = SimpleNamespace(logical_date=datetime(2026, 3, 1, 0, 15, tzinfo=timezone.utc), run_after=None)
     assert rollup_day({"day": None}, run) == "2026-03-01"
@@ -107,6 +141,116 @@ def test_rollup_day_macro():
         rollup_day({"day": "2026-13-01"}, run)
     with pytest.raises(ValueError):
         rollup_day({"day": "20260101"}, run)
+
+
+def test_requested_sources():
+    sources = load_module("spark_daily_rollup").requested_sources
+    assert sources(None) is None
+    assert sources("") is None
+    assert sources("users") == ["users"]
+    assert sources("users,orders") == ["users", "orders"]
+    assert sources(" users , orders,,users ") == ["users", "orders"]
+    assert sources(["orders", "users", "orders"]) == ["orders", "users"]
+    with pytest.raises(ValueError):
+        sources(3)
+    with pytest.raises(ValueError):
+        sources(["users", 3])
+
+
+def test_known_sources():
+    known = load_module("spark_daily_rollup").known_sources
+    body = {"sources": [{"name": "users", "topic": "users_created"}, {"name": "orders"}, {"name": "clicks"}]}
+    assert known(body) == ["users", "orders", "clicks"]
+    for bad in ({"sources": []}, {"nope": 1}, [], None):
+        with pytest.raises(ValueError):
+            known(bad)
+
+
+def test_batch_request():
+    request = load_module("spark_daily_rollup").batch_request
+    assert request("2026-01-01", ["users", "orders"]) == {"args": {"day": "2026-01-01", "sources": ["users", "orders"]}}
+
+
+# ---- the rollup task against a fake control plane --------------------------------------------------
+
+SUBMIT = "/api/v1/jobs/daily_rollup/batches"
+SOURCES = {"sources": [{"name": "users"}, {"name": "orders"}, {"name": "clicks"}]}
+
+
+@pytest.fixture
+def rollup_task(dagbag, monkeypatch):
+    """The daily_rollup task's callable, with its run context and no 5 s pauses."""
+    fn = dagbag.dags["spark_daily_rollup"].get_task("daily_rollup").python_callable
+    ctx: dict = {"params": {"day": None, "sources": None},
+                 "dag_run": SimpleNamespace(logical_date=datetime(2026, 3, 1, 0, 15, tzinfo=timezone.utc), run_after=None)}
+    monkeypatch.setitem(fn.__globals__, "get_current_context", lambda: ctx)
+    monkeypatch.setitem(fn.__globals__, "POLL_SECONDS", 0)
+    return fn, ctx
+
+
+def test_rollup_task_rolls_up_every_known_source_of_the_logical_day(rollup_task, control_plane):
+    fn, _ = rollup_task
+    control_plane.answer("GET", "/api/v1/sources", (200, SOURCES))
+    control_plane.answer("POST", SUBMIT, (201, {"id": 12, "job": "daily_rollup", "state": "starting"}))
+    control_plane.answer("GET", "/api/v1/batches/12", (200, {"id": 12, "state": "running"}), (200, {"id": 12, "state": "success"}))
+    assert fn() == 12
+    [submit] = [r for r in control_plane.requests if r.method == "POST"]
+    assert submit.path == SUBMIT
+    assert submit.body == {"args": {"day": "2026-03-01", "sources": ["users", "orders", "clicks"]}}
+    assert submit.headers["X-API-Key"] == "test-key"
+    assert control_plane.paths("GET") == ["/api/v1/sources", "/api/v1/batches/12", "/api/v1/batches/12"]
+
+
+def test_rollup_task_takes_day_and_sources_from_the_params(rollup_task, control_plane):
+    fn, ctx = rollup_task
+    ctx["params"] = {"day": "2026-01-01", "sources": "users"}
+    control_plane.answer("POST", SUBMIT, (201, {"id": "b-1", "state": "starting"}))
+    control_plane.answer("GET", "/api/v1/batches/b-1", (200, {"id": "b-1", "state": "success"}))
+    assert fn() == "b-1"
+    assert control_plane.requests[0].body == {"args": {"day": "2026-01-01", "sources": ["users"]}}
+    assert "/api/v1/sources" not in control_plane.paths()
+
+
+def test_rollup_task_fails_at_once_on_a_refused_submit(rollup_task, control_plane):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    fn, ctx = rollup_task
+    ctx["params"] = {"day": "2026-01-01", "sources": "nope"}
+    control_plane.answer("POST", SUBMIT, (400, {"statusCode": 400, "message": "unknown source \"nope\""}))
+    with pytest.raises(AirflowFailException, match='answered 400: unknown source "nope"'):
+        fn()
+
+
+def test_rollup_task_fails_with_the_driver_log_when_the_batch_dies(rollup_task, control_plane):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    fn, _ = rollup_task
+    control_plane.answer("GET", "/api/v1/sources", (200, SOURCES))
+    control_plane.answer("POST", SUBMIT, (201, {"id": 4, "state": "starting"}))
+    control_plane.answer("GET", "/api/v1/batches/4", (200, {"id": 4, "job": "daily_rollup", "state": "dead"}))
+    control_plane.answer("GET", "/api/v1/batches/4/log", (200, {"total": 2, "lines": ["stdout: ", "ValueError: boom"]}))
+    with pytest.raises(AirflowFailException, match="(?s)batch 4 \\(daily_rollup\\) ended 'dead'.*ValueError: boom"):
+        fn()
+
+
+def test_rollup_task_retries_when_the_control_plane_is_down(rollup_task, control_plane):
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    fn, _ = rollup_task
+    control_plane.answer("GET", "/api/v1/sources", (503, {"statusCode": 503, "message": "Livy is unavailable"}))
+    with pytest.raises(AirflowException, match="answered 503: Livy is unavailable") as err:
+        fn()
+    assert not isinstance(err.value, AirflowFailException)
+
+
+def test_rollup_task_refuses_a_bad_day(rollup_task, control_plane):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    fn, ctx = rollup_task
+    ctx["params"] = {"day": "2026-02-30", "sources": None}
+    with pytest.raises(AirflowFailException, match="day"):
+        fn()
+    assert control_plane.requests == []
 
 
 # ---- the profile generator -------------------------------------------------------------------------
@@ -163,9 +307,3 @@ def test_profiles_from_an_api(profiles_module):
     assert p["post_code"] == "SW1Y 4JH"
     with pytest.raises(ValueError):
         profiles_module.from_api({"nope": 1})
-
-
-def test_error_message_uses_the_control_planes_message(profiles_module):
-    msg = profiles_module.error_message(400, '{"statusCode":400,"message":"event 0 does not match"}')
-    assert msg == "POST /api/v1/ingest/users answered 400: event 0 does not match"
-    assert profiles_module.error_message(502, "<html>bad gateway</html>").endswith("<html>bad gateway</html>")

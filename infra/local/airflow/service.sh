@@ -11,10 +11,9 @@
 #             prefixed with the component's name, is in .stack/logs/airflow.log
 #   API:      http://127.0.0.1:8080 (AIRFLOW_PORT); REST under /api/v2 with a JWT from
 #             POST /auth/token {"username": AIRFLOW_USERNAME, "password": AIRFLOW_PASSWORD}; UI at /
-#   connections (env, AIRFLOW_CONN_*; an AIRFLOW_CONN_<ID> already set wins):
-#             livy_default  -> LIVY_URL (http://127.0.0.1:8998; LIVY_USERNAME/LIVY_PASSWORD when set)
+#   connection (env AIRFLOW_CONN_PIPELINE_API; when already set, it wins), the only one the DAGs use:
 #             pipeline_api  -> PIPELINE_API_URL (http://127.0.0.1:$PORT, 3000) with the first key of API_KEYS
-#                              as the connection's password (the DAG sends it as X-API-Key)
+#                              as the connection's password (the DAGs send it as X-API-Key)
 #   tuning for 2 cores: 1 api worker, 1 parsing process, AIRFLOW_PARALLELISM (4) task slots; every
 #   AIRFLOW__SECTION__KEY in the environment still overrides.
 # shellcheck shell=bash
@@ -104,22 +103,12 @@ airflow_env() {
   export AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL="${AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL:-600}"
   export PYTHONUNBUFFERED=1 NO_COLOR=1
 
-  # What the DAGs read (at parse and run time): the Spark jobs and connectors, Cassandra, the profiles URL.
-  export SPARK_JOBS_DIR="${SPARK_JOBS_DIR:-$ROOT/spark-jobs}"
-  if [ -z "${SPARK_PACKAGES:-}" ] && [ -r "$ROOT/infra/local/spark/install.sh" ]; then
-    # shellcheck source=../spark/install.sh
-    source "$ROOT/infra/local/spark/install.sh"
-  fi
-  export SPARK_PACKAGES
-
-  if [ -z "${AIRFLOW_CONN_LIVY_DEFAULT:-}" ]; then
-    AIRFLOW_CONN_LIVY_DEFAULT="$(airflow_conn_uri "${LIVY_URL:-http://127.0.0.1:8998}" "${LIVY_USERNAME:-}" "${LIVY_PASSWORD:-}")" || return 1
-  fi
+  # The DAGs reach the control plane only; it owns the Spark jobs, their packages and Cassandra's address.
   if [ -z "${AIRFLOW_CONN_PIPELINE_API:-}" ]; then
     local key="${API_KEYS:-local-dev-key-change-me}"; key="${key%%,*}"
     AIRFLOW_CONN_PIPELINE_API="$(airflow_conn_uri "${PIPELINE_API_URL:-http://127.0.0.1:${PORT:-3000}}" "" "$key")" || return 1
   fi
-  export AIRFLOW_CONN_LIVY_DEFAULT AIRFLOW_CONN_PIPELINE_API
+  export AIRFLOW_CONN_PIPELINE_API
   export PATH="$AIRFLOW_VENV/bin:$PATH"
 }
 

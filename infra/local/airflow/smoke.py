@@ -124,7 +124,7 @@ def main() -> int:
         day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         run, took = af.run_dag("spark_daily_rollup", {"day": day, "sources": "users"}, max(args.timeout, 600))
         print(f"spark_daily_rollup {run['dag_run_id']} (day {day}): {run['state']} in {took:.1f}s, "
-              f"livy batch {af.xcom('spark_daily_rollup', run['dag_run_id'], 'daily_rollup')}")
+              f"batch {af.xcom('spark_daily_rollup', run['dag_run_id'], 'daily_rollup')}")
         if run["state"] != "success":
             return 1
     return 0

@@ -1,10 +1,9 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'cassandra-driver';
-import request from 'supertest';
 import { AUTH, cassandra, eventually, startApp } from './support/harness';
+import { pipelineOf } from './support/pipeline';
 
 const MINUTE = 60_000;
-const floorMinute = (t: number) => Math.floor(t / MINUTE) * MINUTE;
 
 /**
  * The pipeline end to end: POST /ingest → Kafka → the Spark streaming job (submitted through Livy)
@@ -14,44 +13,12 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
   let app: INestApplication;
   let db: Client;
   let wasRunning = false;
-  const api = () => request(app.getHttpServer());
-  const ingest = (source: string, events: object[]) =>
-    api().post(`/api/v1/ingest/${source}`).set(AUTH).send(events).expect(202).then((r) => r.body.eventIds as string[]);
+  let flow: ReturnType<typeof pipelineOf>;
+  const api = () => flow.api();
+  const ingest = (source: string, events: object[]) => flow.ingest(source, events);
+  const expectStored = (source: string, ids: string[], since: number) => flow.expectStored(source, ids, since);
 
-  /** Every record of a source in [from, to), following page tokens. */
-  async function allRecords(source: string, from: number, to: number): Promise<string[]> {
-    const ids: string[] = [];
-    let token: string | undefined;
-    do {
-      const query = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), limit: '1000' });
-      if (token) query.set('pageToken', token);
-      const res = await api().get(`/api/v1/records/${source}?${query}`).set(AUTH).expect(200);
-      ids.push(...res.body.items.map((r: { eventId: string }) => r.eventId));
-      token = res.body.nextPageToken;
-    } while (token);
-    return ids;
-  }
-
-  /** Waits until every id is stored exactly once and the per-minute counts agree with the stored rows. */
-  async function expectStored(source: string, ids: string[], since: number): Promise<void> {
-    const from = floorMinute(since - MINUTE);
-    await eventually(
-      `${ids.length} ${source} events stored and counted`,
-      async () => {
-        const to = floorMinute(Date.now()) + 2 * MINUTE;
-        const stored = await allRecords(source, from, to);
-        const wanted = new Set(ids);
-        if (stored.filter((id) => wanted.has(id)).length < ids.length) return undefined;
-        expect(new Set(stored).size).toBe(stored.length);
-        const stats = await api().get(`/api/v1/stats/${source}?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`).set(AUTH).expect(200);
-        return stats.body.total === stored.length ? true : undefined;
-      },
-      180_000,
-      1000,
-    );
-  }
-
-  async function waitForBatch(id: number, done: (state: string) => boolean, timeoutMs = 180_000): Promise<{ state: string }> {
+  async function waitForBatch(id: string, done: (state: string) => boolean, timeoutMs = 180_000): Promise<{ state: string }> {
     return eventually(`batch ${id} to finish`, async () => {
       const res = await api().get(`/api/v1/batches/${id}`).set(AUTH).expect(200);
       return done(res.body.state) ? res.body : undefined;
@@ -60,13 +27,15 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
 
   beforeAll(async () => {
     app = await startApp();
+    flow = pipelineOf(app.getHttpServer());
     db = await cassandra();
     await eventually('readiness', async () => ((await api().get('/health/ready')).status === 200 ? true : undefined), 120_000);
     wasRunning = (await api().get('/api/v1/streaming').set(AUTH).expect(200)).body.running;
     const started = await api().post('/api/v1/streaming/start').set(AUTH).expect(200);
     expect(started.body.running).toBe(true);
     expect(started.body.topics).toEqual(expect.arrayContaining(['users_created', 'ingest.orders', 'ingest.clicks']));
-  }, 180_000);
+    await flow.streamIn(['running', 'running-unmanaged']);
+  }, 240_000);
 
   afterAll(async () => {
     if (!wasRunning) await api().post('/api/v1/streaming/stop').set(AUTH);
@@ -79,9 +48,14 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
     const again = await api().post('/api/v1/streaming/start').set(AUTH).expect(200);
     expect(again.body.batchId).toBe(first.body.batchId);
     const live = (await api().get('/api/v1/batches').set(AUTH).expect(200)).body.batches.filter(
-      (b: { name?: string; state: string }) => b.name === 'events_stream' && ['starting', 'running', 'not_started'].includes(b.state),
+      (b: { job?: string; state: string }) => b.job === 'events_stream' && ['starting', 'running', 'not_started'].includes(b.state),
     );
-    expect(live).toHaveLength(1);
+    expect(live.length).toBeLessThanOrEqual(1);
+  });
+
+  it('refuses to submit the streaming job as a batch (409), pointing to /streaming/start', async () => {
+    const res = await api().post('/api/v1/jobs/events_stream/batches').set(AUTH).send({}).expect(409);
+    expect(res.body.message).toMatch(/\/api\/v1\/streaming\/start/);
   });
 
   it('stores every ingested event exactly once and counts it per minute', async () => {
@@ -154,7 +128,7 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
     expect(killed.body.state).toBe('killed');
     const after = await api().get(`/api/v1/batches/${submitted.body.id}`).set(AUTH).expect(200);
     expect(['killed', 'dead']).toContain(after.body.state);
-    const listed = (await api().get('/api/v1/batches').set(AUTH).expect(200)).body.batches.map((b: { id: number }) => b.id);
+    const listed = (await api().get('/api/v1/batches').set(AUTH).expect(200)).body.batches.map((b: { id: string }) => b.id);
     expect(listed).toContain(submitted.body.id);
   });
 

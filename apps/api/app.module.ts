@@ -10,6 +10,7 @@ import { HealthModule } from '../../src/health/health.module';
 import { IngestionModule } from '../../src/ingestion/ingestion.module';
 import { OrchestrationController } from '../../src/orchestration/orchestration.controller';
 import { OrchestrationModule } from '../../src/orchestration/orchestration.module';
+import { PipelineModule } from '../../src/pipeline/pipeline.module';
 import { RecordsModule } from '../../src/records/records.module';
 import { BatchesController } from '../../src/processing/batches.controller';
 import { ProcessingModule } from '../../src/processing/processing.module';
@@ -18,7 +19,7 @@ import { SchedulesController } from '../../src/scheduling/schedules.controller';
 import { SchedulingModule } from '../../src/scheduling/scheduling.module';
 
 @Module({
-  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), IngestionModule, RecordsModule, ProcessingModule, OrchestrationModule, SchedulingModule, HealthModule],
+  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), IngestionModule, RecordsModule, ProcessingModule, OrchestrationModule, SchedulingModule, PipelineModule, HealthModule],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_GUARD, useClass: ApiKeyGuard },

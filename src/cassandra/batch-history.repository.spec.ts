@@ -4,23 +4,28 @@ import { PagingCassandraClient } from './testing/paging-cassandra.client';
 
 const DAY_SECONDS = 86_400;
 
-/** A spark_batches row as the driver returns it. */
-const row = (id: number, fields: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id,
+const ID = '019ad5c2-8f3e-7b21-9c4d-000000000004';
+const idOf = (n: number) => `019ad5c2-8f3e-7b21-9c4d-${String(n).padStart(12, '0')}`;
+
+/** A batches row as the driver returns it. */
+const row = (n: number, fields: Record<string, unknown> = {}): Record<string, unknown> => ({
+  id: idOf(n),
+  livy_id: n,
   job: 'daily_rollup',
-  name: `daily_rollup-${id}`,
+  name: `daily_rollup-${idOf(n)}`,
   state: 'success',
   app_id: null,
   args: '["--day","2026-01-01"]',
-  submitted_at: new Date(Date.UTC(2026, 0, 2) + id * 1000),
+  submitted_at: new Date(Date.UTC(2026, 0, 2) + n * 1000),
   finished_at: null,
   ...fields,
 });
 
 const batch: BatchRecord = {
-  id: 4,
+  id: ID,
+  livyId: 4,
   job: 'daily_rollup',
-  name: 'daily_rollup-00000004',
+  name: `daily_rollup-${ID}`,
   state: 'running',
   appId: 'application_1_0004',
   args: ['--day', '2026-01-01'],
@@ -42,7 +47,7 @@ describe('BatchHistoryRepository.list', () => {
     expect(records).toHaveLength(12_345);
     expect(records.map((r) => r.id)).toEqual(rows.map((r) => r.id));
     expect(cassandra.execute.mock.calls.length).toBeGreaterThan(1);
-    expect(cassandra.execute.mock.calls.every(([query]) => query.includes('FROM pipeline.spark_batches'))).toBe(true);
+    expect(cassandra.execute.mock.calls.every(([query]) => query.includes('FROM pipeline.batches'))).toBe(true);
   });
 
   it('maps a row to a record, absent columns to undefined', async () => {
@@ -52,16 +57,17 @@ describe('BatchHistoryRepository.list', () => {
     const [killed, bare] = await repository.list();
 
     expect(killed).toEqual({
-      id: 4,
+      id: idOf(4),
+      livyId: 4,
       job: 'daily_rollup',
-      name: 'daily_rollup-4',
+      name: `daily_rollup-${idOf(4)}`,
       state: 'killed',
       appId: 'application_1_0004',
       args: ['--day', '2026-01-01'],
       submittedAt: new Date(Date.UTC(2026, 0, 2) + 4000),
       finishedAt,
     });
-    expect(bare).toMatchObject({ id: 5, name: undefined, state: undefined, appId: undefined, args: [], finishedAt: undefined });
+    expect(bare).toMatchObject({ id: idOf(5), name: undefined, state: undefined, appId: undefined, args: [], finishedAt: undefined });
   });
 });
 
@@ -72,8 +78,8 @@ describe('BatchHistoryRepository.record', () => {
     await repository.record(batch);
 
     const [[query, params]] = cassandra.execute.mock.calls;
-    expect(query).toMatch(/^UPDATE pipeline\.spark_batches SET job = \?, name = \?, state = \?, app_id = \?, args = \?, submitted_at = \?, finished_at = \? WHERE id = \?$/);
-    expect(params).toEqual(['daily_rollup', 'daily_rollup-00000004', 'running', 'application_1_0004', '["--day","2026-01-01"]', batch.submittedAt, null, 4]);
+    expect(query).toMatch(/^UPDATE pipeline\.batches SET livy_id = \?, job = \?, name = \?, state = \?, app_id = \?, args = \?, submitted_at = \?, finished_at = \? WHERE id = \?$/);
+    expect(params).toEqual([4, 'daily_rollup', `daily_rollup-${ID}`, 'running', 'application_1_0004', '["--day","2026-01-01"]', batch.submittedAt, null, ID]);
   });
 });
 
@@ -88,9 +94,9 @@ describe('BatchHistoryRepository.finish', () => {
     expect(cassandra.execute).toHaveBeenCalledTimes(1);
     const [[query, params]] = cassandra.execute.mock.calls;
     expect(query).toMatch(
-      /^UPDATE pipeline\.spark_batches USING TTL \? SET job = \?, name = \?, state = \?, app_id = \?, args = \?, submitted_at = \?, finished_at = \? WHERE id = \? IF finished_at = null$/,
+      /^UPDATE pipeline\.batches USING TTL \? SET livy_id = \?, job = \?, name = \?, state = \?, app_id = \?, args = \?, submitted_at = \?, finished_at = \? WHERE id = \? IF finished_at = null$/,
     );
-    expect(params).toEqual([30 * DAY_SECONDS, 'daily_rollup', 'daily_rollup-00000004', 'success', 'application_1_0004', '["--day","2026-01-01"]', batch.submittedAt, at, 4]);
+    expect(params).toEqual([30 * DAY_SECONDS, 4, 'daily_rollup', `daily_rollup-${ID}`, 'success', 'application_1_0004', '["--day","2026-01-01"]', batch.submittedAt, at, ID]);
   });
 
   it('takes the TTL from BATCH_HISTORY_RETENTION_DAYS', async () => {
@@ -100,15 +106,6 @@ describe('BatchHistoryRepository.finish', () => {
 
     const [[, params]] = cassandra.execute.mock.calls;
     expect(params[0]).toBe(7 * DAY_SECONDS);
-    expect(params[3]).toBe('lost');
-  });
-});
-
-describe('BatchHistoryRepository reads', () => {
-  it('skips a row whose cells expired but whose key an old INSERT left behind', async () => {
-    const ghost = { id: 9, job: null, name: null, state: null, app_id: null, args: null, submitted_at: null, finished_at: null };
-    const { repository } = setup([row(1), ghost, row(2)]);
-
-    expect((await repository.list()).map((r) => r.id)).toEqual([1, 2]);
+    expect(params[4]).toBe('lost');
   });
 });

@@ -5,7 +5,10 @@ import { CassandraClient } from './cassandra.client';
 
 /** What the control plane remembers of a Spark batch it submitted. */
 export interface BatchRecord {
-  id: number;
+  /** The control plane's own id (UUID v7); Livy's ids restart at 0 when Livy restarts. */
+  id: string;
+  /** Livy's id of the batch, valid only while Livy still knows a batch of this name. */
+  livyId: number;
   job: string;
   name?: string;
   state?: string;
@@ -15,13 +18,13 @@ export interface BatchRecord {
   finishedAt?: Date;
 }
 
-const COLUMNS = 'id, job, name, state, app_id, args, submitted_at, finished_at';
-const SET_ALL = 'job = ?, name = ?, state = ?, app_id = ?, args = ?, submitted_at = ?, finished_at = ?';
+const COLUMNS = 'id, livy_id, job, name, state, app_id, args, submitted_at, finished_at';
+const SET_ALL = 'livy_id = ?, job = ?, name = ?, state = ?, app_id = ?, args = ?, submitted_at = ?, finished_at = ?';
 
 /**
- * The history of batches submitted through the control plane (table spark_batches). Livy keeps
- * neither submission times nor killed batches, so both are recorded here. Keyed by Livy's batch id:
- * a restarted Livy reuses ids, and a new submission overwrites the stale record.
+ * The history of batches submitted through the control plane (table batches). Livy keeps neither
+ * submission times nor killed batches, and forgets everything when it restarts, so both are
+ * recorded here, keyed by the control plane's own id; Livy's id is an attribute.
  *
  * A batch is kept while it runs and for BATCH_HISTORY_RETENTION_DAYS after it finished, so the table
  * cannot grow without bound. Rows are written with UPDATE, never INSERT: an UPDATE leaves no row
@@ -36,7 +39,7 @@ export class BatchHistoryRepository {
     private readonly cassandra: CassandraClient,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.table = `${cassandra.keyspace}.spark_batches`;
+    this.table = `${cassandra.keyspace}.batches`;
     this.ttlSeconds = config.spark.historyRetentionDays * 86_400;
   }
 
@@ -55,27 +58,26 @@ export class BatchHistoryRepository {
     ]);
   }
 
-  async get(id: number): Promise<BatchRecord | undefined> {
+  async get(id: string): Promise<BatchRecord | undefined> {
     const { rows } = await this.cassandra.execute(`SELECT ${COLUMNS} FROM ${this.table} WHERE id = ?`, [id]);
-    return rows[0] && rows[0].job !== null ? toRecord(rows[0]) : undefined;
+    return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
   /** Every batch still in the history (a full scan, bounded by the retention). */
   async list(): Promise<BatchRecord[]> {
-    const rows = await this.cassandra.executeAll(`SELECT ${COLUMNS} FROM ${this.table}`, []);
-    // A row written by INSERT before retention existed keeps its key after its cells expired.
-    return rows.filter((r) => r.job !== null).map(toRecord);
+    return (await this.cassandra.executeAll(`SELECT ${COLUMNS} FROM ${this.table}`, [])).map(toRecord);
   }
 }
 
 /** The SET_ALL values followed by the key. */
 function values(b: BatchRecord): unknown[] {
-  return [b.job, b.name ?? null, b.state ?? null, b.appId ?? null, JSON.stringify(b.args), b.submittedAt, b.finishedAt ?? null, b.id];
+  return [b.livyId, b.job, b.name ?? null, b.state ?? null, b.appId ?? null, JSON.stringify(b.args), b.submittedAt, b.finishedAt ?? null, b.id];
 }
 
 function toRecord(r: types.Row): BatchRecord {
   return {
     id: r.id,
+    livyId: r.livy_id,
     job: r.job,
     name: r.name ?? undefined,
     state: r.state ?? undefined,

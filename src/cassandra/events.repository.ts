@@ -21,12 +21,14 @@ export interface MinuteCount {
 export class EventsRepository {
   private readonly eventsQuery: string;
   private readonly countsQuery: string;
+  private readonly newestQuery: string;
 
   constructor(private readonly cassandra: CassandraClient) {
     const ks = cassandra.keyspace;
     this.eventsQuery =
       `SELECT event_id, received_at, key, payload, processed_at FROM ${ks}.events_by_source ` +
       'WHERE source = ? AND day = ? AND received_at >= ? AND received_at < ?';
+    this.newestQuery = `SELECT received_at FROM ${ks}.events_by_source WHERE source = ? AND day = ? LIMIT 1`;
     this.countsQuery =
       `SELECT minute, count FROM ${ks}.event_counts_by_minute WHERE source = ? AND day = ? AND minute >= ? AND minute < ?`;
   }
@@ -55,6 +57,12 @@ export class EventsRepository {
         processedAt: r.processed_at ?? undefined,
       })),
     };
+  }
+
+  /** When the newest stored event of a day partition was received, if it holds any. */
+  async newestIn(source: string, day: string): Promise<Date | undefined> {
+    const page = await this.cassandra.execute(this.newestQuery, [source, types.LocalDate.fromString(day)]);
+    return page.rows[0]?.received_at ?? undefined;
   }
 
   /** Per-minute counts of one day partition, oldest first. */

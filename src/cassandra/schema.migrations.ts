@@ -63,4 +63,26 @@ export const MIGRATIONS: Migration[] = [
     description: 'which replica fired a schedule run',
     statements: ['ALTER TABLE schedule_runs ADD IF NOT EXISTS holder text'],
   },
+  {
+    version: 5,
+    description: 'batches keyed by the control plane\'s own id; the streaming job\'s desired state, control and heartbeat',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS batches (
+         id text PRIMARY KEY, livy_id int, job text, name text, state text, app_id text,
+         args text, submitted_at timestamp, finished_at timestamp
+       )`,
+      `CREATE TABLE IF NOT EXISTS stream_control (
+         stream text PRIMARY KEY, desired text, desired_at timestamp, desired_by text, args text,
+         batch_id text, started_at timestamp, stop_run text, stop_reason text,
+         restarts int, last_restart_at timestamp, last_restart_reason text,
+         failures int, last_error text, next_attempt_at timestamp
+       )`,
+      `CREATE TABLE IF NOT EXISTS stream_heartbeats (
+         stream text PRIMARY KEY, run_id text, batch_id text, app_id text, host text, pid int,
+         started_at timestamp, seen_at timestamp, last_batch_at timestamp, epoch bigint,
+         rows_read bigint, rows_written bigint, dropped bigint, duration_ms bigint, lag_ms bigint,
+         offsets text, topics text, state text, last_error text
+       )`,
+    ],
+  },
 ];

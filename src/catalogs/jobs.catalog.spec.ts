@@ -26,7 +26,7 @@ describe('JobsCatalog (spark-jobs/jobs.yaml)', () => {
       file: 'events_stream.py',
       pyFiles: ['pipeline_transforms.py'],
       streaming: true,
-      provided: ['topics', 'kafka', 'cassandra', 'checkpoint'],
+      provided: ['topics', 'kafka', 'cassandra', 'checkpoint', 'batch'],
     });
     expect(catalog.get('daily_rollup')).toMatchObject({ file: 'daily_rollup.py', streaming: false, provided: ['cassandra'] });
     expect(catalog.get('daily_rollup').description).toMatch(/^Recomputes one UTC day/);
@@ -204,7 +204,7 @@ describe('JobsCatalog.parse', () => {
 
   it('refuses an unknown provided entry, naming it and the allowed ones', () => {
     expect(() => parse('jobs:\n  greedy:\n    file: job.py\n    provided: [kafka, zookeeper]\n')).toThrow(
-      /job "greedy": provided may list topics, kafka, cassandra, checkpoint; not zookeeper$/,
+      /job "greedy": provided may list topics, kafka, cassandra, checkpoint, batch; not zookeeper$/,
     );
   });
 

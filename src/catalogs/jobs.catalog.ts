@@ -8,7 +8,7 @@ import { BadRequestError, NotFoundError } from '../common/errors/errors';
 import { fieldErrors, readCatalogFile, schemaCompiler } from './json-schema';
 
 /** Settings the control plane passes to a job from its own configuration. */
-export const PROVIDED = ['topics', 'kafka', 'cassandra', 'checkpoint'] as const;
+export const PROVIDED = ['topics', 'kafka', 'cassandra', 'checkpoint', 'batch'] as const;
 export type Provided = (typeof PROVIDED)[number];
 
 export interface SparkJob {

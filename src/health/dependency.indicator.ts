@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { withTimeout } from '../common/async/with-timeout';
 
 /** How long readiness waits for one dependency: a hung dependency must not hang the probe. */
 export const PING_TIMEOUT_MS = 3000;
@@ -12,17 +13,11 @@ export class DependencyIndicator {
   async check(key: string, ping: () => Promise<Record<string, unknown>>, timeoutMs = PING_TIMEOUT_MS): Promise<HealthIndicatorResult> {
     const indicator = this.health.check(key);
     const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      const info = await Promise.race([ping(), deadline]);
+      const info = await withTimeout(ping(), timeoutMs, `no answer within ${timeoutMs} ms`);
       return indicator.up({ ...info, latencyMs: Date.now() - started });
     } catch (err) {
       return indicator.down({ message: (err as Error).message, latencyMs: Date.now() - started });
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

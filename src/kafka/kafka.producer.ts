@@ -128,6 +128,28 @@ export class KafkaProducer implements OnApplicationShutdown {
     });
   }
 
+  /** Each topic's partitions with their first (low) and next (high) offsets; a missing topic has none. */
+  async endOffsets(topics: string[], timeoutMs = 3000): Promise<Record<string, { partition: number; low: number; high: number }[]>> {
+    const timedOut = `Kafka did not answer an offsets request within ${timeoutMs} ms`;
+    return this.withDeadline(timeoutMs, timedOut, () => this.resetAdmin(), async () => {
+      const admin = await this.connectedAdmin();
+      try {
+        const existing = new Set(await admin.listTopics());
+        const entries = await Promise.all(
+          topics.map(async (topic) => {
+            if (!existing.has(topic)) return [topic, []] as const;
+            const offsets = await admin.fetchTopicOffsets(topic);
+            return [topic, offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))] as const;
+          }),
+        );
+        return Object.fromEntries(entries);
+      } catch (err) {
+        this.resetAdmin();
+        throw err;
+      }
+    });
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     // Everything already accepted for sending is sent and answered before the producer goes.

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { ApiErrors } from '../common/http/api-errors.decorator';
@@ -27,7 +27,7 @@ export class BatchesController {
   @ApiOperation({ summary: 'Submit a job from the catalog as a Livy batch' })
   @ApiParam({ name: 'name', example: 'daily_rollup' })
   @ApiCreatedResponse({ type: BatchDto })
-  @ApiErrors(400, 404, 502, 503, 504)
+  @ApiErrors(400, 404, 409, 502, 503, 504)
   submit(@Param('name') name: string, @Body() body: SubmitBatchDto): Promise<BatchDto> {
     return this.batches.submit(name, { args: body.args, conf: body.conf });
   }
@@ -44,7 +44,7 @@ export class BatchesController {
   @ApiOperation({ summary: 'State, app id and times of a batch' })
   @ApiOkResponse({ type: BatchDto })
   @ApiErrors(400, 404, 502, 503, 504)
-  get(@Param('id', ParseIntPipe) id: number): Promise<BatchDto> {
+  get(@Param('id') id: string): Promise<BatchDto> {
     return this.batches.get(id);
   }
 
@@ -52,7 +52,7 @@ export class BatchesController {
   @ApiOperation({ summary: "A page of the batch's driver output, as Livy keeps it" })
   @ApiOkResponse({ type: BatchLogDto })
   @ApiErrors(400, 404, 502, 503, 504)
-  log(@Param('id', ParseIntPipe) id: number, @Query() query: LogQueryDto): Promise<BatchLogDto> {
+  log(@Param('id') id: string, @Query() query: LogQueryDto): Promise<BatchLogDto> {
     return this.batches.log(id, query.from, query.size);
   }
 
@@ -61,7 +61,7 @@ export class BatchesController {
   @ApiOperation({ summary: 'Kill a batch' })
   @ApiOkResponse({ type: BatchDto })
   @ApiErrors(400, 404, 502, 503, 504)
-  kill(@Param('id', ParseIntPipe) id: number): Promise<BatchDto> {
+  kill(@Param('id') id: string): Promise<BatchDto> {
     return this.batches.kill(id);
   }
 }

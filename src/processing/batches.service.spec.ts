@@ -4,7 +4,7 @@ import { BatchHistoryRepository, BatchRecord } from '../cassandra/batch-history.
 import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-history.repository';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
-import { BadRequestError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
+import { BadRequestError, ConflictError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
 import { rejection } from '../common/testing/rejection';
 import { LivyBatchRequest } from '../livy/livy.client';
@@ -13,20 +13,16 @@ import { BatchesService } from './batches.service';
 
 const PACKAGES = 'org.example:kafka-connector_2.12:1.0.0,org.example:cassandra-connector_2.12:2.0.0';
 const SOURCES = 'sources:\n  users: { topic: users_created }\n  orders: {}\n';
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** The real service over the shared Livy fake, the in-memory history and the real catalogs. */
 function setup(env: Record<string, string> = {}) {
   const config = testConfig({ SPARK_PACKAGES: PACKAGES, ...env });
   const livy = new FakeLivy();
   const history = new InMemoryBatchHistory();
-  const service = new BatchesService(
-    livy.client,
-    new JobsCatalog(config),
-    history as unknown as BatchHistoryRepository,
-    sourcesRegistry(SOURCES),
-    config,
-  );
-  return { service, livy, history, config };
+  const catalog = new JobsCatalog(config);
+  const service = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, sourcesRegistry(SOURCES), config);
+  return { service, livy, history, catalog, config };
 }
 
 /** The one request handed to Livy. */
@@ -36,18 +32,26 @@ function submitted(livy: FakeLivy): LivyBatchRequest {
 }
 
 const at = (iso: string) => new Date(iso);
-const record = (fields: Partial<BatchRecord> & { id: number }): BatchRecord => ({
+/** A control plane batch id (a UUID v7), numbered for the test. */
+const idOf = (n: number) => `01900000-0000-7000-8000-${n.toString(16).padStart(12, '0')}`;
+/** A history row of batch idOf(n), submitted as Livy batch n unless said otherwise. */
+const record = (n: number, fields: Partial<BatchRecord> = {}): BatchRecord => ({
+  id: idOf(n),
+  livyId: n,
   job: 'daily_rollup',
-  name: `daily_rollup-${fields.id.toString(16).padStart(8, '0')}`,
+  name: `daily_rollup-${idOf(n)}`,
   state: 'starting',
   args: ['--day', '2026-01-01'],
   submittedAt: at('2026-01-02T00:00:00.000Z'),
   ...fields,
 });
-/** The history row finish() was handed, by id. */
-const recordOf = (id: number) => expect.objectContaining({ id, job: 'daily_rollup' });
+/** The history row finish() was handed. */
+const recordOf = (n: number) => expect.objectContaining({ id: idOf(n), livyId: n, job: 'daily_rollup' });
 
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.useRealTimers();
+  jest.restoreAllMocks();
+});
 
 describe('BatchesService.submit', () => {
   const rollupArgs = { day: '2026-01-01', sources: ['users', 'orders'] };
@@ -55,13 +59,13 @@ describe('BatchesService.submit', () => {
   it('submits the job file with its pyFiles, the configured packages, the user flags and then the provided ones', async () => {
     const { service, livy } = setup({ SPARK_JOBS_REMOTE_DIR: '/opt/spark-jobs/' });
 
-    await service.submit('daily_rollup', { args: rollupArgs });
+    const view = await service.submit('daily_rollup', { args: rollupArgs });
 
     const request = submitted(livy);
     expect(request).toEqual({
       file: '/opt/spark-jobs/daily_rollup.py',
       pyFiles: ['/opt/spark-jobs/pipeline_transforms.py'],
-      name: expect.stringMatching(/^daily_rollup-[0-9a-f]{8}$/),
+      name: `daily_rollup-${view.id}`,
       conf: { 'spark.jars.packages': PACKAGES },
       args: ['--day', '2026-01-01', '--sources', 'users,orders', '--cassandra-host', '127.0.0.1', '--cassandra-port', '9042', '--keyspace', 'pipeline'],
     });
@@ -76,14 +80,16 @@ describe('BatchesService.submit', () => {
     expect(submitted(livy).file).toBe(`${config.spark.remoteJobsDir}/daily_rollup.py`);
   });
 
-  it('gives each submission its own generated name', async () => {
+  it('gives each submission its own id (UUID v7) and the Livy name <job>-<id>', async () => {
     const { service, livy } = setup();
 
-    await service.submit('daily_rollup', { args: rollupArgs });
-    await service.submit('daily_rollup', { args: rollupArgs });
+    const first = await service.submit('daily_rollup', { args: rollupArgs });
+    const second = await service.submit('daily_rollup', { args: rollupArgs });
 
-    const [first, second] = livy.createBatch.mock.calls.map(([req]) => req.name);
-    expect(first).not.toBe(second);
+    expect(first.id).toMatch(UUID_V7);
+    expect(second.id).toMatch(UUID_V7);
+    expect(first.id).not.toBe(second.id);
+    expect(livy.createBatch.mock.calls.map(([req]) => req.name)).toEqual([`daily_rollup-${first.id}`, `daily_rollup-${second.id}`]);
   });
 
   it("merges the caller's conf into the packages, the caller winning on the same key", async () => {
@@ -112,22 +118,22 @@ describe('BatchesService.submit', () => {
     expect(submitted(livy).args?.slice(4)).toEqual(['--cassandra-host', 'cass-a,cass-b', '--cassandra-port', '9142', '--keyspace', 'analytics']);
   });
 
-  it('records the submission in the history under the id Livy gave, and returns its view', async () => {
+  it("records the submission in the history under its own id with Livy's id beside it, and returns its view", async () => {
     const { service, livy, history } = setup();
     livy.add({ id: 4, name: 'adhoc', state: 'success' });
     const before = Date.now();
 
     const view = await service.submit('daily_rollup', { args: rollupArgs });
 
-    expect(view).toMatchObject({ id: 5, job: 'daily_rollup', state: 'starting', name: expect.stringMatching(/^daily_rollup-[0-9a-f]{8}$/) });
+    expect(view).toMatchObject({ id: expect.stringMatching(UUID_V7), livyId: 5, job: 'daily_rollup', state: 'starting', name: `daily_rollup-${view.id}` });
     expect(view.args).toEqual(expect.arrayContaining(['--day', '2026-01-01', '--keyspace', 'pipeline']));
     const submittedAt = Date.parse(view.submittedAt!);
     expect(submittedAt).toBeGreaterThanOrEqual(before);
     expect(submittedAt).toBeLessThanOrEqual(Date.now());
     expect(view.finishedAt).toBeUndefined();
 
-    const stored = await history.get(5);
-    expect(stored).toMatchObject({ id: 5, job: 'daily_rollup', name: view.name, state: 'starting', args: view.args });
+    const stored = await history.get(view.id);
+    expect(stored).toMatchObject({ id: view.id, livyId: 5, job: 'daily_rollup', name: view.name, state: 'starting', args: view.args });
     expect(stored?.submittedAt.toISOString()).toBe(view.submittedAt);
   });
 
@@ -139,9 +145,9 @@ describe('BatchesService.submit', () => {
 
     const view = await service.submit('daily_rollup', { args: rollupArgs });
 
-    expect(view).toMatchObject({ id: 5, job: 'daily_rollup', state: 'starting' });
+    expect(view).toMatchObject({ livyId: 5, job: 'daily_rollup', state: 'starting' });
     expect(livy.createBatch).toHaveBeenCalledTimes(1);
-    expect(warn).toHaveBeenCalledWith(expect.stringContaining('batch 5'));
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining(`batch ${view.id}`));
   });
 
   it('records nothing when Livy refuses the batch', async () => {
@@ -169,13 +175,28 @@ describe('BatchesService.submit', () => {
     expect(livy.createBatch).not.toHaveBeenCalled();
   });
 
-  it("passes the streaming job every source's topic, the Kafka bootstrap and an absolute checkpoint directory", async () => {
-    const { service, livy } = setup({ STREAMING_KAFKA_BOOTSTRAP: 'kafka:29092' });
+  it('refuses the streaming job with 409, pointing to /streaming/start, and never calls Livy', async () => {
+    const { service, livy, history } = setup();
 
-    await service.submit('events_stream', { name: 'events_stream' });
+    const err = await rejection(service.submit('events_stream'));
+
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err.statusCode).toBe(409);
+    expect(err.message).toContain('POST /api/v1/streaming/start');
+    expect(livy.createBatch).not.toHaveBeenCalled();
+    expect(history.record).not.toHaveBeenCalled();
+  });
+});
+
+describe('BatchesService.launch', () => {
+  it("passes the streaming job every source's topic, the Kafka bootstrap, an absolute checkpoint directory and its batch id", async () => {
+    const { service, livy, catalog } = setup({ STREAMING_KAFKA_BOOTSTRAP: 'kafka:29092' });
+    const id = idOf(42);
+
+    const view = await service.launch(catalog.get('events_stream'), {}, id);
 
     const { args, name } = submitted(livy);
-    expect(name).toBe('events_stream');
+    expect(name).toBe(`events_stream-${id}`);
     expect(args?.slice(0, 6)).toEqual(['--trigger-ms', '250', '--starting-offsets', 'earliest', '--max-offsets-per-trigger', '20000']);
     const flag = (f: string) => args![args!.indexOf(f) + 1];
     expect(flag('--topics')).toBe('users_created,ingest.orders');
@@ -183,21 +204,43 @@ describe('BatchesService.submit', () => {
     expect(flag('--cassandra-host')).toBe('127.0.0.1');
     expect(isAbsolute(flag('--checkpoint-dir'))).toBe(true);
     expect(flag('--checkpoint-dir')).toMatch(/checkpoints\/events_stream$/);
+    // The job reports under this id in its heartbeat: how the supervisor tells its copy from others.
+    expect(args).toContain('--batch-id');
+    expect(flag('--batch-id')).toBe(id);
+    expect(view).toMatchObject({ id, livyId: 0, job: 'events_stream', name: `events_stream-${id}`, state: 'starting' });
+  });
+
+  it('generates the id when none is given, and records the batch under it', async () => {
+    const { service, history, catalog } = setup();
+
+    const view = await service.launch(catalog.get('events_stream'), { args: { trigger_ms: 1000 } });
+
+    expect(view.id).toMatch(UUID_V7);
+    expect(view.args?.slice(0, 2)).toEqual(['--trigger-ms', '1000']);
+    await expect(history.get(view.id)).resolves.toMatchObject({ id: view.id, livyId: 0, job: 'events_stream', name: `events_stream-${view.id}` });
+  });
+
+  it('validates the args against the catalog', async () => {
+    const { service, livy, catalog } = setup();
+
+    await expect(service.launch(catalog.get('events_stream'), { args: { trigger_ms: 1 } })).rejects.toBeInstanceOf(BadRequestError);
+    expect(livy.createBatch).not.toHaveBeenCalled();
   });
 });
 
 describe('BatchesService.get', () => {
   it("prefers Livy's state and app id, and takes job, args and times from the history", async () => {
     const { service, livy, history } = setup();
-    history.seed(record({ id: 4, state: 'starting' }));
-    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'running', appId: 'application_1_0004' });
+    history.seed(record(4, { state: 'starting' }));
+    livy.add({ id: 4, name: `daily_rollup-${idOf(4)}`, state: 'running', appId: 'application_1_0004' });
 
-    const view = await service.get(4);
+    const view = await service.get(idOf(4));
 
     expect(view).toEqual({
-      id: 4,
+      id: idOf(4),
+      livyId: 4,
       job: 'daily_rollup',
-      name: 'daily_rollup-00000004',
+      name: `daily_rollup-${idOf(4)}`,
       state: 'running',
       appId: 'application_1_0004',
       args: ['--day', '2026-01-01'],
@@ -208,90 +251,153 @@ describe('BatchesService.get', () => {
 
   it('records the finish once, the first time it sees a terminal state, and keeps that time', async () => {
     const { service, livy, history } = setup();
-    history.seed(record({ id: 4, state: 'running' }));
-    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'success' });
+    history.seed(record(4, { state: 'running' }));
+    livy.add({ id: 4, name: `daily_rollup-${idOf(4)}`, state: 'success' });
 
-    const first = await service.get(4);
-    const second = await service.get(4);
+    const first = await service.get(idOf(4));
+    const second = await service.get(idOf(4));
 
     expect(first.state).toBe('success');
     expect(first.finishedAt).toEqual(expect.any(String));
     expect(history.finish).toHaveBeenCalledTimes(1);
     expect(history.finish).toHaveBeenCalledWith(recordOf(4), 'success', new Date(first.finishedAt!));
     expect(second.finishedAt).toBe(first.finishedAt);
-    await expect(history.get(4)).resolves.toMatchObject({ state: 'success', finishedAt: new Date(first.finishedAt!) });
+    await expect(history.get(idOf(4))).resolves.toMatchObject({ state: 'success', finishedAt: new Date(first.finishedAt!) });
   });
 
   it('answers from the history when Livy has forgotten a killed batch, which stays killed', async () => {
     const { service, history } = setup();
-    history.seed(record({ id: 4, state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') }));
+    history.seed(record(4, { state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') }));
 
-    await expect(service.get(4)).resolves.toMatchObject({ id: 4, job: 'daily_rollup', state: 'killed', finishedAt: '2026-01-02T00:05:00.000Z' });
+    await expect(service.get(idOf(4))).resolves.toMatchObject({ id: idOf(4), job: 'daily_rollup', state: 'killed', finishedAt: '2026-01-02T00:05:00.000Z' });
     expect(history.finish).not.toHaveBeenCalled();
-    await expect(history.get(4)).resolves.toMatchObject({ state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') });
+    await expect(history.get(idOf(4))).resolves.toMatchObject({ state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') });
   });
 
   it("calls a batch 'lost' when Livy forgot it before it was seen to finish", async () => {
     const { service, history } = setup();
-    history.seed(record({ id: 4, state: 'running' }));
+    history.seed(record(4, { state: 'running' }));
 
-    await expect(service.get(4)).resolves.toMatchObject({ id: 4, state: 'lost', finishedAt: undefined });
+    await expect(service.get(idOf(4))).resolves.toMatchObject({ id: idOf(4), livyId: 4, state: 'lost', finishedAt: undefined });
   });
 
   it("records a lost batch as finished with state 'lost' the first time it is seen, so the retention applies", async () => {
     const { service, history } = setup();
-    history.seed(record({ id: 4, state: 'running' }));
+    history.seed(record(4, { state: 'running' }));
     const before = Date.now();
 
-    await service.get(4);
-    const later = await service.get(4);
+    await service.get(idOf(4));
+    const later = await service.get(idOf(4));
 
     expect(history.finish).toHaveBeenCalledTimes(1);
     expect(history.finish).toHaveBeenCalledWith(recordOf(4), 'lost', expect.any(Date));
     const finishedAt = history.finish.mock.calls[0][2];
     expect(finishedAt.getTime()).toBeGreaterThanOrEqual(before);
-    expect(later).toMatchObject({ id: 4, state: 'lost', finishedAt: finishedAt.toISOString() });
-    await expect(history.get(4)).resolves.toMatchObject({ state: 'lost', finishedAt });
+    expect(later).toMatchObject({ id: idOf(4), state: 'lost', finishedAt: finishedAt.toISOString() });
+    await expect(history.get(idOf(4))).resolves.toMatchObject({ state: 'lost', finishedAt });
   });
 
   it('does not call a batch lost when it was submitted after Livy was asked (its answer may predate it)', async () => {
     const { service, history } = setup();
     const submittedAt = new Date(Date.now() + 60_000);
-    history.seed(record({ id: 4, state: 'starting', submittedAt }));
+    history.seed(record(4, { state: 'starting', submittedAt }));
 
     const [listed] = await service.list();
 
-    expect(listed).toMatchObject({ id: 4 });
+    expect(listed).toMatchObject({ id: idOf(4) });
     expect(history.finish).not.toHaveBeenCalled();
-    await expect(history.get(4)).resolves.toMatchObject({ finishedAt: undefined });
+    await expect(history.get(idOf(4))).resolves.toMatchObject({ finishedAt: undefined });
+  });
+
+  // The bug the own ids fix: Livy numbers from 0 again after a restart, and a new batch with a
+  // recorded batch's Livy id used to overwrite that batch's history and be shown as it.
+  it("does not take another batch that Livy gave the recorded Livy id after a restart: the recorded batch is lost", async () => {
+    jest.useFakeTimers({ now: at('2026-01-02T00:00:00.000Z'), doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+    const { service, livy, history } = setup();
+    const rollupArgs = { day: '2026-01-01', sources: ['users'] };
+    const before = await service.submit('daily_rollup', { args: rollupArgs });
+    livy.setState(before.livyId!, 'running');
+    jest.setSystemTime(at('2026-01-02T01:00:00.000Z'));
+    livy.restart();
+    const after = await service.submit('daily_rollup', { args: { ...rollupArgs, day: '2026-01-02' } });
+    livy.setState(after.livyId!, 'running');
+    expect(after.livyId).toBe(before.livyId);
+    jest.setSystemTime(at('2026-01-02T01:00:01.000Z'));
+
+    const old = await service.get(before.id);
+    const current = await service.get(after.id);
+
+    expect(old).toMatchObject({ id: before.id, livyId: 0, name: before.name, state: 'lost', args: before.args });
+    expect(current).toMatchObject({ id: after.id, livyId: 0, name: after.name, state: 'running', args: after.args });
+    expect(history.finish).toHaveBeenCalledTimes(1);
+    expect(history.finish).toHaveBeenCalledWith(expect.objectContaining({ id: before.id }), 'lost', expect.any(Date));
+    await expect(history.get(after.id)).resolves.toMatchObject({ args: after.args, finishedAt: undefined });
   });
 
   it('answers 404 when neither Livy nor the history knows the batch', async () => {
     const { service } = setup();
 
-    const err = await rejection(service.get(4));
+    const err = await rejection(service.get(idOf(4)));
 
     expect(err).toBeInstanceOf(NotFoundError);
-    expect(err.message).toContain('4');
+    expect(err.message).toContain(idOf(4));
   });
 
-  it("still answers with Livy's view when the history cannot be read", async () => {
+  it.each(['4', 'livy:', 'livy:x', 'livy:-1', 'livy:1234567890', 'not-a-uuid', `${idOf(4)}0`, idOf(0xabc).toUpperCase(), ''])(
+    'answers 404 for the malformed id %p without asking the history or Livy',
+    async (id) => {
+      const { service, livy, history } = setup();
+      history.seed(record(4));
+      livy.add({ id: 4, name: `daily_rollup-${idOf(4)}`, state: 'running' });
+
+      await expect(service.get(id)).rejects.toBeInstanceOf(NotFoundError);
+      expect(history.get).not.toHaveBeenCalled();
+      expect(livy.getBatch).not.toHaveBeenCalled();
+    },
+  );
+
+  it('answers 404 for livy:<n> when Livy has no batch n', async () => {
+    const { service } = setup();
+
+    const err = await rejection(service.get('livy:4'));
+
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.message).toContain('livy:4');
+  });
+
+  it("answers a batch submitted elsewhere by Livy's id, from Livy alone", async () => {
     const { service, livy, history } = setup();
     history.get.mockRejectedValue(new UpstreamUnavailableError('Cassandra', 'down'));
-    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'running' });
+    livy.add({ id: 4, name: 'daily_rollup-20260101', state: 'running', appId: 'application_1_0004' });
 
-    await expect(service.get(4)).resolves.toMatchObject({ id: 4, state: 'running', job: 'daily_rollup' });
+    await expect(service.get('livy:4')).resolves.toEqual({
+      id: 'livy:4',
+      livyId: 4,
+      job: 'daily_rollup',
+      name: 'daily_rollup-20260101',
+      state: 'running',
+      appId: 'application_1_0004',
+    });
+    expect(history.get).not.toHaveBeenCalled();
+  });
+
+  it("answers 503, not 404, for the control plane's id when the history cannot be read", async () => {
+    const { service, history } = setup();
+    history.get.mockRejectedValue(new UpstreamUnavailableError('Cassandra', 'down'));
+
+    await expect(service.get(idOf(4))).rejects.toBeInstanceOf(UpstreamUnavailableError);
   });
 
   it.each([
     ['daily_rollup-1a2b3c4d', 'daily_rollup'],
     ['events_stream', 'events_stream'],
+    [`events_stream-${idOf(1)}`, 'events_stream'],
     ['adhoc-notebook', undefined],
   ])('names the job of a batch submitted elsewhere from its Livy name %s', async (name, job) => {
     const { service, livy } = setup();
     livy.add({ id: 8, name, state: 'running' });
 
-    const view = await service.get(8);
+    const view = await service.get('livy:8');
 
     expect(view.job).toBe(job);
     expect(view.submittedAt).toBeUndefined();
@@ -301,134 +407,169 @@ describe('BatchesService.get', () => {
 describe('BatchesService.kill', () => {
   it('kills a running batch in Livy and records the kill', async () => {
     const { service, livy, history } = setup();
-    history.seed(record({ id: 4, state: 'running' }));
-    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'running' });
+    history.seed(record(4, { state: 'running' }));
+    livy.add({ id: 4, name: `daily_rollup-${idOf(4)}`, state: 'running' });
 
-    const view = await service.kill(4);
+    const view = await service.kill(idOf(4));
 
     expect(livy.deleteBatch).toHaveBeenCalledWith(4);
     expect(history.finish).toHaveBeenCalledWith(recordOf(4), 'killed', expect.any(Date));
-    expect(view).toMatchObject({ id: 4, job: 'daily_rollup', state: 'killed', finishedAt: expect.any(String) });
-    await expect(history.get(4)).resolves.toMatchObject({ state: 'killed', finishedAt: new Date(view.finishedAt!) });
+    expect(view).toMatchObject({ id: idOf(4), livyId: 4, job: 'daily_rollup', state: 'killed', finishedAt: expect.any(String) });
+    await expect(history.get(idOf(4))).resolves.toMatchObject({ state: 'killed', finishedAt: new Date(view.finishedAt!) });
   });
 
   it('remembers the kill after Livy forgets the batch', async () => {
     const { service, livy, history } = setup();
-    history.seed(record({ id: 4, state: 'running' }));
-    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'running' });
+    history.seed(record(4, { state: 'running' }));
+    livy.add({ id: 4, name: `daily_rollup-${idOf(4)}`, state: 'running' });
 
-    const killed = await service.kill(4);
-    const later = await service.get(4);
+    const killed = await service.kill(idOf(4));
+    const later = await service.get(idOf(4));
 
     await expect(livy.getBatch(4)).resolves.toBeUndefined();
-    expect(later).toMatchObject({ id: 4, state: 'killed', finishedAt: killed.finishedAt });
+    expect(later).toMatchObject({ id: idOf(4), state: 'killed', finishedAt: killed.finishedAt });
     expect(history.finish).toHaveBeenCalledTimes(1);
   });
 
-  it('kills a batch submitted elsewhere without writing a history it does not have', async () => {
+  it("kills a batch submitted elsewhere by Livy's id without writing a history it does not have", async () => {
     const { service, livy, history } = setup();
     livy.add({ id: 8, name: 'adhoc-notebook', state: 'running' });
 
-    const view = await service.kill(8);
+    const view = await service.kill('livy:8');
 
     expect(livy.deleteBatch).toHaveBeenCalledWith(8);
     expect(history.finish).not.toHaveBeenCalled();
-    expect(view).toMatchObject({ id: 8, state: 'killed', finishedAt: expect.any(String) });
+    expect(view).toMatchObject({ id: 'livy:8', livyId: 8, state: 'killed', finishedAt: expect.any(String) });
+    await expect(livy.getBatch(8)).resolves.toBeUndefined();
   });
 
   it('leaves a batch that already finished alone', async () => {
     const { service, livy, history } = setup();
-    history.seed(record({ id: 4, state: 'running' }));
-    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'success' });
+    history.seed(record(4, { state: 'running' }));
+    livy.add({ id: 4, name: `daily_rollup-${idOf(4)}`, state: 'success' });
 
-    const view = await service.kill(4);
+    const view = await service.kill(idOf(4));
 
     expect(livy.deleteBatch).not.toHaveBeenCalled();
     expect(view.state).toBe('success');
-    await expect(history.get(4)).resolves.toMatchObject({ state: 'success' });
+    await expect(history.get(idOf(4))).resolves.toMatchObject({ state: 'success' });
   });
 
   it('answers from the history for a batch Livy has forgotten, without calling Livy to delete', async () => {
     const { service, livy, history } = setup();
-    history.seed(record({ id: 4, state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') }));
+    history.seed(record(4, { state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') }));
 
-    await expect(service.kill(4)).resolves.toMatchObject({ state: 'killed', finishedAt: '2026-01-02T00:05:00.000Z' });
+    await expect(service.kill(idOf(4))).resolves.toMatchObject({ state: 'killed', finishedAt: '2026-01-02T00:05:00.000Z' });
     expect(livy.deleteBatch).not.toHaveBeenCalled();
   });
 
-  it('answers 404 for a batch nobody knows', async () => {
+  it('never kills the batch that now carries a lost batch’s Livy id', async () => {
+    const { service, livy, history } = setup();
+    history.seed(record(4, { state: 'running' }));
+    livy.add({ id: 4, name: `daily_rollup-${idOf(99)}`, state: 'running' });
+
+    const view = await service.kill(idOf(4));
+
+    expect(livy.deleteBatch).not.toHaveBeenCalled();
+    expect(view).toMatchObject({ id: idOf(4), state: 'lost' });
+    await expect(livy.getBatch(4)).resolves.toMatchObject({ state: 'running' });
+  });
+
+  it.each([idOf(4), 'livy:4', '4'])('answers 404 for %s, which nobody knows', async (id) => {
     const { service, livy } = setup();
 
-    await expect(service.kill(4)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.kill(id)).rejects.toBeInstanceOf(NotFoundError);
     expect(livy.deleteBatch).not.toHaveBeenCalled();
   });
 });
 
 describe('BatchesService.list', () => {
-  it("merges Livy's batches with the ones it forgot, newest id first, each once", async () => {
+  it("lists the history newest first, with Livy's state where Livy has the batch by id and name, then Livy's other batches, newest first", async () => {
     const { service, livy, history } = setup();
-    livy.add({ id: 1, name: 'daily_rollup-00000001', state: 'success' });
-    livy.add({ id: 3, name: 'events_stream', state: 'running' });
-    livy.add({ id: 6, name: 'adhoc', state: 'running' });
+    const submitted = (n: number) => at(`2026-01-02T00:0${n}:00.000Z`);
+    livy.add({ id: 1, name: `daily_rollup-${idOf(1)}`, state: 'success' });
+    livy.add({ id: 3, name: `events_stream-${idOf(3)}`, state: 'running' });
+    livy.add({ id: 5, name: 'adhoc', state: 'running' });
+    // Livy restarted since batch 6 was recorded and gave its Livy id to a batch submitted elsewhere.
+    livy.add({ id: 6, name: 'notebook', state: 'running' });
     history.seed(
-      record({ id: 1, state: 'running' }),
-      record({ id: 2, state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') }),
-      record({ id: 3, job: 'events_stream', name: 'events_stream', state: 'starting' }),
-      record({ id: 4, state: 'running' }),
+      record(1, { state: 'running', submittedAt: submitted(1) }),
+      record(2, { state: 'killed', submittedAt: submitted(2), finishedAt: at('2026-01-02T00:05:00.000Z') }),
+      record(3, { job: 'events_stream', name: `events_stream-${idOf(3)}`, state: 'starting', submittedAt: submitted(3) }),
+      record(4, { state: 'running', submittedAt: submitted(4) }),
+      record(6, { state: 'running', submittedAt: submitted(6) }),
     );
 
     const views = await service.list();
 
-    expect(views.map((v) => [v.id, v.job, v.state])).toEqual([
-      [6, undefined, 'running'],
-      [4, 'daily_rollup', 'lost'],
-      [3, 'events_stream', 'running'],
-      [2, 'daily_rollup', 'killed'],
-      [1, 'daily_rollup', 'success'],
+    expect(views.map((v) => [v.id, v.livyId, v.job, v.state])).toEqual([
+      [idOf(6), 6, 'daily_rollup', 'lost'],
+      [idOf(4), 4, 'daily_rollup', 'lost'],
+      [idOf(3), 3, 'events_stream', 'running'],
+      [idOf(2), 2, 'daily_rollup', 'killed'],
+      [idOf(1), 1, 'daily_rollup', 'success'],
+      ['livy:6', 6, undefined, 'running'],
+      ['livy:5', 5, undefined, 'running'],
     ]);
-    // 1 is seen finished for the first time; 4 is seen lost for the first time; 2 was already recorded.
-    expect(history.finish).toHaveBeenCalledTimes(2);
+    // 1 is seen finished for the first time; 4 and 6 are seen lost for the first time; 2 was already recorded.
+    expect(history.finish).toHaveBeenCalledTimes(3);
     expect(history.finish).toHaveBeenCalledWith(recordOf(1), 'success', expect.any(Date));
     expect(history.finish).toHaveBeenCalledWith(recordOf(4), 'lost', expect.any(Date));
-    await expect(history.get(2)).resolves.toMatchObject({ state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') });
+    expect(history.finish).toHaveBeenCalledWith(recordOf(6), 'lost', expect.any(Date));
+    await expect(history.get(idOf(2))).resolves.toMatchObject({ state: 'killed', finishedAt: at('2026-01-02T00:05:00.000Z') });
   });
 
-  it("lists Livy's batches when the history cannot be read", async () => {
+  it("lists Livy's batches by Livy's id when the history cannot be read", async () => {
     const { service, livy, history } = setup();
-    livy.add({ id: 3, name: 'events_stream', state: 'running' });
+    livy.add({ id: 3, name: `events_stream-${idOf(3)}`, state: 'running' });
     history.list.mockRejectedValue(new UpstreamUnavailableError('Cassandra', 'down'));
 
-    await expect(service.list()).resolves.toEqual([expect.objectContaining({ id: 3, job: 'events_stream', state: 'running' })]);
+    await expect(service.list()).resolves.toEqual([expect.objectContaining({ id: 'livy:3', livyId: 3, job: 'events_stream', state: 'running' })]);
   });
 });
 
 describe('BatchesService.log', () => {
-  it("maps Livy's log page to lines", async () => {
-    const { service, livy } = setup();
-    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'success' });
-    livy.setLog(4, [...Array.from({ length: 10 }, (_, i) => `line ${i}`), 'stdout: ', 'rolled up 42 minutes']);
+  const lines = [...Array.from({ length: 10 }, (_, i) => `line ${i}`), 'stdout: ', 'rolled up 42 minutes'];
 
-    await expect(service.log(4, 10, 2)).resolves.toEqual({ id: 4, from: 10, total: 12, lines: ['stdout: ', 'rolled up 42 minutes'] });
+  it("maps Livy's log page to lines", async () => {
+    const { service, livy, history } = setup();
+    history.seed(record(4));
+    livy.add({ id: 4, name: `daily_rollup-${idOf(4)}`, state: 'success' });
+    livy.setLog(4, lines);
+
+    await expect(service.log(idOf(4), 10, 2)).resolves.toEqual({ id: idOf(4), from: 10, total: 12, lines: ['stdout: ', 'rolled up 42 minutes'] });
     expect(livy.getLog).toHaveBeenCalledWith(4, 10, 2);
   });
 
+  it("reads the log of a batch submitted elsewhere by Livy's id", async () => {
+    const { service, livy } = setup();
+    livy.add({ id: 8, name: 'adhoc-notebook', state: 'success' });
+    livy.setLog(8, lines);
+
+    await expect(service.log('livy:8', 0, 1)).resolves.toEqual({ id: 'livy:8', from: 0, total: 12, lines: ['line 0'] });
+    expect(livy.getLog).toHaveBeenCalledWith(8, 0, 1);
+  });
+
   it('answers 404 when Livy has no log for the batch', async () => {
+    const { service, history } = setup();
+    history.seed(record(4));
+
+    await expect(service.log(idOf(4), 0, 100)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("never shows the log of the batch that now carries a lost batch's Livy id", async () => {
+    const { service, livy, history } = setup();
+    history.seed(record(4));
+    livy.add({ id: 4, name: 'adhoc-notebook', state: 'running' });
+    livy.setLog(4, lines);
+
+    await expect(service.log(idOf(4), 0, 100)).rejects.toBeInstanceOf(NotFoundError);
+    expect(livy.getLog).not.toHaveBeenCalled();
+  });
+
+  it.each([idOf(4), 'livy:4', 'four'])('answers 404 for %s, which nobody knows', async (id) => {
     const { service } = setup();
 
-    await expect(service.log(4, 0, 100)).rejects.toBeInstanceOf(NotFoundError);
-  });
-});
-
-describe('BatchesService.latestOf', () => {
-  it("returns the job's most recently submitted batch from the history", async () => {
-    const { service, history } = setup();
-    history.seed(
-      record({ id: 9, job: 'events_stream', submittedAt: at('2026-01-01T00:00:00.000Z') }),
-      record({ id: 2, job: 'events_stream', submittedAt: at('2026-01-03T00:00:00.000Z'), state: 'killed', finishedAt: at('2026-01-03T01:00:00.000Z') }),
-      record({ id: 10, job: 'daily_rollup', submittedAt: at('2026-01-04T00:00:00.000Z') }),
-    );
-
-    await expect(service.latestOf('events_stream')).resolves.toMatchObject({ id: 2, state: 'killed' });
-    await expect(service.latestOf('other')).resolves.toBeUndefined();
+    await expect(service.log(id, 0, 100)).rejects.toBeInstanceOf(NotFoundError);
   });
 });

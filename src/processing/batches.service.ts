@@ -1,20 +1,34 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { v7 as uuidv7 } from 'uuid';
 import { BatchHistoryRepository, BatchRecord } from '../cassandra/batch-history.repository';
-import { JobsCatalog, Provided } from '../catalogs/jobs.catalog';
+import { JobsCatalog, Provided, SparkJob } from '../catalogs/jobs.catalog';
 import { SourcesRegistry } from '../catalogs/sources.registry';
-import { NotFoundError } from '../common/errors/errors';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { ConflictError, NotFoundError } from '../common/errors/errors';
 import { isTerminal, LivyBatch, LivyClient } from '../livy/livy.client';
 import { BatchDto, BatchLogDto } from './dto/processing.dto';
 
 export interface SubmitOptions {
   args?: Record<string, unknown>;
   conf?: Record<string, string>;
-  /** A fixed Livy batch name; Livy refuses a second live batch with the same name. */
-  name?: string;
 }
 
+/** Batches Livy knows but the control plane did not submit (e.g. sent to Livy directly) are named by Livy's id. */
+const LIVY_ONLY = /^livy:(\d{1,9})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Where a batch id leads: a batch in the history (and Livy's copy of it, while Livy still has it), or Livy's alone. */
+interface Located {
+  record?: BatchRecord;
+  livy?: LivyBatch;
+  id: string;
+}
+
+/**
+ * Spark batches through Livy. Every batch the control plane submits gets its own id (UUID v7) and
+ * the Livy name `<job>-<id>`; Livy's id is only an attribute, because Livy numbers batches from 0
+ * again after a restart. A Livy batch belongs to a record only when both id and name match.
+ */
 @Injectable()
 export class BatchesService {
   private readonly logger = new Logger(BatchesService.name);
@@ -27,16 +41,26 @@ export class BatchesService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Validates the args against the catalog and submits the job as a Livy batch. */
+  /** POST /jobs/{name}/batches: a batch job from the catalog. A streaming job has its own lifecycle. */
   async submit(jobName: string, options: SubmitOptions = {}): Promise<BatchDto> {
     const job = this.catalog.get(jobName);
-    const args = [...JobsCatalog.toCommandLine(job, options.args ?? {}), ...job.provided.flatMap((p) => this.provided(p))];
+    if (job.streaming) {
+      throw new ConflictError(
+        `Job "${job.name}" is a streaming job: it runs as one supervised copy. Start it with POST /api/v1/streaming/start (and stop it with POST /api/v1/streaming/stop)`,
+      );
+    }
+    return this.launch(job, options);
+  }
+
+  /** Validates the args against the catalog and submits the job as a Livy batch under the given (or a new) id. */
+  async launch(job: SparkJob, options: SubmitOptions, id: string = uuidv7()): Promise<BatchDto> {
+    const args = [...JobsCatalog.toCommandLine(job, options.args ?? {}), ...job.provided.flatMap((p) => this.provided(p, id))];
     const { remoteJobsDir, packages } = this.config.spark;
     const conf: Record<string, string> = {
       ...(packages.length ? { 'spark.jars.packages': packages.join(',') } : {}),
       ...(options.conf ?? {}),
     };
-    const name = options.name ?? `${job.name}-${randomBytes(4).toString('hex')}`;
+    const name = `${job.name}-${id}`;
     const submittedAt = new Date();
     const batch = await this.livy.createBatch({
       file: `${remoteJobsDir}/${job.file}`,
@@ -45,79 +69,92 @@ export class BatchesService {
       args,
       conf,
     });
-    const record: BatchRecord = { id: batch.id, job: job.name, name, state: batch.state, appId: batch.appId ?? undefined, args, submittedAt };
+    const record: BatchRecord = { id, livyId: batch.id, job: job.name, name, state: batch.state, appId: batch.appId ?? undefined, args, submittedAt };
     // The batch runs whether or not its history is written; a Cassandra hiccup must not hide that.
-    await this.history.record(record).catch((err: Error) => this.logger.warn(`batch ${batch.id}: history not recorded (${err.message})`));
-    return this.view(batch, record);
+    await this.history.record(record).catch((err: Error) => this.logger.warn(`batch ${id}: history not recorded (${err.message})`));
+    return this.view({ id, record, livy: batch });
   }
 
-  /** Livy's batches, plus the ones Livy has forgotten (killed, or lost in a Livy restart) from the history. */
+  /** Every batch in the history (with Livy's state while Livy has it), and Livy's batches the control plane did not submit. */
   async list(): Promise<BatchDto[]> {
     const askedAt = new Date();
     const [live, records] = await Promise.all([this.livy.listBatches(), this.history.list().catch(() => [] as BatchRecord[])]);
-    const byId = new Map(records.map((r) => [r.id, r]));
-    const views = await Promise.all(live.map((b) => this.observe(b, byId.get(b.id))));
-    const liveIds = new Set(live.map((b) => b.id));
-    const forgotten = records.filter((r) => !liveIds.has(r.id)).map((r) => this.forgotten(r, askedAt));
-    return [...views, ...forgotten].sort((a, b) => b.id - a.id);
+    const liveByName = new Map(live.filter((b) => b.name).map((b) => [b.name!, b]));
+    const mine = new Set<LivyBatch>();
+    const views = await Promise.all(
+      records.map(async (record) => {
+        const batch = liveByName.get(record.name ?? '');
+        if (!batch || batch.id !== record.livyId) return this.forgotten(record, askedAt);
+        mine.add(batch);
+        return this.observe({ id: record.id, record, livy: batch });
+      }),
+    );
+    const others = live.filter((b) => !mine.has(b)).map((b) => this.view({ id: `livy:${b.id}`, livy: b }));
+    views.sort((a, b) => (b.submittedAt ?? '').localeCompare(a.submittedAt ?? ''));
+    return [...views, ...others.reverse()];
   }
 
-  /** The most recent batch of a job in the control plane's history. */
-  async latestOf(jobName: string): Promise<BatchDto | undefined> {
-    const records = (await this.history.list()).filter((r) => r.job === jobName);
-    const latest = records.sort((a, b) => b.submittedAt.getTime() - a.submittedAt.getTime())[0];
-    return latest ? this.fromRecord(latest) : undefined;
-  }
-
-  async get(id: number): Promise<BatchDto> {
+  async get(id: string): Promise<BatchDto> {
     const askedAt = new Date();
-    const [batch, record] = await Promise.all([this.livy.getBatch(id), this.history.get(id).catch(() => undefined)]);
-    if (batch) return this.observe(batch, record);
-    if (record) return this.forgotten(record, askedAt);
-    throw new NotFoundError(`Batch ${id} is not known to Livy or to the control plane`);
+    const found = await this.locate(id);
+    if (found.livy) return this.observe(found);
+    return this.forgotten(found.record!, askedAt);
   }
 
-  async log(id: number, from: number, size: number): Promise<BatchLogDto> {
-    const log = await this.livy.getLog(id, from, size);
-    if (!log) throw new NotFoundError(`Batch ${id} has no log in Livy (it is unknown, or Livy has forgotten it)`);
+  async log(id: string, from: number, size: number): Promise<BatchLogDto> {
+    const { livy } = await this.locate(id);
+    const log = livy && (await this.livy.getLog(livy.id, from, size));
+    if (!log) throw new NotFoundError(`Batch ${id} has no log in Livy (Livy has forgotten it: it was killed, or Livy restarted)`);
     return { id, from: log.from, total: log.total, lines: log.log };
   }
 
   /** Kills a batch. Livy forgets a killed batch at once, so its end is recorded in the history. */
-  async kill(id: number): Promise<BatchDto> {
-    const batch = await this.livy.getBatch(id);
-    if (!batch) {
-      const record = await this.history.get(id).catch(() => undefined);
-      if (record) return this.forgotten(record, new Date());
-      throw new NotFoundError(`Batch ${id} is not known to Livy or to the control plane`);
-    }
-    const record = await this.history.get(id).catch(() => undefined);
-    if (isTerminal(batch.state)) return this.observe(batch, record);
-    await this.livy.deleteBatch(id);
+  async kill(id: string): Promise<BatchDto> {
+    const found = await this.locate(id);
+    const { record, livy } = found;
+    if (!livy) return this.forgotten(record!, new Date());
+    if (isTerminal(livy.state)) return this.observe(found);
+    await this.livy.deleteBatch(livy.id);
     const finishedAt = new Date();
     if (record) {
       await this.history.finish(record, 'killed', finishedAt).catch((err: Error) => this.logger.warn(`batch ${id}: kill not recorded (${err.message})`));
     }
-    return { ...this.view(batch, record), state: 'killed', finishedAt: finishedAt.toISOString() };
+    return { ...this.view(found), state: 'killed', finishedAt: finishedAt.toISOString() };
+  }
+
+  /** The batch an id names, or 404. Livy's batch is taken only when its name is the recorded one. */
+  async locate(id: string): Promise<Located> {
+    const livyOnly = LIVY_ONLY.exec(id);
+    if (livyOnly) {
+      const livy = await this.livy.getBatch(Number(livyOnly[1]));
+      if (!livy) throw new NotFoundError(`Batch ${id} is not known to Livy`);
+      return { id, livy };
+    }
+    const record = UUID.test(id) ? await this.history.get(id) : undefined;
+    if (!record) throw new NotFoundError(`Batch ${id} is not known to the control plane (ids come from POST /jobs/{name}/batches or GET /batches)`);
+    const livy = await this.livy.getBatch(record.livyId);
+    return { id, record, livy: livy && livy.name === record.name ? livy : undefined };
   }
 
   /** Livy's view, with the finish time recorded the first time a terminal state is seen. */
-  private async observe(batch: LivyBatch, record?: BatchRecord): Promise<BatchDto> {
-    if (record && isTerminal(batch.state) && !record.finishedAt) {
+  private async observe(found: Located): Promise<BatchDto> {
+    const { record, livy } = found;
+    if (record && livy && isTerminal(livy.state) && !record.finishedAt) {
       record.finishedAt = new Date();
-      await this.history.finish(record, batch.state, record.finishedAt).catch(() => undefined);
+      await this.history.finish(record, livy.state, record.finishedAt).catch(() => undefined);
     }
-    return this.view(batch, record);
+    return this.view(found);
   }
 
-  private view(batch: LivyBatch, record?: BatchRecord): BatchDto {
+  private view({ id, record, livy }: Located): BatchDto {
     return {
-      id: batch.id,
-      job: record?.job ?? this.jobOfName(batch.name ?? undefined),
-      name: batch.name ?? record?.name,
-      state: batch.state,
-      appId: batch.appId ?? record?.appId,
-      appInfo: batch.appInfo,
+      id,
+      livyId: livy?.id ?? record?.livyId,
+      job: record?.job ?? this.jobOfName(livy?.name ?? undefined),
+      name: livy?.name ?? record?.name,
+      state: livy?.state ?? 'unknown',
+      appId: livy?.appId ?? record?.appId,
+      appInfo: livy?.appInfo,
       args: record?.args,
       submittedAt: record?.submittedAt.toISOString(),
       finishedAt: record?.finishedAt?.toISOString(),
@@ -133,12 +170,9 @@ export class BatchesService {
     if (!record.finishedAt && record.submittedAt < livyAskedAt) {
       void this.history.finish(record, 'lost', livyAskedAt).catch(() => undefined);
     }
-    return this.fromRecord(record);
-  }
-
-  private fromRecord(record: BatchRecord): BatchDto {
     return {
       id: record.id,
+      livyId: record.livyId,
       job: record.job,
       name: record.name,
       // Livy no longer knows the batch: either it was killed (recorded) or Livy restarted and lost it.
@@ -151,7 +185,7 @@ export class BatchesService {
   }
 
   /** Addresses, topics and directories come from the control plane's configuration, never from the caller. */
-  private provided(what: Provided): string[] {
+  private provided(what: Provided, batchId: string): string[] {
     const { streaming, cassandra } = this.config;
     switch (what) {
       case 'topics':
@@ -166,6 +200,8 @@ export class BatchesService {
         ];
       case 'checkpoint':
         return ['--checkpoint-dir', streaming.checkpointDir];
+      case 'batch':
+        return ['--batch-id', batchId];
     }
   }
 

@@ -11,7 +11,8 @@ import { StreamingService } from './streaming.service';
   imports: [LivyModule, CassandraModule, CatalogsModule],
   controllers: [BatchesController, StreamingController],
   providers: [BatchesService, StreamingService],
-  // Schedules submit Spark batches through the same decisions as POST /jobs/{name}/batches.
-  exports: [BatchesService],
+  // Schedules submit Spark batches through the same decisions as POST /jobs/{name}/batches; the
+  // pipeline status reports the stream's state as GET /streaming does.
+  exports: [BatchesService, StreamingService],
 })
 export class ProcessingModule {}

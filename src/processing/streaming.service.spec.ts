@@ -1,40 +1,64 @@
 import { Logger } from '@nestjs/common';
-import { BatchHistoryRepository, BatchRecord } from '../cassandra/batch-history.repository';
+import { BatchHistoryRepository } from '../cassandra/batch-history.repository';
+import { StreamHeartbeat } from '../cassandra/stream.repository';
 import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-history.repository';
+import { InMemoryLeasesRepository } from '../cassandra/testing/in-memory-leases.repository';
+import { InMemoryStreamRepository } from '../cassandra/testing/in-memory-stream.repository';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
-import { BadRequestError, ConflictError, UpstreamRejectedError, UpstreamUnavailableError } from '../common/errors/errors';
+import { BadRequestError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
-import { rejection } from '../common/testing/rejection';
-import { LivyBatch, LivyClient } from '../livy/livy.client';
 import { FakeLivy } from '../livy/testing/fake-livy';
 import { BatchesService } from './batches.service';
-import { StreamingService } from './streaming.service';
+import { STREAM_JOB, StreamingService } from './streaming.service';
 
 const SOURCES = 'sources:\n  users: { topic: users_created }\n  orders: {}\n';
 const TOPICS = ['users_created', 'ingest.orders'];
+const SUPERVISOR_LEASE = 'supervisor:events_stream';
+const T0 = new Date('2026-01-02T12:00:00.000Z');
+const CASSANDRA_DOWN = 'events_stream: failed: cannot reach Cassandra at 10.9.9.9:9042 (NoHostAvailable)';
+const livyDown = () => new UpstreamUnavailableError('Livy', 'Livy is unavailable: connect ECONNREFUSED 127.0.0.1:8998');
 
-/** The real BatchesService over the shared Livy fake and the in-memory history, so the streaming service is exercised through it. */
+/**
+ * The real services over the shared fakes: Livy, the batch history, the stream's control and
+ * heartbeat rows, the leases, and the real catalogs. `replica()` is another API replica over the
+ * same Livy and Cassandra.
+ */
 function setup(env: Record<string, string> = {}) {
-  const config = testConfig(env);
   const livy = new FakeLivy();
   const history = new InMemoryBatchHistory();
+  const stream = new InMemoryStreamRepository();
+  const leases = new InMemoryLeasesRepository();
   const sources = sourcesRegistry(SOURCES);
-  const batches = new BatchesService(livy.client, new JobsCatalog(config), history as unknown as BatchHistoryRepository, sources, config);
-  const service = new StreamingService(batches, livy.client, sources, config);
-  return { service, livy, history };
+  const replica = (replicaEnv: Record<string, string> = {}) => {
+    const config = testConfig({ STREAMING_STOP_TIMEOUT_SECONDS: '2', ...env, ...replicaEnv });
+    const catalog = new JobsCatalog(config);
+    const batches = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, sources, config);
+    return new StreamingService(batches, livy.client, stream.repository, leases.repository, catalog, sources, config);
+  };
+  const service = replica();
+
+  /** The control plane's id of the batch it started last. */
+  const started = (): string => stream.stored(STREAM_JOB)!.batchId!;
+  /** Livy's id of a batch the control plane started. */
+  const livyIdOf = async (batchId: string): Promise<number> => (await history.get(batchId))!.livyId;
+  /** The copy reports itself in its heartbeat, as the job does (by default: the batch started last, running, now). */
+  const copyReports = (fields: Partial<StreamHeartbeat> = {}) =>
+    stream.report(STREAM_JOB, { runId: 'run-1', batchId: started(), state: 'running', seenAt: new Date(), topics: TOPICS, offsets: {}, ...fields });
+  /** The started batch runs in Livy and its copy reports itself running. */
+  const running = async (fields: Partial<StreamHeartbeat> = {}) => {
+    livy.setState(await livyIdOf(started()), 'running');
+    copyReports({ startedAt: new Date(), ...fields });
+  };
+  return { service, replica, livy, history, stream, leases, started, livyIdOf, copyReports, running };
 }
 
-const streamRecord = (fields: Partial<BatchRecord> & { id: number }): BatchRecord => ({
-  job: 'events_stream',
-  name: 'events_stream',
-  state: 'starting',
-  args: [],
-  submittedAt: new Date('2026-01-02T00:00:00.000Z'),
-  ...fields,
-});
+/** Lets the wall clock move on; timers due meanwhile fire. */
+const after = (ms: number) => jest.advanceTimersByTimeAsync(ms);
+const iso = (ms: number) => new Date(T0.getTime() + ms).toISOString();
 
 beforeEach(() => {
+  jest.useFakeTimers({ now: T0, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
   jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
   jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
 });
@@ -45,272 +69,649 @@ afterEach(() => {
 });
 
 describe('StreamingService.status', () => {
-  it('is stopped, with no batch, when neither Livy nor the history has run the job', async () => {
-    const { service } = setup();
+  it('is stopped, and desired stopped, when nothing was ever decided or started', async () => {
+    const { service, livy } = setup();
 
-    await expect(service.status()).resolves.toEqual({ state: 'stopped', running: false, topics: TOPICS });
+    await expect(service.status()).resolves.toEqual({ state: 'stopped', running: false, desired: 'stopped', topics: TOPICS, restarts: 0, failures: 0 });
+    expect(livy.getBatch).not.toHaveBeenCalled();
   });
 
-  it('names the last batch and when it stopped after Livy forgot the killed batch', async () => {
-    const { service, history } = setup();
-    history.seed(
-      streamRecord({ id: 2, submittedAt: new Date('2026-01-01T00:00:00.000Z'), state: 'dead', finishedAt: new Date('2026-01-01T06:00:00.000Z') }),
-      streamRecord({ id: 7, state: 'killed', finishedAt: new Date('2026-01-02T03:00:00.000Z') }),
-    );
+  it('is starting while the started batch is live in Livy and its copy has not reported', async () => {
+    const { service, started, history } = setup();
+    await service.start();
 
-    await expect(service.status()).resolves.toEqual({
-      state: 'stopped',
-      running: false,
-      batchId: 7,
-      since: '2026-01-02T03:00:00.000Z',
+    const status = await service.status();
+
+    const record = await history.get(started());
+    expect(status).toEqual({
+      state: 'starting',
+      running: true,
+      desired: 'running',
+      batchId: started(),
+      livyBatchId: 0,
+      since: record!.submittedAt.toISOString(),
       topics: TOPICS,
+      restarts: 0,
+      failures: 0,
     });
   });
 
-  it('reports the live copy, running since its submission, over an older dead one', async () => {
-    const { service, livy, history } = setup();
-    livy.add({ id: 1, name: 'events_stream', state: 'dead' });
-    livy.add({ id: 4, name: 'daily_rollup-00000004', state: 'running' });
-    livy.add({ id: 3, name: 'events_stream', state: 'running', appId: 'application_1_0003' });
-    history.seed(streamRecord({ id: 3 }));
+  it('is starting while the started copy reports itself starting', async () => {
+    const { service, livy, copyReports } = setup();
+    await service.start();
+    livy.setState(0, 'running');
+    copyReports({ state: 'starting' });
+
+    await expect(service.status()).resolves.toMatchObject({ state: 'starting', running: true, runId: 'run-1' });
+  });
+
+  it('is running when the started copy reports itself, with what it reports', async () => {
+    const { service, started, running } = setup();
+    await service.start();
+    await after(3_000);
+    await running({
+      appId: 'application_1_0001',
+      host: 'worker-1',
+      pid: 4242,
+      startedAt: new Date(iso(1_000)),
+      lastBatchAt: new Date(iso(2_500)),
+      epoch: 12,
+    });
 
     await expect(service.status()).resolves.toEqual({
       state: 'running',
       running: true,
-      batchId: 3,
-      appId: 'application_1_0003',
-      since: '2026-01-02T00:00:00.000Z',
+      desired: 'running',
+      batchId: started(),
+      livyBatchId: 0,
+      appId: 'application_1_0001',
+      since: iso(1_000),
       topics: TOPICS,
+      reading: TOPICS,
+      runId: 'run-1',
+      host: 'worker-1',
+      pid: 4242,
+      lastBatchAt: iso(2_500),
+      epoch: 12,
+      restarts: 0,
+      failures: 0,
     });
   });
 
-  it('reports a copy that died in Livy as stopped since it was first seen dead', async () => {
-    const { service, livy, history } = setup();
-    livy.add({ id: 3, name: 'events_stream', state: 'dead' });
-    history.seed(streamRecord({ id: 3, state: 'running' }));
+  it('is running-unmanaged when the fresh heartbeat is of another batch than the one started', async () => {
+    const { service, started, running } = setup();
+    await service.start();
+    const mine = started();
+    // A copy submitted to Livy directly holds the stream; the started one waits for the job's lease.
+    await running({ runId: 'run-other', batchId: 'submitted-elsewhere' });
 
     const status = await service.status();
 
-    expect(status).toMatchObject({ state: 'stopped', running: false, batchId: 3, since: expect.any(String) });
-    await expect(history.get(3)).resolves.toMatchObject({ state: 'dead', finishedAt: new Date(status.since!) });
+    expect(status).toMatchObject({ state: 'running-unmanaged', running: true, batchId: 'submitted-elsewhere', runId: 'run-other' });
+    expect(started()).toBe(mine);
+  });
+
+  it('is running-unmanaged when Livy forgot the started batch (Livy restarted) but its copy still reports', async () => {
+    const { service, started, livy, running } = setup();
+    await service.start();
+    await running();
+    livy.restart();
+    // Livy numbers from 0 again: its new batch 0 is someone else's.
+    livy.add({ name: 'adhoc-notebook', state: 'running' });
+
+    await expect(service.status()).resolves.toMatchObject({ state: 'running-unmanaged', running: true, batchId: started(), livyBatchId: undefined, runId: 'run-1' });
+  });
+
+  it('is stopping when desired stopped while the copy still reports itself', async () => {
+    const { service, stream, running } = setup();
+    await service.start();
+    await running();
+    await stream.repository.setDesired(STREAM_JOB, 'stopped', 'another replica');
+
+    await expect(service.status()).resolves.toMatchObject({ state: 'stopping', running: false, desired: 'stopped', runId: 'run-1' });
+  });
+
+  it('is stopped since the copy reported its graceful end', async () => {
+    const { service, stream, livy, copyReports, running } = setup();
+    await service.start();
+    await running();
+    await stream.repository.setDesired(STREAM_JOB, 'stopped', 'another replica');
+    await after(1_000);
+    copyReports({ state: 'stopped', seenAt: new Date() });
+    livy.setState(0, 'success');
+
+    await expect(service.status()).resolves.toMatchObject({ state: 'stopped', running: false, desired: 'stopped', since: iso(1_000), runId: undefined });
+  });
+
+  it('is failed with the error and the next attempt while a failed start backs off, and shows neither otherwise', async () => {
+    const { service, stream, livy } = setup();
+    await service.start();
+    livy.setState(0, 'dead');
+    await stream.repository.recordFailure(STREAM_JOB, 2, CASSANDRA_DOWN, new Date(iso(4_000)));
+
+    await expect(service.status()).resolves.toMatchObject({ state: 'failed', running: false, desired: 'running', failures: 2, error: CASSANDRA_DOWN, nextAttemptAt: iso(4_000) });
+
+    livy.setState(0, 'running');
+    const starting = await service.status();
+    expect(starting).toMatchObject({ state: 'starting', failures: 2 });
+    expect(starting.error).toBeUndefined();
+    expect(starting.nextAttemptAt).toBeUndefined();
   });
 });
 
 describe('StreamingService.start', () => {
-  it("submits the job under its fixed name with every source's topic and reports it", async () => {
-    const { service, livy } = setup();
+  it('sets the desired state to running, with the args, and submits exactly one batch that carries its id', async () => {
+    const { service, livy, stream, started } = setup();
 
     const status = await service.start({ trigger_ms: 1000 });
 
     expect(livy.createBatch).toHaveBeenCalledTimes(1);
     const request = livy.createBatch.mock.calls[0][0];
-    expect(request.name).toBe('events_stream');
+    expect(request.name).toBe(`events_stream-${started()}`);
     expect(request.file).toMatch(/\/events_stream\.py$/);
     expect(request.args?.slice(0, 2)).toEqual(['--trigger-ms', '1000']);
     expect(request.args?.[request.args.indexOf('--topics') + 1]).toBe('users_created,ingest.orders');
-    expect(status).toMatchObject({ state: 'starting', running: true, batchId: 0, since: expect.any(String), topics: TOPICS });
+    expect(request.args?.[request.args.indexOf('--batch-id') + 1]).toBe(started());
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ desired: 'running', args: { trigger_ms: 1000 }, batchId: started(), restarts: 0, failures: 0 });
+    expect(status).toMatchObject({ state: 'starting', running: true, desired: 'running', batchId: started() });
   });
 
-  it('does not submit a second copy while one is live, answering with the live one', async () => {
-    const { service, livy } = setup();
-    livy.add({ id: 3, name: 'events_stream', state: 'running' });
+  it('submits nothing while a copy is starting or running', async () => {
+    const { service, livy, running } = setup();
+    await service.start();
 
-    const status = await service.start();
+    await expect(service.start()).resolves.toMatchObject({ state: 'starting' });
+    await running();
+    await expect(service.start()).resolves.toMatchObject({ state: 'running' });
 
-    expect(livy.createBatch).not.toHaveBeenCalled();
-    expect(livy.deleteBatch).not.toHaveBeenCalled();
-    expect(status).toMatchObject({ state: 'running', running: true, batchId: 3 });
-  });
-
-  it('removes a dead copy to free the name, then submits a new one', async () => {
-    const { service, livy } = setup();
-    livy.add({ id: 3, name: 'events_stream', state: 'dead' });
-
-    const status = await service.start();
-
-    expect(livy.deleteBatch).toHaveBeenCalledWith(3);
     expect(livy.createBatch).toHaveBeenCalledTimes(1);
-    expect(livy.deleteBatch.mock.invocationCallOrder[0]).toBeLessThan(livy.createBatch.mock.invocationCallOrder[0]);
-    expect(livy.createBatch.mock.calls[0][0].name).toBe('events_stream');
-    expect(status).toMatchObject({ running: true, batchId: 4 });
+    expect(livy.deleteBatch).not.toHaveBeenCalled();
   });
 
-  it('shares one attempt between concurrent calls', async () => {
+  it('shares one reconciliation between concurrent calls on one replica', async () => {
     const { service, livy } = setup();
 
     const [a, b] = await Promise.all([service.start(), service.start()]);
 
     expect(livy.createBatch).toHaveBeenCalledTimes(1);
     expect(a).toEqual(b);
-    expect(a).toMatchObject({ running: true, batchId: 0 });
   });
 
-  it('starts a new attempt once the previous one has settled', async () => {
-    const { service, livy } = setup();
-    livy.createBatch.mockRejectedValueOnce(new UpstreamUnavailableError('Livy', 'Livy is unavailable: connect ECONNREFUSED'));
+  it('submits one batch when two replicas reconcile at once: the claim lets one of them start', async () => {
+    const { replica, livy, stream, started } = setup();
+    const [a, b] = [replica(), replica()];
+    await stream.repository.setDesired(STREAM_JOB, 'running', 'test');
 
-    await expect(service.start()).rejects.toBeInstanceOf(UpstreamUnavailableError);
-    await expect(service.start()).resolves.toMatchObject({ running: true });
-    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+    await Promise.all([a.reconcile(), b.reconcile()]);
+
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+    // Both decided to start; the lightweight transaction admitted one.
+    expect(stream.claimStart).toHaveBeenCalledTimes(2);
+    expect((await Promise.all(stream.claimStart.mock.results.map((r) => r.value))).sort()).toEqual([false, true]);
+    expect(livy.createBatch.mock.calls[0][0].name).toBe(`events_stream-${started()}`);
   });
 
-  it("answers with the other replica's copy when Livy refuses the name as a conflict", async () => {
+  it('answers bad args with 400, deciding and submitting nothing', async () => {
+    const { service, livy, stream } = setup();
+
+    await expect(service.start({ trigger_ms: 1 })).rejects.toBeInstanceOf(BadRequestError);
+    expect(stream.setDesired).not.toHaveBeenCalled();
+    expect(livy.createBatch).not.toHaveBeenCalled();
+  });
+
+  it('counts a submission Livy refuses as a failed start and retries after the backoff', async () => {
     const { service, livy } = setup();
-    const submit = livy.createBatch.getMockImplementation()!;
-    livy.createBatch.mockImplementationOnce((req) => {
-      // Another API replica submitted between our look at Livy and our submission.
-      livy.add({ id: 40, name: 'events_stream', state: 'running', appId: 'application_1_0040' });
-      return submit(req);
-    });
+    livy.createBatch.mockRejectedValueOnce(livyDown());
 
     const status = await service.start();
 
+    expect(status).toMatchObject({
+      state: 'failed',
+      running: false,
+      desired: 'running',
+      failures: 1,
+      error: 'submit refused: Livy is unavailable: connect ECONNREFUSED 127.0.0.1:8998',
+      nextAttemptAt: iso(2_000),
+    });
+    await after(1_999);
+    await service.reconcile();
     expect(livy.createBatch).toHaveBeenCalledTimes(1);
-    await expect(livy.createBatch.mock.results[0].value).rejects.toBeInstanceOf(ConflictError);
-    expect(status).toMatchObject({ state: 'running', running: true, batchId: 40, appId: 'application_1_0040' });
+
+    await after(1);
+    await service.reconcile();
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+    await expect(service.status()).resolves.toMatchObject({ state: 'starting', restarts: 1, lastRestartReason: expect.stringContaining('submit refused') });
+  });
+});
+
+describe('StreamingService autostart (STREAMING_AUTOSTART)', () => {
+  it('sets the desired state to running when none was ever set, and the supervisor starts a copy', async () => {
+    const { replica, livy, stream } = setup();
+    const service = replica({ STREAMING_AUTOSTART: 'true' });
+
+    await service.supervise();
+
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ desired: 'running', desiredBy: expect.stringContaining('(STREAMING_AUTOSTART)') });
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
   });
 
-  it('passes on any other refusal from Livy', async () => {
-    const { service, livy } = setup();
-    livy.createBatch.mockImplementationOnce(async () => {
-      throw LivyClient.mapError({ response: { status: 400, data: { msg: 'Local path /x is not allowed' } } });
-    });
+  it("never undoes a stop stored by another replica (or before a restart)", async () => {
+    const { service, replica, livy, stream } = setup();
+    await service.stop();
+    const autostarting = replica({ STREAMING_AUTOSTART: 'true' });
 
-    await expect(service.start()).rejects.toBeInstanceOf(UpstreamRejectedError);
+    await autostarting.supervise();
+
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ desired: 'stopped' });
+    await expect(stream.initDesired.mock.results[0].value).resolves.toBe(false);
+    expect(livy.createBatch).not.toHaveBeenCalled();
   });
 
-  // The bug the typed error fixes: the service used to swallow any 502 whose message said "duplicate".
-  it('passes on a 502 from Livy that merely mentions a duplicate', async () => {
-    const { service, livy } = setup();
-    livy.createBatch.mockImplementationOnce(async () => {
-      throw LivyClient.mapError({
-        response: { status: 500, data: { msg: 'java.lang.IllegalStateException: Duplicate key 12 (attempted merging values a and b)' } },
-      });
-    });
+  it('sets it once per start-up: a later stop stands', async () => {
+    const { service, replica, livy, stream } = setup();
+    const autostarting = replica({ STREAMING_AUTOSTART: 'true' });
+    await autostarting.supervise();
+    await service.stop();
+    livy.createBatch.mockClear();
 
-    const err = await rejection(service.start());
+    await after(5_000);
+    await autostarting.supervise();
 
-    expect(err).toBeInstanceOf(UpstreamRejectedError);
-    expect(err).toMatchObject({ statusCode: 502, upstream: 'Livy' });
-    expect(err.message).toContain('Duplicate key 12');
+    expect(stream.initDesired).toHaveBeenCalledTimes(1);
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ desired: 'stopped' });
+    expect(livy.createBatch).not.toHaveBeenCalled();
   });
 
-  it('answers bad args with 400 without submitting', async () => {
-    const { service, livy } = setup();
+  it('decides nothing without it', async () => {
+    const { service, livy, stream } = setup();
 
-    await expect(service.start({ trigger_ms: 1 })).rejects.toBeInstanceOf(BadRequestError);
+    await service.supervise();
+
+    expect(stream.initDesired).not.toHaveBeenCalled();
+    expect(stream.stored(STREAM_JOB)).toBeUndefined();
     expect(livy.createBatch).not.toHaveBeenCalled();
   });
 });
 
-describe('StreamingService.stop', () => {
-  it('kills the live copy and reports it stopped, with the kill time from the history', async () => {
-    const { service, livy, history } = setup();
-    const started = await service.start();
+describe('StreamingService.supervise', () => {
+  it('acts only on the replica holding the supervisor lease', async () => {
+    const { replica, livy, stream, leases, started, livyIdOf } = setup();
+    const [a, b] = [replica(), replica()];
+    await stream.repository.setDesired(STREAM_JOB, 'running', 'test');
 
-    const status = await service.stop();
+    await a.supervise();
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+    const holder = await leases.holder(SUPERVISOR_LEASE);
+    expect(holder).toEqual(expect.any(String));
 
-    expect(livy.deleteBatch).toHaveBeenCalledWith(started.batchId);
-    await expect(livy.getBatch(started.batchId!)).resolves.toBeUndefined();
-    const recorded = await history.get(started.batchId!);
-    expect(recorded).toMatchObject({ state: 'killed', finishedAt: expect.any(Date) });
-    expect(status).toEqual({ state: 'stopped', running: false, batchId: started.batchId, since: recorded!.finishedAt!.toISOString(), topics: TOPICS });
+    // The copy dies: only the holder notices and starts another.
+    livy.setState(await livyIdOf(started()), 'dead');
+    await b.supervise();
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+    expect(stream.recordFailure).not.toHaveBeenCalled();
+    await expect(leases.holder(SUPERVISOR_LEASE)).resolves.toBe(holder);
+
+    await a.supervise();
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
   });
 
-  it('can start again after a stop', async () => {
-    const { service, livy } = setup();
+  it('is taken over by another replica once the holder stops renewing (lease TTL: 3 rounds, at least 10 s)', async () => {
+    const { replica, livy, stream, started, livyIdOf } = setup();
+    const [a, b] = [replica(), replica()];
+    await stream.repository.setDesired(STREAM_JOB, 'running', 'test');
+    await a.supervise();
+    livy.setState(await livyIdOf(started()), 'dead');
+
+    await after(14_999);
+    await b.supervise();
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+
+    await after(1);
+    await b.supervise();
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+  });
+
+  it('is handed over at once when the holder shuts down', async () => {
+    const { replica, livy, stream, leases, started, livyIdOf } = setup();
+    const [a, b] = [replica(), replica()];
+    await stream.repository.setDesired(STREAM_JOB, 'running', 'test');
+    await a.supervise();
+    livy.setState(await livyIdOf(started()), 'dead');
+
+    await a.onApplicationShutdown();
+    await expect(leases.holder(SUPERVISOR_LEASE)).resolves.toBeUndefined();
+    await b.supervise();
+
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+  });
+
+  it('runs at start-up and every STREAMING_SUPERVISE_SECONDS until shutdown', async () => {
+    const { replica, leases } = setup();
+    const service = replica({ STREAMING_SUPERVISE_SECONDS: '5' });
+
+    service.onApplicationBootstrap();
+    await after(0);
+    expect(leases.hold).toHaveBeenCalledTimes(1);
+    await after(5_000);
+    expect(leases.hold).toHaveBeenCalledTimes(2);
+
+    await service.onApplicationShutdown();
+    await after(60_000);
+    expect(leases.hold).toHaveBeenCalledTimes(2);
+  });
+
+  it('kills a copy that does not report within STREAMING_START_TIMEOUT_SECONDS', async () => {
+    const { replica, livy, livyIdOf, started, history } = setup();
+    const service = replica({ STREAMING_START_TIMEOUT_SECONDS: '30' });
     await service.start();
-    await service.stop();
+    const first = started();
+    livy.setState(await livyIdOf(first), 'running');
+
+    await after(30_000);
+    await service.supervise();
+    expect(livy.deleteBatch).not.toHaveBeenCalled();
+
+    await after(1);
+    await service.supervise();
+    expect(livy.deleteBatch).toHaveBeenCalledWith(await livyIdOf(first));
+    await expect(history.get(first)).resolves.toMatchObject({ state: 'killed' });
+  });
+});
+
+describe('StreamingService: a copy that ends on its own', () => {
+  const KAFKA_DOWN = 'events_stream: failed: cannot reach Kafka at kafka:29092';
+
+  it('is a failure: restarted at once the first time, then after a growing backoff, each time saying why', async () => {
+    const { service, livy, started, livyIdOf, running, copyReports } = setup();
+    await service.start({ trigger_ms: 1000 });
+    await running();
+
+    // 1st: the job says why in its last heartbeat.
+    const first = started();
+    livy.setState(await livyIdOf(first), 'dead');
+    copyReports({ state: 'failed', lastError: CASSANDRA_DOWN, seenAt: new Date() });
+    await service.reconcile();
+
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+    expect(started()).not.toBe(first);
+    expect(livy.createBatch.mock.calls[1][0].args?.slice(0, 2)).toEqual(['--trigger-ms', '1000']);
+    await expect(service.status()).resolves.toMatchObject({
+      state: 'starting',
+      failures: 1,
+      restarts: 1,
+      lastRestartAt: iso(0),
+      lastRestartReason: `the job ended: ${CASSANDRA_DOWN}`,
+    });
+
+    // 2nd: the new copy dies before reporting; its Livy log says why. It is retried after 2 s.
+    const second = started();
+    livy.setState(await livyIdOf(second), 'dead');
+    livy.setLog(await livyIdOf(second), ['INFO SparkContext: Running Spark version 3.5.7', KAFKA_DOWN, 'INFO ShutdownHookManager: Shutdown hook called']);
+    await after(1_000);
+    await service.reconcile();
+
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+    await expect(service.status()).resolves.toMatchObject({ state: 'failed', running: false, failures: 2, error: KAFKA_DOWN, nextAttemptAt: iso(3_000) });
+    await after(1_999);
+    await service.reconcile();
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+    await after(1);
+    await service.reconcile();
+    expect(livy.createBatch).toHaveBeenCalledTimes(3);
+    await expect(service.status()).resolves.toMatchObject({ state: 'starting', failures: 2, restarts: 2, lastRestartReason: `retry 2 after: ${KAFKA_DOWN}` });
+
+    // 3rd: no word from the job at all: Livy's state. The backoff doubles.
+    livy.setState(await livyIdOf(started()), 'dead');
+    await service.reconcile();
+    await expect(service.status()).resolves.toMatchObject({ state: 'failed', failures: 3, error: 'Livy reports the batch dead', nextAttemptAt: iso(3_000 + 4_000) });
+    expect(livy.createBatch).toHaveBeenCalledTimes(3);
+  });
+
+  it('says the batch is gone when Livy forgot it and its heartbeat went stale', async () => {
+    const { service, livy, started, running } = setup();
+    await service.start();
+    await running();
+    const first = started();
+    livy.restart();
+
+    await after(14_999);
+    await service.reconcile();
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+
+    await after(1);
+    await service.reconcile();
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+    await expect(service.status()).resolves.toMatchObject({
+      failures: 1,
+      lastRestartReason: `the job ended: the job's batch ${first} is gone from Livy (Livy restarted, or the driver was killed)`,
+    });
+  });
+
+  it('clears the failures once the new copy has run a micro-batch', async () => {
+    const { service, livy, stream, started, livyIdOf, running, copyReports } = setup();
+    await service.start();
+    livy.setState(await livyIdOf(started()), 'dead');
+    await service.reconcile();
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ failures: 1 });
+
+    await running({ runId: 'run-2' });
+    await service.reconcile();
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ failures: 1 });
+
+    copyReports({ runId: 'run-2', lastBatchAt: new Date(), seenAt: new Date() });
+    await service.reconcile();
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ failures: 0 });
+    await expect(service.status()).resolves.toMatchObject({ state: 'running', failures: 0, restarts: 1 });
+  });
+
+  it('clears the failures once the new copy has been up 30 s, even without data to process', async () => {
+    const { service, livy, stream, started, livyIdOf, running, copyReports } = setup();
+    await service.start();
+    livy.setState(await livyIdOf(started()), 'dead');
+    await service.reconcile();
+    await running({ runId: 'run-2' });
+
+    await after(30_000);
+    copyReports({ runId: 'run-2', seenAt: new Date() });
+    await service.reconcile();
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ failures: 1 });
+
+    await after(1);
+    copyReports({ runId: 'run-2', seenAt: new Date() });
+    await service.reconcile();
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ failures: 0 });
+  });
+});
+
+describe('StreamingService: orphans', () => {
+  it('adopts a copy that Livy forgot (Livy restarted) while it still reports: no second batch', async () => {
+    const { service, livy, started, running } = setup();
+    await service.start();
+    await running();
+    const mine = started();
+    livy.restart();
+
+    await service.supervise();
+    const status = await service.start();
+
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+    expect(status).toMatchObject({ state: 'running-unmanaged', running: true, batchId: mine, runId: 'run-1' });
+    expect(started()).toBe(mine);
+  });
+
+  it('adopts a copy submitted to Livy directly when the control plane started none', async () => {
+    const { service, livy, stream } = setup();
+    livy.add({ name: 'events_stream', state: 'running' });
+    stream.report(STREAM_JOB, { runId: 'run-x', state: 'running', seenAt: new Date(), topics: TOPICS, offsets: {} });
 
     const status = await service.start();
 
+    expect(livy.createBatch).not.toHaveBeenCalled();
+    expect(status).toMatchObject({ state: 'running-unmanaged', running: true, runId: 'run-x', batchId: undefined });
+  });
+});
+
+describe('StreamingService: the sources changed', () => {
+  it('asks the running copy to stop once, then starts a new one with the new topics when it has stopped', async () => {
+    const { service, livy, stream, started, livyIdOf, running, copyReports } = setup();
+    await service.start();
+    await running({ topics: ['users_created', 'ingest.retired'] });
+    const first = started();
+
+    await service.reconcile();
+    await service.reconcile();
+
+    expect(stream.requestStop).toHaveBeenCalledTimes(1);
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', 'sources changed (+ingest.orders, -ingest.retired)');
+    await expect(service.status()).resolves.toMatchObject({ state: 'stopping', running: false, desired: 'running' });
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+
+    // The job reads stop_run, ends its query after the current micro-batch and exits.
+    copyReports({ state: 'stopped', seenAt: new Date() });
+    livy.setState(await livyIdOf(first), 'success');
+    await service.reconcile();
+
     expect(livy.createBatch).toHaveBeenCalledTimes(2);
-    expect(status).toMatchObject({ running: true, batchId: 1 });
+    const request = livy.createBatch.mock.calls[1][0];
+    expect(request.args?.[request.args.indexOf('--topics') + 1]).toBe('users_created,ingest.orders');
+    expect(stream.recordFailure).not.toHaveBeenCalled();
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ stopRun: undefined, failures: 0 });
+    await expect(service.status()).resolves.toMatchObject({
+      state: 'starting',
+      batchId: started(),
+      restarts: 1,
+      lastRestartReason: 'sources changed (+ingest.orders, -ingest.retired)',
+      failures: 0,
+    });
+  });
+
+  it('leaves a copy reading the configured topics alone', async () => {
+    const { service, stream, running } = setup();
+    await service.start();
+    await running({ topics: [...TOPICS].reverse() });
+
+    await service.reconcile();
+
+    expect(stream.requestStop).not.toHaveBeenCalled();
+  });
+});
+
+describe('StreamingService.stop', () => {
+  it('sets the desired state to stopped and answers stopped once the copy ended gracefully, killing nothing', async () => {
+    const { service, livy, stream, running, copyReports } = setup();
+    await service.start();
+    await running();
+
+    const stopping = service.stop();
+    await after(0);
+    expect(stream.stored(STREAM_JOB)).toMatchObject({ desired: 'stopped' });
+    // The job sees the desired state and ends its query.
+    copyReports({ state: 'stopped', seenAt: new Date() });
+    livy.setState(0, 'success');
+    await after(500);
+
+    await expect(stopping).resolves.toMatchObject({ state: 'stopped', running: false, desired: 'stopped' });
+    expect(livy.deleteBatch).not.toHaveBeenCalled();
+  });
+
+  it('kills the copy through Livy when it does not stop within STREAMING_STOP_TIMEOUT_SECONDS', async () => {
+    const { service, livy, history, started, running } = setup();
+    await service.start();
+    await running();
+    const batchId = started();
+
+    const stopping = service.stop();
+    await after(1_500);
+    expect(livy.deleteBatch).not.toHaveBeenCalled();
+    await after(500);
+    const status = await stopping;
+
+    expect(livy.deleteBatch).toHaveBeenCalledWith(0);
+    await expect(history.get(batchId)).resolves.toMatchObject({ state: 'killed', finishedAt: new Date(iso(2_000)) });
+    // Its last heartbeat is still fresh: stopping, not up; stopped once that ages out.
+    expect(status).toMatchObject({ state: 'stopping', running: false, desired: 'stopped' });
+    await after(15_000);
+    await expect(service.status()).resolves.toMatchObject({ state: 'stopped', running: false, since: iso(2_000) });
+  });
+
+  it('kills a copy still starting at once: it does not read its control row yet', async () => {
+    const { service, livy, history, started } = setup();
+    await service.start();
+
+    const status = await service.stop();
+
+    expect(livy.deleteBatch).toHaveBeenCalledWith(0);
+    await expect(history.get(started())).resolves.toMatchObject({ state: 'killed' });
+    expect(status).toMatchObject({ state: 'stopped', running: false, desired: 'stopped', since: iso(0) });
   });
 
   it('calls nothing in Livy when no copy runs', async () => {
     const { service, livy } = setup();
 
-    await expect(service.stop()).resolves.toMatchObject({ state: 'stopped', running: false });
+    await expect(service.stop()).resolves.toMatchObject({ state: 'stopped', running: false, desired: 'stopped' });
     expect(livy.deleteBatch).not.toHaveBeenCalled();
   });
 
-  it('leaves a copy that already died alone', async () => {
-    const { service, livy, history } = setup();
-    livy.add({ id: 3, name: 'events_stream', state: 'dead' });
-    history.seed(streamRecord({ id: 3, state: 'running' }));
+  it('leaves a copy that already died alone, and the supervisor does not start another', async () => {
+    const { service, livy, started, livyIdOf } = setup();
+    await service.start();
+    livy.setState(await livyIdOf(started()), 'dead');
 
-    await expect(service.stop()).resolves.toMatchObject({ state: 'stopped', running: false, batchId: 3 });
+    await expect(service.stop()).resolves.toMatchObject({ state: 'stopped', running: false });
+    await service.supervise();
+
     expect(livy.deleteBatch).not.toHaveBeenCalled();
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+  });
+
+  it('can start again after a stop, which is no restart', async () => {
+    const { service, livy, started } = setup();
+    await service.start();
+    await service.stop();
+    const first = started();
+    await after(1_000);
+
+    const status = await service.start();
+
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+    expect(started()).not.toBe(first);
+    expect(status).toMatchObject({ state: 'starting', running: true, desired: 'running', restarts: 0, failures: 0 });
   });
 });
 
-describe('StreamingService autostart', () => {
-  const unavailable = () => new UpstreamUnavailableError('Livy', 'Livy is unavailable: connect ECONNREFUSED 127.0.0.1:8998');
+describe('StreamingService when Livy is unavailable', () => {
+  it('reports the state from the heartbeat alone, saying Livy could not be asked', async () => {
+    const { service, livy, started, running } = setup();
+    await service.start();
+    await running({ appId: 'application_1_0001' });
+    livy.getBatch.mockRejectedValue(livyDown());
 
-  it('does nothing at start-up unless STREAMING_AUTOSTART is set', async () => {
-    jest.useFakeTimers();
-    const { service, livy } = setup();
-
-    service.onApplicationBootstrap();
-    await jest.advanceTimersByTimeAsync(60_000);
-
-    expect(livy.listBatches).not.toHaveBeenCalled();
+    await expect(service.status()).resolves.toMatchObject({
+      state: 'running',
+      running: true,
+      batchId: started(),
+      livyBatchId: undefined,
+      appId: 'application_1_0001',
+      runId: 'run-1',
+      livy: 'unavailable: Livy is unavailable: connect ECONNREFUSED 127.0.0.1:8998',
+    });
   });
 
-  it('retries every 5 s until Livy answers, then submits once', async () => {
-    jest.useFakeTimers();
-    const { service, livy } = setup({ STREAMING_AUTOSTART: 'true' });
-    livy.listBatches.mockRejectedValueOnce(unavailable());
+  it('starts nothing while it cannot tell whether the copy runs', async () => {
+    const { service, livy, stream, started, livyIdOf } = setup();
+    await service.start();
+    livy.setState(await livyIdOf(started()), 'dead');
+    livy.getBatch.mockRejectedValue(livyDown());
 
-    service.onApplicationBootstrap();
-    await jest.advanceTimersByTimeAsync(0);
-    expect(livy.listBatches).toHaveBeenCalledTimes(1);
-    expect(livy.createBatch).not.toHaveBeenCalled();
+    await service.supervise();
+    const status = await service.start();
 
-    await jest.advanceTimersByTimeAsync(4_999);
-    expect(livy.createBatch).not.toHaveBeenCalled();
-
-    await jest.advanceTimersByTimeAsync(1);
     expect(livy.createBatch).toHaveBeenCalledTimes(1);
-    expect(livy.createBatch.mock.calls[0][0].name).toBe('events_stream');
+    expect(stream.recordFailure).not.toHaveBeenCalled();
+    expect(status).toMatchObject({ running: false, failures: 0, livy: expect.stringMatching(/^unavailable: /) });
 
-    const calls = livy.listBatches.mock.calls.length;
-    await jest.advanceTimersByTimeAsync(60_000);
-    expect(livy.listBatches).toHaveBeenCalledTimes(calls);
-    expect(livy.createBatch).toHaveBeenCalledTimes(1);
-    service.onApplicationShutdown();
-  });
-
-  it('stops retrying at shutdown', async () => {
-    jest.useFakeTimers();
-    const { service, livy } = setup({ STREAMING_AUTOSTART: 'true' });
-    livy.listBatches.mockRejectedValue(unavailable());
-
-    service.onApplicationBootstrap();
-    await jest.advanceTimersByTimeAsync(0);
-    service.onApplicationShutdown();
-    await jest.advanceTimersByTimeAsync(60_000);
-
-    expect(livy.listBatches).toHaveBeenCalledTimes(1);
-    expect(livy.createBatch).not.toHaveBeenCalled();
-  });
-
-  // Fails against the current code: autostart() arms a new retry timer when an attempt that was
-  // in flight at shutdown fails afterwards, so a shut-down replica submits the job 5 s later.
-  it('does not retry after shutdown when an attempt in flight at shutdown fails', async () => {
-    jest.useFakeTimers();
-    const { service, livy } = setup({ STREAMING_AUTOSTART: 'true' });
-    let fail!: (err: Error) => void;
-    livy.listBatches.mockImplementationOnce(() => new Promise<LivyBatch[]>((_resolve, reject) => (fail = reject)));
-
-    service.onApplicationBootstrap();
-    await jest.advanceTimersByTimeAsync(0);
-    service.onApplicationShutdown();
-    fail(unavailable());
-    await jest.advanceTimersByTimeAsync(60_000);
-
-    expect(livy.createBatch).not.toHaveBeenCalled();
-    expect(livy.listBatches).toHaveBeenCalledTimes(1);
+    livy.getBatch.mockRestore();
+    await service.supervise();
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
   });
 });

@@ -1,105 +1,303 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { v7 as uuidv7 } from 'uuid';
+import { BatchRecord } from '../cassandra/batch-history.repository';
+import { LeasesRepository } from '../cassandra/leases.repository';
+import { DesiredState, StreamControl, StreamHeartbeat, StreamRepository } from '../cassandra/stream.repository';
+import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { SourcesRegistry } from '../catalogs/sources.registry';
-import { ConflictError } from '../common/errors/errors';
-import { isTerminal, LivyClient } from '../livy/livy.client';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { AppError, NotFoundError } from '../common/errors/errors';
+import { isTerminal, LivyBatch, LivyClient } from '../livy/livy.client';
 import { BatchesService } from './batches.service';
 import { StreamingStatusDto } from './dto/processing.dto';
+import { backoffMs, errorLine, freshHeartbeat, isUp, streamState, StreamState, topicChange } from './stream-state';
 
-/** The catalog job that streams Kafka into Cassandra, and the Livy batch name that marks its one copy. */
+/** The catalog job that streams Kafka into Cassandra; the stream's name in the control and heartbeat rows. */
 export const STREAM_JOB = 'events_stream';
-const AUTOSTART_RETRY_MS = 5000;
+const SUPERVISOR_LEASE = `supervisor:${STREAM_JOB}`;
+/** How long a copy that ran this long without failing counts as up: the failure count starts again. */
+const HEALTHY_AFTER_MS = 30_000;
+const STOP_POLL_MS = 500;
+
+/** Everything the stream's state is derived from, read once. */
+interface Observation {
+  control?: StreamControl;
+  heartbeat?: StreamHeartbeat;
+  record?: BatchRecord;
+  livy?: LivyBatch;
+  /** Livy could not be asked: the state comes from the heartbeat alone. */
+  livyUnavailable?: string;
+  state: StreamState;
+}
 
 /**
- * Lifecycle of the streaming job. At most one copy runs: the batch carries a fixed Livy name, and
- * Livy refuses a second live session with the same name, which also holds across API replicas.
+ * The streaming job's lifecycle. The user's desired state (running or stopped) lives in Cassandra,
+ * so every replica and every restart agrees on it. One replica at a time supervises (a lease):
+ * every STREAMING_SUPERVISE_SECONDS it compares desired and actual, starts a missing copy with
+ * exponential backoff, adopts a copy Livy does not know instead of starting a second one, and asks
+ * a copy to restart gracefully when the sources' topics changed. The job itself guarantees one copy
+ * per checkpoint with a lease of its own; starts are claimed with a lightweight transaction so two
+ * replicas deciding at once submit one batch.
  */
 @Injectable()
 export class StreamingService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(StreamingService.name);
-  private pending?: Promise<StreamingStatusDto>;
-  private autostartTimer?: NodeJS.Timeout;
-  private shuttingDown = false;
+  private readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private timer?: NodeJS.Timeout;
+  private reconciling?: Promise<void>;
+  private supervising = false;
+  private stopped = false;
+  private autostartPending: boolean;
 
   constructor(
     private readonly batches: BatchesService,
     private readonly livy: LivyClient,
+    private readonly stream: StreamRepository,
+    private readonly leases: LeasesRepository,
+    private readonly catalog: JobsCatalog,
     private readonly sources: SourcesRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.config.streaming.autostart) this.autostart();
+  ) {
+    this.autostartPending = config.streaming.autostart;
   }
 
-  onApplicationShutdown(): void {
-    this.shuttingDown = true;
-    clearTimeout(this.autostartTimer);
+  onApplicationBootstrap(): void {
+    const every = this.config.streaming.superviseSeconds * 1000;
+    this.timer = setInterval(() => void this.supervise(), every);
+    void this.supervise();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.reconciling?.catch(() => undefined);
+    // Hand supervision over at once instead of after the lease's TTL.
+    if (this.supervising) await this.leases.release(SUPERVISOR_LEASE, this.holder).catch(() => undefined);
   }
 
   async status(): Promise<StreamingStatusDto> {
-    const current = await this.current();
-    const topics = this.sources.topics();
-    if (!current) {
-      // Livy forgets a killed batch at once; the history still knows which batch it was and when it stopped.
-      const last = await this.batches.latestOf(STREAM_JOB).catch(() => undefined);
-      return { state: 'stopped', running: false, batchId: last?.id, appId: last?.appId, since: last?.finishedAt, topics };
-    }
-    const view = await this.batches.get(current.id);
-    return {
-      state: isTerminal(view.state) ? 'stopped' : view.state,
-      running: !isTerminal(view.state),
-      batchId: view.id,
-      appId: view.appId,
-      since: isTerminal(view.state) ? view.finishedAt : view.submittedAt,
-      topics,
-    };
+    return this.toDto(await this.observe());
   }
 
-  /** Starts the job unless a copy is already live; concurrent calls share one attempt. */
-  start(args: Record<string, unknown> = {}): Promise<StreamingStatusDto> {
-    this.pending ??= this.startOnce(args).finally(() => (this.pending = undefined));
-    return this.pending;
+  /** Sets the desired state to running (with these args for every start that follows) and starts a copy unless one is up. */
+  async start(args?: Record<string, unknown>): Promise<StreamingStatusDto> {
+    if (args !== undefined) JobsCatalog.toCommandLine(this.catalog.get(STREAM_JOB), args);
+    await this.stream.setDesired(STREAM_JOB, 'running', this.holder, args);
+    // A user's start does not wait out the backoff of earlier failed starts.
+    if ((await this.stream.control(STREAM_JOB))?.nextAttemptAt) await this.stream.clearFailures(STREAM_JOB);
+    await this.reconcile();
+    return this.status();
   }
 
+  /**
+   * Sets the desired state to stopped and waits (at most STREAMING_STOP_TIMEOUT_SECONDS) for the copy
+   * to end its query gracefully; a copy still up then is killed through Livy when Livy has it.
+   */
   async stop(): Promise<StreamingStatusDto> {
-    const current = await this.current();
-    if (current && !isTerminal(current.state)) {
-      await this.batches.kill(current.id);
-      this.logger.log(`streaming job stopped (batch ${current.id})`);
+    await this.stream.setDesired(STREAM_JOB, 'stopped', this.holder);
+    const deadline = Date.now() + this.config.streaming.stopTimeoutSeconds * 1000;
+    let seen = await this.observe();
+    while ((isUp(seen.state) || seen.state === 'stopping') && Date.now() < deadline) {
+      if (seen.livy && !this.reporting(seen)) break; // not reading its control row yet: kill it below
+      await new Promise((r) => setTimeout(r, STOP_POLL_MS));
+      seen = await this.observe();
     }
-    return this.status();
+    if (seen.livy && !isTerminal(seen.livy.state) && seen.record) {
+      await this.batches.kill(seen.record.id);
+      this.logger.log(`streaming job killed through Livy (batch ${seen.record.id}): it did not stop within the timeout`);
+      seen = await this.observe();
+    }
+    return this.toDto(seen);
   }
 
-  private async startOnce(args: Record<string, unknown>): Promise<StreamingStatusDto> {
-    const current = await this.current();
-    if (current && !isTerminal(current.state)) return this.status();
-    // A finished batch keeps its name in Livy for a while; remove it so the name is free again.
-    if (current) await this.livy.deleteBatch(current.id);
+  /** One supervision round, on the replica holding the supervisor lease. */
+  async supervise(): Promise<void> {
+    if (this.stopped) return;
     try {
-      const batch = await this.batches.submit(STREAM_JOB, { args, name: STREAM_JOB });
-      this.logger.log(`streaming job submitted (batch ${batch.id})`);
+      if (this.autostartPending) {
+        // STREAMING_AUTOSTART only sets the desired state when none was ever set: a stop is never undone.
+        if (await this.stream.initDesired(STREAM_JOB, 'running', `${this.holder} (STREAMING_AUTOSTART)`)) {
+          this.logger.log('streaming job desired running (STREAMING_AUTOSTART; no desired state was set before)');
+        }
+        this.autostartPending = false;
+      }
+      const ttl = Math.max(3 * this.config.streaming.superviseSeconds, 10);
+      this.supervising = await this.leases.hold(SUPERVISOR_LEASE, this.holder, ttl);
+      if (this.supervising) await this.reconcile();
     } catch (err) {
-      // Another replica won the race: its copy is the one copy.
-      if (!(err instanceof ConflictError)) throw err;
+      this.logger.warn(`streaming job not supervised this round: ${(err as Error).message}`);
     }
-    return this.status();
   }
 
-  private async current(): Promise<{ id: number; state: string } | undefined> {
-    const named = (await this.livy.listBatches()).filter((b) => b.name === STREAM_JOB);
-    return named.find((b) => !isTerminal(b.state)) ?? named.sort((a, b) => b.id - a.id)[0];
+  /** Compares the desired state with the observed one and acts once; concurrent calls share one round. */
+  reconcile(): Promise<void> {
+    this.reconciling ??= this.reconcileOnce().finally(() => (this.reconciling = undefined));
+    return this.reconciling;
   }
 
-  /** Keeps trying in the background until Livy takes the job, so the API starts even before Livy does. */
-  private autostart(): void {
-    this.start().then(
-      (s) => this.logger.log(`streaming job ${s.running ? 'running' : s.state} (batch ${s.batchId})`),
-      (err: Error) => {
-        if (this.shuttingDown) return;
-        this.logger.warn(`streaming job not started yet (${err.message}); retrying in ${AUTOSTART_RETRY_MS} ms`);
-        this.autostartTimer = setTimeout(() => this.autostart(), AUTOSTART_RETRY_MS);
-      },
-    );
+  private async reconcileOnce(): Promise<void> {
+    const seen = await this.observe();
+    const { control } = seen;
+    if (!control?.desired || this.stopped) return;
+    if (seen.livyUnavailable) return; // decide nothing blind; a live copy keeps running meanwhile
+    if (control.desired === 'stopped') return this.keepStopped(seen);
+
+    switch (seen.state) {
+      case 'running':
+      case 'running-unmanaged':
+        return this.keepRunning(seen);
+      case 'starting': {
+        const since = control.startedAt?.getTime() ?? Date.now();
+        // Only a copy that never reported: one that did and went quiet is not "starting", it is stuck or cut off.
+        const everReported = seen.heartbeat?.batchId !== undefined && seen.heartbeat.batchId === control.batchId;
+        if (!everReported && Date.now() - since > this.config.streaming.startTimeoutSeconds * 1000 && seen.record) {
+          this.logger.warn(`streaming job batch ${seen.record.id} did not report within ${this.config.streaming.startTimeoutSeconds} s; killing it`);
+          await this.batches.kill(seen.record.id);
+        }
+        return;
+      }
+      case 'stopping':
+        return;
+      case 'stopped':
+      case 'failed':
+        return this.startMissing(seen);
+    }
+  }
+
+  private async keepStopped(seen: Observation): Promise<void> {
+    // A copy that took the lease reads the desired state and ends itself; one still starting cannot yet.
+    if (seen.state === 'stopping' && seen.record && !this.reporting(seen)) await this.batches.kill(seen.record.id);
+  }
+
+  /** A copy reports itself once it holds the stream; only then does it read its control row. */
+  private reporting(seen: Observation): boolean {
+    return freshHeartbeat({ heartbeat: seen.heartbeat, now: new Date(), staleMs: this.config.streaming.heartbeatStaleSeconds * 1000 }) !== undefined;
+  }
+
+  private async keepRunning(seen: Observation): Promise<void> {
+    const { control, heartbeat } = seen;
+    const hb = heartbeat!;
+    const upSince = hb.startedAt?.getTime() ?? Date.now();
+    if (control!.failures > 0 && hb.state === 'running' && (hb.lastBatchAt || Date.now() - upSince > HEALTHY_AFTER_MS)) {
+      await this.stream.clearFailures(STREAM_JOB);
+    }
+    const { added, removed } = topicChange(this.sources.topics(), hb.topics);
+    if ((added.length || removed.length) && control!.stopRun !== hb.runId) {
+      const reason = `sources changed (${[...added.map((t) => `+${t}`), ...removed.map((t) => `-${t}`)].join(', ')})`;
+      this.logger.log(`streaming job restarting gracefully: ${reason}`);
+      await this.stream.requestStop(STREAM_JOB, hb.runId, reason);
+    }
+  }
+
+  /** Desired running, nothing up: start a copy, unless a failed start is still backing off. */
+  private async startMissing(seen: Observation): Promise<void> {
+    const control = seen.control!;
+    const now = Date.now();
+    if (control.nextAttemptAt) {
+      if (now < control.nextAttemptAt.getTime()) return;
+      return this.startCopy(control, `retry ${control.failures} after: ${control.lastError ?? 'a failed start'}`, true);
+    }
+    if (!control.batchId) return this.startCopy(control, 'first start', false);
+    const previous = seen.heartbeat;
+    const endedOnRequest =
+      previous?.state === 'stopped' && (previous.batchId === control.batchId || previous.runId === control.stopRun);
+    const userStarted = control.desiredAt !== undefined && control.startedAt !== undefined && control.desiredAt > control.startedAt;
+    if (userStarted) return this.startCopy(control, 'started', false);
+    if (endedOnRequest) return this.startCopy(control, control.stopReason ?? 'restarted after a graceful stop', true);
+
+    // The copy ended on its own: a failure. Say why, and back off before the next start.
+    const error = await this.whyEnded(seen);
+    const failures = control.failures + 1;
+    const next = new Date(now + (failures === 1 ? 0 : backoffMs(failures - 1, this.config.streaming.maxBackoffSeconds)));
+    await this.stream.recordFailure(STREAM_JOB, failures, error, next);
+    this.logger.warn(`streaming job ended (${error}); start ${failures} ${failures === 1 ? 'now' : `at ${next.toISOString()}`}`);
+    if (failures === 1) await this.startCopy({ ...control, failures, lastError: error }, `the job ended: ${error}`, true);
+  }
+
+  private async startCopy(control: StreamControl, reason: string, isRestart: boolean): Promise<void> {
+    const id = uuidv7();
+    if (!(await this.stream.claimStart(STREAM_JOB, control.batchId, id, reason, isRestart, control.restarts))) return; // another replica did
+    try {
+      await this.batches.launch(this.catalog.get(STREAM_JOB), { args: control.args }, id);
+      this.logger.log(`streaming job submitted (batch ${id}): ${reason}`);
+    } catch (err) {
+      const failures = control.failures + 1;
+      const message = (err as Error).message;
+      await this.stream.recordFailure(STREAM_JOB, failures, `submit refused: ${message}`, new Date(Date.now() + backoffMs(failures, this.config.streaming.maxBackoffSeconds)));
+      this.logger.warn(`streaming job not submitted (${message})`);
+    }
+  }
+
+  /** Why the last copy ended: the job's own error, else its driver log's last error line, else Livy's state. */
+  private async whyEnded(seen: Observation): Promise<string> {
+    const hb = seen.heartbeat;
+    if (hb?.state === 'failed' && hb.batchId === seen.control?.batchId && hb.lastError) return hb.lastError;
+    if (seen.livy) {
+      const head = await this.livy.getLog(seen.livy.id, 0, 0).catch(() => undefined);
+      const total = head?.total ?? 0;
+      const tail = await this.livy.getLog(seen.livy.id, Math.max(0, total - 200), 200).catch(() => undefined);
+      const line = tail && errorLine(tail.log);
+      return line ?? `Livy reports the batch ${seen.livy.state}`;
+    }
+    if (seen.record) return `the job's batch ${seen.record.id} is gone from Livy (Livy restarted, or the driver was killed)`;
+    return 'the job is not running';
+  }
+
+  private async observe(): Promise<Observation> {
+    const [control, heartbeat] = await Promise.all([this.stream.control(STREAM_JOB), this.stream.heartbeat(STREAM_JOB)]);
+    let record: BatchRecord | undefined;
+    let livy: LivyBatch | undefined;
+    let livyUnavailable: string | undefined;
+    if (control?.batchId) {
+      try {
+        ({ record, livy } = await this.batches.locate(control.batchId));
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) {
+          if (!(err instanceof AppError)) throw err;
+          livyUnavailable = err.message;
+        }
+      }
+    }
+    const state = streamState({
+      control,
+      heartbeat,
+      batchState: livy?.state,
+      batchEnded: livy ? isTerminal(livy.state) : true,
+      livyUnknown: livyUnavailable !== undefined,
+      now: new Date(),
+      staleMs: this.config.streaming.heartbeatStaleSeconds * 1000,
+    });
+    return { control, heartbeat, record, livy, livyUnavailable, state };
+  }
+
+  private toDto(seen: Observation): StreamingStatusDto {
+    const { control, heartbeat, record, livy, state } = seen;
+    const hb = freshHeartbeat({ heartbeat, now: new Date(), staleMs: this.config.streaming.heartbeatStaleSeconds * 1000 });
+    const desired: DesiredState = control?.desired ?? 'stopped';
+    return {
+      state,
+      running: isUp(state),
+      desired,
+      batchId: hb?.batchId ?? record?.id,
+      livyBatchId: livy?.id,
+      appId: hb?.appId ?? livy?.appId ?? record?.appId,
+      since: state === 'stopped' || state === 'failed' ? (record?.finishedAt ?? heartbeat?.seenAt)?.toISOString() : (hb?.startedAt ?? record?.submittedAt)?.toISOString(),
+      topics: this.sources.topics(),
+      reading: hb?.topics,
+      runId: hb?.runId,
+      host: hb?.host,
+      pid: hb?.pid,
+      lastBatchAt: heartbeat?.lastBatchAt?.toISOString(),
+      epoch: heartbeat?.epoch,
+      restarts: control?.restarts ?? 0,
+      lastRestartAt: control?.lastRestartAt?.toISOString(),
+      lastRestartReason: control?.lastRestartReason,
+      failures: control?.failures ?? 0,
+      error: state === 'failed' ? control?.lastError : undefined,
+      nextAttemptAt: state === 'failed' ? control?.nextAttemptAt?.toISOString() : undefined,
+      livy: seen.livyUnavailable ? `unavailable: ${seen.livyUnavailable}` : undefined,
+    };
   }
 }

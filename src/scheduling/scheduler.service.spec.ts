@@ -193,9 +193,8 @@ describe('SchedulerService.fire targets', () => {
     ]);
   });
 
-  it('submits a job with the schedule’s args and records batch:<id>', async () => {
+  it('submits a job with the schedule’s args and records batch:<id> with the control plane\'s batch id', async () => {
     const { repository, history, airflow, livy, a } = setup();
-    livy.add({ name: 'events_stream-1a2b3c4d', state: 'running', appId: null, appInfo: {} }); // so the batch gets id 1 from Livy
 
     await a.scheduler.fire(jobSchedule, at('2026-01-01T02:00:00.000Z'));
 
@@ -205,8 +204,9 @@ describe('SchedulerService.fire targets', () => {
     expect(request.name).toMatch(/^daily_rollup-/);
     expect(request.args?.join(' ')).toContain('--day 2026-01-01 --sources users');
     expect(airflow.trigger).not.toHaveBeenCalled();
-    expect(repository.writes).toEqual([expect.objectContaining({ scheduleId: JOB_ID, status: 'triggered', runRef: 'batch:1' })]);
-    await expect(history.get(1)).resolves.toMatchObject({ job: 'daily_rollup', name: request.name });
+    const id = request.name!.slice('daily_rollup-'.length);
+    expect(repository.writes).toEqual([expect.objectContaining({ scheduleId: JOB_ID, status: 'triggered', runRef: `batch:${id}` })]);
+    await expect(history.get(id)).resolves.toMatchObject({ job: 'daily_rollup', name: request.name, livyId: 0 });
   });
 
   it("records a failed trigger with the error's message, and warns", async () => {

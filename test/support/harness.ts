@@ -1,10 +1,14 @@
 import { INestApplication } from '@nestjs/common';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Client } from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
+
+/** The environment as the test run was started with, before startApp() set the in-process app's variables. */
+const ORIGINAL_ENV = { ...process.env };
 
 /** The API key the in-process app accepts in end-to-end tests. */
 export const API_KEY = 'e2e-test-key-0123456789abcdef';
@@ -83,10 +87,48 @@ export async function cassandra(): Promise<Client> {
   return client;
 }
 
-/** Drives the local stack runner (infra/local/stack.sh), e.g. to stop and restart Kafka. */
+/**
+ * Drives the local stack runner (infra/local/stack.sh), e.g. to stop and restart Kafka, with the
+ * environment the run started with (a restarted API gets the keys and settings `make` gave it).
+ */
 export function stack(...args: string[]): void {
-  execFileSync(resolve(ROOT, 'infra/local/stack.sh'), args, { cwd: ROOT, stdio: 'inherit', timeout: 240000 });
+  execFileSync(resolve(ROOT, 'infra/local/stack.sh'), args, { cwd: ROOT, stdio: 'inherit', timeout: 240000, env: ORIGINAL_ENV });
 }
+
+/** Whether the stack runner's service is running (its pid file names a live process). */
+export function stackRunning(service: string): boolean {
+  return stackPid(service) !== undefined;
+}
+
+/** The pid of a service the stack runner started, if it runs. */
+export function stackPid(service: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(resolve(ROOT, process.env.STACK_DIR ?? '.stack', 'run', `${service}.pid`), 'utf8').trim());
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of processes whose command line matches (pgrep -f), this test process excluded. */
+export function pgrep(pattern: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => pid !== process.pid);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** The streaming job's driver processes: the Python program running events_stream.py (not the JVM that launched it). */
+export const streamDrivers = (): number[] => pgrep('^[^ ]*python[^ ]* [^ ]*events_stream\\.py');
+
+/** The JVM that runs a streaming job's driver (spark-submit of events_stream.py). */
+export const streamJvms = (): number[] => pgrep('java .*SparkSubmit.*events_stream\\.py');
 
 export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000, everyMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;

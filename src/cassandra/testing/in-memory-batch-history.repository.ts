@@ -13,7 +13,7 @@ const copy = (r: BatchRecord): BatchRecord => ({
  * lightweight transaction `... IF finished_at = null`, so the first finish wins.
  */
 export class InMemoryBatchHistory implements Pick<BatchHistoryRepository, 'record' | 'finish' | 'get' | 'list'> {
-  private readonly rows = new Map<number, BatchRecord>();
+  private readonly rows = new Map<string, BatchRecord>();
 
   record = jest.fn(async (batch: BatchRecord): Promise<void> => {
     this.rows.set(batch.id, copy(batch));
@@ -24,7 +24,7 @@ export class InMemoryBatchHistory implements Pick<BatchHistoryRepository, 'recor
     if (row && !row.finishedAt) Object.assign(row, { state, finishedAt: new Date(at) });
   });
 
-  get = jest.fn(async (id: number): Promise<BatchRecord | undefined> => {
+  get = jest.fn(async (id: string): Promise<BatchRecord | undefined> => {
     const row = this.rows.get(id);
     return row && copy(row);
   });

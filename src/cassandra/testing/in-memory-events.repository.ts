@@ -7,7 +7,7 @@ const utcDay = (d: Date) => d.toISOString().slice(0, 10);
  * (source, day) partitions, clustered newest first, and a page's paging state is an opaque
  * string holding the offset into the partition's matching rows.
  */
-export class InMemoryEventsRepository implements Pick<EventsRepository, 'eventsPage' | 'minuteCounts'> {
+export class InMemoryEventsRepository implements Pick<EventsRepository, 'eventsPage' | 'newestIn' | 'minuteCounts'> {
   readonly pageCalls: { day: string; fetchSize: number; pageState?: string }[] = [];
   readonly countCalls: string[] = [];
   private readonly events = new Map<string, StoredEvent[]>();
@@ -42,6 +42,9 @@ export class InMemoryEventsRepository implements Pick<EventsRepository, 'eventsP
       pageState: next < rows.length ? Buffer.from(JSON.stringify({ source, day, offset: next })).toString('base64') : undefined,
     };
   }
+
+  /** The newest row of the (source, day) partition comes first, as Cassandra's clustering order has it. */
+  newestIn = jest.fn(async (source: string, day: string): Promise<Date | undefined> => this.events.get(`${source}/${day}`)?.[0]?.receivedAt);
 
   async minuteCounts(source: string, day: string, from: Date, to: Date): Promise<MinuteCount[]> {
     this.countCalls.push(day);

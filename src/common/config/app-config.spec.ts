@@ -31,6 +31,7 @@ describe('toAppConfig', () => {
         requestTimeoutMs: 5000,
       },
       records: { maxRangeDays: 31 },
+      pipeline: { lagSeconds: 10, stallSeconds: 30 },
       livy: { url: 'http://127.0.0.1:8998', credentials: undefined, timeoutMs: 10000 },
       spark: {
         jobsDir: resolve('spark-jobs'),
@@ -45,6 +46,11 @@ describe('toAppConfig', () => {
         checkpointDir: resolve('.stack/spark/checkpoints/events_stream'),
         kafkaBootstrap: ['127.0.0.1:9092'],
         cassandraHosts: ['127.0.0.1:9042'],
+        superviseSeconds: 5,
+        heartbeatStaleSeconds: 15,
+        maxBackoffSeconds: 60,
+        startTimeoutSeconds: 300,
+        stopTimeoutSeconds: 45,
       },
     });
   });

@@ -26,11 +26,22 @@ export interface AppConfig {
     requestTimeoutMs: number;
   };
   records: { maxRangeDays: number };
+  pipeline: { lagSeconds: number; stallSeconds: number };
   livy: { url: string; credentials?: { username: string; password: string }; timeoutMs: number };
   spark: { jobsDir: string; remoteJobsDir: string; packages: string[]; historyRetentionDays: number };
   airflow: { url: string; username: string; password: string; timeoutMs: number; waitMaxSeconds: number };
   schedules: { syncSeconds: number };
-  streaming: { autostart: boolean; checkpointDir: string; kafkaBootstrap: string[]; cassandraHosts: string[] };
+  streaming: {
+    autostart: boolean;
+    checkpointDir: string;
+    kafkaBootstrap: string[];
+    cassandraHosts: string[];
+    superviseSeconds: number;
+    heartbeatStaleSeconds: number;
+    maxBackoffSeconds: number;
+    startTimeoutSeconds: number;
+    stopTimeoutSeconds: number;
+  };
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -78,6 +89,7 @@ export function toAppConfig(env: EnvironmentVariables): AppConfig {
       requestTimeoutMs: env.CASSANDRA_REQUEST_TIMEOUT_MS,
     },
     records: { maxRangeDays: env.RECORDS_MAX_RANGE_DAYS },
+    pipeline: { lagSeconds: env.PIPELINE_LAG_SECONDS, stallSeconds: env.PIPELINE_STALL_SECONDS },
     livy: {
       url: env.LIVY_URL.replace(/\/+$/, ''),
       credentials:
@@ -104,6 +116,11 @@ export function toAppConfig(env: EnvironmentVariables): AppConfig {
       checkpointDir: /^[a-z][a-z0-9+.-]*:\/\//i.test(env.STREAMING_CHECKPOINT_DIR) ? env.STREAMING_CHECKPOINT_DIR : resolve(env.STREAMING_CHECKPOINT_DIR),
       kafkaBootstrap: list(env.STREAMING_KAFKA_BOOTSTRAP ?? env.KAFKA_BROKERS),
       cassandraHosts: list(env.STREAMING_CASSANDRA_HOSTS ?? env.CASSANDRA_CONTACT_POINTS),
+      superviseSeconds: env.STREAMING_SUPERVISE_SECONDS,
+      heartbeatStaleSeconds: env.STREAMING_HEARTBEAT_STALE_SECONDS,
+      maxBackoffSeconds: env.STREAMING_MAX_BACKOFF_SECONDS,
+      startTimeoutSeconds: env.STREAMING_START_TIMEOUT_SECONDS,
+      stopTimeoutSeconds: env.STREAMING_STOP_TIMEOUT_SECONDS,
     },
   };
 }

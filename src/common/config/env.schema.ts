@@ -116,6 +116,12 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3660)
   RECORDS_MAX_RANGE_DAYS = 31;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86400)
+  PIPELINE_LAG_SECONDS = 10;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(5) @Max(86400)
+  PIPELINE_STALL_SECONDS = 30;
+
   @IsOptional() @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL, e.g. http://127.0.0.1:8998' })
   LIVY_URL = 'http://127.0.0.1:8998';
 
@@ -144,6 +150,21 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsString() @IsNotEmpty()
   STREAMING_CHECKPOINT_DIR = '.stack/spark/checkpoints/events_stream';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(300)
+  STREAMING_SUPERVISE_SECONDS = 5;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(5) @Max(600)
+  STREAMING_HEARTBEAT_STALE_SECONDS = 15;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  STREAMING_MAX_BACKOFF_SECONDS = 60;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(5) @Max(3600)
+  STREAMING_START_TIMEOUT_SECONDS = 300;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(600)
+  STREAMING_STOP_TIMEOUT_SECONDS = 45;
 
   @IsOptional() @Matches(HOST_PORT_LIST, { message: 'must be a comma-separated list of host:port' })
   STREAMING_KAFKA_BOOTSTRAP?: string;

@@ -44,13 +44,19 @@ export class StartStreamingDto {
 }
 
 export class BatchDto {
-  @ApiProperty({ example: 3 })
-  id: number;
+  @ApiProperty({
+    example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d',
+    description: "The control plane's id (UUID v7), or livy:<n> for a batch Livy has that the control plane did not submit",
+  })
+  id: string;
+
+  @ApiPropertyOptional({ example: 3, description: "Livy's id of the batch (Livy numbers from 0 again after a restart)" })
+  livyId?: number;
 
   @ApiPropertyOptional({ example: 'daily_rollup' })
   job?: string;
 
-  @ApiPropertyOptional({ example: 'daily_rollup-5f3a9c1e' })
+  @ApiPropertyOptional({ example: 'daily_rollup-019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d', description: 'The Livy batch name: <job>-<id>' })
   name?: string;
 
   @ApiProperty({
@@ -91,8 +97,8 @@ export class LogQueryDto {
 }
 
 export class BatchLogDto {
-  @ApiProperty({ example: 3 })
-  id: number;
+  @ApiProperty({ example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d' })
+  id: string;
 
   @ApiProperty({ example: 0 })
   from: number;
@@ -105,21 +111,73 @@ export class BatchLogDto {
 }
 
 export class StreamingStatusDto {
-  @ApiProperty({ example: 'running', description: 'stopped, or the Livy state of the live batch' })
+  @ApiProperty({
+    example: 'running',
+    enum: ['running', 'running-unmanaged', 'starting', 'stopping', 'stopped', 'failed'],
+    description:
+      'running: the copy the control plane started reports itself; running-unmanaged: a copy reports itself that Livy does not know ' +
+      '(an orphan from before a Livy restart, or one submitted to Livy directly; it is adopted, never doubled); starting: submitted, not reporting yet; ' +
+      'stopping: asked to stop, still up; failed: the last start did not come up (see error; the supervisor retries with backoff); stopped: nothing runs',
+  })
   state: string;
 
-  @ApiProperty({ example: true })
+  @ApiProperty({ example: true, description: 'A copy is up or coming up (running, running-unmanaged or starting)' })
   running: boolean;
 
-  @ApiPropertyOptional({ example: 0 })
-  batchId?: number;
+  @ApiProperty({ example: 'running', enum: ['running', 'stopped'], description: 'What the user asked for last (POST /streaming/start or /stop, or STREAMING_AUTOSTART)' })
+  desired: string;
+
+  @ApiPropertyOptional({ example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d', description: 'The batch of the copy that runs (GET /batches/{id})' })
+  batchId?: string;
+
+  @ApiPropertyOptional({ example: 0, description: "Livy's id of that batch, while Livy has it" })
+  livyBatchId?: number;
 
   @ApiPropertyOptional({ example: 'local-1767225600000' })
   appId?: string;
 
-  @ApiPropertyOptional({ example: '2026-01-01T00:00:00.000Z', description: 'Submitted at (running) or stopped at (stopped)' })
+  @ApiPropertyOptional({ example: '2026-01-01T00:00:00.000Z', description: 'Up since (running, starting) or stopped since (stopped, failed)' })
   since?: string;
 
-  @ApiProperty({ example: ['users_created', 'ingest.orders'] })
+  @ApiProperty({ example: ['users_created', 'ingest.orders'], description: "The configured sources' topics" })
   topics: string[];
+
+  @ApiPropertyOptional({ example: ['users_created', 'ingest.orders'], description: 'The topics the running copy reads' })
+  reading?: string[];
+
+  @ApiPropertyOptional({ example: '3f2a9c1e5b7d4e6f8a0b1c2d3e4f5a6b', description: "The running copy's run id (one per process)" })
+  runId?: string;
+
+  @ApiPropertyOptional({ example: 'worker-1' })
+  host?: string;
+
+  @ApiPropertyOptional({ example: 4242 })
+  pid?: number;
+
+  @ApiPropertyOptional({ example: '2026-01-01T00:00:05.000Z', description: 'When the stream last finished a micro-batch' })
+  lastBatchAt?: string;
+
+  @ApiPropertyOptional({ example: 12, description: 'The last micro-batch id' })
+  epoch?: number;
+
+  @ApiProperty({ example: 1, description: 'Copies the supervisor started again after one ended (failures, topic changes)' })
+  restarts: number;
+
+  @ApiPropertyOptional({ example: '2026-01-01T00:10:00.000Z' })
+  lastRestartAt?: string;
+
+  @ApiPropertyOptional({ example: 'sources changed (+ingest.payments)' })
+  lastRestartReason?: string;
+
+  @ApiProperty({ example: 0, description: 'Consecutive starts that did not come up' })
+  failures: number;
+
+  @ApiPropertyOptional({ example: "events_stream: cannot reach Cassandra at 10.9.9.9:9042: NoHostAvailable", description: 'Why the last start failed (state failed)' })
+  error?: string;
+
+  @ApiPropertyOptional({ example: '2026-01-01T00:11:04.000Z', description: 'When the supervisor tries again (state failed)' })
+  nextAttemptAt?: string;
+
+  @ApiPropertyOptional({ example: 'unavailable: Livy is unavailable: connect ECONNREFUSED', description: 'Set when Livy could not be asked; the state then comes from the heartbeat alone' })
+  livy?: string;
 }

@@ -152,8 +152,9 @@ def decide_lease(answer: dict, heartbeat: dict | None, *, run_id: str, now: date
 def describe_run(heartbeat: dict, now: datetime) -> str:
     """'run 3f2a..., host h pid 123, seen 2 s ago' from a heartbeat row."""
     parts = [f"run {heartbeat.get('run_id')}"]
-    if heartbeat.get("host") or heartbeat.get("pid") is not None:
-        parts.append(f"host {heartbeat.get('host') or '?'} pid {heartbeat.get('pid') if heartbeat.get('pid') is not None else '?'}")
+    host, pid = heartbeat.get("host"), heartbeat.get("pid")
+    if host or pid is not None:
+        parts.append(f"host {host or '?'} pid {'?' if pid is None else pid}")
     age = _age_seconds(heartbeat.get("seen_at"), now)
     parts.append("never seen" if age is None else f"seen {max(age, 0):.0f} s ago")
     return ", ".join(parts)
@@ -173,9 +174,10 @@ def stop_reason(control: dict | None, run_id: str) -> str | None:
 def renewal_overdue(last_renewed: float, now: float, *, ttl: float, heartbeat: float) -> bool:
     """True once the lease may expire before the next renewal could land.
 
-    last_renewed is when the last applied renewal was sent, so its TTL ran out no earlier than
-    last_renewed + ttl. Giving up one heartbeat before that leaves the stop its time: this copy is
-    gone before a waiting copy can take the lease.
+    last_renewed is when the last applied renewal was sent, so the lease expires no earlier than
+    last_renewed + ttl. Giving up one heartbeat before that leaves the stop its time: this copy has
+    stopped starting batches (and fails the running one before its commit) before a waiting copy
+    can take the lease.
     """
     return now - last_renewed >= ttl - heartbeat
 
@@ -643,7 +645,8 @@ class StreamGuard:
             try:
                 self._store.release_lease(self._run.run_id)
             except Exception as exc:
-                self.say(f"cannot release the stream's lease ({error_summary(exc)}); it expires within {self._ttl:.0f} s")
+                self.say(f"cannot release the stream's lease ({error_summary(exc)});"
+                         f" it expires within {self._ttl:.0f} s")
             self._holding = False
 
     def _exit(self, message: str) -> None:

@@ -157,6 +157,7 @@ def test_a_failed_query_is_reported_with_its_python_error(spark, tmp_path):
     assert isinstance(run.result.get("error"), StreamingQueryException)
     row = run.heartbeat()
     assert row["state"] == "failed"
-    assert row["last_error"] == "NoHostAvailable: ('Unable to connect to any servers', {'10.9.9.9:9042': OSError('timed out')})"
+    assert row["last_error"] == (
+        "NoHostAvailable: ('Unable to connect to any servers', {'10.9.9.9:9042': OSError('timed out')})")
     assert run.session.row("leases", LEASE) is None
     assert run.lines[-1] == f"events_stream: failed: {row['last_error']}"

@@ -543,7 +543,8 @@ def test_a_failed_query_is_recorded_and_the_lease_released(session, clock, lines
     assert guard.finish(error) is None
     row = hb_row(session)
     assert row["state"] == "failed"
-    assert row["last_error"] == "NoHostAvailable: ('Unable to connect to any servers', {'127.0.0.1:9042': ConnectionRefusedError(111)})"
+    assert row["last_error"] == (
+        "NoHostAvailable: ('Unable to connect to any servers', {'127.0.0.1:9042': ConnectionRefusedError(111)})")
     assert lease_row(session) is None
     assert lines[-1] == f"events_stream: failed: {row['last_error']}"
 

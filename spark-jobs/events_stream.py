@@ -15,29 +15,45 @@ Prints one line per micro-batch to stdout (Livy's batch log shows it):
   events_stream batch epoch=12 rows=40 dropped=1 (invalid_json=1) minutes=1 users=20 duration_ms=480 lag_ms=910
 rows = Kafka records read (duplicates included), users = records of source users, lag_ms = age of
 the batch's oldest event (now - its receivedAt) once its minute's count is written.
+
+Only one copy runs (stream_control.py): before the query touches the checkpoint the job takes the
+lease `stream:events_stream` in Cassandra's `leases`, exiting 3 if a live copy holds it (and waiting
+out a dead one's); it renews the lease every --heartbeat-seconds and after every micro-batch, and
+stops at once (exit 3) when it loses it. While it holds it, it writes its state and each batch's
+numbers and Kafka offsets into `stream_heartbeats`, and stops (exit 0) when `stream_control` asks.
+A Cassandra it cannot reach at start makes it exit 2. spark-jobs/README.md has the whole contract.
 """
 from __future__ import annotations
 
 import argparse
 import atexit
 import json
+import os
+import socket
 import sys
+import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import date, datetime, timezone
+from typing import Callable
 
-from cassandra import ConsistencyLevel
+from cassandra import ConsistencyLevel, InvalidRequest
 from cassandra.cluster import Cluster
 from cassandra.concurrent import execute_concurrent_with_args
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
 import pipeline_transforms as pt
+import stream_control as sc
 
 APP_NAME = "events_stream"
 EVENTS_TABLE = "events_by_source"
 USERS_TABLE = "created_users"
 COUNTS_TABLE = "event_counts_by_minute"
+# The driver's default; said here because a wrong --cassandra-host must fail in seconds, not minutes.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,7 +74,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="earliest, latest or Spark's per-partition JSON; used only on a fresh checkpoint")
     parser.add_argument("--max-offsets-per-trigger", default=20000, type=_positive_int,
                         help="at most this many records per micro-batch (bounds a catch-up batch)")
-    return parser.parse_args(argv)
+    parser.add_argument("--batch-id", default="", help="the control plane's id of this batch, written to the heartbeat row")
+    parser.add_argument("--lease-ttl-seconds", default=20, type=_positive_int,
+                        help="the stream's lease lives this long without a renewal (a dead copy's lease is waited out)")
+    parser.add_argument("--heartbeat-seconds", default=3, type=_positive_int,
+                        help="lease renewal, heartbeat and stop-request interval")
+    args = parser.parse_args(argv)
+    if args.lease_ttl_seconds < 3 * args.heartbeat_seconds:
+        # A copy gives up one heartbeat before its lease can expire: it must get a few renewals in first.
+        parser.error("--lease-ttl-seconds must be at least 3 times --heartbeat-seconds")
+    return args
 
 
 def _csv(value: str) -> list[str]:
@@ -100,35 +125,24 @@ class MinuteCounts:
     """Recounts minutes of events_by_source and stores them in event_counts_by_minute.
 
     Runs in the driver with the Python driver: the minutes touched by a batch are few, and one
-    prepared single-partition count per minute is cheaper than another Spark job. One session per
-    driver process, made on first use and reused by every batch.
+    prepared single-partition count per minute is cheaper than another Spark job. Uses the job's one
+    driver session (connect_cassandra), shared with the stream's lease and heartbeat.
     """
 
-    def __init__(self, hosts: list[str], port: int, keyspace: str):
-        self._hosts, self._port, self._keyspace = hosts, port, keyspace
-        self._session = self._count = self._store = None
-
-    def _connect(self):
-        if self._session is None:
-            cluster = Cluster(contact_points=self._hosts, port=self._port)
-            atexit.register(cluster.shutdown)
-            session = cluster.connect(self._keyspace)
-            self._count = session.prepare(
-                f"SELECT count(*) FROM {EVENTS_TABLE} WHERE source = ? AND day = ? AND received_at >= ? AND received_at < ?"
-            )
-            self._store = session.prepare(
-                f"INSERT INTO {COUNTS_TABLE} (source, day, minute, count) VALUES (?, ?, ?, ?)"
-            )
-            # LOCAL_QUORUM for both: the connector writes at LOCAL_QUORUM, so the recount sees every
-            # row this batch wrote even with replication factor > 1.
-            self._count.consistency_level = ConsistencyLevel.LOCAL_QUORUM
-            self._store.consistency_level = ConsistencyLevel.LOCAL_QUORUM
-            self._session = session
-        return self._session
+    def __init__(self, session):
+        self._session = session
+        self._count = session.prepare(
+            f"SELECT count(*) FROM {EVENTS_TABLE} WHERE source = ? AND day = ? AND received_at >= ? AND received_at < ?"
+        )
+        self._store = session.prepare(f"INSERT INTO {COUNTS_TABLE} (source, day, minute, count) VALUES (?, ?, ?, ?)")
+        # LOCAL_QUORUM for both: the connector writes at LOCAL_QUORUM, so the recount sees every
+        # row this batch wrote even with replication factor > 1.
+        self._count.consistency_level = ConsistencyLevel.LOCAL_QUORUM
+        self._store.consistency_level = ConsistencyLevel.LOCAL_QUORUM
 
     def refresh(self, minutes: list[tuple[str, date, int]]) -> None:
         """Recounts and stores each (source, day, minute as epoch ms) given."""
-        session = self._connect()
+        session = self._session
         bounds = [
             (source, day, _utc(minute_ms), _utc(minute_ms + 60_000)) for source, day, minute_ms in minutes
         ]
@@ -138,6 +152,13 @@ class MinuteCounts:
             for (source, day, start, _), (_, result) in zip(bounds, counted)
         ]
         execute_concurrent_with_args(session, self._store, rows, concurrency=32)
+
+
+def connect_cassandra(hosts: list[str], port: int, keyspace: str):
+    """The job's one driver session: minute counts, and the stream's lease and heartbeat."""
+    cluster = Cluster(contact_points=hosts, port=port, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    atexit.register(cluster.shutdown)
+    return cluster.connect(keyspace)
 
 
 def _utc(epoch_ms: int) -> datetime:
@@ -151,7 +172,7 @@ def write_table(df: DataFrame, keyspace: str, table: str) -> None:
 
 def process_batch(
     batch_df: DataFrame, epoch_id: int, *, keyspace: str, counts: MinuteCounts, partitions: int, pool: ThreadPoolExecutor
-) -> None:
+) -> sc.BatchStats:
     started = time.monotonic()
     # A batch arrives with one partition per Kafka partition it read; a few partitions suit 2 cores
     # better than many near-empty tasks.
@@ -185,14 +206,22 @@ def process_batch(
     for row in summary:
         if row.error is not None:
             dropped[row.error] = dropped.get(row.error, 0) + row.records
-    lag = f" lag_ms={time.time() * 1000 - min(row.oldest_ms for row in good):.0f}" if good else ""
+    stats = sc.BatchStats(
+        epoch=epoch_id,
+        rows_read=sum(row.records for row in summary),
+        rows_written=sum(row.records for row in good),
+        dropped=sum(dropped.values()),
+        duration_ms=round((time.monotonic() - started) * 1000),
+        lag_ms=round(time.time() * 1000 - min(row.oldest_ms for row in good)) if good else None,
+    )
+    lag = f" lag_ms={stats.lag_ms}" if stats.lag_ms is not None else ""
     reasons = " (" + ", ".join(f"{k}={v}" for k, v in sorted(dropped.items())) + ")" if dropped else ""
     print(
-        f"{APP_NAME} batch epoch={epoch_id} rows={sum(row.records for row in summary)}"
-        f" dropped={sum(dropped.values())}{reasons} minutes={len(good)} users={users}"
-        f" duration_ms={(time.monotonic() - started) * 1000:.0f}{lag}",
+        f"{APP_NAME} batch epoch={epoch_id} rows={stats.rows_read} dropped={stats.dropped}{reasons}"
+        f" minutes={len(good)} users={users} duration_ms={stats.duration_ms}{lag}",
         flush=True,
     )
+    return stats
 
 
 def build_spark(args: argparse.Namespace) -> SparkSession:
@@ -207,9 +236,43 @@ def build_spark(args: argparse.Namespace) -> SparkSession:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, connect=connect_cassandra) -> int:
     args = parse_args(argv)
+    run = sc.RunInfo(stream=APP_NAME, run_id=uuid.uuid4().hex, batch_id=args.batch_id, host=socket.gethostname(),
+                     pid=os.getpid(), topics=tuple(args.topics))
+    where = f"{args.cassandra_host}:{args.cassandra_port}"
+    try:
+        session = connect(pt.split_csv(args.cassandra_host), args.cassandra_port, args.keyspace)
+        # Bounded by the heartbeat, so a renewal attempt cannot outlast the lease's deadline.
+        store = sc.StreamStore(session, APP_NAME, timeout=min(args.heartbeat_seconds, 10))
+        counts = MinuteCounts(session)
+    except InvalidRequest as exc:  # a missing keyspace or table: the control plane's migrations make them
+        sc.say(f"{APP_NAME}: cannot use keyspace {args.keyspace} at {where}: {sc.error_summary(exc)}")
+        return sc.EXIT_CASSANDRA
+    except Exception as exc:
+        sc.say(f"{APP_NAME}: cannot reach Cassandra at {where}: {sc.error_summary(exc)}")
+        return sc.EXIT_CASSANDRA
+    guard = sc.StreamGuard(store, run, ttl=args.lease_ttl_seconds, heartbeat=args.heartbeat_seconds)
+    try:
+        guard.acquire()
+    except sc.StreamExit as exit_:
+        return exit_.code
+    except Exception as exc:
+        sc.say(f"{APP_NAME}: cannot take the stream's lease at {where}: {sc.error_summary(exc)}")
+        return sc.EXIT_CASSANDRA
+    code = run_guarded(guard, lambda: start_stream(args, guard, counts))
+    spark = SparkSession.getActiveSession()
+    if code == sc.EXIT_OK and spark is not None:
+        spark.stop()
+    return code
+
+
+def start_stream(args: argparse.Namespace, guard: sc.StreamGuard, counts: MinuteCounts) -> StreamingQuery | None:
+    """Builds Spark and starts the query, unless the guard decided to stop while Spark was starting."""
     spark = build_spark(args)
+    guard.set_app_id(spark.sparkContext.applicationId)
+    if guard.outcome is not None:
+        return None
     # A batch routinely outlasts a 250 ms interval; Spark would log a "falling behind" warning
     # for each, crowding our own per-batch line (which has the duration) out of Livy's log tail.
     jvm = spark.sparkContext._jvm  # noqa: SLF001 (PySpark has no public logger-level API)
@@ -219,10 +282,10 @@ def main(argv: list[str] | None = None) -> None:
     partitions = max(1, spark.sparkContext.defaultParallelism)
     # The batch's dedup and summary shuffle a few hundred rows: one partition per core, not 200 (or 4).
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-    counts = MinuteCounts(pt.split_csv(args.cassandra_host), args.cassandra_port, args.keyspace)
     # Long-lived: with PySpark's pinned threads each Python thread owns a JVM thread and a py4j
     # connection, so a pool per batch would create (and leak) three of each every batch.
     pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="batch")
+    spark.streams.addListener(ProgressToGuard(guard, APP_NAME))
 
     source = (
         spark.readStream.format("kafka")
@@ -240,24 +303,91 @@ def main(argv: list[str] | None = None) -> None:
         .load()
         .select("topic", "partition", "offset", "value")
     )
+    batch = guarded_batch(guard, lambda df, epoch_id: process_batch(
+        df, epoch_id, keyspace=args.keyspace, counts=counts, partitions=partitions, pool=pool))
     query = (
         source.writeStream.queryName(APP_NAME)
-        .foreachBatch(
-            lambda df, epoch_id: process_batch(
-                df, epoch_id, keyspace=args.keyspace, counts=counts, partitions=partitions, pool=pool
-            )
-        )
+        .foreachBatch(batch)
         .option("checkpointLocation", args.checkpoint_dir)
         .trigger(processingTime=f"{args.trigger_ms} milliseconds")
         .start()
     )
     print(
-        f"{APP_NAME} started topics={','.join(args.topics)} kafka={args.kafka_bootstrap}"
+        f"{APP_NAME} started run={guard.run.run_id} topics={','.join(args.topics)} kafka={args.kafka_bootstrap}"
         f" cassandra={args.cassandra_host}:{args.cassandra_port}/{args.keyspace}"
         f" checkpoint={args.checkpoint_dir} trigger_ms={args.trigger_ms}",
         flush=True,
     )
-    query.awaitTermination()
+    return query
+
+
+def run_guarded(guard: sc.StreamGuard, start: Callable[[], StreamingQuery | None], *,
+                hard_exit: Callable[[int], None] = os._exit) -> int:
+    """Runs the query while this copy holds the stream (guard.acquire() succeeded) and ends the run
+    as the guard decides: 0 after a requested stop, 3 after a lost lease; a failed query's error is
+    re-raised once the heartbeat row says `failed`."""
+    error = None
+    try:
+        guard.starting()
+        guard.start_heartbeats()
+        query = start()
+        if query is not None:
+            guard.running(lambda lost: stop_query(query, lost, hard_exit))
+            query.awaitTermination()
+    except Exception as exc:
+        error = exc
+    code = guard.finish(error)
+    if code is None:
+        raise error
+    return code
+
+
+def stop_query(query: StreamingQuery, lost: bool, hard_exit: Callable[[int], None]) -> None:
+    """Stops the query (from the guard's thread): Spark ends or abandons the running micro-batch, and
+    the checkpoint only ever commits finished ones."""
+    if lost:
+        # Without the lease this copy must go, even if the stop hangs on a stuck micro-batch.
+        timer = threading.Timer(sc.STOP_GRACE_SECONDS, hard_exit, (sc.EXIT_LEASE,))
+        timer.daemon = True
+        timer.start()
+    query.stop()
+
+
+def guarded_batch(guard: sc.StreamGuard, process: Callable[[DataFrame, int], sc.BatchStats]):
+    """foreachBatch's function: no batch without the lease, and the lease renewed after each one
+    (a loss raises there, so Spark does not commit the batch)."""
+
+    def run(batch_df: DataFrame, epoch_id: int) -> None:
+        if guard.outcome is not None and guard.outcome.lost:
+            raise sc.LeaseLost(guard.outcome.message)
+        guard.after_batch(process(batch_df, epoch_id))
+
+    return run
+
+
+class ProgressToGuard(StreamingQueryListener):
+    """Hands Spark's progress report of each committed micro-batch to the guard: its endOffset is
+    exactly where the checkpoint now stands, including after a restart."""
+
+    def __init__(self, guard: sc.StreamGuard, query_name: str):
+        self._guard, self._query_name = guard, query_name
+
+    def onQueryStarted(self, event) -> None:
+        pass
+
+    def onQueryProgress(self, event) -> None:
+        try:
+            progress = json.loads(event.progress.json)
+            if progress.get("name") == self._query_name:
+                self._guard.on_progress(progress)
+        except Exception as exc:  # never let a report break Spark's listener bus
+            self._guard.say(f"cannot report a batch's progress ({sc.error_summary(exc)})")
+
+    def onQueryIdle(self, event) -> None:
+        pass
+
+    def onQueryTerminated(self, event) -> None:
+        pass
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ def test_events_stream_defaults():
     assert (args.kafka_bootstrap, args.cassandra_host, args.cassandra_port, args.keyspace) == (
         "127.0.0.1:9092", "127.0.0.1", 9042, "pipeline")
     assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (250, "earliest", 20000)
+    assert (args.batch_id, args.lease_ttl_seconds, args.heartbeat_seconds) == ("", 20, 3)
 
 
 def test_events_stream_takes_every_flag():
@@ -45,10 +46,12 @@ def test_events_stream_takes_every_flag():
         "--topics", "t1", "--kafka-bootstrap", "k1:9092,k2:9092", "--cassandra-host", "c1,c2",
         "--cassandra-port", "19042", "--keyspace", "ks", "--checkpoint-dir", "/cp", "--trigger-ms", "250",
         "--starting-offsets", '{"t1":{"0":42}}', "--max-offsets-per-trigger", "5",
+        "--batch-id", "b-17", "--lease-ttl-seconds", "9", "--heartbeat-seconds", "3",
     ])
     assert (args.kafka_bootstrap, args.cassandra_host, args.cassandra_port, args.keyspace) == (
         "k1:9092,k2:9092", "c1,c2", 19042, "ks")
     assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (250, '{"t1":{"0":42}}', 5)
+    assert (args.batch_id, args.lease_ttl_seconds, args.heartbeat_seconds) == ("b-17", 9, 3)
 
 
 @pytest.mark.parametrize(
@@ -64,6 +67,11 @@ def test_events_stream_takes_every_flag():
         ["--topics", "t", "--checkpoint-dir", "/cp", "--starting-offsets", "[1]"],
         ["--topics", "t", "--checkpoint-dir", "/cp", "--cassandra-port", "70000"],
         ["--topics", "t", "--checkpoint-dir", "/cp", "--trigger_ms", "500"],  # snake_case is not a flag
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--lease-ttl-seconds", "0"],
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--heartbeat-seconds", "0"],
+        # the lease would expire between two renewals
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--lease-ttl-seconds", "8", "--heartbeat-seconds", "3"],
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--heartbeat-seconds", "10"],
     ],
 )
 def test_events_stream_rejects_bad_args(argv, capsys):

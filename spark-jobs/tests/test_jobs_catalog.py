@@ -20,6 +20,7 @@ PROVIDED_ARGV = {
     "kafka": ["--kafka-bootstrap", "127.0.0.1:9092"],
     "cassandra": ["--cassandra-host", "127.0.0.1", "--cassandra-port", "9042", "--keyspace", "pipeline"],
     "checkpoint": ["--checkpoint-dir", "/tmp/checkpoints/events_stream"],
+    "batch": ["--batch-id", "0190a5e4-7c1b-7def-8000-00000000000b"],
 }
 
 
@@ -53,6 +54,15 @@ def test_catalog_lists_the_jobs():
     assert set(JOBS) == {"events_stream", "daily_rollup"}
     assert JOBS["events_stream"]["streaming"] is True
     assert JOBS["daily_rollup"]["streaming"] is False
+
+
+def test_the_stream_gets_its_batch_id_and_its_control_module():
+    import events_stream
+
+    stream = JOBS["events_stream"]
+    assert "batch" in stream["provided"]
+    assert "stream_control.py" in stream["pyFiles"]
+    assert events_stream.parse_args(provided_argv("events_stream")).batch_id == PROVIDED_ARGV["batch"][1]
 
 
 @pytest.mark.parametrize("name", sorted(JOBS))

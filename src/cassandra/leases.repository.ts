@@ -23,14 +23,16 @@ export class LeasesRepository {
     return rows[0]?.['[applied]'] === true;
   }
 
-  /** Extends a lease this holder has; false when it lost it (expired, or someone else took it). */
+  /**
+   * Extends a lease this holder has; false when it lost it (expired, or someone else took it). The
+   * holder cell is written again too: a TTL applies per cell, and a holder left with the first TTL
+   * would expire under a lease that is being renewed.
+   */
   async renew(name: string, holder: string, ttlSeconds: number): Promise<boolean> {
-    const { rows } = await this.cassandra.execute(`UPDATE ${this.table} USING TTL ? SET acquired_at = ? WHERE name = ? IF holder = ?`, [
-      ttlSeconds,
-      new Date(),
-      name,
-      holder,
-    ]);
+    const { rows } = await this.cassandra.execute(
+      `UPDATE ${this.table} USING TTL ? SET holder = ?, acquired_at = ? WHERE name = ? IF holder = ?`,
+      [ttlSeconds, holder, new Date(), name, holder],
+    );
     return rows[0]?.['[applied]'] === true;
   }
 

@@ -58,7 +58,7 @@ describe('stream supervision, desired state and pipeline status', () => {
     if (wasDesired === 'running') await flow.api().post('/api/v1/streaming/start').set(AUTH);
     else await flow.api().post('/api/v1/streaming/stop').set(AUTH);
     await app?.close();
-  }, 120_000);
+  }, 300_000);
 
   it('keeps a stop made through one replica when another replica starts with STREAMING_AUTOSTART', async () => {
     await flow.api().post('/api/v1/streaming/start').set(AUTH).expect(200);

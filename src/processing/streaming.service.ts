@@ -201,11 +201,13 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     }
     if (!control.batchId) return this.startCopy(control, 'first start', false);
     const previous = seen.heartbeat;
-    const endedOnRequest =
-      previous?.state === 'stopped' && (previous.batchId === control.batchId || previous.runId === control.stopRun);
+    // The supervisor asked that copy to end (its topics changed): a restart, with that reason.
+    const restartAsked = control.stopRun !== undefined && previous?.runId === control.stopRun && previous.state === 'stopped';
+    if (restartAsked) return this.startCopy(control, control.stopReason ?? 'restarted after a graceful stop', true);
+    // The user started it since the last start (after a stop, or a start while it was down).
     const userStarted = control.desiredAt !== undefined && control.startedAt !== undefined && control.desiredAt > control.startedAt;
-    if (userStarted) return this.startCopy(control, 'started', false);
-    if (endedOnRequest) return this.startCopy(control, control.stopReason ?? 'restarted after a graceful stop', true);
+    const endedGracefully = previous?.state === 'stopped' && previous.batchId === control.batchId;
+    if (userStarted || endedGracefully) return this.startCopy(control, 'started', false);
 
     // The copy ended on its own: a failure. Say why, and back off before the next start.
     const error = await this.whyEnded(seen);

@@ -133,7 +133,8 @@ describe('stream supervision, desired state and pipeline status', () => {
   it("stores the events of a source added to a replica's registry, with no manual step", async () => {
     await withoutStackApi(async () => {
       await flow.api().post('/api/v1/streaming/start').set(AUTH).expect(200);
-      await flow.streamIn(['running', 'running-unmanaged']);
+      // A copy keeps reading a topic no longer configured; an earlier run may have added this one already.
+      const readBefore = (await flow.streamIn(['running', 'running-unmanaged'])).reading ?? [];
       const dir = mkdtempSync(join(tmpdir(), 'sources-'));
       const file = join(dir, 'sources.yaml');
       writeFileSync(file, `${readFileSync(join(ROOT, 'config/sources.yaml'), 'utf8')}\n  e2e_added:\n    description: A source added while the stream runs\n`);
@@ -148,7 +149,7 @@ describe('stream supervision, desired state and pipeline status', () => {
         240_000,
         2000,
       );
-      expect(restarted.lastRestartReason).toMatch(/ingest\.e2e_added/);
+      if (!readBefore.includes('ingest.e2e_added')) expect(restarted.lastRestartReason).toMatch(/sources changed \(\+ingest\.e2e_added\)/);
       const since = Date.now();
       const ids = await added.ingest('e2e_added', [{ n: 1 }, { n: 2 }, { n: 3 }]);
       await added.expectStored('e2e_added', ids, since, { counts: false });

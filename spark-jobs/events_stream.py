@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-offsets-per-trigger", default=20000, type=_positive_int,
                         help="at most this many records per micro-batch (bounds a catch-up batch)")
     parser.add_argument("--batch-id", default="", help="the control plane's id of this batch, written to the heartbeat row")
-    parser.add_argument("--lease-ttl-seconds", default=20, type=_positive_int,
+    parser.add_argument("--lease-ttl-seconds", default=30, type=_positive_int,
                         help="the stream's lease lives this long without a renewal (a dead copy's lease is waited out)")
     parser.add_argument("--heartbeat-seconds", default=3, type=_positive_int,
                         help="lease renewal, heartbeat and stop-request interval")

@@ -73,8 +73,9 @@ describe('stream outages: Livy and the driver killed, second copies refused', ()
     expect(counts.length).toBeGreaterThan(10);
     expect(counts.every((n) => n === 1)).toBe(true);
     expect(adopted.runId).toBeDefined();
+    expect(adopted.livy).toBeUndefined(); // Livy is back and answers
     await flow.expectStored('clicks', ids, since);
-  });
+  }, 300_000);
 
   it('POST /streaming/start and a direct Livy submission while an orphan runs: no second query', async () => {
     const before = await flow.streamIn(['running', 'running-unmanaged']);
@@ -117,7 +118,7 @@ describe('stream outages: Livy and the driver killed, second copies refused', ()
     const after = await flow.streaming();
     expect(after.runId).toBe(before.runId);
     expect(streamDrivers()).toHaveLength(1);
-  });
+  }, 300_000);
 
   it('the driver SIGKILLed: the supervisor starts a new copy and every acknowledged event is stored once', async () => {
     const before = await flow.streamIn(['running', 'running-unmanaged']);
@@ -140,5 +141,5 @@ describe('stream outages: Livy and the driver killed, second copies refused', ()
     expect(ids.length).toBeGreaterThan(20);
     await flow.expectStored('orders', ids, since);
     expect(streamDrivers()).toHaveLength(1);
-  });
+  }, 300_000);
 });

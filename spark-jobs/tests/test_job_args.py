@@ -38,7 +38,7 @@ def test_events_stream_defaults():
     assert (args.kafka_bootstrap, args.cassandra_host, args.cassandra_port, args.keyspace) == (
         "127.0.0.1:9092", "127.0.0.1", 9042, "pipeline")
     assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (250, "earliest", 20000)
-    assert (args.batch_id, args.lease_ttl_seconds, args.heartbeat_seconds) == ("", 20, 3)
+    assert (args.batch_id, args.lease_ttl_seconds, args.heartbeat_seconds) == ("", 30, 3)
 
 
 def test_events_stream_takes_every_flag():
@@ -71,7 +71,7 @@ def test_events_stream_takes_every_flag():
         ["--topics", "t", "--checkpoint-dir", "/cp", "--heartbeat-seconds", "0"],
         # the lease would expire between two renewals
         ["--topics", "t", "--checkpoint-dir", "/cp", "--lease-ttl-seconds", "8", "--heartbeat-seconds", "3"],
-        ["--topics", "t", "--checkpoint-dir", "/cp", "--heartbeat-seconds", "10"],
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--heartbeat-seconds", "11"],
     ],
 )
 def test_events_stream_rejects_bad_args(argv, capsys):

@@ -1,0 +1,36 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiSecurity, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { prometheusContentType } from 'prom-client';
+import { Public } from '../common/auth/public.decorator';
+import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { ApiErrors } from '../common/http/api-errors.decorator';
+import { MetricsService } from './metrics.service';
+
+@ApiTags('metrics')
+@ApiSecurity('api-key')
+@ApiSecurity('bearer')
+@Public((config) => config.metrics.public)
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: MetricsService) {}
+
+  @Get()
+  @Header('Content-Type', prometheusContentType)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Prometheus metrics of the whole API',
+    description:
+      "Prometheus' text exposition format. With API_WORKERS > 1 the answer covers every worker, whichever one " +
+      'receives the scrape. Needs an API key unless METRICS_PUBLIC=true.',
+  })
+  @ApiProduces(prometheusContentType)
+  @ApiOkResponse({ description: 'Every metric, in the text exposition format', schema: { type: 'string' } })
+  @ApiErrors()
+  @ApiServiceUnavailableResponse({
+    description: "The workers' metrics could not be gathered in time (the message says why); retry after Retry-After seconds",
+    type: ErrorResponseDto,
+  })
+  scrape(): Promise<string> {
+    return this.metrics.scrape();
+  }
+}

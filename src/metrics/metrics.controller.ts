@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiSecurity, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { prometheusContentType } from 'prom-client';
 import { Public } from '../common/auth/public.decorator';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
@@ -23,8 +23,10 @@ export class MetricsController {
       "Prometheus' text exposition format. With API_WORKERS > 1 the answer covers every worker, whichever one " +
       'receives the scrape. Needs an API key unless METRICS_PUBLIC=true.',
   })
-  @ApiProduces(prometheusContentType)
-  @ApiOkResponse({ description: 'Every metric, in the text exposition format', schema: { type: 'string' } })
+  @ApiOkResponse({
+    description: 'Every metric, in the text exposition format',
+    content: { [prometheusContentType]: { schema: { type: 'string', example: 'http_requests_total{route="/api/v1/sources",method="GET",status="200"} 42' } } },
+  })
   @ApiErrors()
   @ApiServiceUnavailableResponse({
     description: "The workers' metrics could not be gathered in time (the message says why); retry after Retry-After seconds",

@@ -166,6 +166,7 @@ describe('GET /metrics with API_WORKERS=2: every scrape answers for both workers
       answers = [scrape(), scrape()];
       const first = await Promise.race(answers);
       expect(first.status).toBe(503);
+      expect(first.headers['content-type']).toMatch(/^application\/json/);
       expect(first.headers['retry-after']).toBe('5');
       expect(JSON.parse(first.text)).toMatchObject({
         statusCode: 503,

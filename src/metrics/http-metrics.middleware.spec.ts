@@ -123,12 +123,15 @@ describe('httpMetrics', () => {
 
   it('serves /metrics outside the prefix, counted like any route', async () => {
     const scrape = await http().get('/metrics').set('X-API-Key', KEY).expect(200);
+    const refused = await http().get('/metrics').expect(401);
     await http().get('/api/v1/metrics').set('X-API-Key', KEY).expect(404);
 
     expect(scrape.headers['content-type']).toMatch(/^text\/plain;/);
     expect(scrape.headers['content-type']).toContain('version=0.0.4');
     expect(scrape.text).toContain('# TYPE http_requests_total counter');
+    expect(refused.headers['content-type']).toMatch(/^application\/json/);
     expect(await requests({ route: '/metrics', method: 'GET', status: '200' })).toBe(1);
+    expect(await requests({ route: '/metrics', method: 'GET', status: '401' })).toBe(1);
   });
 });
 

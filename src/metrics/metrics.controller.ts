@@ -1,5 +1,6 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { prometheusContentType } from 'prom-client';
 import { Public } from '../common/auth/public.decorator';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
@@ -15,7 +16,6 @@ export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
   @Get()
-  @Header('Content-Type', prometheusContentType)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'Prometheus metrics of the whole API',
@@ -32,7 +32,10 @@ export class MetricsController {
     description: "The workers' metrics could not be gathered in time (the message says why); retry after Retry-After seconds",
     type: ErrorResponseDto,
   })
-  scrape(): Promise<string> {
-    return this.metrics.scrape();
+  async scrape(@Res({ passthrough: true }) res: Response): Promise<string> {
+    const exposition = await this.metrics.scrape();
+    // Set once the scrape succeeded: an error is answered in the one JSON error shape.
+    res.setHeader('Content-Type', prometheusContentType);
+    return exposition;
   }
 }

@@ -8,7 +8,7 @@ export API_KEYS ?= local-dev-key-change-me
 # `make up` starts the streaming job with the API (the API's own default is off).
 export STREAMING_AUTOSTART ?= true
 
-.PHONY: help install up down status logs build lint typecheck unit pytest infra-check e2e test bench bench-ingest bench-query bench-freshness clean
+.PHONY: help install promtool up down status logs build lint typecheck unit pytest infra-check e2e test bench bench-ingest bench-query bench-freshness clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ node_modules/.install-stamp: package.json package-lock.json
 
 install: node_modules/.install-stamp ## install npm packages, the stack's jars and the PySpark venv (cached in ~/.cache/pipeline)
 	@$(STACK) install kafka cassandra livy airflow
+
+promtool: ## promtool, which checks GET /metrics in the e2e tests (Debian's prometheus package; installed once, when missing)
+	@infra/local/promtool/install.sh
 
 up: install ## start Kafka, Cassandra, Livy (with Spark), Airflow and the API (port 3000, Swagger at /docs) and the streaming job
 	@$(STACK) up
@@ -54,7 +57,7 @@ pytest: install ## pytest: the PySpark jobs' transforms (local SparkSession) and
 infra-check: node_modules/.install-stamp ## checks of the Docker files that need no Docker engine (schema, pinned tags, healthchecks, env names, hadolint)
 	@bash infra/checks/run.sh
 
-e2e: install ## end-to-end tests against the real local stack (starts what is missing, stops what it started)
+e2e: install promtool ## end-to-end tests against the real local stack (starts what is missing, stops what it started)
 	@infra/local/with-stack.sh kafka cassandra livy airflow api -- npx jest --ci --config test/jest-e2e.config.js --runInBand
 
 test: install lint typecheck unit pytest infra-check e2e ## everything CI runs

@@ -1,16 +1,7 @@
-import { ChildProcess, execFileSync } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { API_KEY, eventually, readEvents, spawnApi } from './support/harness';
-
-/** Pids of the primary's worker processes. */
-function workerPids(primary: number): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(primary)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
+import { API_KEY, eventually, readEvents, spawnApi, workerPids } from './support/harness';
 
 /**
  * POSTs n events, each on a new connection: a kept-alive connection belongs to the worker that

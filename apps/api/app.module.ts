@@ -8,6 +8,7 @@ import { JsonBodyMiddleware } from '../../src/common/http/json-body.middleware';
 import { AppLoggerModule } from '../../src/common/logging/logger.module';
 import { HealthModule } from '../../src/health/health.module';
 import { IngestionModule } from '../../src/ingestion/ingestion.module';
+import { MetricsModule } from '../../src/metrics/metrics.module';
 import { OrchestrationController } from '../../src/orchestration/orchestration.controller';
 import { OrchestrationModule } from '../../src/orchestration/orchestration.module';
 import { PipelineModule } from '../../src/pipeline/pipeline.module';
@@ -19,7 +20,7 @@ import { SchedulesController } from '../../src/scheduling/schedules.controller';
 import { SchedulingModule } from '../../src/scheduling/scheduling.module';
 
 @Module({
-  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), IngestionModule, RecordsModule, ProcessingModule, OrchestrationModule, SchedulingModule, PipelineModule, HealthModule],
+  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), MetricsModule, IngestionModule, RecordsModule, ProcessingModule, OrchestrationModule, SchedulingModule, PipelineModule, HealthModule],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_GUARD, useClass: ApiKeyGuard },

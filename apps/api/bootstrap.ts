@@ -3,14 +3,18 @@ import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { requestId } from '../../src/common/http/request-id.middleware';
+import { httpMetrics } from '../../src/metrics/http-metrics.middleware';
+import { MeteredExpressAdapter } from '../../src/metrics/metered-express.adapter';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import { AppModule } from './app.module';
 
 export const API_PREFIX = 'api/v1';
 
 /** Builds the application: prefix, logger, Swagger and shutdown hooks. Shared by main.ts and the e2e tests. */
 export async function createApp(): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule, { bufferLogs: true, bodyParser: false, abortOnError: false });
+  const app = await NestFactory.create(AppModule, new MeteredExpressAdapter(), { bufferLogs: true, bodyParser: false, abortOnError: false });
   app.use(requestId);
+  app.use(httpMetrics(app.get(MetricsService)));
   app.useLogger(app.get(Logger));
   const express = app.getHttpAdapter().getInstance();
   express.disable('x-powered-by');
@@ -20,6 +24,7 @@ export async function createApp(): Promise<INestApplication> {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
     ],
   });
   app.enableShutdownHooks();
@@ -30,7 +35,7 @@ export async function createApp(): Promise<INestApplication> {
       .setTitle('Real-time pipeline control plane')
       .setDescription(
         'The one front door to the pipeline: ingest events into Kafka, read what the streaming job stored in ' +
-          'Cassandra, and check health. Every route except /health/* and /docs needs an API key.',
+          'Cassandra, and check health. Every route except /health/* and /docs needs an API key; /metrics does too unless METRICS_PUBLIC=true.',
       )
       .setVersion('0.1.0')
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')

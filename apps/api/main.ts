@@ -1,12 +1,17 @@
 import cluster from 'node:cluster';
 import { appConfigFromEnv } from '../../src/common/config/config.module';
+import { serveWorkerScrapes } from '../../src/metrics/cluster-metrics';
 import { createApp } from './bootstrap';
 import { superviseWorkers } from './workers';
 
 async function main(): Promise<void> {
   // Validate first, so a configuration mistake reads as one short message rather than a stack trace.
   const { http } = appConfigFromEnv();
-  if (http.workers > 1 && cluster.isPrimary) return superviseWorkers(http.workers, http.shutdownGraceMs);
+  if (http.workers > 1 && cluster.isPrimary) {
+    // A scrape reaching any worker answers for all of them: the primary gathers their registries.
+    serveWorkerScrapes();
+    return superviseWorkers(http.workers, http.shutdownGraceMs);
+  }
   const app = await createApp();
   await app.listen(http.port, http.host);
   const server = app.getHttpServer();

@@ -5,6 +5,8 @@ import { BadRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaT
 import { testConfig } from '../common/testing/config';
 import { rejection } from '../common/testing/rejection';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
+import { MetricsService } from '../metrics/metrics.service';
+import { metricValue } from '../metrics/testing/metric-value';
 import { EventEnvelope } from './envelope';
 import { IngestionService, IngestRequest } from './ingestion.service';
 
@@ -14,8 +16,9 @@ const JSON_TYPE = 'application/json';
 function setup(env: Record<string, string> = {}) {
   const config = testConfig({ SOURCES_FILE: join(__dirname, '../../config/sources.yaml'), ...env });
   const kafka = new FakeKafkaProducer();
-  const service = new IngestionService(new SourcesRegistry(config), kafka.producer, config);
-  return { service, kafka };
+  const metrics = new MetricsService();
+  const service = new IngestionService(new SourcesRegistry(config), kafka.producer, metrics, config);
+  return { service, kafka, metrics };
 }
 
 /** A request body as the HTTP layer hands it over: a stream not read yet, which remembers whether anyone read it. */
@@ -262,5 +265,57 @@ describe('IngestionService.ingest, before the body is read', () => {
     await service.ingest(request);
 
     expect((request.body as ReturnType<typeof bodyOf>).wasRead()).toBe(true);
+  });
+});
+
+describe('IngestionService.ingest, counted', () => {
+  const accepted = (metrics: MetricsService, source: string) => metricValue(metrics, 'pipeline_events_accepted_total', { source });
+  const rejected = (metrics: MetricsService, labels: Record<string, string> = {}) => metricValue(metrics, 'pipeline_events_rejected_total', labels);
+
+  it('counts the events Kafka acknowledged, per source, and nothing as rejected', async () => {
+    const { service, metrics } = setup();
+
+    await service.ingest(jsonRequest('clicks', [{ n: 1 }, { n: 2 }, { n: 3 }]));
+    await service.ingest(jsonRequest('clicks', { n: 4 }));
+    await service.ingest(jsonRequest('users', { email: 'ada@example.com' }));
+
+    expect(await accepted(metrics, 'clicks')).toBe(4);
+    expect(await accepted(metrics, 'users')).toBe(1);
+    expect(await rejected(metrics)).toBe(0);
+  });
+
+  const orders = [
+    { order_id: 'o-1', amount: 1, currency: 'EUR' },
+    { order_id: 'o-2', amount: -1, currency: 'EUR' },
+    { order_id: 'o-3', amount: 'ten', currency: 'EUR' },
+  ];
+  it.each<[string, () => IngestRequest, string, string, number]>([
+    ['an unknown source, under a fixed source label', () => jsonRequest('payments-2026', {}), 'unknown', 'unknown_source', 1],
+    ['an unsupported content type', () => jsonRequest('clicks', {}, { contentType: 'text/csv' }), 'clicks', 'unsupported_media_type', 1],
+    ['a body over the source limit', () => jsonRequest('clicks', { blob: 'x'.repeat(262_144) }), 'clicks', 'too_large', 1],
+    ['a body that cannot be read', () => ({ source: 'clicks', body: bodyOf('{}'), contentLength: '5', contentType: JSON_TYPE }), 'clicks', 'unreadable_body', 1],
+    ['an invalid Idempotency-Key', () => jsonRequest('clicks', [{}, {}], { idempotencyKey: 'has space' }), 'clicks', 'bad_idempotency_key', 1],
+    ['a body that is not JSON', () => ({ source: 'clicks', body: bodyOf('{"n": '), contentType: JSON_TYPE }), 'clicks', 'bad_json', 1],
+    ['an event that is not an object', () => jsonRequest('clicks', [{}, 42]), 'clicks', 'bad_json', 1],
+    ['a batch over INGEST_MAX_EVENTS, as its events', () => jsonRequest('clicks', [{}, {}, {}, {}, {}]), 'clicks', 'too_large', 5],
+    ['a schema violation, as every event of the batch', () => jsonRequest('orders', orders), 'orders', 'schema', 3],
+  ])('counts %s as rejected', async (_case, request, source, reason, events) => {
+    const { service, metrics } = setup({ INGEST_MAX_EVENTS: '4' });
+
+    await expect(service.ingest(request())).rejects.toThrow();
+
+    expect(await rejected(metrics, { source, reason })).toBe(events);
+    expect(await rejected(metrics)).toBe(events);
+    expect(await accepted(metrics, source)).toBe(0);
+  });
+
+  it('counts the events of a batch Kafka did not acknowledge as kafka_unavailable', async () => {
+    const { service, kafka, metrics } = setup();
+    kafka.publish.mockRejectedValueOnce(new UpstreamUnavailableError('Kafka', 'Kafka did not acknowledge the events within 5000 ms'));
+
+    await expect(service.ingest(jsonRequest('clicks', [{ n: 1 }, { n: 2 }]))).rejects.toBeInstanceOf(UpstreamUnavailableError);
+
+    expect(await rejected(metrics, { source: 'clicks', reason: 'kafka_unavailable' })).toBe(2);
+    expect(await accepted(metrics, 'clicks')).toBe(0);
   });
 });

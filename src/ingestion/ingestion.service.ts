@@ -3,8 +3,9 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { fieldErrors } from '../catalogs/json-schema';
 import { Source, SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { BadRequestError, PayloadTooLargeError } from '../common/errors/errors';
+import { BadRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, UpstreamUnavailableError } from '../common/errors/errors';
 import { KafkaProducer } from '../kafka/kafka.producer';
+import { MetricsService, RejectionReason, UNKNOWN_SOURCE } from '../metrics/metrics.service';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { EventEnvelope, eventIds, partitionKey } from './envelope';
 import { bodyFormat, parseEvents } from './events.parser';
@@ -28,6 +29,7 @@ export class IngestionService implements OnApplicationBootstrap {
   constructor(
     private readonly sources: SourcesRegistry,
     private readonly kafka: KafkaProducer,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -44,29 +46,44 @@ export class IngestionService implements OnApplicationBootstrap {
    * content type is one we parse (415) before a byte of the body is buffered; then the body is read
    * with the source's limit (413), split into events (400), counted, validated against the source's
    * schema, wrapped in the envelope, and answered only after Kafka acknowledged every event.
+   * Accepted and refused events are counted per source; `step` names what a 400 was about.
    */
   async ingest(req: IngestRequest): Promise<IngestResponseDto> {
-    const source = this.sources.get(req.source);
-    const format = bodyFormat(req.contentType);
-    const body = await readRawBody(req.body, req.contentLength, source);
-    if (req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
-      throw new BadRequestError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
-    }
-    const payloads = parseEvents(body, format);
-    if (payloads.length > this.config.ingest.maxEvents) {
-      throw new PayloadTooLargeError(`The batch holds ${payloads.length} events; at most ${this.config.ingest.maxEvents} per request`);
-    }
-    this.validate(source, payloads);
+    let sourceLabel = UNKNOWN_SOURCE;
+    let events = 1;
+    let step: BadRequestStep = 'unreadable_body';
+    try {
+      const source = this.sources.get(req.source);
+      sourceLabel = source.name;
+      const format = bodyFormat(req.contentType);
+      const body = await readRawBody(req.body, req.contentLength, source);
+      step = 'bad_idempotency_key';
+      if (req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
+        throw new BadRequestError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
+      }
+      step = 'bad_json';
+      const payloads = parseEvents(body, format);
+      events = payloads.length;
+      if (payloads.length > this.config.ingest.maxEvents) {
+        throw new PayloadTooLargeError(`The batch holds ${payloads.length} events; at most ${this.config.ingest.maxEvents} per request`);
+      }
+      step = 'schema';
+      this.validate(source, payloads);
 
-    const ids = eventIds(source.name, payloads.length, req.idempotencyKey);
-    const receivedAt = new Date().toISOString();
-    const messages = payloads.map((payload, i) => {
-      const key = partitionKey(payload, source.keyField);
-      const envelope: EventEnvelope = { eventId: ids[i], source: source.name, receivedAt, ...(key ? { key } : {}), payload };
-      return { key: key ?? ids[i], value: JSON.stringify(envelope) };
-    });
-    await this.kafka.publish(source.topic, messages);
-    return { accepted: messages.length, eventIds: ids };
+      const ids = eventIds(source.name, payloads.length, req.idempotencyKey);
+      const receivedAt = new Date().toISOString();
+      const messages = payloads.map((payload, i) => {
+        const key = partitionKey(payload, source.keyField);
+        const envelope: EventEnvelope = { eventId: ids[i], source: source.name, receivedAt, ...(key ? { key } : {}), payload };
+        return { key: key ?? ids[i], value: JSON.stringify(envelope) };
+      });
+      await this.kafka.publish(source.topic, messages);
+      this.metrics.accepted(source.name, messages.length);
+      return { accepted: messages.length, eventIds: ids };
+    } catch (err) {
+      this.metrics.rejected(sourceLabel, rejectionReason(err, step), events);
+      throw err;
+    }
   }
 
   private validate(source: Source, payloads: Record<string, unknown>[]): void {
@@ -85,4 +102,17 @@ export class IngestionService implements OnApplicationBootstrap {
       failures.slice(0, 100),
     );
   }
+}
+
+/** The steps of ingest that answer 400, each counted under its own reason. */
+type BadRequestStep = Extract<RejectionReason, 'unreadable_body' | 'bad_idempotency_key' | 'bad_json' | 'schema'>;
+
+/** The reason a refused request is counted under: the error's type, and for a 400 the step that refused it. */
+function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {
+  if (err instanceof NotFoundError) return 'unknown_source';
+  if (err instanceof UnsupportedMediaTypeError) return 'unsupported_media_type';
+  if (err instanceof PayloadTooLargeError) return 'too_large';
+  if (err instanceof UpstreamUnavailableError) return 'kafka_unavailable';
+  if (err instanceof BadRequestError) return step;
+  return 'internal';
 }

@@ -9,6 +9,7 @@ import {
 } from 'kafkajs';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { UpstreamUnavailableError } from '../common/errors/errors';
+import { MetricsService } from '../metrics/metrics.service';
 import { javaCompatiblePartitioner } from './partitioner';
 import { OutgoingMessage, ProduceCoalescer, TopicMessages } from './produce-coalescer';
 
@@ -45,7 +46,10 @@ export class KafkaProducer implements OnApplicationShutdown {
     maxFlushBytes: MAX_FLUSH_BYTES,
   });
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {
     const { kafka } = config;
     const clientConfig: KafkaConfig = {
       clientId: kafka.clientId,
@@ -164,12 +168,17 @@ export class KafkaProducer implements OnApplicationShutdown {
     ]);
   }
 
-  /** One produce request for everything the coalescer gathered; a failure discards the producer. */
+  /** One produce request for everything the coalescer gathered, timed; a failure discards the producer. */
   private async sendBatch(topicMessages: TopicMessages): Promise<void> {
     const producer = await this.connectedProducer();
+    let records = 0;
+    for (const t of topicMessages) records += t.messages.length;
+    const started = performance.now();
     try {
       await producer.sendBatch({ acks: -1, topicMessages });
+      this.metrics.kafkaProduce((performance.now() - started) / 1000, records, 'acked');
     } catch (err) {
+      this.metrics.kafkaProduce((performance.now() - started) / 1000, records, 'failed');
       this.resetProducer();
       throw err;
     }

@@ -13,6 +13,8 @@ import { AppConfig } from '../common/config/app-config';
 import { ConflictError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
 import { FakeLivy } from '../livy/testing/fake-livy';
+import { MetricsService } from '../metrics/metrics.service';
+import { metricValue } from '../metrics/testing/metric-value';
 import { BatchesService } from '../processing/batches.service';
 import { SchedulerService } from './scheduler.service';
 import { SchedulesService } from './schedules.service';
@@ -53,14 +55,19 @@ interface Outside {
   livy: FakeLivy;
 }
 
-/** One API replica: its own services, registry and scheduler, over the shared outside systems (and the same catalog files). */
+/** One API replica: its own services, registries and scheduler, over the shared outside systems (and the same catalog files). */
 function replica({ repository, history, airflow, livy }: Outside, config: AppConfig, catalog: JobsCatalog, sources: SourcesRegistry) {
   const batches = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, sources, config);
   const schedules = new SchedulesService(repository as unknown as SchedulesRepository, airflow, catalog);
   const registry = new SchedulerRegistry();
-  const scheduler = new SchedulerService(repository as unknown as SchedulesRepository, schedules, airflow, batches, registry, config);
-  return { scheduler, registry, schedules };
+  const metrics = new MetricsService();
+  const scheduler = new SchedulerService(repository as unknown as SchedulesRepository, schedules, airflow, batches, registry, metrics, config);
+  return { scheduler, registry, schedules, metrics };
 }
+
+/** Fires with this outcome counted by the replicas, together. */
+const fires = async (outcome: 'triggered' | 'failed', ...of: Replica[]) =>
+  (await Promise.all(of.map((r) => metricValue(r.metrics, 'pipeline_schedule_fires_total', { outcome })))).reduce((a, b) => a + b, 0);
 
 type Replica = ReturnType<typeof replica>;
 
@@ -121,6 +128,9 @@ describe('SchedulerService.fire across two replicas', () => {
     const winner = first[1];
     expect(repository.leases.get(first[0])).toBe(winner);
     expect(repository.writes[0]).toMatchObject({ scheduleId: DAG_ID, status: 'triggered', holder: winner, fireTime: instant });
+    // Only the winner counts the fire.
+    expect(await fires('triggered', a, b)).toBe(1);
+    expect(await fires('failed', a, b)).toBe(0);
   });
 
   it('gives ticks a few milliseconds apart around the same second the same fire time', async () => {
@@ -219,6 +229,8 @@ describe('SchedulerService.fire targets', () => {
       expect.objectContaining({ status: 'failed', error: 'Airflow is unavailable: connect ECONNREFUSED 127.0.0.1:8080', runRef: undefined }),
     ]);
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('ECONNREFUSED'));
+    expect(await fires('failed', a)).toBe(1);
+    expect(await fires('triggered', a)).toBe(0);
   });
 
   it('records a failed job submission too', async () => {
@@ -258,6 +270,7 @@ describe('SchedulerService.fire targets', () => {
     expect(airflow.trigger).not.toHaveBeenCalled();
     expect(repository.recordRun).not.toHaveBeenCalled();
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('lease not taken'));
+    expect((await fires('triggered', a)) + (await fires('failed', a))).toBe(0);
   });
 
   it('still resolves when the run cannot be recorded (the run was triggered)', async () => {
@@ -269,6 +282,7 @@ describe('SchedulerService.fire targets', () => {
     expect(airflow.trigger).toHaveBeenCalledTimes(1);
     expect(airflow.runs.get('user_profiles_ingest')!.at(-1)?.runId).toBe('schedule__2f1d0c52__20260101T000100000Z');
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('run not recorded'));
+    expect(await fires('triggered', a)).toBe(1);
   });
 });
 

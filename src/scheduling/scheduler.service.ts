@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { AIRFLOW_API, AirflowApi } from '../airflow/airflow.api';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { BatchesService } from '../processing/batches.service';
 import { ScheduleRecord, SchedulesRepository } from '../cassandra/schedules.repository';
 import { SchedulesService } from './schedules.service';
@@ -32,6 +33,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(AIRFLOW_API) private readonly airflow: AirflowApi,
     private readonly batches: BatchesService,
     private readonly registry: SchedulerRegistry,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -113,6 +115,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     } catch (err) {
       error = (err as Error).message;
     }
+    this.metrics.scheduleFired(error ? 'failed' : 'triggered');
     await this.repository
       .recordRun({ scheduleId: schedule.id, fireTime, status: error ? 'failed' : 'triggered', runRef, error, holder: this.holder, recordedAt: new Date() })
       .catch((err: Error) => this.logger.warn(`schedule "${schedule.name}": run not recorded (${err.message})`));

@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Client } from 'cassandra-driver';
@@ -167,3 +168,41 @@ export async function spawnApi(env: Record<string, string> = {}, { logs = false 
   await eventually('the API process answering', async () => ((await fetch(`${url}/health/live`)).ok ? true : undefined), 60000);
   return { process: child, url };
 }
+
+/** Pids of a primary's worker processes (API_WORKERS > 1). */
+export function workerPids(primary: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(primary)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/**
+ * One request on a connection of its own, so that with API_WORKERS > 1 successive requests are
+ * spread over the workers (a kept-alive connection stays with the worker that accepted it).
+ */
+export function requestOnNewConnection(
+  url: string,
+  method: string,
+  path: string,
+  { headers = {}, body }: { headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
+  const { hostname, port } = new URL(url);
+  return new Promise<Answer>((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, method, path, agent: false, headers }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+

@@ -22,6 +22,11 @@ class DocsController {
   show(): void {}
 }
 
+@Public((config) => config.metrics.public)
+class MetricsController {
+  scrape(): void {}
+}
+
 /** An HTTP ExecutionContext for a request with these (lower-case, as Node gives them) headers. */
 function contextFor(headers: Record<string, string>, controller: object = RecordsController, handler: unknown = RecordsController.prototype.list) {
   const request = { headers };
@@ -32,7 +37,9 @@ function contextFor(headers: Record<string, string>, controller: object = Record
   } as unknown as ExecutionContext;
 }
 
-const guard = new ApiKeyGuard(new Reflector(), toAppConfig(validateEnvironment({ API_KEYS: `${KEY},${OTHER_KEY}` })));
+const guardFor = (env: Record<string, string> = {}) =>
+  new ApiKeyGuard(new Reflector(), toAppConfig(validateEnvironment({ API_KEYS: `${KEY},${OTHER_KEY}`, ...env })));
+const guard = guardFor();
 
 function rejection(headers: Record<string, string>): UnauthorizedException {
   try {
@@ -89,5 +96,15 @@ describe('ApiKeyGuard', () => {
 
   it('lets a request without a key through to any route of a @Public() controller', () => {
     expect(guard.canActivate(contextFor({}, DocsController, DocsController.prototype.show))).toBe(true);
+  });
+
+  it('lets a request without a key through to a route public by configuration only when the configuration says so', () => {
+    const scrape = (env: Record<string, string>, headers: Record<string, string> = {}) => () =>
+      guardFor(env).canActivate(contextFor(headers, MetricsController, MetricsController.prototype.scrape));
+
+    expect(scrape({ METRICS_PUBLIC: 'true' })()).toBe(true);
+    expect(scrape({})).toThrow('Missing API key');
+    expect(scrape({ METRICS_PUBLIC: 'false' }, { 'x-api-key': 'wrong-key-0123456789' })).toThrow('Invalid API key');
+    expect(scrape({ METRICS_PUBLIC: 'false' }, { 'x-api-key': KEY })()).toBe(true);
   });
 });

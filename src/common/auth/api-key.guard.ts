@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { IS_PUBLIC } from './public.decorator';
+import { IS_PUBLIC, PublicRule } from './public.decorator';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -14,14 +14,14 @@ export class ApiKeyGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.keys = config.http.apiKeys.map(digest);
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    if (isPublic) return true;
+    const rule = this.reflector.getAllAndOverride<PublicRule | undefined>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    if (rule === true || (typeof rule === 'function' && rule(this.config))) return true;
     const req = context.switchToHttp().getRequest<Request>();
     const presented = ApiKeyGuard.presentedKey(req);
     if (presented === undefined) {

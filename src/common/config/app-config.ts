@@ -6,6 +6,8 @@ export interface AppConfig {
   env: 'development' | 'production' | 'test';
   http: { host: string; port: number; apiKeys: string[]; shutdownGraceMs: number; workers: number };
   log: { level: string };
+  /** GET /metrics: answered without an API key when public (for a scraper on a trusted network). */
+  metrics: { public: boolean };
   ingest: { sourcesFile: string; maxBodyBytes: number; maxEvents: number };
   kafka: {
     brokers: string[];
@@ -64,6 +66,7 @@ export function toAppConfig(env: EnvironmentVariables): AppConfig {
     env: env.NODE_ENV as AppConfig['env'],
     http: { host: env.HOST, port: env.PORT, apiKeys: list(env.API_KEYS), shutdownGraceMs: env.SHUTDOWN_GRACE_MS, workers: env.API_WORKERS },
     log: { level: env.LOG_LEVEL },
+    metrics: { public: env.METRICS_PUBLIC },
     ingest: { sourcesFile: env.SOURCES_FILE, maxBodyBytes: env.INGEST_MAX_BODY_BYTES, maxEvents: env.INGEST_MAX_EVENTS },
     kafka: {
       brokers: list(env.KAFKA_BROKERS),

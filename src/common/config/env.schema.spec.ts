@@ -23,6 +23,8 @@ describe('validateEnvironment', () => {
       API_KEYS: API_KEY,
       LOG_LEVEL: 'info',
       SHUTDOWN_GRACE_MS: 10000,
+      API_WORKERS: 1,
+      METRICS_PUBLIC: false,
       SOURCES_FILE: 'config/sources.yaml',
       INGEST_MAX_BODY_BYTES: 1048576,
       INGEST_MAX_EVENTS: 10000,
@@ -49,6 +51,12 @@ describe('validateEnvironment', () => {
     expect(env.PORT).toBe(8080);
     expect(env.KAFKA_SSL).toBe(true);
     expect(env.KAFKA_CREATE_TOPICS).toBe(false);
+  });
+
+  it('reads METRICS_PUBLIC as a boolean and rejects anything else, naming it', () => {
+    expect(validateEnvironment({ API_KEYS: API_KEY, METRICS_PUBLIC: 'true' }).METRICS_PUBLIC).toBe(true);
+    expect(validateEnvironment({ API_KEYS: API_KEY, METRICS_PUBLIC: 'off' }).METRICS_PUBLIC).toBe(false);
+    expect(configError({ API_KEYS: API_KEY, METRICS_PUBLIC: 'sometimes' })).toMatch(/METRICS_PUBLIC="sometimes": METRICS_PUBLIC must be a boolean value/);
   });
 
   it('rejects a missing API_KEYS as unset', () => {

@@ -51,6 +51,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64)
   API_WORKERS = 1;
 
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  METRICS_PUBLIC = false;
+
   @IsOptional() @IsString() @IsNotEmpty()
   SOURCES_FILE = 'config/sources.yaml';
 

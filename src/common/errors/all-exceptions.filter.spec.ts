@@ -1,10 +1,13 @@
 import { ArgumentsHost, BadRequestException, Logger, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { MetricsService } from '../../metrics/metrics.service';
+import { metricValue } from '../../metrics/testing/metric-value';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import {
   BadRequestError,
   ConflictError,
   NotFoundError,
   PayloadTooLargeError,
+  ServiceUnavailableError,
   UnsupportedMediaTypeError,
   UpstreamRejectedError,
   UpstreamTimeoutError,
@@ -14,14 +17,17 @@ import {
 const REQUEST_ID = 'req-42';
 
 /** Runs the filter on one exception with a fake express response; answers what was sent. */
-function handle(exception: unknown, { headersSent = false, request = { id: REQUEST_ID } }: { headersSent?: boolean; request?: { id?: string } } = {}) {
+function handle(
+  exception: unknown,
+  { headersSent = false, request = { id: REQUEST_ID }, metrics = new MetricsService() }: { headersSent?: boolean; request?: { id?: string }; metrics?: MetricsService } = {},
+) {
   const response = { headersSent, status: jest.fn(), json: jest.fn(), setHeader: jest.fn() };
   response.status.mockReturnValue(response);
   const host = {
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => response }),
   } as unknown as ArgumentsHost;
 
-  new AllExceptionsFilter().catch(exception, host);
+  new AllExceptionsFilter(metrics).catch(exception, host);
 
   return response;
 }
@@ -51,6 +57,7 @@ describe('AllExceptionsFilter', () => {
     [new UpstreamRejectedError('Livy', 'refused', { code: 'x' }), 502, 'Bad Gateway'],
     [new UpstreamUnavailableError('Kafka', 'down'), 503, 'Service Unavailable'],
     [new UpstreamTimeoutError('Cassandra', 'slow'), 504, 'Gateway Timeout'],
+    [new ServiceUnavailableError('the workers did not answer'), 503, 'Service Unavailable'],
   ])('answers %p with its status and the one error shape', (error, statusCode, reason) => {
     const { status, body } = sent(handle(error));
 
@@ -150,5 +157,32 @@ describe('AllExceptionsFilter', () => {
     expect(response.status).not.toHaveBeenCalled();
     expect(response.json).not.toHaveBeenCalled();
     expect(response.setHeader).not.toHaveBeenCalled();
+  });
+
+  it('counts each 502/503/504 a dependency caused, by dependency and status, also when the response had started', async () => {
+    const metrics = new MetricsService();
+    const upstreamErrors = (labels: Record<string, string>) => metricValue(metrics, 'pipeline_upstream_errors_total', labels);
+
+    handle(new UpstreamUnavailableError('Kafka', 'down'), { metrics });
+    handle(new UpstreamUnavailableError('Kafka', 'down'), { metrics, headersSent: true });
+    handle(new UpstreamTimeoutError('Cassandra', 'slow'), { metrics });
+    handle(new UpstreamRejectedError('Livy', 'refused'), { metrics });
+    handle(new UpstreamRejectedError('Airflow', 'refused'), { metrics });
+
+    expect(await upstreamErrors({ upstream: 'kafka', status: '503' })).toBe(2);
+    expect(await upstreamErrors({ upstream: 'cassandra', status: '504' })).toBe(1);
+    expect(await upstreamErrors({ upstream: 'livy', status: '502' })).toBe(1);
+    expect(await upstreamErrors({ upstream: 'airflow', status: '502' })).toBe(1);
+    expect(await upstreamErrors({})).toBe(5);
+  });
+
+  it('counts no upstream error for errors of the caller or of the API itself', async () => {
+    const metrics = new MetricsService();
+
+    for (const error of [new BadRequestError('bad'), new NotFoundError('nope'), new ServiceUnavailableError('busy'), new Error('bug')]) {
+      handle(error, { metrics });
+    }
+
+    expect(await metricValue(metrics, 'pipeline_upstream_errors_total')).toBe(0);
   });
 });

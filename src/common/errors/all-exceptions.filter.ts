@@ -1,13 +1,16 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
-import { AppError } from './errors';
+import { MetricsService } from '../../metrics/metrics.service';
+import { AppError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors';
 import { ErrorResponseDto } from './error-response.dto';
 
-/** Turns every error, ours or the framework's, into the one error shape. */
+/** Turns every error, ours or the framework's, into the one error shape, counting those a dependency caused. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
+
+  constructor(private readonly metrics: MetricsService) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -15,6 +18,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const { statusCode, message, details, headers } = this.describe(exception);
 
+    if (exception instanceof UpstreamUnavailableError || exception instanceof UpstreamTimeoutError || exception instanceof UpstreamRejectedError) {
+      this.metrics.upstreamError(exception.upstream, statusCode);
+    }
     if (statusCode >= 500 && !(exception instanceof AppError)) {
       this.logger.error({ err: exception, path: req.path }, 'unhandled error');
     }

@@ -35,6 +35,15 @@ export class UnsupportedMediaTypeError extends AppError {
   readonly statusCode = 415;
 }
 
+/** The API itself cannot answer this now (no dependency is at fault); retrying later may work. */
+export class ServiceUnavailableError extends AppError {
+  readonly statusCode = 503;
+  constructor(message: string, retryAfterSeconds = 5) {
+    super(message);
+    this.headers['Retry-After'] = String(retryAfterSeconds);
+  }
+}
+
 /** A dependency (Kafka, Cassandra, ...) cannot be reached or did not answer in time for the caller. */
 export class UpstreamUnavailableError extends AppError {
   readonly statusCode = 503;

@@ -4,12 +4,13 @@ import { CassandraModule } from '../cassandra/cassandra.module';
 import { CatalogsModule } from '../catalogs/catalogs.module';
 import { KafkaModule } from '../kafka/kafka.module';
 import { LivyModule } from '../livy/livy.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ProcessingModule } from '../processing/processing.module';
 import { PipelineController } from './pipeline.controller';
 import { PipelineService } from './pipeline.service';
 
 @Module({
-  imports: [KafkaModule, CassandraModule, LivyModule, AirflowModule, CatalogsModule, ProcessingModule],
+  imports: [KafkaModule, CassandraModule, LivyModule, AirflowModule, CatalogsModule, ProcessingModule, MetricsModule],
   controllers: [PipelineController],
   providers: [PipelineService],
   exports: [PipelineService],

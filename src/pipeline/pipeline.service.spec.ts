@@ -15,6 +15,7 @@ import { testConfig } from '../common/testing/config';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
 import { FakeLivy } from '../livy/testing/fake-livy';
 import { BatchesService } from '../processing/batches.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { STREAM_JOB, StreamingService } from '../processing/streaming.service';
 import { PipelineDto, SourceFlowDto } from './dto/pipeline.dto';
 import { PipelineService } from './pipeline.service';
@@ -37,6 +38,7 @@ function setup(env: Record<string, string> = {}) {
   const livy = new FakeLivy();
   const airflow = new FakeAirflow();
   const sources = sourcesRegistry(SOURCES);
+  const metrics = new MetricsService();
   const catalog = new JobsCatalog(config);
   const batches = new BatchesService(livy.client, catalog, new InMemoryBatchHistory() as unknown as BatchHistoryRepository, sources, config);
   const streaming = new StreamingService(batches, livy.client, stream.repository, new InMemoryLeasesRepository().repository, catalog, sources, config);
@@ -49,6 +51,7 @@ function setup(env: Record<string, string> = {}) {
     airflow,
     sources,
     streaming,
+    metrics,
     config,
   );
 
@@ -71,7 +74,7 @@ function setup(env: Record<string, string> = {}) {
       ...fields,
     });
   const stored = (source: string, receivedAt: Date): StoredEvent => ({ eventId: `${source}-${receivedAt.getTime()}`, source, receivedAt, payload: '{}' });
-  return { service, kafka, cassandra, events, stream, livy, airflow, streaming, streamRuns, reports, stored };
+  return { service, kafka, cassandra, events, stream, livy, airflow, streaming, streamRuns, reports, stored, metrics };
 }
 
 const source = (dto: PipelineDto, name: string): SourceFlowDto => dto.sources.find((s) => s.source === name)!;
@@ -150,6 +153,27 @@ describe('PipelineService.status: lag', () => {
       ['orders', 0, undefined],
     ]);
     expect(status).toMatchObject({ verdict: 'degraded', reasons: ['kafka is down: Kafka is unavailable: connect ECONNREFUSED 127.0.0.1:9092'] });
+  });
+});
+
+describe('PipelineService gauges', () => {
+  it('exposes lag, the stream and the verdict as Prometheus gauges, from the same reading as GET /pipeline', async () => {
+    const { service, kafka, streamRuns, metrics } = setup();
+    kafka.offsets = { users_created: [{ partition: 0, low: 0, high: 100 }], 'ingest.orders': [{ partition: 0, low: 0, high: 30 }] };
+    await streamRuns({ lastBatchAt: new Date(), durationMs: 420, offsets: { users_created: { '0': 90 }, 'ingest.orders': { '0': 30 } } });
+    service.onApplicationBootstrap();
+
+    const text = await metrics.registry.metrics();
+    service.onApplicationShutdown();
+
+    expect(text).toMatch(/^pipeline_lag_events\{source="users"\} 10$/m);
+    expect(text).toMatch(/^pipeline_lag_events\{source="orders"\} 0$/m);
+    expect(text).toMatch(/^pipeline_stream_up 1$/m);
+    expect(text).toMatch(/^pipeline_stream_state\{state="running"\} 1$/m);
+    expect(text).toMatch(/^pipeline_stream_state\{state="failed"\} 0$/m);
+    expect(text).toMatch(/^pipeline_stream_batch_duration_seconds 0\.42$/m);
+    expect(text).toMatch(/^pipeline_dependency_up\{dependency="kafka"\} 1$/m);
+    expect(text).toMatch(/^pipeline_verdict\{verdict="flowing"\} 1$/m);
   });
 });
 

@@ -8,6 +8,7 @@ import { withTimeout } from '../common/async/with-timeout';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { KafkaProducer } from '../kafka/kafka.producer';
 import { LivyClient } from '../livy/livy.client';
+import { MetricsService } from '../metrics/metrics.service';
 import { STREAM_JOB, StreamingService } from '../processing/streaming.service';
 import { DependencyStatusDto, PipelineDto, SourceFlowDto } from './dto/pipeline.dto';
 import { verdict } from './verdict';
@@ -17,6 +18,10 @@ const SAMPLE_EVERY_MS = 10_000;
 /** Rates are taken over the samples of about the last minute. */
 const RATE_WINDOW_MS = 60_000;
 const DAY_MS = 86_400_000;
+/** A scrape reuses a status this recent, so the gauges of one scrape are one consistent reading. */
+const GAUGE_STATUS_MAX_AGE_MS = 5_000;
+const STREAM_STATES = ['running', 'running-unmanaged', 'starting', 'stopping', 'stopped', 'failed'];
+const VERDICTS = ['flowing', 'lagging', 'stalled', 'stopped', 'degraded'];
 
 interface Sample {
   at: number;
@@ -37,6 +42,7 @@ type Offsets = Record<string, { partition: number; low: number; high: number }[]
 export class PipelineService implements OnApplicationBootstrap, OnApplicationShutdown {
   private samples: Sample[] = [];
   private sampler?: NodeJS.Timeout;
+  private latest?: { at: number; status: Promise<PipelineDto> };
 
   constructor(
     private readonly kafka: KafkaProducer,
@@ -47,6 +53,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(AIRFLOW_API) private readonly airflow: AirflowApi,
     private readonly sources: SourcesRegistry,
     private readonly streaming: StreamingService,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -54,6 +61,89 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   onApplicationBootstrap(): void {
     this.sampler = setInterval(() => void this.sample().catch(() => undefined), SAMPLE_EVERY_MS);
     this.sampler.unref();
+    this.registerGauges();
+  }
+
+  /** The status, computed at most once per GAUGE_STATUS_MAX_AGE_MS for the gauges of a scrape. */
+  private recentStatus(): Promise<PipelineDto> {
+    if (!this.latest || Date.now() - this.latest.at > GAUGE_STATUS_MAX_AGE_MS) {
+      this.latest = { at: Date.now(), status: this.status() };
+      this.latest.status.catch(() => (this.latest = undefined));
+    }
+    return this.latest.status;
+  }
+
+  /**
+   * The pipeline's gauges, read at scrape time from the same status GET /pipeline answers. Every
+   * worker computes the same values, so they are combined by max, never summed.
+   */
+  private registerGauges(): void {
+    const perSource = (name: string, help: string, value: (s: SourceFlowDto) => number | undefined) =>
+      this.metrics.gauge({
+        name,
+        help,
+        labelNames: ['source'],
+        collect: async function (this: { set: (labels: { source: string }, v: number) => void; reset: () => void }) {
+          this.reset();
+          for (const s of (await status()).sources) {
+            const v = value(s);
+            if (v !== undefined) this.set({ source: s.source }, v);
+          }
+        },
+      });
+    const status = () => this.recentStatus();
+    perSource('pipeline_lag_events', 'Events in Kafka not yet stored by the stream, per source', (s) => s.lagEvents);
+    perSource('pipeline_lag_seconds', 'How far behind the stored data is, per source (see GET /api/v1/pipeline)', (s) => s.lagSeconds);
+    perSource('pipeline_freshness_seconds', 'Seconds since the newest stored event of the source was received', (s) => s.freshnessSeconds);
+    this.metrics.gauge({
+      name: 'pipeline_stream_up',
+      help: '1 while a copy of the streaming job runs (running or running-unmanaged), else 0',
+      collect: async function (this: { set: (v: number) => void }) {
+        this.set(['running', 'running-unmanaged'].includes((await status()).stream.state) ? 1 : 0);
+      },
+    });
+    this.metrics.gauge({
+      name: 'pipeline_stream_state',
+      help: "The streaming job's state: 1 for the current one",
+      labelNames: ['state'],
+      collect: async function (this: { set: (labels: { state: string }, v: number) => void }) {
+        const { state } = (await status()).stream;
+        for (const s of STREAM_STATES) this.set({ state: s }, s === state ? 1 : 0);
+      },
+    });
+    this.metrics.gauge({
+      name: 'pipeline_stream_batch_duration_seconds',
+      help: "Duration of the streaming job's last micro-batch",
+      collect: async function (this: { set: (v: number) => void; reset: () => void }) {
+        const ms = (await status()).stream.lastBatchDurationMs;
+        if (ms === undefined) this.reset();
+        else this.set(ms / 1000);
+      },
+    });
+    this.metrics.gauge({
+      name: 'pipeline_stream_restarts',
+      help: 'Copies of the streaming job the supervisor started again since the stream was first started',
+      collect: async function (this: { set: (v: number) => void }) {
+        this.set((await status()).stream.restarts);
+      },
+    });
+    this.metrics.gauge({
+      name: 'pipeline_dependency_up',
+      help: '1 when the dependency answered its last check, else 0',
+      labelNames: ['dependency'],
+      collect: async function (this: { set: (labels: { dependency: string }, v: number) => void }) {
+        for (const d of (await status()).dependencies) this.set({ dependency: d.name }, d.up ? 1 : 0);
+      },
+    });
+    this.metrics.gauge({
+      name: 'pipeline_verdict',
+      help: "The pipeline's verdict: 1 for the current one (flowing, lagging, stalled, stopped, degraded)",
+      labelNames: ['verdict'],
+      collect: async function (this: { set: (labels: { verdict: string }, v: number) => void }) {
+        const { verdict: current } = await status();
+        for (const v of VERDICTS) this.set({ verdict: v }, v === current ? 1 : 0);
+      },
+    });
   }
 
   onApplicationShutdown(): void {

@@ -8,7 +8,7 @@ export API_KEYS ?= local-dev-key-change-me
 # `make up` starts the streaming job with the API (the API's own default is off).
 export STREAMING_AUTOSTART ?= true
 
-.PHONY: help install promtool up down status logs build lint typecheck unit pytest infra-check e2e test bench bench-ingest bench-query bench-freshness clean
+.PHONY: help install promtool up down status logs build lint typecheck unit pytest infra-check e2e test bench bench-ingest bench-query bench-freshness bench-recovery clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ bench-query: build ## GET /records pages of 100 over 1M rows vs cassandra-driver
 
 bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=200 DURATION=60)
 	npx ts-node --transpile-only bench/freshness.ts --rate $${RATE:-200} --seconds $${DURATION:-60}
+
+bench-recovery: up ## kill Livy, then the stream's driver: time until flowing again; the supervisor's idle cost (IDLE=60)
+	npx ts-node --transpile-only bench/recovery.ts --idle-seconds $${IDLE:-60}
 
 clean: down ## stop the stack and delete its state (.stack/)
 	rm -rf .stack dist

@@ -128,7 +128,7 @@ def decide_lease(answer: dict, heartbeat: dict | None, *, run_id: str, now: date
     """What a copy does with the answer of `INSERT INTO leases ... IF NOT EXISTS`.
 
     answer: the LWT's row ({"applied": bool, "holder": ...}); heartbeat: the stream's heartbeat row
-    (or None). Another live copy (it holds the lease and its heartbeat is younger than the TTL) makes
+    (or None). Another live copy (it holds the lease and its heartbeat is younger than half the TTL) makes
     this one exit at once; a silent holder is a copy that died without releasing the lease, which
     expires by itself, so this copy waits for it.
     """
@@ -140,7 +140,9 @@ def decide_lease(answer: dict, heartbeat: dict | None, *, run_id: str, now: date
         return LeaseDecision(WAIT, None, "the stream's lease row has no holder")
     own = heartbeat if heartbeat and heartbeat.get("run_id") == holder else None
     age = _age_seconds(own.get("seen_at"), now) if own else None
-    if age is not None and age < ttl:
+    # Alive = it reported within half the TTL (it renews and reports every heartbeat, a few seconds):
+    # older than that, it is most likely a killed copy whose lease will expire; wait for it.
+    if age is not None and age < ttl / 2:
         return LeaseDecision(EXIT, holder, f"another copy holds the stream ({describe_run(own, now)})")
     if own is None:
         return LeaseDecision(WAIT, holder, f"run {holder} holds the stream's lease but has written no heartbeat")

@@ -71,7 +71,7 @@ describe('stream outages: Livy and the driver killed, second copies refused', ()
     const counts = drivers.stop();
     expect(ids.length).toBeGreaterThan(150);
     expect(counts.length).toBeGreaterThan(10);
-    expect(counts.every((n) => n === 1)).toBe(true);
+    expect(counts.filter((n) => n !== 1)).toEqual([]); // one driver at every sample
     expect(adopted.runId).toBeDefined();
     expect(adopted.livy).toBeUndefined(); // Livy is back and answers
     await flow.expectStored('clicks', ids, since);

@@ -29,7 +29,8 @@ describe('stream supervision, desired state and pipeline status', () => {
   }
 
   async function stopReplica(child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null) return;
+    // A process ended by a signal has no exit code, only a signal code.
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await exited;

@@ -50,6 +50,10 @@ def test_a_live_holder_makes_this_copy_exit_and_names_it():
     assert decision.reason == f"another copy holds the stream (run {OTHER}, host h1 pid 123, seen 2 s ago)"
 
 
+def test_a_holder_seen_just_under_half_the_ttl_ago_is_alive():
+    assert decide({"applied": False, "holder": OTHER}, heartbeat(seen_ago=9)).action == sc.EXIT
+
+
 def test_freshness_takes_aware_and_naive_timestamps():
     assert decide({"applied": False, "holder": OTHER}, heartbeat(seen_ago=5, naive=False)).action == sc.EXIT
 
@@ -57,7 +61,8 @@ def test_freshness_takes_aware_and_naive_timestamps():
 @pytest.mark.parametrize(
     "hb, why",
     [
-        (heartbeat(seen_ago=20), "is silent"),  # exactly one TTL old: stale
+        (heartbeat(seen_ago=20), "is silent"),  # one TTL old: stale
+        (heartbeat(seen_ago=10), "is silent"),  # half the TTL old: a killed copy, most likely
         (heartbeat(seen_ago=300), "is silent"),
         (heartbeat(seen_ago=None), "is silent"),
         (heartbeat(run_id="c" * 32, seen_ago=1), "has written no heartbeat"),  # the row is another run's

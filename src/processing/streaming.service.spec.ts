@@ -467,6 +467,35 @@ describe('StreamingService: a copy that ends on its own', () => {
     expect(livy.createBatch).toHaveBeenCalledTimes(3);
   });
 
+  it('starts no new copy while a silent copy Livy forgot still holds the stream lease, and one once the lease expired', async () => {
+    const { service, livy, leases, running } = setup();
+    await service.start();
+    await running();
+    // The copy holds the stream's lease (the job takes it itself); then Livy restarts and the copy goes silent.
+    await leases.acquire('stream:events_stream', 'run-1', 30);
+    livy.restart();
+    await after(20_000);
+
+    await service.reconcile();
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+
+    await after(10_001); // the lease's TTL has run out
+    await service.reconcile();
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+  });
+
+  it('starts a new copy at once when the lease holder is known gone: its own batch ended in Livy (the driver was killed)', async () => {
+    const { service, livy, leases, started, livyIdOf, running } = setup();
+    await service.start();
+    await running();
+    await leases.acquire('stream:events_stream', 'run-1', 30);
+    livy.setState(await livyIdOf(started()), 'dead');
+
+    await service.reconcile();
+
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+  });
+
   it('says the batch is gone when Livy forgot it and its heartbeat went stale', async () => {
     const { service, livy, started, running } = setup();
     await service.start();
@@ -562,7 +591,7 @@ describe('StreamingService: the sources changed', () => {
     await service.reconcile();
 
     expect(stream.requestStop).toHaveBeenCalledTimes(1);
-    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', 'sources changed (+ingest.orders, -ingest.retired)');
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', 'sources changed (+ingest.orders)');
     await expect(service.status()).resolves.toMatchObject({ state: 'stopping', running: false, desired: 'running' });
     expect(livy.createBatch).toHaveBeenCalledTimes(1);
 
@@ -580,9 +609,20 @@ describe('StreamingService: the sources changed', () => {
       state: 'starting',
       batchId: started(),
       restarts: 1,
-      lastRestartReason: 'sources changed (+ingest.orders, -ingest.retired)',
+      lastRestartReason: 'sources changed (+ingest.orders)',
       failures: 0,
     });
+  });
+
+  it('leaves a copy alone that reads more topics than this replica has (another replica may have them): no restarts in turn', async () => {
+    const { service, stream, running } = setup();
+    await service.start();
+    await running({ topics: [...TOPICS, 'ingest.only_elsewhere'] });
+
+    await service.reconcile();
+    await service.reconcile();
+
+    expect(stream.requestStop).not.toHaveBeenCalled();
   });
 
   it('leaves a copy reading the configured topics alone', async () => {

@@ -17,6 +17,8 @@ import { backoffMs, errorLine, freshHeartbeat, isUp, streamState, StreamState, t
 /** The catalog job that streams Kafka into Cassandra; the stream's name in the control and heartbeat rows. */
 export const STREAM_JOB = 'events_stream';
 const SUPERVISOR_LEASE = `supervisor:${STREAM_JOB}`;
+/** The lease a copy of the job holds while it owns the checkpoint (taken by the job itself). */
+const STREAM_LEASE = `stream:${STREAM_JOB}`;
 /** How long a copy that ran this long without failing counts as up: the failure count starts again. */
 const HEALTHY_AFTER_MS = 30_000;
 const STOP_POLL_MS = 500;
@@ -84,9 +86,11 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
   /** Sets the desired state to running (with these args for every start that follows) and starts a copy unless one is up. */
   async start(args?: Record<string, unknown>): Promise<StreamingStatusDto> {
     if (args !== undefined) JobsCatalog.toCommandLine(this.catalog.get(STREAM_JOB), args);
-    await this.stream.setDesired(STREAM_JOB, 'running', this.holder, args);
+    const control = await this.stream.control(STREAM_JOB);
+    // Starting a stream already desired running changes nothing (its desired-since stays, for the supervisor's reasons).
+    if (control?.desired !== 'running' || args !== undefined) await this.stream.setDesired(STREAM_JOB, 'running', this.holder, args);
     // A user's start does not wait out the backoff of earlier failed starts.
-    if ((await this.stream.control(STREAM_JOB))?.nextAttemptAt) await this.stream.clearFailures(STREAM_JOB);
+    if (control?.nextAttemptAt) await this.stream.clearFailures(STREAM_JOB);
     await this.reconcile();
     return this.status();
   }
@@ -183,9 +187,11 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     if (control!.failures > 0 && hb.state === 'running' && (hb.lastBatchAt || Date.now() - upSince > HEALTHY_AFTER_MS)) {
       await this.stream.clearFailures(STREAM_JOB);
     }
-    const { added, removed } = topicChange(this.sources.topics(), hb.topics);
-    if ((added.length || removed.length) && control!.stopRun !== hb.runId) {
-      const reason = `sources changed (${[...added.map((t) => `+${t}`), ...removed.map((t) => `-${t}`)].join(', ')})`;
+    // Only a topic the copy does not read restarts it. One it reads that this replica's registry lacks
+    // is left alone: replicas of different registries (a rolling deploy) must not restart it in turn.
+    const { added } = topicChange(this.sources.topics(), hb.topics);
+    if (added.length && control!.stopRun !== hb.runId) {
+      const reason = `sources changed (${added.map((t) => `+${t}`).join(', ')})`;
       this.logger.log(`streaming job restarting gracefully: ${reason}`);
       await this.stream.requestStop(STREAM_JOB, hb.runId, reason);
     }
@@ -195,6 +201,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
   private async startMissing(seen: Observation): Promise<void> {
     const control = seen.control!;
     const now = Date.now();
+    if (!(await this.leaseFree(seen))) return;
     if (control.nextAttemptAt) {
       if (now < control.nextAttemptAt.getTime()) return;
       return this.startCopy(control, `retry ${control.failures} after: ${control.lastError ?? 'a failed start'}`, true);
@@ -216,6 +223,18 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     await this.stream.recordFailure(STREAM_JOB, failures, error, next);
     this.logger.warn(`streaming job ended (${error}); start ${failures} ${failures === 1 ? 'now' : `at ${next.toISOString()}`}`);
     if (failures === 1) await this.startCopy({ ...control, failures, lastError: error }, `the job ended: ${error}`, true);
+  }
+
+  /**
+   * Whether a new copy may start now: nobody holds the stream's lease, or its holder is known gone
+   * (its own batch ended in Livy). A holder that is only silent keeps the lease until it expires;
+   * a copy started meanwhile would only wait for it, as a second driver process.
+   */
+  private async leaseFree(seen: Observation): Promise<boolean> {
+    const holder = await this.leases.holder(STREAM_LEASE);
+    if (!holder) return true;
+    const hb = seen.heartbeat;
+    return hb?.runId === holder && hb.batchId === seen.control?.batchId && seen.livy !== undefined && isTerminal(seen.livy.state);
   }
 
   private async startCopy(control: StreamControl, reason: string, isRestart: boolean): Promise<void> {

@@ -48,8 +48,23 @@ describe('stream outages: Livy and the driver killed, second copies refused', ()
     flow = pipelineOf(app.getHttpServer());
     db = await cassandra();
     await flow.api().post('/api/v1/streaming/start').set(AUTH).expect(200);
-    await flow.streamIn(['running', 'running-unmanaged'], 240_000);
+    await oneCopyRunning();
   }, 300_000);
+
+  /**
+   * The stream running as exactly one driver process. A copy that was just killed still looks fresh
+   * for a few seconds (its last heartbeat), so the process is checked too.
+   */
+  const oneCopyRunning = () =>
+    eventually(
+      'one copy of the stream running',
+      async () => {
+        const s = await flow.streaming();
+        return ['running', 'running-unmanaged'].includes(s.state) && streamDrivers().length === 1 ? s : undefined;
+      },
+      240_000,
+      1000,
+    );
 
   afterAll(async () => {
     if (!stackPid('livy')) stack('up', 'livy');
@@ -78,7 +93,7 @@ describe('stream outages: Livy and the driver killed, second copies refused', ()
   }, 300_000);
 
   it('POST /streaming/start and a direct Livy submission while an orphan runs: no second query', async () => {
-    const before = await flow.streamIn(['running', 'running-unmanaged']);
+    const before = await oneCopyRunning();
     const holder = await lease();
     expect(holder).toBe(before.runId);
 
@@ -121,7 +136,7 @@ describe('stream outages: Livy and the driver killed, second copies refused', ()
   }, 300_000);
 
   it('the driver SIGKILLed: the supervisor starts a new copy and every acknowledged event is stored once', async () => {
-    const before = await flow.streamIn(['running', 'running-unmanaged']);
+    const before = await oneCopyRunning();
     const since = Date.now();
     const events = sender('orders', 10, (i) => ({ order_id: `kill-${since}-${i}`, amount: i, currency: 'EUR' }));
     await new Promise((r) => setTimeout(r, 2000));

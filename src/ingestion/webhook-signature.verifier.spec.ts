@@ -141,12 +141,12 @@ describe('verifySignature, standard-webhooks', () => {
     const h: Record<string, string | string[] | undefined> = { ...headers() };
     delete h[name];
 
-    expect(refusal(verify(h))).toEqual({ ok: false, problem: 'missing_header', message: `Missing header ${name}: this source accepts signed deliveries only` });
+    expect(refusal(verify(h))).toEqual({ ok: false, problem: 'missing_header', message: `Missing header ${name}: this source accepts only deliveries signed with standard-webhooks; an API key does not replace the signature` });
   });
 
   it('names every missing header, and takes an empty one for missing', () => {
     expect(refusal(verify({ 'webhook-id': '', 'content-type': 'application/json' })).message).toBe(
-      'Missing headers webhook-id, webhook-timestamp, webhook-signature: this source accepts signed deliveries only',
+      'Missing headers webhook-id, webhook-timestamp, webhook-signature: this source accepts only deliveries signed with standard-webhooks; an API key does not replace the signature',
     );
   });
 
@@ -219,7 +219,7 @@ describe('verifySignature, github', () => {
     expect(refusal(verify({ 'x-hub-signature': 'sha1=01dc10d0c83e72ed246219cdd91669667fe2ca59' }))).toEqual({
       ok: false,
       problem: 'missing_header',
-      message: 'Missing header X-Hub-Signature-256: this source accepts signed deliveries only',
+      message: 'Missing header X-Hub-Signature-256: this source accepts only deliveries signed with github; an API key does not replace the signature',
     });
   });
 
@@ -311,7 +311,9 @@ describe('verifySignature, stripe', () => {
   });
 
   it('refuses a delivery without Stripe-Signature', () => {
-    expect(refusal(verifySignature(scheme(), {}, PAYLOAD, ms(T))).message).toBe('Missing header Stripe-Signature: this source accepts signed deliveries only');
+    expect(refusal(verifySignature(scheme(), {}, PAYLOAD, ms(T))).message).toBe(
+      'Missing header Stripe-Signature: this source accepts only deliveries signed with stripe; an API key does not replace the signature',
+    );
   });
 });
 
@@ -361,7 +363,7 @@ describe('verifySignature, hmac-sha256', () => {
     expect(refusal(verifySignature(signature, headers, PAYLOAD, ms(T - 301))).problem).toBe('timestamp_in_future');
     expect(refusal(verifySignature(signature, { 'x-signature': BASE64, 'x-signature-timestamp': String(T) }, PAYLOAD, ms(T))).problem).toBe('no_match');
     expect(refusal(verifySignature(signature, { 'x-signature': WITH_TIMESTAMP }, PAYLOAD, ms(T))).message).toBe(
-      'Missing header x-signature-timestamp: this source accepts signed deliveries only',
+      'Missing header x-signature-timestamp: this source accepts only deliveries signed with hmac-sha256; an API key does not replace the signature',
     );
   });
 

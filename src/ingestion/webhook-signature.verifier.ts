@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { SourceSignature } from '../catalogs/source-signature';
+import { SignatureScheme, SourceSignature } from '../catalogs/source-signature';
 
 /** Request headers as Node hands them over (lower-case names); other spellings are found too. */
 export type SignatureHeaders = Readonly<Record<string, string | string[] | undefined>>;
@@ -47,7 +47,7 @@ function standardWebhooks(keys: Buffer[], toleranceSeconds: number, headers: Sig
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
-  const missing = missingHeaders({ 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signatures });
+  const missing = missingHeaders('standard-webhooks', { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signatures });
   if (missing) return missing;
   // Space-separated "v1,<base64>" entries; other versions (v1a, ...) are skipped, as the reference libraries do.
   // Node joins a repeated header with ", ", hence the trailing commas dropped.
@@ -67,7 +67,7 @@ function standardWebhooks(keys: Buffer[], toleranceSeconds: number, headers: Sig
 
 function github(keys: Buffer[], headers: SignatureHeaders, body: Buffer): SignatureCheck {
   const signature = header(headers, 'x-hub-signature-256');
-  const missing = missingHeaders({ 'X-Hub-Signature-256': signature });
+  const missing = missingHeaders('github', { 'X-Hub-Signature-256': signature });
   if (missing) return missing;
   const hex = signature!.startsWith('sha256=') ? signature!.slice('sha256='.length) : '';
   if (!HEX_DIGEST.test(hex)) return refused('malformed_header', 'X-Hub-Signature-256 must be "sha256=<hex of the HMAC-SHA256 of the body>"');
@@ -78,7 +78,7 @@ function github(keys: Buffer[], headers: SignatureHeaders, body: Buffer): Signat
 
 function stripe(keys: Buffer[], toleranceSeconds: number, headers: SignatureHeaders, body: Buffer, nowMs: number): SignatureCheck {
   const value = header(headers, 'stripe-signature');
-  const missing = missingHeaders({ 'Stripe-Signature': value });
+  const missing = missingHeaders('stripe', { 'Stripe-Signature': value });
   if (missing) return missing;
   const pairs = value!.split(',').map((item) => {
     const eq = item.indexOf('=');
@@ -104,7 +104,7 @@ function hmacSha256(
 ): SignatureCheck {
   const value = header(headers, signature.header);
   const timestamp = signature.timestampHeader ? header(headers, signature.timestampHeader) : undefined;
-  const missing = missingHeaders({
+  const missing = missingHeaders('hmac-sha256', {
     [signature.header]: value,
     ...(signature.timestampHeader ? { [signature.timestampHeader]: timestamp } : {}),
   });
@@ -154,10 +154,13 @@ function outsideTolerance(name: string, value: string, toleranceSeconds: number,
   return undefined;
 }
 
-function missingHeaders(values: Record<string, string | undefined>): SignatureCheck | undefined {
+function missingHeaders(scheme: SignatureScheme, values: Record<string, string | undefined>): SignatureCheck | undefined {
   const missing = Object.entries(values).filter(([, v]) => v === undefined).map(([name]) => name);
   if (missing.length === 0) return undefined;
-  return refused('missing_header', `Missing ${missing.length > 1 ? 'headers' : 'header'} ${missing.join(', ')}: this source accepts signed deliveries only`);
+  return refused(
+    'missing_header',
+    `Missing ${missing.length > 1 ? 'headers' : 'header'} ${missing.join(', ')}: this source accepts only deliveries signed with ${scheme}; an API key does not replace the signature`,
+  );
 }
 
 const noMatch = (name: string) =>

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { SourcesRegistry } from '../catalogs/sources.registry';
+import { SignatureReplacesApiKey } from '../common/auth/signed-source.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { SourcesResponseDto } from './dto/source.dto';
@@ -18,6 +19,7 @@ export class IngestionController {
   ) {}
 
   @Post('ingest/:source')
+  @SignatureReplacesApiKey('source')
   @HttpCode(202)
   @ApiOperation({
     summary: 'Publish events of a source to Kafka',

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { NotFoundError } from '../common/errors/errors';
-import { testConfig } from '../common/testing/config';
+import { toAppConfig } from '../common/config/app-config';
+import { validateEnvironment } from '../common/config/env.schema';
+import { TEST_WEBHOOKS_SECRET, testConfig } from '../common/testing/config';
 import { SourcesRegistry } from './sources.registry';
 import { sourcesRegistry } from './testing/catalogs';
 
@@ -261,8 +263,28 @@ describe('SourcesRegistry', () => {
       ['users', 'users_created'],
       ['orders', 'ingest.orders'],
       ['clicks', 'ingest.clicks'],
+      ['webhooks', 'ingest.webhooks'],
     ]);
-    expect(registry.topics()).toEqual(['users_created', 'ingest.orders', 'ingest.clicks']);
+    expect(registry.topics()).toEqual(['users_created', 'ingest.orders', 'ingest.clicks', 'ingest.webhooks']);
+  });
+
+  it('signs the webhooks source with Standard Webhooks, its secret from WEBHOOKS_SIGNING_SECRET', () => {
+    expect(registry.get('webhooks')).toMatchObject({ topic: 'ingest.webhooks', schema: undefined });
+    expect(registry.get('webhooks').signature).toEqual({
+      scheme: 'standard-webhooks',
+      keys: [Buffer.from(TEST_WEBHOOKS_SECRET.slice('whsec_'.length), 'base64')],
+      toleranceSeconds: 300,
+    });
+    expect(registry.list().filter((s) => s.signature).map((s) => s.name)).toEqual(['webhooks']);
+  });
+
+  it('fails to start, naming the source and the variable, when WEBHOOKS_SIGNING_SECRET is not set', () => {
+    const environment = { API_KEYS: 'k'.repeat(16), SOURCES_FILE };
+    const config = toAppConfig(validateEnvironment(environment), environment);
+
+    expect(() => new SourcesRegistry(config)).toThrow(
+      /config\/sources\.yaml: source "webhooks": signature\.secrets\[0\] refers to WEBHOOKS_SIGNING_SECRET, which is not set/,
+    );
   });
 
   it('applies per-source settings from the file', () => {
@@ -274,7 +296,7 @@ describe('SourcesRegistry', () => {
 
   it('answers NotFoundError for an unknown source, listing the configured names', () => {
     expect(() => registry.get('payments')).toThrow(NotFoundError);
-    expect(() => registry.get('payments')).toThrow('Unknown source "payments". Configured sources: users, orders, clicks');
+    expect(() => registry.get('payments')).toThrow('Unknown source "payments". Configured sources: users, orders, clicks, webhooks');
   });
 
   it('fails to start, naming SOURCES_FILE, when the file cannot be read', () => {

@@ -1,5 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SourceSignature } from '../catalogs/source-signature';
+import { SourcesRegistry } from '../catalogs/sources.registry';
+import { TEST_WEBHOOKS_SECRET, testConfig } from '../common/testing/config';
 import { SignatureCheck, SignatureHeaders, verifySignature } from './webhook-signature.verifier';
 
 // timingSafeEqual, watched: the constant-time test counts the comparisons.
@@ -393,5 +397,33 @@ describe('verifySignature, in constant time', () => {
     expect(verifySignature(signature, { 'stripe-signature': stripeHeader }, body, ms(t)).ok).toBe(true);
     expect(compare).toHaveBeenCalledTimes(6);
     for (const [a, b] of compare.mock.calls) expect([a.byteLength, b.byteLength]).toEqual([32, 32]);
+  });
+});
+
+describe("verifySignature, the README's hand-signed delivery", () => {
+  const ROOT = join(__dirname, '../..');
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const example = /```bash\n(SECRET=whsec_[\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  const line = (name: string) => new RegExp(`^${name}=(\\S+)`, 'm').exec(example)?.[1];
+
+  it('signs with the development secret that make exports and the unit tests use', () => {
+    const makefile = /^export WEBHOOKS_SIGNING_SECRET \?= (\S+)$/m.exec(readFileSync(join(ROOT, 'Makefile'), 'utf8'))?.[1];
+
+    expect(makefile).toBe(TEST_WEBHOOKS_SECRET);
+    expect(line('SECRET')).toBe(TEST_WEBHOOKS_SECRET);
+    expect(example).toContain('openssl dgst -sha256 -mac HMAC -macopt hexkey:');
+  });
+
+  it('is accepted by the webhooks source, as the example pipeline signs it', () => {
+    // The README's commands, run in a shell with ID=msg_readme_example and TS=1767225600, printed
+    // "v1,$SIG" as below (the same as Node's HMAC of the same content under the decoded key).
+    const id = 'msg_readme_example';
+    const timestamp = 1767225600;
+    const body = Buffer.from((line('BODY') ?? '').replace(/^'(.*)'$/, '$1')); // BODY='...' in the shell
+    const source = new SourcesRegistry(testConfig({ SOURCES_FILE: join(ROOT, 'config/sources.yaml') })).get('webhooks');
+    const headers = { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': 'v1,VfM/rPdj0LFIgis53amUUWoexdI2P4L4mWTxPxDH/4M=' };
+
+    expect(body.toString()).toBe('{"type":"invoice.paid","invoice":"in_42","amount":1200}');
+    expect(verifySignature(source.signature!, headers, body, ms(timestamp + 5))).toEqual({ ok: true, deliveryId: id });
   });
 });

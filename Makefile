@@ -7,6 +7,9 @@ STACK := infra/local/stack.sh
 export API_KEYS ?= local-dev-key-change-me
 # `make up` starts the streaming job with the API (the API's own default is off).
 export STREAMING_AUTOSTART ?= true
+# Signing secret of the `webhooks` source (config/sources.yaml), needed for the API to start:
+# whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
+export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
 .PHONY: help install promtool up down status logs build lint typecheck unit pytest infra-check e2e test bench bench-ingest bench-query bench-freshness bench-recovery clean
 

@@ -1,6 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { CatalogsModule } from '../../src/catalogs/catalogs.module';
 import { ApiKeyGuard } from '../../src/common/auth/api-key.guard';
 import { AppConfigModule } from '../../src/common/config/config.module';
 import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filter';
@@ -20,7 +21,8 @@ import { SchedulesController } from '../../src/scheduling/schedules.controller';
 import { SchedulingModule } from '../../src/scheduling/scheduling.module';
 
 @Module({
-  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), MetricsModule, IngestionModule, RecordsModule, ProcessingModule, OrchestrationModule, SchedulingModule, PipelineModule, HealthModule],
+  // CatalogsModule: the API-key guard looks up whether the source of an ingest request is signed.
+  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), MetricsModule, CatalogsModule, IngestionModule, RecordsModule, ProcessingModule, OrchestrationModule, SchedulingModule, PipelineModule, HealthModule],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -35,7 +35,8 @@ export async function createApp(): Promise<INestApplication> {
       .setTitle('Real-time pipeline control plane')
       .setDescription(
         'The one front door to the pipeline: ingest events into Kafka, read what the streaming job stored in ' +
-          'Cassandra, and check health. Every route except /health/* and /docs needs an API key; /metrics does too unless METRICS_PUBLIC=true.',
+          'Cassandra, and check health. Every route except /health/* and /docs needs an API key; /metrics does too unless METRICS_PUBLIC=true. ' +
+            "POST /ingest for a signed source takes its sender's signature instead of the key.",
       )
       .setVersion('0.1.0')
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')

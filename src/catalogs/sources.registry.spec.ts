@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import { NotFoundError } from '../common/errors/errors';
-import { testConfig } from '../common/testing/config';
+import { toAppConfig } from '../common/config/app-config';
+import { validateEnvironment } from '../common/config/env.schema';
+import { TEST_WEBHOOKS_SECRET, testConfig } from '../common/testing/config';
 import { SourcesRegistry } from './sources.registry';
+import { sourcesRegistry } from './testing/catalogs';
 
 const FILE = 'sources.yaml';
 const DEFAULT_MAX_BODY = 1_048_576;
@@ -64,7 +67,7 @@ sources:
 
   it('rejects an unknown setting, listing the allowed ones', () => {
     expect(() => parse('sources:\n  users:\n    topik: users_created\n')).toThrow(
-      `${FILE}: source "users": unknown setting(s) topik; allowed: topic, description, keyField, maxBodyBytes, schema`,
+      `${FILE}: source "users": unknown setting(s) topik; allowed: topic, description, keyField, maxBodyBytes, schema, signature`,
     );
   });
 
@@ -106,6 +109,152 @@ sources:
   });
 });
 
+describe('SourcesRegistry.parse, signed sources', () => {
+  const KEY = Buffer.from('a 24-byte key for tests!');
+  const WHSEC = `whsec_${KEY.toString('base64')}`;
+  const ENV: Record<string, string> = { HOOKS_SECRET: WHSEC, OLD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', PLAIN_SECRET: 'plain text secret', EMPTY: '' };
+  const lookup = (name: string) => ENV[name];
+  const parseSigned = (signature: string, env: (name: string) => string | undefined = lookup) =>
+    SourcesRegistry.parse(`sources:\n  hooks:\n    signature: ${signature}\n`, FILE, DEFAULT_MAX_BODY, env)[0];
+  const startupError = (signature: string, env?: (name: string) => string | undefined): string => {
+    try {
+      parseSigned(signature, env);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('expected the registry to refuse the signature settings');
+  };
+
+  it('leaves an unsigned source without signature settings', () => {
+    expect(parse('sources:\n  clicks: {}\n')[0].signature).toBeUndefined();
+  });
+
+  it('reads a standard-webhooks signature: the key is the base64-decoded part of whsec_, the tolerance 300 s by default', () => {
+    expect(parseSigned('{ scheme: standard-webhooks, secrets: ["${HOOKS_SECRET}"] }').signature).toEqual({
+      scheme: 'standard-webhooks',
+      keys: [KEY],
+      toleranceSeconds: 300,
+    });
+  });
+
+  it('keeps every secret, in order, for rotation', () => {
+    const { signature } = parseSigned('{ scheme: standard-webhooks, secrets: ["${HOOKS_SECRET}", "${OLD_SECRET}"], toleranceSeconds: 60 }');
+
+    expect(signature).toEqual({
+      scheme: 'standard-webhooks',
+      keys: [KEY, Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64')],
+      toleranceSeconds: 60,
+    });
+  });
+
+  it('uses the utf-8 bytes of the secret for github and stripe, as those providers do', () => {
+    expect(parseSigned('{ scheme: github, secrets: ["${PLAIN_SECRET}"] }').signature).toEqual({
+      scheme: 'github',
+      keys: [Buffer.from('plain text secret')],
+    });
+    expect(parseSigned('{ scheme: stripe, secrets: ["${HOOKS_SECRET}"] }').signature).toEqual({
+      scheme: 'stripe',
+      keys: [Buffer.from(WHSEC)],
+      toleranceSeconds: 300,
+    });
+  });
+
+  it('reads an hmac-sha256 signature: lower-case header names, hex by default', () => {
+    expect(parseSigned('{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Signature }').signature).toEqual({
+      scheme: 'hmac-sha256',
+      keys: [Buffer.from('plain text secret')],
+      header: 'x-signature',
+      encoding: 'hex',
+      toleranceSeconds: 300,
+    });
+    expect(
+      parseSigned('{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Sig, encoding: base64, timestampHeader: X-Sig-Time, toleranceSeconds: 30 }')
+        .signature,
+    ).toEqual({
+      scheme: 'hmac-sha256',
+      keys: [Buffer.from('plain text secret')],
+      header: 'x-sig',
+      encoding: 'base64',
+      timestampHeader: 'x-sig-time',
+      toleranceSeconds: 30,
+    });
+  });
+
+  it.each([
+    ['an unknown scheme', '{ scheme: hmac-sha1, secrets: ["${PLAIN_SECRET}"] }', 'signature.scheme is "hmac-sha1"; expected one of standard-webhooks, github, stripe, hmac-sha256'],
+    ['no scheme', '{ secrets: ["${PLAIN_SECRET}"] }', 'signature.scheme is missing; expected one of'],
+    ['a scheme that is not a string', '{ scheme: [github], secrets: ["${PLAIN_SECRET}"] }', 'signature.scheme is not a string'],
+    ['settings that are not a mapping', 'github', 'signature: expected a mapping with scheme and secrets'],
+    ['an unknown setting', '{ scheme: github, secrets: ["${PLAIN_SECRET}"], algorithm: sha256 }', 'signature: unknown setting(s) algorithm; allowed: scheme, secrets, toleranceSeconds, header, encoding, timestampHeader'],
+    ['no secrets', '{ scheme: github }', 'signature.secrets must be a non-empty list of environment variable references'],
+    ['an empty list of secrets', '{ scheme: github, secrets: [] }', 'signature.secrets must be a non-empty list'],
+    ['a single secret not in a list', '{ scheme: github, secrets: "${PLAIN_SECRET}" }', 'signature.secrets must be a non-empty list'],
+    ['a reference to an unset variable', '{ scheme: github, secrets: ["${PLAIN_SECRET}", "${NOT_SET}"] }', 'signature.secrets[1] refers to NOT_SET, which is not set: set NOT_SET in the API\'s environment'],
+    ['a reference to an empty variable', '{ scheme: github, secrets: ["${EMPTY}"] }', 'signature.secrets[0] refers to EMPTY, which is empty: set EMPTY'],
+    ['a reference to a variable that is not whsec_ + base64', '{ scheme: standard-webhooks, secrets: ["${PLAIN_SECRET}"] }', 'signature.secrets[0]: PLAIN_SECRET must hold "whsec_" followed by the base64 of the key'],
+    ['the missing header of hmac-sha256', '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"] }', 'signature.header is required for scheme hmac-sha256'],
+    ['a header that is no header name', '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: "X Sig" }', 'signature.header must be an HTTP header name'],
+    ['a timestamp header that is no header name', '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Sig, timestampHeader: "" }', 'signature.timestampHeader must be an HTTP header name'],
+    ['an unknown encoding', '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Sig, encoding: base32 }', 'signature.encoding must be hex or base64 (default hex)'],
+    ['a tolerance without a timestamp header', '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Sig, toleranceSeconds: 60 }', 'signature.toleranceSeconds needs timestampHeader'],
+    ['a header for a scheme with fixed headers', '{ scheme: standard-webhooks, secrets: ["${HOOKS_SECRET}"], header: X-Sig }', 'signature: header does not apply to scheme standard-webhooks; it takes toleranceSeconds'],
+    ['a tolerance for github, which signs no timestamp', '{ scheme: github, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: 60 }', 'signature: toleranceSeconds does not apply to scheme github; it takes only scheme and secrets'],
+    ['a zero tolerance', '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: 0 }', 'signature.toleranceSeconds must be a positive whole number of seconds (default 300)'],
+    ['a negative tolerance', '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: -5 }', 'signature.toleranceSeconds must be a positive whole number'],
+    ['a fractional tolerance', '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: 1.5 }', 'signature.toleranceSeconds must be a positive whole number'],
+    ['a tolerance that is not a number', '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: "300" }', 'signature.toleranceSeconds must be a positive whole number'],
+  ])('stops at start-up on %s, naming the file, the source and the setting', (_case, signature, message) => {
+    const error = startupError(signature);
+
+    expect(error).toContain(`${FILE}: source "hooks": `);
+    expect(error).toContain(message);
+  });
+
+  it.each([
+    ['a whsec_ secret', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+    ['a plain string', 'hunter2-but-longer'],
+    ['a reference without braces', '$HOOKS_SECRET'],
+    ['a reference inside other text', 'prefix-${HOOKS_SECRET}'],
+  ])('refuses %s written in the file instead of a reference, without repeating it', (_case, literal) => {
+    const error = startupError(`{ scheme: github, secrets: ["\${PLAIN_SECRET}", ${JSON.stringify(literal)}] }`);
+
+    expect(error).toContain(`${FILE}: source "hooks": signature.secrets[1] is not a reference like \${SIGNING_SECRET}: secrets are never written in the file`);
+    expect(error).not.toContain(literal);
+  });
+
+  it('refuses a secret that is not a string, as not a reference', () => {
+    expect(startupError('{ scheme: github, secrets: [12345] }')).toContain('signature.secrets[0] is not a reference');
+  });
+
+  it.each([
+    ['without the whsec_ prefix', KEY.toString('base64')],
+    ['with characters base64 does not have', 'whsec_not*base64*at*all'],
+    ['with nothing after the prefix', 'whsec_'],
+    ['with a truncated base64 part', `${WHSEC.slice(0, -3)}`],
+  ])('refuses a standard-webhooks secret %s, without repeating its value', (_case, value) => {
+    const error = startupError('{ scheme: standard-webhooks, secrets: ["${WEIRD}"] }', (name) => (name === 'WEIRD' ? value : undefined));
+
+    expect(error).toContain(`${FILE}: source "hooks": signature.secrets[0]: WEIRD must hold "whsec_" followed by the base64 of the key`);
+    if (value.length > 'whsec_'.length) expect(error).not.toContain(value);
+  });
+
+  it('resolves nothing when no lookup is given, so a reference stops the start', () => {
+    expect(() => parse('sources:\n  hooks:\n    signature: { scheme: github, secrets: ["${PLAIN_SECRET}"] }\n')).toThrow(
+      'refers to PLAIN_SECRET, which is not set',
+    );
+  });
+
+  it('names the source and the variable when the registry file refers to a variable the environment lacks', () => {
+    expect(() => sourcesRegistry('sources:\n  hooks:\n    signature: { scheme: github, secrets: ["${HOOKS_GITHUB_SECRET}"] }\n')).toThrow(
+      /sources\.yaml: source "hooks": signature\.secrets\[0\] refers to HOOKS_GITHUB_SECRET, which is not set/,
+    );
+    expect(sourcesRegistry('sources:\n  hooks:\n    signature: { scheme: github, secrets: ["${HOOKS_GITHUB_SECRET}"] }\n', { HOOKS_GITHUB_SECRET: 's3cret' }).get('hooks').signature).toEqual({
+      scheme: 'github',
+      keys: [Buffer.from('s3cret')],
+    });
+  });
+});
+
 describe('SourcesRegistry', () => {
   const registry = registryFor(SOURCES_FILE);
 
@@ -114,8 +263,28 @@ describe('SourcesRegistry', () => {
       ['users', 'users_created'],
       ['orders', 'ingest.orders'],
       ['clicks', 'ingest.clicks'],
+      ['webhooks', 'ingest.webhooks'],
     ]);
-    expect(registry.topics()).toEqual(['users_created', 'ingest.orders', 'ingest.clicks']);
+    expect(registry.topics()).toEqual(['users_created', 'ingest.orders', 'ingest.clicks', 'ingest.webhooks']);
+  });
+
+  it('signs the webhooks source with Standard Webhooks, its secret from WEBHOOKS_SIGNING_SECRET', () => {
+    expect(registry.get('webhooks')).toMatchObject({ topic: 'ingest.webhooks', schema: undefined });
+    expect(registry.get('webhooks').signature).toEqual({
+      scheme: 'standard-webhooks',
+      keys: [Buffer.from(TEST_WEBHOOKS_SECRET.slice('whsec_'.length), 'base64')],
+      toleranceSeconds: 300,
+    });
+    expect(registry.list().filter((s) => s.signature).map((s) => s.name)).toEqual(['webhooks']);
+  });
+
+  it('fails to start, naming the source and the variable, when WEBHOOKS_SIGNING_SECRET is not set', () => {
+    const environment = { API_KEYS: 'k'.repeat(16), SOURCES_FILE };
+    const config = toAppConfig(validateEnvironment(environment), environment);
+
+    expect(() => new SourcesRegistry(config)).toThrow(
+      /config\/sources\.yaml: source "webhooks": signature\.secrets\[0\] refers to WEBHOOKS_SIGNING_SECRET, which is not set/,
+    );
   });
 
   it('applies per-source settings from the file', () => {
@@ -127,7 +296,7 @@ describe('SourcesRegistry', () => {
 
   it('answers NotFoundError for an unknown source, listing the configured names', () => {
     expect(() => registry.get('payments')).toThrow(NotFoundError);
-    expect(() => registry.get('payments')).toThrow('Unknown source "payments". Configured sources: users, orders, clicks');
+    expect(() => registry.get('payments')).toThrow('Unknown source "payments". Configured sources: users, orders, clicks, webhooks');
   });
 
   it('fails to start, naming SOURCES_FILE, when the file cannot be read', () => {

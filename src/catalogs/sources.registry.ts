@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ValidateFunction } from 'ajv/dist/2020';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { APP_CONFIG, AppConfig, SecretLookup } from '../common/config/app-config';
 import { NotFoundError } from '../common/errors/errors';
 import { readCatalogFile, schemaCompiler } from './json-schema';
+import { parseSignature, SourceSignature } from './source-signature';
 
 export interface Source {
   name: string;
@@ -14,11 +15,13 @@ export interface Source {
   maxBodyBytes: number;
   schema?: Record<string, unknown>;
   validate?: ValidateFunction;
+  /** Set for a signed source: every delivery must carry a valid signature, which replaces the API key. */
+  signature?: SourceSignature;
 }
 
 const NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
-const KNOWN_KEYS = new Set(['topic', 'description', 'keyField', 'maxBodyBytes', 'schema']);
+const KNOWN_KEYS = new Set(['topic', 'description', 'keyField', 'maxBodyBytes', 'schema', 'signature']);
 
 /** The configured sources (config/sources.yaml), loaded and checked once at start-up. */
 @Injectable()
@@ -28,13 +31,16 @@ export class SourcesRegistry {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const file = resolve(config.ingest.sourcesFile);
     const text = readCatalogFile(file, 'SOURCES_FILE', 'the sources registry');
-    for (const source of SourcesRegistry.parse(text, file, config.ingest.maxBodyBytes)) {
+    for (const source of SourcesRegistry.parse(text, file, config.ingest.maxBodyBytes, config.secret)) {
       this.sources.set(source.name, source);
     }
   }
 
-  /** Parses and checks a registry document; throws one message naming the file and the entry to fix. */
-  static parse(text: string, file: string, defaultMaxBodyBytes: number): Source[] {
+  /**
+   * Parses and checks a registry document; throws one message naming the file and the entry to fix.
+   * `secret` resolves the `${NAME}` references of signature secrets (none resolve by default).
+   */
+  static parse(text: string, file: string, defaultMaxBodyBytes: number, secret: SecretLookup = () => undefined): Source[] {
     const doc = parseYaml(text) as { sources?: Record<string, Record<string, unknown>> } | null;
     if (!doc || typeof doc.sources !== 'object' || doc.sources === null) {
       throw new Error(`${file}: expected a top-level "sources:" mapping`);
@@ -67,6 +73,7 @@ export class SourcesRegistry {
           throw new Error(`${where}: schema is not a valid JSON Schema: ${(err as Error).message}`);
         }
       }
+      const signature = entry.signature === undefined ? undefined : parseSignature(entry.signature, where, secret);
       return {
         name,
         topic,
@@ -75,6 +82,7 @@ export class SourcesRegistry {
         maxBodyBytes,
         schema: entry.schema as Record<string, unknown> | undefined,
         validate,
+        ...(signature ? { signature } : {}),
       };
     });
   }
@@ -89,6 +97,11 @@ export class SourcesRegistry {
       throw new NotFoundError(`Unknown source "${name}". Configured sources: ${[...this.sources.keys()].join(', ')}`);
     }
     return source;
+  }
+
+  /** The source of that name, or undefined: for callers that must not answer 404 (the API-key guard). */
+  find(name: string): Source | undefined {
+    return this.sources.get(name);
   }
 
   topics(): string[] {

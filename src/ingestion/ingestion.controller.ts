@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { SourcesRegistry } from '../catalogs/sources.registry';
+import { SignatureReplacesApiKey } from '../common/auth/signed-source.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { SourcesResponseDto } from './dto/source.dto';
@@ -18,6 +19,7 @@ export class IngestionController {
   ) {}
 
   @Post('ingest/:source')
+  @SignatureReplacesApiKey('source')
   @HttpCode(202)
   @ApiOperation({
     summary: 'Publish events of a source to Kafka',
@@ -25,7 +27,13 @@ export class IngestionController {
       'Accepts one JSON object, a JSON array of objects, or NDJSON (application/x-ndjson, one object per line). ' +
       'Each event is wrapped in the envelope {eventId, source, receivedAt, key?, payload} and published to the ' +
       "source's topic. The 202 is sent only after Kafka acknowledged every event of the request (acks=all); " +
-      'on any error no event of the request is reported accepted.',
+      'on any error no event of the request is reported accepted. ' +
+      'A signed source (one GET /sources lists with a signatureScheme) takes no API key: its sender signs each delivery ' +
+      '(standard-webhooks: webhook-id, webhook-timestamp, webhook-signature; github: X-Hub-Signature-256; stripe: ' +
+      'Stripe-Signature; hmac-sha256: the configured header), the signature is checked on the raw body, and a missing, ' +
+      'invalid, stale or future-dated one is answered 401, even when an API key is sent too. ' +
+      "The sender's delivery id (webhook-id, X-GitHub-Delivery, a Stripe event's id) seeds the event ids when no " +
+      'Idempotency-Key is sent, so a redelivery yields the same ids.',
   })
   @ApiParam({ name: 'source', example: 'users', description: 'A source from GET /sources' })
   @ApiConsumes('application/json', 'application/x-ndjson')
@@ -48,7 +56,14 @@ export class IngestionController {
     @Headers('content-type') contentType?: string,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<IngestResponseDto> {
-    return this.ingestion.ingest({ source, body: req, contentLength: req.headers['content-length'], contentType, idempotencyKey });
+    return this.ingestion.ingest({
+      source,
+      body: req,
+      contentLength: req.headers['content-length'],
+      contentType,
+      idempotencyKey,
+      headers: req.headers,
+    });
   }
 
   @Get('sources')
@@ -57,13 +72,14 @@ export class IngestionController {
   @ApiErrors()
   listSources(): SourcesResponseDto {
     return {
-      sources: this.sources.list().map(({ name, topic, description, keyField, maxBodyBytes, schema }) => ({
+      sources: this.sources.list().map(({ name, topic, description, keyField, maxBodyBytes, schema, signature }) => ({
         name,
         topic,
         description,
         keyField,
         maxBodyBytes,
         schema,
+        signatureScheme: signature?.scheme,
       })),
     };
   }

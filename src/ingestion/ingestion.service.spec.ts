@@ -1,13 +1,22 @@
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SourcesRegistry } from '../catalogs/sources.registry';
-import { BadRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, UpstreamUnavailableError } from '../common/errors/errors';
+import { sourcesRegistry } from '../catalogs/testing/catalogs';
+import {
+  BadRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  UpstreamUnavailableError,
+} from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
 import { rejection } from '../common/testing/rejection';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
 import { MetricsService } from '../metrics/metrics.service';
 import { metricValue } from '../metrics/testing/metric-value';
-import { EventEnvelope } from './envelope';
+import { EventEnvelope, eventIds } from './envelope';
 import { IngestionService, IngestRequest } from './ingestion.service';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -317,5 +326,143 @@ describe('IngestionService.ingest, counted', () => {
 
     expect(await rejected(metrics, { source: 'clicks', reason: 'kafka_unavailable' })).toBe(2);
     expect(await accepted(metrics, 'clicks')).toBe(0);
+  });
+});
+
+describe('IngestionService.ingest, signed sources', () => {
+  const KEY = Buffer.from('a signing key of the test sender');
+  const STRIPE_SECRET = 'whsec_stripe_test_secret';
+  const GITHUB_SECRET = 'github test secret';
+  const ENV = { HOOKS_SECRET: `whsec_${KEY.toString('base64')}`, STRIPE_SECRET, GITHUB_SECRET };
+  const REGISTRY = `sources:
+  hooks:
+    signature: { scheme: standard-webhooks, secrets: ["\${HOOKS_SECRET}"] }
+  payments:
+    signature: { scheme: stripe, secrets: ["\${STRIPE_SECRET}"] }
+  repos:
+    signature: { scheme: github, secrets: ["\${GITHUB_SECRET}"] }
+  clicks: {}
+`;
+
+  function signedSetup() {
+    const config = testConfig();
+    const kafka = new FakeKafkaProducer();
+    const metrics = new MetricsService();
+    const service = new IngestionService(sourcesRegistry(REGISTRY, ENV), kafka.producer, metrics, config);
+    return { service, kafka, metrics };
+  }
+
+  const now = () => Math.floor(Date.now() / 1000);
+  const hmac = (key: Buffer | string, content: string) => createHmac('sha256', key).update(content);
+  /** A Standard Webhooks delivery of `text`, signed with KEY (or the given key) at `timestamp`. */
+  function standardDelivery(text: string, { id = 'msg_2x9Qk1', timestamp = now(), key = KEY } = {}): IngestRequest {
+    const signature = hmac(key, `${id}.${timestamp}.${text}`).digest('base64');
+    return {
+      source: 'hooks',
+      body: bodyOf(text),
+      contentType: JSON_TYPE,
+      headers: { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': `v1,${signature}` },
+    };
+  }
+
+  it('publishes a delivery whose signature matches, without any API key', async () => {
+    const { service, kafka } = signedSetup();
+
+    const result = await service.ingest(standardDelivery('{"type":"invoice.paid","amount":12}'));
+
+    const { topic, messages } = published(kafka);
+    expect(topic).toBe('ingest.hooks');
+    expect(result.accepted).toBe(1);
+    expect(messages[0].envelope).toMatchObject({ source: 'hooks', payload: { type: 'invoice.paid', amount: 12 } });
+  });
+
+  it('derives the event ids from webhook-id, so a redelivery yields the same ids', async () => {
+    const { service } = signedSetup();
+
+    const first = await service.ingest(standardDelivery('[{"n":1},{"n":2}]', { id: 'msg_retried' }));
+    const again = await service.ingest(standardDelivery('[{"n":1},{"n":2}]', { id: 'msg_retried', timestamp: now() - 60 }));
+    const other = await service.ingest(standardDelivery('[{"n":1},{"n":2}]', { id: 'msg_other' }));
+
+    expect(first.eventIds).toEqual(eventIds('hooks', 2, 'msg_retried'));
+    expect(again.eventIds).toEqual(first.eventIds);
+    expect(other.eventIds).not.toEqual(first.eventIds);
+  });
+
+  it('prefers the Idempotency-Key over the delivery id', async () => {
+    const { service } = signedSetup();
+
+    const result = await service.ingest({ ...standardDelivery('{"n":1}'), idempotencyKey: 'caller-key' });
+
+    expect(result.eventIds).toEqual(eventIds('hooks', 1, 'caller-key'));
+  });
+
+  it.each<[string, () => IngestRequest, string, RegExp]>([
+    ['signed with another secret', () => standardDelivery('{"n":1}', { key: Buffer.from('not the secret') }), 'no_match', /^No signature in webhook-signature matches/],
+    [
+      'whose body changed after signing',
+      () => ({ ...standardDelivery('{"n":1}'), body: bodyOf('{"n":2}') }),
+      'no_match',
+      /^No signature in webhook-signature matches/,
+    ],
+    ['signed ten minutes ago', () => standardDelivery('{"n":1}', { timestamp: now() - 600 }), 'timestamp_too_old', /^webhook-timestamp is 6\d\d s old; deliveries older than 300 s are refused/],
+    ['dated ten minutes ahead', () => standardDelivery('{"n":1}', { timestamp: now() + 600 }), 'timestamp_in_future', /^webhook-timestamp is \d+ s in the future/],
+    [
+      'without signature headers, even with an API key',
+      () => ({ source: 'hooks', body: bodyOf('{"n":1}'), contentType: JSON_TYPE, headers: { 'x-api-key': 'k'.repeat(16) } }),
+      'missing_header',
+      /^Missing headers webhook-id, webhook-timestamp, webhook-signature: this source accepts only deliveries signed with standard-webhooks; an API key does not replace the signature$/,
+    ],
+  ])('refuses a delivery %s with 401, and publishes nothing', async (_case, request, problem, message) => {
+    const { service, kafka, metrics } = signedSetup();
+
+    const error = await rejection(service.ingest(request()));
+
+    expect(error).toBeInstanceOf(UnauthorizedError);
+    expect(error.statusCode).toBe(401);
+    expect(error.message).toMatch(message);
+    expect(error.details).toEqual({ source: 'hooks', scheme: 'standard-webhooks', problem });
+    expect(kafka.publish).not.toHaveBeenCalled();
+    expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'hooks', reason: 'bad_signature' })).toBe(1);
+  });
+
+  it('checks the signature before parsing: a forged body is refused as unsigned, not as bad JSON', async () => {
+    const { service, kafka } = signedSetup();
+    const forged = { ...standardDelivery('{"n":1}'), body: bodyOf('{"n": ') };
+
+    await expect(service.ingest(forged)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(service.ingest(standardDelivery('{"n": '))).rejects.toBeInstanceOf(BadRequestError);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('publishes a Stripe event and derives its event id from the event id in the body', async () => {
+    const { service, kafka } = signedSetup();
+    const text = '{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","object":"event","type":"charge.succeeded"}';
+    const t = now();
+    const signature = hmac(STRIPE_SECRET, `${t}.${text}`).digest('hex');
+
+    const result = await service.ingest({ source: 'payments', body: bodyOf(text), contentType: JSON_TYPE, headers: { 'stripe-signature': `t=${t},v1=${signature}` } });
+
+    expect(published(kafka).topic).toBe('ingest.payments');
+    expect(result.eventIds).toEqual(eventIds('payments', 1, 'evt_1NG8Du2eZvKYlo2CUI79vXWy'));
+  });
+
+  it('publishes a GitHub delivery and derives its event id from X-GitHub-Delivery', async () => {
+    const { service } = signedSetup();
+    const text = '{"action":"opened","number":7}';
+    const signature = hmac(GITHUB_SECRET, text).digest('hex');
+    const headers = { 'x-hub-signature-256': `sha256=${signature}`, 'x-github-delivery': '5f1b7e20-cc78-11e3-81ab-4c9367dc0958' };
+
+    const result = await service.ingest({ source: 'repos', body: bodyOf(text), contentType: JSON_TYPE, headers });
+
+    expect(result.eventIds).toEqual(eventIds('repos', 1, '5f1b7e20-cc78-11e3-81ab-4c9367dc0958'));
+  });
+
+  it('leaves an unsigned source as it was: signature headers are neither needed nor read', async () => {
+    const { service, kafka } = signedSetup();
+
+    await service.ingest(jsonRequest('clicks', { n: 1 }));
+    await service.ingest(jsonRequest('clicks', { n: 2 }, { headers: { 'webhook-signature': 'v1,garbage' } }));
+
+    expect(kafka.publish).toHaveBeenCalledTimes(2);
   });
 });

@@ -3,13 +3,21 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { fieldErrors } from '../catalogs/json-schema';
 import { Source, SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { BadRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, UpstreamUnavailableError } from '../common/errors/errors';
+import {
+  BadRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  UpstreamUnavailableError,
+} from '../common/errors/errors';
 import { KafkaProducer } from '../kafka/kafka.producer';
 import { MetricsService, RejectionReason, UNKNOWN_SOURCE } from '../metrics/metrics.service';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { EventEnvelope, eventIds, partitionKey } from './envelope';
 import { bodyFormat, parseEvents } from './events.parser';
 import { readRawBody } from './raw-body.reader';
+import { SignatureHeaders, verifySignature } from './webhook-signature.verifier';
 
 export interface IngestRequest {
   source: string;
@@ -18,6 +26,8 @@ export interface IngestRequest {
   contentLength?: string;
   contentType?: string;
   idempotencyKey?: string;
+  /** The request's headers, where a signed source's signature is found. */
+  headers?: SignatureHeaders;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -44,8 +54,9 @@ export class IngestionService implements OnApplicationBootstrap {
   /**
    * The whole ingest path, each check once and cheapest first: the source exists (404) and the
    * content type is one we parse (415) before a byte of the body is buffered; then the body is read
-   * with the source's limit (413), split into events (400), counted, validated against the source's
-   * schema, wrapped in the envelope, and answered only after Kafka acknowledged every event.
+   * with the source's limit (413), its signature checked on the raw bytes when the source is signed
+   * (401), split into events (400), counted, validated against the source's schema, wrapped in the
+   * envelope, and answered only after Kafka acknowledged every event.
    * Accepted and refused events are counted per source; `step` names what a 400 was about.
    */
   async ingest(req: IngestRequest): Promise<IngestResponseDto> {
@@ -57,6 +68,7 @@ export class IngestionService implements OnApplicationBootstrap {
       sourceLabel = source.name;
       const format = bodyFormat(req.contentType);
       const body = await readRawBody(req.body, req.contentLength, source);
+      let deliveryId = this.verifySignature(source, req.headers ?? {}, body);
       step = 'bad_idempotency_key';
       if (req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
         throw new BadRequestError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
@@ -70,7 +82,12 @@ export class IngestionService implements OnApplicationBootstrap {
       step = 'schema';
       this.validate(source, payloads);
 
-      const ids = eventIds(source.name, payloads.length, req.idempotencyKey);
+      // Stripe's event id is in the body, not in a header (see webhook-signature.verifier.ts).
+      if (source.signature?.scheme === 'stripe' && payloads.length === 1 && typeof payloads[0].id === 'string' && payloads[0].id !== '') {
+        deliveryId = payloads[0].id;
+      }
+      // A sender retries a delivery under the same id: that id seeds the event ids as an Idempotency-Key would.
+      const ids = eventIds(source.name, payloads.length, req.idempotencyKey ?? deliveryId);
       const receivedAt = new Date().toISOString();
       const messages = payloads.map((payload, i) => {
         const key = partitionKey(payload, source.keyField);
@@ -84,6 +101,20 @@ export class IngestionService implements OnApplicationBootstrap {
       this.metrics.rejected(sourceLabel, rejectionReason(err, step), events);
       throw err;
     }
+  }
+
+  /**
+   * For a signed source, the signature replaces the API key (the guard let the request in without
+   * one): it is checked on the raw bytes, before anything is parsed, and always, even when the
+   * request also carries a valid API key. Answers the sender's delivery id, when the scheme has one.
+   */
+  private verifySignature(source: Source, headers: SignatureHeaders, body: Buffer): string | undefined {
+    if (!source.signature) return undefined;
+    const check = verifySignature(source.signature, headers, body, Date.now());
+    if (!check.ok) {
+      throw new UnauthorizedError(check.message, { source: source.name, scheme: source.signature.scheme, problem: check.problem });
+    }
+    return check.deliveryId;
   }
 
   private validate(source: Source, payloads: Record<string, unknown>[]): void {
@@ -110,6 +141,7 @@ type BadRequestStep = Extract<RejectionReason, 'unreadable_body' | 'bad_idempote
 /** The reason a refused request is counted under: the error's type, and for a 400 the step that refused it. */
 function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {
   if (err instanceof NotFoundError) return 'unknown_source';
+  if (err instanceof UnauthorizedError) return 'bad_signature';
   if (err instanceof UnsupportedMediaTypeError) return 'unsupported_media_type';
   if (err instanceof PayloadTooLargeError) return 'too_large';
   if (err instanceof UpstreamUnavailableError) return 'kafka_unavailable';

@@ -4,6 +4,8 @@ import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
 import { LoggerModule } from 'nestjs-pino';
 import request from 'supertest';
+import { SourcesRegistry } from '../catalogs/sources.registry';
+import { sourcesNamed } from '../catalogs/testing/catalogs';
 import { ApiKeyGuard } from '../common/auth/api-key.guard';
 import { APP_CONFIG } from '../common/config/app-config';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
@@ -47,6 +49,7 @@ class ProbeController {
   controllers: [ProbeController],
   providers: [
     { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: KEY }) },
+    { provide: SourcesRegistry, useValue: sourcesNamed('clicks') },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
   ],

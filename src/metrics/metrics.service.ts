@@ -9,6 +9,7 @@ export const UNKNOWN_SOURCE = 'unknown';
 /** Why an ingest request was refused (see IngestionService). */
 export type RejectionReason =
   | 'unknown_source'
+  | 'bad_signature'
   | 'unsupported_media_type'
   | 'too_large'
   | 'unreadable_body'

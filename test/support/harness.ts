@@ -13,6 +13,11 @@ const ORIGINAL_ENV = { ...process.env };
 
 /** The API key the in-process app accepts in end-to-end tests. */
 export const API_KEY = 'e2e-test-key-0123456789abcdef';
+/**
+ * The signing secret of the `webhooks` source (config/sources.yaml), which the API needs to start:
+ * the one `make` exports, else the same development default.
+ */
+export const WEBHOOKS_SIGNING_SECRET = process.env.WEBHOOKS_SIGNING_SECRET || 'whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=';
 export const AUTH = { 'X-API-Key': API_KEY };
 export const ROOT = resolve(__dirname, '../..');
 export const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -21,7 +26,7 @@ export const KEYSPACE = process.env.CASSANDRA_KEYSPACE ?? 'pipeline';
 
 /** Starts the real application in this process, configured through the environment like production. */
 export async function startApp(overrides: Record<string, string> = {}): Promise<INestApplication> {
-  Object.assign(process.env, { API_KEYS: API_KEY, LOG_LEVEL: 'error', NODE_ENV: 'test', ...overrides });
+  Object.assign(process.env, { API_KEYS: API_KEY, WEBHOOKS_SIGNING_SECRET, LOG_LEVEL: 'error', NODE_ENV: 'test', ...overrides });
   // Imported after the environment is set: configuration is read once, at module load.
   const { createApp } = await import('../../apps/api/bootstrap');
   const app = await createApp();
@@ -160,7 +165,7 @@ export async function spawnApi(env: Record<string, string> = {}, { logs = false 
   const port = await freePort();
   const child = spawn(process.execPath, ['-r', 'ts-node/register', 'apps/api/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', API_KEYS: API_KEY, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', API_KEYS: API_KEY, WEBHOOKS_SIGNING_SECRET, PORT: String(port), LOG_LEVEL: 'warn', ...env },
     // With logs, the JSON log lines are readable on child.stdout.
     stdio: ['ignore', logs ? 'pipe' : 'ignore', 'inherit'],
   });

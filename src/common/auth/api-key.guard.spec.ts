@@ -1,9 +1,10 @@
 import { ExecutionContext, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { toAppConfig } from '../config/app-config';
-import { validateEnvironment } from '../config/env.schema';
+import { sourcesRegistry } from '../../catalogs/testing/catalogs';
+import { testConfig } from '../testing/config';
 import { ApiKeyGuard } from './api-key.guard';
 import { Public } from './public.decorator';
+import { SignatureReplacesApiKey } from './signed-source.decorator';
 
 const KEY = 'first-key-0123456789';
 const OTHER_KEY = 'second-key-0123456789';
@@ -27,9 +28,19 @@ class MetricsController {
   scrape(): void {}
 }
 
-/** An HTTP ExecutionContext for a request with these (lower-case, as Node gives them) headers. */
-function contextFor(headers: Record<string, string>, controller: object = RecordsController, handler: unknown = RecordsController.prototype.list) {
-  const request = { headers };
+class IngestController {
+  @SignatureReplacesApiKey('source')
+  ingest(): void {}
+}
+
+/** An HTTP ExecutionContext for a request with these (lower-case, as Node gives them) headers and route parameters. */
+function contextFor(
+  headers: Record<string, string>,
+  controller: object = RecordsController,
+  handler: unknown = RecordsController.prototype.list,
+  params: Record<string, string> = {},
+) {
+  const request = { headers, params };
   return {
     getHandler: () => handler,
     getClass: () => controller,
@@ -37,8 +48,17 @@ function contextFor(headers: Record<string, string>, controller: object = Record
   } as unknown as ExecutionContext;
 }
 
+const SOURCES = `sources:
+  hooks:
+    signature: { scheme: standard-webhooks, secrets: ["\${HOOKS_SECRET}"] }
+  clicks: {}
+`;
 const guardFor = (env: Record<string, string> = {}) =>
-  new ApiKeyGuard(new Reflector(), toAppConfig(validateEnvironment({ API_KEYS: `${KEY},${OTHER_KEY}`, ...env })));
+  new ApiKeyGuard(
+    new Reflector(),
+    testConfig({ API_KEYS: `${KEY},${OTHER_KEY}`, ...env }),
+    sourcesRegistry(SOURCES, { HOOKS_SECRET: 'whsec_c2lnbmluZyBrZXkgb2YgdGhlIHRlc3Q=' }),
+  );
 const guard = guardFor();
 
 function rejection(headers: Record<string, string>): UnauthorizedException {
@@ -86,8 +106,20 @@ describe('ApiKeyGuard', () => {
     expect(message).toContain('X-API-Key: <key>');
   });
 
-  it('prefers X-API-Key over Authorization when both are sent', () => {
-    expect(rejection({ 'x-api-key': 'wrong-key-0123456789', authorization: `Bearer ${KEY}` }).message).toBe('Invalid API key');
+  it('accepts the same key sent both as X-API-Key and as a bearer token', () => {
+    expect(guard.canActivate(contextFor({ 'x-api-key': KEY, authorization: `Bearer ${KEY}` }))).toBe(true);
+  });
+
+  it.each([
+    ['a wrong X-API-Key beside a valid bearer token', { 'x-api-key': 'wrong-key-0123456789', authorization: `Bearer ${KEY}` }],
+    ['a valid X-API-Key beside a wrong bearer token', { 'x-api-key': KEY, authorization: 'Bearer wrong-key-0123456789' }],
+    ['two valid but different keys', { 'x-api-key': KEY, authorization: `Bearer ${OTHER_KEY}` }],
+  ])('refuses %s: the two credentials disagree', (_case, headers) => {
+    expect(rejection(headers).message).toBe('X-API-Key and Authorization carry different keys');
+  });
+
+  it('does not take another authorization scheme beside X-API-Key for a disagreement', () => {
+    expect(guard.canActivate(contextFor({ 'x-api-key': KEY, authorization: 'Basic dXNlcjpwYXNz' }))).toBe(true);
   });
 
   it('lets a request without a key through to a @Public() route', () => {
@@ -106,5 +138,38 @@ describe('ApiKeyGuard', () => {
     expect(scrape({})).toThrow('Missing API key');
     expect(scrape({ METRICS_PUBLIC: 'false' }, { 'x-api-key': 'wrong-key-0123456789' })).toThrow('Invalid API key');
     expect(scrape({ METRICS_PUBLIC: 'false' }, { 'x-api-key': KEY })()).toBe(true);
+  });
+
+  describe('on a route where a signature replaces the key', () => {
+    const ingest = (source: string, headers: Record<string, string> = {}) =>
+      guard.canActivate(contextFor(headers, IngestController, IngestController.prototype.ingest, { source }));
+
+    it('lets a request for a signed source through without a key: the service checks its signature', () => {
+      expect(ingest('hooks')).toBe(true);
+    });
+
+    it('lets it through whatever key it carries: the signature decides, never the key', () => {
+      expect(ingest('hooks', { 'x-api-key': 'wrong-key-0123456789' })).toBe(true);
+      expect(ingest('hooks', { 'x-api-key': KEY })).toBe(true);
+    });
+
+    it('still refuses two credentials that disagree', () => {
+      expect(() => ingest('hooks', { 'x-api-key': KEY, authorization: `Bearer ${OTHER_KEY}` })).toThrow('X-API-Key and Authorization carry different keys');
+    });
+
+    it('still needs the key for an unsigned source', () => {
+      expect(() => ingest('clicks')).toThrow('Missing API key');
+      expect(() => ingest('clicks', { 'x-api-key': 'wrong-key-0123456789' })).toThrow('Invalid API key');
+      expect(ingest('clicks', { 'x-api-key': KEY })).toBe(true);
+    });
+
+    it('needs the key for an unknown source, so that the names of sources are not told to anyone', () => {
+      expect(() => ingest('payments')).toThrow('Missing API key');
+      expect(() => ingest('constructor')).toThrow('Missing API key');
+    });
+
+    it('needs the key on other routes, even with a signed source in their parameters', () => {
+      expect(() => guard.canActivate(contextFor({}, RecordsController, RecordsController.prototype.list, { source: 'hooks' }))).toThrow('Missing API key');
+    });
   });
 });

@@ -53,6 +53,7 @@ describe('toAppConfig', () => {
         startTimeoutSeconds: 300,
         stopTimeoutSeconds: 45,
       },
+      secret: expect.any(Function),
     });
   });
 
@@ -112,5 +113,37 @@ describe('toAppConfig', () => {
       password: 'pw',
     });
     expect(configFrom({ CASSANDRA_USERNAME: 'cassandra' }).cassandra.credentials).toBeUndefined();
+  });
+
+  describe('secret', () => {
+    it('answers a variable of the environment the configuration was read from, by name', () => {
+      const environment = { API_KEYS: API_KEY, WEBHOOKS_SIGNING_SECRET: 'whsec_c2VjcmV0', EMPTY: '' };
+      const config = toAppConfig(validateEnvironment(environment), environment);
+
+      expect(config.secret('WEBHOOKS_SIGNING_SECRET')).toBe('whsec_c2VjcmV0');
+      expect(config.secret('EMPTY')).toBe('');
+      expect(config.secret('NOT_SET')).toBeUndefined();
+    });
+
+    it('keeps the values the environment had when the configuration was read', () => {
+      const environment: Record<string, string> = { API_KEYS: API_KEY, SIGNING: 'before' };
+      const config = toAppConfig(validateEnvironment(environment), environment);
+      environment.SIGNING = 'after';
+
+      expect(config.secret('SIGNING')).toBe('before');
+    });
+
+    it('answers nothing for names inherited by every object', () => {
+      const config = configFrom({});
+
+      expect(config.secret('constructor')).toBeUndefined();
+      expect(config.secret('toString')).toBeUndefined();
+    });
+
+    it('never shows the secrets in a dump of the settings', () => {
+      const environment = { API_KEYS: API_KEY, WEBHOOKS_SIGNING_SECRET: 'whsec_c2VjcmV0LXZhbHVl' };
+
+      expect(JSON.stringify(toAppConfig(validateEnvironment(environment), environment))).not.toContain('c2VjcmV0LXZhbHVl');
+    });
   });
 });

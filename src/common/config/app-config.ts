@@ -1,6 +1,13 @@
 import { resolve } from 'node:path';
 import { EnvironmentVariables } from './env.schema';
 
+/**
+ * The value of an environment variable a catalog refers to by name (`${NAME}` in
+ * config/sources.yaml), as the environment was when the configuration was read; undefined when unset.
+ * A function rather than a copy of the environment, so the secrets never show up in a dump of the settings.
+ */
+export type SecretLookup = (variable: string) => string | undefined;
+
 /** The control plane's settings, typed and grouped by the part that uses them. */
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
@@ -44,6 +51,7 @@ export interface AppConfig {
     startTimeoutSeconds: number;
     stopTimeoutSeconds: number;
   };
+  secret: SecretLookup;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -61,7 +69,12 @@ function replication(spec: string): Record<string, string | number> {
   return out;
 }
 
-export function toAppConfig(env: EnvironmentVariables): AppConfig {
+/**
+ * The typed settings from the validated variables; `environment` is the raw environment the
+ * variables came from, which catalogs may refer to for their secrets (see SecretLookup).
+ */
+export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Record<string, string | undefined>> = {}): AppConfig {
+  const snapshot: Readonly<Record<string, string | undefined>> = Object.freeze({ ...environment });
   return {
     env: env.NODE_ENV as AppConfig['env'],
     http: { host: env.HOST, port: env.PORT, apiKeys: list(env.API_KEYS), shutdownGraceMs: env.SHUTDOWN_GRACE_MS, workers: env.API_WORKERS },
@@ -125,5 +138,6 @@ export function toAppConfig(env: EnvironmentVariables): AppConfig {
       startTimeoutSeconds: env.STREAMING_START_TIMEOUT_SECONDS,
       stopTimeoutSeconds: env.STREAMING_STOP_TIMEOUT_SECONDS,
     },
+    secret: (variable) => (Object.prototype.hasOwnProperty.call(snapshot, variable) ? snapshot[variable] : undefined),
   };
 }

@@ -7,7 +7,7 @@ let loaded: AppConfig | undefined;
 
 /** The validated configuration of this process's environment; throws a message naming each bad variable. */
 export function appConfigFromEnv(): AppConfig {
-  loaded ??= toAppConfig(validateEnvironment(process.env));
+  loaded ??= toAppConfig(validateEnvironment(process.env), process.env);
   return loaded;
 }
 

@@ -19,6 +19,11 @@ export class BadRequestError extends AppError {
   readonly statusCode = 400;
 }
 
+/** The caller's credentials (an API key, or the signature of a signed source) are missing or do not check out. */
+export class UnauthorizedError extends AppError {
+  readonly statusCode = 401;
+}
+
 export class NotFoundError extends AppError {
   readonly statusCode = 404;
 }

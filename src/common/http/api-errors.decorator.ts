@@ -4,7 +4,7 @@ import { ErrorResponseDto } from '../errors/error-response.dto';
 
 const MEANING: Record<number, string> = {
   400: 'Bad input; the message says what to fix',
-  401: 'Missing or invalid API key',
+  401: 'Missing or invalid API key (for a signed source: a missing, invalid or stale signature)',
   404: 'Not found',
   409: 'Conflict',
   413: 'Body too large',

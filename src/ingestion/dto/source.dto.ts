@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { SIGNATURE_SCHEMES, SignatureScheme } from '../../catalogs/source-signature';
 
 export class SourceDto {
   @ApiProperty({ example: 'users' })
@@ -18,6 +19,13 @@ export class SourceDto {
 
   @ApiPropertyOptional({ description: 'JSON Schema every event payload must match', example: { type: 'object' } })
   schema?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    enum: SIGNATURE_SCHEMES,
+    example: 'standard-webhooks',
+    description: "Set for a signed source: its deliveries carry this scheme's signature instead of an API key",
+  })
+  signatureScheme?: SignatureScheme;
 }
 
 export class SourcesResponseDto {

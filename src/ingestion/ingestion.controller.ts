@@ -30,6 +30,11 @@ export class IngestionController {
   @ApiParam({ name: 'source', example: 'users', description: 'A source from GET /sources' })
   @ApiConsumes('application/json', 'application/x-ndjson')
   @ApiHeader({ name: 'content-type', required: true, description: 'application/json or application/x-ndjson' })
+  @ApiHeader({
+    name: 'content-encoding',
+    required: false,
+    description: "gzip or deflate for a compressed body; the source's body limit applies to the compressed and to the decompressed size",
+  })
   @ApiHeader({ name: 'idempotency-key', required: false, description: 'Retrying with the same key yields the same event ids' })
   @ApiBody({
     description: 'One event or an array of events (application/json), or one event per line (application/x-ndjson)',
@@ -46,9 +51,11 @@ export class IngestionController {
     @Param('source') source: string,
     @Req() req: IncomingMessage,
     @Headers('content-type') contentType?: string,
+    @Headers('content-encoding') contentEncoding?: string,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<IngestResponseDto> {
-    return this.ingestion.ingest({ source, body: req, contentLength: req.headers['content-length'], contentType, idempotencyKey });
+    const contentLength = req.headers['content-length'];
+    return this.ingestion.ingest({ source, body: req, contentLength, contentType, contentEncoding, idempotencyKey });
   }
 
   @Get('sources')

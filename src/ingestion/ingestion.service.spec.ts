@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { BadRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
@@ -246,6 +247,93 @@ describe('IngestionService.ingest', () => {
   });
 });
 
+describe('IngestionService.ingest, compressed bodies', () => {
+  const orders = [
+    { order_id: 'o-1', amount: 10, currency: 'EUR' },
+    { order_id: 'o-2', amount: 4.5, currency: 'USD' },
+  ];
+  const compressed = (bytes: Buffer, contentEncoding: string, extra: Partial<IngestRequest> = {}): IngestRequest => ({
+    source: 'orders',
+    body: bodyOf(bytes),
+    contentType: JSON_TYPE,
+    contentEncoding,
+    ...extra,
+  });
+
+  it.each([
+    ['gzip', 'gzip', gzipSync],
+    ['zlib deflate', 'deflate', deflateSync],
+    ['bare deflate', 'deflate', deflateRawSync],
+    ['identity', 'identity', (b: Buffer) => b],
+  ] as const)('publishes the events of a %s body', async (_case, encoding, compress) => {
+    const { service, kafka } = setup();
+
+    const result = await service.ingest(compressed(compress(Buffer.from(JSON.stringify(orders))), encoding));
+
+    expect(result.accepted).toBe(2);
+    expect(published(kafka).messages.map((m) => m.envelope.payload)).toEqual(orders);
+  });
+
+  it('decompresses NDJSON too', async () => {
+    const { service, kafka } = setup();
+    const ndjson = Buffer.from(orders.map((o) => JSON.stringify(o)).join('\n'));
+
+    await service.ingest(compressed(gzipSync(ndjson), 'gzip', { contentType: 'application/x-ndjson' }));
+
+    expect(published(kafka).messages.map((m) => m.key)).toEqual(['o-1', 'o-2']);
+  });
+
+  it.each(['br', 'zstd', 'compress', 'gzip, gzip'])('answers 415 for Content-Encoding %s without reading the body', async (encoding) => {
+    const { service, kafka } = setup();
+    const request = compressed(gzipSync(JSON.stringify(orders)), encoding);
+
+    const error = await rejection(service.ingest(request));
+
+    expect(error).toBeInstanceOf(UnsupportedMediaTypeError);
+    expect(error.message).toMatch(new RegExp(`^Content-Encoding "${encoding}" .*: send the body compressed with gzip or deflate`));
+    expect(error.headers['Accept-Encoding']).toBe('gzip, deflate');
+    expect((request.body as ReturnType<typeof bodyOf>).wasRead()).toBe(false);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('applies the source limit to the decompressed size: a gzip bomb is refused with 413', async () => {
+    const { service, kafka } = setup();
+    const bomb = gzipSync(Buffer.from(`{"blob":"${'x'.repeat(16 * 1024 * 1024)}"}`));
+    expect(bomb.length).toBeLessThan(262_144);
+
+    const error = await rejection(service.ingest({ source: 'clicks', body: bodyOf(bomb), contentType: JSON_TYPE, contentEncoding: 'gzip' }));
+
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.message).toMatch(/^The body decompresses to more than 262144 bytes: source "clicks" accepts at most 262144 once decompressed/);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('applies the source limit to the compressed bytes read as well', async () => {
+    const { service } = setup();
+    const incompressible = gzipSync(Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)), { level: 0 });
+
+    const error = await rejection(service.ingest({ source: 'clicks', body: bodyOf(incompressible), contentType: JSON_TYPE, contentEncoding: 'gzip' }));
+
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.message).toMatch(/^The body is larger than 262144 bytes/);
+  });
+
+  it('answers 400 naming the encoding for corrupt gzip, and for plain JSON sent as gzip', async () => {
+    const { service, kafka } = setup();
+    const corrupt = gzipSync(JSON.stringify(orders));
+    corrupt[corrupt.length - 8] ^= 0x01; // a bit of the trailer's CRC-32
+
+    const crc = await rejection(service.ingest(compressed(corrupt, 'gzip')));
+    const plain = await rejection(service.ingest(compressed(Buffer.from(JSON.stringify(orders)), 'gzip')));
+
+    for (const error of [crc, plain]) {
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect(error.message).toMatch(/^The body is not valid gzip data \(Content-Encoding: gzip\): /);
+    }
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+});
+
 describe('IngestionService.ingest, before the body is read', () => {
   it('refuses an unknown source before the content type, and neither reads the body', async () => {
     const { service } = setup();
@@ -294,6 +382,9 @@ describe('IngestionService.ingest, counted', () => {
     ['an unsupported content type', () => jsonRequest('clicks', {}, { contentType: 'text/csv' }), 'clicks', 'unsupported_media_type', 1],
     ['a body over the source limit', () => jsonRequest('clicks', { blob: 'x'.repeat(262_144) }), 'clicks', 'too_large', 1],
     ['a body that cannot be read', () => ({ source: 'clicks', body: bodyOf('{}'), contentLength: '5', contentType: JSON_TYPE }), 'clicks', 'unreadable_body', 1],
+    ['an unsupported Content-Encoding', () => jsonRequest('clicks', {}, { contentEncoding: 'br' }), 'clicks', 'unsupported_media_type', 1],
+    ['a corrupt gzip body', () => jsonRequest('clicks', [{}, {}], { contentEncoding: 'gzip' }), 'clicks', 'bad_encoding', 1],
+    ['a gzip body over the limit once decompressed', () => ({ source: 'clicks', body: bodyOf(gzipSync(Buffer.alloc(300_000, 0x20))), contentType: JSON_TYPE, contentEncoding: 'gzip' }), 'clicks', 'too_large', 1],
     ['an invalid Idempotency-Key', () => jsonRequest('clicks', [{}, {}], { idempotencyKey: 'has space' }), 'clicks', 'bad_idempotency_key', 1],
     ['a body that is not JSON', () => ({ source: 'clicks', body: bodyOf('{"n": '), contentType: JSON_TYPE }), 'clicks', 'bad_json', 1],
     ['an event that is not an object', () => jsonRequest('clicks', [{}, 42]), 'clicks', 'bad_json', 1],

@@ -9,7 +9,7 @@ import { MetricsService, RejectionReason, UNKNOWN_SOURCE } from '../metrics/metr
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { EventEnvelope, eventIds, partitionKey } from './envelope';
 import { bodyFormat, parseEvents } from './events.parser';
-import { readRawBody } from './raw-body.reader';
+import { bodyEncoding, decodeBody, readRawBody } from './raw-body.reader';
 
 export interface IngestRequest {
   source: string;
@@ -17,6 +17,7 @@ export interface IngestRequest {
   body: Readable;
   contentLength?: string;
   contentType?: string;
+  contentEncoding?: string;
   idempotencyKey?: string;
 }
 
@@ -43,9 +44,10 @@ export class IngestionService implements OnApplicationBootstrap {
 
   /**
    * The whole ingest path, each check once and cheapest first: the source exists (404) and the
-   * content type is one we parse (415) before a byte of the body is buffered; then the body is read
-   * with the source's limit (413), split into events (400), counted, validated against the source's
-   * schema, wrapped in the envelope, and answered only after Kafka acknowledged every event.
+   * content type and encoding are ones we read (415) before a byte of the body is buffered; then the
+   * body is read with the source's limit (413), decompressed within that limit too (413, 400), split
+   * into events (400), counted, validated against the source's schema, wrapped in the envelope, and
+   * answered only after Kafka acknowledged every event.
    * Accepted and refused events are counted per source; `step` names what a 400 was about.
    */
   async ingest(req: IngestRequest): Promise<IngestResponseDto> {
@@ -56,7 +58,10 @@ export class IngestionService implements OnApplicationBootstrap {
       const source = this.sources.get(req.source);
       sourceLabel = source.name;
       const format = bodyFormat(req.contentType);
-      const body = await readRawBody(req.body, req.contentLength, source);
+      const encoding = bodyEncoding(req.contentEncoding);
+      const raw = await readRawBody(req.body, req.contentLength, source);
+      step = 'bad_encoding';
+      const body = await decodeBody(raw, encoding, source);
       step = 'bad_idempotency_key';
       if (req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
         throw new BadRequestError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
@@ -105,7 +110,7 @@ export class IngestionService implements OnApplicationBootstrap {
 }
 
 /** The steps of ingest that answer 400, each counted under its own reason. */
-type BadRequestStep = Extract<RejectionReason, 'unreadable_body' | 'bad_idempotency_key' | 'bad_json' | 'schema'>;
+type BadRequestStep = Extract<RejectionReason, 'unreadable_body' | 'bad_encoding' | 'bad_idempotency_key' | 'bad_json' | 'schema'>;
 
 /** The reason a refused request is counted under: the error's type, and for a 400 the step that refused it. */
 function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {

@@ -12,6 +12,7 @@ export type RejectionReason =
   | 'unsupported_media_type'
   | 'too_large'
   | 'unreadable_body'
+  | 'bad_encoding'
   | 'bad_idempotency_key'
   | 'bad_json'
   | 'schema'

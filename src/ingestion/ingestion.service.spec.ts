@@ -334,6 +334,52 @@ describe('IngestionService.ingest, compressed bodies', () => {
   });
 });
 
+describe('IngestionService.ingest, text that is not UTF-8', () => {
+  const withBytes = (before: string, bad: number[], after = '') => Buffer.concat([Buffer.from(before), Buffer.from(bad), Buffer.from(after)]);
+
+  it.each([
+    ['at the first byte', withBytes('', [0xff], '{"page":"/"}'), 0],
+    ['inside a string, after multi-byte characters', withBytes('{"page":"/café/€/', [0xc3, 0x28], '"}'), 20],
+    ['in event 2 of a batch', withBytes('[{"n":1},{"n":2},{"name":"', [0xed, 0xa0, 0x80], '"}]'), 26],
+    ['cut off by the end of the body', withBytes('{"page":"/"}', [0xf0, 0x9f, 0x98]), 12],
+  ])('refuses invalid UTF-8 %s with 400 naming the byte offset, and publishes nothing', async (_case, bytes, offset) => {
+    const { service, kafka } = setup();
+
+    const error = await rejection(service.ingest({ source: 'clicks', body: bodyOf(bytes), contentType: JSON_TYPE }));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toMatch(new RegExp(`^The body is not valid UTF-8 at byte offset ${offset}: .*; send the text encoded as UTF-8$`));
+    expect(error.details).toEqual([{ offset, message: expect.stringMatching(/^not valid UTF-8: /) }]);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('counts the offset in the decompressed body of a gzip request', async () => {
+    const { service } = setup();
+    const bytes = withBytes('{"page":"', [0x80], '"}');
+
+    const error = await rejection(service.ingest({ source: 'clicks', body: bodyOf(gzipSync(bytes)), contentType: JSON_TYPE, contentEncoding: 'gzip' }));
+
+    expect(error.details).toEqual([{ offset: 9, message: 'not valid UTF-8: invalid byte sequence 0x80' }]);
+  });
+
+  it('publishes characters as sent, never replaced by U+FFFD', async () => {
+    const { service, kafka } = setup();
+    const page = '/Zoë/€/😀/漢字';
+
+    await service.ingest(jsonRequest('clicks', { page }));
+
+    expect(published(kafka).messages[0].envelope.payload).toEqual({ page });
+  });
+
+  it('accepts and drops a UTF-8 byte order mark at the start of the body', async () => {
+    const { service, kafka } = setup();
+    const body = bodyOf(withBytes('', [0xef, 0xbb, 0xbf], '{"page":"/"}'));
+
+    await expect(service.ingest({ source: 'clicks', body, contentType: JSON_TYPE })).resolves.toMatchObject({ accepted: 1 });
+    expect(published(kafka).messages[0].envelope.payload).toEqual({ page: '/' });
+  });
+});
+
 describe('IngestionService.ingest, before the body is read', () => {
   it('refuses an unknown source before the content type, and neither reads the body', async () => {
     const { service } = setup();
@@ -385,6 +431,7 @@ describe('IngestionService.ingest, counted', () => {
     ['an unsupported Content-Encoding', () => jsonRequest('clicks', {}, { contentEncoding: 'br' }), 'clicks', 'unsupported_media_type', 1],
     ['a corrupt gzip body', () => jsonRequest('clicks', [{}, {}], { contentEncoding: 'gzip' }), 'clicks', 'bad_encoding', 1],
     ['a gzip body over the limit once decompressed', () => ({ source: 'clicks', body: bodyOf(gzipSync(Buffer.alloc(300_000, 0x20))), contentType: JSON_TYPE, contentEncoding: 'gzip' }), 'clicks', 'too_large', 1],
+    ['a body that is not UTF-8', () => ({ source: 'clicks', body: bodyOf(Buffer.from([0x5b, 0xff, 0x5d])), contentType: JSON_TYPE }), 'clicks', 'bad_utf8', 1],
     ['an invalid Idempotency-Key', () => jsonRequest('clicks', [{}, {}], { idempotencyKey: 'has space' }), 'clicks', 'bad_idempotency_key', 1],
     ['a body that is not JSON', () => ({ source: 'clicks', body: bodyOf('{"n": '), contentType: JSON_TYPE }), 'clicks', 'bad_json', 1],
     ['an event that is not an object', () => jsonRequest('clicks', [{}, 42]), 'clicks', 'bad_json', 1],

@@ -10,6 +10,7 @@ import { IngestResponseDto } from './dto/ingest-response.dto';
 import { EventEnvelope, eventIds, partitionKey } from './envelope';
 import { bodyFormat, parseEvents } from './events.parser';
 import { bodyEncoding, decodeBody, readRawBody } from './raw-body.reader';
+import { utf8Text } from './utf8-text';
 
 export interface IngestRequest {
   source: string;
@@ -45,8 +46,8 @@ export class IngestionService implements OnApplicationBootstrap {
   /**
    * The whole ingest path, each check once and cheapest first: the source exists (404) and the
    * content type and encoding are ones we read (415) before a byte of the body is buffered; then the
-   * body is read with the source's limit (413), decompressed within that limit too (413, 400), split
-   * into events (400), counted, validated against the source's schema, wrapped in the envelope, and
+   * body is read with the source's limit (413), decompressed within that limit too (413, 400), checked
+   * to be UTF-8 (400), split into events (400), counted, validated against the source's schema, wrapped in the envelope, and
    * answered only after Kafka acknowledged every event.
    * Accepted and refused events are counted per source; `step` names what a 400 was about.
    */
@@ -66,8 +67,10 @@ export class IngestionService implements OnApplicationBootstrap {
       if (req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
         throw new BadRequestError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
       }
+      step = 'bad_utf8';
+      const text = utf8Text(body, format);
       step = 'bad_json';
-      const payloads = parseEvents(body, format);
+      const payloads = parseEvents(text, format);
       events = payloads.length;
       if (payloads.length > this.config.ingest.maxEvents) {
         throw new PayloadTooLargeError(`The batch holds ${payloads.length} events; at most ${this.config.ingest.maxEvents} per request`);
@@ -110,7 +113,10 @@ export class IngestionService implements OnApplicationBootstrap {
 }
 
 /** The steps of ingest that answer 400, each counted under its own reason. */
-type BadRequestStep = Extract<RejectionReason, 'unreadable_body' | 'bad_encoding' | 'bad_idempotency_key' | 'bad_json' | 'schema'>;
+type BadRequestStep = Extract<
+  RejectionReason,
+  'unreadable_body' | 'bad_encoding' | 'bad_idempotency_key' | 'bad_utf8' | 'bad_json' | 'schema'
+>;
 
 /** The reason a refused request is counted under: the error's type, and for a 400 the step that refused it. */
 function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {

@@ -14,6 +14,7 @@ export type RejectionReason =
   | 'unreadable_body'
   | 'bad_encoding'
   | 'bad_idempotency_key'
+  | 'bad_utf8'
   | 'bad_json'
   | 'schema'
   | 'kafka_unavailable'

@@ -380,6 +380,71 @@ describe('IngestionService.ingest, text that is not UTF-8', () => {
   });
 });
 
+describe('IngestionService.ingest, values the pipeline cannot carry', () => {
+  const textRequest = (source: string, text: string, contentType = JSON_TYPE): IngestRequest => ({ source, body: bodyOf(text), contentType });
+  const order = (n: number, amount = '1') => `{"order_id":"o-${n}","amount":${amount},"currency":"EUR"}`;
+
+  it('refuses 1e400 in a nested field of event 3 of a batch with 400 naming the event and the field, instead of storing null', async () => {
+    const { service, kafka } = setup();
+    const batch = `[${order(0)},${order(1)},${order(2)},{"order_id":"o-3","amount":1,"currency":"EUR","items":[{"sku":"a","price":1e400}]}]`;
+
+    const error = await rejection(service.ingest(textRequest('orders', batch)));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toMatch(/^event 3 has a number too large for a double at \/items\/0\/price: send numbers within ±1.7976931348623157e308/);
+    expect(error.details).toEqual([{ index: 3, field: '/items/0/price', message: expect.stringMatching(/^is a number too large for a double/) }]);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('refuses -1e400 in NDJSON, naming the event', async () => {
+    const { service, kafka } = setup();
+    const ndjson = `${order(0)}\n${order(1)}\n\n${order(2, '-1e400')}\n`;
+
+    const error = await rejection(service.ingest(textRequest('orders', ndjson, 'application/x-ndjson')));
+
+    expect(error.message).toMatch(/^event 2 has a number too large for a double at \/amount: /);
+    expect(error.details).toEqual([{ index: 2, field: '/amount', message: expect.stringMatching(/^is a number too large for a double/) }]);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('publishes the largest finite double as sent', async () => {
+    const { service, kafka } = setup();
+
+    await service.ingest(textRequest('orders', order(0, '1.7976931348623157e308')));
+
+    expect(published(kafka).messages[0].envelope.payload.amount).toBe(Number.MAX_VALUE);
+  });
+
+  it('accepts an event nested exactly INGEST_MAX_DEPTH deep and refuses one level more', async () => {
+    const { service, kafka } = setup({ INGEST_MAX_DEPTH: '10' });
+    const nested = (depth: number) => `${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`;
+
+    await expect(service.ingest(textRequest('clicks', nested(10)))).resolves.toMatchObject({ accepted: 1 });
+    const error = await rejection(service.ingest(textRequest('clicks', `[{},${nested(11)}]`)));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toBe(
+      `event 1 nests objects and arrays deeper than 10 levels, at /a${'/a'.repeat(9)}: flatten it (at most 10 levels, the event itself being one)`,
+    );
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses a valid event 100,000 levels deep with 400, not a stack overflow in JSON.stringify or the schema', async () => {
+    const { service, kafka } = setup();
+    const deepObjects = `{"name":"Ada","extra":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`;
+    const deepArrays = `{"page":"/","a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+
+    const users = await rejection(service.ingest(textRequest('users', deepObjects)));
+    const clicks = await rejection(service.ingest(textRequest('clicks', deepArrays)));
+
+    expect(users).toBeInstanceOf(BadRequestError);
+    expect(users.message).toMatch(/^the event nests objects and arrays deeper than 64 levels, at \/extra(\/a){63}: /);
+    expect(clicks).toBeInstanceOf(BadRequestError);
+    expect(clicks.details).toEqual([{ index: 0, field: `/a${'/0'.repeat(63)}`, message: 'is nested deeper than 64 levels' }]);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+});
+
 describe('IngestionService.ingest, before the body is read', () => {
   it('refuses an unknown source before the content type, and neither reads the body', async () => {
     const { service } = setup();
@@ -435,6 +500,8 @@ describe('IngestionService.ingest, counted', () => {
     ['an invalid Idempotency-Key', () => jsonRequest('clicks', [{}, {}], { idempotencyKey: 'has space' }), 'clicks', 'bad_idempotency_key', 1],
     ['a body that is not JSON', () => ({ source: 'clicks', body: bodyOf('{"n": '), contentType: JSON_TYPE }), 'clicks', 'bad_json', 1],
     ['an event that is not an object', () => jsonRequest('clicks', [{}, 42]), 'clicks', 'bad_json', 1],
+    ['a batch with a number out of range, as its events', () => ({ source: 'clicks', body: bodyOf('[{},{"n":1e400}]'), contentType: JSON_TYPE }), 'clicks', 'bad_number', 2],
+    ['a batch nested too deep, as its events', () => ({ source: 'clicks', body: bodyOf(`[{},{},{"a":${'['.repeat(70)}${']'.repeat(70)}}]`), contentType: JSON_TYPE }), 'clicks', 'too_deep', 3],
     ['a batch over INGEST_MAX_EVENTS, as its events', () => jsonRequest('clicks', [{}, {}, {}, {}, {}]), 'clicks', 'too_large', 5],
     ['a schema violation, as every event of the batch', () => jsonRequest('orders', orders), 'orders', 'schema', 3],
   ])('counts %s as rejected', async (_case, request, source, reason, events) => {

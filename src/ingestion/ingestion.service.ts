@@ -8,6 +8,7 @@ import { KafkaProducer } from '../kafka/kafka.producer';
 import { MetricsService, RejectionReason, UNKNOWN_SOURCE } from '../metrics/metrics.service';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { EventEnvelope, eventIds, partitionKey } from './envelope';
+import { checkEventLimits, EventLimitError } from './event-limits';
 import { bodyFormat, parseEvents } from './events.parser';
 import { bodyEncoding, decodeBody, readRawBody } from './raw-body.reader';
 import { utf8Text } from './utf8-text';
@@ -47,9 +48,11 @@ export class IngestionService implements OnApplicationBootstrap {
    * The whole ingest path, each check once and cheapest first: the source exists (404) and the
    * content type and encoding are ones we read (415) before a byte of the body is buffered; then the
    * body is read with the source's limit (413), decompressed within that limit too (413, 400), checked
-   * to be UTF-8 (400), split into events (400), counted, validated against the source's schema, wrapped in the envelope, and
-   * answered only after Kafka acknowledged every event.
-   * Accepted and refused events are counted per source; `step` names what a 400 was about.
+   * to be UTF-8 (400), split into events (400), counted, checked for nesting and numbers the pipeline
+   * cannot carry (400), validated against the source's schema, wrapped in the envelope, and answered
+   * only after Kafka acknowledged every event.
+   * Accepted and refused events are counted per source; `step` names what a 400 was about (an
+   * EventLimitError names its own).
    */
   async ingest(req: IngestRequest): Promise<IngestResponseDto> {
     let sourceLabel = UNKNOWN_SOURCE;
@@ -75,6 +78,8 @@ export class IngestionService implements OnApplicationBootstrap {
       if (payloads.length > this.config.ingest.maxEvents) {
         throw new PayloadTooLargeError(`The batch holds ${payloads.length} events; at most ${this.config.ingest.maxEvents} per request`);
       }
+      // Before anything that recurses over an event (Ajv, JSON.stringify).
+      checkEventLimits(payloads, this.config.ingest.maxDepth);
       step = 'schema';
       this.validate(source, payloads);
 
@@ -124,6 +129,7 @@ function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {
   if (err instanceof UnsupportedMediaTypeError) return 'unsupported_media_type';
   if (err instanceof PayloadTooLargeError) return 'too_large';
   if (err instanceof UpstreamUnavailableError) return 'kafka_unavailable';
+  if (err instanceof EventLimitError) return err.reason;
   if (err instanceof BadRequestError) return step;
   return 'internal';
 }

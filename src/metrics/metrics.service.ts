@@ -16,6 +16,8 @@ export type RejectionReason =
   | 'bad_idempotency_key'
   | 'bad_utf8'
   | 'bad_json'
+  | 'too_deep'
+  | 'bad_number'
   | 'schema'
   | 'kafka_unavailable'
   | 'internal';

@@ -36,7 +36,7 @@ const pgrep = (pattern: string) => sh(`pgrep -f '${pattern}'`).split('\n').filte
 async function streamRunning(timeoutMs: number): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = await get('/api/v1/streaming').catch(() => ({}) as Record<string, unknown>);
+    const s = await get('/api/v1/streaming').catch((): Record<string, unknown> => ({}));
     if (s.state === 'running' || s.state === 'running-unmanaged') return s;
     if (Date.now() > deadline) throw new Error(`the stream is not running after ${timeoutMs} ms: ${JSON.stringify(s)}`);
     await sleep(1000);

@@ -22,7 +22,8 @@ export class IngestionController {
   @ApiOperation({
     summary: 'Publish events of a source to Kafka',
     description:
-      'Accepts one JSON object, a JSON array of objects, or NDJSON (application/x-ndjson, one object per line). ' +
+      'Accepts one JSON object, a JSON array of objects, or NDJSON (application/x-ndjson, one object per line), ' +
+      'in UTF-8, optionally compressed (Content-Encoding gzip or deflate). ' +
       'Each event is wrapped in the envelope {eventId, source, receivedAt, key?, payload} and published to the ' +
       "source's topic. The 202 is sent only after Kafka acknowledged every event of the request (acks=all); " +
       'on any error no event of the request is reported accepted.',

@@ -141,6 +141,9 @@ describe('decodeBody', () => {
     ['gzip', 'a truncated gzip body', zlib.gzipSync(json).subarray(0, 20)],
     ['deflate', 'a plain JSON body', json],
     ['deflate', 'gzip data', zlib.gzipSync(json)],
+    ['gzip', 'gzip data with bytes after it', Buffer.concat([zlib.gzipSync(json), Buffer.from('junk')])],
+    ['deflate', 'zlib data with bytes after it', Buffer.concat([zlib.deflateSync(json), Buffer.from('junk')])],
+    ['deflate', 'bare deflate data with bytes after it', Buffer.concat([zlib.deflateRawSync(json), Buffer.from('junk')])],
   ] as const)('answers 400 for %s announced but %s sent', async (encoding, _case, bytes) => {
     const error = await rejection(decodeBody(bytes, encoding, source));
 

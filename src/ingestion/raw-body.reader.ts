@@ -1,5 +1,5 @@
 import type { Readable, Transform } from 'node:stream';
-import { createGunzip, createInflate, createInflateRaw } from 'node:zlib';
+import { createGunzip, createInflate, createInflateRaw, Zlib } from 'node:zlib';
 import getRawBody from 'raw-body';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../common/errors/errors';
 import { Source } from '../catalogs/sources.registry';
@@ -85,20 +85,23 @@ export function decodeBody(raw: Buffer, encoding: BodyEncoding, source: Source):
         ),
       );
     });
-    decoder.on('error', (err: Error) => {
-      reject(
-        new BadRequestError(
-          `The body is not valid ${encoding} data (Content-Encoding: ${encoding}): ${err.message}; ` +
-            `send it compressed with ${encoding}, or uncompressed without Content-Encoding`,
-        ),
+    const corrupt = (problem: string) =>
+      new BadRequestError(
+        `The body is not valid ${encoding} data (Content-Encoding: ${encoding}): ${problem}; ` +
+          `send it compressed with ${encoding}, or uncompressed without Content-Encoding`,
       );
+    decoder.on('error', (err: Error) => reject(corrupt(err.message)));
+    decoder.on('end', () => {
+      // zlib stops at the end of the deflate stream and ignores what follows (gunzip refuses it itself).
+      const trailing = raw.length - decoder.bytesWritten;
+      if (trailing > 0) reject(corrupt(`${trailing} byte(s) follow the end of the compressed data`));
+      else resolve(Buffer.concat(chunks, size));
     });
-    decoder.on('end', () => resolve(Buffer.concat(chunks, size)));
     decoder.end(raw);
   });
 }
 
-function decoderFor(encoding: 'gzip' | 'deflate', raw: Buffer): Transform {
+function decoderFor(encoding: 'gzip' | 'deflate', raw: Buffer): Transform & Zlib {
   if (encoding === 'gzip') return createGunzip();
   // "deflate" means the zlib format (RFC 9110), but some clients send the bare deflate stream;
   // the two-byte zlib header tells them apart (a bare stream from a real encoder never passes its check).

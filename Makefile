@@ -11,7 +11,7 @@ export STREAMING_AUTOSTART ?= true
 # whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
 export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
-.PHONY: help install promtool up down status logs build lint typecheck unit pytest infra-check e2e test bench bench-ingest bench-query bench-freshness bench-recovery clean
+.PHONY: help install promtool up down status logs build lint typecheck unit pytest infra-check e2e test bench bench-ingest bench-query bench-freshness bench-recovery bench-body clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=2
 
 bench-recovery: up ## kill Livy, then the stream's driver: time until flowing again; the supervisor's idle cost (IDLE=60)
 	npx ts-node --transpile-only bench/recovery.ts --idle-seconds $${IDLE:-60}
+
+bench-body: node_modules/.install-stamp ## CPU of ingest's body checks (UTF-8, nesting, numbers) per 1 KB event, in-process; needs no service (ITERATIONS=100000)
+	npx ts-node --transpile-only bench/body-checks.ts --iterations $${ITERATIONS:-100000}
 
 clean: down ## stop the stack and delete its state (.stack/)
 	rm -rf .stack dist

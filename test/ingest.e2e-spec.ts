@@ -1,4 +1,5 @@
 import { INestApplication } from '@nestjs/common';
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { AUTH, readEvents, startApp, topicEnd } from './support/harness';
 
@@ -115,6 +116,41 @@ describe('POST /api/v1/ingest/{source} against a real Kafka broker', () => {
         .send({ name: 'x' })
         .expect(401);
       expect(res.body.message).toBe('Invalid API key');
+    });
+  });
+
+  describe('bodies a fuzzer and real senders cannot break', () => {
+    // superagent would JSON-encode a Buffer sent as application/json; this sends its bytes as they are.
+    const asIs = (bytes: Buffer): string => bytes as unknown as string;
+
+    it('publishes a gzip-compressed batch as its events', async () => {
+      const events = [{ page: '/zürich' }, { page: '/gz', n: 2 }];
+      const res = await post('clicks')
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', 'gzip')
+        .serialize(asIs)
+        .send(gzipSync(JSON.stringify(events)))
+        .expect(202);
+      const messages = await readEvents('ingest.clicks', res.body.eventIds);
+      expect(res.body.eventIds.map((id: string) => messages.get(id)!.value.payload)).toEqual(events);
+    });
+
+    const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+    const cases: [string, Record<string, string>, Buffer, number, RegExp][] = [
+      ['Content-Encoding br', { 'Content-Encoding': 'br' }, bytes('{"page":"/"}'), 415, /^Content-Encoding "br" is not supported: .*gzip or deflate/],
+      ['corrupt gzip', { 'Content-Encoding': 'gzip' }, bytes('{"page":"/"}'), 400, /^The body is not valid gzip data/],
+      ['invalid UTF-8', {}, bytes('{"page":"', [0xc3, 0x28], '"}'), 400, /^The body is not valid UTF-8 at byte offset 9: /],
+      ['a number out of range (1e400)', {}, bytes('[{"n":1},{"n":{"m":1e400}}]'), 400, /^event 1 has a number too large for a double at \/n\/m: /],
+      ['an event 100,000 levels deep', {}, bytes(`{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`), 400, /^the event nests objects and arrays deeper than 64 levels/],
+    ];
+
+    it.each(cases)('refuses %s with a message that says what to fix, and publishes nothing', async (_name, headers, body, status, message) => {
+      const before = await topicEnd('ingest.clicks');
+      const res = await post('clicks').set('Content-Type', 'application/json').set(headers).serialize(asIs).send(body).expect(status);
+      expect(res.body).toMatchObject({ statusCode: status, error: expect.any(String), requestId: expect.any(String) });
+      expect(res.body.message).toMatch(message);
+      if (status === 415) expect(res.headers['accept-encoding']).toBe('gzip, deflate');
+      expect(await topicEnd('ingest.clicks')).toBe(before);
     });
   });
 

@@ -21,9 +21,8 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
   return format;
 }
 
-/** Splits a request body into events: one JSON object, a JSON array of objects, or NDJSON lines. */
-export function parseEvents(body: Buffer, format: BodyFormat): Record<string, unknown>[] {
-  const text = body.toString('utf8');
+/** Splits a request body, as text, into events: one JSON object, a JSON array of objects, or NDJSON lines. */
+export function parseEvents(text: string, format: BodyFormat): Record<string, unknown>[] {
   if (text.trim() === '') throw new BadRequestError('The request body is empty: send at least one event');
   let events: unknown[];
   if (format === 'json') {

@@ -24,20 +24,27 @@ export class IngestionController {
   @ApiOperation({
     summary: 'Publish events of a source to Kafka',
     description:
-      'Accepts one JSON object, a JSON array of objects, or NDJSON (application/x-ndjson, one object per line). ' +
+      'Accepts one JSON object, a JSON array of objects, or NDJSON (application/x-ndjson, one object per line), ' +
+      'in UTF-8, optionally compressed (Content-Encoding gzip or deflate). ' +
       'Each event is wrapped in the envelope {eventId, source, receivedAt, key?, payload} and published to the ' +
       "source's topic. The 202 is sent only after Kafka acknowledged every event of the request (acks=all); " +
       'on any error no event of the request is reported accepted. ' +
       'A signed source (one GET /sources lists with a signatureScheme) takes no API key: its sender signs each delivery ' +
       '(standard-webhooks: webhook-id, webhook-timestamp, webhook-signature; github: X-Hub-Signature-256; stripe: ' +
-      'Stripe-Signature; hmac-sha256: the configured header), the signature is checked on the raw body, and a missing, ' +
-      'invalid, stale or future-dated one is answered 401, even when an API key is sent too. ' +
+      'Stripe-Signature; hmac-sha256: the configured header), the signature is checked on the body as sent (for a ' +
+      'compressed body, the compressed bytes), and a missing, invalid, stale or future-dated one is answered 401, ' +
+      'even when an API key is sent too. ' +
       "The sender's delivery id (webhook-id, X-GitHub-Delivery, a Stripe event's id) seeds the event ids when no " +
       'Idempotency-Key is sent, so a redelivery yields the same ids.',
   })
   @ApiParam({ name: 'source', example: 'users', description: 'A source from GET /sources' })
   @ApiConsumes('application/json', 'application/x-ndjson')
   @ApiHeader({ name: 'content-type', required: true, description: 'application/json or application/x-ndjson' })
+  @ApiHeader({
+    name: 'content-encoding',
+    required: false,
+    description: "gzip or deflate for a compressed body; the source's body limit applies to the compressed and to the decompressed size",
+  })
   @ApiHeader({ name: 'idempotency-key', required: false, description: 'Retrying with the same key yields the same event ids' })
   @ApiBody({
     description: 'One event or an array of events (application/json), or one event per line (application/x-ndjson)',
@@ -54,6 +61,7 @@ export class IngestionController {
     @Param('source') source: string,
     @Req() req: IncomingMessage,
     @Headers('content-type') contentType?: string,
+    @Headers('content-encoding') contentEncoding?: string,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<IngestResponseDto> {
     return this.ingestion.ingest({
@@ -61,6 +69,7 @@ export class IngestionController {
       body: req,
       contentLength: req.headers['content-length'],
       contentType,
+      contentEncoding,
       idempotencyKey,
       headers: req.headers,
     });

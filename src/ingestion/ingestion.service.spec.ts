@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import {
@@ -255,6 +256,204 @@ describe('IngestionService.ingest', () => {
   });
 });
 
+describe('IngestionService.ingest, compressed bodies', () => {
+  const orders = [
+    { order_id: 'o-1', amount: 10, currency: 'EUR' },
+    { order_id: 'o-2', amount: 4.5, currency: 'USD' },
+  ];
+  const compressed = (bytes: Buffer, contentEncoding: string, extra: Partial<IngestRequest> = {}): IngestRequest => ({
+    source: 'orders',
+    body: bodyOf(bytes),
+    contentType: JSON_TYPE,
+    contentEncoding,
+    ...extra,
+  });
+
+  it.each([
+    ['gzip', 'gzip', gzipSync],
+    ['zlib deflate', 'deflate', deflateSync],
+    ['bare deflate', 'deflate', deflateRawSync],
+    ['identity', 'identity', (b: Buffer) => b],
+  ] as const)('publishes the events of a %s body', async (_case, encoding, compress) => {
+    const { service, kafka } = setup();
+
+    const result = await service.ingest(compressed(compress(Buffer.from(JSON.stringify(orders))), encoding));
+
+    expect(result.accepted).toBe(2);
+    expect(published(kafka).messages.map((m) => m.envelope.payload)).toEqual(orders);
+  });
+
+  it('decompresses NDJSON too', async () => {
+    const { service, kafka } = setup();
+    const ndjson = Buffer.from(orders.map((o) => JSON.stringify(o)).join('\n'));
+
+    await service.ingest(compressed(gzipSync(ndjson), 'gzip', { contentType: 'application/x-ndjson' }));
+
+    expect(published(kafka).messages.map((m) => m.key)).toEqual(['o-1', 'o-2']);
+  });
+
+  it.each(['br', 'zstd', 'compress', 'gzip, gzip'])('answers 415 for Content-Encoding %s without reading the body', async (encoding) => {
+    const { service, kafka } = setup();
+    const request = compressed(gzipSync(JSON.stringify(orders)), encoding);
+
+    const error = await rejection(service.ingest(request));
+
+    expect(error).toBeInstanceOf(UnsupportedMediaTypeError);
+    expect(error.message).toMatch(new RegExp(`^Content-Encoding "${encoding}" .*: send the body compressed with gzip or deflate`));
+    expect(error.headers['Accept-Encoding']).toBe('gzip, deflate');
+    expect((request.body as ReturnType<typeof bodyOf>).wasRead()).toBe(false);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('applies the source limit to the decompressed size: a gzip bomb is refused with 413', async () => {
+    const { service, kafka } = setup();
+    const bomb = gzipSync(Buffer.from(`{"blob":"${'x'.repeat(16 * 1024 * 1024)}"}`));
+    expect(bomb.length).toBeLessThan(262_144);
+
+    const error = await rejection(service.ingest({ source: 'clicks', body: bodyOf(bomb), contentType: JSON_TYPE, contentEncoding: 'gzip' }));
+
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.message).toMatch(/^The body decompresses to more than 262144 bytes: source "clicks" accepts at most 262144 once decompressed/);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('applies the source limit to the compressed bytes read as well', async () => {
+    const { service } = setup();
+    const incompressible = gzipSync(Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)), { level: 0 });
+
+    const error = await rejection(service.ingest({ source: 'clicks', body: bodyOf(incompressible), contentType: JSON_TYPE, contentEncoding: 'gzip' }));
+
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.message).toMatch(/^The body is larger than 262144 bytes/);
+  });
+
+  it('answers 400 naming the encoding for corrupt gzip, and for plain JSON sent as gzip', async () => {
+    const { service, kafka } = setup();
+    const corrupt = gzipSync(JSON.stringify(orders));
+    corrupt[corrupt.length - 8] ^= 0x01; // a bit of the trailer's CRC-32
+
+    const crc = await rejection(service.ingest(compressed(corrupt, 'gzip')));
+    const plain = await rejection(service.ingest(compressed(Buffer.from(JSON.stringify(orders)), 'gzip')));
+
+    for (const error of [crc, plain]) {
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect(error.message).toMatch(/^The body is not valid gzip data \(Content-Encoding: gzip\): /);
+    }
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+});
+
+describe('IngestionService.ingest, text that is not UTF-8', () => {
+  const withBytes = (before: string, bad: number[], after = '') => Buffer.concat([Buffer.from(before), Buffer.from(bad), Buffer.from(after)]);
+
+  it.each([
+    ['at the first byte', withBytes('', [0xff], '{"page":"/"}'), 0],
+    ['inside a string, after multi-byte characters', withBytes('{"page":"/café/€/', [0xc3, 0x28], '"}'), 20],
+    ['in event 2 of a batch', withBytes('[{"n":1},{"n":2},{"name":"', [0xed, 0xa0, 0x80], '"}]'), 26],
+    ['cut off by the end of the body', withBytes('{"page":"/"}', [0xf0, 0x9f, 0x98]), 12],
+  ])('refuses invalid UTF-8 %s with 400 naming the byte offset, and publishes nothing', async (_case, bytes, offset) => {
+    const { service, kafka } = setup();
+
+    const error = await rejection(service.ingest({ source: 'clicks', body: bodyOf(bytes), contentType: JSON_TYPE }));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toMatch(new RegExp(`^The body is not valid UTF-8 at byte offset ${offset}: .*; send the text encoded as UTF-8$`));
+    expect(error.details).toEqual([{ offset, message: expect.stringMatching(/^not valid UTF-8: /) }]);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('counts the offset in the decompressed body of a gzip request', async () => {
+    const { service } = setup();
+    const bytes = withBytes('{"page":"', [0x80], '"}');
+
+    const error = await rejection(service.ingest({ source: 'clicks', body: bodyOf(gzipSync(bytes)), contentType: JSON_TYPE, contentEncoding: 'gzip' }));
+
+    expect(error.details).toEqual([{ offset: 9, message: 'not valid UTF-8: invalid byte sequence 0x80' }]);
+  });
+
+  it('publishes characters as sent, never replaced by U+FFFD', async () => {
+    const { service, kafka } = setup();
+    const page = '/Zoë/€/😀/漢字';
+
+    await service.ingest(jsonRequest('clicks', { page }));
+
+    expect(published(kafka).messages[0].envelope.payload).toEqual({ page });
+  });
+
+  it('accepts and drops a UTF-8 byte order mark at the start of the body', async () => {
+    const { service, kafka } = setup();
+    const body = bodyOf(withBytes('', [0xef, 0xbb, 0xbf], '{"page":"/"}'));
+
+    await expect(service.ingest({ source: 'clicks', body, contentType: JSON_TYPE })).resolves.toMatchObject({ accepted: 1 });
+    expect(published(kafka).messages[0].envelope.payload).toEqual({ page: '/' });
+  });
+});
+
+describe('IngestionService.ingest, values the pipeline cannot carry', () => {
+  const textRequest = (source: string, text: string, contentType = JSON_TYPE): IngestRequest => ({ source, body: bodyOf(text), contentType });
+  const order = (n: number, amount = '1') => `{"order_id":"o-${n}","amount":${amount},"currency":"EUR"}`;
+
+  it('refuses 1e400 in a nested field of event 3 of a batch with 400 naming the event and the field, instead of storing null', async () => {
+    const { service, kafka } = setup();
+    const batch = `[${order(0)},${order(1)},${order(2)},{"order_id":"o-3","amount":1,"currency":"EUR","items":[{"sku":"a","price":1e400}]}]`;
+
+    const error = await rejection(service.ingest(textRequest('orders', batch)));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toMatch(/^event 3 has a number too large for a double at \/items\/0\/price: send numbers within ±1.7976931348623157e308/);
+    expect(error.details).toEqual([{ index: 3, field: '/items/0/price', message: expect.stringMatching(/^is a number too large for a double/) }]);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('refuses -1e400 in NDJSON, naming the event', async () => {
+    const { service, kafka } = setup();
+    const ndjson = `${order(0)}\n${order(1)}\n\n${order(2, '-1e400')}\n`;
+
+    const error = await rejection(service.ingest(textRequest('orders', ndjson, 'application/x-ndjson')));
+
+    expect(error.message).toMatch(/^event 2 has a number too large for a double at \/amount: /);
+    expect(error.details).toEqual([{ index: 2, field: '/amount', message: expect.stringMatching(/^is a number too large for a double/) }]);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+
+  it('publishes the largest finite double as sent', async () => {
+    const { service, kafka } = setup();
+
+    await service.ingest(textRequest('orders', order(0, '1.7976931348623157e308')));
+
+    expect(published(kafka).messages[0].envelope.payload.amount).toBe(Number.MAX_VALUE);
+  });
+
+  it('accepts an event nested exactly INGEST_MAX_DEPTH deep and refuses one level more', async () => {
+    const { service, kafka } = setup({ INGEST_MAX_DEPTH: '10' });
+    const nested = (depth: number) => `${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`;
+
+    await expect(service.ingest(textRequest('clicks', nested(10)))).resolves.toMatchObject({ accepted: 1 });
+    const error = await rejection(service.ingest(textRequest('clicks', `[{},${nested(11)}]`)));
+
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toBe(
+      `event 1 nests objects and arrays deeper than 10 levels, at /a${'/a'.repeat(9)}: flatten it (at most 10 levels, the event itself being one)`,
+    );
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses a valid event 100,000 levels deep with 400, not a stack overflow in JSON.stringify or the schema', async () => {
+    const { service, kafka } = setup();
+    const deepObjects = `{"name":"Ada","extra":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`;
+    const deepArrays = `{"page":"/","a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+
+    const users = await rejection(service.ingest(textRequest('users', deepObjects)));
+    const clicks = await rejection(service.ingest(textRequest('clicks', deepArrays)));
+
+    expect(users).toBeInstanceOf(BadRequestError);
+    expect(users.message).toMatch(/^the event nests objects and arrays deeper than 64 levels, at \/extra(\/a){63}: /);
+    expect(clicks).toBeInstanceOf(BadRequestError);
+    expect(clicks.details).toEqual([{ index: 0, field: `/a${'/0'.repeat(63)}`, message: 'is nested deeper than 64 levels' }]);
+    expect(kafka.publish).not.toHaveBeenCalled();
+  });
+});
+
 describe('IngestionService.ingest, before the body is read', () => {
   it('refuses an unknown source before the content type, and neither reads the body', async () => {
     const { service } = setup();
@@ -303,9 +502,15 @@ describe('IngestionService.ingest, counted', () => {
     ['an unsupported content type', () => jsonRequest('clicks', {}, { contentType: 'text/csv' }), 'clicks', 'unsupported_media_type', 1],
     ['a body over the source limit', () => jsonRequest('clicks', { blob: 'x'.repeat(262_144) }), 'clicks', 'too_large', 1],
     ['a body that cannot be read', () => ({ source: 'clicks', body: bodyOf('{}'), contentLength: '5', contentType: JSON_TYPE }), 'clicks', 'unreadable_body', 1],
+    ['an unsupported Content-Encoding', () => jsonRequest('clicks', {}, { contentEncoding: 'br' }), 'clicks', 'unsupported_media_type', 1],
+    ['a corrupt gzip body', () => jsonRequest('clicks', [{}, {}], { contentEncoding: 'gzip' }), 'clicks', 'bad_encoding', 1],
+    ['a gzip body over the limit once decompressed', () => ({ source: 'clicks', body: bodyOf(gzipSync(Buffer.alloc(300_000, 0x20))), contentType: JSON_TYPE, contentEncoding: 'gzip' }), 'clicks', 'too_large', 1],
+    ['a body that is not UTF-8', () => ({ source: 'clicks', body: bodyOf(Buffer.from([0x5b, 0xff, 0x5d])), contentType: JSON_TYPE }), 'clicks', 'bad_utf8', 1],
     ['an invalid Idempotency-Key', () => jsonRequest('clicks', [{}, {}], { idempotencyKey: 'has space' }), 'clicks', 'bad_idempotency_key', 1],
     ['a body that is not JSON', () => ({ source: 'clicks', body: bodyOf('{"n": '), contentType: JSON_TYPE }), 'clicks', 'bad_json', 1],
     ['an event that is not an object', () => jsonRequest('clicks', [{}, 42]), 'clicks', 'bad_json', 1],
+    ['a batch with a number out of range, as its events', () => ({ source: 'clicks', body: bodyOf('[{},{"n":1e400}]'), contentType: JSON_TYPE }), 'clicks', 'bad_number', 2],
+    ['a batch nested too deep, as its events', () => ({ source: 'clicks', body: bodyOf(`[{},{},{"a":${'['.repeat(70)}${']'.repeat(70)}}]`), contentType: JSON_TYPE }), 'clicks', 'too_deep', 3],
     ['a batch over INGEST_MAX_EVENTS, as its events', () => jsonRequest('clicks', [{}, {}, {}, {}, {}]), 'clicks', 'too_large', 5],
     ['a schema violation, as every event of the batch', () => jsonRequest('orders', orders), 'orders', 'schema', 3],
   ])('counts %s as rejected', async (_case, request, source, reason, events) => {

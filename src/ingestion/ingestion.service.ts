@@ -15,8 +15,10 @@ import { KafkaProducer } from '../kafka/kafka.producer';
 import { MetricsService, RejectionReason, UNKNOWN_SOURCE } from '../metrics/metrics.service';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { EventEnvelope, eventIds, partitionKey } from './envelope';
+import { checkEventLimits, EventLimitError } from './event-limits';
 import { bodyFormat, parseEvents } from './events.parser';
-import { readRawBody } from './raw-body.reader';
+import { bodyEncoding, decodeBody, readRawBody } from './raw-body.reader';
+import { utf8Text } from './utf8-text';
 import { SignatureHeaders, verifySignature } from './webhook-signature.verifier';
 
 export interface IngestRequest {
@@ -25,6 +27,7 @@ export interface IngestRequest {
   body: Readable;
   contentLength?: string;
   contentType?: string;
+  contentEncoding?: string;
   idempotencyKey?: string;
   /** The request's headers, where a signed source's signature is found. */
   headers?: SignatureHeaders;
@@ -53,11 +56,14 @@ export class IngestionService implements OnApplicationBootstrap {
 
   /**
    * The whole ingest path, each check once and cheapest first: the source exists (404) and the
-   * content type is one we parse (415) before a byte of the body is buffered; then the body is read
-   * with the source's limit (413), its signature checked on the raw bytes when the source is signed
-   * (401), split into events (400), counted, validated against the source's schema, wrapped in the
-   * envelope, and answered only after Kafka acknowledged every event.
-   * Accepted and refused events are counted per source; `step` names what a 400 was about.
+   * content type and encoding are ones we read (415) before a byte of the body is buffered; then the
+   * body is read with the source's limit (413), its signature checked on the bytes as received, still
+   * compressed, when the source is signed (401), decompressed within the source's limit too (413,
+   * 400), checked to be UTF-8 (400), split into events (400), counted, checked for nesting and numbers
+   * the pipeline cannot carry (400), validated against the source's schema, wrapped in the envelope,
+   * and answered only after Kafka acknowledged every event.
+   * Accepted and refused events are counted per source; `step` names what a 400 was about (an
+   * EventLimitError names its own).
    */
   async ingest(req: IngestRequest): Promise<IngestResponseDto> {
     let sourceLabel = UNKNOWN_SOURCE;
@@ -67,18 +73,26 @@ export class IngestionService implements OnApplicationBootstrap {
       const source = this.sources.get(req.source);
       sourceLabel = source.name;
       const format = bodyFormat(req.contentType);
-      const body = await readRawBody(req.body, req.contentLength, source);
-      let deliveryId = this.verifySignature(source, req.headers ?? {}, body);
+      const encoding = bodyEncoding(req.contentEncoding);
+      const raw = await readRawBody(req.body, req.contentLength, source);
+      // Senders sign the bytes they send: for a compressed body, the compressed bytes.
+      let deliveryId = this.verifySignature(source, req.headers ?? {}, raw);
+      step = 'bad_encoding';
+      const body = await decodeBody(raw, encoding, source);
       step = 'bad_idempotency_key';
       if (req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
         throw new BadRequestError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
       }
+      step = 'bad_utf8';
+      const text = utf8Text(body, format);
       step = 'bad_json';
-      const payloads = parseEvents(body, format);
+      const payloads = parseEvents(text, format);
       events = payloads.length;
       if (payloads.length > this.config.ingest.maxEvents) {
         throw new PayloadTooLargeError(`The batch holds ${payloads.length} events; at most ${this.config.ingest.maxEvents} per request`);
       }
+      // Before anything that recurses over an event (Ajv, JSON.stringify).
+      checkEventLimits(payloads, this.config.ingest.maxDepth);
       step = 'schema';
       this.validate(source, payloads);
 
@@ -105,8 +119,9 @@ export class IngestionService implements OnApplicationBootstrap {
 
   /**
    * For a signed source, the signature replaces the API key (the guard let the request in without
-   * one): it is checked on the raw bytes, before anything is parsed, and always, even when the
-   * request also carries a valid API key. Answers the sender's delivery id, when the scheme has one.
+   * one): it is checked on the bytes as received (still compressed, as the sender signed them), before
+   * anything is decompressed or parsed, and always, even when the request also carries a valid API
+   * key. Answers the sender's delivery id, when the scheme has one.
    */
   private verifySignature(source: Source, headers: SignatureHeaders, body: Buffer): string | undefined {
     if (!source.signature) return undefined;
@@ -136,7 +151,10 @@ export class IngestionService implements OnApplicationBootstrap {
 }
 
 /** The steps of ingest that answer 400, each counted under its own reason. */
-type BadRequestStep = Extract<RejectionReason, 'unreadable_body' | 'bad_idempotency_key' | 'bad_json' | 'schema'>;
+type BadRequestStep = Extract<
+  RejectionReason,
+  'unreadable_body' | 'bad_encoding' | 'bad_idempotency_key' | 'bad_utf8' | 'bad_json' | 'schema'
+>;
 
 /** The reason a refused request is counted under: the error's type, and for a 400 the step that refused it. */
 function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {
@@ -145,6 +163,7 @@ function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {
   if (err instanceof UnsupportedMediaTypeError) return 'unsupported_media_type';
   if (err instanceof PayloadTooLargeError) return 'too_large';
   if (err instanceof UpstreamUnavailableError) return 'kafka_unavailable';
+  if (err instanceof EventLimitError) return err.reason;
   if (err instanceof BadRequestError) return step;
   return 'internal';
 }

@@ -13,8 +13,12 @@ export type RejectionReason =
   | 'unsupported_media_type'
   | 'too_large'
   | 'unreadable_body'
+  | 'bad_encoding'
   | 'bad_idempotency_key'
+  | 'bad_utf8'
   | 'bad_json'
+  | 'too_deep'
+  | 'bad_number'
   | 'schema'
   | 'kafka_unavailable'
   | 'internal';

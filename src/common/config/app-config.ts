@@ -15,7 +15,8 @@ export interface AppConfig {
   log: { level: string };
   /** GET /metrics: answered without an API key when public (for a scraper on a trusted network). */
   metrics: { public: boolean };
-  ingest: { sourcesFile: string; maxBodyBytes: number; maxEvents: number };
+  /** maxDepth: the deepest nesting of objects and arrays an event may have (the event itself is depth 1). */
+  ingest: { sourcesFile: string; maxBodyBytes: number; maxEvents: number; maxDepth: number };
   kafka: {
     brokers: string[];
     clientId: string;
@@ -80,7 +81,12 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
     http: { host: env.HOST, port: env.PORT, apiKeys: list(env.API_KEYS), shutdownGraceMs: env.SHUTDOWN_GRACE_MS, workers: env.API_WORKERS },
     log: { level: env.LOG_LEVEL },
     metrics: { public: env.METRICS_PUBLIC },
-    ingest: { sourcesFile: env.SOURCES_FILE, maxBodyBytes: env.INGEST_MAX_BODY_BYTES, maxEvents: env.INGEST_MAX_EVENTS },
+    ingest: {
+      sourcesFile: env.SOURCES_FILE,
+      maxBodyBytes: env.INGEST_MAX_BODY_BYTES,
+      maxEvents: env.INGEST_MAX_EVENTS,
+      maxDepth: env.INGEST_MAX_DEPTH,
+    },
     kafka: {
       brokers: list(env.KAFKA_BROKERS),
       clientId: env.KAFKA_CLIENT_ID,

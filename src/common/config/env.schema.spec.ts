@@ -28,6 +28,7 @@ describe('validateEnvironment', () => {
       SOURCES_FILE: 'config/sources.yaml',
       INGEST_MAX_BODY_BYTES: 1048576,
       INGEST_MAX_EVENTS: 10000,
+      INGEST_MAX_DEPTH: 64,
       KAFKA_BROKERS: '127.0.0.1:9092',
       KAFKA_CLIENT_ID: 'pipeline-control-plane',
       KAFKA_SSL: false,
@@ -69,6 +70,15 @@ describe('validateEnvironment', () => {
     ['zero', '0', /PORT=0: PORT must not be less than 1/],
   ])('rejects a PORT that is %s, naming the variable and the allowed range', (_case, port, expected) => {
     expect(configError({ API_KEYS: API_KEY, PORT: port })).toMatch(expected);
+  });
+
+  it.each([
+    ['zero', '0', /INGEST_MAX_DEPTH=0: INGEST_MAX_DEPTH must not be less than 1/],
+    ['above 1000', '1001', /INGEST_MAX_DEPTH=1001: INGEST_MAX_DEPTH must not be greater than 1000/],
+    ['not a number', 'deep', /INGEST_MAX_DEPTH="deep": .*INGEST_MAX_DEPTH must be an integer number/],
+  ])('rejects an INGEST_MAX_DEPTH that is %s, naming the allowed range', (_case, depth, expected) => {
+    expect(configError({ API_KEYS: API_KEY, INGEST_MAX_DEPTH: depth })).toMatch(expected);
+    expect(validateEnvironment({ API_KEYS: API_KEY, INGEST_MAX_DEPTH: '1000' }).INGEST_MAX_DEPTH).toBe(1000);
   });
 
   it('rejects KAFKA_BROKERS that are not host:port pairs', () => {

@@ -63,6 +63,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100000)
   INGEST_MAX_EVENTS = 10000;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  INGEST_MAX_DEPTH = 64;
+
   @IsOptional() @Matches(HOST_PORT_LIST, { message: 'must be a comma-separated list of host:port' })
   KAFKA_BROKERS = '127.0.0.1:9092';
 

@@ -559,12 +559,12 @@ describe('IngestionService.ingest, signed sources', () => {
 
   const now = () => Math.floor(Date.now() / 1000);
   const hmac = (key: Buffer | string, content: string) => createHmac('sha256', key).update(content);
-  /** A Standard Webhooks delivery of `text`, signed with KEY (or the given key) at `timestamp`. */
-  function standardDelivery(text: string, { id = 'msg_2x9Qk1', timestamp = now(), key = KEY } = {}): IngestRequest {
-    const signature = hmac(key, `${id}.${timestamp}.${text}`).digest('base64');
+  /** A Standard Webhooks delivery of `body` (text, or bytes as sent), signed with KEY (or the given key) at `timestamp`. */
+  function standardDelivery(body: string | Buffer, { id = 'msg_2x9Qk1', timestamp = now(), key = KEY } = {}): IngestRequest {
+    const signature = hmac(key, `${id}.${timestamp}.`).update(body).digest('base64');
     return {
       source: 'hooks',
-      body: bodyOf(text),
+      body: bodyOf(body),
       contentType: JSON_TYPE,
       headers: { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': `v1,${signature}` },
     };
@@ -660,6 +660,55 @@ describe('IngestionService.ingest, signed sources', () => {
     const result = await service.ingest({ source: 'repos', body: bodyOf(text), contentType: JSON_TYPE, headers });
 
     expect(result.eventIds).toEqual(eventIds('repos', 1, '5f1b7e20-cc78-11e3-81ab-4c9367dc0958'));
+  });
+
+  describe('compressed', () => {
+    const events = '[{"n":1},{"n":2}]';
+
+    it.each([
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+    ] as const)('verifies a %s delivery over its bytes as sent, then publishes its events', async (encoding, compress) => {
+      const { service, kafka } = signedSetup();
+
+      const result = await service.ingest({ ...standardDelivery(compress(events)), contentEncoding: encoding });
+
+      expect(result.accepted).toBe(2);
+      expect(published(kafka).messages.map((m) => m.envelope.payload)).toEqual([{ n: 1 }, { n: 2 }]);
+    });
+
+    it('refuses a compressed delivery signed over its decompressed JSON with 401', async () => {
+      const { service, kafka } = signedSetup();
+      const request = { ...standardDelivery(events), body: bodyOf(gzipSync(events)), contentEncoding: 'gzip' };
+
+      const error = await rejection(service.ingest(request));
+
+      expect(error).toBeInstanceOf(UnauthorizedError);
+      expect(error.details).toEqual({ source: 'hooks', scheme: 'standard-webhooks', problem: 'no_match' });
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it('checks the signature before decompressing: an unsigned bomb or corrupt data is a 401, not a 413 or 400', async () => {
+      const { service, kafka, metrics } = signedSetup();
+      const bomb = gzipSync(Buffer.alloc(16 * 1024 * 1024, 0x20));
+      const corrupt = Buffer.from('not gzip at all');
+      const forged = (bytes: Buffer) => ({ ...standardDelivery('{"n":1}'), body: bodyOf(bytes), contentEncoding: 'gzip' });
+
+      await expect(service.ingest(forged(bomb))).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(service.ingest(forged(corrupt))).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(service.ingest({ ...standardDelivery(bomb), contentEncoding: 'gzip' })).rejects.toBeInstanceOf(PayloadTooLargeError);
+      await expect(service.ingest({ ...standardDelivery(corrupt), contentEncoding: 'gzip' })).rejects.toBeInstanceOf(BadRequestError);
+      expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'hooks', reason: 'bad_signature' })).toBe(2);
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it('answers 415 for an unsupported Content-Encoding before the body is read or verified', async () => {
+      const { service } = signedSetup();
+      const request = { ...standardDelivery(gzipSync(events)), contentEncoding: 'br' };
+
+      await expect(service.ingest(request)).rejects.toBeInstanceOf(UnsupportedMediaTypeError);
+      expect((request.body as ReturnType<typeof bodyOf>).wasRead()).toBe(false);
+    });
   });
 
   it('leaves an unsigned source as it was: signature headers are neither needed nor read', async () => {

@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
@@ -82,7 +83,8 @@ describe('POST /api/v1/ingest/webhooks: Standard Webhooks deliveries, without an
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const script = /```bash\n(SECRET=whsec_[\s\S]*?)```/.exec(readme)![1].replace('localhost:3000', `127.0.0.1:${port}`);
 
-    const out = execFileSync('bash', ['-euo', 'pipefail', '-c', script], { encoding: 'utf8', timeout: 30000 });
+    // Asynchronously: the app answering curl runs in this very process.
+    const { stdout: out } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], { encoding: 'utf8', timeout: 30000 });
 
     const answer = JSON.parse(out) as { accepted: number; eventIds: string[] };
     expect(answer.accepted).toBe(1);

@@ -33,11 +33,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pidOf = (service: string) => Number(readFileSync(join(STACK_DIR, 'run', `${service}.pid`), 'utf8').trim());
 const pgrep = (pattern: string) => sh(`pgrep -f '${pattern}'`).split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
 
-async function streamRunning(timeoutMs: number): Promise<Record<string, unknown>> {
+/** Waits until the stream runs; with `notRun`, a copy other than that run (a killed copy looks fresh for a few seconds). */
+async function streamRunning(timeoutMs: number, notRun?: unknown): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s: Record<string, unknown> = await get('/api/v1/streaming').catch(() => ({}));
-    if (s.state === 'running' || s.state === 'running-unmanaged') return s;
+    if ((s.state === 'running' || s.state === 'running-unmanaged') && (notRun === undefined || s.runId !== notRun)) return s;
     if (Date.now() > deadline) throw new Error(`the stream is not running after ${timeoutMs} ms: ${JSON.stringify(s)}`);
     await sleep(1000);
   }
@@ -81,7 +82,7 @@ function probes() {
   };
 }
 
-async function scenario(name: string, kill: () => void, heal: () => void): Promise<Record<string, string | number>> {
+async function scenario(name: string, kill: () => void, heal: () => void, newCopy: boolean): Promise<Record<string, string | number>> {
   await streamRunning(300_000);
   const before = await get('/api/v1/streaming');
   const p = probes();
@@ -89,7 +90,7 @@ async function scenario(name: string, kill: () => void, heal: () => void): Promi
   const killedAt = Date.now();
   kill();
   heal();
-  const after = await streamRunning(300_000);
+  const after = await streamRunning(300_000, newCopy ? before.runId : undefined);
   const runningAgainMs = Date.now() - killedAt;
   await sleep(10_000);
   const { sent, seen } = await p.stop();
@@ -98,7 +99,7 @@ async function scenario(name: string, kill: () => void, heal: () => void): Promi
   const latencies = [...sent].filter(([id]) => seen.has(id)).map(([id, at]) => seen.get(id)! - at);
   return {
     scenario: name,
-    'stream running again (s)': f1(runningAgainMs / 1000),
+    'copy running (s)': f1(runningAgainMs / 1000),
     'flowing again (s)': firstReadable === undefined ? 'never' : f1((firstReadable - killedAt) / 1000),
     'worst probe latency (s)': f1(Math.max(...latencies) / 1000),
     'probes sent / readable': `${sent.size} / ${seen.size}`,
@@ -110,7 +111,7 @@ async function scenario(name: string, kill: () => void, heal: () => void): Promi
 /** Cassandra's coordinator request counts per table of the keyspace (reads, writes, range scans). */
 async function requestCounts(db: Client): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (const view of ['coordinator_read_latency', 'coordinator_write_latency', 'coordinator_scan']) {
+  for (const view of ['coordinator_read_latency', 'coordinator_write_latency', 'coordinator_scan_latency']) {
     const rs = await db.execute(`SELECT keyspace_name, table_name, count FROM system_views.${view}`);
     for (const r of rs.rows) {
       if (r.keyspace_name !== 'pipeline') continue;
@@ -160,8 +161,14 @@ async function main(): Promise<void> {
   const stack = join(ROOT, 'infra/local/stack.sh');
   const livyKill = await scenario(
     'Livy SIGKILLed, restarted',
-    () => process.kill(pidOf('livy'), 'SIGKILL'),
+    () => {
+      const pid = pidOf('livy');
+      process.kill(pid, 'SIGKILL');
+      // The runner would take a process that is still being reaped for a running Livy.
+      while (sh(`kill -0 ${pid} 2>/dev/null && echo alive`) === 'alive') execFileSync('sleep', ['0.2']);
+    },
     () => execFileSync(stack, ['up', 'livy'], { stdio: 'ignore' }),
+    false,
   );
   const driverKill = await scenario(
     'driver SIGKILLed',
@@ -169,6 +176,7 @@ async function main(): Promise<void> {
       for (const pid of [...pgrep('^[^ ]*python[^ ]* [^ ]*events_stream\\.py'), ...pgrep('java .*SparkSubmit.*events_stream\\.py')]) process.kill(pid, 'SIGKILL');
     },
     () => undefined,
+    true,
   );
   const idle = await idleCost();
   const md = (rows: Record<string, string | number>[]) => {
@@ -182,6 +190,7 @@ async function main(): Promise<void> {
     table,
     [
       `probe: one ${SOURCE} event every 250 ms through POST /ingest, read back through GET /records`,
+      'copy running: GET /streaming says running again (after the driver kill: a new copy, another run id); flowing again: the first event sent after the kill is readable',
       `idle: ${IDLE_SECONDS} s without traffic, the stream running; API CPU covers every process of the stack's API`,
     ],
     { at: new Date().toISOString(), stack: { ...stackVersions(), api: API }, machine: machine() },

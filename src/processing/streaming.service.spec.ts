@@ -494,6 +494,9 @@ describe('StreamingService: a copy that ends on its own', () => {
     await service.reconcile();
 
     expect(livy.createBatch).toHaveBeenCalledTimes(2);
+    // The dead copy's lease is released for it: the new copy takes it at once instead of waiting out the TTL.
+    expect(leases.release).toHaveBeenCalledWith('stream:events_stream', 'run-1');
+    await expect(leases.holder('stream:events_stream')).resolves.toBeUndefined();
   });
 
   it('says the batch is gone when Livy forgot it and its heartbeat went stale', async () => {

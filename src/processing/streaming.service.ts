@@ -234,7 +234,10 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     const holder = await this.leases.holder(STREAM_LEASE);
     if (!holder) return true;
     const hb = seen.heartbeat;
-    return hb?.runId === holder && hb.batchId === seen.control?.batchId && seen.livy !== undefined && isTerminal(seen.livy.state);
+    const gone = hb?.runId === holder && hb.batchId === seen.control?.batchId && seen.livy !== undefined && isTerminal(seen.livy.state);
+    // Its driver ended (Livy saw spark-submit exit): free the lease for it, so the next copy need not wait out the TTL.
+    if (gone) await this.leases.release(STREAM_LEASE, holder);
+    return gone;
   }
 
   private async startCopy(control: StreamControl, reason: string, isRestart: boolean): Promise<void> {

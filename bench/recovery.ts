@@ -4,8 +4,8 @@
  *
  *   npx ts-node --transpile-only bench/recovery.ts [--idle-seconds 60]
  *
- * 1. Livy SIGKILLed and restarted (its driver lives on as an orphan), then 2. the stream's driver
- *    SIGKILLed (the supervisor starts a new copy): a probe event is sent every 250 ms and read back
+ * 1. The stream's driver SIGKILLed (the supervisor starts a new copy), then 2. Livy SIGKILLed and
+ *    restarted (its driver lives on as an orphan): a probe event is sent every 250 ms and read back
  *    through GET /records; "flowing again" is the time from the kill until an event sent after the
  *    kill is readable, and the worst probe latency during the scenario says how long data waited.
  * 3. Idle cost: with no traffic, the API's CPU (all its processes) and the Cassandra requests the
@@ -159,6 +159,15 @@ async function idleCost(): Promise<Record<string, string | number>[]> {
 
 async function main(): Promise<void> {
   const stack = join(ROOT, 'infra/local/stack.sh');
+  // The driver first, while the copy is managed (Livy can tell it ended); Livy's kill then leaves an orphan.
+  const driverKill = await scenario(
+    'driver SIGKILLed',
+    () => {
+      for (const pid of [...pgrep('^[^ ]*python[^ ]* [^ ]*events_stream\\.py'), ...pgrep('java .*SparkSubmit.*events_stream\\.py')]) process.kill(pid, 'SIGKILL');
+    },
+    () => undefined,
+    true,
+  );
   const livyKill = await scenario(
     'Livy SIGKILLed, restarted',
     () => {
@@ -170,20 +179,12 @@ async function main(): Promise<void> {
     () => execFileSync(stack, ['up', 'livy'], { stdio: 'ignore' }),
     false,
   );
-  const driverKill = await scenario(
-    'driver SIGKILLed',
-    () => {
-      for (const pid of [...pgrep('^[^ ]*python[^ ]* [^ ]*events_stream\\.py'), ...pgrep('java .*SparkSubmit.*events_stream\\.py')]) process.kill(pid, 'SIGKILL');
-    },
-    () => undefined,
-    true,
-  );
   const idle = await idleCost();
   const md = (rows: Record<string, string | number>[]) => {
     const cols = Object.keys(rows[0]);
     return [`| ${cols.join(' | ')} |`, `| ${cols.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${cols.map((c) => r[c]).join(' | ')} |`)].join('\n');
   };
-  const table = `${md([livyKill, driverKill])}\n\n${md(idle)}`;
+  const table = `${md([driverKill, livyKill])}\n\n${md(idle)}`;
   report(
     'recovery',
     'Recovery after a kill, and what supervising the stream costs',

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { fakeClockAndQuietLogs } from '../common/testing/clock';
 import { FakeAirflow } from '../airflow/testing/fake-airflow';
 import { BatchHistoryRepository } from '../cassandra/batch-history.repository';
 import { CassandraClient } from '../cassandra/cassandra.client';
@@ -79,16 +79,7 @@ function setup(env: Record<string, string> = {}) {
 
 const source = (dto: PipelineDto, name: string): SourceFlowDto => dto.sources.find((s) => s.source === name)!;
 
-beforeEach(() => {
-  jest.useFakeTimers({ now: T0, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
-  jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-  jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-});
-
-afterEach(() => {
-  jest.useRealTimers();
-  jest.restoreAllMocks();
-});
+fakeClockAndQuietLogs(T0);
 
 describe('PipelineService.status: lag', () => {
   it("counts per source the events in Kafka the stream has not processed, a partition it never read from its low offset", async () => {

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { fakeClockAndQuietLogs } from '../common/testing/clock';
 import { BatchHistoryRepository } from '../cassandra/batch-history.repository';
 import { StreamHeartbeat } from '../cassandra/stream.repository';
 import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-history.repository';
@@ -57,16 +57,7 @@ function setup(env: Record<string, string> = {}) {
 const after = (ms: number) => jest.advanceTimersByTimeAsync(ms);
 const iso = (ms: number) => new Date(T0.getTime() + ms).toISOString();
 
-beforeEach(() => {
-  jest.useFakeTimers({ now: T0, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
-  jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-  jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-});
-
-afterEach(() => {
-  jest.useRealTimers();
-  jest.restoreAllMocks();
-});
+fakeClockAndQuietLogs(T0);
 
 describe('StreamingService.status', () => {
   it('is stopped, and desired stopped, when nothing was ever decided or started', async () => {

@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { API_KEY, Answer, eventually, requestOnNewConnection, spawnApi, workerPids } from './support/harness';
+import { API_KEY, expectGracefulExit, Answer, eventually, requestOnNewConnection, spawnApi, workerPids } from './support/harness';
 
 const KEY = { 'X-API-Key': API_KEY };
 const JSON_BODY = { ...KEY, 'Content-Type': 'application/json' };
@@ -184,12 +183,7 @@ describe('GET /metrics with API_WORKERS=2: every scrape answers for both workers
   });
 
   it('still stops every worker and exits 0 on SIGTERM', async () => {
-    const workers = workerPids(api.pid!);
-    const exited = once(api, 'exit');
-    api.kill('SIGTERM');
-    const [code] = (await exited) as [number | null];
-    expect(code).toBe(0);
-    for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+    await expectGracefulExit(api);
   });
 });
 

@@ -1,7 +1,6 @@
 import { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { request } from 'node:http';
-import { API_KEY, eventually, readEvents, spawnApi, workerPids } from './support/harness';
+import { API_KEY, expectGracefulExit, eventually, readEvents, spawnApi, workerPids } from './support/harness';
 
 /**
  * POSTs n events, each on a new connection: a kept-alive connection belongs to the worker that
@@ -76,11 +75,6 @@ describe('API_WORKERS=2: one port served by two worker processes', () => {
   });
 
   it('stops every worker and exits 0 on SIGTERM', async () => {
-    const workers = workerPids(api.pid!);
-    const exited = once(api, 'exit');
-    api.kill('SIGTERM');
-    const [code] = (await exited) as [number | null];
-    expect(code).toBe(0);
-    for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+    await expectGracefulExit(api);
   });
 });

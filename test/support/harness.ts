@@ -211,3 +211,12 @@ export function requestOnNewConnection(
   });
 }
 
+/** Sends SIGTERM to an API run with several workers and checks it exits 0 with every worker gone. */
+export async function expectGracefulExit(api: ChildProcess): Promise<void> {
+  const workers = workerPids(api.pid!);
+  const exited = once(api, 'exit');
+  api.kill('SIGTERM');
+  const [code] = (await exited) as [number | null];
+  expect(code).toBe(0);
+  for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+}

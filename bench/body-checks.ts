@@ -11,9 +11,11 @@ import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { IdempotencyRepository } from '../src/cassandra/idempotency.repository';
 import { SourcesRegistry } from '../src/catalogs/sources.registry';
 import { testConfig } from '../src/common/testing/config';
 import { checkEventLimits } from '../src/ingestion/event-limits';
+import { IdempotentRequests } from '../src/ingestion/idempotent-requests';
 import { IngestionService } from '../src/ingestion/ingestion.service';
 import { KafkaProducer } from '../src/kafka/kafka.producer';
 import { MetricsService } from '../src/metrics/metrics.service';
@@ -65,7 +67,9 @@ function shape(value: unknown, depth = 1): { depth: number; values: number } {
 function service(): IngestionService {
   const config = testConfig({ SOURCES_FILE: join(__dirname, '../config/sources.yaml'), LOG_LEVEL: 'silent' });
   const kafka = { publish: async () => undefined, ensureTopics: async () => undefined } as unknown as KafkaProducer;
-  return new IngestionService(new SourcesRegistry(config), kafka, new MetricsService(), config);
+  // No request of this bench carries an idempotency key: the keys' table is never reached.
+  const keys = new IdempotentRequests({} as IdempotencyRepository, config);
+  return new IngestionService(new SourcesRegistry(config), kafka, new MetricsService(), keys, config);
 }
 const ingestion = service();
 const post = (body: Buffer, contentEncoding?: string) =>

@@ -59,11 +59,49 @@ describe('POST /api/v1/ingest/{source} against a real Kafka broker', () => {
     expect(messages.get(res.body.eventIds[1])!.key).toBe('o-2');
   });
 
-  it('gives a retried request with the same Idempotency-Key the same event ids', async () => {
-    const key = `retry-${Date.now()}`;
-    const first = await post('clicks').set('Idempotency-Key', key).send([{ a: 1 }, { a: 2 }]).expect(202);
-    const second = await post('clicks').set('Idempotency-Key', key).send([{ a: 1 }, { a: 2 }]).expect(202);
-    expect(second.body.eventIds).toEqual(first.body.eventIds);
+  describe('Idempotency-Key', () => {
+    const keyed = (key: string, events: unknown) => post('clicks').set('Idempotency-Key', key).send(events as object);
+
+    it('answers a retry with the same key and body with the first answer, marked replayed, and publishes once', async () => {
+      const key = `retry-${Date.now()}`;
+      const first = await keyed(key, [{ a: 1 }, { a: 2 }]).expect(202);
+      const end = await topicEnd('ingest.clicks');
+
+      const second = await keyed(key, [{ a: 1 }, { a: 2 }]).expect(202);
+
+      expect(second.body).toEqual(first.body);
+      expect(first.headers['idempotent-replayed']).toBeUndefined();
+      expect(second.headers['idempotent-replayed']).toBe('true');
+      expect(await topicEnd('ingest.clicks')).toBe(end);
+    });
+
+    it('answers 422 to the same key with another body, and publishes nothing', async () => {
+      const key = `reused-${Date.now()}`;
+      await keyed(key, { a: 1 }).expect(202);
+      const end = await topicEnd('ingest.clicks');
+
+      const res = await keyed(key, { a: 2 }).expect(422);
+
+      expect(res.body.message).toMatch(new RegExp(`^Idempotency-Key "${key}" was already used for a different request body to source "clicks"`));
+      expect(await topicEnd('ingest.clicks')).toBe(end);
+    });
+
+    it('publishes concurrent requests with one key once: the others are 409 while it is in flight, or its answer after', async () => {
+      const key = `concurrent-${Date.now()}`;
+      const events = Array.from({ length: 500 }, (_, i) => ({ i, pad: 'x'.repeat(200) }));
+      const before = await topicEnd('ingest.clicks');
+
+      const answers = await Promise.all(Array.from({ length: 5 }, () => keyed(key, events)));
+
+      const first = answers.filter((r) => r.status === 202 && r.headers['idempotent-replayed'] === undefined);
+      const conflicts = answers.filter((r) => r.status === 409);
+      expect(first).toHaveLength(1);
+      expect(conflicts.length).toBeGreaterThanOrEqual(1);
+      for (const r of conflicts) expect(r.headers['retry-after']).toBe('1');
+      for (const r of answers.filter((a) => a.status === 202)) expect(r.body).toEqual(first[0].body);
+      expect(answers.every((r) => r.status === 202 || r.status === 409)).toBe(true);
+      expect((await topicEnd('ingest.clicks')) - before).toBe(500);
+    });
   });
 
   describe('bad input is refused with a message that says what to fix, and publishes nothing', () => {

@@ -29,7 +29,7 @@ describe('POST /api/v1/ingest/webhooks: Standard Webhooks deliveries, without an
     await app?.close();
   });
 
-  it('publishes a delivery signed with the development secret to ingest.webhooks, and a redelivery gets the same ids', async () => {
+  it('publishes a delivery signed with the development secret to ingest.webhooks; a redelivery gets the first answer and publishes nothing', async () => {
     const body = '{"type":"invoice.paid","invoice":"in_e2e","amount":1200}';
     const headers = signed(body);
 
@@ -39,9 +39,25 @@ describe('POST /api/v1/ingest/webhooks: Standard Webhooks deliveries, without an
     const [id] = res.body.eventIds;
     const message = (await readEvents(TOPIC, [id])).get(id)!;
     expect(message.value).toMatchObject({ eventId: id, source: 'webhooks', payload: { type: 'invoice.paid', invoice: 'in_e2e', amount: 1200 } });
+    expect(res.headers['idempotent-replayed']).toBeUndefined();
     // The sender retries later: new timestamp and signature, same webhook-id.
+    const end = await topicEnd(TOPIC);
     const retried = await deliver(body, signed(body, { id: headers['webhook-id'], timestamp: Number(headers['webhook-timestamp']) + 30 })).expect(202);
-    expect(retried.body.eventIds).toEqual(res.body.eventIds);
+    expect(retried.body).toEqual(res.body);
+    expect(retried.headers['idempotent-replayed']).toBe('true');
+    expect(await topicEnd(TOPIC)).toBe(end);
+  });
+
+  it('answers 422 to a delivery id reused for another body, and publishes nothing', async () => {
+    const first = signed('{"n":1}');
+    await deliver('{"n":1}', first).expect(202);
+    const end = await topicEnd(TOPIC);
+
+    const res = await deliver('{"n":2}', signed('{"n":2}', { id: first['webhook-id'] })).expect(422);
+
+    expect(res.body).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity', requestId: expect.any(String) });
+    expect(res.body.message).toMatch(/^webhook-id "msg_.*" was already used for a different request body to source "webhooks"/);
+    expect(await topicEnd(TOPIC)).toBe(end);
   });
 
   it.each<[string, () => [string, Record<string, string>], string, RegExp]>([

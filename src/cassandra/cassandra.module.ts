@@ -2,13 +2,14 @@ import { Module } from '@nestjs/common';
 import { BatchHistoryRepository } from './batch-history.repository';
 import { CassandraClient } from './cassandra.client';
 import { EventsRepository } from './events.repository';
+import { IdempotencyRepository } from './idempotency.repository';
 import { LeasesRepository } from './leases.repository';
 import { SchedulesRepository } from './schedules.repository';
 import { StreamRepository } from './stream.repository';
 
 /** The one way to Cassandra: the client (connection, migrations, error mapping) and one repository per table family. */
 @Module({
-  providers: [CassandraClient, EventsRepository, BatchHistoryRepository, SchedulesRepository, LeasesRepository, StreamRepository],
-  exports: [CassandraClient, EventsRepository, BatchHistoryRepository, SchedulesRepository, LeasesRepository, StreamRepository],
+  providers: [CassandraClient, EventsRepository, BatchHistoryRepository, SchedulesRepository, LeasesRepository, StreamRepository, IdempotencyRepository],
+  exports: [CassandraClient, EventsRepository, BatchHistoryRepository, SchedulesRepository, LeasesRepository, StreamRepository, IdempotencyRepository],
 })
 export class CassandraModule {}

@@ -85,4 +85,14 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 6,
+    description: 'idempotency keys: per source and key, the body hash and the first answer',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS idempotency_keys (
+         source text, key text, body_hash text, state text, response text, owner text, created_at timestamp,
+         PRIMARY KEY ((source, key))
+       )`,
+    ],
+  },
 ];

@@ -4,6 +4,8 @@ import { Test } from '@nestjs/testing';
 import { createHmac } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
+import { IdempotencyRepository } from '../cassandra/idempotency.repository';
+import { InMemoryIdempotencyRepository } from '../cassandra/testing/in-memory-idempotency.repository';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import { ApiKeyGuard } from '../common/auth/api-key.guard';
@@ -13,6 +15,7 @@ import { testConfig } from '../common/testing/config';
 import { KafkaProducer } from '../kafka/kafka.producer';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
 import { MetricsService } from '../metrics/metrics.service';
+import { IdempotentRequests } from './idempotent-requests';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
 
@@ -30,7 +33,9 @@ async function ingestApp(kafka: FakeKafkaProducer): Promise<INestApplication> {
     controllers: [IngestionController],
     providers: [
       IngestionService,
+      IdempotentRequests,
       MetricsService,
+      { provide: IdempotencyRepository, useValue: new InMemoryIdempotencyRepository().repository },
       { provide: KafkaProducer, useValue: kafka.producer },
       { provide: SourcesRegistry, useValue: sourcesRegistry(SOURCES, { HOOKS_SECRET: `whsec_${SIGNING_KEY.toString('base64')}` }) },
       { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: API_KEY }) },
@@ -85,6 +90,20 @@ describe('POST /api/v1/ingest/{source} over HTTP, for signed and unsigned source
 
     expect(res.body.accepted).toBe(2);
     expect(kafka.publish.mock.calls[0][1].map((m) => JSON.parse(m.value).payload)).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('marks the answer to a redelivery Idempotent-Replayed, and the first answer not', async () => {
+    const body = '{"n":1}';
+
+    const first = await post('hooks', body, signed(body, { id: 'msg_twice' })).expect(202);
+    const again = await post('hooks', body, signed(body, { id: 'msg_twice' })).expect(202);
+    const keyed = await post('clicks', body, { 'X-API-Key': API_KEY, 'Idempotency-Key': 'k-1' }).expect(202);
+
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(keyed.headers['idempotent-replayed']).toBeUndefined();
+    expect(kafka.publish).toHaveBeenCalledTimes(2);
   });
 
   it('answers 401 in the one error shape to a bad signature, and publishes nothing', async () => {

@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http';
-import { Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { SignatureReplacesApiKey } from '../common/auth/signed-source.decorator';
@@ -34,8 +34,12 @@ export class IngestionController {
       'Stripe-Signature; hmac-sha256: the configured header), the signature is checked on the body as sent (for a ' +
       'compressed body, the compressed bytes), and a missing, invalid, stale or future-dated one is answered 401, ' +
       'even when an API key is sent too. ' +
-      "The sender's delivery id (webhook-id, X-GitHub-Delivery, a Stripe event's id) seeds the event ids when no " +
-      'Idempotency-Key is sent, so a redelivery yields the same ids.',
+      'Idempotency: a request with an Idempotency-Key (or, for a signed source without one, the sender\'s delivery id: ' +
+      "webhook-id, X-GitHub-Delivery, a Stripe event's id) is published once. Its answer is kept per source and key " +
+      '(IDEMPOTENCY_TTL_SECONDS, default 24 h): a retry with the same body gets the first answer again (the same event ids) ' +
+      'with the header Idempotent-Replayed: true and publishes nothing; the same key with another body is 422; the same ' +
+      'key while the first request is still being published is 409 (retry after Retry-After). A request that failed ' +
+      '(4xx, 503) leaves no trace: its retry is a first request.',
   })
   @ApiParam({ name: 'source', example: 'users', description: 'A source from GET /sources' })
   @ApiConsumes('application/json', 'application/x-ndjson')
@@ -45,7 +49,11 @@ export class IngestionController {
     required: false,
     description: "gzip or deflate for a compressed body; the source's body limit applies to the compressed and to the decompressed size",
   })
-  @ApiHeader({ name: 'idempotency-key', required: false, description: 'Retrying with the same key yields the same event ids' })
+  @ApiHeader({
+    name: 'idempotency-key',
+    required: false,
+    description: 'A key of 1 to 255 printable ASCII characters: a retry with the same key and body is answered with the first answer and publishes nothing',
+  })
   @ApiBody({
     description: 'One event or an array of events (application/json), or one event per line (application/x-ndjson)',
     schema: {
@@ -55,16 +63,21 @@ export class IngestionController {
       ],
     },
   })
-  @ApiAcceptedResponse({ type: IngestResponseDto, description: 'Every event was acknowledged by Kafka' })
-  @ApiErrors(400, 404, 413, 415, 503)
+  @ApiAcceptedResponse({
+    type: IngestResponseDto,
+    description: 'Every event was acknowledged by Kafka (or, for a retry of an answered idempotency key, the first answer)',
+    headers: { 'Idempotent-Replayed': { description: '"true" when this is the stored answer of an earlier request with the same key', schema: { type: 'string', enum: ['true'] } } },
+  })
+  @ApiErrors(400, 404, 409, 413, 415, 422, 503)
   async ingest(
     @Param('source') source: string,
     @Req() req: IncomingMessage,
-    @Headers('content-type') contentType?: string,
-    @Headers('content-encoding') contentEncoding?: string,
-    @Headers('idempotency-key') idempotencyKey?: string,
+    @Headers('content-type') contentType: string | undefined,
+    @Headers('content-encoding') contentEncoding: string | undefined,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<IngestResponseDto> {
-    return this.ingestion.ingest({
+    const { response, replayed } = await this.ingestion.ingest({
       source,
       body: req,
       contentLength: req.headers['content-length'],
@@ -73,6 +86,8 @@ export class IngestionController {
       idempotencyKey,
       headers: req.headers,
     });
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return response;
   }
 
   @Get('sources')

@@ -6,18 +6,23 @@ import { SourcesRegistry } from '../catalogs/sources.registry';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import {
   BadRequestError,
+  ConflictError,
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
+  UnprocessableEntityError,
   UnsupportedMediaTypeError,
   UpstreamUnavailableError,
 } from '../common/errors/errors';
+import { InMemoryIdempotencyRepository } from '../cassandra/testing/in-memory-idempotency.repository';
+import { AppConfig } from '../common/config/app-config';
 import { testConfig } from '../common/testing/config';
 import { rejection } from '../common/testing/rejection';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
 import { MetricsService } from '../metrics/metrics.service';
 import { metricValue } from '../metrics/testing/metric-value';
-import { EventEnvelope, eventIds } from './envelope';
+import { EventEnvelope } from './envelope';
+import { IdempotentRequests } from './idempotent-requests';
 import { IngestionService, IngestRequest } from './ingestion.service';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -25,10 +30,20 @@ const JSON_TYPE = 'application/json';
 
 function setup(env: Record<string, string> = {}) {
   const config = testConfig({ SOURCES_FILE: join(__dirname, '../../config/sources.yaml'), ...env });
+  return services(new SourcesRegistry(config), config);
+}
+
+/**
+ * The service over the fakes: `ingestion` itself, and `service`, which answers the response body
+ * alone (what most tests look at); `keys` is the idempotency table.
+ */
+function services(sources: SourcesRegistry, config: AppConfig) {
   const kafka = new FakeKafkaProducer();
   const metrics = new MetricsService();
-  const service = new IngestionService(new SourcesRegistry(config), kafka.producer, metrics, config);
-  return { service, kafka, metrics };
+  const keys = new InMemoryIdempotencyRepository();
+  const ingestion = new IngestionService(sources, kafka.producer, metrics, new IdempotentRequests(keys.repository, config), config);
+  const service = { ingest: async (req: IngestRequest) => (await ingestion.ingest(req)).response };
+  return { service, ingestion, kafka, metrics, keys };
 }
 
 /** A request body as the HTTP layer hands it over: a stream not read yet, which remembers whether anyone read it. */
@@ -253,6 +268,150 @@ describe('IngestionService.ingest', () => {
       UnsupportedMediaTypeError,
     );
     expect(kafka.publish).not.toHaveBeenCalled();
+  });
+});
+
+describe('IngestionService.ingest, idempotency keys', () => {
+  const keyed = (events: unknown, idempotencyKey = 'order-42', extra: Partial<IngestRequest> = {}) =>
+    jsonRequest('clicks', events, { idempotencyKey, ...extra });
+
+  it('answers a retry with the same key and body with the first answer, marked replayed, and publishes once', async () => {
+    const { ingestion, kafka, metrics } = setup();
+
+    const first = await ingestion.ingest(keyed([{ n: 1 }, { n: 2 }]));
+    const retry = await ingestion.ingest(keyed([{ n: 1 }, { n: 2 }]));
+
+    expect(first.replayed).toBe(false);
+    expect(retry).toEqual({ response: first.response, replayed: true });
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+    expect(await metricValue(metrics, 'pipeline_events_accepted_total', { source: 'clicks' })).toBe(2);
+    expect(await metricValue(metrics, 'pipeline_events_replayed_total', { source: 'clicks' })).toBe(2);
+  });
+
+  it('treats the same events sent compressed as the same request', async () => {
+    const { ingestion, kafka } = setup();
+    const text = '[{"n":1}]';
+
+    const first = await ingestion.ingest(keyed([{ n: 1 }], 'k'));
+    const zipped = await ingestion.ingest(keyed(null, 'k', { body: bodyOf(gzipSync(text)), contentEncoding: 'gzip' }));
+
+    expect(zipped).toEqual({ response: first.response, replayed: true });
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses the same key with another body with 422 naming the key, and publishes only the first', async () => {
+    const { service, kafka, metrics } = setup();
+    await service.ingest(keyed({ amount: 1 }));
+
+    const error = await rejection(service.ingest(keyed({ amount: 2 })));
+
+    expect(error).toBeInstanceOf(UnprocessableEntityError);
+    expect(error.statusCode).toBe(422);
+    expect(error.message).toMatch(
+      /^Idempotency-Key "order-42" was already used for a different request body to source "clicks" \(first seen \d{4}-\d\d-\d\dT.*Z\); send a new key for a new request, or the same body to retry$/,
+    );
+    expect(error.details).toEqual([{ field: 'Idempotency-Key', reason: 'reused_with_different_body' }]);
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+    expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'clicks', reason: 'idempotency_key_reused' })).toBe(1);
+  });
+
+  it('answers 409 with Retry-After to the same key while the first request is still being published', async () => {
+    const { ingestion, kafka, metrics } = setup();
+    let acknowledge!: () => void;
+    kafka.publish.mockImplementationOnce(() => new Promise<void>((done) => (acknowledge = done)));
+
+    const first = ingestion.ingest(keyed({ n: 1 }));
+    await new Promise((r) => setImmediate(r));
+    const error = await rejection(ingestion.ingest(keyed({ n: 1 })));
+    acknowledge();
+    const answered = await first;
+    const after = await ingestion.ingest(keyed({ n: 1 }));
+
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toMatch(/^A request with Idempotency-Key "order-42" to source "clicks" is still being processed \(first seen .*\); retry in a moment$/);
+    expect(error.headers['Retry-After']).toBe('1');
+    expect(after).toEqual({ response: answered.response, replayed: true });
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+    expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'clicks', reason: 'idempotency_key_in_flight' })).toBe(1);
+  });
+
+  it('publishes the retry of a request Kafka failed with the same ids and receivedAt, so the stream keeps one copy', async () => {
+    const { ingestion, kafka, keys } = setup();
+    kafka.publish.mockRejectedValueOnce(new UpstreamUnavailableError('Kafka', 'Kafka did not acknowledge the events within 5000 ms'));
+
+    await expect(ingestion.ingest(keyed([{ n: 1 }, { n: 2 }]))).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(keys.entry('clicks', 'order-42')).toMatchObject({ state: 'failed' });
+    await new Promise((r) => setTimeout(r, 5));
+    const retry = await ingestion.ingest(keyed([{ n: 1 }, { n: 2 }]));
+
+    expect(retry.replayed).toBe(false);
+    expect(kafka.publish).toHaveBeenCalledTimes(2);
+    const [failed, published] = kafka.publish.mock.calls.map(([, messages]) => messages.map((m) => JSON.parse(m.value) as EventEnvelope));
+    expect(published.map((e) => [e.eventId, e.receivedAt])).toEqual(failed.map((e) => [e.eventId, e.receivedAt]));
+    expect(retry.response.eventIds).toEqual(published.map((e) => e.eventId));
+    expect(keys.entry('clicks', 'order-42')).toMatchObject({ state: 'done' });
+  });
+
+  it('publishes another body under the key of a failed request as a new request', async () => {
+    const { ingestion, kafka } = setup();
+    kafka.publish.mockRejectedValueOnce(new UpstreamUnavailableError('Kafka', 'Kafka is unavailable: connection refused'));
+    await rejection(ingestion.ingest(keyed({ n: 1 })));
+    await new Promise((r) => setTimeout(r, 5));
+
+    await ingestion.ingest(keyed({ n: 2 }));
+
+    const [failed, published] = kafka.publish.mock.calls.map(([, messages]) => JSON.parse(messages[0].value) as EventEnvelope);
+    expect(published.eventId).not.toBe(failed.eventId);
+    expect(published.receivedAt > failed.receivedAt).toBe(true);
+  });
+
+  it('answers 409 to a retry of a failed request that another retry took over first', async () => {
+    const { ingestion, kafka, keys } = setup();
+    kafka.publish.mockRejectedValueOnce(new UpstreamUnavailableError('Kafka', 'Kafka is unavailable: connection refused'));
+    await rejection(ingestion.ingest(keyed({ n: 1 })));
+    keys.takeOver.mockResolvedValueOnce(false);
+
+    const error = await rejection(ingestion.ingest(keyed({ n: 1 })));
+
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('claims a key for twice the publish deadline and keeps the answer IDEMPOTENCY_TTL_SECONDS', async () => {
+    const { service, keys } = setup({ KAFKA_PUBLISH_TIMEOUT_MS: '20000', IDEMPOTENCY_TTL_SECONDS: '3600' });
+
+    await service.ingest(keyed({ n: 1 }));
+
+    expect(keys.claim).toHaveBeenCalledWith('clicks', 'order-42', { bodyHash: expect.any(String), owner: expect.any(String), createdAt: expect.any(Date) }, 40);
+    expect(keys.complete).toHaveBeenCalledWith('clicks', 'order-42', expect.objectContaining({ response: expect.any(String) }), 3600);
+  });
+
+  it('answers 503 naming Cassandra when the keys cannot be read, and publishes nothing', async () => {
+    const { service, kafka, keys, metrics } = setup();
+    keys.claim.mockRejectedValueOnce(new UpstreamUnavailableError('Cassandra', 'Cassandra is unavailable: no host answered'));
+
+    const error = await rejection(service.ingest(keyed({ n: 1 })));
+
+    expect(error).toMatchObject({ statusCode: 503, upstream: 'Cassandra' });
+    expect(kafka.publish).not.toHaveBeenCalled();
+    expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'clicks', reason: 'cassandra_unavailable' })).toBe(1);
+  });
+
+  it('still answers 202 when the answer cannot be stored after Kafka acknowledged', async () => {
+    const { service, kafka, keys } = setup();
+    keys.complete.mockRejectedValueOnce(new UpstreamUnavailableError('Cassandra', 'Cassandra is unavailable: timeout'));
+
+    await expect(service.ingest(keyed({ n: 1 }))).resolves.toMatchObject({ accepted: 1 });
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('never reads the keys for a request without a key, nor for one refused before publishing', async () => {
+    const { service, keys } = setup();
+
+    await service.ingest(jsonRequest('clicks', { n: 1 }));
+    await rejection(service.ingest(jsonRequest('orders', { amount: 'x' }, { idempotencyKey: 'bad-order' })));
+
+    expect(keys.claim).not.toHaveBeenCalled();
   });
 });
 
@@ -550,11 +709,7 @@ describe('IngestionService.ingest, signed sources', () => {
 `;
 
   function signedSetup() {
-    const config = testConfig();
-    const kafka = new FakeKafkaProducer();
-    const metrics = new MetricsService();
-    const service = new IngestionService(sourcesRegistry(REGISTRY, ENV), kafka.producer, metrics, config);
-    return { service, kafka, metrics };
+    return services(sourcesRegistry(REGISTRY, ENV), testConfig());
   }
 
   const now = () => Math.floor(Date.now() / 1000);
@@ -581,24 +736,27 @@ describe('IngestionService.ingest, signed sources', () => {
     expect(messages[0].envelope).toMatchObject({ source: 'hooks', payload: { type: 'invoice.paid', amount: 12 } });
   });
 
-  it('derives the event ids from webhook-id, so a redelivery yields the same ids', async () => {
-    const { service } = signedSetup();
+  it('answers a redelivery with the same webhook-id with the first answer, and publishes it once', async () => {
+    const { ingestion, kafka, keys } = signedSetup();
 
-    const first = await service.ingest(standardDelivery('[{"n":1},{"n":2}]', { id: 'msg_retried' }));
-    const again = await service.ingest(standardDelivery('[{"n":1},{"n":2}]', { id: 'msg_retried', timestamp: now() - 60 }));
-    const other = await service.ingest(standardDelivery('[{"n":1},{"n":2}]', { id: 'msg_other' }));
+    const first = await ingestion.ingest(standardDelivery('[{"n":1},{"n":2}]', { id: 'msg_retried' }));
+    const again = await ingestion.ingest(standardDelivery('[{"n":1},{"n":2}]', { id: 'msg_retried', timestamp: now() - 60 }));
+    const other = await ingestion.ingest(standardDelivery('[{"n":1},{"n":2}]', { id: 'msg_other' }));
 
-    expect(first.eventIds).toEqual(eventIds('hooks', 2, 'msg_retried'));
-    expect(again.eventIds).toEqual(first.eventIds);
-    expect(other.eventIds).not.toEqual(first.eventIds);
+    expect(again).toEqual({ response: first.response, replayed: true });
+    expect(other.replayed).toBe(false);
+    expect(other.response.eventIds).not.toEqual(first.response.eventIds);
+    expect(kafka.publish).toHaveBeenCalledTimes(2);
+    expect(keys.entry('hooks', 'msg_retried')).toMatchObject({ state: 'done' });
   });
 
   it('prefers the Idempotency-Key over the delivery id', async () => {
-    const { service } = signedSetup();
+    const { service, keys } = signedSetup();
 
-    const result = await service.ingest({ ...standardDelivery('{"n":1}'), idempotencyKey: 'caller-key' });
+    await service.ingest({ ...standardDelivery('{"n":1}', { id: 'msg_with_key' }), idempotencyKey: 'caller-key' });
 
-    expect(result.eventIds).toEqual(eventIds('hooks', 1, 'caller-key'));
+    expect(keys.entry('hooks', 'caller-key')).toMatchObject({ state: 'done' });
+    expect(keys.entry('hooks', 'msg_with_key')).toBeUndefined();
   });
 
   it.each<[string, () => IngestRequest, string, RegExp]>([
@@ -639,8 +797,8 @@ describe('IngestionService.ingest, signed sources', () => {
     expect(kafka.publish).not.toHaveBeenCalled();
   });
 
-  it('publishes a Stripe event and derives its event id from the event id in the body', async () => {
-    const { service, kafka } = signedSetup();
+  it("publishes a Stripe event, its idempotency key the event's id in the body", async () => {
+    const { service, kafka, keys } = signedSetup();
     const text = '{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","object":"event","type":"charge.succeeded"}';
     const t = now();
     const signature = hmac(STRIPE_SECRET, `${t}.${text}`).digest('hex');
@@ -648,18 +806,18 @@ describe('IngestionService.ingest, signed sources', () => {
     const result = await service.ingest({ source: 'payments', body: bodyOf(text), contentType: JSON_TYPE, headers: { 'stripe-signature': `t=${t},v1=${signature}` } });
 
     expect(published(kafka).topic).toBe('ingest.payments');
-    expect(result.eventIds).toEqual(eventIds('payments', 1, 'evt_1NG8Du2eZvKYlo2CUI79vXWy'));
+    expect(keys.entry('payments', 'evt_1NG8Du2eZvKYlo2CUI79vXWy')).toMatchObject({ state: 'done', response: JSON.stringify(result) });
   });
 
-  it('publishes a GitHub delivery and derives its event id from X-GitHub-Delivery', async () => {
-    const { service } = signedSetup();
+  it('publishes a GitHub delivery, its idempotency key X-GitHub-Delivery', async () => {
+    const { service, keys } = signedSetup();
     const text = '{"action":"opened","number":7}';
     const signature = hmac(GITHUB_SECRET, text).digest('hex');
     const headers = { 'x-hub-signature-256': `sha256=${signature}`, 'x-github-delivery': '5f1b7e20-cc78-11e3-81ab-4c9367dc0958' };
 
     const result = await service.ingest({ source: 'repos', body: bodyOf(text), contentType: JSON_TYPE, headers });
 
-    expect(result.eventIds).toEqual(eventIds('repos', 1, '5f1b7e20-cc78-11e3-81ab-4c9367dc0958'));
+    expect(keys.entry('repos', '5f1b7e20-cc78-11e3-81ab-4c9367dc0958')).toMatchObject({ state: 'done', response: JSON.stringify(result) });
   });
 
   describe('compressed', () => {

@@ -5,9 +5,11 @@ import { Source, SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import {
   BadRequestError,
+  ConflictError,
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
+  UnprocessableEntityError,
   UnsupportedMediaTypeError,
   UpstreamUnavailableError,
 } from '../common/errors/errors';
@@ -18,6 +20,7 @@ import { EventEnvelope, eventIds, partitionKey } from './envelope';
 import { checkEventLimits, EventLimitError } from './event-limits';
 import { bodyFormat, parseEvents } from './events.parser';
 import { bodyEncoding, decodeBody, readRawBody } from './raw-body.reader';
+import { IdempotencyKey, IdempotentRequests } from './idempotent-requests';
 import { utf8Text } from './utf8-text';
 import { SignatureHeaders, verifySignature } from './webhook-signature.verifier';
 
@@ -35,6 +38,26 @@ export interface IngestRequest {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+/** The answer to an ingest request; `replayed` when it is the stored answer to an earlier request with the same key. */
+export interface Ingested {
+  response: IngestResponseDto;
+  replayed: boolean;
+}
+
+/** Where a signed source's scheme carries the sender's delivery id. */
+const DELIVERY_ID: Record<string, string> = {
+  'standard-webhooks': 'webhook-id',
+  github: 'X-GitHub-Delivery',
+  stripe: "the Stripe event's id",
+};
+
+/** The request's idempotency key: the Idempotency-Key header, else a signed delivery's id. */
+function idempotencyKey(header: string | undefined, deliveryId: string | undefined, source: Source): IdempotencyKey | undefined {
+  if (header !== undefined) return { value: header, name: 'Idempotency-Key' };
+  if (deliveryId === undefined) return undefined;
+  return { value: deliveryId, name: DELIVERY_ID[source.signature!.scheme] ?? 'the delivery id' };
+}
+
 @Injectable()
 export class IngestionService implements OnApplicationBootstrap {
   private readonly logger = new Logger(IngestionService.name);
@@ -43,6 +66,7 @@ export class IngestionService implements OnApplicationBootstrap {
     private readonly sources: SourcesRegistry,
     private readonly kafka: KafkaProducer,
     private readonly metrics: MetricsService,
+    private readonly idempotency: IdempotentRequests,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -65,7 +89,7 @@ export class IngestionService implements OnApplicationBootstrap {
    * Accepted and refused events are counted per source; `step` names what a 400 was about (an
    * EventLimitError names its own).
    */
-  async ingest(req: IngestRequest): Promise<IngestResponseDto> {
+  async ingest(req: IngestRequest): Promise<Ingested> {
     let sourceLabel = UNKNOWN_SOURCE;
     let events = 1;
     let step: BadRequestStep = 'unreadable_body';
@@ -100,17 +124,31 @@ export class IngestionService implements OnApplicationBootstrap {
       if (source.signature?.scheme === 'stripe' && payloads.length === 1 && typeof payloads[0].id === 'string' && payloads[0].id !== '') {
         deliveryId = payloads[0].id;
       }
-      // A sender retries a delivery under the same id: that id seeds the event ids as an Idempotency-Key would.
-      const ids = eventIds(source.name, payloads.length, req.idempotencyKey ?? deliveryId);
-      const receivedAt = new Date().toISOString();
+      const key = idempotencyKey(req.idempotencyKey, deliveryId, source);
+      const bodyHash = key ? IdempotentRequests.bodyHash(body) : undefined;
+      const admission = key ? await this.idempotency.admit(source.name, key, bodyHash!) : undefined;
+      if (admission?.replay) {
+        this.metrics.replayed(source.name, admission.replay.accepted);
+        return { response: admission.replay, replayed: true };
+      }
+      // A retried request yields the same ids: they derive from the key and the body.
+      const ids = eventIds(source.name, payloads.length, key ? `${key.value}/${bodyHash}` : undefined);
+      const receivedAt = (admission?.receivedAt ?? new Date()).toISOString();
       const messages = payloads.map((payload, i) => {
-        const key = partitionKey(payload, source.keyField);
-        const envelope: EventEnvelope = { eventId: ids[i], source: source.name, receivedAt, ...(key ? { key } : {}), payload };
-        return { key: key ?? ids[i], value: JSON.stringify(envelope) };
+        const partition = partitionKey(payload, source.keyField);
+        const envelope: EventEnvelope = { eventId: ids[i], source: source.name, receivedAt, ...(partition ? { key: partition } : {}), payload };
+        return { key: partition ?? ids[i], value: JSON.stringify(envelope) };
       });
-      await this.kafka.publish(source.topic, messages);
+      try {
+        await this.kafka.publish(source.topic, messages);
+      } catch (err) {
+        await admission?.failed();
+        throw err;
+      }
+      const response: IngestResponseDto = { accepted: messages.length, eventIds: ids };
+      await admission?.answered(response);
       this.metrics.accepted(source.name, messages.length);
-      return { accepted: messages.length, eventIds: ids };
+      return { response, replayed: false };
     } catch (err) {
       this.metrics.rejected(sourceLabel, rejectionReason(err, step), events);
       throw err;
@@ -162,7 +200,9 @@ function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {
   if (err instanceof UnauthorizedError) return 'bad_signature';
   if (err instanceof UnsupportedMediaTypeError) return 'unsupported_media_type';
   if (err instanceof PayloadTooLargeError) return 'too_large';
-  if (err instanceof UpstreamUnavailableError) return 'kafka_unavailable';
+  if (err instanceof UnprocessableEntityError) return 'idempotency_key_reused';
+  if (err instanceof ConflictError) return 'idempotency_key_in_flight';
+  if (err instanceof UpstreamUnavailableError) return err.upstream === 'Cassandra' ? 'cassandra_unavailable' : 'kafka_unavailable';
   if (err instanceof EventLimitError) return err.reason;
   if (err instanceof BadRequestError) return step;
   return 'internal';

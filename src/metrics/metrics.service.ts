@@ -20,7 +20,10 @@ export type RejectionReason =
   | 'too_deep'
   | 'bad_number'
   | 'schema'
+  | 'idempotency_key_reused'
+  | 'idempotency_key_in_flight'
   | 'kafka_unavailable'
+  | 'cassandra_unavailable'
   | 'internal';
 
 export type ScheduleOutcome = 'triggered' | 'failed';
@@ -79,6 +82,13 @@ export class MetricsService implements OnApplicationShutdown {
   private readonly eventsAccepted = new Counter({
     name: 'pipeline_events_accepted_total',
     help: 'Events acknowledged by Kafka and answered 202, by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly eventsReplayed = new Counter({
+    name: 'pipeline_events_replayed_total',
+    help: 'Events of requests answered with the stored answer of an earlier request with the same idempotency key (published once), by source',
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
@@ -148,6 +158,11 @@ export class MetricsService implements OnApplicationShutdown {
 
   accepted(source: string, events: number): void {
     this.eventsAccepted.inc({ source }, events);
+  }
+
+  /** A retry answered with its first answer: its events were counted accepted once, by the first request. */
+  replayed(source: string, events: number): void {
+    this.eventsReplayed.inc({ source }, events);
   }
 
   rejected(source: string, reason: RejectionReason, events: number): void {

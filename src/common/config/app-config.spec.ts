@@ -12,7 +12,7 @@ describe('toAppConfig', () => {
       http: { host: '127.0.0.1', port: 3000, apiKeys: [API_KEY], shutdownGraceMs: 10000, workers: 1 },
       log: { level: 'info' },
       metrics: { public: false },
-      ingest: { sourcesFile: 'config/sources.yaml', maxBodyBytes: 1048576, maxEvents: 10000, maxDepth: 64 },
+      ingest: { sourcesFile: 'config/sources.yaml', maxBodyBytes: 1048576, maxEvents: 10000, maxDepth: 64, idempotencyTtlSeconds: 86400 },
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'pipeline-control-plane',

@@ -15,8 +15,11 @@ export interface AppConfig {
   log: { level: string };
   /** GET /metrics: answered without an API key when public (for a scraper on a trusted network). */
   metrics: { public: boolean };
-  /** maxDepth: the deepest nesting of objects and arrays an event may have (the event itself is depth 1). */
-  ingest: { sourcesFile: string; maxBodyBytes: number; maxEvents: number; maxDepth: number };
+  /**
+   * maxDepth: the deepest nesting of objects and arrays an event may have (the event itself is depth 1).
+   * idempotencyTtlSeconds: how long the answer to a request with an idempotency key is kept for its retries.
+   */
+  ingest: { sourcesFile: string; maxBodyBytes: number; maxEvents: number; maxDepth: number; idempotencyTtlSeconds: number };
   kafka: {
     brokers: string[];
     clientId: string;
@@ -86,6 +89,7 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
       maxBodyBytes: env.INGEST_MAX_BODY_BYTES,
       maxEvents: env.INGEST_MAX_EVENTS,
       maxDepth: env.INGEST_MAX_DEPTH,
+      idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
     },
     kafka: {
       brokers: list(env.KAFKA_BROKERS),

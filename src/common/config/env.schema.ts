@@ -66,6 +66,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   INGEST_MAX_DEPTH = 64;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(2592000)
+  IDEMPOTENCY_TTL_SECONDS = 86400;
+
   @IsOptional() @Matches(HOST_PORT_LIST, { message: 'must be a comma-separated list of host:port' })
   KAFKA_BROKERS = '127.0.0.1:9092';
 

@@ -32,6 +32,11 @@ export class ConflictError extends AppError {
   readonly statusCode = 409;
 }
 
+/** The request is well-formed but contradicts what the API already holds (an idempotency key reused for another body). */
+export class UnprocessableEntityError extends AppError {
+  readonly statusCode = 422;
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly statusCode = 413;
 }

@@ -1,5 +1,15 @@
 /** The slice of autocannon's programmatic API the benchmarks use (the package ships no types). */
 declare module 'autocannon' {
+  /** A request as autocannon sends it; `setupRequest` may change it before each send. */
+  interface RequestParams {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+  }
+  interface RequestSpec extends RequestParams {
+    setupRequest?: (req: RequestParams) => RequestParams;
+  }
   interface Options {
     url: string;
     method?: string;
@@ -9,6 +19,7 @@ declare module 'autocannon' {
     pipelining?: number;
     duration?: number;
     timeout?: number;
+    requests?: RequestSpec[];
   }
   interface Histogram {
     average: number;
@@ -33,5 +44,8 @@ declare module 'autocannon' {
     statusCodeStats: Record<string, { count: number }>;
   }
   function autocannon(opts: Options): Promise<Result>;
+  namespace autocannon {
+    type Request = RequestSpec;
+  }
   export = autocannon;
 }

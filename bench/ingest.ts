@@ -13,11 +13,11 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { arg, BENCH_KEY, BenchApi, coresCell, f0, f1, machine, pct, pomVersion, report, stackPids, startApi, stackVersions, withCpu } from './support';
+import { arg, BENCH_KEY, BENCH_SIGNING_SECRET, BenchApi, coresCell, f0, f1, machine, pct, pomVersion, report, stackPids, startApi, stackVersions, withCpu } from './support';
 
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
 const SOURCE = arg('source', 'bench');
@@ -30,6 +30,8 @@ const RECORD_BYTES = 1024;
 const SINGLE_CONNECTIONS = [1, 16, 64, 256];
 const BATCHES = [100, 1000];
 const BATCH_CONNECTIONS = 16;
+/** Connections of the keyed and signed points: compared with the plain single events at 64. */
+const SIGNED_CONNECTIONS = 64;
 const KAFKAJS_IN_FLIGHT = 64;
 const KAFKA_VERSION = pomVersion('kafka', 'kafka.version');
 const KAFKA_HOME = process.env.KAFKA_HOME ?? join(process.env.PIPELINE_CACHE_DIR ?? join(homedir(), '.cache/pipeline'), `kafka-${KAFKA_VERSION}`);
@@ -56,7 +58,43 @@ interface Row {
   cores: Record<string, number>;
 }
 
-async function cannon(api: BenchApi, test: string, connections: number, eventsPerRequest: number, seconds: number): Promise<Row> {
+/**
+ * How each request of a point is sent: `plain` with the API key; `keyed` with the API key and a new
+ * Idempotency-Key per request; `hmac` to the `bench-hmac` source, signed with a plain HMAC-SHA256 and
+ * no API key (the signature's cost alone); `signed` to the `bench-signed` source, each delivery signed
+ * with Standard Webhooks under a new webhook-id (which is also its idempotency key), and no API key.
+ */
+type Variant = 'plain' | 'keyed' | 'hmac' | 'signed';
+
+const SIGNING_KEY = Buffer.from(BENCH_SIGNING_SECRET.slice('whsec_'.length), 'base64');
+
+function requestsOf(variant: Variant, body: string): autocannon.Request[] | undefined {
+  if (variant === 'plain') return undefined;
+  if (variant === 'hmac') {
+    // One body, so one signature: what the API verifies per request is the same work either way.
+    const signature = createHmac('sha256', BENCH_SIGNING_SECRET).update(body).digest('hex');
+    return [{ path: '/api/v1/ingest/bench-hmac', headers: { 'Content-Type': 'application/json', 'X-Bench-Signature': signature } }];
+  }
+  const run = randomUUID().slice(0, 8);
+  let n = 0;
+  return [
+    {
+      setupRequest: (req: autocannon.Request): autocannon.Request => {
+        const id = `msg_${run}_${n++}`;
+        if (variant === 'keyed') return { ...req, headers: { ...req.headers, 'Idempotency-Key': id } as Record<string, string> };
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        const signature = createHmac('sha256', SIGNING_KEY).update(`${id}.${timestamp}.${body}`).digest('base64');
+        return {
+          ...req,
+          path: '/api/v1/ingest/bench-signed',
+          headers: { 'Content-Type': 'application/json', 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` },
+        };
+      },
+    },
+  ];
+}
+
+async function cannon(api: BenchApi, test: string, connections: number, eventsPerRequest: number, seconds: number, variant: Variant = 'plain'): Promise<Row> {
   const body = JSON.stringify(eventsPerRequest === 1 ? event(0) : Array.from({ length: eventsPerRequest }, (_, i) => event(i)));
   const { result: r, cores } = await withCpu({ API: () => api.pids(), ...stackPids, 'load gen': () => [process.pid] }, () =>
     autocannon({
@@ -64,6 +102,7 @@ async function cannon(api: BenchApi, test: string, connections: number, eventsPe
     method: 'POST',
     headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json' },
     body,
+    requests: requestsOf(variant, body),
     connections,
     pipelining: 1,
     duration: seconds,
@@ -206,6 +245,14 @@ async function main(): Promise<void> {
       for (const b of BATCHES) {
         console.log(`batches of ${b}, ${BATCH_CONNECTIONS} connections, ${DURATION} s`);
         rows.push(await cannon(api, `batch ${b}`, BATCH_CONNECTIONS, b, DURATION));
+      }
+      console.log(`single events with an Idempotency-Key each, ${SIGNED_CONNECTIONS} connections, ${DURATION} s`);
+      rows.push(await cannon(api, 'single, Idempotency-Key', SIGNED_CONNECTIONS, 1, DURATION, 'keyed'));
+      if (!process.env.API_URL) {
+        console.log(`single deliveries signed with HMAC-SHA256 (bench-hmac), ${SIGNED_CONNECTIONS} connections, ${DURATION} s`);
+        rows.push(await cannon(api, 'single, HMAC-signed', SIGNED_CONNECTIONS, 1, DURATION, 'hmac'));
+        console.log(`single signed deliveries (bench-signed), ${SIGNED_CONNECTIONS} connections, ${DURATION} s`);
+        rows.push(await cannon(api, 'single, signed', SIGNED_CONNECTIONS, 1, DURATION, 'signed'));
       }
     } finally {
       await api.stop();

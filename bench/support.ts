@@ -12,6 +12,8 @@ import { join } from 'node:path';
 export const ROOT = join(__dirname, '..');
 /** The key of the API the benchmarks start (any 16+ characters). */
 export const BENCH_KEY = 'bench-key-0123456789';
+/** The signing secret of the `bench-signed` source (whsec_ + base64 of the HMAC key). */
+export const BENCH_SIGNING_SECRET = `whsec_${Buffer.from('bench-signing-key-0123456789').toString('base64')}`;
 
 export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -89,6 +91,7 @@ export async function startApi(workers: number, env: Record<string, string> = {}
       SOURCES_FILE: join(ROOT, 'bench/config/sources.yaml'),
       STREAMING_AUTOSTART: 'false',
       LOG_LEVEL: 'warn',
+      BENCH_SIGNING_SECRET,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],

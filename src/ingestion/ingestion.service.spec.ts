@@ -285,7 +285,7 @@ describe('IngestionService.ingest, idempotency keys', () => {
     expect(retry).toEqual({ response: first.response, replayed: true });
     expect(kafka.publish).toHaveBeenCalledTimes(1);
     expect(await metricValue(metrics, 'pipeline_events_accepted_total', { source: 'clicks' })).toBe(2);
-    expect(await metricValue(metrics, 'pipeline_events_replayed_total', { source: 'clicks' })).toBe(2);
+    expect(await metricValue(metrics, 'pipeline_events_deduplicated_total', { source: 'clicks' })).toBe(2);
   });
 
   it('treats the same events sent compressed as the same request', async () => {

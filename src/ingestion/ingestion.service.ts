@@ -128,7 +128,7 @@ export class IngestionService implements OnApplicationBootstrap {
       const bodyHash = key ? IdempotentRequests.bodyHash(body) : undefined;
       const admission = key ? await this.idempotency.admit(source.name, key, bodyHash!) : undefined;
       if (admission?.replay) {
-        this.metrics.replayed(source.name, admission.replay.accepted);
+        this.metrics.deduplicated(source.name, admission.replay.accepted);
         return { response: admission.replay, replayed: true };
       }
       // A retried request yields the same ids: they derive from the key and the body.

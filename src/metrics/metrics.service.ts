@@ -86,8 +86,8 @@ export class MetricsService implements OnApplicationShutdown {
     registers: [this.registry],
   });
 
-  private readonly eventsReplayed = new Counter({
-    name: 'pipeline_events_replayed_total',
+  private readonly eventsDeduplicated = new Counter({
+    name: 'pipeline_events_deduplicated_total',
     help: 'Events of requests answered with the stored answer of an earlier request with the same idempotency key (published once), by source',
     labelNames: ['source'] as const,
     registers: [this.registry],
@@ -161,8 +161,8 @@ export class MetricsService implements OnApplicationShutdown {
   }
 
   /** A retry answered with its first answer: its events were counted accepted once, by the first request. */
-  replayed(source: string, events: number): void {
-    this.eventsReplayed.inc({ source }, events);
+  deduplicated(source: string, events: number): void {
+    this.eventsDeduplicated.inc({ source }, events);
   }
 
   rejected(source: string, reason: RejectionReason, events: number): void {

@@ -22,6 +22,7 @@ describe('MetricsService', () => {
       ['http_request_duration_seconds', 'histogram'],
       ['pipeline_events_accepted_total', 'counter'],
       ['pipeline_events_rejected_total', 'counter'],
+      ['pipeline_events_deduplicated_total', 'counter'],
       ['pipeline_kafka_produce_duration_seconds', 'histogram'],
       ['pipeline_kafka_produce_batch_records', 'histogram'],
       ['pipeline_schedule_fires_total', 'counter'],

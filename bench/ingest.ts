@@ -81,7 +81,7 @@ function requestsOf(variant: Variant, body: string): autocannon.Request[] | unde
     {
       setupRequest: (req: autocannon.Request): autocannon.Request => {
         const id = `msg_${run}_${n++}`;
-        if (variant === 'keyed') return { ...req, headers: { ...req.headers, 'Idempotency-Key': id } as Record<string, string> };
+        if (variant === 'keyed') return { ...req, headers: { ...req.headers, 'Idempotency-Key': id } };
         const timestamp = String(Math.floor(Date.now() / 1000));
         const signature = createHmac('sha256', SIGNING_KEY).update(`${id}.${timestamp}.${body}`).digest('base64');
         return {

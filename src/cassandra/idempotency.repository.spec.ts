@@ -23,39 +23,35 @@ describe('IdempotencyRepository', () => {
     expect(params).toEqual(['users', 'k', 'h1', 'req-1', createdAt, 30]);
   });
 
-  it('answers the entry that holds a key already, from the transaction', async () => {
+  it('answers the claim that holds a key already, from the transaction', async () => {
     const { cassandra, keys } = setup();
-    cassandra.answerOnce([{ '[applied]': false, body_hash: 'h0', state: 'done', response: '{"accepted":1}', owner: 'req-0', created_at: createdAt }]);
+    cassandra.answerOnce([{ '[applied]': false, body_hash: 'h0', state: 'failed', owner: 'req-0', created_at: createdAt }]);
 
-    await expect(keys.claim('users', 'k', claim, 30)).resolves.toEqual({
-      bodyHash: 'h0',
-      state: 'done',
-      response: '{"accepted":1}',
-      owner: 'req-0',
-      createdAt,
-    });
+    await expect(keys.claim('users', 'k', claim, 30)).resolves.toEqual({ bodyHash: 'h0', state: 'failed', owner: 'req-0', createdAt });
   });
 
-  it('stores the answer rewriting every cell with the kept TTL (a TTL is per cell), only for the owner', async () => {
+  it('stores and reads answers in their own table with plain statements, never beside the transactions', async () => {
     const { cassandra, keys } = setup();
-    cassandra.answerOnce([{ '[applied]': true }]);
+    cassandra.answerOnce([]);
+    cassandra.answerOnce([{ owner: 'req-1', response: '{"accepted":1}' }]);
 
-    await expect(keys.complete('users', 'k', { ...claim, response: '{"accepted":1}' }, 86400)).resolves.toBe(true);
+    await keys.answer('users', 'k', 'req-1', '{"accepted":1}', 86400);
+    await expect(keys.answerOf('users', 'k')).resolves.toEqual({ owner: 'req-1', response: '{"accepted":1}' });
 
-    const [[query, params]] = cassandra.execute.mock.calls;
-    expect(query).toBe(
-      "UPDATE pipeline.idempotency_keys USING TTL ? SET body_hash = ?, state = 'done', response = ?, owner = ?, created_at = ? WHERE source = ? AND key = ? IF owner = ?",
-    );
-    expect(params).toEqual([86400, 'h1', '{"accepted":1}', 'req-1', createdAt, 'users', 'k', 'req-1']);
+    const [[insert, insertParams], [select, selectParams]] = cassandra.execute.mock.calls;
+    expect(insert).toBe('INSERT INTO pipeline.idempotency_answers (source, key, owner, response) VALUES (?, ?, ?, ?) USING TTL ?');
+    expect(insertParams).toEqual(['users', 'k', 'req-1', '{"accepted":1}', 86400]);
+    expect(select).toBe('SELECT owner, response FROM pipeline.idempotency_answers WHERE source = ? AND key = ?');
+    expect(selectParams).toEqual(['users', 'k']);
   });
 
-  it('marks a failure for the owner, and lets a retry take it over only from that failure', async () => {
+  it('marks a failure for the owner, rewriting every cell (a TTL is per cell), and lets a retry take it over from that owner only', async () => {
     const { cassandra, keys } = setup();
     cassandra.answerOnce([{ '[applied]': true }]);
-    cassandra.answerOnce([{ '[applied]': false, state: 'in_flight' }]);
+    cassandra.answerOnce([{ '[applied]': false, owner: 'req-3' }]);
 
     await keys.fail('users', 'k', claim, 86400);
-    await expect(keys.takeOver('users', 'k', { ...claim, owner: 'req-2' }, 'req-1', 30)).resolves.toBe(false);
+    await expect(keys.takeOver('users', 'k', { ...claim, owner: 'req-2' }, 'req-1', 86400)).resolves.toBe(false);
 
     const [[failQuery, failParams], [takeQuery, takeParams]] = cassandra.execute.mock.calls;
     expect(failQuery).toBe(
@@ -63,8 +59,8 @@ describe('IdempotencyRepository', () => {
     );
     expect(failParams).toEqual([86400, 'h1', 'req-1', createdAt, 'users', 'k', 'req-1']);
     expect(takeQuery).toBe(
-      "UPDATE pipeline.idempotency_keys USING TTL ? SET body_hash = ?, state = 'in_flight', owner = ?, created_at = ? WHERE source = ? AND key = ? IF state = 'failed' AND owner = ?",
+      "UPDATE pipeline.idempotency_keys USING TTL ? SET body_hash = ?, state = 'in_flight', owner = ?, created_at = ? WHERE source = ? AND key = ? IF owner = ?",
     );
-    expect(takeParams).toEqual([30, 'h1', 'req-2', createdAt, 'users', 'k', 'req-1']);
+    expect(takeParams).toEqual([86400, 'h1', 'req-2', createdAt, 'users', 'k', 'req-1']);
   });
 });

@@ -1,81 +1,79 @@
 import { Injectable } from '@nestjs/common';
 import { CassandraClient } from './cassandra.client';
 
-/** What the table keeps for one (source, key): the request's body hash, and once answered, the answer. */
-export interface IdempotencyEntry {
+/** A request's hold on an idempotency key: the hash of its body, who holds it, since when. */
+export interface Claim {
   bodyHash: string;
-  /**
-   * `in_flight` while a request is being published; `done` once it was answered; `failed` when Kafka
-   * did not acknowledge it (its retry takes the key over, with the same receivedAt).
-   */
-  state: 'in_flight' | 'done' | 'failed';
-  /** The answer's body (JSON), once done. */
-  response?: string;
-  /** The request that claimed the key. */
+  /** The request that holds the key. */
   owner: string;
-  /** When the key was first claimed: the events' receivedAt. */
+  /** When the key was first claimed for this body: the events' receivedAt. */
   createdAt: Date;
 }
 
-/** A request's hold on a key. */
-export type Claim = Pick<IdempotencyEntry, 'bodyHash' | 'owner' | 'createdAt'>;
+/** A claim as stored: `failed` once Kafka did not acknowledge its request (a retry takes it over). */
+export interface HeldClaim extends Claim {
+  state: 'in_flight' | 'failed';
+}
 
 /**
- * Idempotency keys (table idempotency_keys), one row per source and key. The first request claims
- * the key with a lightweight transaction, so every replica and worker agrees on who publishes; the
- * claim lives a short while (a request that died with it frees the key), the answer a day or as
- * configured. Every write after the claim is conditional on its owner too: a plain write could
- * carry a lower timestamp than the transaction's and be lost.
+ * Idempotency keys, per source and key, in two tables. `idempotency_keys` holds the claims, written
+ * only with lightweight transactions, so that every replica and worker agrees on which request
+ * publishes; `idempotency_answers` holds the answers, written once by the claim's owner with a plain
+ * write (a plain write beside transactions on the same cells could lose to the transaction's
+ * timestamp; on a table of its own it cannot). A first request costs one transaction and one write.
  */
 @Injectable()
 export class IdempotencyRepository {
-  private readonly table: string;
+  private readonly claims: string;
+  private readonly answers: string;
 
   constructor(private readonly cassandra: CassandraClient) {
-    this.table = `${cassandra.keyspace}.idempotency_keys`;
+    this.claims = `${cassandra.keyspace}.idempotency_keys`;
+    this.answers = `${cassandra.keyspace}.idempotency_answers`;
   }
 
-  /** Claims the key for `entry.owner`; answers undefined when claimed, else the entry that holds it. */
-  async claim(source: string, key: string, entry: Claim, ttlSeconds: number): Promise<IdempotencyEntry | undefined> {
+  /** Claims the key; answers undefined when claimed, else the claim that holds it. */
+  async claim(source: string, key: string, claim: Claim, ttlSeconds: number): Promise<HeldClaim | undefined> {
     const { rows } = await this.cassandra.execute(
-      `INSERT INTO ${this.table} (source, key, body_hash, state, owner, created_at) VALUES (?, ?, ?, 'in_flight', ?, ?) IF NOT EXISTS USING TTL ?`,
-      [source, key, entry.bodyHash, entry.owner, entry.createdAt, ttlSeconds],
+      `INSERT INTO ${this.claims} (source, key, body_hash, state, owner, created_at) VALUES (?, ?, ?, 'in_flight', ?, ?) IF NOT EXISTS USING TTL ?`,
+      [source, key, claim.bodyHash, claim.owner, claim.createdAt, ttlSeconds],
     );
     const row = rows[0];
     if (!row || row['[applied]'] === true) return undefined;
-    return {
-      bodyHash: row.body_hash,
-      state: row.state === 'done' || row.state === 'failed' ? row.state : 'in_flight',
-      response: row.response ?? undefined,
-      owner: row.owner,
-      createdAt: row.created_at,
-    };
+    return { bodyHash: row.body_hash, state: row.state === 'failed' ? 'failed' : 'in_flight', owner: row.owner, createdAt: row.created_at };
   }
 
-  /** Claims a key whose request failed, from its owner `failed`; false when another retry took it first. */
-  async takeOver(source: string, key: string, entry: Claim, failed: string, ttlSeconds: number): Promise<boolean> {
+  /** Takes over the claim of `previous` (a request that failed or died); false when another request took it first. */
+  async takeOver(source: string, key: string, claim: Claim, previous: string, ttlSeconds: number): Promise<boolean> {
     const { rows } = await this.cassandra.execute(
-      `UPDATE ${this.table} USING TTL ? SET body_hash = ?, state = 'in_flight', owner = ?, created_at = ? WHERE source = ? AND key = ? IF state = 'failed' AND owner = ?`,
-      [ttlSeconds, entry.bodyHash, entry.owner, entry.createdAt, source, key, failed],
+      `UPDATE ${this.claims} USING TTL ? SET body_hash = ?, state = 'in_flight', owner = ?, created_at = ? WHERE source = ? AND key = ? IF owner = ?`,
+      [ttlSeconds, claim.bodyHash, claim.owner, claim.createdAt, source, key, previous],
     );
     return rows[0]?.['[applied]'] === true;
   }
 
-  /** Stores the answer under the owner's claim, kept for `ttlSeconds`; false when the claim was lost meanwhile. */
-  async complete(source: string, key: string, entry: Claim & { response: string }, ttlSeconds: number): Promise<boolean> {
-    // Every cell again: a TTL applies per cell, and the claim's cells carry the short one.
-    const { rows } = await this.cassandra.execute(
-      `UPDATE ${this.table} USING TTL ? SET body_hash = ?, state = 'done', response = ?, owner = ?, created_at = ? WHERE source = ? AND key = ? IF owner = ?`,
-      [ttlSeconds, entry.bodyHash, entry.response, entry.owner, entry.createdAt, source, key, entry.owner],
-    );
-    return rows[0]?.['[applied]'] === true;
-  }
-
-  /** Marks the owner's request failed, kept for `ttlSeconds` so that its retry reuses its receivedAt. */
-  async fail(source: string, key: string, entry: Claim, ttlSeconds: number): Promise<void> {
+  /** Marks the owner's request failed (every cell again: a TTL applies per cell). */
+  async fail(source: string, key: string, claim: Claim, ttlSeconds: number): Promise<void> {
     await this.cassandra.execute(
-      `UPDATE ${this.table} USING TTL ? SET body_hash = ?, state = 'failed', owner = ?, created_at = ? WHERE source = ? AND key = ? IF owner = ?`,
-      [ttlSeconds, entry.bodyHash, entry.owner, entry.createdAt, source, key, entry.owner],
+      `UPDATE ${this.claims} USING TTL ? SET body_hash = ?, state = 'failed', owner = ?, created_at = ? WHERE source = ? AND key = ? IF owner = ?`,
+      [ttlSeconds, claim.bodyHash, claim.owner, claim.createdAt, source, key, claim.owner],
     );
+  }
+
+  /** Stores the owner's answer (JSON). */
+  async answer(source: string, key: string, owner: string, response: string, ttlSeconds: number): Promise<void> {
+    await this.cassandra.execute(`INSERT INTO ${this.answers} (source, key, owner, response) VALUES (?, ?, ?, ?) USING TTL ?`, [
+      source,
+      key,
+      owner,
+      response,
+      ttlSeconds,
+    ]);
+  }
+
+  /** The stored answer of the key, if any, with the owner that wrote it. */
+  async answerOf(source: string, key: string): Promise<{ owner: string; response: string } | undefined> {
+    const { rows } = await this.cassandra.execute(`SELECT owner, response FROM ${this.answers} WHERE source = ? AND key = ?`, [source, key]);
+    return rows[0] ? { owner: rows[0].owner, response: rows[0].response } : undefined;
   }
 }

@@ -87,10 +87,14 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 6,
-    description: 'idempotency keys: per source and key, the body hash and the first answer',
+    description: 'idempotency keys: per source and key, the claim of the request that publishes, and its answer',
     statements: [
       `CREATE TABLE IF NOT EXISTS idempotency_keys (
-         source text, key text, body_hash text, state text, response text, owner text, created_at timestamp,
+         source text, key text, body_hash text, state text, owner text, created_at timestamp,
+         PRIMARY KEY ((source, key))
+       )`,
+      `CREATE TABLE IF NOT EXISTS idempotency_answers (
+         source text, key text, owner text, response text,
          PRIMARY KEY ((source, key))
        )`,
     ],

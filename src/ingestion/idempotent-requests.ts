@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Claim, IdempotencyEntry, IdempotencyRepository } from '../cassandra/idempotency.repository';
+import { Claim, IdempotencyRepository } from '../cassandra/idempotency.repository';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ConflictError, UnprocessableEntityError } from '../common/errors/errors';
 import { IngestResponseDto } from './dto/ingest-response.dto';
@@ -30,12 +30,13 @@ export type Admission =
  * key, the first request is published and its answer kept; a retry with the same body gets that
  * answer again and publishes nothing; the same key with another body is 422; the same key while the
  * first request is still being published is 409. The keys live in Cassandra, so every replica and
- * every worker agrees.
+ * every worker agrees. Every claim is kept IDEMPOTENCY_TTL_SECONDS, so that another body is refused
+ * as long as the answer is kept.
  */
 @Injectable()
 export class IdempotentRequests {
   private readonly logger = new Logger(IdempotentRequests.name);
-  /** How long a claim holds a key for a request that never answers (one that died): twice Kafka's deadline, at least 30 s. */
+  /** How long an unanswered claim holds a key before a retry may take it over (its request died): twice Kafka's deadline, at least 30 s. */
   private readonly claimSeconds: number;
 
   constructor(
@@ -52,49 +53,50 @@ export class IdempotentRequests {
 
   async admit(source: string, key: IdempotencyKey, bodyHash: string): Promise<Admission> {
     const claim: Claim = { bodyHash, owner: randomUUID(), createdAt: new Date() };
-    const held = await this.keys.claim(source, key.value, claim, this.claimSeconds);
+    const kept = this.config.ingest.idempotencyTtlSeconds;
+    const held = await this.keys.claim(source, key.value, claim, kept);
     if (!held) return this.claimed(source, key, claim);
-    if (held.state !== 'failed') return { replay: this.existing(source, key, bodyHash, held) };
-    // The retry of a request Kafka did not acknowledge (which may have reached Kafka all the same): the
-    // same body is published with the same receivedAt and ids, so that the stream's upsert keeps one copy.
-    const retry = { ...claim, createdAt: held.bodyHash === bodyHash ? held.createdAt : claim.createdAt };
-    if (await this.keys.takeOver(source, key.value, retry, held.owner, this.claimSeconds)) return this.claimed(source, key, retry);
+    const sameBody = held.bodyHash === bodyHash;
+    if (held.state === 'in_flight') {
+      if (!sameBody) throw this.reused(source, key, held.createdAt);
+      const answer = await this.keys.answerOf(source, key.value);
+      if (answer?.owner === held.owner) return { replay: JSON.parse(answer.response) as IngestResponseDto };
+      // Not answered yet: still being published, unless its request died (then the key is taken over).
+      if (Date.now() - held.createdAt.getTime() < this.claimSeconds * 1000) throw this.inFlight(source, key, held.createdAt);
+    }
+    // The retry of a request Kafka did not acknowledge, or that died (either may have reached Kafka all
+    // the same): the same body is published with the same receivedAt and ids, so the stream's upsert keeps one copy.
+    const retry = { ...claim, createdAt: sameBody ? held.createdAt : claim.createdAt };
+    if (await this.keys.takeOver(source, key.value, retry, held.owner, kept)) return this.claimed(source, key, retry);
     throw this.inFlight(source, key, held.createdAt);
   }
 
   private claimed(source: string, key: IdempotencyKey, claim: Claim): Admission {
-    const keptSeconds = this.config.ingest.idempotencyTtlSeconds;
+    const kept = this.config.ingest.idempotencyTtlSeconds;
     const where = `${key.name} "${key.value}" of source "${source}"`;
     return {
       receivedAt: claim.createdAt,
       answered: async (response) => {
-        try {
-          if (await this.keys.complete(source, key.value, { ...claim, response: JSON.stringify(response) }, keptSeconds)) return;
-          this.logger.warn(`${where}: the claim expired before the answer was stored`);
-        } catch (err) {
-          // The events are in Kafka: the request succeeded. A retry once the claim expired publishes the
-          // same event ids again (they derive from the key and the body), under a new receivedAt.
-          this.logger.warn(`${where}: answer not stored (${(err as Error).message})`);
-        }
+        await this.keys.answer(source, key.value, claim.owner, JSON.stringify(response), kept).catch((err: Error) => {
+          // The events are in Kafka: the request succeeded. Its retry, once the claim is old enough to
+          // be taken over, publishes the same ids and receivedAt again, which the stream's upsert absorbs.
+          this.logger.warn(`${where}: answer not stored (${err.message})`);
+        });
       },
       failed: async () => {
-        await this.keys.fail(source, key.value, claim, keptSeconds).catch((err: Error) => {
-          this.logger.warn(`${where}: failure not recorded (${err.message}); the key frees itself in ${this.claimSeconds} s`);
+        await this.keys.fail(source, key.value, claim, kept).catch((err: Error) => {
+          this.logger.warn(`${where}: failure not recorded (${err.message}); a retry takes the key over after ${this.claimSeconds} s`);
         });
       },
     };
   }
 
-  private existing(source: string, key: IdempotencyKey, bodyHash: string, held: IdempotencyEntry): IngestResponseDto {
-    if (held.bodyHash !== bodyHash) {
-      throw new UnprocessableEntityError(
-        `${key.name} "${key.value}" was already used for a different request body to source "${source}"${firstSeen(held.createdAt)}; ` +
-          'send a new key for a new request, or the same body to retry',
-        [{ field: key.name, reason: 'reused_with_different_body' }],
-      );
-    }
-    if (held.state !== 'done' || held.response === undefined) throw this.inFlight(source, key, held.createdAt);
-    return JSON.parse(held.response) as IngestResponseDto;
+  private reused(source: string, key: IdempotencyKey, since: Date): UnprocessableEntityError {
+    return new UnprocessableEntityError(
+      `${key.name} "${key.value}" was already used for a different request body to source "${source}"${firstSeen(since)}; ` +
+        'send a new key for a new request, or the same body to retry',
+      [{ field: key.name, reason: 'reused_with_different_body' }],
+    );
   }
 
   private inFlight(source: string, key: IdempotencyKey, since: Date): ConflictError {

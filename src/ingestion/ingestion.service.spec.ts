@@ -349,7 +349,7 @@ describe('IngestionService.ingest, idempotency keys', () => {
     const [failed, published] = kafka.publish.mock.calls.map(([, messages]) => messages.map((m) => JSON.parse(m.value) as EventEnvelope));
     expect(published.map((e) => [e.eventId, e.receivedAt])).toEqual(failed.map((e) => [e.eventId, e.receivedAt]));
     expect(retry.response.eventIds).toEqual(published.map((e) => e.eventId));
-    expect(keys.entry('clicks', 'order-42')).toMatchObject({ state: 'done' });
+    expect(keys.entry('clicks', 'order-42')).toMatchObject({ state: 'in_flight', response: JSON.stringify(retry.response) });
   });
 
   it('publishes another body under the key of a failed request as a new request', async () => {
@@ -377,13 +377,40 @@ describe('IngestionService.ingest, idempotency keys', () => {
     expect(kafka.publish).toHaveBeenCalledTimes(1);
   });
 
-  it('claims a key for twice the publish deadline and keeps the answer IDEMPOTENCY_TTL_SECONDS', async () => {
-    const { service, keys } = setup({ KAFKA_PUBLISH_TIMEOUT_MS: '20000', IDEMPOTENCY_TTL_SECONDS: '3600' });
+  it('keeps the claim and the answer IDEMPOTENCY_TTL_SECONDS', async () => {
+    const { service, keys } = setup({ IDEMPOTENCY_TTL_SECONDS: '3600' });
 
-    await service.ingest(keyed({ n: 1 }));
+    const response = await service.ingest(keyed({ n: 1 }));
 
-    expect(keys.claim).toHaveBeenCalledWith('clicks', 'order-42', { bodyHash: expect.any(String), owner: expect.any(String), createdAt: expect.any(Date) }, 40);
-    expect(keys.complete).toHaveBeenCalledWith('clicks', 'order-42', expect.objectContaining({ response: expect.any(String) }), 3600);
+    expect(keys.claim).toHaveBeenCalledWith('clicks', 'order-42', { bodyHash: expect.any(String), owner: expect.any(String), createdAt: expect.any(Date) }, 3600);
+    expect(keys.answer).toHaveBeenCalledWith('clicks', 'order-42', keys.claim.mock.calls[0][2].owner, JSON.stringify(response), 3600);
+  });
+
+  describe('a request that died holding its key (claimed, never answered)', () => {
+    const events = [{ n: 1 }];
+    const hash = IdempotentRequests.bodyHash(Buffer.from(JSON.stringify(events)));
+    const plant = (keys: InMemoryIdempotencyRepository, ageSeconds: number) =>
+      keys.claim('clicks', 'order-42', { bodyHash: hash, owner: 'died', createdAt: new Date(Date.now() - ageSeconds * 1000) }, 86400);
+
+    it('holds it for twice the publish deadline: 409 until then', async () => {
+      const { service, keys, kafka } = setup({ KAFKA_PUBLISH_TIMEOUT_MS: '20000' });
+      await plant(keys, 39);
+
+      await expect(service.ingest(keyed(events))).rejects.toBeInstanceOf(ConflictError);
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it('is taken over after that by a retry, which publishes with the first receivedAt', async () => {
+      const { ingestion, keys, kafka } = setup({ KAFKA_PUBLISH_TIMEOUT_MS: '20000' });
+      await plant(keys, 41);
+
+      const retry = await ingestion.ingest(keyed(events));
+
+      expect(retry.replayed).toBe(false);
+      const [envelope] = kafka.publish.mock.calls[0][1].map((m) => JSON.parse(m.value) as EventEnvelope);
+      expect(Date.now() - Date.parse(envelope.receivedAt)).toBeGreaterThanOrEqual(41000);
+      expect(keys.entry('clicks', 'order-42')).toMatchObject({ state: 'in_flight', response: JSON.stringify(retry.response) });
+    });
   });
 
   it('answers 503 naming Cassandra when the keys cannot be read, and publishes nothing', async () => {
@@ -399,7 +426,7 @@ describe('IngestionService.ingest, idempotency keys', () => {
 
   it('still answers 202 when the answer cannot be stored after Kafka acknowledged', async () => {
     const { service, kafka, keys } = setup();
-    keys.complete.mockRejectedValueOnce(new UpstreamUnavailableError('Cassandra', 'Cassandra is unavailable: timeout'));
+    keys.answer.mockRejectedValueOnce(new UpstreamUnavailableError('Cassandra', 'Cassandra is unavailable: timeout'));
 
     await expect(service.ingest(keyed({ n: 1 }))).resolves.toMatchObject({ accepted: 1 });
     expect(kafka.publish).toHaveBeenCalledTimes(1);
@@ -747,7 +774,7 @@ describe('IngestionService.ingest, signed sources', () => {
     expect(other.replayed).toBe(false);
     expect(other.response.eventIds).not.toEqual(first.response.eventIds);
     expect(kafka.publish).toHaveBeenCalledTimes(2);
-    expect(keys.entry('hooks', 'msg_retried')).toMatchObject({ state: 'done' });
+    expect(keys.entry('hooks', 'msg_retried')).toMatchObject({ response: JSON.stringify(first.response) });
   });
 
   it('prefers the Idempotency-Key over the delivery id', async () => {
@@ -755,7 +782,7 @@ describe('IngestionService.ingest, signed sources', () => {
 
     await service.ingest({ ...standardDelivery('{"n":1}', { id: 'msg_with_key' }), idempotencyKey: 'caller-key' });
 
-    expect(keys.entry('hooks', 'caller-key')).toMatchObject({ state: 'done' });
+    expect(keys.entry('hooks', 'caller-key')).toMatchObject({ response: expect.any(String) });
     expect(keys.entry('hooks', 'msg_with_key')).toBeUndefined();
   });
 
@@ -806,7 +833,7 @@ describe('IngestionService.ingest, signed sources', () => {
     const result = await service.ingest({ source: 'payments', body: bodyOf(text), contentType: JSON_TYPE, headers: { 'stripe-signature': `t=${t},v1=${signature}` } });
 
     expect(published(kafka).topic).toBe('ingest.payments');
-    expect(keys.entry('payments', 'evt_1NG8Du2eZvKYlo2CUI79vXWy')).toMatchObject({ state: 'done', response: JSON.stringify(result) });
+    expect(keys.entry('payments', 'evt_1NG8Du2eZvKYlo2CUI79vXWy')).toMatchObject({ response: JSON.stringify(result) });
   });
 
   it('publishes a GitHub delivery, its idempotency key X-GitHub-Delivery', async () => {
@@ -817,7 +844,7 @@ describe('IngestionService.ingest, signed sources', () => {
 
     const result = await service.ingest({ source: 'repos', body: bodyOf(text), contentType: JSON_TYPE, headers });
 
-    expect(keys.entry('repos', '5f1b7e20-cc78-11e3-81ab-4c9367dc0958')).toMatchObject({ state: 'done', response: JSON.stringify(result) });
+    expect(keys.entry('repos', '5f1b7e20-cc78-11e3-81ab-4c9367dc0958')).toMatchObject({ response: JSON.stringify(result) });
   });
 
   describe('compressed', () => {

@@ -1,49 +1,57 @@
-import { Claim, IdempotencyEntry, IdempotencyRepository } from '../idempotency.repository';
+import { Claim, HeldClaim, IdempotencyRepository } from '../idempotency.repository';
 
-/** Unit-test stand-in for the idempotency_keys table: entries expire with jest's clock, writes are conditional like the real ones. */
-export class InMemoryIdempotencyRepository implements Omit<IdempotencyRepository, 'table' | 'cassandra'> {
-  private readonly entries = new Map<string, IdempotencyEntry & { expiresAt: number }>();
+type Expiring<T> = T & { expiresAt: number };
 
-  claim = jest.fn(async (source: string, key: string, claim: Claim, ttlSeconds: number): Promise<IdempotencyEntry | undefined> => {
-    const existing = this.live(source, key);
-    if (existing) return { bodyHash: existing.bodyHash, state: existing.state, response: existing.response, owner: existing.owner, createdAt: existing.createdAt };
-    this.put(source, key, { ...claim, state: 'in_flight' }, ttlSeconds);
+/** Unit-test stand-in for the idempotency tables: entries expire with jest's clock, claims are conditional like the real ones. */
+export class InMemoryIdempotencyRepository implements Omit<IdempotencyRepository, 'claims' | 'answers' | 'cassandra'> {
+  private readonly claims = new Map<string, Expiring<HeldClaim>>();
+  private readonly answers = new Map<string, Expiring<{ owner: string; response: string }>>();
+
+  claim = jest.fn(async (source: string, key: string, claim: Claim, ttlSeconds: number): Promise<HeldClaim | undefined> => {
+    const held = live(this.claims, `${source}/${key}`);
+    if (held) return { bodyHash: held.bodyHash, state: held.state, owner: held.owner, createdAt: held.createdAt };
+    this.claims.set(`${source}/${key}`, { ...claim, state: 'in_flight', expiresAt: expiry(ttlSeconds) });
     return undefined;
   });
 
-  takeOver = jest.fn(async (source: string, key: string, claim: Claim, failed: string, ttlSeconds: number): Promise<boolean> => {
-    const existing = this.live(source, key);
-    if (existing?.state !== 'failed' || existing.owner !== failed) return false;
-    this.put(source, key, { ...claim, state: 'in_flight' }, ttlSeconds);
-    return true;
-  });
-
-  complete = jest.fn(async (source: string, key: string, entry: Claim & { response: string }, ttlSeconds: number): Promise<boolean> => {
-    if (this.live(source, key)?.owner !== entry.owner) return false;
-    this.put(source, key, { ...entry, state: 'done' }, ttlSeconds);
+  takeOver = jest.fn(async (source: string, key: string, claim: Claim, previous: string, ttlSeconds: number): Promise<boolean> => {
+    if (live(this.claims, `${source}/${key}`)?.owner !== previous) return false;
+    this.claims.set(`${source}/${key}`, { ...claim, state: 'in_flight', expiresAt: expiry(ttlSeconds) });
     return true;
   });
 
   fail = jest.fn(async (source: string, key: string, claim: Claim, ttlSeconds: number): Promise<void> => {
-    if (this.live(source, key)?.owner === claim.owner) this.put(source, key, { ...claim, state: 'failed' }, ttlSeconds);
+    if (live(this.claims, `${source}/${key}`)?.owner !== claim.owner) return;
+    this.claims.set(`${source}/${key}`, { ...claim, state: 'failed', expiresAt: expiry(ttlSeconds) });
   });
 
-  /** The entry as stored, for assertions. */
-  entry(source: string, key: string): IdempotencyEntry | undefined {
-    return this.live(source, key);
-  }
+  answer = jest.fn(async (source: string, key: string, owner: string, response: string, ttlSeconds: number): Promise<void> => {
+    this.answers.set(`${source}/${key}`, { owner, response, expiresAt: expiry(ttlSeconds) });
+  });
 
-  private put(source: string, key: string, entry: IdempotencyEntry, ttlSeconds: number): void {
-    this.entries.set(`${source}/${key}`, { ...entry, expiresAt: Date.now() + ttlSeconds * 1000 });
-  }
+  answerOf = jest.fn(async (source: string, key: string) => {
+    const answer = live(this.answers, `${source}/${key}`);
+    return answer ? { owner: answer.owner, response: answer.response } : undefined;
+  });
 
-  private live(source: string, key: string) {
-    const entry = this.entries.get(`${source}/${key}`);
-    if (entry && entry.expiresAt <= Date.now()) this.entries.delete(`${source}/${key}`);
-    return this.entries.get(`${source}/${key}`);
+  /** The claim and the answer of a key as stored, for assertions. */
+  entry(source: string, key: string): (HeldClaim & { response?: string }) | undefined {
+    const claim = live(this.claims, `${source}/${key}`);
+    const answer = live(this.answers, `${source}/${key}`);
+    if (!claim) return undefined;
+    const held: HeldClaim = { bodyHash: claim.bodyHash, state: claim.state, owner: claim.owner, createdAt: claim.createdAt };
+    return answer?.owner === claim.owner ? { ...held, response: answer.response } : held;
   }
 
   get repository(): IdempotencyRepository {
     return this as unknown as IdempotencyRepository;
   }
+}
+
+const expiry = (ttlSeconds: number) => Date.now() + ttlSeconds * 1000;
+
+function live<T>(entries: Map<string, Expiring<T>>, id: string): Expiring<T> | undefined {
+  const entry = entries.get(id);
+  if (entry && entry.expiresAt <= Date.now()) entries.delete(id);
+  return entries.get(id);
 }

@@ -52,7 +52,11 @@ case "$cmd" in
     echo "logs: $LOG_DIR   state: $STACK_DIR" ;;
   down)
     read -r -a list <<<"$(services_or_all "$@")"
-    for (( i=${#list[@]}-1; i>=0; i-- )); do stop_pid "${list[$i]}" "$("${list[$i]}_grace" 2>/dev/null || echo 30)"; done ;;
+    for (( i=${#list[@]}-1; i>=0; i-- )); do
+      stop_pid "${list[$i]}" "$("${list[$i]}_grace" 2>/dev/null || echo 30)"
+      # A service may leave processes that are no longer in its group (livy: orphaned drivers).
+      if declare -F "${list[$i]}_after_stop" >/dev/null; then "${list[$i]}_after_stop"; fi
+    done ;;
   status)
     rc=0
     for s in "${ALL_SERVICES[@]}"; do

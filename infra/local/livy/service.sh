@@ -8,7 +8,8 @@
 #            livy.spark.master, LIVY_CONF_EXTRA appends "key = value" lines); logging: log4j.properties
 #   HTTP request log: .stack/livy/logs/<date>.request.log (Jetty, rolled daily)
 #   API:     http://127.0.0.1:8998  POST /batches {"file": "<repo>/spark-jobs/x.py", "conf": {...}}
-# Stopping Livy (SIGTERM to its process group) also ends the spark-submit drivers of running batches.
+# Stopping Livy (SIGTERM to its process group) also ends the spark-submit drivers of running batches;
+# livy_after_stop ends those that are no longer in it (a driver whose Livy was killed, not stopped).
 # shellcheck shell=bash
 
 LIVY_CONF_SRC="$ROOT/infra/local/livy"
@@ -25,6 +26,23 @@ livy_port()    { echo 8998; }
 livy_timeout() { echo 90; }
 livy_grace()   { echo 15; }
 livy_probe()   { curl -fsS -m 3 "http://127.0.0.1:$(livy_port)/batches" >/dev/null; }
+
+# Drivers this stack's Livy submitted that outlived it (their Livy was killed: they are nobody's child
+# any more). They are this checkout's: the JVM's classpath starts with this stack's Spark conf, and its
+# Python process runs a job file of this checkout by its absolute path.
+livy_after_stop() {
+  local jvm="-cp $STACK_DIR/spark/conf/.* org\.apache\.spark\.deploy\.SparkSubmit" py="python[0-9.]* $ROOT/spark-jobs/" pids start
+  pids="$( (pgrep -f -- "$jvm"; pgrep -f -- "$py") | sort -u | tr '\n' ' ')"
+  [ -n "${pids// /}" ] || return 0
+  step "stopping spark-submit drivers left by an earlier Livy (pids $pids)"
+  # shellcheck disable=SC2086
+  kill -TERM $pids 2>/dev/null || true
+  start=$SECONDS
+  while { pgrep -f -- "$jvm" || pgrep -f -- "$py"; } >/dev/null && (( SECONDS - start < 15 )); do sleep 0.5; done
+  pkill -KILL -f -- "$jvm" 2>/dev/null || true
+  pkill -KILL -f -- "$py" 2>/dev/null || true
+  ok "drivers stopped"
+}
 
 livy_render_conf() {
   local conf="$LIVY_STATE/conf"

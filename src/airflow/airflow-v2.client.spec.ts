@@ -573,7 +573,7 @@ describe('AirflowV2Client.mapError', () => {
     const mapped = AirflowV2Client.mapError(axiosError({ status: 500, data: 'Internal Server Error' }));
 
     expect(mapped).toBeInstanceOf(UpstreamRejectedError);
-    expect(mapped).toMatchObject({ statusCode: 502, upstream: 'Airflow', details: { upstream: 'Airflow', upstreamDetails: { status: 500 } } });
+    expect(mapped).toMatchObject({ statusCode: 502, upstream: 'Airflow', details: [{ status: 500 }] });
     expect(mapped.message).toContain('500');
     expect(mapped.message).toContain('Internal Server Error');
   });

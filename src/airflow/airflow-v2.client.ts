@@ -138,7 +138,7 @@ export class AirflowV2Client implements AirflowApi {
       const detail = typeof body === 'string' ? body : body?.detail;
       const message = typeof detail === 'string' ? detail : JSON.stringify(detail ?? body);
       if (status === 409) return new ConflictError(`Airflow: ${message}`);
-      if (status === 400 || status === 422) return new BadRequestError(`Airflow refused the request: ${message}`, detail);
+      if (status === 400 || status === 422) return new BadRequestError(`Airflow refused the request: ${message}`, objectsIn(detail));
       return new UpstreamRejectedError(AIRFLOW, `Airflow refused the request (${status}): ${message}`, { status });
     }
     if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') return new UpstreamTimeoutError(AIRFLOW, 'Airflow did not answer in time');
@@ -149,6 +149,9 @@ export class AirflowV2Client implements AirflowApi {
 const enc = encodeURIComponent;
 const dagMissing = (dagId: string) => new NotFoundError(`DAG "${dagId}" does not exist in Airflow`);
 const runMissing = (dagId: string, runId: string) => new NotFoundError(`Run "${runId}" of DAG "${dagId}" does not exist in Airflow`);
+/** Airflow's validation errors (a list of {loc, msg, type}), kept as the error's details; anything else is in the message. */
+const objectsIn = (detail: unknown): object[] | undefined =>
+  Array.isArray(detail) && detail.length > 0 && detail.every((d) => typeof d === 'object' && d !== null) ? (detail as object[]) : undefined;
 const opt = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
 
 function jwtExpiry(token: string): number | undefined {

@@ -10,7 +10,7 @@ const MEANING: Record<number, string> = {
   413: 'Body too large',
   415: 'Unsupported Content-Type',
   502: 'A dependency refused the request',
-  503: 'A dependency is unavailable (named in details.upstream); retry after Retry-After seconds',
+  503: 'A dependency is unavailable (named in upstream); retry after Retry-After seconds',
   504: 'A dependency did not answer in time',
 };
 

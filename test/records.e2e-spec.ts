@@ -99,6 +99,13 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
     expect(res.body.message).toMatch(message);
   });
 
+  it('refuses a forged page token with 400 naming pageToken, before Cassandra sees its paging state', async () => {
+    const cursor = { v: 1, s: source, f: Date.parse(from), t: Date.parse(to), d: '2026-01-11', p: 'garbage' };
+    const forged = Buffer.from(JSON.stringify(cursor)).toString('base64url');
+    const res = await get(`/api/v1/records/${source}?from=${from}&to=${to}&pageToken=${forged}`).expect(400);
+    expect(res.body).toMatchObject({ message: expect.stringMatching(/^pageToken is not valid/), details: [{ field: 'pageToken' }] });
+  });
+
   it('refuses a page token used for another source', async () => {
     const first = await get(`/api/v1/records/${source}?from=${from}&to=${to}&limit=2`).expect(200);
     const res = await get(`/api/v1/records/users?pageToken=${first.body.nextPageToken}`).expect(400);

@@ -89,7 +89,8 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
   it.each([
     ['limit=0', /limit/],
     ['limit=abc', /limit/],
-    ['from=yesterday', /from must be an ISO 8601/],
+    ['from=yesterday', /from must be a real calendar date/],
+    ['from=2026-02-30', /from must be a real calendar date/],
     ['from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', /earlier/],
     ['from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z', /more than 31 days/],
     ['pageToken=garbage', /pageToken/],

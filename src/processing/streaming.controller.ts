@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { StartStreamingDto, StreamingStatusDto } from './dto/processing.dto';
 import { StreamingService } from './streaming.service';
@@ -22,6 +22,7 @@ export class StreamingController {
   @Post('start')
   @HttpCode(200)
   @ApiOperation({ summary: 'Start the streaming job; idempotent: a live copy is returned, never a second one' })
+  @ApiBody({ type: StartStreamingDto, required: false, description: "Optional: without a body the job starts with its catalog's default args" })
   @ApiOkResponse({ type: StreamingStatusDto })
   @ApiErrors(400, 502, 503, 504)
   start(@Body() body: StartStreamingDto): Promise<StreamingStatusDto> {

@@ -26,11 +26,17 @@ export class JsonBodyMiddleware implements NestMiddleware {
       if ((err as { type?: string }).type === 'entity.too.large') throw new PayloadTooLargeError(`The body is larger than ${LIMIT} bytes`);
       throw new BadRequestError(`The request body could not be read: ${(err as Error).message}`);
     }
+    let body: unknown;
     try {
-      req.body = JSON.parse(text);
+      body = JSON.parse(text);
     } catch (err) {
       throw new BadRequestError(`The body is not valid JSON: ${(err as Error).message}`);
     }
+    // Every control route takes an object; null or a list would otherwise reach validation as "no body".
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new BadRequestError(`The body must be a JSON object; got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}`);
+    }
+    req.body = body;
     next();
   }
 }

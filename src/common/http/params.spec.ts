@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Max, Min, validateSync } from 'class-validator';
+import { IsBoolean, IsInt, IsObject, IsOptional, Max, Min, validateSync } from 'class-validator';
 import { BadRequestError } from '../errors/errors';
-import { JAVA_INT_MAX, MatchesPipe, ToBoolean, ToInteger } from './params';
+import { JAVA_INT_MAX, MatchesPipe, OptionalNotNull, ToBoolean, ToInteger } from './params';
 
 class Query {
   @IsOptional() @ToInteger() @IsInt() @Min(0) @Max(JAVA_INT_MAX)
@@ -45,5 +45,27 @@ describe('MatchesPipe', () => {
   it.each(['a/b', '', 'x'.repeat(251), 'é'])('refuses %j with a 400 naming the parameter', (value) => {
     expect(() => pipe.transform(value)).toThrow(BadRequestError);
     expect(() => pipe.transform(value)).toThrow(/^dagId must be letters, digits, _ \. -; got/);
+  });
+});
+
+describe('OptionalNotNull', () => {
+  class Body {
+    @OptionalNotNull() @IsObject()
+    args?: Record<string, unknown>;
+  }
+
+  const errors = (body: object) => validateSync(plainToInstance(Body, body)).map((e) => e.property);
+
+  it('lets the property be absent', () => {
+    expect(errors({})).toEqual([]);
+  });
+
+  it('checks it when present', () => {
+    expect(errors({ args: {} })).toEqual([]);
+    expect(errors({ args: 'x' })).toEqual(['args']);
+  });
+
+  it('refuses null, which @IsOptional() would take for absent', () => {
+    expect(errors({ args: null })).toEqual(['args']);
   });
 });

@@ -1,5 +1,6 @@
 import { PipeTransform } from '@nestjs/common';
 import { Transform } from 'class-transformer';
+import { ValidateIf } from 'class-validator';
 import { BadRequestError } from '../errors/errors';
 
 /** Livy's ids, line numbers and sizes are Java ints. */
@@ -33,3 +34,9 @@ export class MatchesPipe implements PipeTransform<string, string> {
     throw new BadRequestError(`${this.field} must be ${this.rule}; got "${shown}"`, [{ field: this.field, message: `must be ${this.rule}` }]);
   }
 }
+
+/**
+ * An optional body property that, when sent, must be a value: unlike @IsOptional(), `null` is not
+ * taken for absent (so `"enabled": null` is refused rather than stored as the default).
+ */
+export const OptionalNotNull = () => ValidateIf((_object: object, value: unknown) => value !== undefined);

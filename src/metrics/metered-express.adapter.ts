@@ -9,7 +9,7 @@ import { labelledNotFound } from './http-metrics.middleware';
  */
 export class MeteredExpressAdapter extends ExpressAdapter {
   override setNotFoundHandler(handler: (req: Request, res: Response, next: NextFunction) => unknown, prefix?: string): unknown {
-    const router = () => (this.getInstance() as { router?: RouterLike }).router;
+    const router = () => this.getInstance<{ router?: RouterLike }>().router;
     return super.setNotFoundHandler(labelledNotFound(methodNotAllowed(router, handler)), prefix);
   }
 }

@@ -2,6 +2,7 @@ import { INestApplication, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { answerClientErrors } from '../../src/common/http/client-errors';
 import { requestId } from '../../src/common/http/request-id.middleware';
 import { httpMetrics } from '../../src/metrics/http-metrics.middleware';
 import { MeteredExpressAdapter } from '../../src/metrics/metered-express.adapter';
@@ -13,6 +14,8 @@ export const API_PREFIX = 'api/v1';
 /** Builds the application: prefix, logger, Swagger and shutdown hooks. Shared by main.ts and the e2e tests. */
 export async function createApp(): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule, new MeteredExpressAdapter(), { bufferLogs: true, bodyParser: false, abortOnError: false });
+  // What Node refuses before routing (headers over 16 KB, malformed requests) is answered in the one error shape too.
+  answerClientErrors(app.getHttpServer());
   app.use(requestId);
   app.use(httpMetrics(app.get(MetricsService)));
   app.useLogger(app.get(Logger));

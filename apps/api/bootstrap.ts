@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { answerClientErrors } from '../../src/common/http/client-errors';
+import { declareEnforcedRules } from '../../src/common/http/openapi';
 import { requestId } from '../../src/common/http/request-id.middleware';
 import { httpMetrics } from '../../src/metrics/http-metrics.middleware';
 import { MeteredExpressAdapter } from '../../src/metrics/metered-express.adapter';
@@ -32,7 +33,7 @@ export async function createApp(): Promise<INestApplication> {
   });
   app.enableShutdownHooks();
 
-  const document = SwaggerModule.createDocument(
+  const document = declareEnforcedRules(SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Real-time pipeline control plane')
@@ -45,7 +46,7 @@ export async function createApp(): Promise<INestApplication> {
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
       .build(),
-  );
+  ));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
 }

@@ -36,7 +36,7 @@ export class OrchestrationController {
   @ApiOperation({ summary: 'One DAG' })
   @DagIdParam()
   @ApiOkResponse({ type: DagDto })
-  @ApiErrors(404, 502, 503, 504)
+  @ApiErrors(400, 404, 502, 503, 504)
   get(@Param('dagId', dagIdPipe) dagId: string): Promise<DagDto> {
     return this.orchestration.getDag(dagId);
   }
@@ -45,7 +45,7 @@ export class OrchestrationController {
   @ApiOperation({ summary: 'Pause or unpause a DAG' })
   @DagIdParam()
   @ApiOkResponse({ type: DagDto })
-  @ApiErrors(400, 404, 502, 503, 504)
+  @ApiErrors(400, 404, 413, 415, 502, 503, 504)
   patch(@Param('dagId', dagIdPipe) dagId: string, @Body() body: PatchDagDto): Promise<DagDto> {
     return this.orchestration.setPaused(dagId, body.isPaused);
   }
@@ -60,7 +60,7 @@ export class OrchestrationController {
   @ApiCreatedResponse({ type: TriggerResponseDto, description: 'Triggered (without wait)' })
   @ApiOkResponse({ type: TriggerResponseDto, description: 'With wait=true: the run ended (success or failed)' })
   @ApiAcceptedResponse({ type: TriggerResponseDto, description: 'With wait=true: still running when the bound elapsed' })
-  @ApiErrors(400, 404, 409, 502, 503, 504)
+  @ApiErrors(400, 404, 409, 413, 415, 502, 503, 504)
   async trigger(
     @Param('dagId', dagIdPipe) dagId: string,
     @Body() body: TriggerDagDto,
@@ -87,7 +87,7 @@ export class OrchestrationController {
   @DagIdParam()
   @RunIdParam()
   @ApiOkResponse({ type: DagRunDto })
-  @ApiErrors(404, 502, 503, 504)
+  @ApiErrors(400, 404, 502, 503, 504)
   run(@Param('dagId', dagIdPipe) dagId: string, @Param('runId', runIdPipe) runId: string): Promise<DagRunDto> {
     return this.orchestration.getRun(dagId, runId);
   }
@@ -97,7 +97,7 @@ export class OrchestrationController {
   @DagIdParam()
   @RunIdParam()
   @ApiOkResponse({ type: TaskInstancesDto })
-  @ApiErrors(404, 502, 503, 504)
+  @ApiErrors(400, 404, 502, 503, 504)
   async tasks(@Param('dagId', dagIdPipe) dagId: string, @Param('runId', runIdPipe) runId: string): Promise<TaskInstancesDto> {
     return { tasks: await this.orchestration.taskInstances(dagId, runId) };
   }

@@ -36,7 +36,7 @@ export class BatchesController {
   @ApiParam({ name: 'name', example: 'daily_rollup', description: 'A job from GET /jobs' })
   @ApiBody({ type: SubmitBatchDto, required: false, description: 'Optional: without a body the job runs with args {} (checked against its schema)' })
   @ApiCreatedResponse({ type: BatchDto })
-  @ApiErrors(400, 404, 409, 502, 503, 504)
+  @ApiErrors(400, 404, 409, 413, 415, 502, 503, 504)
   submit(@Param('name') name: string, @Body() body: SubmitBatchDto): Promise<BatchDto> {
     return this.batches.submit(name, { args: body.args, conf: body.conf });
   }
@@ -53,7 +53,7 @@ export class BatchesController {
   @ApiOperation({ summary: 'State, app id and times of a batch' })
   @BatchIdParam()
   @ApiOkResponse({ type: BatchDto })
-  @ApiErrors(400, 404, 502, 503, 504)
+  @ApiErrors(404, 502, 503, 504)
   get(@Param('id') id: string): Promise<BatchDto> {
     return this.batches.get(id);
   }
@@ -72,7 +72,7 @@ export class BatchesController {
   @ApiOperation({ summary: 'Kill a batch' })
   @BatchIdParam()
   @ApiOkResponse({ type: BatchDto })
-  @ApiErrors(400, 404, 502, 503, 504)
+  @ApiErrors(404, 502, 503, 504)
   kill(@Param('id') id: string): Promise<BatchDto> {
     return this.batches.kill(id);
   }

@@ -24,7 +24,7 @@ export class StreamingController {
   @ApiOperation({ summary: 'Start the streaming job; idempotent: a live copy is returned, never a second one' })
   @ApiBody({ type: StartStreamingDto, required: false, description: "Optional: without a body the job starts with its catalog's default args" })
   @ApiOkResponse({ type: StreamingStatusDto })
-  @ApiErrors(400, 502, 503, 504)
+  @ApiErrors(400, 409, 413, 415, 502, 503, 504)
   start(@Body() body: StartStreamingDto): Promise<StreamingStatusDto> {
     return this.streaming.start(body.args);
   }
@@ -33,7 +33,7 @@ export class StreamingController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Stop the streaming job; it resumes from its checkpoint when started again' })
   @ApiOkResponse({ type: StreamingStatusDto })
-  @ApiErrors(502, 503, 504)
+  @ApiErrors(400, 413, 415, 502, 503, 504)
   stop(): Promise<StreamingStatusDto> {
     return this.streaming.stop();
   }

@@ -18,7 +18,7 @@ export class SchedulesController {
   @Get()
   @ApiOperation({ summary: 'All schedules' })
   @ApiOkResponse({ type: SchedulesDto })
-  @ApiErrors(503, 504)
+  @ApiErrors(502, 503, 504)
   async list(): Promise<SchedulesDto> {
     return { schedules: await this.schedules.list() };
   }
@@ -26,7 +26,7 @@ export class SchedulesController {
   @Post()
   @ApiOperation({ summary: 'Create a cron trigger of a DAG or a Spark job; it applies at once on every replica' })
   @ApiCreatedResponse({ type: ScheduleDto })
-  @ApiErrors(400, 503, 504)
+  @ApiErrors(400, 413, 415, 502, 503, 504)
   create(@Body() body: CreateScheduleDto): Promise<ScheduleDto> {
     return this.schedules.create(body);
   }
@@ -34,7 +34,7 @@ export class SchedulesController {
   @Get(':id')
   @ScheduleIdParam()
   @ApiOkResponse({ type: ScheduleDto })
-  @ApiErrors(404, 503, 504)
+  @ApiErrors(404, 502, 503, 504)
   get(@Param('id') id: string): Promise<ScheduleDto> {
     return this.schedules.get(id);
   }
@@ -48,7 +48,7 @@ export class SchedulesController {
     schema: { allOf: [{ $ref: getSchemaPath(UpdateScheduleDto) }], minProperties: 1 },
   })
   @ApiOkResponse({ type: ScheduleDto })
-  @ApiErrors(400, 404, 503, 504)
+  @ApiErrors(400, 404, 413, 415, 502, 503, 504)
   update(@Param('id') id: string, @Body() body: UpdateScheduleDto): Promise<ScheduleDto> {
     return this.schedules.update(id, body);
   }
@@ -57,7 +57,7 @@ export class SchedulesController {
   @ScheduleIdParam()
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted, with its run history' })
-  @ApiErrors(404, 503, 504)
+  @ApiErrors(404, 502, 503, 504)
   remove(@Param('id') id: string): Promise<void> {
     return this.schedules.remove(id);
   }
@@ -66,7 +66,7 @@ export class SchedulesController {
   @ScheduleIdParam()
   @ApiOperation({ summary: 'Fires of a schedule, newest first: outcome, run id or batch id, the replica that fired' })
   @ApiOkResponse({ type: ScheduleRunsDto })
-  @ApiErrors(400, 404, 503, 504)
+  @ApiErrors(400, 404, 502, 503, 504)
   async runs(@Param('id') id: string, @Query() query: ScheduleRunsQueryDto): Promise<ScheduleRunsDto> {
     return { runs: await this.schedules.runs(id, query.limit) };
   }

@@ -4,9 +4,9 @@ import { BadRequestError, UnsupportedMediaTypeError } from '../errors/errors';
 import { JsonBodyMiddleware } from './json-body.middleware';
 
 /** A request whose body is `text`, with the given headers. */
-function requestOf(text: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Request {
+function requestOf(text: string, headers: Record<string, string> = { 'content-type': 'application/json' }, method = 'POST'): Request {
   const req = Readable.from([Buffer.from(text)]) as unknown as Request;
-  Object.assign(req, { headers: { 'content-length': String(Buffer.byteLength(text)), ...headers } });
+  Object.assign(req, { method, headers: { 'content-length': String(Buffer.byteLength(text)), ...headers } });
   return req;
 }
 
@@ -23,8 +23,16 @@ describe('JsonBodyMiddleware', () => {
     await expect(parsed('{"isPaused":true}')).resolves.toEqual({ isPaused: true });
   });
 
+  it.each(['GET', 'DELETE'])('ignores what a %s request is sent', async (method) => {
+    const req = requestOf('not json', { 'content-type': 'text/plain' }, method);
+    const next = jest.fn();
+    await new JsonBodyMiddleware().use(req, {} as Response, next);
+    expect(next).toHaveBeenCalled();
+    expect(req.body).toBeUndefined();
+  });
+
   it('leaves a request without a body alone', async () => {
-    const req = { headers: {} } as Request;
+    const req = { method: 'POST', headers: {} } as Request;
     const next = jest.fn();
     await new JsonBodyMiddleware().use(req, {} as Response, next);
     expect(next).toHaveBeenCalled();

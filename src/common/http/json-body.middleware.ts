@@ -4,6 +4,7 @@ import getRawBody from 'raw-body';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors/errors';
 
 const LIMIT = 1024 * 1024;
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /**
  * JSON bodies for the control routes (ingest reads its own raw body, per source). Errors are
@@ -12,6 +13,8 @@ const LIMIT = 1024 * 1024;
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
   async use(req: Request, _res: Response, next: NextFunction): Promise<void> {
+    // Only the methods that take a body read one; a GET or DELETE ignores what it is sent.
+    if (!BODY_METHODS.has(req.method)) return next();
     const length = req.headers['content-length'];
     const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
     if (!hasBody) return next();

@@ -39,13 +39,17 @@ export class IngestionController {
   })
   @ApiParam({ name: 'source', example: 'users', description: 'A source from GET /sources' })
   @ApiConsumes('application/json', 'application/x-ndjson')
-  @ApiHeader({ name: 'content-type', required: true, description: 'application/json or application/x-ndjson' })
   @ApiHeader({
     name: 'content-encoding',
     required: false,
     description: "gzip or deflate for a compressed body; the source's body limit applies to the compressed and to the decompressed size",
   })
-  @ApiHeader({ name: 'idempotency-key', required: false, description: 'Retrying with the same key yields the same event ids' })
+  @ApiHeader({
+    name: 'idempotency-key',
+    required: false,
+    schema: { type: 'string', pattern: '^[!-~]{1,255}$' },
+    description: 'Retrying with the same key yields the same event ids: 1 to 255 printable ASCII characters, no spaces',
+  })
   @ApiBody({
     description: 'One event or an array of events (application/json), or one event per line (application/x-ndjson)',
     schema: {
@@ -60,7 +64,6 @@ export class IngestionController {
   async ingest(
     @Param('source') source: string,
     @Req() req: IncomingMessage,
-    @Headers('content-type') contentType?: string,
     @Headers('content-encoding') contentEncoding?: string,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<IngestResponseDto> {
@@ -68,7 +71,8 @@ export class IngestionController {
       source,
       body: req,
       contentLength: req.headers['content-length'],
-      contentType,
+      // Read from the request, not declared as a header parameter: OpenAPI states the media type in the request body.
+      contentType: req.headers['content-type'],
       contentEncoding,
       idempotencyKey,
       headers: req.headers,

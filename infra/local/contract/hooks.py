@@ -18,6 +18,12 @@ Rules the document states in words only (valid data of the schema the server mus
 - from/to: from < to and at most RECORDS_MAX_RANGE_DAYS apart (default 31), to defaulting to now:
   a schema-valid case gets a range that holds (the last hour).
 - pageToken: only the API mints valid ones: a schema-valid case is sent without it.
+- POST /ingest/{source}: a source with a schema of its own (or a signature) narrows "any object":
+  a schema-valid case naming one is sent to a source without either.
+- POST /jobs/{name}/batches: a job's args must match that job's schema (GET /jobs): a schema-valid
+  case for a catalog job gets the args its schema's examples give.
+- schedules: the cron must fire some day and the target exist: a schema-valid case gets a cron that
+  does (`0 0 1 1 *`) and, for a target, a DAG GET /dags lists or a job with its example args.
 """
 
 from __future__ import annotations
@@ -69,13 +75,76 @@ def _paused(dag_id: str) -> bool | None:
 
 
 def _repair_range(query: dict) -> None:
-    if "from" not in query and "to" not in query:
+    # Dates and date-times only (the log's `from` is a line number).
+    if not any(isinstance(query.get(name), str) for name in ("from", "to")):
         return
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    if "to" in query:
+    if isinstance(query.get("to"), str):
         query["to"] = now.isoformat().replace("+00:00", "Z")
-    if "from" in query:
+    if isinstance(query.get("from"), str):
         query["from"] = (now - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+
+
+_job_args: dict[str, dict] | None = None
+
+
+def _example_args(job: str) -> dict | None:
+    """Args for a catalog job, built from the `examples` of its args schema (None for a job not in the catalog)."""
+    global _job_args
+    if _job_args is None:
+        res = requests.get(f"{BASE}/api/v1/jobs", headers=AUTH, timeout=30)
+        res.raise_for_status()
+        _job_args = {}
+        for entry in res.json()["jobs"]:
+            properties = entry["args"].get("properties", {})
+            _job_args[entry["name"]] = {k: v["examples"][0] for k, v in properties.items() if v.get("examples")}
+    return _job_args.get(job)
+
+
+def _repair_target(target: dict) -> None:
+    if target.get("kind") == "job":
+        if _example_args(target.get("name")) is None:
+            target["name"] = "daily_rollup"
+        target["args"] = _example_args(target["name"])
+    elif target.get("kind") == "dag" and target.get("name") not in _real_dag_ids():
+        target["name"] = sorted(_real_dag_ids())[0]
+
+
+_plain_source: str | None = None
+
+
+_source_rules: dict[str, bool] | None = None
+
+
+def _sources() -> dict[str, bool]:
+    """Each configured source, and whether it has a schema or a signature of its own."""
+    global _source_rules
+    if _source_rules is None:
+        res = requests.get(f"{BASE}/api/v1/sources", headers=AUTH, timeout=30)
+        res.raise_for_status()
+        _source_rules = {s["name"]: bool(s.get("schema") or s.get("signatureScheme")) for s in res.json()["sources"]}
+    return _source_rules
+
+
+def _source_without_rules() -> str:
+    """A configured source with no schema and no signature: any JSON object is a valid event for it."""
+    global _plain_source
+    if _plain_source is None:
+        res = requests.get(f"{BASE}/api/v1/sources", headers=AUTH, timeout=30)
+        res.raise_for_status()
+        sources = res.json()["sources"]
+        _plain_source = next(s["name"] for s in sources if not s.get("schema") and not s.get("signatureScheme"))
+    return _plain_source
+
+
+_dag_lock = threading.Lock()
+
+
+@schemathesis.serializer("application/x-ndjson")
+def ndjson(ctx, value):
+    """One JSON document per line: an array is its events, anything else one event."""
+    events = value if isinstance(value, list) else [value]
+    return "".join(json.dumps(event) + "\n" for event in events).encode()
 
 
 @schemathesis.hook
@@ -88,7 +157,15 @@ def before_call(context, case, kwargs):
         query.pop("pageToken", None)
 
     params = case.path_parameters if isinstance(case.path_parameters, dict) else {}
+    if method == "POST" and path == "/api/v1/ingest/{source}" and _positive(case):
+        # The body schema is any object; a source's own schema (GET /sources) narrows it per source.
+        sources = _sources()
+        if params.get("source") in sources and sources[params["source"]]:
+            params["source"] = _source_without_rules()
     if method == "POST" and path == "/api/v1/jobs/{name}/batches":
+        args = _example_args(params.get("name"))
+        if _positive(case) and args is not None and isinstance(case.body, dict):
+            case.body["args"] = dict(args)
         with _lock:
             if _submitted >= MAX_BATCHES:
                 params["name"] = NO_SUCH
@@ -108,6 +185,10 @@ def before_call(context, case, kwargs):
     elif method in ("POST", "PATCH") and path in ("/api/v1/schedules", "/api/v1/schedules/{id}"):
         if _positive(case) and isinstance(case.body, dict):
             case.body["enabled"] = False
+            if "cron" in case.body:
+                case.body["cron"] = "0 0 1 1 *"
+            if isinstance(case.body.get("target"), dict):
+                _repair_target(case.body["target"])
 
 
 @schemathesis.hook

@@ -43,7 +43,7 @@ set +e
     --seed "${CONTRACT_SEED:-20261130}" \
     --max-examples "${CONTRACT_MAX_EXAMPLES:-40}" \
     --phases examples,coverage,fuzzing \
-    --workers 2 \
+    --workers 1 \
     --request-timeout 30 \
     --no-color \
     --exclude-path-regex '^/api/v1/streaming/(start|stop)$' \

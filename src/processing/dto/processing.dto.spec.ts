@@ -29,7 +29,6 @@ describe('SubmitBatchDto', () => {
 
   it.each([
     ['a conf value that is not a string', { conf: { 'spark.executor.instances': 2 } }, 'conf'],
-    ['a conf with an empty property name', { conf: { '': 'x' } }, 'conf'],
     ['a conf that is a list', { conf: ['a'] }, 'conf'],
     ['null args', { args: null }, 'args'],
     ['null conf', { conf: null }, 'conf'],

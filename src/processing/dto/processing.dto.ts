@@ -9,8 +9,8 @@ const IsStringMap = (options?: ValidationOptions) =>
       name: 'isStringMap',
       validator: {
         validate: (value: unknown) =>
-          typeof value === 'object' && value !== null && !Array.isArray(value) && Object.entries(value).every(([k, v]) => k.length > 0 && typeof v === 'string'),
-        defaultMessage: () => '$property must be an object of non-empty property names to string values, e.g. {"spark.driver.memory": "1g"}',
+          typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'),
+        defaultMessage: () => '$property must be an object of property names to string values, e.g. {"spark.driver.memory": "1g"}',
       },
     },
     options,

@@ -55,7 +55,7 @@ export class IngestionController {
     schema: {
       oneOf: [
         { type: 'object', example: { name: 'Ada', email: 'ada@example.com' } },
-        { type: 'array', items: { type: 'object' }, example: [{ name: 'Ada' }, { name: 'Grace' }] },
+        { type: 'array', items: { type: 'object' }, minItems: 1, example: [{ name: 'Ada' }, { name: 'Grace' }] },
       ],
     },
   })

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -208,10 +209,21 @@ def after_call(context, case, response):
         requests.delete(f"{BASE}/api/v1/schedules/{schedule_id}", headers=AUTH, timeout=30)
     elif method == "PATCH" and path == "/api/v1/dags/{dagId}":
         dag_id = (case.path_parameters or {}).get("dagId")
-        if dag_id in _paused_before and response.status_code == 200:
-            requests.patch(
-                f"{BASE}/api/v1/dags/{dag_id}",
-                headers={**AUTH, "Content-Type": "application/json"},
-                data=json.dumps({"isPaused": _paused_before[dag_id]}),
-                timeout=30,
-            )
+        if dag_id in _paused_before:
+            _restore_paused(dag_id)
+
+
+def _restore_paused(dag_id: str) -> None:
+    """Puts the DAG's paused state back, whatever the case did (Airflow's SQLite may refuse a write now and then: retried)."""
+    want = _paused_before[dag_id]
+    for attempt in range(10):
+        if _paused(dag_id) == want:
+            return
+        requests.patch(
+            f"{BASE}/api/v1/dags/{dag_id}",
+            headers={**AUTH, "Content-Type": "application/json"},
+            data=json.dumps({"isPaused": want}),
+            timeout=30,
+        )
+        time.sleep(0.2 * (attempt + 1))
+    raise RuntimeError(f"could not put DAG {dag_id} back to isPaused={want}")

@@ -11,7 +11,7 @@ export STREAMING_AUTOSTART ?= true
 # whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
 export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
-.PHONY: help install promtool up down status logs build lint typecheck unit pytest infra-check e2e test bench bench-ingest bench-query bench-freshness bench-recovery bench-body clean
+.PHONY: help install promtool up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-recovery bench-body clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -63,7 +63,10 @@ infra-check: node_modules/.install-stamp ## checks of the Docker files that need
 e2e: install promtool ## end-to-end tests against the real local stack (starts what is missing, stops what it started)
 	@infra/local/with-stack.sh kafka cassandra livy airflow api -- npx jest --ci --config test/jest-e2e.config.js --runInBand
 
-test: install lint typecheck unit pytest infra-check e2e ## everything CI runs
+contract: install ## schemathesis over the whole OpenAPI document of the real API: every check, a fixed seed, zero failures (starts what is missing)
+	@infra/local/with-stack.sh kafka cassandra livy airflow api -- infra/local/contract/run.sh
+
+test: install lint typecheck unit pytest infra-check e2e contract ## everything CI runs
 
 bench: bench-ingest bench-query ## both benchmarks below; tables printed, results in bench/results/
 

@@ -16,7 +16,7 @@ describe('Livy outage: batch routes answer 503 naming Livy; the stream is report
   it('answers 503 naming Livy and readiness reports it down, then recovers', async () => {
     stack('down', 'livy');
     const res = await request(app.getHttpServer()).get('/api/v1/batches').set(AUTH).expect(503);
-    expect(res.body).toMatchObject({ details: { upstream: 'Livy' }, message: expect.stringMatching(/Livy/) });
+    expect(res.body).toMatchObject({ upstream: 'Livy', message: expect.stringMatching(/Livy/) });
     // A copy of the stream keeps running without Livy; its state comes from what it reports, and says Livy is not there.
     const stream = await request(app.getHttpServer()).get('/api/v1/streaming').set(AUTH).expect(200);
     if (stream.body.desired === 'running' && stream.body.batchId) expect(stream.body.livy).toMatch(/^unavailable: .*Livy/);
@@ -24,7 +24,7 @@ describe('Livy outage: batch routes answer 503 naming Livy; the stream is report
     expect(pipeline.body.dependencies).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'livy', up: false })]));
     expect(pipeline.body.verdict).toMatch(/degraded|stopped/);
     const ready = await request(app.getHttpServer()).get('/health/ready').expect(503);
-    expect(ready.body.details.error.livy.status).toBe('down');
+    expect(ready.body.error.livy.status).toBe('down');
 
     stack('up', 'livy');
     await request(app.getHttpServer()).get('/api/v1/batches').set(AUTH).expect(200);

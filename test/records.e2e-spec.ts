@@ -89,7 +89,8 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
   it.each([
     ['limit=0', /limit/],
     ['limit=abc', /limit/],
-    ['from=yesterday', /from must be an ISO 8601/],
+    ['from=yesterday', /from must be a real calendar date/],
+    ['from=2026-02-30', /from must be a real calendar date/],
     ['from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', /earlier/],
     ['from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z', /more than 31 days/],
     ['pageToken=garbage', /pageToken/],
@@ -97,6 +98,13 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
   ])('answers 400 for %s', async (query, message) => {
     const res = await get(`/api/v1/records/${source}?${query}`).expect(400);
     expect(res.body.message).toMatch(message);
+  });
+
+  it('refuses a forged page token with 400 naming pageToken, before Cassandra sees its paging state', async () => {
+    const cursor = { v: 1, s: source, f: Date.parse(from), t: Date.parse(to), d: '2026-01-11', p: 'garbage' };
+    const forged = Buffer.from(JSON.stringify(cursor)).toString('base64url');
+    const res = await get(`/api/v1/records/${source}?from=${from}&to=${to}&pageToken=${forged}`).expect(400);
+    expect(res.body).toMatchObject({ message: expect.stringMatching(/^pageToken is not valid/), details: [{ field: 'pageToken' }] });
   });
 
   it('refuses a page token used for another source', async () => {

@@ -72,7 +72,7 @@ describe('POST /api/v1/ingest/webhooks: Standard Webhooks deliveries, without an
 
     const res = await deliver(body, headers).expect(401);
 
-    expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized', details: { source: 'webhooks', scheme: 'standard-webhooks', problem }, requestId: expect.any(String) });
+    expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized', details: [{ source: 'webhooks', scheme: 'standard-webhooks', problem }], requestId: expect.any(String) });
     expect(res.body.message).toMatch(message);
     expect(await topicEnd(TOPIC)).toBe(before);
   });

@@ -1,4 +1,4 @@
-import { MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { CatalogsModule } from '../../src/catalogs/catalogs.module';
@@ -6,6 +6,7 @@ import { ApiKeyGuard } from '../../src/common/auth/api-key.guard';
 import { AppConfigModule } from '../../src/common/config/config.module';
 import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filter';
 import { JsonBodyMiddleware } from '../../src/common/http/json-body.middleware';
+import { validationPipe } from '../../src/common/http/validation.pipe';
 import { AppLoggerModule } from '../../src/common/logging/logger.module';
 import { HealthModule } from '../../src/health/health.module';
 import { IngestionModule } from '../../src/ingestion/ingestion.module';
@@ -26,10 +27,7 @@ import { SchedulingModule } from '../../src/scheduling/scheduling.module';
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
-    {
-      provide: APP_PIPE,
-      useValue: new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }),
-    },
+    { provide: APP_PIPE, useValue: validationPipe() },
   ],
 })
 export class AppModule implements NestModule {

@@ -2,6 +2,8 @@ import { INestApplication, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { answerClientErrors } from '../../src/common/http/client-errors';
+import { declareEnforcedRules } from '../../src/common/http/openapi';
 import { requestId } from '../../src/common/http/request-id.middleware';
 import { httpMetrics } from '../../src/metrics/http-metrics.middleware';
 import { MeteredExpressAdapter } from '../../src/metrics/metered-express.adapter';
@@ -13,6 +15,8 @@ export const API_PREFIX = 'api/v1';
 /** Builds the application: prefix, logger, Swagger and shutdown hooks. Shared by main.ts and the e2e tests. */
 export async function createApp(): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule, new MeteredExpressAdapter(), { bufferLogs: true, bodyParser: false, abortOnError: false });
+  // What Node refuses before routing (headers over 16 KB, malformed requests) is answered in the one error shape too.
+  answerClientErrors(app.getHttpServer());
   app.use(requestId);
   app.use(httpMetrics(app.get(MetricsService)));
   app.useLogger(app.get(Logger));
@@ -29,7 +33,7 @@ export async function createApp(): Promise<INestApplication> {
   });
   app.enableShutdownHooks();
 
-  const document = SwaggerModule.createDocument(
+  const document = declareEnforcedRules(SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Real-time pipeline control plane')
@@ -42,7 +46,7 @@ export async function createApp(): Promise<INestApplication> {
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
       .build(),
-  );
+  ));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
 }

@@ -329,6 +329,24 @@ describe('AirflowV2Client against an HTTP server imitating Airflow 3', () => {
     });
   });
 
+  // Sent as they are, such ids reach another route of Airflow's ("a/b" answered 405, a 502 for the caller's typo).
+  describe('an id outside Airflow\'s rules is a NotFoundError, without asking Airflow', () => {
+    it.each<[string, (c: AirflowV2Client) => Promise<unknown>, string]>([
+      ['getDag', (c) => c.getDag('a/b'), 'DAG "a/b" does not exist in Airflow'],
+      ['setPaused', (c) => c.setPaused('a/b', true), 'DAG "a/b" does not exist in Airflow'],
+      ['trigger', (c) => c.trigger('x'.repeat(251), {}), `DAG "${'x'.repeat(251)}" does not exist in Airflow`],
+      ['listRuns', (c) => c.listRuns('a b', 1), 'DAG "a b" does not exist in Airflow'],
+      ['getRun', (c) => c.getRun('user_profiles_ingest', 'r/1'), 'Run "r/1" of DAG "user_profiles_ingest" does not exist in Airflow'],
+      ['taskInstances', (c) => c.taskInstances('a%2Fb', 'r'), 'DAG "a%2Fb" does not exist in Airflow'],
+    ])('%s', async (_method, call, message) => {
+      const err = await rejection(call(client));
+
+      expect(err).toBeInstanceOf(NotFoundError);
+      expect(err.message).toBe(message);
+      expect(apiCalls()).toHaveLength(0);
+    });
+  });
+
   describe('changing DAGs and runs', () => {
     it('pauses a DAG with PATCH {is_paused} and returns it as Airflow now has it', async () => {
       const dag = await client.setPaused('user_profiles_ingest', true);
@@ -573,7 +591,7 @@ describe('AirflowV2Client.mapError', () => {
     const mapped = AirflowV2Client.mapError(axiosError({ status: 500, data: 'Internal Server Error' }));
 
     expect(mapped).toBeInstanceOf(UpstreamRejectedError);
-    expect(mapped).toMatchObject({ statusCode: 502, upstream: 'Airflow', details: { upstream: 'Airflow', upstreamDetails: { status: 500 } } });
+    expect(mapped).toMatchObject({ statusCode: 502, upstream: 'Airflow', details: [{ status: 500 }] });
     expect(mapped.message).toContain('500');
     expect(mapped.message).toContain('Internal Server Error');
   });

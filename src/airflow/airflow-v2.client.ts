@@ -10,7 +10,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../common/errors/errors';
-import { AirflowApi, AirflowDag, AirflowDagRun, AirflowTaskInstance, TriggerRequest } from './airflow.api';
+import { AirflowApi, AirflowDag, AirflowDagRun, AirflowTaskInstance, DAG_ID, RUN_ID, TriggerRequest } from './airflow.api';
 
 const AIRFLOW = 'Airflow';
 const REFRESH_BEFORE_EXPIRY_MS = 60_000;
@@ -43,18 +43,18 @@ export class AirflowV2Client implements AirflowApi {
   }
 
   async getDag(dagId: string): Promise<AirflowDag> {
-    return toDag(await this.request<Json>({ method: 'GET', url: `/api/v2/dags/${enc(dagId)}` }, dagMissing(dagId)));
+    return toDag(await this.request<Json>({ method: 'GET', url: `/api/v2/dags/${dag(dagId)}` }, dagMissing(dagId)));
   }
 
   async setPaused(dagId: string, paused: boolean): Promise<AirflowDag> {
-    return toDag(await this.request<Json>({ method: 'PATCH', url: `/api/v2/dags/${enc(dagId)}`, data: { is_paused: paused } }, dagMissing(dagId)));
+    return toDag(await this.request<Json>({ method: 'PATCH', url: `/api/v2/dags/${dag(dagId)}`, data: { is_paused: paused } }, dagMissing(dagId)));
   }
 
   async trigger(dagId: string, req: TriggerRequest): Promise<AirflowDagRun> {
     const body: Json = { logical_date: req.logicalDate ?? null, conf: req.conf ?? {} };
     if (req.runId) body.dag_run_id = req.runId;
     try {
-      return toRun(await this.request<Json>({ method: 'POST', url: `/api/v2/dags/${enc(dagId)}/dagRuns`, data: body }, dagMissing(dagId)));
+      return toRun(await this.request<Json>({ method: 'POST', url: `/api/v2/dags/${dag(dagId)}/dagRuns`, data: body }, dagMissing(dagId)));
     } catch (err) {
       // Airflow's 409 body is a generic database message; say what it means here.
       if (err instanceof ConflictError) {
@@ -66,19 +66,19 @@ export class AirflowV2Client implements AirflowApi {
 
   async listRuns(dagId: string, limit: number): Promise<AirflowDagRun[]> {
     const page = await this.request<{ dag_runs: Json[] }>(
-      { method: 'GET', url: `/api/v2/dags/${enc(dagId)}/dagRuns`, params: { limit, order_by: '-run_after' } },
+      { method: 'GET', url: `/api/v2/dags/${dag(dagId)}/dagRuns`, params: { limit, order_by: '-run_after' } },
       dagMissing(dagId),
     );
     return page.dag_runs.map(toRun);
   }
 
   async getRun(dagId: string, runId: string): Promise<AirflowDagRun> {
-    return toRun(await this.request<Json>({ method: 'GET', url: `/api/v2/dags/${enc(dagId)}/dagRuns/${enc(runId)}` }, runMissing(dagId, runId)));
+    return toRun(await this.request<Json>({ method: 'GET', url: `/api/v2/dags/${dag(dagId)}/dagRuns/${run(dagId, runId)}` }, runMissing(dagId, runId)));
   }
 
   async taskInstances(dagId: string, runId: string): Promise<AirflowTaskInstance[]> {
     const page = await this.request<{ task_instances: Json[] }>(
-      { method: 'GET', url: `/api/v2/dags/${enc(dagId)}/dagRuns/${enc(runId)}/taskInstances`, params: { limit: 1000 } },
+      { method: 'GET', url: `/api/v2/dags/${dag(dagId)}/dagRuns/${run(dagId, runId)}/taskInstances`, params: { limit: 1000 } },
       runMissing(dagId, runId),
     );
     return page.task_instances.map(toTask);
@@ -138,7 +138,7 @@ export class AirflowV2Client implements AirflowApi {
       const detail = typeof body === 'string' ? body : body?.detail;
       const message = typeof detail === 'string' ? detail : JSON.stringify(detail ?? body);
       if (status === 409) return new ConflictError(`Airflow: ${message}`);
-      if (status === 400 || status === 422) return new BadRequestError(`Airflow refused the request: ${message}`, detail);
+      if (status === 400 || status === 422) return new BadRequestError(`Airflow refused the request: ${message}`, objectsIn(detail));
       return new UpstreamRejectedError(AIRFLOW, `Airflow refused the request (${status}): ${message}`, { status });
     }
     if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') return new UpstreamTimeoutError(AIRFLOW, 'Airflow did not answer in time');
@@ -146,9 +146,25 @@ export class AirflowV2Client implements AirflowApi {
   }
 }
 
-const enc = encodeURIComponent;
+/**
+ * A DAG id as a path segment. One outside Airflow's rule cannot exist, and sent as it is ("a/b")
+ * Airflow would answer for another route (405): it is a missing DAG, decided here.
+ */
+function dag(dagId: string): string {
+  if (!DAG_ID.test(dagId)) throw dagMissing(dagId);
+  return encodeURIComponent(dagId);
+}
+
+function run(dagId: string, runId: string): string {
+  if (!RUN_ID.test(runId)) throw runMissing(dagId, runId);
+  return encodeURIComponent(runId);
+}
+
 const dagMissing = (dagId: string) => new NotFoundError(`DAG "${dagId}" does not exist in Airflow`);
 const runMissing = (dagId: string, runId: string) => new NotFoundError(`Run "${runId}" of DAG "${dagId}" does not exist in Airflow`);
+/** Airflow's validation errors (a list of {loc, msg, type}), kept as the error's details; anything else is in the message. */
+const objectsIn = (detail: unknown): object[] | undefined =>
+  Array.isArray(detail) && detail.length > 0 && detail.every((d) => typeof d === 'object' && d !== null) ? (detail as object[]) : undefined;
 const opt = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
 
 function jwtExpiry(token: string): number | undefined {

@@ -53,5 +53,10 @@ export interface AirflowApi {
 
 export const AIRFLOW_API = Symbol('AIRFLOW_API');
 
+/** Airflow's rule for a DAG id: letters, digits, `_`, `.` and `-`, at most 250. An id outside it cannot exist. */
+export const DAG_ID = /^[A-Za-z0-9_.-]{1,250}$/;
+/** Run ids Airflow accepts (its default allowed_run_id_pattern), at most 250. */
+export const RUN_ID = /^[A-Za-z0-9_.~:+-]{1,250}$/;
+
 /** Dag-run states after which a run never changes again. */
 export const TERMINAL_RUN_STATES = new Set(['success', 'failed']);

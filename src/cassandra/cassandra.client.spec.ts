@@ -15,7 +15,8 @@ describe('CassandraClient error mapping', () => {
     const mapped = mapError(new errors.NoHostAvailableError({ '127.0.0.1:9042': new Error('ECONNREFUSED') }));
 
     expect(mapped).toBeInstanceOf(UpstreamUnavailableError);
-    expect(mapped).toMatchObject({ statusCode: 503, upstream: 'Cassandra', details: { upstream: 'Cassandra' } });
+    expect(mapped).toMatchObject({ statusCode: 503, upstream: 'Cassandra' });
+    expect(mapped.details).toBeUndefined();
     expect(mapped.headers['Retry-After']).toBeDefined();
   });
 

@@ -30,7 +30,7 @@ export class HealthController {
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: one entry per dependency (Kafka, Cassandra, Livy, Airflow)' })
-  @ApiServiceUnavailableResponse({ description: 'At least one dependency is down; details lists each one' })
+  @ApiServiceUnavailableResponse({ description: 'At least one dependency is down: the same report, each dependency in details, the failing ones in error' })
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([

@@ -79,7 +79,7 @@ describe('parseEvents', () => {
     const error = parseError('{"n":1}\n\n{"n":2\n{"n":3}', 'ndjson');
 
     expect(error.message).toMatch(/^NDJSON line 3 is not valid JSON/);
-    expect(error.details).toEqual({ line: 3 });
+    expect(error.details).toEqual([{ line: 3 }]);
   });
 
   it.each([

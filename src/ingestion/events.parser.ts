@@ -41,7 +41,7 @@ export function parseEvents(text: string, format: BodyFormat): Record<string, un
       try {
         events.push(JSON.parse(line));
       } catch (err) {
-        throw new BadRequestError(`NDJSON line ${i + 1} is not valid JSON: ${(err as Error).message}`, { line: i + 1 });
+        throw new BadRequestError(`NDJSON line ${i + 1} is not valid JSON: ${(err as Error).message}`, [{ line: i + 1 }]);
       }
     });
   }

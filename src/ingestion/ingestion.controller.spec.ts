@@ -113,7 +113,7 @@ describe('POST /api/v1/ingest/{source} over HTTP, for signed and unsigned source
       statusCode: 401,
       error: 'Unauthorized',
       message: expect.stringMatching(/^No signature in webhook-signature matches/),
-      details: { source: 'hooks', scheme: 'standard-webhooks', problem: 'no_match' },
+      details: [{ source: 'hooks', scheme: 'standard-webhooks', problem: 'no_match' }],
     });
     expect(kafka.publish).not.toHaveBeenCalled();
   });
@@ -121,7 +121,7 @@ describe('POST /api/v1/ingest/{source} over HTTP, for signed and unsigned source
   it('refuses, for a signed source, a request with a valid API key but no signature', async () => {
     const res = await post('hooks', '{"n":1}', { 'X-API-Key': API_KEY }).expect(401);
 
-    expect(res.body.details).toEqual({ source: 'hooks', scheme: 'standard-webhooks', problem: 'missing_header' });
+    expect(res.body.details).toEqual([{ source: 'hooks', scheme: 'standard-webhooks', problem: 'missing_header' }]);
     expect(res.body.message).toContain('an API key does not replace the signature');
   });
 

@@ -43,7 +43,6 @@ export class IngestionController {
   })
   @ApiParam({ name: 'source', example: 'users', description: 'A source from GET /sources' })
   @ApiConsumes('application/json', 'application/x-ndjson')
-  @ApiHeader({ name: 'content-type', required: true, description: 'application/json or application/x-ndjson' })
   @ApiHeader({
     name: 'content-encoding',
     required: false,
@@ -52,14 +51,16 @@ export class IngestionController {
   @ApiHeader({
     name: 'idempotency-key',
     required: false,
-    description: 'A key of 1 to 255 printable ASCII characters: a retry with the same key and body is answered with the first answer and publishes nothing',
+    schema: { type: 'string', pattern: '^[!-~]{1,255}$' },
+    description:
+      'A key of 1 to 255 printable ASCII characters, no spaces: a retry with the same key and body is answered with the first answer and publishes nothing',
   })
   @ApiBody({
     description: 'One event or an array of events (application/json), or one event per line (application/x-ndjson)',
     schema: {
       oneOf: [
         { type: 'object', example: { name: 'Ada', email: 'ada@example.com' } },
-        { type: 'array', items: { type: 'object' }, example: [{ name: 'Ada' }, { name: 'Grace' }] },
+        { type: 'array', items: { type: 'object' }, minItems: 1, example: [{ name: 'Ada' }, { name: 'Grace' }] },
       ],
     },
   })
@@ -72,7 +73,6 @@ export class IngestionController {
   async ingest(
     @Param('source') source: string,
     @Req() req: IncomingMessage,
-    @Headers('content-type') contentType: string | undefined,
     @Headers('content-encoding') contentEncoding: string | undefined,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: ServerResponse,
@@ -81,7 +81,8 @@ export class IngestionController {
       source,
       body: req,
       contentLength: req.headers['content-length'],
-      contentType,
+      // Read from the request, not declared as a header parameter: OpenAPI states the media type in the request body.
+      contentType: req.headers['content-type'],
       contentEncoding,
       idempotencyKey,
       headers: req.headers,

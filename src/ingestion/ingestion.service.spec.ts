@@ -810,7 +810,7 @@ describe('IngestionService.ingest, signed sources', () => {
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect(error.statusCode).toBe(401);
     expect(error.message).toMatch(message);
-    expect(error.details).toEqual({ source: 'hooks', scheme: 'standard-webhooks', problem });
+    expect(error.details).toEqual([{ source: 'hooks', scheme: 'standard-webhooks', problem }]);
     expect(kafka.publish).not.toHaveBeenCalled();
     expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'hooks', reason: 'bad_signature' })).toBe(1);
   });
@@ -869,7 +869,7 @@ describe('IngestionService.ingest, signed sources', () => {
       const error = await rejection(service.ingest(request));
 
       expect(error).toBeInstanceOf(UnauthorizedError);
-      expect(error.details).toEqual({ source: 'hooks', scheme: 'standard-webhooks', problem: 'no_match' });
+      expect(error.details).toEqual([{ source: 'hooks', scheme: 'standard-webhooks', problem: 'no_match' }]);
       expect(kafka.publish).not.toHaveBeenCalled();
     });
 

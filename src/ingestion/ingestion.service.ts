@@ -165,7 +165,7 @@ export class IngestionService implements OnApplicationBootstrap {
     if (!source.signature) return undefined;
     const check = verifySignature(source.signature, headers, body, Date.now());
     if (!check.ok) {
-      throw new UnauthorizedError(check.message, { source: source.name, scheme: source.signature.scheme, problem: check.problem });
+      throw new UnauthorizedError(check.message, [{ source: source.name, scheme: source.signature.scheme, problem: check.problem }]);
     }
     return check.deliveryId;
   }

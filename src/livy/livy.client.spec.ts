@@ -28,7 +28,8 @@ describe('LivyClient.mapError', () => {
     const mapped = LivyClient.mapError(axiosError({ response: { status: 400, data: { msg: 'Local path /x cannot be added to user sessions.' } } }));
 
     expect(mapped).toBeInstanceOf(UpstreamRejectedError);
-    expect(mapped).toMatchObject({ statusCode: 502, upstream: 'Livy', details: { upstream: 'Livy', upstreamDetails: { status: 400 } } });
+    expect(mapped).toMatchObject({ statusCode: 502, upstream: 'Livy', details: [{ status: 400 }] });
+    expect(mapped.details).not.toContainEqual(expect.objectContaining({ upstream: expect.anything() }));
     expect(mapped.message).toContain('Local path /x cannot be added to user sessions.');
     expect(mapped.message).toContain('400');
   });

@@ -14,6 +14,7 @@ import { JsonBodyMiddleware } from '../common/http/json-body.middleware';
 import { testConfig } from '../common/testing/config';
 import { httpMetrics, labelledNotFound, routeLabel, UNMATCHED } from './http-metrics.middleware';
 import { MeteredExpressAdapter } from './metered-express.adapter';
+import { requestId } from '../common/http/request-id.middleware';
 import { MetricsModule } from './metrics.module';
 import { MetricsService } from './metrics.service';
 import { metricValue } from './testing/metric-value';
@@ -65,6 +66,7 @@ async function probeApp(): Promise<{ app: INestApplication; metrics: MetricsServ
   const moduleRef = await Test.createTestingModule({ imports: [ProbeModule] }).compile();
   const app = moduleRef.createNestApplication(new MeteredExpressAdapter(), { bodyParser: false, logger: false });
   const metrics = app.get(MetricsService);
+  app.use(requestId);
   app.use(httpMetrics(metrics));
   app.setGlobalPrefix('api/v1', { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   await app.init();
@@ -111,11 +113,13 @@ describe('httpMetrics', () => {
 
   it('puts every path no route matched under one label, inside the prefix too', async () => {
     for (const path of ['/wp-login.php', '/api/v1/nowhere', '/api/v1', '/api/v2/sources', '/.env']) await http().get(path).set('X-API-Key', KEY).expect(404);
-    await http().delete('/api/v1/sources').set('X-API-Key', KEY).expect(404);
+    await http().delete('/api/v1/sources').set('X-API-Key', KEY).expect(405);
+    await http().delete('/api/v1/nowhere').set('X-API-Key', KEY).expect(404);
 
     expect(await requests({ route: UNMATCHED, method: 'GET', status: '404' })).toBe(5);
+    expect(await requests({ route: UNMATCHED, method: 'DELETE', status: '405' })).toBe(1);
     expect(await requests({ route: UNMATCHED, method: 'DELETE', status: '404' })).toBe(1);
-    expect(await requests({})).toBe(6);
+    expect(await requests({})).toBe(7);
   });
 
   it("labels a body refused by a route's middleware, before the handler ran, with that route", async () => {
@@ -135,6 +139,40 @@ describe('httpMetrics', () => {
     expect(refused.headers['content-type']).toMatch(/^application\/json/);
     expect(await requests({ route: '/metrics', method: 'GET', status: '200' })).toBe(1);
     expect(await requests({ route: '/metrics', method: 'GET', status: '401' })).toBe(1);
+  });
+});
+
+describe('a method a path does not answer', () => {
+  let app: INestApplication;
+  const http = () => request(app.getHttpServer());
+
+  beforeEach(async () => ({ app } = await probeApp()));
+  afterEach(() => app.close());
+
+  it.each([
+    ['GET', '/api/v1/ingest/clicks', 'POST'],
+    ['DELETE', '/api/v1/sources', 'GET, HEAD'],
+    ['PUT', '/api/v1/schedules', 'POST'],
+    ['TRACE', '/api/v1/sources', 'GET, HEAD'],
+    ['TRACE', '/metrics', 'GET, HEAD'],
+  ])('%s %s answers 405 with Allow: %s, in the one error shape', async (method, path, allow) => {
+    const res = await http()[method.toLowerCase() as 'get'](path).set('X-API-Key', KEY).set('X-Request-Id', 'req-405').expect(405);
+
+    expect(res.headers.allow).toBe(allow);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toEqual({ statusCode: 405, error: 'Method Not Allowed', message: `${method} is not allowed on ${path}; it answers ${allow}`, requestId: 'req-405' });
+  });
+
+  it.each([
+    ['GET', '/api/v1/nowhere'],
+    ['TRACE', '/api/v1/nowhere'],
+    ['GET', '/api/v1/ingest'],
+    ['GET', '/api/v1/ingest/a/b'],
+  ])('%s %s stays 404: no route has the path', async (method, path) => {
+    const res = await http()[method.toLowerCase() as 'get'](path).set('X-API-Key', KEY).expect(404);
+
+    expect(res.headers.allow).toBeUndefined();
+    expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
   });
 });
 

@@ -243,7 +243,7 @@ describe('OrchestrationService.trigger', () => {
     expect(airflow.trigger).not.toHaveBeenCalled();
   });
 
-  it.each(['yesterday', '2026-13-45T00:00:00Z', ''])('answers 400 for the logicalDate %p before calling Airflow', async (logicalDate) => {
+  it.each(['yesterday', '2026-13-45T00:00:00Z', '', '2026-02-30T00:00:00Z', '2026-03-01', '2026-03-01T00:00:00'])('answers 400 for the logicalDate %p before calling Airflow', async (logicalDate) => {
     const { service, airflow } = setup();
 
     const err = await rejection(service.trigger('user_profiles_ingest', { logicalDate }, 30));

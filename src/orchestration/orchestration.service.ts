@@ -3,6 +3,7 @@ import { AIRFLOW_API, AirflowApi, AirflowDag, AirflowDagRun, TERMINAL_RUN_STATES
 import { mapLimited } from '../common/async/map-limited';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { BadRequestError, ConflictError, NotFoundError } from '../common/errors/errors';
+import { parseDateTime } from '../common/time/instant';
 import { DagDto, DagRunDto, TaskInstanceDto } from './dto/orchestration.dto';
 
 export interface TriggerResult {
@@ -37,8 +38,10 @@ export class OrchestrationService {
 
   /** Triggers a run; with waitSeconds, follows it until it ends or the bound elapses. */
   async trigger(dagId: string, request: TriggerRequest, waitSeconds?: number): Promise<TriggerResult> {
-    if (request.logicalDate !== undefined && Number.isNaN(Date.parse(request.logicalDate))) {
-      throw new BadRequestError(`logicalDate must be an ISO 8601 date-time; got "${request.logicalDate}"`);
+    if (request.logicalDate !== undefined && parseDateTime(request.logicalDate) === undefined) {
+      throw new BadRequestError(`logicalDate must be a real RFC 3339 date-time with a zone, e.g. 2026-01-01T00:00:00Z; got "${request.logicalDate}"`, [
+        { field: 'logicalDate', message: 'must be an RFC 3339 date-time with a zone' },
+      ]);
     }
     if (waitSeconds !== undefined) {
       const dag = await this.airflow.getDag(dagId);

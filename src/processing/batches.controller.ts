@@ -1,9 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { ApiErrors } from '../common/http/api-errors.decorator';
-import { BatchesService } from './batches.service';
+import { BATCH_ID, BatchesService } from './batches.service';
 import { BatchDto, BatchesDto, BatchLogDto, JobsDto, LogQueryDto, SubmitBatchDto } from './dto/processing.dto';
+
+const BatchIdParam = () =>
+  ApiParam({
+    name: 'id',
+    schema: { type: 'string', pattern: BATCH_ID.source },
+    example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d',
+    description: "The control plane's id (a UUID, from POST /jobs/{name}/batches or GET /batches), or livy:<n> for a batch only Livy knows; any other id is 404",
+  });
 
 @ApiTags('processing')
 @ApiSecurity('api-key')
@@ -25,9 +33,10 @@ export class BatchesController {
 
   @Post('jobs/:name/batches')
   @ApiOperation({ summary: 'Submit a job from the catalog as a Livy batch' })
-  @ApiParam({ name: 'name', example: 'daily_rollup' })
+  @ApiParam({ name: 'name', example: 'daily_rollup', description: 'A job from GET /jobs' })
+  @ApiBody({ type: SubmitBatchDto, required: false, description: 'Optional: without a body the job runs with args {} (checked against its schema)' })
   @ApiCreatedResponse({ type: BatchDto })
-  @ApiErrors(400, 404, 409, 502, 503, 504)
+  @ApiErrors(400, 404, 409, 413, 415, 502, 503, 504)
   submit(@Param('name') name: string, @Body() body: SubmitBatchDto): Promise<BatchDto> {
     return this.batches.submit(name, { args: body.args, conf: body.conf });
   }
@@ -42,14 +51,16 @@ export class BatchesController {
 
   @Get('batches/:id')
   @ApiOperation({ summary: 'State, app id and times of a batch' })
+  @BatchIdParam()
   @ApiOkResponse({ type: BatchDto })
-  @ApiErrors(400, 404, 502, 503, 504)
+  @ApiErrors(404, 502, 503, 504)
   get(@Param('id') id: string): Promise<BatchDto> {
     return this.batches.get(id);
   }
 
   @Get('batches/:id/log')
   @ApiOperation({ summary: "A page of the batch's driver output, as Livy keeps it" })
+  @BatchIdParam()
   @ApiOkResponse({ type: BatchLogDto })
   @ApiErrors(400, 404, 502, 503, 504)
   log(@Param('id') id: string, @Query() query: LogQueryDto): Promise<BatchLogDto> {
@@ -59,8 +70,9 @@ export class BatchesController {
   @Delete('batches/:id')
   @HttpCode(200)
   @ApiOperation({ summary: 'Kill a batch' })
+  @BatchIdParam()
   @ApiOkResponse({ type: BatchDto })
-  @ApiErrors(400, 404, 502, 503, 504)
+  @ApiErrors(404, 502, 503, 504)
   kill(@Param('id') id: string): Promise<BatchDto> {
     return this.batches.kill(id);
   }

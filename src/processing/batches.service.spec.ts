@@ -343,18 +343,37 @@ describe('BatchesService.get', () => {
     expect(err.message).toContain(idOf(4));
   });
 
-  it.each(['4', 'livy:', 'livy:x', 'livy:-1', 'livy:1234567890', 'not-a-uuid', `${idOf(4)}0`, idOf(0xabc).toUpperCase(), ''])(
-    'answers 404 for the malformed id %p without asking the history or Livy',
-    async (id) => {
-      const { service, livy, history } = setup();
-      history.seed(record(4));
-      livy.add({ id: 4, name: `daily_rollup-${idOf(4)}`, state: 'running' });
+  it.each([
+    '4',
+    '2147483648',
+    'livy:',
+    'livy:x',
+    'livy:-1',
+    'livy:2147483648',
+    'livy:9999999999',
+    'livy:12345678901',
+    'not-a-uuid',
+    `${idOf(4)}0`,
+    idOf(0xabc).toUpperCase(),
+    '',
+  ])('answers 404 for the malformed id %p (or a Livy id no Java int holds) without asking the history or Livy', async (id) => {
+    const { service, livy, history } = setup();
+    history.seed(record(4));
+    livy.add({ id: 4, name: `daily_rollup-${idOf(4)}`, state: 'running' });
 
-      await expect(service.get(id)).rejects.toBeInstanceOf(NotFoundError);
-      expect(history.get).not.toHaveBeenCalled();
-      expect(livy.getBatch).not.toHaveBeenCalled();
-    },
-  );
+    await expect(service.get(id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.kill(id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.log(id, 0, 10)).rejects.toBeInstanceOf(NotFoundError);
+    expect(history.get).not.toHaveBeenCalled();
+    expect(livy.getBatch).not.toHaveBeenCalled();
+  });
+
+  it('asks Livy for livy:2147483647, the largest id Livy can hold', async () => {
+    const { service, livy } = setup();
+
+    await expect(service.get('livy:2147483647')).rejects.toBeInstanceOf(NotFoundError);
+    expect(livy.getBatch).toHaveBeenCalledWith(2147483647);
+  });
 
   it('answers 404 for livy:<n> when Livy has no batch n', async () => {
     const { service } = setup();

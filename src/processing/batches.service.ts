@@ -5,6 +5,7 @@ import { JobsCatalog, Provided, SparkJob } from '../catalogs/jobs.catalog';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ConflictError, NotFoundError } from '../common/errors/errors';
+import { JAVA_INT_MAX } from '../common/http/params';
 import { isTerminal, LivyBatch, LivyClient } from '../livy/livy.client';
 import { BatchDto, BatchLogDto } from './dto/processing.dto';
 
@@ -14,8 +15,10 @@ export interface SubmitOptions {
 }
 
 /** Batches Livy knows but the control plane did not submit (e.g. sent to Livy directly) are named by Livy's id. */
-const LIVY_ONLY = /^livy:(\d{1,9})$/;
+const LIVY_ONLY = /^livy:(\d{1,10})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** What a batch id looks like: the control plane's UUID, or livy:<n> (documented as the id parameter's pattern). */
+export const BATCH_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|livy:\d{1,10})$/;
 
 /** Where a batch id leads: a batch in the history (and Livy's copy of it, while Livy still has it), or Livy's alone. */
 interface Located {
@@ -125,7 +128,8 @@ export class BatchesService {
   /** The batch an id names, or 404. Livy's batch is taken only when its name is the recorded one. */
   async locate(id: string): Promise<Located> {
     const livyOnly = LIVY_ONLY.exec(id);
-    if (livyOnly) {
+    // Livy's ids are Java ints: a larger one names no batch, and Livy would fail on it rather than say so.
+    if (livyOnly && Number(livyOnly[1]) <= JAVA_INT_MAX) {
       const livy = await this.livy.getBatch(Number(livyOnly[1]));
       if (!livy) throw new NotFoundError(`Batch ${id} is not known to Livy`);
       return { id, livy };

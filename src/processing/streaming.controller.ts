@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { StartStreamingDto, StreamingStatusDto } from './dto/processing.dto';
 import { StreamingService } from './streaming.service';
@@ -22,8 +22,9 @@ export class StreamingController {
   @Post('start')
   @HttpCode(200)
   @ApiOperation({ summary: 'Start the streaming job; idempotent: a live copy is returned, never a second one' })
+  @ApiBody({ type: StartStreamingDto, required: false, description: "Optional: without a body the job starts with its catalog's default args" })
   @ApiOkResponse({ type: StreamingStatusDto })
-  @ApiErrors(400, 502, 503, 504)
+  @ApiErrors(400, 409, 413, 415, 502, 503, 504)
   start(@Body() body: StartStreamingDto): Promise<StreamingStatusDto> {
     return this.streaming.start(body.args);
   }
@@ -32,7 +33,7 @@ export class StreamingController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Stop the streaming job; it resumes from its checkpoint when started again' })
   @ApiOkResponse({ type: StreamingStatusDto })
-  @ApiErrors(502, 503, 504)
+  @ApiErrors(400, 413, 415, 502, 503, 504)
   stop(): Promise<StreamingStatusDto> {
     return this.streaming.stop();
   }

@@ -1,5 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { BadRequestError } from '../common/errors/errors';
-import { decodePageToken, encodePageToken, PageCursor } from './page-token';
+import { decodePageToken, encodePageToken, PageCursor, pageTokenKey } from './page-token';
+
+const KEY = pageTokenKey(['k'.repeat(16)]);
 
 const cursor: PageCursor = {
   source: 'users',
@@ -9,34 +12,63 @@ const cursor: PageCursor = {
   pageState: '0011aabbccdd',
 };
 
-const tokenOf = (doc: unknown) => Buffer.from(JSON.stringify(doc)).toString('base64url');
+const encoded = (doc: unknown) => Buffer.from(JSON.stringify(doc)).toString('base64url');
+/** A token signed with the right key, as only the API could make it. */
+const signed = (doc: unknown, key = KEY) => {
+  const body = Buffer.from(JSON.stringify(doc));
+  return `${body.toString('base64url')}.${createHmac('sha256', key).update(body).digest().subarray(0, 16).toString('base64url')}`;
+};
 
 describe('page tokens', () => {
   it('round-trip a cursor with a paging state', () => {
-    expect(decodePageToken(encodePageToken(cursor))).toEqual(cursor);
+    expect(decodePageToken(encodePageToken(cursor, KEY), KEY)).toEqual(cursor);
   });
 
   it('round-trip a cursor without a paging state', () => {
     const atDayStart: PageCursor = { ...cursor, pageState: undefined };
 
-    expect(decodePageToken(encodePageToken(atDayStart))).toEqual(atDayStart);
+    expect(decodePageToken(encodePageToken(atDayStart, KEY), KEY)).toEqual(atDayStart);
   });
 
   it('are URL-safe', () => {
-    expect(encodePageToken({ ...cursor, pageState: '\u00ff\u00fe?/+' })).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(encodePageToken({ ...cursor, pageState: '\u00ff\u00fe?/+' }, KEY)).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+  });
+
+  it('are accepted by every replica with the same API keys, in any order', () => {
+    const token = encodePageToken(cursor, pageTokenKey(['a'.repeat(16), 'b'.repeat(16)]));
+
+    expect(decodePageToken(token, pageTokenKey(['b'.repeat(16), 'a'.repeat(16)]))).toEqual(cursor);
+  });
+
+  const doc = { v: 1, s: 'users', f: cursor.from, t: cursor.to, d: cursor.day, p: 'garbage' };
+
+  it.each([
+    ['not a token at all', 'not-a-token'],
+    ['empty', ''],
+    ['a well-formed cursor without a MAC (forged)', encoded(doc)],
+    ['a forged cursor with a made-up MAC', `${encoded(doc)}.${'A'.repeat(22)}`],
+    ['a real token whose cursor was edited', `${encoded({ ...doc, p: 'other' })}.${encodePageToken(cursor, KEY).split('.')[1]}`],
+    ['a real token cut short', encodePageToken(cursor, KEY).slice(0, -3)],
+    ['signed with other API keys', encodePageToken(cursor, pageTokenKey(['x'.repeat(16)]))],
+    ['a real token with a part added', `${encodePageToken(cursor, KEY)}.x`],
+  ])('reject a token that is %s with 400 naming pageToken', (_case, token) => {
+    expect(() => decodePageToken(token, KEY)).toThrow(BadRequestError);
+    expect(() => decodePageToken(token, KEY)).toThrow(/^pageToken is not valid: pass the nextPageToken of the previous page unchanged/);
+    try {
+      decodePageToken(token, KEY);
+    } catch (err) {
+      expect((err as BadRequestError).details).toEqual([{ field: 'pageToken', message: 'not a token this API issued' }]);
+    }
   });
 
   it.each([
-    ['not base64 JSON', 'not-a-token'],
-    ['empty', ''],
-    ['of an unknown version', tokenOf({ v: 2, s: 'users', f: 0, t: 1, d: '2026-01-01', p: null })],
-    ['missing the source', tokenOf({ v: 1, f: 0, t: 1, d: '2026-01-01', p: null })],
-    ['carrying a malformed day', tokenOf({ v: 1, s: 'users', f: 0, t: 1, d: '2026-1-1', p: null })],
-    ['carrying a non-numeric range', tokenOf({ v: 1, s: 'users', f: 'a', t: 1, d: '2026-01-01', p: null })],
-    ['carrying a non-string paging state', tokenOf({ v: 1, s: 'users', f: 0, t: 1, d: '2026-01-01', p: 7 })],
-    ['JSON null', tokenOf(null)],
-  ])('reject a token that is %s with 400', (_case, token) => {
-    expect(() => decodePageToken(token)).toThrow(BadRequestError);
-    expect(() => decodePageToken(token)).toThrow('pageToken is not valid: pass the nextPageToken of the previous page unchanged');
+    ['of an unknown version', { v: 2, s: 'users', f: 0, t: 1, d: '2026-01-01', p: null }],
+    ['missing the source', { v: 1, f: 0, t: 1, d: '2026-01-01', p: null }],
+    ['carrying a malformed day', { v: 1, s: 'users', f: 0, t: 1, d: '2026-1-1', p: null }],
+    ['carrying a non-numeric range', { v: 1, s: 'users', f: 'a', t: 1, d: '2026-01-01', p: null }],
+    ['carrying a non-string paging state', { v: 1, s: 'users', f: 0, t: 1, d: '2026-01-01', p: 7 }],
+    ['JSON null', null],
+  ])('reject a signed token %s with 400', (_case, content) => {
+    expect(() => decodePageToken(signed(content), KEY)).toThrow(BadRequestError);
   });
 });

@@ -18,7 +18,7 @@ export class RecordsController {
   })
   @ApiParam({ name: 'source', example: 'users' })
   @ApiOkResponse({ type: RecordsPageDto })
-  @ApiErrors(400, 404, 503, 504)
+  @ApiErrors(400, 404, 502, 503, 504)
   list(@Param('source') source: string, @Query() query: RecordsQueryDto): Promise<RecordsPageDto> {
     return this.records.records(source, query);
   }
@@ -27,7 +27,7 @@ export class RecordsController {
   @ApiOperation({ summary: 'Event counts per minute, as written by the streaming job', description: 'Default window: the last 24 hours.' })
   @ApiParam({ name: 'source', example: 'users' })
   @ApiOkResponse({ type: StatsDto })
-  @ApiErrors(400, 404, 503, 504)
+  @ApiErrors(400, 404, 502, 503, 504)
   stats(@Param('source') source: string, @Query() query: TimeRangeQueryDto): Promise<StatsDto> {
     return this.records.stats(source, query.from, query.to);
   }

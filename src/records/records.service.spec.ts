@@ -4,6 +4,7 @@ import { sourcesNamed } from '../catalogs/testing/catalogs';
 import { BadRequestError, NotFoundError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
 import { RecordDto, RecordsQueryDto } from './dto/records.dto';
+import { encodePageToken, pageTokenKey } from './page-token';
 import { RecordsService } from './records.service';
 
 const MINUTE_MS = 60_000;
@@ -210,17 +211,27 @@ describe('RecordsService.records', () => {
       expect(repository.pageCalls).toHaveLength(0);
     });
 
-    // A token is only base64 JSON, so a client can forge one; its range must obey the same rules as from/to.
+    // The cursor is only base64 JSON: one a client wrote itself never reaches Cassandra (whose answer to a bad paging state is a 502).
+    it('a forged token with a garbage paging state with 400 naming pageToken, without reading Cassandra', async () => {
+      const { service, repository } = setup();
+      const cursor = { v: 1, s: 'users', f: Date.parse(FROM), t: Date.parse(TO), d: '2026-01-03', p: 'garbage' };
+      const forged = Buffer.from(JSON.stringify(cursor)).toString('base64url');
+
+      for (const token of [forged, `${forged}.${'A'.repeat(22)}`]) {
+        await expect(service.records('users', { from: FROM, to: TO, limit: 7, pageToken: token })).rejects.toThrow(/^pageToken is not valid/);
+      }
+      expect(repository.pageCalls).toHaveLength(0);
+    });
+
+    // A token the API signed under another configuration (RECORDS_MAX_RANGE_DAYS lowered since) obeys the rules of from/to too.
     it.each([
       ['an instant outside the Date range', { from: 0, to: 1e20 }],
       ['a range longer than RECORDS_MAX_RANGE_DAYS', { from: Date.parse('2020-01-01T00:00:00Z'), to: Date.parse(TO) }],
-    ])('a forged token carrying %s with 400', async (_case, range) => {
+    ])('a signed token carrying %s with 400', async (_case, range) => {
       const { service, repository } = setup();
-      const forged = Buffer.from(JSON.stringify({ v: 1, s: 'users', f: range.from, t: range.to, d: '2026-01-03', p: null })).toString(
-        'base64url',
-      );
+      const token = encodePageToken({ source: 'users', from: range.from, to: range.to, day: '2026-01-03' }, pageTokenKey(testConfig().http.apiKeys));
 
-      await expect(service.records('users', { limit: 7, pageToken: forged })).rejects.toBeInstanceOf(BadRequestError);
+      await expect(service.records('users', { limit: 7, pageToken: token })).rejects.toBeInstanceOf(BadRequestError);
       expect(repository.pageCalls).toHaveLength(0);
     });
 

@@ -4,7 +4,7 @@ import { BadRequestError } from '../common/errors/errors';
 import { EventsRepository, StoredEvent } from '../cassandra/events.repository';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { RecordDto, RecordsPageDto, RecordsQueryDto, StatsDto } from './dto/records.dto';
-import { decodePageToken, encodePageToken } from './page-token';
+import { decodePageToken, encodePageToken, pageTokenKey } from './page-token';
 import { checkedRange, daysNewestFirst, timeRange } from './time-range';
 
 const WEEK_MS = 7 * 86_400_000;
@@ -12,11 +12,15 @@ const DAY_MS = 86_400_000;
 
 @Injectable()
 export class RecordsService {
+  private readonly tokenKey: Buffer;
+
   constructor(
     private readonly events: EventsRepository,
     private readonly sources: SourcesRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.tokenKey = pageTokenKey(config.http.apiKeys);
+  }
 
   /**
    * Processed events newest first. Walks the day partitions from `to` back to `from`; the token
@@ -28,7 +32,7 @@ export class RecordsService {
     let days = daysNewestFirst(range);
     let pageState: string | undefined;
     if (query.pageToken !== undefined) {
-      const cursor = decodePageToken(query.pageToken);
+      const cursor = decodePageToken(query.pageToken, this.tokenKey);
       const sameQuery =
         cursor.source === sourceName &&
         (query.from === undefined || Date.parse(query.from) === cursor.from) &&
@@ -75,7 +79,7 @@ export class RecordsService {
   }
 
   private token(source: string, range: { from: Date; to: Date }, day: string, pageState?: string): string {
-    return encodePageToken({ source, from: range.from.getTime(), to: range.to.getTime(), day, pageState });
+    return encodePageToken({ source, from: range.from.getTime(), to: range.to.getTime(), day, pageState }, this.tokenKey);
   }
 }
 

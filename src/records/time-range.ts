@@ -1,14 +1,14 @@
 import { BadRequestError } from '../common/errors/errors';
+import { parseDateOrDateTime } from '../common/time/instant';
 
 const DAY_MS = 86_400_000;
-const INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 export interface TimeRange {
   from: Date;
   to: Date;
 }
 
-/** Parses ?from&to (ISO 8601; `to` exclusive), applying a default window that ends now. */
+/** Parses ?from&to (RFC 3339 dates or date-times; `to` exclusive), applying a default window that ends now. */
 export function timeRange(fromText: string | undefined, toText: string | undefined, defaultMs: number, maxDays: number): TimeRange {
   const to = toText === undefined ? new Date() : parseInstant('to', toText);
   const from = fromText === undefined ? new Date(to.getTime() - defaultMs) : parseInstant('from', fromText);
@@ -26,10 +26,13 @@ export function checkedRange(from: Date, to: Date, maxDays: number): TimeRange {
 }
 
 function parseInstant(name: string, text: string): Date {
-  const date = new Date(text);
-  // A date-time must name its zone, so the answer never depends on the server's time zone.
-  if (!INSTANT.test(text) || Number.isNaN(date.getTime())) {
-    throw new BadRequestError(`${name} must be an ISO 8601 date or a date-time with a zone, e.g. 2026-01-01T00:00:00Z; got "${text}"`);
+  // A date-time must name its zone, so the answer never depends on the server's time zone; a day
+  // must be one the calendar has (2026-02-30 is refused, not read as March 2).
+  const date = parseDateOrDateTime(text);
+  if (!date) {
+    throw new BadRequestError(`${name} must be a real calendar date (YYYY-MM-DD) or an RFC 3339 date-time with a zone, e.g. 2026-01-01T00:00:00Z; got "${text}"`, [
+      { field: name, message: 'must be a date (YYYY-MM-DD) or a date-time with a zone' },
+    ]);
   }
   return date;
 }

@@ -1,10 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiExtraModels, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { CreateScheduleDto, ScheduleDto, ScheduleRunsDto, ScheduleRunsQueryDto, SchedulesDto, UpdateScheduleDto } from './dto/schedules.dto';
 import { SchedulesService } from './schedules.service';
 
+const ScheduleIdParam = () =>
+  ApiParam({ name: 'id', schema: { type: 'string', format: 'uuid' }, example: '2f1d0c52-4f0e-4b8e-9d0b-1f2e3d4c5b6a', description: 'A schedule id from GET /schedules' });
+
 @ApiTags('scheduling')
+@ApiExtraModels(UpdateScheduleDto)
 @ApiSecurity('api-key')
 @ApiSecurity('bearer')
 @Controller('schedules')
@@ -14,7 +18,7 @@ export class SchedulesController {
   @Get()
   @ApiOperation({ summary: 'All schedules' })
   @ApiOkResponse({ type: SchedulesDto })
-  @ApiErrors(503, 504)
+  @ApiErrors(502, 503, 504)
   async list(): Promise<SchedulesDto> {
     return { schedules: await this.schedules.list() };
   }
@@ -22,38 +26,47 @@ export class SchedulesController {
   @Post()
   @ApiOperation({ summary: 'Create a cron trigger of a DAG or a Spark job; it applies at once on every replica' })
   @ApiCreatedResponse({ type: ScheduleDto })
-  @ApiErrors(400, 503, 504)
+  @ApiErrors(400, 413, 415, 502, 503, 504)
   create(@Body() body: CreateScheduleDto): Promise<ScheduleDto> {
     return this.schedules.create(body);
   }
 
   @Get(':id')
+  @ScheduleIdParam()
   @ApiOkResponse({ type: ScheduleDto })
-  @ApiErrors(404, 503, 504)
+  @ApiErrors(404, 502, 503, 504)
   get(@Param('id') id: string): Promise<ScheduleDto> {
     return this.schedules.get(id);
   }
 
   @Patch(':id')
+  @ScheduleIdParam()
   @ApiOperation({ summary: 'Change a schedule (name, cron, timezone, enabled, target)' })
+  @ApiBody({
+    required: true,
+    description: 'The fields to change, at least one',
+    schema: { allOf: [{ $ref: getSchemaPath(UpdateScheduleDto) }], minProperties: 1 },
+  })
   @ApiOkResponse({ type: ScheduleDto })
-  @ApiErrors(400, 404, 503, 504)
+  @ApiErrors(400, 404, 413, 415, 502, 503, 504)
   update(@Param('id') id: string, @Body() body: UpdateScheduleDto): Promise<ScheduleDto> {
     return this.schedules.update(id, body);
   }
 
   @Delete(':id')
+  @ScheduleIdParam()
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted, with its run history' })
-  @ApiErrors(404, 503, 504)
+  @ApiErrors(404, 502, 503, 504)
   remove(@Param('id') id: string): Promise<void> {
     return this.schedules.remove(id);
   }
 
   @Get(':id/runs')
+  @ScheduleIdParam()
   @ApiOperation({ summary: 'Fires of a schedule, newest first: outcome, run id or batch id, the replica that fired' })
   @ApiOkResponse({ type: ScheduleRunsDto })
-  @ApiErrors(400, 404, 503, 504)
+  @ApiErrors(400, 404, 502, 503, 504)
   async runs(@Param('id') id: string, @Query() query: ScheduleRunsQueryDto): Promise<ScheduleRunsDto> {
     return { runs: await this.schedules.runs(id, query.limit) };
   }

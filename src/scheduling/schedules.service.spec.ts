@@ -296,6 +296,18 @@ describe('SchedulesService.update', () => {
     expect(updated.enabled).toBe(false);
     expect(updated.nextFireAt).toBeUndefined();
   });
+
+  it.each([{}, { name: undefined }])('refuses a change of nothing (%p) with 400, storing nothing', async (input) => {
+    const { service, view, repository, changes } = await created();
+    repository.save.mockClear();
+
+    const err = await rejection(service.update(view.id, input));
+
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.message).toBe('The body must be a JSON object with at least one of name, cron, timezone, enabled, target');
+    expect(repository.save).not.toHaveBeenCalled();
+    expect(changes).not.toHaveBeenCalled();
+  });
 });
 
 describe('SchedulesService unknown and malformed ids', () => {

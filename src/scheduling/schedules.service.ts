@@ -51,6 +51,11 @@ export class SchedulesService {
   }
 
   async update(id: string, input: UpdateScheduleDto): Promise<ScheduleDto> {
+    if (!Object.values(input ?? {}).some((v) => v !== undefined)) {
+      throw new BadRequestError('The body must be a JSON object with at least one of name, cron, timezone, enabled, target', [
+        { field: 'body', message: 'must change at least one field' },
+      ]);
+    }
     const current = await this.record(id);
     const record: ScheduleRecord = {
       ...current,

@@ -62,6 +62,10 @@ export class ApiKeyGuard implements CanActivate {
     const auth = req.headers.authorization;
     const match = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
     const bearer = match ? match[1] : undefined;
+    // A credential that does not check out is refused, even beside a valid one: never ignored.
+    if (auth !== undefined && bearer === undefined && apiKey !== undefined) {
+      throw new UnauthorizedException('Authorization must be "Bearer <key>" with the same key as X-API-Key, or be left out');
+    }
     if (apiKey !== undefined && bearer !== undefined && !timingSafeEqual(digest(apiKey), digest(bearer))) {
       throw new UnauthorizedException('X-API-Key and Authorization carry different keys');
     }

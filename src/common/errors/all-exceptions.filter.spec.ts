@@ -1,10 +1,11 @@
-import { ArgumentsHost, BadRequestException, Logger, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, Logger, NotFoundException, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { MetricsService } from '../../metrics/metrics.service';
 import { metricValue } from '../../metrics/testing/metric-value';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import {
   BadRequestError,
   ConflictError,
+  MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
   ServiceUnavailableError,
@@ -54,26 +55,47 @@ describe('AllExceptionsFilter', () => {
     [new ConflictError('taken'), 409, 'Conflict'],
     [new PayloadTooLargeError('too big'), 413, 'Payload Too Large'],
     [new UnsupportedMediaTypeError('which type?'), 415, 'Unsupported Media Type'],
-    [new UpstreamRejectedError('Livy', 'refused', { code: 'x' }), 502, 'Bad Gateway'],
-    [new UpstreamUnavailableError('Kafka', 'down'), 503, 'Service Unavailable'],
-    [new UpstreamTimeoutError('Cassandra', 'slow'), 504, 'Gateway Timeout'],
+    [new MethodNotAllowedError('use GET', ['GET', 'HEAD']), 405, 'Method Not Allowed'],
     [new ServiceUnavailableError('the workers did not answer'), 503, 'Service Unavailable'],
   ])('answers %p with its status and the one error shape', (error, statusCode, reason) => {
     const { status, body } = sent(handle(error));
 
     expect(status).toBe(statusCode);
-    expect(body).toEqual({ statusCode, error: reason, message: error.message, details: error.details, requestId: REQUEST_ID });
+    expect(body).toEqual({ statusCode, error: reason, message: error.message, requestId: REQUEST_ID, ...(error.details ? { details: error.details } : {}) });
     expect(loggedError).not.toHaveBeenCalled();
   });
 
-  it('leaves details out when the error has none', () => {
+  it.each([
+    [new UpstreamRejectedError('Livy', 'refused', { status: 405 }), 502, 'Bad Gateway', 'Livy', [{ status: 405 }]],
+    [new UpstreamUnavailableError('Kafka', 'down'), 503, 'Service Unavailable', 'Kafka', undefined],
+    [new UpstreamTimeoutError('Cassandra', 'slow'), 504, 'Gateway Timeout', 'Cassandra', undefined],
+  ])('names the dependency at fault of %p in a top-level upstream field, details staying a list', (error, statusCode, reason, upstream, details) => {
+    const { status, body } = sent(handle(error));
+
+    expect(status).toBe(statusCode);
+    expect(body).toEqual({ statusCode, error: reason, message: error.message, requestId: REQUEST_ID, upstream, ...(details ? { details } : {}) });
+  });
+
+  it('leaves details and upstream out when the error has none', () => {
     const { body } = sent(handle(new NotFoundError('nope')));
 
     expect(body).not.toHaveProperty('details');
+    expect(body).not.toHaveProperty('upstream');
   });
 
-  it('names the upstream in details for upstream errors', () => {
-    expect(sent(handle(new UpstreamTimeoutError('Cassandra', 'slow'))).body.details).toEqual({ upstream: 'Cassandra' });
+  it('sends Allow with a 405', () => {
+    expect(handle(new MethodNotAllowedError('use GET', ['GET', 'HEAD'])).setHeader).toHaveBeenCalledWith('Allow', 'GET, HEAD');
+  });
+
+  it('passes on the readiness report of terminus as it is, not in the error shape', () => {
+    const report = { status: 'error', info: {}, error: { kafka: { status: 'down' } }, details: { kafka: { status: 'down' } } };
+
+    expect(sent(handle(new ServiceUnavailableException(report)))).toEqual({ status: 503, body: report });
+  });
+
+  it('drops a framework error\'s details that are not a list of objects', () => {
+    expect(sent(handle(new BadRequestException({ message: 'bad', details: { field: 'x' } }))).body).not.toHaveProperty('details');
+    expect(sent(handle(new BadRequestException({ message: 'bad', details: [{ field: 'x' }] }))).body.details).toEqual([{ field: 'x' }]);
   });
 
   it('sets Retry-After when an upstream is unavailable', () => {
@@ -87,7 +109,7 @@ describe('AllExceptionsFilter', () => {
     expect(handle(new BadRequestError('bad')).setHeader).not.toHaveBeenCalled();
   });
 
-  it('joins ValidationPipe messages and keeps the list in details', () => {
+  it('joins a list of messages and keeps one object per message in details', () => {
     const messages = ['limit must not be greater than 1000', 'from must be a string'];
 
     const { status, body } = sent(handle(new BadRequestException(messages)));
@@ -97,8 +119,8 @@ describe('AllExceptionsFilter', () => {
       statusCode: 400,
       error: 'Bad Request',
       message: 'limit must not be greater than 1000; from must be a string',
-      details: messages,
       requestId: REQUEST_ID,
+      details: messages.map((message) => ({ message })),
     });
   });
 

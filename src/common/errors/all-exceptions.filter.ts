@@ -2,8 +2,16 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { MetricsService } from '../../metrics/metrics.service';
-import { AppError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors';
-import { ErrorResponseDto } from './error-response.dto';
+import { AppError, ErrorDetail, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors';
+import { errorBody } from './error-response.dto';
+
+interface Described {
+  statusCode: number;
+  message: string;
+  details?: ErrorDetail[];
+  upstream?: string;
+  headers: Record<string, string>;
+}
 
 /** Turns every error, ours or the framework's, into the one error shape, counting those a dependency caused. */
 @Catch()
@@ -16,50 +24,43 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request & { id?: string }>();
     const res = ctx.getResponse<Response>();
-    const { statusCode, message, details, headers } = this.describe(exception);
 
     if (exception instanceof UpstreamUnavailableError || exception instanceof UpstreamTimeoutError || exception instanceof UpstreamRejectedError) {
-      this.metrics.upstreamError(exception.upstream, statusCode);
+      this.metrics.upstreamError(exception.upstream, exception.statusCode);
     }
+    const report = AllExceptionsFilter.healthReport(exception);
+    if (report) {
+      // Readiness answers its own documented body, the same report whether it is 200 or 503.
+      if (!res.headersSent) res.status(report.statusCode).json(report.body);
+      return;
+    }
+    const { statusCode, message, details, upstream, headers } = this.describe(exception);
     if (statusCode >= 500 && !(exception instanceof AppError)) {
       this.logger.error({ err: exception, path: req.path }, 'unhandled error');
     }
     if (res.headersSent) return;
-    const body: ErrorResponseDto = {
-      statusCode,
-      error: STATUS_CODES[statusCode] ?? 'Error',
-      message,
-      ...(details === undefined ? {} : { details }),
-      requestId: String(req.id ?? ''),
-    };
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-    res.status(statusCode).json(body);
+    res.status(statusCode).json(errorBody(statusCode, message, String(req.id ?? ''), details, upstream));
   }
 
-  private describe(exception: unknown): {
-    statusCode: number;
-    message: string;
-    details?: unknown;
-    headers: Record<string, string>;
-  } {
+  private describe(exception: unknown): Described {
     if (exception instanceof AppError) {
-      return { statusCode: exception.statusCode, message: exception.message, details: exception.details, headers: exception.headers };
+      const { statusCode, message, details, upstream, headers } = exception;
+      return { statusCode, message, details, upstream, headers };
     }
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
       const response = exception.getResponse();
       if (typeof response === 'string') return { statusCode, message: response, headers: {} };
       const r = response as { message?: unknown; details?: unknown };
-      // class-validator's ValidationPipe answers with a list of messages.
+      // A list of messages (the framework's validation): one detail per message.
       if (Array.isArray(r.message)) {
-        return { statusCode, message: r.message.join('; '), details: r.message, headers: {} };
+        return { statusCode, message: r.message.join('; '), details: r.message.map((m) => ({ message: String(m) })), headers: {} };
       }
-      const known = typeof r.message === 'string';
       return {
         statusCode,
-        message: known ? (r.message as string) : exception.message,
-        // A structured body without a message (terminus' readiness report) is passed on whole.
-        details: known ? r.details : response,
+        message: typeof r.message === 'string' ? r.message : exception.message,
+        details: isDetailList(r.details) ? r.details : undefined,
         headers: {},
       };
     }
@@ -71,4 +72,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', headers: {} };
   }
+
+  /** The readiness report terminus raises when a dependency is down ({status, info, error, details}), if this is one. */
+  private static healthReport(exception: unknown): { statusCode: number; body: object } | undefined {
+    if (!(exception instanceof HttpException)) return undefined;
+    const r = exception.getResponse() as Record<string, unknown>;
+    const isReport = typeof r === 'object' && r !== null && r.message === undefined && typeof r.status === 'string' && 'info' in r && 'error' in r && 'details' in r;
+    return isReport ? { statusCode: exception.getStatus(), body: r } : undefined;
+  }
 }
+
+const isDetailList = (value: unknown): value is ErrorDetail[] =>
+  Array.isArray(value) && value.every((d) => typeof d === 'object' && d !== null && !Array.isArray(d));

@@ -4,15 +4,21 @@
  */
 export abstract class AppError extends Error {
   abstract readonly statusCode: number;
-  readonly details?: unknown;
+  /** Structured detail, one object per problem (a failing field, an event, the signature check, ...). */
+  readonly details?: ErrorDetail[];
+  /** The dependency at fault, for the errors a dependency caused (502, 503, 504). */
+  readonly upstream?: string;
   readonly headers: Record<string, string> = {};
 
-  constructor(message: string, details?: unknown) {
+  constructor(message: string, details?: ErrorDetail[]) {
     super(message);
     this.name = new.target.name;
     this.details = details;
   }
 }
+
+/** One entry of an error's `details`: always an object, so clients read every error the same way. */
+export type ErrorDetail = object;
 
 /** The caller sent something we cannot accept; the message says what to fix. */
 export class BadRequestError extends AppError {
@@ -26,6 +32,15 @@ export class UnauthorizedError extends AppError {
 
 export class NotFoundError extends AppError {
   readonly statusCode = 404;
+}
+
+/** The route exists, but not with this method; `Allow` lists the methods it has. */
+export class MethodNotAllowedError extends AppError {
+  readonly statusCode = 405;
+  constructor(message: string, allowed: string[]) {
+    super(message);
+    this.headers['Allow'] = allowed.join(', ');
+  }
 }
 
 export class ConflictError extends AppError {
@@ -58,11 +73,11 @@ export class ServiceUnavailableError extends AppError {
 export class UpstreamUnavailableError extends AppError {
   readonly statusCode = 503;
   constructor(
-    readonly upstream: string,
+    override readonly upstream: string,
     message: string,
     retryAfterSeconds = 5,
   ) {
-    super(message, { upstream });
+    super(message);
     this.headers['Retry-After'] = String(retryAfterSeconds);
   }
 }
@@ -71,10 +86,10 @@ export class UpstreamUnavailableError extends AppError {
 export class UpstreamTimeoutError extends AppError {
   readonly statusCode = 504;
   constructor(
-    readonly upstream: string,
+    override readonly upstream: string,
     message: string,
   ) {
-    super(message, { upstream });
+    super(message);
   }
 }
 
@@ -82,10 +97,10 @@ export class UpstreamTimeoutError extends AppError {
 export class UpstreamRejectedError extends AppError {
   readonly statusCode = 502;
   constructor(
-    readonly upstream: string,
+    override readonly upstream: string,
     message: string,
-    upstreamDetails?: unknown,
+    upstreamDetail?: ErrorDetail,
   ) {
-    super(message, { upstream, upstreamDetails });
+    super(message, upstreamDetail === undefined ? undefined : [upstreamDetail]);
   }
 }

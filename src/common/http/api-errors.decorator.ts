@@ -6,12 +6,13 @@ const MEANING: Record<number, string> = {
   400: 'Bad input; the message says what to fix',
   401: 'Missing or invalid API key (for a signed source: a missing, invalid or stale signature)',
   404: 'Not found',
+  405: 'The path does not answer this method; Allow lists those it does',
   409: 'Conflict (for ingest: the same idempotency key is still being processed)',
   413: 'Body too large',
-  415: 'Unsupported Content-Type',
+  415: 'Unsupported Content-Type (or, on ingest, Content-Encoding)',
   422: 'The idempotency key was already used with a different body',
   502: 'A dependency refused the request',
-  503: 'A dependency is unavailable (named in details.upstream); retry after Retry-After seconds',
+  503: 'A dependency is unavailable (named in upstream); retry after Retry-After seconds',
   504: 'A dependency did not answer in time',
 };
 

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsObject, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { RUN_ID } from '../../airflow/airflow.api';
+import { OptionalNotNull, ToBoolean, ToInteger } from '../../common/http/params';
 
 export class DagRunDto {
   @ApiProperty({ example: 'user_profiles_ingest' })
@@ -60,26 +61,26 @@ export class PatchDagDto {
 }
 
 export class TriggerDagDto {
-  @ApiPropertyOptional({ example: { count: 3 }, description: 'The run configuration (dag_run.conf)' })
-  @IsOptional() @IsObject()
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { count: 3 }, description: 'The run configuration (dag_run.conf)' })
+  @OptionalNotNull() @IsObject()
   conf?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ example: '2026-01-01T00:00:00Z', description: 'Logical date; default: none (Airflow 3 runs it now)' })
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-01-01T00:00:00Z', description: 'Logical date (RFC 3339, with a zone); default: none (Airflow 3 runs it now)' })
+  @OptionalNotNull() @IsString()
   logicalDate?: string;
 
-  @ApiPropertyOptional({ example: 'backfill-2026-01-01', description: 'Your run id; 409 when the DAG already has it' })
-  @IsOptional() @IsString() @MaxLength(250) @Matches(/^[\w.:+~-]+$/, { message: 'runId may hold letters, digits and . : + ~ - _' })
+  @ApiPropertyOptional({ example: 'backfill-2026-01-01', pattern: RUN_ID.source, description: 'Your run id; 409 when the DAG already has it' })
+  @OptionalNotNull() @IsString() @Matches(RUN_ID, { message: "runId must be 1 to 250 letters, digits, '_', '.', '~', ':', '+' or '-'" })
   runId?: string;
 }
 
 export class TriggerQueryDto {
-  @ApiPropertyOptional({ example: true, description: 'Wait, bounded, until the run ends' })
-  @IsOptional() @Transform(({ value }) => value === 'true' || value === true) @IsBoolean()
+  @ApiPropertyOptional({ type: 'boolean', example: true, description: 'Wait, bounded, until the run ends' })
+  @IsOptional() @ToBoolean() @IsBoolean()
   wait?: boolean;
 
-  @ApiPropertyOptional({ example: 120, default: 120, description: 'How long to wait at most, in seconds (capped by AIRFLOW_WAIT_MAX_SECONDS)' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(3600)
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 3600, example: 120, default: 120, description: 'With wait=true: how long to wait at most, in seconds (capped by AIRFLOW_WAIT_MAX_SECONDS)' })
+  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(3600)
   timeoutSeconds?: number;
 }
 
@@ -89,8 +90,8 @@ export class TriggerResponseDto extends DagRunDto {
 }
 
 export class RunsQueryDto {
-  @ApiPropertyOptional({ example: 25, default: 25 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, example: 25, default: 25 })
+  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
   limit: number = 25;
 }
 

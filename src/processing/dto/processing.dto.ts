@@ -1,6 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsObject, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsObject, IsOptional, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
+import { JAVA_INT_MAX, OptionalNotNull, ToInteger } from '../../common/http/params';
+
+/** Spark configuration as Livy takes it: property names to string values (a number or an object would be Livy's 400, a 502). */
+const IsStringMap = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isStringMap',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'),
+        defaultMessage: () => '$property must be an object of property names to string values, e.g. {"spark.driver.memory": "1g"}',
+      },
+    },
+    options,
+  );
 
 export class JobDto {
   @ApiProperty({ example: 'daily_rollup' })
@@ -28,18 +42,28 @@ export class JobsDto {
 }
 
 export class SubmitBatchDto {
-  @ApiPropertyOptional({ example: { day: '2026-01-01', sources: ['users'] }, description: "Checked against the job's args schema" })
-  @IsOptional() @IsObject()
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { day: '2026-01-01', sources: ['users'] },
+    description: "Checked against the job's args schema (GET /jobs lists each job's); default {}",
+  })
+  @OptionalNotNull() @IsObject()
   args?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ example: { 'spark.driver.memory': '1g' }, description: 'Spark configuration for this batch' })
-  @IsOptional() @IsObject()
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { 'spark.driver.memory': '1g' },
+    description: 'Spark configuration for this batch: property names to string values',
+  })
+  @OptionalNotNull() @IsStringMap()
   conf?: Record<string, string>;
 }
 
 export class StartStreamingDto {
-  @ApiPropertyOptional({ example: { trigger_ms: 500 }, description: "Checked against the events_stream job's args schema" })
-  @IsOptional() @IsObject()
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { trigger_ms: 500 }, description: "Checked against the events_stream job's args schema" })
+  @OptionalNotNull() @IsObject()
   args?: Record<string, unknown>;
 }
 
@@ -87,12 +111,12 @@ export class BatchesDto {
 }
 
 export class LogQueryDto {
-  @ApiPropertyOptional({ example: 0, default: 0, description: 'First line (0-based)' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: JAVA_INT_MAX, example: 0, default: 0, description: 'First line (0-based)' })
+  @IsOptional() @ToInteger() @IsInt() @Min(0) @Max(JAVA_INT_MAX)
   from: number = 0;
 
-  @ApiPropertyOptional({ example: 100, default: 100, maximum: 1000 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, example: 100, default: 100 })
+  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
   size: number = 100;
 }
 

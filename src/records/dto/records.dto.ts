@@ -1,24 +1,36 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ToInteger } from '../../common/http/params';
+
+/** A date (its UTC midnight) or a date-time with a zone, both RFC 3339 and real calendar days. */
+const INSTANT_SCHEMA = { anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }] };
+const RANGE_RULE =
+  'from must be earlier than to, and the range at most RECORDS_MAX_RANGE_DAYS (31 by default) long, whether from, to or both are given';
 
 export class TimeRangeQueryDto {
-  @ApiPropertyOptional({ example: '2026-01-01T00:00:00Z', description: 'Inclusive start (ISO 8601)' })
+  @ApiPropertyOptional({ ...INSTANT_SCHEMA, example: '2026-01-01T00:00:00Z', description: `Inclusive start: a date (YYYY-MM-DD, UTC) or an RFC 3339 date-time with a zone. ${RANGE_RULE}` })
   @IsOptional() @IsString()
   from?: string;
 
-  @ApiPropertyOptional({ example: '2026-01-02T00:00:00Z', description: 'Exclusive end (ISO 8601); default now' })
+  @ApiPropertyOptional({ ...INSTANT_SCHEMA, example: '2026-01-02T00:00:00Z', description: 'Exclusive end, as from; default now' })
   @IsOptional() @IsString()
   to?: string;
 }
 
+/** base64url of the cursor, a dot, base64url of its MAC. */
+export const PAGE_TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 export class RecordsQueryDto extends TimeRangeQueryDto {
-  @ApiPropertyOptional({ example: 100, minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  @ApiPropertyOptional({ type: 'integer', example: 100, minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
   limit: number = 100;
 
-  @ApiPropertyOptional({ description: 'nextPageToken of the previous page' })
-  @IsOptional() @IsString() @MaxLength(4096)
+  @ApiPropertyOptional({
+    pattern: PAGE_TOKEN.source,
+    maxLength: 4096,
+    description: 'nextPageToken of the previous page, unchanged, with the same source, from and to; a token the API did not issue is 400',
+  })
+  @IsOptional() @IsString() @MaxLength(4096) @Matches(PAGE_TOKEN, { message: 'pageToken is not valid: pass the nextPageToken of the previous page unchanged' })
   pageToken?: string;
 }
 

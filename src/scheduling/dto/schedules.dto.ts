@@ -1,40 +1,50 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { DAG_ID } from '../../airflow/airflow.api';
+import { OptionalNotNull, ToInteger } from '../../common/http/params';
+
+/** The IANA time zones a schedule may name (Intl's canonical list, and UTC). */
+export const TIME_ZONES: readonly string[] = [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')])];
 
 export class ScheduleTargetDto {
   @ApiProperty({ enum: ['dag', 'job'], example: 'dag', description: 'Trigger an Airflow DAG or submit a Spark job' })
   @IsIn(['dag', 'job'])
   kind: 'dag' | 'job';
 
-  @ApiProperty({ example: 'user_profiles_ingest', description: 'DAG id (GET /dags) or job name (GET /jobs)' })
-  @IsString() @IsNotEmpty() @MaxLength(250)
+  @ApiProperty({ example: 'user_profiles_ingest', pattern: DAG_ID.source, description: 'DAG id (GET /dags) or job name (GET /jobs); one that does not exist is 400' })
+  @IsString() @Matches(DAG_ID, { message: "target.name must be a DAG id or a job name: 1 to 250 letters, digits, '_', '.' or '-'" })
   name: string;
 
-  @ApiPropertyOptional({ example: { count: 3 }, description: 'dag: the run conf' })
-  @IsOptional() @IsObject()
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { count: 3 }, description: 'dag: the run conf (default {})' })
+  @OptionalNotNull() @IsObject()
   conf?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ example: { day: '2026-01-01', sources: ['users'] }, description: "job: the args, checked against the job's schema" })
-  @IsOptional() @IsObject()
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { day: '2026-01-01', sources: ['users'] }, description: "job: the args, checked against the job's schema (default {})" })
+  @OptionalNotNull() @IsObject()
   args?: Record<string, unknown>;
 }
 
 export class CreateScheduleDto {
-  @ApiProperty({ example: 'ingest users every minute' })
+  @ApiProperty({ example: 'ingest users every minute', minLength: 1, maxLength: 200 })
   @IsString() @IsNotEmpty() @MaxLength(200)
   name: string;
 
-  @ApiProperty({ example: '* * * * *', description: 'Cron: 5 fields, or 6 with seconds first' })
+  @ApiProperty({
+    example: '* * * * *',
+    minLength: 1,
+    maxLength: 200,
+    description: 'Cron: 5 fields (minute hour day month weekday), or 6 with seconds first; one that is not valid or never fires is 400',
+  })
   @IsString() @IsNotEmpty() @MaxLength(200)
   cron: string;
 
-  @ApiPropertyOptional({ example: 'Europe/Paris', default: 'UTC' })
-  @IsOptional() @IsString() @IsNotEmpty()
+  @ApiPropertyOptional({ enum: TIME_ZONES, example: 'Europe/Paris', default: 'UTC', description: 'An IANA time zone' })
+  @OptionalNotNull() @IsIn(TIME_ZONES, { message: 'timezone must be an IANA time zone, e.g. UTC or Europe/Paris' })
   timezone?: string;
 
   @ApiPropertyOptional({ example: true, default: true })
-  @IsOptional() @IsBoolean()
+  @OptionalNotNull() @IsBoolean()
   enabled?: boolean;
 
   @ApiProperty({ type: ScheduleTargetDto })
@@ -42,7 +52,8 @@ export class CreateScheduleDto {
   target: ScheduleTargetDto;
 }
 
-export class UpdateScheduleDto extends PartialType(CreateScheduleDto) {}
+/** Any of the fields of a schedule, at least one: a PATCH without a change is a mistake, not a no-op. */
+export class UpdateScheduleDto extends PartialType(CreateScheduleDto, { skipNullProperties: false }) {}
 
 export class ScheduleTargetViewDto {
   @ApiProperty({ enum: ['dag', 'job'], example: 'dag' })
@@ -115,7 +126,7 @@ export class ScheduleRunsDto {
 }
 
 export class ScheduleRunsQueryDto {
-  @ApiPropertyOptional({ example: 50, default: 50 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, example: 50, default: 50 })
+  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
   limit: number = 50;
 }

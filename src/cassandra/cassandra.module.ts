@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BatchHistoryRepository } from './batch-history.repository';
 import { CassandraClient } from './cassandra.client';
+import { DeadLettersRepository } from './dead-letters.repository';
 import { EventsRepository } from './events.repository';
 import { LeasesRepository } from './leases.repository';
 import { SchedulesRepository } from './schedules.repository';
@@ -8,7 +9,7 @@ import { StreamRepository } from './stream.repository';
 
 /** The one way to Cassandra: the client (connection, migrations, error mapping) and one repository per table family. */
 @Module({
-  providers: [CassandraClient, EventsRepository, BatchHistoryRepository, SchedulesRepository, LeasesRepository, StreamRepository],
-  exports: [CassandraClient, EventsRepository, BatchHistoryRepository, SchedulesRepository, LeasesRepository, StreamRepository],
+  providers: [CassandraClient, EventsRepository, BatchHistoryRepository, SchedulesRepository, LeasesRepository, StreamRepository, DeadLettersRepository],
+  exports: [CassandraClient, EventsRepository, BatchHistoryRepository, SchedulesRepository, LeasesRepository, StreamRepository, DeadLettersRepository],
 })
 export class CassandraModule {}

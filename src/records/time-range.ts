@@ -25,7 +25,8 @@ export function checkedRange(from: Date, to: Date, maxDays: number): TimeRange {
   return { from, to };
 }
 
-function parseInstant(name: string, text: string): Date {
+/** An ISO 8601 instant of the query (`from`, `to`): a date, or a date-time with its zone; 400 naming the parameter otherwise. */
+export function parseInstant(name: string, text: string): Date {
   const date = new Date(text);
   // A date-time must name its zone, so the answer never depends on the server's time zone.
   if (!INSTANT.test(text) || Number.isNaN(date.getTime())) {

@@ -1,20 +1,25 @@
 """The streaming job: Kafka topics of event envelopes -> Cassandra (keyspace `pipeline`).
 
 Every micro-batch (foreachBatch):
-  1. parses the envelopes (pipeline_transforms), counting the malformed ones it drops;
+  1. parses the envelopes (pipeline_transforms);
   2. upserts events_by_source (processed_at = now) and, for source `users`, created_users,
      with the Spark Cassandra connector;
   3. for each (source, day, minute) the batch touched, recounts that minute's rows in
-     events_by_source and writes the count to event_counts_by_minute.
+     events_by_source and writes the count to event_counts_by_minute;
+  4. when the batch holds any, upserts dead_letters: the quarantined events of the dead-letter
+     topics (--dead-letter-topics) and every record that is not a well-formed envelope.
 
-Every write is an upsert keyed by the event, and the counts are recounted from the table rather
-than incremented, so replaying a batch (after a crash: the checkpoint commits a batch only once
-its function returned) or receiving an event twice never duplicates a row nor double counts.
+Every write is an upsert keyed by the event (a dead letter by its event id, or an unreadable record
+by its topic, partition and offset), and the counts are recounted from the table rather than
+incremented, so replaying a batch (after a crash: the checkpoint commits a batch only once its
+function returned) or receiving an event twice never duplicates a row nor double counts.
 
 Prints one line per micro-batch to stdout (Livy's batch log shows it):
-  events_stream batch epoch=12 rows=40 dropped=1 (invalid_json=1) minutes=1 users=20 duration_ms=480 lag_ms=910
-rows = Kafka records read (duplicates included), users = records of source users, lag_ms = age of
-the batch's oldest event (now - its receivedAt) once its minute's count is written.
+  events_stream batch epoch=12 rows=40 unreadable=1 (invalid_json=1) quarantined=2 minutes=1 users=20 duration_ms=480 lag_ms=910
+rows = Kafka records read (duplicates included), unreadable = records that are not well-formed
+envelopes, quarantined = records of the dead-letter topics (both kept in dead_letters), users =
+records of source users, lag_ms = age of the batch's oldest event (now - its receivedAt, or its
+replayedAt for a replayed one) once its minute's count is written.
 
 Only one copy runs (stream_control.py): before the query touches the checkpoint the job takes the
 lease `stream:events_stream` in Cassandra's `leases`, exiting 3 if a live copy holds it (and waiting
@@ -52,6 +57,7 @@ APP_NAME = "events_stream"
 EVENTS_TABLE = "events_by_source"
 USERS_TABLE = "created_users"
 COUNTS_TABLE = "event_counts_by_minute"
+DEAD_LETTERS_TABLE = "dead_letters"
 # The driver's default; said here because a wrong --cassandra-host must fail in seconds, not minutes.
 CONNECT_TIMEOUT_SECONDS = 5
 
@@ -59,6 +65,10 @@ CONNECT_TIMEOUT_SECONDS = 5
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="events_stream.py", description=__doc__.splitlines()[0])
     parser.add_argument("--topics", required=True, type=_csv, help="Kafka topics to read, comma-separated")
+    parser.add_argument("--topic-sources", default={}, type=_pairs,
+                        help="whose each topic is, topic=source,...: an unreadable record is filed under its topic's source")
+    parser.add_argument("--dead-letter-topics", default=[], type=_csv,
+                        help="which of --topics hold quarantined events (dead-letter envelopes), comma-separated")
     parser.add_argument("--kafka-bootstrap", default="127.0.0.1:9092", help="Kafka bootstrap servers")
     parser.add_argument("--cassandra-host", default="127.0.0.1", help="Cassandra contact point(s), comma-separated")
     parser.add_argument("--cassandra-port", default=9042, type=_port, help="Cassandra native port")
@@ -80,6 +90,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--heartbeat-seconds", default=3, type=_positive_int,
                         help="lease renewal, heartbeat and stop-request interval")
     args = parser.parse_args(argv)
+    strays = [t for t in args.dead_letter_topics if t not in args.topics]
+    if strays:
+        parser.error(f"--dead-letter-topics must be among --topics: {','.join(strays)}")
     if args.lease_ttl_seconds < 3 * args.heartbeat_seconds:
         # A copy gives up one heartbeat before its lease can expire: it must get a few renewals in first.
         parser.error("--lease-ttl-seconds must be at least 3 times --heartbeat-seconds")
@@ -91,6 +104,13 @@ def _csv(value: str) -> list[str]:
     if not items:
         raise argparse.ArgumentTypeError("expected at least one comma-separated value")
     return items
+
+
+def _pairs(value: str) -> dict[str, str]:
+    try:
+        return pt.split_pairs(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(value: str) -> int:
@@ -171,15 +191,22 @@ def write_table(df: DataFrame, keyspace: str, table: str) -> None:
 
 
 def process_batch(
-    batch_df: DataFrame, epoch_id: int, *, keyspace: str, counts: MinuteCounts, partitions: int, pool: ThreadPoolExecutor
+    batch_df: DataFrame, epoch_id: int, *, keyspace: str, counts: MinuteCounts, partitions: int, pool: ThreadPoolExecutor,
+    dead_letter_topics: tuple[str, ...] = (), topic_sources: dict[str, str] | None = None,
+    write: Callable[[DataFrame, str, str], None] | None = None,
 ) -> sc.BatchStats:
+    write = write or write_table
     started = time.monotonic()
     # A batch arrives with one partition per Kafka partition it read; a few partitions suit 2 cores
-    # better than many near-empty tasks.
-    classified = pt.classify_envelopes(batch_df.coalesce(partitions)).drop("value").persist()
+    # better than many near-empty tasks. The raw value is kept for the unreadable records only.
+    classified = (
+        pt.classify_envelopes(batch_df.coalesce(partitions), dead_letter_topics)
+        .withColumn("value", F.when(F.col("error").isNotNull(), F.col("value")))
+        .persist()
+    )
     events = pt.well_formed(classified).persist()
     summary_df = pt.batch_summary(classified).select(
-        "error", "source", "day", F.unix_millis("minute").alias("minute_ms"),
+        "error", "dead_letter", "source", "day", F.unix_millis("minute").alias("minute_ms"),
         "records", F.unix_millis("oldest").alias("oldest_ms"),
     )
     processed_at = datetime.now(timezone.utc)
@@ -190,35 +217,39 @@ def process_batch(
         # computed once: a job needing a block that another job is computing waits for it.
         jobs = [
             pool.submit(summary_df.collect),
-            pool.submit(write_table, pt.to_event_rows(events, processed_at), keyspace, EVENTS_TABLE),
-            pool.submit(write_table, pt.user_rows(events), keyspace, USERS_TABLE),
+            pool.submit(write, pt.to_event_rows(events, processed_at), keyspace, EVENTS_TABLE),
+            pool.submit(write, pt.user_rows(events), keyspace, USERS_TABLE),
         ]
         wait(jobs)  # all of them, before unpersisting what they read; then raise the first failure
         summary = [job.result() for job in jobs][0]
-        good = [row for row in summary if row.error is None]
+        good = [row for row in summary if row.error is None and not row.dead_letter]
         # After the writes, so each recount includes this batch's rows.
         counts.refresh([(row.source, row.day, row.minute_ms) for row in good])
+        # Only a batch that holds dead letters pays for a fourth Spark job.
+        if any(row.error is not None or row.dead_letter for row in summary):
+            write(pt.dead_letter_rows(classified, topic_sources), keyspace, DEAD_LETTERS_TABLE)
     finally:
         events.unpersist()
         classified.unpersist()
     users = sum(row.records for row in good if row.source == pt.USERS_SOURCE)
-    dropped = {}
+    quarantined = sum(row.records for row in summary if row.error is None and row.dead_letter)
+    unreadable = {}
     for row in summary:
         if row.error is not None:
-            dropped[row.error] = dropped.get(row.error, 0) + row.records
+            unreadable[row.error] = unreadable.get(row.error, 0) + row.records
     stats = sc.BatchStats(
         epoch=epoch_id,
         rows_read=sum(row.records for row in summary),
         rows_written=sum(row.records for row in good),
-        dropped=sum(dropped.values()),
+        dropped=sum(unreadable.values()),
         duration_ms=round((time.monotonic() - started) * 1000),
         lag_ms=round(time.time() * 1000 - min(row.oldest_ms for row in good)) if good else None,
     )
     lag = f" lag_ms={stats.lag_ms}" if stats.lag_ms is not None else ""
-    reasons = " (" + ", ".join(f"{k}={v}" for k, v in sorted(dropped.items())) + ")" if dropped else ""
+    reasons = " (" + ", ".join(f"{k}={v}" for k, v in sorted(unreadable.items())) + ")" if unreadable else ""
     print(
-        f"{APP_NAME} batch epoch={epoch_id} rows={stats.rows_read} dropped={stats.dropped}{reasons}"
-        f" minutes={len(good)} users={users} duration_ms={stats.duration_ms}{lag}",
+        f"{APP_NAME} batch epoch={epoch_id} rows={stats.rows_read} unreadable={stats.dropped}{reasons}"
+        f" quarantined={quarantined} minutes={len(good)} users={users} duration_ms={stats.duration_ms}{lag}",
         flush=True,
     )
     return stats
@@ -301,10 +332,13 @@ def start_stream(args: argparse.Namespace, guard: sc.StreamGuard, counts: Minute
         # wait costs nothing while idle (no consumer polls between batches).
         .option("kafka.fetch.max.wait.ms", "20")
         .load()
-        .select("topic", "partition", "offset", "value")
+        # timestamp: an unreadable record's dead letter is keyed by it (deterministic per offset).
+        .select("topic", "partition", "offset", "timestamp", "value")
     )
+    dead_letter_topics = tuple(args.dead_letter_topics)
     batch = guarded_batch(guard, lambda df, epoch_id: process_batch(
-        df, epoch_id, keyspace=args.keyspace, counts=counts, partitions=partitions, pool=pool))
+        df, epoch_id, keyspace=args.keyspace, counts=counts, partitions=partitions, pool=pool,
+        dead_letter_topics=dead_letter_topics, topic_sources=args.topic_sources))
     query = (
         source.writeStream.queryName(APP_NAME)
         .foreachBatch(batch)
@@ -313,7 +347,8 @@ def start_stream(args: argparse.Namespace, guard: sc.StreamGuard, counts: Minute
         .start()
     )
     print(
-        f"{APP_NAME} started run={guard.run.run_id} topics={','.join(args.topics)} kafka={args.kafka_bootstrap}"
+        f"{APP_NAME} started run={guard.run.run_id} topics={','.join(args.topics)}"
+        f" dead_letter_topics={','.join(args.dead_letter_topics) or '-'} kafka={args.kafka_bootstrap}"
         f" cassandra={args.cassandra_host}:{args.cassandra_port}/{args.keyspace}"
         f" checkpoint={args.checkpoint_dir} trigger_ms={args.trigger_ms}",
         flush=True,

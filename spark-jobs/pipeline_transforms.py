@@ -26,16 +26,25 @@ MISSING_SOURCE = "missing_source"
 INVALID_RECEIVED_AT = "invalid_received_at"
 INVALID_PAYLOAD = "invalid_payload"
 
+# The reason of a dead letter the control plane quarantined: the event failed its source's schema.
+QUARANTINED = "schema"
+# The source of an unreadable record from a topic whose source the job was not told.
+UNKNOWN_SOURCE = "_unknown"
+
 _CORRUPT = "_corrupt_record"
 
 # payload as StringType: from_json keeps a nested object as its JSON text, re-serialised compactly
-# by Jackson, which is exactly what events_by_source.payload stores.
+# by Jackson, which is exactly what events_by_source.payload stores (and reasons, an array, likewise).
+# replayedAt: set on an event a replay published again; reasons, schemaHash: on a dead-letter envelope.
 ENVELOPE_SCHEMA = T.StructType(
     [
         T.StructField("eventId", T.StringType()),
         T.StructField("source", T.StringType()),
         T.StructField("receivedAt", T.StringType()),
         T.StructField("key", T.StringType()),
+        T.StructField("replayedAt", T.StringType()),
+        T.StructField("reasons", T.StringType()),
+        T.StructField("schemaHash", T.StringType()),
         T.StructField("payload", T.StringType()),
         T.StructField(_CORRUPT, T.StringType()),
     ]
@@ -45,6 +54,12 @@ _UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 
 # Columns of events_by_source, in table order.
 EVENT_COLUMNS = ["source", "day", "received_at", "event_id", "key", "payload", "processed_at"]
+
+# Columns of dead_letters the job writes (never replayed_at, replayed_event_id: a replay's marks).
+DEAD_LETTER_COLUMNS = [
+    "source", "failed_at", "id", "topic", "partition", "offset", "reason", "reasons", "schema_hash", "payload", "raw",
+    "event_id", "received_at",
+]
 
 # created_users columns copied straight from the payload (as text; post_code may arrive as a number).
 USER_PAYLOAD_FIELDS = [
@@ -69,16 +84,20 @@ def utc_minute(ts: Column) -> Column:
     return F.timestamp_micros(F.floor(F.unix_micros(ts) / _MICROS_PER_MINUTE) * _MICROS_PER_MINUTE)
 
 
-def classify_envelopes(kafka_df: DataFrame) -> DataFrame:
+def classify_envelopes(kafka_df: DataFrame, dead_letter_topics: tuple[str, ...] | list[str] = ()) -> DataFrame:
     """Kafka rows (binary `value`) -> one row per record: the envelope's columns and `error`.
 
     Columns: event_id (lower-case uuid text), source, received_at (timestamp), day (UTC date),
-    minute (UTC minute), key, payload (compact JSON text of the payload object), error (null when
-    well-formed, else one of the INVALID_*/MISSING_* reasons), value (the raw text, for the rejected),
-    plus topic/partition/offset when the input has them. receivedAt should carry its offset (the
-    control plane writes ...Z); one without is read in the session time zone (UTC in the jobs).
+    minute (UTC minute), key, payload (compact JSON text of the payload object), reasons and
+    schema_hash (of a dead-letter envelope), waiting_since (when the event started waiting to be
+    stored: receivedAt, or replayedAt for an event a replay published again), dead_letter (true for
+    a record of one of `dead_letter_topics`: a quarantined event, not one to store as an event),
+    error (null when well-formed, else one of the INVALID_*/MISSING_* reasons), value (the raw text,
+    for the rejected), plus topic/partition/offset/timestamp when the input has them. receivedAt
+    should carry its offset (the control plane writes ...Z); one without is read in the session time
+    zone (UTC in the jobs).
     """
-    kafka_cols = [c for c in ("topic", "partition", "offset") if c in kafka_df.columns]
+    kafka_cols = [c for c in ("topic", "partition", "offset", "timestamp") if c in kafka_df.columns]
     raw = F.col("value").cast("string")
     env = kafka_df.select(
         *kafka_cols,
@@ -96,6 +115,8 @@ def classify_envelopes(kafka_df: DataFrame) -> DataFrame:
         # json_object_keys is null for anything but a JSON object (a string, number, array, null).
         .when(F.json_object_keys(F.col("e.payload")).isNull(), F.lit(INVALID_PAYLOAD))
     )
+    topics = list(dead_letter_topics)
+    dead_letter = F.col("topic").isin(topics) if topics and "topic" in kafka_cols else F.lit(False)
     return env.select(
         *kafka_cols,
         event_id.alias("event_id"),
@@ -105,16 +126,26 @@ def classify_envelopes(kafka_df: DataFrame) -> DataFrame:
         utc_minute(received_at).alias("minute"),
         F.col("e.key").alias("key"),
         F.col("e.payload").alias("payload"),
+        F.col("e.reasons").alias("reasons"),
+        F.col("e.schemaHash").alias("schema_hash"),
+        F.coalesce(F.col("e.replayedAt").cast("timestamp"), received_at).alias("waiting_since"),
+        dead_letter.alias("dead_letter"),
         error.alias("error"),
         "value",
     )
 
 
+def _event_to_store() -> Column:
+    """Well-formed records that are events to store (not quarantined events of a dead-letter topic)."""
+    return F.col("error").isNull() & ~F.col("dead_letter")
+
+
 def well_formed(classified: DataFrame) -> DataFrame:
     """The well-formed envelopes of classify_envelopes, one row per event_id (a retried publish or a
-    replayed offset carries the same id), without the bookkeeping columns."""
+    replayed offset carries the same id), without the bookkeeping columns. Quarantined events (of a
+    dead-letter topic) are not among them: dead_letter_rows has those."""
     return (
-        classified.filter(F.col("error").isNull())
+        classified.filter(_event_to_store())
         .dropDuplicates(["event_id"])
         .select("event_id", "source", "received_at", "day", "minute", "key", "payload")
     )
@@ -134,18 +165,63 @@ def parse_envelopes(kafka_df: DataFrame) -> tuple[DataFrame, DataFrame]:
 
 def batch_summary(classified: DataFrame) -> DataFrame:
     """What a micro-batch holds, small enough to collect in one Spark action: one row per
-    (error, source, day, minute) with records (Kafka records, duplicates included) and oldest (the
-    earliest received_at). Malformed records are grouped by error alone; the well-formed ones
-    (error null) give the minutes the batch touched."""
-    ok = F.col("error").isNull()
+    (error, dead_letter, source, day, minute) with records (Kafka records, duplicates included) and
+    oldest (the earliest waiting_since). Malformed records are grouped by error alone, quarantined
+    events (dead_letter, error null) by dead_letter alone; the events to store give the minutes the
+    batch touched."""
+    ok = _event_to_store()
     return (
         classified.select(
             "error",
-            *[F.when(ok, F.col(c)).alias(c) for c in ("source", "day", "minute", "received_at")],
+            "dead_letter",
+            *[F.when(ok, F.col(c)).alias(c) for c in ("source", "day", "minute", "waiting_since")],
         )
-        .groupBy("error", "source", "day", "minute")
-        .agg(F.count(F.lit(1)).alias("records"), F.min("received_at").alias("oldest"))
+        .groupBy("error", "dead_letter", "source", "day", "minute")
+        .agg(F.count(F.lit(1)).alias("records"), F.min("waiting_since").alias("oldest"))
     )
+
+
+def dead_letter_rows(classified: DataFrame, topic_sources: dict[str, str] | None = None) -> DataFrame:
+    """The rows of dead_letters a batch holds, in DEAD_LETTER_COLUMNS order, keyed so that a replayed
+    batch rewrites the same rows:
+
+    - a quarantined event (a well-formed envelope of a dead-letter topic): its source, failed_at =
+      its receivedAt, id = its event id, reason `schema`, its reasons, schema_hash and payload;
+    - a record that is not a well-formed envelope (any topic): the source of its topic
+      (`topic_sources`, else UNKNOWN_SOURCE), failed_at = its Kafka timestamp, id =
+      `<topic>:<partition>:<offset>`, reason = its error, raw = its value.
+
+    Needs the Kafka columns topic, partition, offset and timestamp.
+    """
+    quarantined = (
+        classified.filter(F.col("error").isNull() & F.col("dead_letter"))
+        .dropDuplicates(["source", "received_at", "event_id"])
+        .select(
+            "source",
+            F.col("received_at").alias("failed_at"),
+            F.col("event_id").alias("id"),
+            "topic", "partition", "offset",
+            F.lit(QUARANTINED).alias("reason"),
+            "reasons", "schema_hash", "payload",
+            F.lit(None).cast("string").alias("raw"),
+            "event_id", "received_at",
+        )
+    )
+    pairs = [F.lit(x) for item in sorted((topic_sources or {}).items()) for x in item]
+    topic_source = F.create_map(*pairs)[F.col("topic")] if pairs else F.lit(None).cast("string")
+    unreadable = classified.filter(F.col("error").isNotNull()).select(
+        F.coalesce(topic_source, F.lit(UNKNOWN_SOURCE)).alias("source"),
+        # A record without a timestamp (none from Kafka has) still gets a deterministic key.
+        F.coalesce(F.col("timestamp"), F.timestamp_seconds(F.lit(0))).alias("failed_at"),
+        F.concat_ws(":", "topic", "partition", "offset").alias("id"),
+        "topic", "partition", "offset",
+        F.col("error").alias("reason"),
+        *[F.lit(None).cast("string").alias(c) for c in ("reasons", "schema_hash", "payload")],
+        F.col("value").alias("raw"),
+        F.lit(None).cast("string").alias("event_id"),
+        F.lit(None).cast("timestamp").alias("received_at"),
+    )
+    return quarantined.unionByName(unreadable).select(*DEAD_LETTER_COLUMNS)
 
 
 def minute_keys(events: DataFrame) -> DataFrame:
@@ -195,3 +271,15 @@ def daily_counts(events: DataFrame) -> DataFrame:
 def split_csv(value: str) -> list[str]:
     """'a, b,,a' -> ['a', 'b']: the jobs' comma-separated arguments, blanks and repeats dropped."""
     return list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+
+
+def split_pairs(value: str) -> dict[str, str]:
+    """'t1=a, t2=b' -> {'t1': 'a', 't2': 'b'}: a comma-separated list of name=value; ValueError for an
+    item without both parts."""
+    pairs = {}
+    for item in split_csv(value):
+        name, sep, val = item.partition("=")
+        if not sep or not name.strip() or not val.strip():
+            raise ValueError(f"expected name=value, got {item!r}")
+        pairs[name.strip()] = val.strip()
+    return pairs

@@ -91,16 +91,17 @@ describe('GET /metrics with API_WORKERS=2: every scrape answers for both workers
   it('counts exactly the requests made, whichever worker served each', async () => {
     const statuses = async (n: number, send: (i: number) => Promise<Answer>) => (await Promise.all(Array.from({ length: n }, (_, i) => send(i)))).map((a) => a.status);
     const clicks = (i: number) => JSON.stringify([{ n: i }, { n: i + 1 }, { n: i + 2 }]);
-    const badOrders = JSON.stringify([
-      { order_id: 'o-1', amount: 1, currency: 'EUR' },
-      { order_id: 'o-2', amount: -1, currency: 'EUR' },
+    // users refuses a batch with an invalid event (orders would quarantine it).
+    const badUsers = JSON.stringify([
+      { name: 'Ada', email: 'ada@example.com' },
+      { name: 'Bob', email: 'not-an-email' },
     ]);
 
     expect(await statuses(20, () => call('GET', '/api/v1/sources', { headers: KEY }))).toEqual(Array(20).fill(200));
     expect(await statuses(6, () => call('GET', '/api/v1/sources'))).toEqual(Array(6).fill(401));
     expect(await statuses(8, (i) => call('POST', '/api/v1/ingest/clicks', { headers: JSON_BODY, body: clicks(i) }))).toEqual(Array(8).fill(202));
     expect(await statuses(4, (i) => call('POST', `/api/v1/ingest/no-such-source-${i}`, { headers: JSON_BODY, body: '{}' }))).toEqual(Array(4).fill(404));
-    expect(await statuses(3, () => call('POST', '/api/v1/ingest/orders', { headers: JSON_BODY, body: badOrders }))).toEqual(Array(3).fill(400));
+    expect(await statuses(3, () => call('POST', '/api/v1/ingest/users', { headers: JSON_BODY, body: badUsers }))).toEqual(Array(3).fill(400));
     expect(await statuses(2, () => call('POST', '/api/v1/ingest/clicks', { headers: JSON_BODY, body: '{"n": ' }))).toEqual(Array(2).fill(400));
     expect(await statuses(5, (i) => call('GET', `/no/such/path/${i}`, { headers: KEY }))).toEqual(Array(5).fill(404));
     expect(await statuses(3, (i) => call('GET', `/api/v1/nowhere/${i}`, { headers: KEY }))).toEqual(Array(3).fill(404));
@@ -128,7 +129,7 @@ describe('GET /metrics with API_WORKERS=2: every scrape answers for both workers
 
       expect(value(text, 'pipeline_events_accepted_total', { source: 'clicks' })).toBe(24);
       expect(value(text, 'pipeline_events_rejected_total', { source: 'unknown', reason: 'unknown_source' })).toBe(4);
-      expect(value(text, 'pipeline_events_rejected_total', { source: 'orders', reason: 'schema' })).toBe(6);
+      expect(value(text, 'pipeline_events_rejected_total', { source: 'users', reason: 'schema' })).toBe(6);
       expect(value(text, 'pipeline_events_rejected_total', { source: 'clicks', reason: 'bad_json' })).toBe(2);
       expect(value(text, 'pipeline_kafka_produce_batch_records_sum')).toBe(24);
       expect(value(text, 'pipeline_kafka_produce_duration_seconds_count', { outcome: 'failed' })).toBe(0);

@@ -150,7 +150,8 @@ describe('stream supervision, desired state and pipeline status', () => {
         240_000,
         2000,
       );
-      if (!readBefore.includes('ingest.e2e_added')) expect(restarted.lastRestartReason).toMatch(/sources changed \(\+ingest\.e2e_added\)/);
+      // Other topics may be new to the copy too (a dead-letter topic of an upgrade).
+      if (!readBefore.includes('ingest.e2e_added')) expect(restarted.lastRestartReason).toMatch(/sources changed \(.*\+ingest\.e2e_added\)/);
       const since = Date.now();
       const ids = await added.ingest('e2e_added', [{ n: 1 }, { n: 2 }, { n: 3 }]);
       await added.expectStored('e2e_added', ids, since, { counts: false });

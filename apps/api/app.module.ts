@@ -8,6 +8,8 @@ import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filt
 import { JsonBodyMiddleware } from '../../src/common/http/json-body.middleware';
 import { validationPipe } from '../../src/common/http/validation.pipe';
 import { AppLoggerModule } from '../../src/common/logging/logger.module';
+import { DeadLettersController } from '../../src/deadletters/dead-letters.controller';
+import { DeadLettersModule } from '../../src/deadletters/dead-letters.module';
 import { HealthModule } from '../../src/health/health.module';
 import { IngestionModule } from '../../src/ingestion/ingestion.module';
 import { MetricsModule } from '../../src/metrics/metrics.module';
@@ -23,7 +25,7 @@ import { SchedulingModule } from '../../src/scheduling/scheduling.module';
 
 @Module({
   // CatalogsModule: the API-key guard looks up whether the source of an ingest request is signed.
-  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), MetricsModule, CatalogsModule, IngestionModule, RecordsModule, ProcessingModule, OrchestrationModule, SchedulingModule, PipelineModule, HealthModule],
+  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), MetricsModule, CatalogsModule, IngestionModule, RecordsModule, DeadLettersModule, ProcessingModule, OrchestrationModule, SchedulingModule, PipelineModule, HealthModule],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
@@ -33,6 +35,6 @@ import { SchedulingModule } from '../../src/scheduling/scheduling.module';
 export class AppModule implements NestModule {
   /** JSON bodies for the control routes; POST /ingest reads its raw body itself, with the source's limit. */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes(BatchesController, StreamingController, OrchestrationController, SchedulesController);
+    consumer.apply(JsonBodyMiddleware).forRoutes(BatchesController, StreamingController, OrchestrationController, SchedulesController, DeadLettersController);
   }
 }

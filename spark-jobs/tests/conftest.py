@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
@@ -54,5 +55,21 @@ def kafka_df(spark):
             for offset, v in enumerate(values)
         ]
         return spark.createDataFrame(rows, KAFKA_SCHEMA)
+
+    return make
+
+
+@pytest.fixture
+def records(spark):
+    """records([(topic, value), ...]) -> rows as the streaming job selects them from Kafka: partition 0,
+    offsets 0.., a timestamp one second apart per offset (from 2026-01-02T03:04:05Z), the value (str or None)."""
+
+    def make(items: list[tuple[str, str | None]]) -> DataFrame:
+        rows = [
+            (topic, 0, offset, datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc) + timedelta(seconds=offset),
+             None if v is None else bytearray(v.encode("utf-8")))
+            for offset, (topic, v) in enumerate(items)
+        ]
+        return spark.createDataFrame(rows, "topic string, partition int, offset long, timestamp timestamp, value binary")
 
     return make

@@ -39,6 +39,17 @@ def test_events_stream_defaults():
         "127.0.0.1:9092", "127.0.0.1", 9042, "pipeline")
     assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (250, "earliest", 20000)
     assert (args.batch_id, args.lease_ttl_seconds, args.heartbeat_seconds) == ("", 30, 3)
+    assert (args.topic_sources, args.dead_letter_topics) == ({}, [])
+
+
+def test_events_stream_takes_the_sources_of_the_topics_and_the_dead_letter_topics():
+    args = events_stream.parse_args([
+        "--topics", "users_created,ingest.orders,ingest.orders.dlq", "--checkpoint-dir", "/cp",
+        "--topic-sources", "users_created=users, ingest.orders=orders,ingest.orders.dlq=orders",
+        "--dead-letter-topics", "ingest.orders.dlq",
+    ])
+    assert args.topic_sources == {"users_created": "users", "ingest.orders": "orders", "ingest.orders.dlq": "orders"}
+    assert args.dead_letter_topics == ["ingest.orders.dlq"]
 
 
 def test_events_stream_takes_every_flag():
@@ -72,6 +83,10 @@ def test_events_stream_takes_every_flag():
         # the lease would expire between two renewals
         ["--topics", "t", "--checkpoint-dir", "/cp", "--lease-ttl-seconds", "8", "--heartbeat-seconds", "3"],
         ["--topics", "t", "--checkpoint-dir", "/cp", "--heartbeat-seconds", "11"],
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--topic-sources", "t"],  # no =source
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--topic-sources", "t="],
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--dead-letter-topics", "t.dlq"],  # not read
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--dead-letter-topics", " , "],
     ],
 )
 def test_events_stream_rejects_bad_args(argv, capsys):

@@ -16,7 +16,11 @@ JOBS = CATALOG["jobs"]
 # What the control plane adds from its own configuration for each name in a job's `provided`
 # (see the comment atop jobs.yaml).
 PROVIDED_ARGV = {
-    "topics": ["--topics", "users_created,ingest.orders,ingest.clicks"],
+    "topics": [
+        "--topics", "users_created,ingest.orders,ingest.clicks,ingest.orders.dlq",
+        "--topic-sources", "users_created=users,ingest.orders=orders,ingest.clicks=clicks,ingest.orders.dlq=orders",
+        "--dead-letter-topics", "ingest.orders.dlq",
+    ],
     "kafka": ["--kafka-bootstrap", "127.0.0.1:9092"],
     "cassandra": ["--cassandra-host", "127.0.0.1", "--cassandra-port", "9042", "--keyspace", "pipeline"],
     "checkpoint": ["--checkpoint-dir", "/tmp/checkpoints/events_stream"],

@@ -252,3 +252,122 @@ def test_daily_counts_counts_rows_per_minute(spark):
 def test_split_csv():
     assert pt.split_csv(" users_created, ingest.orders,,users_created ,") == ["users_created", "ingest.orders"]
     assert pt.split_csv(" , ") == []
+
+
+def test_split_pairs():
+    assert pt.split_pairs(" users_created=users, ingest.orders = orders,,") == {"users_created": "users", "ingest.orders": "orders"}
+    assert pt.split_pairs("") == {}
+    for bad in ("t", "t=", "=s"):
+        with pytest.raises(ValueError, match="expected name=value"):
+            pt.split_pairs(bad)
+
+
+# --- dead letters -------------------------------------------------------------------------------
+
+DLQ = "ingest.orders.dlq"
+REASONS = [{"field": "/amount", "message": "must be number"}]
+
+
+def dead_letter(event_id=ID_A, received_at="2026-01-01T12:00:30.250Z", payload=None, **extra):
+    """A dead-letter envelope as POST /ingest writes it for a quarantined order."""
+    return envelope(event_id=event_id, source="orders", received_at=received_at,
+                    payload={"order_id": "o-1", "amount": "ten"} if payload is None else payload,
+                    reasons=REASONS, schemaHash="ab" * 32, **extra)
+
+
+def test_a_dead_letter_topic_holds_quarantined_events_not_events_to_store(records):
+    classified = pt.classify_envelopes(
+        records([(DLQ, dead_letter(event_id=ID_A)), ("ingest.orders", envelope(event_id=ID_B, source="orders"))]),
+        [DLQ],
+    )
+    assert [r.event_id for r in pt.well_formed(classified).collect()] == [ID_B]
+    [row] = classified.filter("dead_letter").select("event_id", "error", "reasons", "schema_hash").collect()
+    assert (row.event_id, row.error, row.schema_hash) == (ID_A, None, "ab" * 32)
+    assert json.loads(row.reasons) == REASONS
+
+
+def test_without_dead_letter_topics_every_record_is_an_event(records):
+    classified = pt.classify_envelopes(records([(DLQ, envelope(event_id=ID_A))]))
+    assert [r.dead_letter for r in classified.collect()] == [False]
+    assert pt.well_formed(classified).count() == 1
+
+
+def test_dead_letter_rows_of_a_quarantined_event_keyed_by_its_event_id_and_receivedat(records):
+    classified = pt.classify_envelopes(
+        records([(DLQ, dead_letter(event_id=ID_A.upper())), (DLQ, dead_letter(event_id=ID_A))]), [DLQ])
+
+    rows = pt.dead_letter_rows(classified, {DLQ: "orders"})
+
+    assert rows.columns == pt.DEAD_LETTER_COLUMNS
+    [row] = rows.select(*[c for c in pt.DEAD_LETTER_COLUMNS if c not in ("failed_at", "received_at")],
+                        ms("failed_at"), ms("received_at")).collect()  # the repeated record once
+    assert (row.source, row.id, row.event_id, row.reason) == ("orders", ID_A, ID_A, pt.QUARANTINED)
+    assert row.failed_at == row.received_at == utc(2026, 1, 1, 12, 0, 30, 250_000)
+    assert (row.topic, row.partition, row.offset) == (DLQ, 0, 0)
+    assert json.loads(row.reasons) == REASONS and row.schema_hash == "ab" * 32
+    assert json.loads(row.payload) == {"order_id": "o-1", "amount": "ten"}
+    assert row.raw is None
+
+
+def test_dead_letter_rows_of_unreadable_records_keyed_by_topic_partition_offset_under_their_topics_source(records):
+    classified = pt.classify_envelopes(
+        records([
+            ("ingest.orders", "not json"),
+            (DLQ, '{"eventId": "oops"}'),
+            ("ingest.elsewhere", envelope(event_id="nope")),
+            ("ingest.orders", envelope(event_id=ID_C, source="orders")),
+        ]),
+        [DLQ],
+    )
+
+    rows = pt.dead_letter_rows(classified, {"ingest.orders": "orders", DLQ: "orders"})
+
+    got = {r.id: r for r in rows.select(*[c for c in pt.DEAD_LETTER_COLUMNS if c != "failed_at"], ms("failed_at")).collect()}
+    assert set(got) == {"ingest.orders:0:0", f"{DLQ}:0:1", "ingest.elsewhere:0:2"}
+    first = got["ingest.orders:0:0"]
+    assert (first.source, first.reason, first.raw, first.topic, first.partition, first.offset) == (
+        "orders", pt.INVALID_JSON, "not json", "ingest.orders", 0, 0)
+    assert first.failed_at == utc(2026, 1, 2, 3, 4, 5)
+    assert (first.event_id, first.payload, first.reasons, first.received_at) == (None, None, None, None)
+    assert (got[f"{DLQ}:0:1"].source, got[f"{DLQ}:0:1"].reason) == ("orders", pt.INVALID_EVENT_ID)
+    assert got[f"{DLQ}:0:1"].failed_at == utc(2026, 1, 2, 3, 4, 6)
+    assert (got["ingest.elsewhere:0:2"].source, got["ingest.elsewhere:0:2"].reason) == (pt.UNKNOWN_SOURCE, pt.INVALID_EVENT_ID)
+
+
+def test_dead_letter_rows_are_the_same_for_the_same_records(records):
+    df = records([("ingest.orders", "not json"), (DLQ, dead_letter())])
+    once = [tuple(r) for r in pt.dead_letter_rows(pt.classify_envelopes(df, [DLQ]), {"ingest.orders": "orders"}).collect()]
+    again = [tuple(r) for r in pt.dead_letter_rows(pt.classify_envelopes(df, [DLQ]), {"ingest.orders": "orders"}).collect()]
+    assert sorted(once, key=str) == sorted(again, key=str) and len(once) == 2
+
+
+def test_batch_summary_counts_quarantined_events_apart_from_the_minutes_to_recount(records):
+    classified = pt.classify_envelopes(
+        records([
+            ("ingest.orders", envelope(event_id=ID_B, source="orders", received_at="2026-01-01T10:00:01.000Z")),
+            (DLQ, dead_letter(event_id=ID_A)),
+            (DLQ, dead_letter(event_id=ID_C)),
+            (DLQ, "garbage"),
+        ]),
+        [DLQ],
+    )
+    rows = pt.batch_summary(classified).select("error", "dead_letter", "source", ms("minute"), "records").collect()
+    got = {(r.error, r.dead_letter, r.source, r.minute): r.records for r in rows}
+    assert got == {
+        (None, False, "orders", utc(2026, 1, 1, 10, 0)): 1,
+        (None, True, None, None): 2,
+        (pt.INVALID_JSON, True, None, None): 1,
+    }
+
+
+def test_a_replayed_event_waits_since_its_replay_not_since_it_was_received(records):
+    classified = pt.classify_envelopes(records([
+        ("ingest.orders", envelope(event_id=ID_A, source="orders", received_at="2026-01-01T10:00:00.000Z",
+                                   replayedAt="2026-01-05T08:00:00.000Z")),
+        ("ingest.orders", envelope(event_id=ID_B, source="orders", received_at="2026-01-05T08:00:00.500Z")),
+    ]))
+    oldest = {r.minute: r.oldest for r in pt.batch_summary(classified).select(ms("minute"), ms("oldest")).collect()}
+    assert oldest == {utc(2026, 1, 1, 10): utc(2026, 1, 5, 8), utc(2026, 1, 5, 8): utc(2026, 1, 5, 8, 0, 0, 500_000)}
+    # Stored under its receivedAt all the same: the row it would have been.
+    [event] = pt.well_formed(classified).filter(F.col("event_id") == ID_A).select(ms("received_at"), "day").collect()
+    assert (event.received_at, event.day) == (utc(2026, 1, 1, 10), date(2026, 1, 1))

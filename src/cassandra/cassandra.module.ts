@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BatchHistoryRepository } from './batch-history.repository';
 import { CassandraClient } from './cassandra.client';
+import { DeadLettersRepository } from './dead-letters.repository';
 import { EventsRepository } from './events.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { LeasesRepository } from './leases.repository';
@@ -9,7 +10,25 @@ import { StreamRepository } from './stream.repository';
 
 /** The one way to Cassandra: the client (connection, migrations, error mapping) and one repository per table family. */
 @Module({
-  providers: [CassandraClient, EventsRepository, BatchHistoryRepository, SchedulesRepository, LeasesRepository, StreamRepository, IdempotencyRepository],
-  exports: [CassandraClient, EventsRepository, BatchHistoryRepository, SchedulesRepository, LeasesRepository, StreamRepository, IdempotencyRepository],
+  providers: [
+    CassandraClient,
+    EventsRepository,
+    BatchHistoryRepository,
+    SchedulesRepository,
+    LeasesRepository,
+    StreamRepository,
+    IdempotencyRepository,
+    DeadLettersRepository,
+  ],
+  exports: [
+    CassandraClient,
+    EventsRepository,
+    BatchHistoryRepository,
+    SchedulesRepository,
+    LeasesRepository,
+    StreamRepository,
+    IdempotencyRepository,
+    DeadLettersRepository,
+  ],
 })
 export class CassandraModule {}

@@ -99,4 +99,18 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 7,
+    description: 'dead letters: quarantined events and records the streaming job could not read, and their replay',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS dead_letters (
+         source text, failed_at timestamp, id text,
+         topic text, partition int, offset bigint,
+         reason text, reasons text, schema_hash text, payload text, raw text,
+         event_id text, received_at timestamp,
+         replayed_at timestamp, replayed_event_id text,
+         PRIMARY KEY ((source), failed_at, id)
+       ) WITH CLUSTERING ORDER BY (failed_at DESC, id ASC)`,
+    ],
+  },
 ];

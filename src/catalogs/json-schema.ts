@@ -1,5 +1,6 @@
 import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /** One failed check of a JSON document, located by its JSON Pointer. */
@@ -37,4 +38,25 @@ export function readCatalogFile(file: string, setting: string, what: string): st
   } catch (err) {
     throw new Error(`${setting}: cannot read ${what} ${file}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * JSON text with object keys sorted at every level and no whitespace: one text per JSON value,
+ * however its keys were ordered or indented (the YAML file and its JSON Schema alike).
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** sha256 (hex) of a schema's canonical JSON: says which version of a source's schema an event was checked against. */
+export function schemaHash(schema: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(schema)).digest('hex');
 }

@@ -67,7 +67,7 @@ sources:
 
   it('rejects an unknown setting, listing the allowed ones', () => {
     expect(() => parse('sources:\n  users:\n    topik: users_created\n')).toThrow(
-      `${FILE}: source "users": unknown setting(s) topik; allowed: topic, description, keyField, maxBodyBytes, schema, signature`,
+      `${FILE}: source "users": unknown setting(s) topik; allowed: topic, description, keyField, maxBodyBytes, schema, signature, onInvalid, deadLetterTopic`,
     );
   });
 
@@ -106,6 +106,95 @@ sources:
     ['a scalar sources entry', 'sources: users\n'],
   ])('rejects %s, asking for a top-level sources mapping', (_case, yaml) => {
     expect(() => parse(yaml)).toThrow(`${FILE}: expected a top-level "sources:" mapping`);
+  });
+});
+
+describe('SourcesRegistry.parse, onInvalid and dead letters', () => {
+  const SCHEMA = '    schema: { type: object, required: [id] }\n';
+
+  it('rejects invalid events by default, with no dead-letter topic', () => {
+    const [source] = parse(`sources:\n  orders:\n${SCHEMA}`);
+    expect(source.onInvalid).toBe('reject');
+    expect(source.deadLetterTopic).toBeUndefined();
+  });
+
+  it('quarantines into <topic>.dlq by default, or into the deadLetterTopic given', () => {
+    const [orders, users] = parse(`sources:
+  orders:
+    onInvalid: quarantine
+${SCHEMA}  users:
+    topic: users_created
+    onInvalid: quarantine
+    deadLetterTopic: users.quarantine
+${SCHEMA}`);
+    expect(orders).toMatchObject({ onInvalid: 'quarantine', deadLetterTopic: 'ingest.orders.dlq' });
+    expect(users).toMatchObject({ onInvalid: 'quarantine', deadLetterTopic: 'users.quarantine' });
+  });
+
+  it('hashes the schema as canonical JSON: the order of keys and the YAML style do not matter, a change does', () => {
+    const [a, b, c] = parse(`sources:
+  a:
+    schema: { type: object, properties: { x: { type: string }, y: { type: number } } }
+  b:
+    schema:
+      properties:
+        y: { type: number }
+        x: { type: string }
+      type: object
+  c:
+    schema: { type: object, properties: { x: { type: string }, y: { type: integer } } }
+  d: {}
+`);
+    expect(a.schemaHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.schemaHash).toBe(a.schemaHash);
+    expect(c.schemaHash).not.toBe(a.schemaHash);
+    expect(parse('sources:\n  d: {}\n')[0].schemaHash).toBeUndefined();
+  });
+
+  it.each([
+    ['an unknown onInvalid', '    onInvalid: drop\n' + SCHEMA, 'onInvalid must be one of reject, quarantine; got "drop"'],
+    ['onInvalid that is not a string', '    onInvalid: [quarantine]\n' + SCHEMA, 'onInvalid must be one of reject, quarantine; got ["quarantine"]'],
+    ['quarantine without a schema', '    onInvalid: quarantine\n', 'onInvalid: quarantine needs a schema (only events that fail the schema are quarantined)'],
+    ['a deadLetterTopic of a rejecting source', '    deadLetterTopic: x.dlq\n' + SCHEMA, 'deadLetterTopic is only used with onInvalid: quarantine'],
+    ['a deadLetterTopic that is not a string', '    onInvalid: quarantine\n    deadLetterTopic: 5\n' + SCHEMA, 'deadLetterTopic must be a string'],
+    ['a deadLetterTopic Kafka would refuse', '    onInvalid: quarantine\n    deadLetterTopic: "a b"\n' + SCHEMA, 'deadLetterTopic "a b" is not a valid Kafka topic name'],
+    ['a deadLetterTopic that is its own topic', '    onInvalid: quarantine\n    deadLetterTopic: ingest.orders\n' + SCHEMA, 'deadLetterTopic "ingest.orders" is already used by source "orders"'],
+  ])('fails to start on %s, naming the source and the setting', (_case, settings, message) => {
+    expect(() => parse(`sources:\n  orders:\n${settings}`)).toThrow(`${FILE}: source "orders": ${message}`);
+  });
+
+  it('refuses a dead-letter topic that a later source uses as its topic, or that another source quarantines into', () => {
+    expect(() => parse(`sources:\n  orders:\n    onInvalid: quarantine\n${SCHEMA}  other:\n    topic: ingest.orders.dlq\n`)).toThrow(
+      `${FILE}: source "orders": deadLetterTopic "ingest.orders.dlq" is already used by source "other"`,
+    );
+    expect(() =>
+      parse(`sources:
+  a:
+    onInvalid: quarantine
+    deadLetterTopic: shared.dlq
+${SCHEMA}  b:
+    onInvalid: quarantine
+    deadLetterTopic: shared.dlq
+${SCHEMA}`),
+    ).toThrow(`${FILE}: source "b": deadLetterTopic "shared.dlq" is already used by source "a"`);
+  });
+
+  it('lists the dead-letter topics after the sources\' topics, and whose each topic is', () => {
+    const registry = sourcesRegistry(`sources:
+  users: { topic: users_created }
+  orders:
+    onInvalid: quarantine
+${SCHEMA}  clicks: {}
+`);
+    expect(registry.topics()).toEqual(['users_created', 'ingest.orders', 'ingest.clicks']);
+    expect(registry.deadLetterTopics()).toEqual(['ingest.orders.dlq']);
+    expect(registry.allTopics()).toEqual(['users_created', 'ingest.orders', 'ingest.clicks', 'ingest.orders.dlq']);
+    expect(registry.topicSources()).toEqual([
+      { topic: 'users_created', source: 'users' },
+      { topic: 'ingest.orders', source: 'orders' },
+      { topic: 'ingest.clicks', source: 'clicks' },
+      { topic: 'ingest.orders.dlq', source: 'orders' },
+    ]);
   });
 });
 
@@ -266,6 +355,17 @@ describe('SourcesRegistry', () => {
       ['webhooks', 'ingest.webhooks'],
     ]);
     expect(registry.topics()).toEqual(['users_created', 'ingest.orders', 'ingest.clicks', 'ingest.webhooks']);
+    expect(registry.allTopics()).toEqual(['users_created', 'ingest.orders', 'ingest.clicks', 'ingest.webhooks', 'ingest.orders.dlq']);
+  });
+
+  it('quarantines the invalid orders (into ingest.orders.dlq) and rejects the invalid events of the other sources', () => {
+    expect(registry.list().map((s) => [s.name, s.onInvalid, s.deadLetterTopic])).toEqual([
+      ['users', 'reject', undefined],
+      ['orders', 'quarantine', 'ingest.orders.dlq'],
+      ['clicks', 'reject', undefined],
+      ['webhooks', 'reject', undefined],
+    ]);
+    expect(registry.get('orders').description).toMatch(/quarantine/);
   });
 
   it('signs the webhooks source with Standard Webhooks, its secret from WEBHOOKS_SIGNING_SECRET', () => {

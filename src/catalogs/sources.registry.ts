@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { APP_CONFIG, AppConfig, SecretLookup } from '../common/config/app-config';
 import { NotFoundError } from '../common/errors/errors';
-import { readCatalogFile, schemaCompiler } from './json-schema';
+import { readCatalogFile, schemaCompiler, schemaHash } from './json-schema';
 import { parseSignature, SourceSignature } from './source-signature';
 
 export interface Source {
@@ -15,13 +15,22 @@ export interface Source {
   maxBodyBytes: number;
   schema?: Record<string, unknown>;
   validate?: ValidateFunction;
+  /** sha256 of the schema's canonical JSON (set with schema): which schema a dead letter failed. */
+  schemaHash?: string;
   /** Set for a signed source: every delivery must carry a valid signature, which replaces the API key. */
   signature?: SourceSignature;
+  /** What ingest does with an event that fails the schema: refuse the request (400), or quarantine the event. */
+  onInvalid: OnInvalid;
+  /** Set for a quarantining source: where its quarantined events go (default `<topic>.dlq`). */
+  deadLetterTopic?: string;
 }
+
+export const ON_INVALID = ['reject', 'quarantine'] as const;
+export type OnInvalid = (typeof ON_INVALID)[number];
 
 const NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
-const KNOWN_KEYS = new Set(['topic', 'description', 'keyField', 'maxBodyBytes', 'schema', 'signature']);
+const KNOWN_KEYS = new Set(['topic', 'description', 'keyField', 'maxBodyBytes', 'schema', 'signature', 'onInvalid', 'deadLetterTopic']);
 
 /** The configured sources (config/sources.yaml), loaded and checked once at start-up. */
 @Injectable()
@@ -47,7 +56,12 @@ export class SourcesRegistry {
     }
     const compile = schemaCompiler();
     const topics = new Map<string, string>();
-    return Object.entries(doc.sources).map(([name, raw]) => {
+    const claim = (topic: string, name: string, where: string, what: string) => {
+      if (!TOPIC.test(topic)) throw new Error(`${where}: ${what} "${topic}" is not a valid Kafka topic name`);
+      if (topics.has(topic)) throw new Error(`${where}: ${what} "${topic}" is already used by source "${topics.get(topic)}"`);
+      topics.set(topic, name);
+    };
+    const sources = Object.entries(doc.sources).map(([name, raw]) => {
       const where = `${file}: source "${name}"`;
       if (!NAME.test(name)) throw new Error(`${where}: name must match ${NAME}`);
       if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
@@ -59,9 +73,7 @@ export class SourcesRegistry {
       if (entry.topic !== undefined && typeof entry.topic !== 'string') throw new Error(`${where}: topic must be a string`);
       if (entry.description !== undefined && typeof entry.description !== 'string') throw new Error(`${where}: description must be a string`);
       const topic = entry.topic ?? `ingest.${name}`;
-      if (!TOPIC.test(topic)) throw new Error(`${where}: topic "${topic}" is not a valid Kafka topic name`);
-      if (topics.has(topic)) throw new Error(`${where}: topic "${topic}" is already used by source "${topics.get(topic)}"`);
-      topics.set(topic, name);
+      claim(topic, name, where, 'topic');
       const maxBodyBytes = entry.maxBodyBytes === undefined ? defaultMaxBodyBytes : Number(entry.maxBodyBytes);
       if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new Error(`${where}: maxBodyBytes must be a positive integer`);
       if (entry.keyField !== undefined && typeof entry.keyField !== 'string') throw new Error(`${where}: keyField must be a string`);
@@ -73,18 +85,28 @@ export class SourcesRegistry {
           throw new Error(`${where}: schema is not a valid JSON Schema: ${(err as Error).message}`);
         }
       }
+      const onInvalid = parseOnInvalid(entry, where);
       const signature = entry.signature === undefined ? undefined : parseSignature(entry.signature, where, secret);
+      const schema = entry.schema as Record<string, unknown> | undefined;
       return {
         name,
         topic,
         description: entry.description,
         keyField: entry.keyField,
         maxBodyBytes,
-        schema: entry.schema as Record<string, unknown> | undefined,
+        schema,
         validate,
+        ...(schema ? { schemaHash: schemaHash(schema) } : {}),
         ...(signature ? { signature } : {}),
-      };
+        onInvalid,
+        ...(onInvalid === 'quarantine' ? { deadLetterTopic: (entry.deadLetterTopic as string | undefined) ?? `${topic}.dlq` } : {}),
+      } satisfies Source;
     });
+    // Dead-letter topics after every source topic, so that one may not take a topic a later source names.
+    for (const source of sources) {
+      if (source.deadLetterTopic) claim(source.deadLetterTopic, source.name, `${file}: source "${source.name}"`, 'deadLetterTopic');
+    }
+    return sources;
   }
 
   list(): Source[] {
@@ -104,7 +126,42 @@ export class SourcesRegistry {
     return this.sources.get(name);
   }
 
+  /** The sources' own topics. */
   topics(): string[] {
     return this.list().map((s) => s.topic);
   }
+
+  /** The dead-letter topics of the quarantining sources. */
+  deadLetterTopics(): string[] {
+    return this.list().flatMap((s) => (s.deadLetterTopic ? [s.deadLetterTopic] : []));
+  }
+
+  /** Every topic the pipeline carries (and the streaming job reads): the sources' topics, then the dead-letter topics. */
+  allTopics(): string[] {
+    return [...this.topics(), ...this.deadLetterTopics()];
+  }
+
+  /** Whose each topic of allTopics() is: a source's own topic and its dead-letter topic both belong to it. */
+  topicSources(): { topic: string; source: string }[] {
+    return [
+      ...this.list().map((s) => ({ topic: s.topic, source: s.name })),
+      ...this.list().flatMap((s) => (s.deadLetterTopic ? [{ topic: s.deadLetterTopic, source: s.name }] : [])),
+    ];
+  }
+}
+
+/** onInvalid and deadLetterTopic: quarantining needs a schema to fail, and a dead-letter topic only means something then. */
+function parseOnInvalid(entry: Record<string, unknown>, where: string): OnInvalid {
+  const onInvalid = entry.onInvalid ?? 'reject';
+  if (typeof onInvalid !== 'string' || !(ON_INVALID as readonly string[]).includes(onInvalid)) {
+    throw new Error(`${where}: onInvalid must be one of ${ON_INVALID.join(', ')}; got ${JSON.stringify(onInvalid)}`);
+  }
+  if (onInvalid === 'quarantine' && entry.schema === undefined) {
+    throw new Error(`${where}: onInvalid: quarantine needs a schema (only events that fail the schema are quarantined)`);
+  }
+  if (entry.deadLetterTopic !== undefined) {
+    if (typeof entry.deadLetterTopic !== 'string') throw new Error(`${where}: deadLetterTopic must be a string`);
+    if (onInvalid !== 'quarantine') throw new Error(`${where}: deadLetterTopic is only used with onInvalid: quarantine`);
+  }
+  return onInvalid as OnInvalid;
 }

@@ -25,6 +25,9 @@ const SOURCES = `sources:
   hooks:
     signature: { scheme: standard-webhooks, secrets: ["\${HOOKS_SECRET}"] }
   clicks: {}
+  orders:
+    onInvalid: quarantine
+    schema: { type: object, required: [amount], properties: { amount: { type: number } } }
 `;
 
 /** POST /ingest wired as the app wires it (the global API-key guard, the exception filter, no body parser), over a fake Kafka. */
@@ -143,12 +146,34 @@ describe('POST /api/v1/ingest/{source} over HTTP, for signed and unsigned source
     expect(kafka.publish).not.toHaveBeenCalled();
   });
 
-  it('lists the signature scheme of a signed source, and none for the others', async () => {
+  it('lists the signature scheme of a signed source, and none for the others; what an invalid event does, and the dead-letter topic', async () => {
     const res = await request(app.getHttpServer()).get('/api/v1/sources').set('X-API-Key', API_KEY).expect(200);
 
     expect(res.body.sources).toEqual([
-      { name: 'hooks', topic: 'ingest.hooks', maxBodyBytes: 1048576, signatureScheme: 'standard-webhooks' },
-      { name: 'clicks', topic: 'ingest.clicks', maxBodyBytes: 1048576 },
+      { name: 'hooks', topic: 'ingest.hooks', maxBodyBytes: 1048576, signatureScheme: 'standard-webhooks', onInvalid: 'reject' },
+      { name: 'clicks', topic: 'ingest.clicks', maxBodyBytes: 1048576, onInvalid: 'reject' },
+      {
+        name: 'orders',
+        topic: 'ingest.orders',
+        maxBodyBytes: 1048576,
+        schema: { type: 'object', required: ['amount'], properties: { amount: { type: 'number' } } },
+        schemaHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        onInvalid: 'quarantine',
+        deadLetterTopic: 'ingest.orders.dlq',
+      },
     ]);
+  });
+
+  it('answers 202 for a quarantining source with the quarantined events and why, after one publish to both topics', async () => {
+    const res = await post('orders', '[{"amount":1},{"amount":"one"}]', { 'X-API-Key': API_KEY }).expect(202);
+
+    expect(res.body).toEqual({
+      accepted: 1,
+      eventIds: [expect.any(String), expect.any(String)],
+      quarantined: 1,
+      quarantinedEvents: [{ index: 1, eventId: res.body.eventIds[1], reasons: [{ field: '/amount', message: 'must be number' }] }],
+    });
+    expect(kafka.publishAll).toHaveBeenCalledTimes(1);
+    expect(kafka.publishAll.mock.calls[0][0].map((b) => b.topic)).toEqual(['ingest.orders', 'ingest.orders.dlq']);
   });
 });

@@ -46,6 +46,24 @@ function services(sources: SourcesRegistry, config: AppConfig) {
   return { service, ingestion, kafka, metrics, keys };
 }
 
+/** The shop's orders source of config/sources.yaml, as a source that refuses invalid events. */
+const REJECTING_ORDERS = `sources:
+  orders:
+    keyField: order_id
+    onInvalid: reject
+    schema:
+      type: object
+      required: [order_id, amount, currency]
+      properties:
+        order_id: { type: string, minLength: 1 }
+        amount: { type: number, minimum: 0 }
+        currency: { type: string, pattern: '^[A-Z]{3}$' }
+`;
+
+function setupWith(yaml: string) {
+  return services(sourcesRegistry(yaml), testConfig());
+}
+
 /** A request body as the HTTP layer hands it over: a stream not read yet, which remembers whether anyone read it. */
 function bodyOf(bytes: Buffer | string): Readable & { wasRead: () => boolean } {
   let read = false;
@@ -152,7 +170,7 @@ describe('IngestionService.ingest', () => {
   });
 
   it('rejects a batch whose event 2 breaks the schema, naming the index and field, and publishes nothing', async () => {
-    const { service, kafka } = setup();
+    const { service, kafka } = setupWith(REJECTING_ORDERS);
     const orders = [
       { order_id: 'o-1', amount: 10, currency: 'EUR' },
       { order_id: 'o-2', amount: 20, currency: 'EUR' },
@@ -168,7 +186,7 @@ describe('IngestionService.ingest', () => {
   });
 
   it('names a missing required property as the failing field', async () => {
-    const { service, kafka } = setup();
+    const { service, kafka } = setupWith(REJECTING_ORDERS);
 
     const error = await rejection(service.ingest(jsonRequest('orders', { order_id: 'o-1', amount: 1 })));
 
@@ -436,7 +454,7 @@ describe('IngestionService.ingest, idempotency keys', () => {
     const { service, keys } = setup();
 
     await service.ingest(jsonRequest('clicks', { n: 1 }));
-    await rejection(service.ingest(jsonRequest('orders', { amount: 'x' }, { idempotencyKey: 'bad-order' })));
+    await rejection(service.ingest(jsonRequest('users', { email: 'not an address' }, { idempotencyKey: 'bad-user' })));
 
     expect(keys.claim).not.toHaveBeenCalled();
   });
@@ -662,6 +680,130 @@ describe('IngestionService.ingest, before the body is read', () => {
   });
 });
 
+describe('IngestionService.ingest, a quarantining source (orders in config/sources.yaml)', () => {
+  const good = (n: number) => ({ order_id: `o-${n}`, amount: n, currency: 'EUR' });
+  const bad = { order_id: 'o-bad', amount: 'ten', currency: 'euro' };
+
+  /** The single publishAll call, its batches' envelopes parsed. */
+  function publishedTogether(kafka: FakeKafkaProducer) {
+    expect(kafka.publish).not.toHaveBeenCalled();
+    expect(kafka.publishAll).toHaveBeenCalledTimes(1);
+    return kafka.publishAll.mock.calls[0][0].map(({ topic, messages }) => ({
+      topic,
+      messages: messages.map((m) => ({ key: m.key, envelope: JSON.parse(m.value) as Record<string, unknown> })),
+    }));
+  }
+
+  it('accepts the request: the valid events to the topic, the invalid one to the dead-letter topic, in one publish', async () => {
+    const { service, kafka } = setup();
+    const registry = new SourcesRegistry(testConfig({ SOURCES_FILE: join(__dirname, '../../config/sources.yaml') }));
+
+    const result = await service.ingest(jsonRequest('orders', [good(1), bad, good(2)]));
+
+    expect(result).toEqual({
+      accepted: 2,
+      eventIds: [expect.stringMatching(UUID_V7), expect.stringMatching(UUID_V7), expect.stringMatching(UUID_V7)],
+      quarantined: 1,
+      quarantinedEvents: [
+        {
+          index: 1,
+          eventId: result.eventIds[1],
+          reasons: [
+            { field: '/amount', message: 'must be number' },
+            { field: '/currency', message: 'must match pattern "^[A-Z]{3}$"' },
+          ],
+        },
+      ],
+    });
+    const [events, deadLetters] = publishedTogether(kafka);
+    expect(events.topic).toBe('ingest.orders');
+    expect(events.messages.map((m) => [m.key, m.envelope.eventId, m.envelope.payload])).toEqual([
+      ['o-1', result.eventIds[0], good(1)],
+      ['o-2', result.eventIds[2], good(2)],
+    ]);
+    expect(deadLetters.topic).toBe('ingest.orders.dlq');
+    expect(deadLetters.messages).toHaveLength(1);
+    const [{ key, envelope }] = deadLetters.messages;
+    expect(key).toBe('o-bad');
+    expect(envelope).toEqual({
+      eventId: result.eventIds[1],
+      source: 'orders',
+      receivedAt: events.messages[0].envelope.receivedAt,
+      key: 'o-bad',
+      reasons: result.quarantinedEvents![0].reasons,
+      schemaHash: registry.get('orders').schemaHash,
+      payload: bad,
+    });
+    expect(Object.keys(envelope)).toEqual(['eventId', 'source', 'receivedAt', 'key', 'reasons', 'schemaHash', 'payload']);
+  });
+
+  it('publishes only to the dead-letter topic when every event fails, and answers 202 with none accepted', async () => {
+    const { service, kafka } = setup();
+
+    const result = await service.ingest(jsonRequest('orders', { amount: -1 }));
+
+    expect(result).toMatchObject({ accepted: 0, quarantined: 1, quarantinedEvents: [{ index: 0, eventId: result.eventIds[0] }] });
+    expect(result.quarantinedEvents![0].reasons.map((r) => r.field)).toEqual(['/order_id', '/currency', '/amount']);
+    const batches = publishedTogether(kafka);
+    expect(batches.map((b) => [b.topic, b.messages.length])).toEqual([['ingest.orders.dlq', 1]]);
+    // Keyed by its event id, as the event would have been without a keyField value.
+    expect(batches[0].messages[0].key).toBe(result.eventIds[0]);
+  });
+
+  it('publishes a request without an invalid event to the topic alone, answering quarantined 0', async () => {
+    const { service, kafka } = setup();
+
+    const result = await service.ingest(jsonRequest('orders', [good(1)]));
+
+    expect(result).toEqual({ accepted: 1, eventIds: [expect.any(String)], quarantined: 0, quarantinedEvents: [] });
+    expect(published(kafka).topic).toBe('ingest.orders');
+    expect(kafka.publishAll).not.toHaveBeenCalled();
+  });
+
+  it('answers 503 and reports nothing accepted or quarantined when Kafka did not acknowledge both topics', async () => {
+    const { service, kafka, metrics } = setup();
+    kafka.publishAll.mockRejectedValueOnce(new UpstreamUnavailableError('Kafka', 'Kafka did not acknowledge the events within 5000 ms'));
+
+    await expect(service.ingest(jsonRequest('orders', [good(1), bad]))).rejects.toBeInstanceOf(UpstreamUnavailableError);
+
+    expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'orders', reason: 'kafka_unavailable' })).toBe(2);
+    expect(await metricValue(metrics, 'pipeline_events_accepted_total', { source: 'orders' })).toBe(0);
+    expect(await metricValue(metrics, 'pipeline_events_quarantined_total', { source: 'orders' })).toBe(0);
+  });
+
+  it('counts the accepted and the quarantined events, and none as rejected', async () => {
+    const { service, metrics } = setup();
+
+    await service.ingest(jsonRequest('orders', [good(1), bad, good(2), bad]));
+
+    expect(await metricValue(metrics, 'pipeline_events_accepted_total', { source: 'orders' })).toBe(2);
+    expect(await metricValue(metrics, 'pipeline_events_quarantined_total', { source: 'orders' })).toBe(2);
+    expect(await metricValue(metrics, 'pipeline_events_rejected_total')).toBe(0);
+  });
+
+  it.each<[string, string, string]>([
+    ['a body that is not JSON', '[{"order_id":', 'bad_json'],
+    ['an event that is not an object', '[{"order_id":"o-1","amount":1,"currency":"EUR"}, 7]', 'bad_json'],
+    ['a number out of range', '{"order_id":"o-1","amount":1e400,"currency":"EUR"}', 'bad_number'],
+    ['an event nested too deep', `{"order_id":"o-1","amount":1,"currency":"EUR","items":${'['.repeat(70)}${']'.repeat(70)}}`, 'too_deep'],
+  ])('still refuses %s with 400: only schema failures are quarantined', async (_case, body, reason) => {
+    const { service, kafka, metrics } = setup();
+
+    await expect(service.ingest({ source: 'orders', body: bodyOf(body), contentType: JSON_TYPE })).rejects.toBeInstanceOf(BadRequestError);
+
+    expect(kafka.publish).not.toHaveBeenCalled();
+    expect(kafka.publishAll).not.toHaveBeenCalled();
+    expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'orders', reason })).toBeGreaterThan(0);
+  });
+
+  it('answers for a rejecting source as before, without the quarantine fields', async () => {
+    const { service } = setup();
+
+    expect(await service.ingest(jsonRequest('users', { email: 'ada@example.com' }))).toEqual({ accepted: 1, eventIds: [expect.any(String)] });
+    await expect(service.ingest(jsonRequest('users', { email: 'nope' }))).rejects.toBeInstanceOf(BadRequestError);
+  });
+});
+
 describe('IngestionService.ingest, counted', () => {
   const accepted = (metrics: MetricsService, source: string) => metricValue(metrics, 'pipeline_events_accepted_total', { source });
   const rejected = (metrics: MetricsService, labels: Record<string, string> = {}) => metricValue(metrics, 'pipeline_events_rejected_total', labels);
@@ -678,11 +820,7 @@ describe('IngestionService.ingest, counted', () => {
     expect(await rejected(metrics)).toBe(0);
   });
 
-  const orders = [
-    { order_id: 'o-1', amount: 1, currency: 'EUR' },
-    { order_id: 'o-2', amount: -1, currency: 'EUR' },
-    { order_id: 'o-3', amount: 'ten', currency: 'EUR' },
-  ];
+  const users = [{ email: 'ada@example.com' }, { email: 'not an address' }, { name: 42 }];
   it.each<[string, () => IngestRequest, string, string, number]>([
     ['an unknown source, under a fixed source label', () => jsonRequest('payments-2026', {}), 'unknown', 'unknown_source', 1],
     ['an unsupported content type', () => jsonRequest('clicks', {}, { contentType: 'text/csv' }), 'clicks', 'unsupported_media_type', 1],
@@ -698,7 +836,7 @@ describe('IngestionService.ingest, counted', () => {
     ['a batch with a number out of range, as its events', () => ({ source: 'clicks', body: bodyOf('[{},{"n":1e400}]'), contentType: JSON_TYPE }), 'clicks', 'bad_number', 2],
     ['a batch nested too deep, as its events', () => ({ source: 'clicks', body: bodyOf(`[{},{},{"a":${'['.repeat(70)}${']'.repeat(70)}}]`), contentType: JSON_TYPE }), 'clicks', 'too_deep', 3],
     ['a batch over INGEST_MAX_EVENTS, as its events', () => jsonRequest('clicks', [{}, {}, {}, {}, {}]), 'clicks', 'too_large', 5],
-    ['a schema violation, as every event of the batch', () => jsonRequest('orders', orders), 'orders', 'schema', 3],
+    ['a schema violation, as every event of the batch', () => jsonRequest('users', users), 'users', 'schema', 3],
   ])('counts %s as rejected', async (_case, request, source, reason, events) => {
     const { service, metrics } = setup({ INGEST_MAX_EVENTS: '4' });
 

@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { fieldErrors } from '../catalogs/json-schema';
 import { Source, SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import {
@@ -13,12 +12,13 @@ import {
   UnsupportedMediaTypeError,
   UpstreamUnavailableError,
 } from '../common/errors/errors';
-import { KafkaProducer } from '../kafka/kafka.producer';
+import { KafkaProducer, OutgoingMessage } from '../kafka/kafka.producer';
 import { MetricsService, RejectionReason, UNKNOWN_SOURCE } from '../metrics/metrics.service';
 import { IngestResponseDto } from './dto/ingest-response.dto';
-import { EventEnvelope, eventIds, partitionKey } from './envelope';
+import { eventIds } from './envelope';
 import { checkEventLimits, EventLimitError } from './event-limits';
 import { bodyFormat, parseEvents } from './events.parser';
+import { requestMessages, schemaError, schemaFailures } from './quarantine';
 import { bodyEncoding, decodeBody, readRawBody } from './raw-body.reader';
 import { IdempotencyKey, IdempotentRequests } from './idempotent-requests';
 import { utf8Text } from './utf8-text';
@@ -72,8 +72,8 @@ export class IngestionService implements OnApplicationBootstrap {
 
   /** Creates missing topics in the background; a broker that is down now must not stop the API from starting. */
   onApplicationBootstrap(): void {
-    this.kafka.ensureTopics(this.sources.topics()).then(
-      () => this.logger.log(`topics ready: ${this.sources.topics().join(', ')}`),
+    this.kafka.ensureTopics(this.sources.allTopics()).then(
+      () => this.logger.log(`topics ready: ${this.sources.allTopics().join(', ')}`),
       (err: Error) => this.logger.warn(`topics not checked yet (${err.message}); they are checked again on first use`),
     );
   }
@@ -84,8 +84,9 @@ export class IngestionService implements OnApplicationBootstrap {
    * body is read with the source's limit (413), its signature checked on the bytes as received, still
    * compressed, when the source is signed (401), decompressed within the source's limit too (413,
    * 400), checked to be UTF-8 (400), split into events (400), counted, checked for nesting and numbers
-   * the pipeline cannot carry (400), validated against the source's schema, wrapped in the envelope,
-   * and answered only after Kafka acknowledged every event.
+   * the pipeline cannot carry (400), validated against the source's schema (an event that fails it is
+   * refused with 400, or for a quarantining source published to its dead-letter topic instead),
+   * wrapped in the envelope, and answered only after Kafka acknowledged every event of the request.
    * Accepted and refused events are counted per source; `step` names what a 400 was about (an
    * EventLimitError names its own).
    */
@@ -118,7 +119,8 @@ export class IngestionService implements OnApplicationBootstrap {
       // Before anything that recurses over an event (Ajv, JSON.stringify).
       checkEventLimits(payloads, this.config.ingest.maxDepth);
       step = 'schema';
-      this.validate(source, payloads);
+      const failures = schemaFailures(source, payloads);
+      if (failures.size > 0 && source.onInvalid !== 'quarantine') throw schemaError(source, payloads.length, failures);
 
       // Stripe's event id is in the body, not in a header (see webhook-signature.verifier.ts).
       if (source.signature?.scheme === 'stripe' && payloads.length === 1 && typeof payloads[0].id === 'string' && payloads[0].id !== '') {
@@ -128,26 +130,26 @@ export class IngestionService implements OnApplicationBootstrap {
       const bodyHash = key ? IdempotentRequests.bodyHash(body) : undefined;
       const admission = key ? await this.idempotency.admit(source.name, key, bodyHash!) : undefined;
       if (admission?.replay) {
-        this.metrics.deduplicated(source.name, admission.replay.accepted);
+        this.metrics.deduplicated(source.name, admission.replay.eventIds.length);
         return { response: admission.replay, replayed: true };
       }
       // A retried request yields the same ids: they derive from the key and the body.
       const ids = eventIds(source.name, payloads.length, key ? `${key.value}/${bodyHash}` : undefined);
       const receivedAt = (admission?.receivedAt ?? new Date()).toISOString();
-      const messages = payloads.map((payload, i) => {
-        const partition = partitionKey(payload, source.keyField);
-        const envelope: EventEnvelope = { eventId: ids[i], source: source.name, receivedAt, ...(partition ? { key: partition } : {}), payload };
-        return { key: partition ?? ids[i], value: JSON.stringify(envelope) };
-      });
+      const { events: messages, deadLetters, quarantined } = requestMessages(source, payloads, ids, receivedAt, failures);
       try {
-        await this.kafka.publish(source.topic, messages);
+        await this.publish(source, messages, deadLetters);
       } catch (err) {
         await admission?.failed();
         throw err;
       }
-      const response: IngestResponseDto = { accepted: messages.length, eventIds: ids };
+      const response: IngestResponseDto =
+        source.onInvalid === 'quarantine'
+          ? { accepted: messages.length, eventIds: ids, quarantined: deadLetters.length, quarantinedEvents: quarantined }
+          : { accepted: messages.length, eventIds: ids };
       await admission?.answered(response);
       this.metrics.accepted(source.name, messages.length);
+      if (source.onInvalid === 'quarantine') this.metrics.quarantined(source.name, deadLetters.length);
       return { response, replayed: false };
     } catch (err) {
       this.metrics.rejected(sourceLabel, rejectionReason(err, step), events);
@@ -170,21 +172,17 @@ export class IngestionService implements OnApplicationBootstrap {
     return check.deliveryId;
   }
 
-  private validate(source: Source, payloads: Record<string, unknown>[]): void {
-    if (!source.validate) return;
-    const failures: { index: number; field: string; message: string }[] = [];
-    payloads.forEach((payload, index) => {
-      if (source.validate!(payload)) return;
-      for (const e of fieldErrors(source.validate!.errors)) failures.push({ index, ...e });
-    });
-    if (failures.length === 0) return;
-    const first = failures[0];
-    const where = payloads.length > 1 ? `event ${first.index}` : 'the event';
-    throw new BadRequestError(
-      `${where} does not match the schema of source "${source.name}": ${first.field} ${first.message}` +
-        (failures.length > 1 ? ` (${failures.length - 1} more problem(s) in details)` : ''),
-      failures.slice(0, 100),
-    );
+  /**
+   * One publish for the whole request: with quarantined events, the source's topic and its
+   * dead-letter topic go in the same produce request, so the 202 waits for Kafka to acknowledge both.
+   */
+  private async publish(source: Source, events: OutgoingMessage[], deadLetters: OutgoingMessage[]): Promise<void> {
+    if (deadLetters.length === 0) return this.kafka.publish(source.topic, events);
+    const batches = [
+      { topic: source.topic, messages: events },
+      { topic: source.deadLetterTopic!, messages: deadLetters },
+    ];
+    await this.kafka.publishAll(batches.filter((b) => b.messages.length > 0));
   }
 }
 

@@ -125,6 +125,38 @@ describe('KafkaProducer produce metrics', () => {
     await kafka.onApplicationShutdown();
   });
 
+  it('publishes to two topics in one produce request and resolves once it was acknowledged', async () => {
+    const producer = producerThat(10);
+    const { kafka, metrics } = setup(producer);
+
+    await kafka.publishAll([
+      { topic: 'ingest.orders', messages: messages(2) },
+      { topic: 'ingest.orders.dlq', messages: messages(1) },
+    ]);
+
+    expect(producer.sendBatch).toHaveBeenCalledTimes(1);
+    const [{ topicMessages }] = producer.sendBatch.mock.calls[0];
+    expect(topicMessages.map((t) => [(t as unknown as { topic: string }).topic, t.messages.length])).toEqual([
+      ['ingest.orders', 2],
+      ['ingest.orders.dlq', 1],
+    ]);
+    expect(kafka.ensureTopics).toHaveBeenCalledWith(['ingest.orders', 'ingest.orders.dlq']);
+    expect(await metricValue(metrics, 'pipeline_kafka_produce_batch_records_sum')).toBe(3);
+    await kafka.onApplicationShutdown();
+  });
+
+  it('fails a publish to two topics as a whole when their produce request fails', async () => {
+    const { kafka } = setup(producerThat(5, new Error('NOT_LEADER_OR_FOLLOWER')));
+
+    await expect(
+      kafka.publishAll([
+        { topic: 'ingest.orders', messages: messages(1) },
+        { topic: 'ingest.orders.dlq', messages: messages(1) },
+      ]),
+    ).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await kafka.onApplicationShutdown();
+  });
+
   it('times a produce request Kafka refused as failed', async () => {
     const { kafka, metrics } = setup(producerThat(5, new Error('NOT_ENOUGH_REPLICAS')));
 

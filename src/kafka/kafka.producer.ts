@@ -13,7 +13,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { javaCompatiblePartitioner } from './partitioner';
 import { OutgoingMessage, ProduceCoalescer, TopicMessages } from './produce-coalescer';
 
-export type { OutgoingMessage } from './produce-coalescer';
+export type { OutgoingMessage, TopicMessages } from './produce-coalescer';
 
 const KAFKA = 'Kafka';
 
@@ -67,6 +67,16 @@ export class KafkaProducer implements OnApplicationShutdown {
 
   /** Sends messages to one topic and resolves only once the broker acknowledged all of them (acks=all). */
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    return this.publishAll([{ topic, messages }]);
+  }
+
+  /**
+   * Sends messages to several topics in one produce request (kafkajs' sendBatch; one request per
+   * broker leading a partition of them) and resolves only once the brokers acknowledged every one of
+   * them (acks=all); if any part fails, the whole call fails. There is no transaction: a failure may
+   * leave some of the messages written, exactly as a failed send to several partitions of one topic may.
+   */
+  async publishAll(batches: TopicMessages): Promise<void> {
     if (this.closed) throw new UpstreamUnavailableError(KAFKA, 'The API is shutting down; retry against another instance');
     const deadline = this.config.kafka.publishTimeoutMs;
     let abandon: (() => boolean) | undefined;
@@ -74,9 +84,10 @@ export class KafkaProducer implements OnApplicationShutdown {
     try {
       const timedOut = `Kafka did not acknowledge the events within ${deadline} ms`;
       await this.withDeadline(deadline, timedOut, () => this.resetProducer(), async () => {
-        if (!this.knownTopics.has(topic)) await this.ensureTopics([topic]);
+        const unknown = batches.map((b) => b.topic).filter((t) => !this.knownTopics.has(t));
+        if (unknown.length > 0) await this.ensureTopics(unknown);
         if (gaveUp) return;
-        const queued = this.coalescer.publish(topic, messages);
+        const queued = this.coalescer.publishAll(batches);
         abandon = queued.abandon;
         await queued.acked;
       });

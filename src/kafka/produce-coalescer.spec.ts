@@ -91,6 +91,39 @@ describe('ProduceCoalescer', () => {
     expect(a).toEqual({ settled: true, error: undefined });
   });
 
+  it('sends one request to two topics in one send, settled once by its outcome', async () => {
+    const { send, sends } = fakeSend();
+    const c = new ProduceCoalescer(send, { maxInFlight: 2, maxFlushBytes: 1e6 });
+    const both = track(c.publishAll([{ topic: 't', messages: [msg('good')] }, { topic: 't.dlq', messages: [msg('bad')] }]).acked);
+    const other = track(c.publish('t', [msg('other')]).acked);
+    await turn();
+    expect(sends).toHaveLength(1);
+    expect(sends[0].batch).toEqual([
+      { topic: 't', messages: [msg('good'), msg('other')] },
+      { topic: 't.dlq', messages: [msg('bad')] },
+    ]);
+    sends[0].fail(new Error('NOT_ENOUGH_REPLICAS'));
+    await turn();
+    expect((both.error as Error).message).toBe('NOT_ENOUGH_REPLICAS');
+    expect(other.settled).toBe(true);
+  });
+
+  it('withdraws every topic of an abandoned request to two topics', async () => {
+    const { send, sends } = fakeSend();
+    const c = new ProduceCoalescer(send, { maxInFlight: 1, maxFlushBytes: 1e6 });
+    c.publish('t', [msg('first')]);
+    await turn();
+    const queued = c.publishAll([{ topic: 't', messages: [msg('good')] }, { topic: 't.dlq', messages: [msg('bad')] }]);
+    const kept = c.publish('t', [msg('kept')]);
+    expect(queued.abandon()).toBe(true);
+    sends[0].ack();
+    await turn();
+    await turn();
+    expect(sends[1].batch).toEqual([{ topic: 't', messages: [msg('kept')] }]);
+    sends[1].ack();
+    await kept.acked;
+  });
+
   it('caps a flush at maxFlushBytes but never splits or refuses one large request', async () => {
     const { send, sends } = fakeSend();
     const c = new ProduceCoalescer(send, { maxInFlight: 1, maxFlushBytes: 400 });

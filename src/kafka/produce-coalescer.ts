@@ -16,8 +16,8 @@ export interface CoalescerOptions {
 }
 
 interface Waiting {
-  topic: string;
-  messages: OutgoingMessage[];
+  /** One request's messages, per topic: they travel in one send, so one acknowledgement covers them all. */
+  batches: TopicMessages;
   bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -49,9 +49,17 @@ export class ProduceCoalescer {
    * (a caller that gave up must not have its events sent later); it answers false once they were handed to Kafka.
    */
   publish(topic: string, messages: OutgoingMessage[]): { acked: Promise<void>; abandon: () => boolean } {
+    return this.publishAll([{ topic, messages }]);
+  }
+
+  /**
+   * Queues one request's messages to several topics as one unit: they go out in the same send, and
+   * `acked` resolves once Kafka acknowledged that send (every topic of it), or rejects if it failed.
+   */
+  publishAll(batches: TopicMessages): { acked: Promise<void>; abandon: () => boolean } {
     let entry!: Waiting;
     const acked = new Promise<void>((resolve, reject) => {
-      entry = { topic, messages, bytes: messageBytes(messages), resolve, reject };
+      entry = { batches, bytes: batches.reduce((sum, b) => sum + messageBytes(b.messages), 0), resolve, reject };
     });
     this.queue.push(entry);
     this.schedule();
@@ -91,9 +99,11 @@ export class ProduceCoalescer {
       this.inFlight++;
       const byTopic = new Map<string, OutgoingMessage[]>();
       for (const w of taken) {
-        const list = byTopic.get(w.topic);
-        if (list) for (const m of w.messages) list.push(m);
-        else byTopic.set(w.topic, w.messages.slice());
+        for (const { topic, messages } of w.batches) {
+          const list = byTopic.get(topic);
+          if (list) for (const m of messages) list.push(m);
+          else byTopic.set(topic, messages.slice());
+        }
       }
       const batch = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
       this.send(batch).then(

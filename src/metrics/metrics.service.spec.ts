@@ -23,6 +23,8 @@ describe('MetricsService', () => {
       ['pipeline_events_accepted_total', 'counter'],
       ['pipeline_events_rejected_total', 'counter'],
       ['pipeline_events_deduplicated_total', 'counter'],
+      ['pipeline_events_quarantined_total', 'counter'],
+      ['pipeline_events_replayed_total', 'counter'],
       ['pipeline_kafka_produce_duration_seconds', 'histogram'],
       ['pipeline_kafka_produce_batch_records', 'histogram'],
       ['pipeline_schedule_fires_total', 'counter'],
@@ -49,9 +51,14 @@ describe('MetricsService', () => {
     const b = new MetricsService();
 
     a.accepted('clicks', 3);
+    a.quarantined('orders', 2);
+    a.replayed('orders', 1);
 
     expect(await metricValue(a, 'pipeline_events_accepted_total', { source: 'clicks' })).toBe(3);
+    expect(await metricValue(a, 'pipeline_events_quarantined_total', { source: 'orders' })).toBe(2);
+    expect(await metricValue(a, 'pipeline_events_replayed_total', { source: 'orders' })).toBe(1);
     expect(await metricValue(b, 'pipeline_events_accepted_total', { source: 'clicks' })).toBe(0);
+    expect(await metricValue(b, 'pipeline_events_quarantined_total', { source: 'orders' })).toBe(0);
     expect(await register.getMetricsAsJSON()).toEqual([]);
   });
 

@@ -100,6 +100,20 @@ export class MetricsService implements OnApplicationShutdown {
     registers: [this.registry],
   });
 
+  private readonly eventsQuarantined = new Counter({
+    name: 'pipeline_events_quarantined_total',
+    help: 'Events that failed the schema of a quarantining source, acknowledged by Kafka in its dead-letter topic and answered 202, by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly eventsReplayed = new Counter({
+    name: 'pipeline_events_replayed_total',
+    help: "Dead letters published again to their source's topic by POST /dead-letters/{source}/replay, by source",
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   private readonly produceDuration = new Histogram({
     name: 'pipeline_kafka_produce_duration_seconds',
     help: 'Duration of one produce request to Kafka (acks=all), by outcome',
@@ -167,6 +181,16 @@ export class MetricsService implements OnApplicationShutdown {
 
   rejected(source: string, reason: RejectionReason, events: number): void {
     this.eventsRejected.inc({ source, reason }, events);
+  }
+
+  /** Events accepted into a source's dead-letter topic instead of its own (onInvalid: quarantine). */
+  quarantined(source: string, events: number): void {
+    this.eventsQuarantined.inc({ source }, events);
+  }
+
+  /** Dead letters a replay published to their source's topic and marked replayed. */
+  replayed(source: string, events: number): void {
+    this.eventsReplayed.inc({ source }, events);
   }
 
   /** One produce request to Kafka: how long it took and how many records it carried. */

@@ -16,12 +16,12 @@ const SOURCES = 'sources:\n  users: { topic: users_created }\n  orders: {}\n';
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** The real service over the shared Livy fake, the in-memory history and the real catalogs. */
-function setup(env: Record<string, string> = {}) {
+function setup(env: Record<string, string> = {}, sources = SOURCES) {
   const config = testConfig({ SPARK_PACKAGES: PACKAGES, ...env });
   const livy = new FakeLivy();
   const history = new InMemoryBatchHistory();
   const catalog = new JobsCatalog(config);
-  const service = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, sourcesRegistry(SOURCES), config);
+  const service = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, sourcesRegistry(sources), config);
   return { service, livy, history, catalog, config };
 }
 
@@ -200,6 +200,8 @@ describe('BatchesService.launch', () => {
     expect(args?.slice(0, 6)).toEqual(['--trigger-ms', '250', '--starting-offsets', 'earliest', '--max-offsets-per-trigger', '20000']);
     const flag = (f: string) => args![args!.indexOf(f) + 1];
     expect(flag('--topics')).toBe('users_created,ingest.orders');
+    expect(flag('--topic-sources')).toBe('users_created=users,ingest.orders=orders');
+    expect(args).not.toContain('--dead-letter-topics');
     expect(flag('--kafka-bootstrap')).toBe('kafka:29092');
     expect(flag('--cassandra-host')).toBe('127.0.0.1');
     expect(isAbsolute(flag('--checkpoint-dir'))).toBe(true);
@@ -208,6 +210,19 @@ describe('BatchesService.launch', () => {
     expect(args).toContain('--batch-id');
     expect(flag('--batch-id')).toBe(id);
     expect(view).toMatchObject({ id, livyId: 0, job: 'events_stream', name: `events_stream-${id}`, state: 'starting' });
+  });
+
+  it('passes the streaming job the dead-letter topics too, whose source each is, and which of them hold dead letters', async () => {
+    const quarantining = 'sources:\n  users: { topic: users_created }\n  orders:\n    onInvalid: quarantine\n    schema: { type: object }\n';
+    const { service, livy, catalog } = setup({}, quarantining);
+
+    await service.launch(catalog.get('events_stream'), {}, idOf(43));
+
+    const { args } = submitted(livy);
+    const flag = (f: string) => args![args!.indexOf(f) + 1];
+    expect(flag('--topics')).toBe('users_created,ingest.orders,ingest.orders.dlq');
+    expect(flag('--topic-sources')).toBe('users_created=users,ingest.orders=orders,ingest.orders.dlq=orders');
+    expect(flag('--dead-letter-topics')).toBe('ingest.orders.dlq');
   });
 
   it('generates the id when none is given, and records the batch under it', async () => {

@@ -192,8 +192,16 @@ export class BatchesService {
   private provided(what: Provided, batchId: string): string[] {
     const { streaming, cassandra } = this.config;
     switch (what) {
-      case 'topics':
-        return ['--topics', this.sources.topics().join(',')];
+      case 'topics': {
+        // Every topic, the dead-letter ones included, and whose each is: the job files a record it
+        // cannot read under its topic's source, and reads the dead-letter topics as quarantined events.
+        const deadLetters = this.sources.deadLetterTopics();
+        return [
+          '--topics', this.sources.allTopics().join(','),
+          '--topic-sources', this.sources.topicSources().map(({ topic, source }) => `${topic}=${source}`).join(','),
+          ...(deadLetters.length > 0 ? ['--dead-letter-topics', deadLetters.join(',')] : []),
+        ];
+      }
       case 'kafka':
         return ['--kafka-bootstrap', streaming.kafkaBootstrap.join(',')];
       case 'cassandra':

@@ -24,12 +24,12 @@ const livyDown = () => new UpstreamUnavailableError('Livy', 'Livy is unavailable
  * heartbeat rows, the leases, and the real catalogs. `replica()` is another API replica over the
  * same Livy and Cassandra.
  */
-function setup(env: Record<string, string> = {}) {
+function setup(env: Record<string, string> = {}, sourcesYaml = SOURCES) {
   const livy = new FakeLivy();
   const history = new InMemoryBatchHistory();
   const stream = new InMemoryStreamRepository();
   const leases = new InMemoryLeasesRepository();
-  const sources = sourcesRegistry(SOURCES);
+  const sources = sourcesRegistry(sourcesYaml);
   const replica = (replicaEnv: Record<string, string> = {}) => {
     const config = testConfig({ STREAMING_STOP_TIMEOUT_SECONDS: '2', ...env, ...replicaEnv });
     const catalog = new JobsCatalog(config);
@@ -606,6 +606,18 @@ describe('StreamingService: the sources changed', () => {
       lastRestartReason: 'sources changed (+ingest.orders)',
       failures: 0,
     });
+  });
+
+  it("restarts a copy that does not read a source's dead-letter topic, and reports that topic among those the stream reads", async () => {
+    const quarantining = `${SOURCES}  payments:\n    onInvalid: quarantine\n    schema: { type: object }\n`;
+    const { service, stream, running } = setup({}, quarantining);
+    await service.start();
+    await running({ topics: [...TOPICS, 'ingest.payments'] });
+
+    await service.reconcile();
+
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', 'sources changed (+ingest.payments.dlq)');
+    expect((await service.status()).topics).toEqual([...TOPICS, 'ingest.payments', 'ingest.payments.dlq']);
   });
 
   it('leaves a copy alone that reads more topics than this replica has (another replica may have them): no restarts in turn', async () => {

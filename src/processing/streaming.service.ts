@@ -189,7 +189,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     }
     // Only a topic the copy does not read restarts it. One it reads that this replica's registry lacks
     // is left alone: replicas of different registries (a rolling deploy) must not restart it in turn.
-    const { added } = topicChange(this.sources.topics(), hb.topics);
+    const { added } = topicChange(this.sources.allTopics(), hb.topics);
     if (added.length && control!.stopRun !== hb.runId) {
       const reason = `sources changed (${added.map((t) => `+${t}`).join(', ')})`;
       this.logger.log(`streaming job restarting gracefully: ${reason}`);
@@ -308,7 +308,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
       livyBatchId: livy?.id,
       appId: hb?.appId ?? livy?.appId ?? record?.appId,
       since: state === 'stopped' || state === 'failed' ? (record?.finishedAt ?? heartbeat?.seenAt)?.toISOString() : (hb?.startedAt ?? record?.submittedAt)?.toISOString(),
-      topics: this.sources.topics(),
+      topics: this.sources.allTopics(),
       reading: hb?.topics,
       runId: hb?.runId,
       host: hb?.host,

@@ -23,45 +23,55 @@ export function pageTokenKey(apiKeys: readonly string[]): Buffer {
 }
 
 /**
- * Opaque to callers: base64url of a small JSON document and of its MAC. The MAC makes a token the
- * API did not issue (forged, edited, truncated) a 400 before Cassandra sees its paging state.
+ * A page token: opaque to callers, base64url of a small JSON document and of its MAC. The MAC makes a
+ * token the API did not issue (forged, edited, truncated) a 400 before Cassandra sees its paging state.
  */
-export function encodePageToken(cursor: PageCursor, key: Buffer): string {
-  const doc = { v: 1, s: cursor.source, f: cursor.from, t: cursor.to, d: cursor.day, p: cursor.pageState ?? null };
+export function sealPageToken(doc: Record<string, unknown>, key: Buffer): string {
   const body = Buffer.from(JSON.stringify(doc));
   return `${body.toString('base64url')}.${mac(body, key).toString('base64url')}`;
 }
 
-export function decodePageToken(token: string, key: Buffer): PageCursor {
+/** The document of a token this API sealed with `key`, handed to `read`; 400 naming pageToken for any other token. */
+export function openPageToken<T>(token: string, key: Buffer, read: (doc: Record<string, unknown>) => T | undefined): T {
   const [encoded, signature, ...rest] = token.split('.');
   if (rest.length === 0 && signature !== undefined && /^[\w-]+$/.test(encoded) && /^[\w-]+$/.test(signature)) {
     const body = Buffer.from(encoded, 'base64url');
     const given = Buffer.from(signature, 'base64url');
     if (given.length === MAC_BYTES && timingSafeEqual(given, mac(body, key))) {
-      const cursor = parse(body);
+      const doc = parse(body);
+      const cursor = doc && read(doc);
       if (cursor) return cursor;
     }
   }
   throw new BadRequestError(INVALID, [{ field: 'pageToken', message: 'not a token this API issued' }]);
 }
 
+export function encodePageToken(cursor: PageCursor, key: Buffer): string {
+  return sealPageToken({ v: 1, s: cursor.source, f: cursor.from, t: cursor.to, d: cursor.day, p: cursor.pageState ?? null }, key);
+}
+
+export function decodePageToken(token: string, key: Buffer): PageCursor {
+  return openPageToken(token, key, (doc) =>
+    doc.v === 1 &&
+    typeof doc.s === 'string' &&
+    Number.isFinite(doc.f) &&
+    Number.isFinite(doc.t) &&
+    typeof doc.d === 'string' &&
+    /^\d{4}-\d{2}-\d{2}$/.test(doc.d) &&
+    (doc.p === null || typeof doc.p === 'string')
+      ? { source: doc.s, from: doc.f as number, to: doc.t as number, day: doc.d, pageState: (doc.p) ?? undefined }
+      : undefined,
+  );
+}
+
 const mac = (body: Buffer, key: Buffer) => createHmac('sha256', key).update(body).digest().subarray(0, MAC_BYTES);
 
-function parse(body: Buffer): PageCursor | undefined {
+function parse(body: Buffer): Record<string, unknown> | undefined {
   try {
-    const doc = JSON.parse(body.toString('utf8'));
-    if (
-      doc?.v === 1 &&
-      typeof doc.s === 'string' &&
-      Number.isFinite(doc.f) &&
-      Number.isFinite(doc.t) &&
-      /^\d{4}-\d{2}-\d{2}$/.test(doc.d) &&
-      (doc.p === null || typeof doc.p === 'string')
-    ) {
-      return { source: doc.s, from: doc.f, to: doc.t, day: doc.d, pageState: doc.p ?? undefined };
-    }
+    const doc: unknown = JSON.parse(body.toString('utf8'));
+    return typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>) : undefined;
   } catch {
-    // a token we signed always parses; fall through
+    // a token we sealed always parses
+    return undefined;
   }
-  return undefined;
 }

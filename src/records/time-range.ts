@@ -25,7 +25,7 @@ export function checkedRange(from: Date, to: Date, maxDays: number): TimeRange {
   return { from, to };
 }
 
-function parseInstant(name: string, text: string): Date {
+export function parseInstant(name: string, text: string): Date {
   // A date-time must name its zone, so the answer never depends on the server's time zone; a day
   // must be one the calendar has (2026-02-30 is refused, not read as March 2).
   const date = parseDateOrDateTime(text);

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { SIGNATURE_SCHEMES, SignatureScheme } from '../../catalogs/source-signature';
+import { ON_INVALID, OnInvalid } from '../../catalogs/sources.registry';
 
 export class SourceDto {
   @ApiProperty({ example: 'users' })
@@ -19,6 +20,22 @@ export class SourceDto {
 
   @ApiPropertyOptional({ description: 'JSON Schema every event payload must match', example: { type: 'object' } })
   schema?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    example: '3f6c1e0b9a5d4c7e8f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e',
+    description: "sha256 (hex) of the schema's canonical JSON, as dead letters record the schema they failed",
+  })
+  schemaHash?: string;
+
+  @ApiProperty({
+    enum: ON_INVALID,
+    example: 'quarantine',
+    description: 'An event that fails the schema: reject refuses the request with 400; quarantine accepts the request and publishes that event to deadLetterTopic',
+  })
+  onInvalid: OnInvalid;
+
+  @ApiPropertyOptional({ example: 'ingest.orders.dlq', description: 'With onInvalid quarantine: the topic of the quarantined events' })
+  deadLetterTopic?: string;
 
   @ApiPropertyOptional({
     enum: SIGNATURE_SCHEMES,

@@ -1,5 +1,5 @@
 import { KafkaProducer } from '../kafka.producer';
-import { OutgoingMessage } from '../produce-coalescer';
+import { OutgoingMessage, TopicMessages } from '../produce-coalescer';
 
 type PartitionOffsets = { partition: number; low: number; high: number }[];
 
@@ -8,11 +8,14 @@ type PartitionOffsets = { partition: number; low: number; high: number }[];
  * sent, per call; endOffsets answers the partitions set in `offsets` (a topic not set has none, as
  * a missing topic). Every method is a jest mock, so a test can make Kafka fail (`mockRejectedValueOnce`).
  */
-export class FakeKafkaProducer implements Pick<KafkaProducer, 'publish' | 'ensureTopics' | 'ping' | 'endOffsets'> {
+export class FakeKafkaProducer implements Pick<KafkaProducer, 'publish' | 'publishAll' | 'ensureTopics' | 'ping' | 'endOffsets'> {
   /** Per topic, its partitions' first (low) and next (high) offsets. */
   offsets: Record<string, PartitionOffsets> = {};
 
   publish = jest.fn(async (_topic: string, _messages: OutgoingMessage[]): Promise<void> => undefined);
+
+  /** Messages to several topics acknowledged together (or failed together). */
+  publishAll = jest.fn(async (_batches: TopicMessages): Promise<void> => undefined);
 
   ensureTopics = jest.fn(async (_topics: string[]): Promise<void> => undefined);
 

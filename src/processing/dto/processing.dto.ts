@@ -163,7 +163,7 @@ export class StreamingStatusDto {
   @ApiPropertyOptional({ example: '2026-01-01T00:00:00.000Z', description: 'Up since (running, starting) or stopped since (stopped, failed)' })
   since?: string;
 
-  @ApiProperty({ example: ['users_created', 'ingest.orders'], description: "The configured sources' topics" })
+  @ApiProperty({ example: ['users_created', 'ingest.orders', 'ingest.orders.dlq'], description: "The topics the stream should read: the configured sources' topics, then their dead-letter topics" })
   topics: string[];
 
   @ApiPropertyOptional({ example: ['users_created', 'ingest.orders'], description: 'The topics the running copy reads' })

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { DeadLettersService } from './dead-letters.service';
-import { DeadLettersPageDto, DeadLettersQueryDto, MAX_REPLAY_IDS, ReplayRequestDto, ReplayResponseDto } from './dto/dead-letters.dto';
+import { DeadLettersPageDto, DeadLettersQueryDto, MAX_REPLAY_IDS, REPLAY_REQUEST_SCHEMA, ReplayRequestDto, ReplayResponseDto } from './dto/dead-letters.dto';
 
 @ApiTags('dead letters')
 @ApiSecurity('api-key')
@@ -42,7 +42,7 @@ export class DeadLettersController {
   })
   @ApiParam({ name: 'source', example: 'orders' })
   @ApiBody({
-    type: ReplayRequestDto,
+    schema: REPLAY_REQUEST_SCHEMA,
     examples: {
       ids: { summary: 'These dead letters', value: { ids: ['0193b0a4-5b7e-7c1a-9a51-6f0c2f4f5e12'] } },
       range: { summary: 'Those that failed in a time range', value: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' } },

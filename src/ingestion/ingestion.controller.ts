@@ -50,6 +50,7 @@ export class IngestionController {
   @ApiHeader({
     name: 'content-encoding',
     required: false,
+    schema: { type: 'string', enum: ['identity', 'gzip', 'deflate'], default: 'identity' },
     description: "gzip or deflate for a compressed body; the source's body limit applies to the compressed and to the decompressed size",
   })
   @ApiHeader({

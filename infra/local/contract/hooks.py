@@ -16,10 +16,11 @@ Side effects (the real stack serves other users while this runs):
 
 Rules the document states in words only (valid data of the schema the server must still refuse):
 - from/to: from < to and at most RECORDS_MAX_RANGE_DAYS apart (default 31), to defaulting to now:
-  a schema-valid case gets a range that holds (the last hour).
+  a schema-valid case gets a range that holds (the last hour), in the query and in a replay's body.
 - pageToken: only the API mints valid ones: a schema-valid case is sent without it.
 - POST /ingest/{source}: a source with a schema of its own (or a signature) narrows "any object":
-  a schema-valid case naming one is sent to a source without either.
+  a schema-valid case naming one is sent to a source without either, and without a Content-Encoding
+  (the generated body is not compressed).
 - POST /jobs/{name}/batches: a job's args must match that job's schema (GET /jobs): a schema-valid
   case for a catalog job gets the args its schema's examples give.
 - schedules: the cron must fire some day and the target exist: a schema-valid case gets a cron that
@@ -33,6 +34,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import MutableMapping
 from datetime import datetime, timedelta, timezone
 
 import requests
@@ -158,11 +160,18 @@ def before_call(context, case, kwargs):
         query.pop("pageToken", None)
 
     params = case.path_parameters if isinstance(case.path_parameters, dict) else {}
+    if method == "POST" and path == "/api/v1/dead-letters/{source}/replay" and _positive(case) and isinstance(case.body, dict):
+        # A replay's range obeys the same rule as a query's: from before to.
+        _repair_range(case.body)
     if method == "POST" and path == "/api/v1/ingest/{source}" and _positive(case):
         # The body schema is any object; a source's own schema (GET /sources) narrows it per source.
         sources = _sources()
         if params.get("source") in sources and sources[params["source"]]:
             params["source"] = _source_without_rules()
+        # The body is sent as generated, uncompressed: a Content-Encoding would have to be true of it.
+        if isinstance(case.headers, MutableMapping):
+            for name in [h for h in case.headers if h.lower() == "content-encoding"]:
+                del case.headers[name]
     if method == "POST" and path == "/api/v1/jobs/{name}/batches":
         args = _example_args(params.get("name"))
         if _positive(case) and args is not None and isinstance(case.body, dict):

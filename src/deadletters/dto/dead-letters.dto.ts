@@ -1,28 +1,72 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { ToInteger } from '../../common/http/params';
 import { FieldErrorDto } from '../../ingestion/dto/ingest-response.dto';
+import { INSTANT_SCHEMA, PAGE_TOKEN } from '../../records/dto/records.dto';
 
 /** Most dead letters one replay request may name by id. */
 export const MAX_REPLAY_IDS = 1000;
 
 export class DeadLettersQueryDto {
-  @ApiPropertyOptional({ example: '2026-01-01T00:00:00Z', description: 'Inclusive start of failedAt (ISO 8601); default: the first dead letter' })
+  @ApiPropertyOptional({
+    ...INSTANT_SCHEMA,
+    example: '2026-01-01T00:00:00Z',
+    description: 'Inclusive start of failedAt: a date (YYYY-MM-DD, UTC) or an RFC 3339 date-time with a zone; default: the first dead letter. from must be earlier than to',
+  })
   @IsOptional() @IsString()
   from?: string;
 
-  @ApiPropertyOptional({ example: '2026-01-02T00:00:00Z', description: 'Exclusive end of failedAt (ISO 8601); default: the last one' })
+  @ApiPropertyOptional({ ...INSTANT_SCHEMA, example: '2026-01-02T00:00:00Z', description: 'Exclusive end of failedAt, as from; default: the last one' })
   @IsOptional() @IsString()
   to?: string;
 
-  @ApiPropertyOptional({ example: 100, minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  @ApiPropertyOptional({ type: 'integer', example: 100, minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
   limit: number = 100;
 
-  @ApiPropertyOptional({ description: 'nextPageToken of the previous page' })
-  @IsOptional() @IsString() @MaxLength(4096)
+  @ApiPropertyOptional({
+    pattern: PAGE_TOKEN.source,
+    maxLength: 4096,
+    description: 'nextPageToken of the previous page, unchanged, with the same source, from and to; a token the API did not issue is 400',
+  })
+  @IsOptional() @IsString() @MaxLength(4096) @Matches(PAGE_TOKEN, { message: 'pageToken is not valid: pass the nextPageToken of the previous page unchanged' })
   pageToken?: string;
 }
+
+const REPLAY_IDS: SchemaObject = {
+  type: 'array',
+  minItems: 1,
+  maxItems: MAX_REPLAY_IDS,
+  uniqueItems: true,
+  items: { type: 'string', minLength: 1, maxLength: 400 },
+  description: `These dead letters (ids from GET /dead-letters/{source}), at most ${MAX_REPLAY_IDS}; an unknown id answers 404 and nothing is replayed`,
+};
+
+/** The replay body as the document states it: exactly one of its three selections. */
+export const REPLAY_REQUEST_SCHEMA: SchemaObject = {
+  oneOf: [
+    { type: 'object', title: 'ids', required: ['ids'], additionalProperties: false, properties: { ids: REPLAY_IDS } },
+    {
+      type: 'object',
+      title: 'range',
+      minProperties: 1,
+      additionalProperties: false,
+      description: 'The dead letters that failed in [from, to): from, to or both; from must be earlier than to',
+      properties: {
+        from: { ...INSTANT_SCHEMA, description: 'At or after this instant (a date or an RFC 3339 date-time with a zone)' },
+        to: { ...INSTANT_SCHEMA, description: 'Before this instant' },
+      },
+    },
+    {
+      type: 'object',
+      title: 'all',
+      required: ['all'],
+      additionalProperties: false,
+      properties: { all: { type: 'boolean', enum: [true], description: 'Every dead letter of the source not replayed yet' } },
+    },
+  ],
+};
 
 export class DeadLetterDto {
   @ApiProperty({

@@ -3,7 +3,7 @@ import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class
 import { ToInteger } from '../../common/http/params';
 
 /** A date (its UTC midnight) or a date-time with a zone, both RFC 3339 and real calendar days. */
-const INSTANT_SCHEMA = { anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }] };
+export const INSTANT_SCHEMA = { anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }] };
 const RANGE_RULE =
   'from must be earlier than to, and the range at most RECORDS_MAX_RANGE_DAYS (31 by default) long, whether from, to or both are given';
 

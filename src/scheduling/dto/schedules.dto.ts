@@ -40,7 +40,7 @@ export class CreateScheduleDto {
   cron: string;
 
   @ApiPropertyOptional({ enum: TIME_ZONES, example: 'Europe/Paris', default: 'UTC', description: 'An IANA time zone' })
-  @OptionalNotNull() @IsIn(TIME_ZONES, { message: 'timezone must be an IANA time zone, e.g. UTC or Europe/Paris' })
+  @OptionalNotNull() @IsIn(TIME_ZONES, { message: ({ value }) => `timezone ${JSON.stringify(value)} is not an IANA time zone; use one such as UTC or Europe/Paris` })
   timezone?: string;
 
   @ApiPropertyOptional({ example: true, default: true })

@@ -49,11 +49,11 @@ export class BatchesController {
   }
 
   @Get('batches/:id/log')
-  @ApiOperation({ summary: "A page of the batch's driver output, as Livy keeps it" })
+  @ApiOperation({ summary: "A page of the batch's driver output, as Livy keeps it, or with ?tail=N its last N lines" })
   @ApiOkResponse({ type: BatchLogDto })
   @ApiErrors(400, 404, 502, 503, 504)
   log(@Param('id') id: string, @Query() query: LogQueryDto): Promise<BatchLogDto> {
-    return this.batches.log(id, query.from, query.size);
+    return this.batches.log(id, query.from, query.size, query.tail);
   }
 
   @Delete('batches/:id')

@@ -94,6 +94,10 @@ export class LogQueryDto {
   @ApiPropertyOptional({ example: 100, default: 100, maximum: 1000 })
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   size: number = 100;
+
+  @ApiPropertyOptional({ example: 200, maximum: 1000, description: 'The last lines instead of a page: from and size are ignored' })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  tail?: number;
 }
 
 export class BatchLogDto {

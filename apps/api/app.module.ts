@@ -7,6 +7,7 @@ import { AppConfigModule } from '../../src/common/config/config.module';
 import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filter';
 import { JsonBodyMiddleware } from '../../src/common/http/json-body.middleware';
 import { AppLoggerModule } from '../../src/common/logging/logger.module';
+import { ConsoleModule } from '../../src/console/console.module';
 import { HealthModule } from '../../src/health/health.module';
 import { IngestionModule } from '../../src/ingestion/ingestion.module';
 import { MetricsModule } from '../../src/metrics/metrics.module';
@@ -22,7 +23,7 @@ import { SchedulingModule } from '../../src/scheduling/scheduling.module';
 
 @Module({
   // CatalogsModule: the API-key guard looks up whether the source of an ingest request is signed.
-  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), MetricsModule, CatalogsModule, IngestionModule, RecordsModule, ProcessingModule, OrchestrationModule, SchedulingModule, PipelineModule, HealthModule],
+  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), MetricsModule, CatalogsModule, IngestionModule, RecordsModule, ProcessingModule, OrchestrationModule, SchedulingModule, PipelineModule, HealthModule, ConsoleModule],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -58,7 +58,15 @@ export function AirflowPage() {
           }}
         />
       )}
-      {followed && <FollowRun key={followed.runId} dagId={followed.dagId} runId={followed.runId} onEnded={dags.reload} />}
+      {followed && (
+        <FollowRun
+          key={followed.runId}
+          dagId={followed.dagId}
+          runId={followed.runId}
+          paused={dags.data?.dags.find((d) => d.dagId === followed.dagId)?.isPaused}
+          onEnded={dags.reload}
+        />
+      )}
     </>
   );
 }
@@ -186,7 +194,7 @@ function Trigger({ dagId, dag, onCancel, onTriggered }: { dagId: string; dag?: D
 }
 
 /** A run and its task instances, read every 2 s until the run has ended. */
-function FollowRun({ dagId, runId, onEnded }: { dagId: string; runId: string; onEnded: () => Promise<void> }) {
+function FollowRun({ dagId, runId, paused, onEnded }: { dagId: string; runId: string; paused?: boolean; onEnded: () => Promise<void> }) {
   const api = useApi();
   const [ended, setEnded] = useState(false);
   const follow = usePolled(
@@ -209,6 +217,11 @@ function FollowRun({ dagId, runId, onEnded }: { dagId: string; runId: string; on
         <p class="run-state" data-state={run.state} role="status">
           <code>{dagId}</code> run <Badge tone={airflowTone(run.state)}>{run.state}</Badge>
           {ENDED.has(run.state) ? ` (ended ${time(run.endDate)})` : ' (following…)'}
+        </p>
+      )}
+      {run?.state === 'queued' && paused && (
+        <p class="warning" role="note">
+          The DAG is paused: the run waits, queued, until it is unpaused.
         </p>
       )}
       {follow.data && (

@@ -293,10 +293,15 @@ function TestEvent({ source, onReadable }: { source: SourceDto; onReadable: () =
           {sent.readableAt === undefined && !sent.gaveUp && <p>Waiting for it to be readable in GET /records…</p>}
           {sent.gaveUp && <p class="field-error">Not readable after {FOLLOW_FOR_MS / 1000} s: is the stream running? (see the overview)</p>}
           {sent.readableAt !== undefined && sent.record && (
-            <p class="readable" data-latency-ms={sent.readableAt - sent.sentAt}>
-              <strong>Readable after {millis(sent.readableAt - sent.sentAt)}</strong> (end to end, from this request to GET /records); stored{' '}
-              {millis(Date.parse(sent.record.processedAt ?? sent.record.receivedAt) - Date.parse(sent.record.receivedAt))} after it was received.
-            </p>
+            <>
+              <p class="readable" data-latency-ms={sent.readableAt - sent.sentAt}>
+                <strong>Readable after {millis(sent.readableAt - sent.sentAt)}</strong> (end to end, from this request to GET /records); stored{' '}
+                {millis(Date.parse(sent.record.processedAt ?? sent.record.receivedAt) - Date.parse(sent.record.receivedAt))} after it was received.
+              </p>
+              <Pre label={`Event ${sent.eventId} as GET /records answers it`} class="stored">
+                {JSON.stringify(sent.record, null, 2)}
+              </Pre>
+            </>
           )}
         </div>
       )}

@@ -1,8 +1,8 @@
 import { ago, count, millis, oneLine, rate, seconds, time } from './format';
 
 describe('format', () => {
-  it('rates: a decimal under 10/s, whole numbers above, a dash when unknown', () => {
-    expect([rate(undefined), rate(0), rate(0.25), rate(12.6), rate(12345.4)]).toEqual(['—', '0/s', '0.3/s', '13/s', '12,345/s']);
+  it('rates: a decimal under 10/s, whole numbers above, never 0.0 for a trickle, a dash when unknown', () => {
+    expect([rate(undefined), rate(0), rate(0.01), rate(0.25), rate(12.6), rate(12345.4)]).toEqual(['—', '0/s', '<0.1/s', '0.3/s', '13/s', '12,345/s']);
   });
 
   it('durations from milliseconds to days', () => {

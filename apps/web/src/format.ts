@@ -6,6 +6,7 @@ const DASH = '—';
 export function rate(perSecond: number | undefined): string {
   if (perSecond === undefined || !Number.isFinite(perSecond)) return DASH;
   if (perSecond === 0) return '0/s';
+  if (perSecond < 0.05) return '<0.1/s';
   return `${perSecond < 10 ? perSecond.toFixed(1) : Math.round(perSecond).toLocaleString('en-US')}/s`;
 }
 

@@ -212,15 +212,19 @@ function SubmitJob({ onSubmitted }: { onSubmitted: () => Promise<void> }) {
       <ErrorBox error={jobs.error} title="GET /jobs failed" />
       {batchJobs.length > 0 && job && (
         <>
-          <label for="job-name">Job</label>
-          <select id="job-name" value={job.name} onChange={(e) => setName(e.currentTarget.value)}>
-            {batchJobs.map((j) => (
-              <option key={j.name} value={j.name}>
-                {j.name}
-              </option>
-            ))}
-          </select>
-          <p class="help">{job.description}</p>
+          <div class="field">
+            <label for="job-name">Job</label>
+            <select id="job-name" value={job.name} onChange={(e) => setName(e.currentTarget.value)} aria-describedby="job-description">
+              {batchJobs.map((j) => (
+                <option key={j.name} value={j.name}>
+                  {j.name}
+                </option>
+              ))}
+            </select>
+            <p class="help" id="job-description">
+              {job.description}
+            </p>
+          </div>
           <JobForm key={job.name} job={job} onSubmitted={onSubmitted} />
         </>
       )}

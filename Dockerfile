@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The control plane (NestJS API). Build: docker build -t pipeline-api .   (or: docker compose -f infra/docker-compose.yml build api)
-# Stage 1 compiles TypeScript with the dev dependencies; stage 2 keeps production dependencies only.
+# Stage 1 compiles TypeScript and builds the web console (dist/web) with the dev dependencies; stage 2 keeps
+# production dependencies only.
 
 FROM node:20.19.5-bookworm-slim AS build
 WORKDIR /app

@@ -11,7 +11,7 @@ export STREAMING_AUTOSTART ?= true
 # whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
 export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
-.PHONY: help install promtool up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-recovery bench-body clean
+.PHONY: help install promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-recovery bench-body clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -26,8 +26,15 @@ install: node_modules/.install-stamp ## install npm packages, the stack's jars a
 promtool: ## promtool, which checks GET /metrics in the e2e tests (Debian's prometheus package; installed once, when missing)
 	@infra/local/promtool/install.sh
 
-up: install ## start Kafka, Cassandra, Livy (with Spark), Airflow and the API (port 3000, Swagger at /docs) and the streaming job
+chromium: ## Chromium for the web console's browser tests (Debian's chromium package; installed once, when missing)
+	@infra/local/chromium/install.sh
+
+console: node_modules/.install-stamp ## build the web console (apps/web) into dist/web, which the API serves at / (make up builds it with the API)
+	npm run -s build:web
+
+up: install ## start Kafka, Cassandra, Livy (with Spark), Airflow and the API (port 3000, Swagger at /docs, the console at /) and the streaming job
 	@$(STACK) up
+	@echo "Console: http://127.0.0.1:$${PORT:-3000}/   (sign in with a key from API_KEYS)"
 	@echo "API:     http://127.0.0.1:$${PORT:-3000}/api/v1   (send X-API-Key: <a key from API_KEYS>)"
 	@echo "Swagger: http://127.0.0.1:$${PORT:-3000}/docs"
 	@echo "Airflow: http://127.0.0.1:$${AIRFLOW_PORT:-8080}   (user $${AIRFLOW_USERNAME:-admin})"
@@ -60,7 +67,7 @@ pytest: install ## pytest: the PySpark jobs' transforms (local SparkSession) and
 infra-check: node_modules/.install-stamp ## checks of the Docker files that need no Docker engine (schema, pinned tags, healthchecks, env names, hadolint)
 	@bash infra/checks/run.sh
 
-e2e: install promtool ## end-to-end tests against the real local stack (starts what is missing, stops what it started)
+e2e: install promtool chromium console ## end-to-end tests against the real local stack, the console's in Chromium (starts what is missing, stops what it started)
 	@infra/local/with-stack.sh kafka cassandra livy airflow api -- npx jest --ci --config test/jest-e2e.config.js --runInBand
 
 contract: install ## schemathesis over the whole OpenAPI document of the real API: every check, a fixed seed, zero failures (starts what is missing)

@@ -15,11 +15,11 @@ incremented, so replaying a batch (after a crash: the checkpoint commits a batch
 function returned) or receiving an event twice never duplicates a row nor double counts.
 
 Prints one line per micro-batch to stdout (Livy's batch log shows it):
-  events_stream batch epoch=12 rows=40 unreadable=1 (invalid_json=1) quarantined=2 minutes=1 users=20 duration_ms=480 lag_ms=910
-rows = Kafka records read (duplicates included), unreadable = records that are not well-formed
-envelopes, quarantined = records of the dead-letter topics (both kept in dead_letters), users =
-records of source users, lag_ms = age of the batch's oldest event (now - its receivedAt, or its
-replayedAt for a replayed one) once its minute's count is written.
+    reasons = " (" + ", ".join(f"{k}={v}" for k, v in sorted(unreadable.items())) + ")" if unreadable else ""
+    stamp = at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        f"{APP_NAME} batch epoch={stats.epoch} rows={stats.rows_read} unreadable={stats.dropped}{reasons}"
+        f" quarantined={quarantined} minutes={minutes} users={users} duration_ms={stats.duration_ms}{lag} at={stamp}"
 
 Only one copy runs (stream_control.py): before the query touches the checkpoint the job takes the
 lease `stream:events_stream` in Cassandra's `leases`, exiting 3 if a live copy holds it (and waiting
@@ -245,14 +245,19 @@ def process_batch(
         duration_ms=round((time.monotonic() - started) * 1000),
         lag_ms=round(time.time() * 1000 - min(row.oldest_ms for row in good)) if good else None,
     )
+    print(batch_line(stats, unreadable, quarantined=quarantined, minutes=len(good), users=users, at=datetime.now(timezone.utc)), flush=True)
+    return stats
+
+
+def batch_line(stats: sc.BatchStats, unreadable: dict[str, int], *, quarantined: int, minutes: int, users: int, at: datetime) -> str:
+    """The micro-batch's line in the driver's output, which GET /streaming/micro-batches reads back."""
     lag = f" lag_ms={stats.lag_ms}" if stats.lag_ms is not None else ""
     reasons = " (" + ", ".join(f"{k}={v}" for k, v in sorted(unreadable.items())) + ")" if unreadable else ""
-    print(
-        f"{APP_NAME} batch epoch={epoch_id} rows={stats.rows_read} unreadable={stats.dropped}{reasons}"
-        f" quarantined={quarantined} minutes={len(good)} users={users} duration_ms={stats.duration_ms}{lag}",
-        flush=True,
+    stamp = at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        f"{APP_NAME} batch epoch={stats.epoch} rows={stats.rows_read} unreadable={stats.dropped}{reasons}"
+        f" quarantined={quarantined} minutes={minutes} users={users} duration_ms={stats.duration_ms}{lag} at={stamp}"
     )
-    return stats
 
 
 def build_spark(args: argparse.Namespace) -> SparkSession:

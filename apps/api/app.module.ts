@@ -8,6 +8,7 @@ import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filt
 import { JsonBodyMiddleware } from '../../src/common/http/json-body.middleware';
 import { validationPipe } from '../../src/common/http/validation.pipe';
 import { AppLoggerModule } from '../../src/common/logging/logger.module';
+import { ConsoleModule } from '../../src/console/console.module';
 import { DeadLettersController } from '../../src/deadletters/dead-letters.controller';
 import { DeadLettersModule } from '../../src/deadletters/dead-letters.module';
 import { HealthModule } from '../../src/health/health.module';
@@ -25,7 +26,22 @@ import { SchedulingModule } from '../../src/scheduling/scheduling.module';
 
 @Module({
   // CatalogsModule: the API-key guard looks up whether the source of an ingest request is signed.
-  imports: [AppConfigModule, AppLoggerModule, ScheduleModule.forRoot(), MetricsModule, CatalogsModule, IngestionModule, RecordsModule, DeadLettersModule, ProcessingModule, OrchestrationModule, SchedulingModule, PipelineModule, HealthModule],
+  imports: [
+    AppConfigModule,
+    AppLoggerModule,
+    ScheduleModule.forRoot(),
+    MetricsModule,
+    CatalogsModule,
+    IngestionModule,
+    RecordsModule,
+    DeadLettersModule,
+    ProcessingModule,
+    OrchestrationModule,
+    SchedulingModule,
+    PipelineModule,
+    HealthModule,
+    ConsoleModule,
+  ],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -2,9 +2,11 @@ import { INestApplication, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { APP_CONFIG, AppConfig } from '../../src/common/config/app-config';
 import { answerClientErrors } from '../../src/common/http/client-errors';
 import { declareEnforcedRules } from '../../src/common/http/openapi';
 import { requestId } from '../../src/common/http/request-id.middleware';
+import { precompressedAssets } from '../../src/console/console-static';
 import { httpMetrics } from '../../src/metrics/http-metrics.middleware';
 import { MeteredExpressAdapter } from '../../src/metrics/metered-express.adapter';
 import { MetricsService } from '../../src/metrics/metrics.service';
@@ -12,13 +14,16 @@ import { AppModule } from './app.module';
 
 export const API_PREFIX = 'api/v1';
 
-/** Builds the application: prefix, logger, Swagger and shutdown hooks. Shared by main.ts and the e2e tests. */
+/** Builds the application: prefix, logger, Swagger, the web console and shutdown hooks. Shared by main.ts and the e2e tests. */
 export async function createApp(): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule, new MeteredExpressAdapter(), { bufferLogs: true, bodyParser: false, abortOnError: false });
   // What Node refuses before routing (headers over 16 KB, malformed requests) is answered in the one error shape too.
   answerClientErrors(app.getHttpServer());
   app.use(requestId);
   app.use(httpMetrics(app.get(MetricsService)));
+  // Before routing: the console's static files are looked up after every route (ConsoleModule).
+  const consoleDir = app.get<AppConfig>(APP_CONFIG).console.dir;
+  if (consoleDir) app.use(precompressedAssets(consoleDir));
   app.useLogger(app.get(Logger));
   const express = app.getHttpAdapter().getInstance();
   express.disable('x-powered-by');

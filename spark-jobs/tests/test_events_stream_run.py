@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from cassandra.cluster import NoHostAvailable
@@ -58,6 +59,29 @@ def test_a_second_copy_exits_3_before_building_spark(capfd, monkeypatch):
             " this copy exits without touching the checkpoint\n")
     assert out == line and err == line
     assert session.row("stream_heartbeats", "events_stream")["run_id"] == OTHER
+
+
+def test_the_batch_line_carries_the_numbers_and_the_utc_time_it_ended():
+    stats = sc.BatchStats(epoch=12, rows_read=40, rows_written=39, dropped=1, duration_ms=480, lag_ms=910)
+    ended = datetime(2026, 1, 1, 13, 0, 1, 250000, tzinfo=timezone(timedelta(hours=1)))
+
+    line = events_stream.batch_line(stats, {"invalid_json": 1}, quarantined=2, minutes=1, users=20, at=ended)
+
+    assert line == (
+        "events_stream batch epoch=12 rows=40 unreadable=1 (invalid_json=1) quarantined=2 minutes=1 users=20"
+        " duration_ms=480 lag_ms=910 at=2026-01-01T12:00:01.250Z"
+    )
+
+
+def test_a_batch_without_well_formed_events_has_no_lag():
+    stats = sc.BatchStats(epoch=3, rows_read=2, rows_written=0, dropped=2, duration_ms=90, lag_ms=None)
+
+    line = events_stream.batch_line(stats, {"invalid_json": 2}, quarantined=0, minutes=0, users=0, at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+    assert line == (
+        "events_stream batch epoch=3 rows=2 unreadable=2 (invalid_json=2) quarantined=0 minutes=0 users=0 duration_ms=90"
+        " at=2026-01-01T00:00:00.000Z"
+    )
 
 
 # --- a real streaming query under the guard -----------------------------------------------------

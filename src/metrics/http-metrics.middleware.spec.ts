@@ -12,7 +12,7 @@ import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { UpstreamUnavailableError } from '../common/errors/errors';
 import { JsonBodyMiddleware } from '../common/http/json-body.middleware';
 import { testConfig } from '../common/testing/config';
-import { httpMetrics, labelledNotFound, routeLabel, UNMATCHED } from './http-metrics.middleware';
+import { httpMetrics, labelledNotFound, labelRoute, routeLabel, UNMATCHED } from './http-metrics.middleware';
 import { MeteredExpressAdapter } from './metered-express.adapter';
 import { requestId } from '../common/http/request-id.middleware';
 import { MetricsModule } from './metrics.module';
@@ -198,5 +198,12 @@ describe('routeLabel', () => {
 
     expect(notFound).toHaveBeenCalledWith(passed, {}, expect.any(Function));
     expect(routeLabel(passed)).toBe(UNMATCHED);
+  });
+
+  it('answers the label a handler outside the router gave, whatever catch-all route the request passed', () => {
+    const served = req({ route: { path: '/api/v1/{*path}' } });
+    labelRoute(served, 'console');
+
+    expect(routeLabel(served)).toBe('console');
   });
 });

@@ -5,13 +5,21 @@ import { MetricsService } from './metrics.service';
 export const UNMATCHED = 'unmatched';
 
 const NOT_FOUND = Symbol('answered by the not-found handler');
-type Labelled = Request & { [NOT_FOUND]?: true };
+const LABEL = Symbol('the route label given by the handler that answered');
+type Labelled = Request & { [NOT_FOUND]?: true; [LABEL]?: string };
+
+/** Names what answered a request that no route did, e.g. the console's static files: one label for all of them. */
+export function labelRoute(req: object, label: string): void {
+  (req as Labelled)[LABEL] = label;
+}
 
 /**
  * The route pattern that answered a request (`/api/v1/ingest/:source`), never its URL: paths carry
  * values callers choose, and each would become a time series of its own.
  */
 export function routeLabel(req: Request): string {
+  const labelled = (req as Labelled)[LABEL];
+  if (labelled !== undefined) return labelled;
   if ((req as Labelled)[NOT_FOUND]) return UNMATCHED;
   const path = (req.route as { path?: unknown } | undefined)?.path;
   return typeof path === 'string' ? req.baseUrl + path : UNMATCHED;

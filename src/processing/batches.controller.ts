@@ -59,12 +59,12 @@ export class BatchesController {
   }
 
   @Get('batches/:id/log')
-  @ApiOperation({ summary: "A page of the batch's driver output, as Livy keeps it" })
+  @ApiOperation({ summary: "A page of the batch's driver output, as Livy keeps it, or with ?tail=N its last N lines" })
   @BatchIdParam()
   @ApiOkResponse({ type: BatchLogDto })
   @ApiErrors(400, 404, 502, 503, 504)
   log(@Param('id') id: string, @Query() query: LogQueryDto): Promise<BatchLogDto> {
-    return this.batches.log(id, query.from, query.size);
+    return this.batches.log(id, query.from, query.size, query.tail);
   }
 
   @Delete('batches/:id')

@@ -584,6 +584,16 @@ describe('BatchesService.log', () => {
     expect(livy.getLog).toHaveBeenCalledWith(8, 0, 1);
   });
 
+  it('answers the last lines with tail, whatever from and size say', async () => {
+    const { service, livy, history } = setup();
+    history.seed(record(4));
+    livy.add({ id: 4, name: `daily_rollup-${idOf(4)}`, state: 'running' });
+    livy.setLog(4, lines);
+
+    await expect(service.log(idOf(4), 0, 100, 3)).resolves.toEqual({ id: idOf(4), from: 9, total: 12, lines: ['line 9', 'stdout: ', 'rolled up 42 minutes'] });
+    await expect(service.log(idOf(4), 0, 100, 50)).resolves.toEqual({ id: idOf(4), from: 0, total: 12, lines });
+  });
+
   it('answers 404 when Livy has no log for the batch', async () => {
     const { service, history } = setup();
     history.seed(record(4));

@@ -104,9 +104,11 @@ export class BatchesService {
     return this.forgotten(found.record!, askedAt);
   }
 
-  async log(id: string, from: number, size: number): Promise<BatchLogDto> {
+  /** A page of the batch's log from line `from`, or with `tail` its last `tail` lines. */
+  async log(id: string, from: number, size: number, tail?: number): Promise<BatchLogDto> {
     const { livy } = await this.locate(id);
-    const log = livy && (await this.livy.getLog(livy.id, from, size));
+    let log = livy && (await this.livy.getLog(livy.id, tail === undefined ? from : 0, tail === undefined ? size : 0));
+    if (livy && log && tail !== undefined) log = await this.livy.getLog(livy.id, Math.max(0, log.total - tail), tail);
     if (!log) throw new NotFoundError(`Batch ${id} has no log in Livy (Livy has forgotten it: it was killed, or Livy restarted)`);
     return { id, from: log.from, total: log.total, lines: log.log };
   }

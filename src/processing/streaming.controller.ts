@@ -1,7 +1,7 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
-import { StartStreamingDto, StreamingStatusDto } from './dto/processing.dto';
+import { MicroBatchesDto, MicroBatchesQueryDto, StartStreamingDto, StreamingStatusDto } from './dto/processing.dto';
 import { StreamingService } from './streaming.service';
 
 @ApiTags('processing')
@@ -17,6 +17,17 @@ export class StreamingController {
   @ApiErrors(502, 503, 504)
   status(): Promise<StreamingStatusDto> {
     return this.streaming.status();
+  }
+
+  @Get('micro-batches')
+  @ApiOperation({
+    summary: 'The last micro-batches of the stream: when each ended, records read, dropped, duration, lag',
+    description: "Read from the job's output as Livy keeps it (its last 1000 lines), newest first; empty when Livy does not have the copy (running-unmanaged).",
+  })
+  @ApiOkResponse({ type: MicroBatchesDto })
+  @ApiErrors(400, 502, 503, 504)
+  microBatches(@Query() query: MicroBatchesQueryDto): Promise<MicroBatchesDto> {
+    return this.streaming.microBatches(query.limit);
   }
 
   @Post('start')

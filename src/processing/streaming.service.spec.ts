@@ -190,6 +190,66 @@ describe('StreamingService.status', () => {
   });
 });
 
+describe('StreamingService.microBatches', () => {
+  const line = (epoch: number, extra = '') => `events_stream batch epoch=${epoch} rows=${epoch * 10} dropped=0 minutes=1 users=0 duration_ms=${400 + epoch}${extra}`;
+
+  it("answers the copy's last micro-batches from its log, newest first", async () => {
+    const { service, livy, started, livyIdOf, running } = setup();
+    await service.start();
+    await running();
+    livy.setLog(await livyIdOf(started()), [
+      'stdout: ',
+      'events_stream started run=run-1 topics=users_created',
+      line(7, ' lag_ms=910 at=2026-01-02T11:59:58.000Z'),
+      '26/01/02 11:59:59 WARN Something: unrelated',
+      line(8, ' lag_ms=120 at=2026-01-02T11:59:59.000Z'),
+      line(9, ' at=2026-01-02T12:00:00.000Z'),
+      '',
+      'stderr: ',
+    ]);
+
+    const answer = await service.microBatches(2);
+
+    expect(answer).toEqual({
+      batchId: started(),
+      microBatches: [
+        { epoch: 9, at: '2026-01-02T12:00:00.000Z', rows: 90, dropped: 0, durationMs: 409, lagMs: undefined },
+        { epoch: 8, at: '2026-01-02T11:59:59.000Z', rows: 80, dropped: 0, durationMs: 408, lagMs: 120 },
+      ],
+    });
+  });
+
+  it('reads only the last 1000 lines, which is what Livy keeps', async () => {
+    const { service, livy, started, livyIdOf, running } = setup();
+    await service.start();
+    await running();
+    const livyId = await livyIdOf(started());
+    livy.setLog(livyId, Array.from({ length: 1500 }, (_, i) => line(i)));
+
+    const answer = await service.microBatches(200);
+
+    expect(livy.getLog).toHaveBeenLastCalledWith(livyId, 500, 1000);
+    expect(answer.microBatches.map((b) => b.epoch)).toEqual(Array.from({ length: 200 }, (_, i) => 1499 - i));
+  });
+
+  it('is empty when nothing was started, or Livy no longer has the copy', async () => {
+    const { service, livy, started, livyIdOf } = setup();
+    await expect(service.microBatches(20)).resolves.toEqual({ microBatches: [] });
+
+    await service.start();
+    await livy.deleteBatch(await livyIdOf(started()));
+    await expect(service.microBatches(20)).resolves.toEqual({ batchId: started(), microBatches: [] });
+  });
+
+  it('answers 503 when Livy cannot be asked', async () => {
+    const { service, livy } = setup();
+    await service.start();
+    livy.getBatch.mockRejectedValue(livyDown());
+
+    await expect(service.microBatches(20)).rejects.toBeInstanceOf(UpstreamUnavailableError);
+  });
+});
+
 describe('StreamingService.start', () => {
   it('sets the desired state to running, with the args, and submits exactly one batch that carries its id', async () => {
     const { service, livy, stream, started } = setup();

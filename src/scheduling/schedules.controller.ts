@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiExtraModels, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
-import { CreateScheduleDto, ScheduleDto, ScheduleRunsDto, ScheduleRunsQueryDto, SchedulesDto, UpdateScheduleDto } from './dto/schedules.dto';
+import { CreateScheduleDto, ScheduleDto, SchedulePreviewDto, SchedulePreviewQueryDto, ScheduleRunsDto, ScheduleRunsQueryDto, SchedulesDto, UpdateScheduleDto } from './dto/schedules.dto';
 import { SchedulesService } from './schedules.service';
 
 const ScheduleIdParam = () =>
@@ -29,6 +29,18 @@ export class SchedulesController {
   @ApiErrors(400, 413, 415, 502, 503, 504)
   create(@Body() body: CreateScheduleDto): Promise<ScheduleDto> {
     return this.schedules.create(body);
+  }
+
+  // Before ':id', which would take "preview" for an id.
+  @Get('preview')
+  @ApiOperation({
+    summary: 'The next fire times of a cron in a time zone, as a schedule with them would fire',
+    description: 'Stores nothing. An invalid cron or time zone answers 400, as POST /schedules does.',
+  })
+  @ApiOkResponse({ type: SchedulePreviewDto })
+  @ApiErrors(400)
+  preview(@Query() query: SchedulePreviewQueryDto): SchedulePreviewDto {
+    return this.schedules.preview(query.cron, query.timezone, query.count);
   }
 
   @Get(':id')

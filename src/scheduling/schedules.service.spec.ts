@@ -378,3 +378,40 @@ describe('SchedulesService.remove and runs', () => {
     expect(repository.runs).toHaveBeenCalledWith(view.id, 2);
   });
 });
+
+describe('SchedulesService.preview', () => {
+  it('answers the next five fire times from now, as instants and on the time zone\'s clock', () => {
+    const { service } = setup();
+
+    const preview = service.preview('0 2 * * *', 'Europe/Paris');
+
+    expect(preview.cron).toBe('0 2 * * *');
+    expect(preview.timezone).toBe('Europe/Paris');
+    // 02:00 in Paris is 01:00 UTC in winter.
+    expect(preview.fires).toEqual([1, 2, 3, 4, 5].map((day) => ({
+      at: `2026-01-0${day}T01:00:00.000Z`,
+      local: `2026-01-0${day}T02:00:00+01:00`,
+    })));
+  });
+
+  it('crosses a change of offset as the scheduler does, and takes UTC by default', () => {
+    const { service } = setup();
+    jest.setSystemTime(new Date('2026-03-27T12:00:00.000Z'));
+
+    const paris = service.preview('30 12 * * *', 'Europe/Paris', 3).fires;
+    expect(paris.map((f) => f.local)).toEqual(['2026-03-28T12:30:00+01:00', '2026-03-29T12:30:00+02:00', '2026-03-30T12:30:00+02:00']);
+    expect(paris.map((f) => f.at)).toEqual(['2026-03-28T11:30:00.000Z', '2026-03-29T10:30:00.000Z', '2026-03-30T10:30:00.000Z']);
+
+    const utc = service.preview('*/20 * * * * *');
+    expect(utc.timezone).toBe('UTC');
+    expect(utc.fires.map((f) => f.local)).toEqual(['2026-03-27T12:00:20Z', '2026-03-27T12:00:40Z', '2026-03-27T12:01:00Z', '2026-03-27T12:01:20Z', '2026-03-27T12:01:40Z']);
+  });
+
+  it('refuses an invalid cron or time zone with the message a schedule would get', () => {
+    const { service } = setup();
+
+    expect(() => service.preview('every minute')).toThrow(BadRequestError);
+    expect(() => service.preview('every minute')).toThrow(/cron "every minute" is not valid/);
+    expect(() => service.preview('* * * * *', 'Mars/Olympus')).toThrow(/timezone "Mars\/Olympus" is not an IANA time zone/);
+  });
+});

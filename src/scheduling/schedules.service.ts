@@ -5,7 +5,7 @@ import { AIRFLOW_API, AirflowApi } from '../airflow/airflow.api';
 import { ScheduleRecord, SchedulesRepository, ScheduleTarget } from '../cassandra/schedules.repository';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { BadRequestError, NotFoundError } from '../common/errors/errors';
-import { CreateScheduleDto, ScheduleDto, ScheduleRunDto, ScheduleTargetDto, UpdateScheduleDto } from './dto/schedules.dto';
+import { CreateScheduleDto, ScheduleDto, SchedulePreviewDto, ScheduleRunDto, ScheduleTargetDto, UpdateScheduleDto } from './dto/schedules.dto';
 
 /** Schedules: validated definitions in Cassandra. Firing them is the scheduler's job (scheduler.service.ts). */
 @Injectable()
@@ -90,6 +90,20 @@ export class SchedulesService {
     }));
   }
 
+  /**
+   * The next fire times of a cron in a time zone, as the scheduler will fire it: each instant, and the
+   * same instant as a wall-clock time of the zone. Invalid cron or zone: 400, as for a schedule.
+   */
+  preview(cron: string, timezone = 'UTC', count = 5): SchedulePreviewDto {
+    checkCron(cron, timezone);
+    const times = new CronTime(cron, timezone).sendAt(count);
+    return {
+      cron,
+      timezone,
+      fires: times.map((t) => ({ at: t.toUTC().toISO()!, local: t.setZone(timezone).toISO({ suppressMilliseconds: true })! })),
+    };
+  }
+
   private async record(id: string): Promise<ScheduleRecord> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new NotFoundError(`Schedule "${id}" does not exist`);
     const record = await this.repository.get(id);
@@ -99,20 +113,7 @@ export class SchedulesService {
 
   /** Cron, time zone and target are checked before anything is stored; the target must exist. */
   private async validate(record: ScheduleRecord, checkTarget = true): Promise<void> {
-    const cron = validateCronExpression(record.cron);
-    if (!cron.valid) {
-      throw new BadRequestError(
-        `cron "${record.cron}" is not valid (${cron.error?.message ?? 'unparseable'}): use 5 fields (minute hour day month weekday) or 6 with seconds first`,
-      );
-    }
-    if (!isTimeZone(record.timezone)) {
-      throw new BadRequestError(`timezone "${record.timezone}" is not an IANA time zone, e.g. UTC or Europe/Paris`);
-    }
-    try {
-      new CronTime(record.cron, record.timezone).sendAt();
-    } catch (err) {
-      throw new BadRequestError(`cron "${record.cron}" never fires (${(err as Error).message})`);
-    }
+    checkCron(record.cron, record.timezone);
     if (!checkTarget) return;
     const { kind, name, params } = record.target;
     try {
@@ -133,6 +134,24 @@ export class SchedulesService {
 
 function toTarget(t: ScheduleTargetDto): ScheduleTarget {
   return { kind: t.kind, name: t.name, params: (t.kind === 'dag' ? t.conf : t.args) ?? {} };
+}
+
+/** A cron the scheduler can fire in an IANA time zone, or a 400 naming what is wrong. */
+function checkCron(cron: string, timezone: string): void {
+  const valid = validateCronExpression(cron);
+  if (!valid.valid) {
+    throw new BadRequestError(
+      `cron "${cron}" is not valid (${valid.error?.message ?? 'unparseable'}): use 5 fields (minute hour day month weekday) or 6 with seconds first`,
+    );
+  }
+  if (!isTimeZone(timezone)) {
+    throw new BadRequestError(`timezone "${timezone}" is not an IANA time zone, e.g. UTC or Europe/Paris`);
+  }
+  try {
+    new CronTime(cron, timezone).sendAt();
+  } catch (err) {
+    throw new BadRequestError(`cron "${cron}" never fires (${(err as Error).message})`);
+  }
 }
 
 function isTimeZone(zone: string): boolean {

@@ -12,6 +12,7 @@ describe('toAppConfig', () => {
       http: { host: '127.0.0.1', port: 3000, apiKeys: [API_KEY], shutdownGraceMs: 10000, workers: 1 },
       log: { level: 'info' },
       metrics: { public: false },
+      console: { dir: resolve('dist/web') },
       ingest: { sourcesFile: 'config/sources.yaml', maxBodyBytes: 1048576, maxEvents: 10000, maxDepth: 64, idempotencyTtlSeconds: 86400 },
       kafka: {
         brokers: ['127.0.0.1:9092'],
@@ -113,6 +114,11 @@ describe('toAppConfig', () => {
       password: 'pw',
     });
     expect(configFrom({ CASSANDRA_USERNAME: 'cassandra' }).cassandra.credentials).toBeUndefined();
+  });
+
+  it('resolves CONSOLE_DIR against the working directory; an empty one serves no console', () => {
+    expect(configFrom({ CONSOLE_DIR: 'build/console' }).console.dir).toBe(resolve('build/console'));
+    expect(configFrom({ CONSOLE_DIR: '' }).console.dir).toBeUndefined();
   });
 
   describe('secret', () => {

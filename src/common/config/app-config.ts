@@ -15,6 +15,8 @@ export interface AppConfig {
   log: { level: string };
   /** GET /metrics: answered without an API key when public (for a scraper on a trusted network). */
   metrics: { public: boolean };
+  /** The web console's built files, served at / (undefined: no console). */
+  console: { dir?: string };
   /**
    * maxDepth: the deepest nesting of objects and arrays an event may have (the event itself is depth 1).
    * idempotencyTtlSeconds: how long the answer to a request with an idempotency key is kept for its retries.
@@ -84,6 +86,7 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
     http: { host: env.HOST, port: env.PORT, apiKeys: list(env.API_KEYS), shutdownGraceMs: env.SHUTDOWN_GRACE_MS, workers: env.API_WORKERS },
     log: { level: env.LOG_LEVEL },
     metrics: { public: env.METRICS_PUBLIC },
+    console: { dir: env.CONSOLE_DIR.trim() ? resolve(env.CONSOLE_DIR) : undefined },
     ingest: {
       sourcesFile: env.SOURCES_FILE,
       maxBodyBytes: env.INGEST_MAX_BODY_BYTES,

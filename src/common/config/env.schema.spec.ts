@@ -25,6 +25,7 @@ describe('validateEnvironment', () => {
       SHUTDOWN_GRACE_MS: 10000,
       API_WORKERS: 1,
       METRICS_PUBLIC: false,
+      CONSOLE_DIR: 'dist/web',
       SOURCES_FILE: 'config/sources.yaml',
       INGEST_MAX_BODY_BYTES: 1048576,
       INGEST_MAX_EVENTS: 10000,

@@ -54,6 +54,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toBool) @IsBoolean()
   METRICS_PUBLIC = false;
 
+  /** The web console's built files (npm run build:web), served at /; empty to serve no console. */
+  @IsOptional() @IsString()
+  CONSOLE_DIR = 'dist/web';
+
   @IsOptional() @IsString() @IsNotEmpty()
   SOURCES_FILE = 'config/sources.yaml';
 

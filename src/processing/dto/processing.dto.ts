@@ -118,6 +118,10 @@ export class LogQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, example: 100, default: 100 })
   @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
   size: number = 100;
+
+  @ApiPropertyOptional({ type: 'integer', example: 200, minimum: 1, maximum: 1000, description: 'The last lines instead of a page: from and size are ignored' })
+  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
+  tail?: number;
 }
 
 export class BatchLogDto {
@@ -204,4 +208,38 @@ export class StreamingStatusDto {
 
   @ApiPropertyOptional({ example: 'unavailable: Livy is unavailable: connect ECONNREFUSED', description: 'Set when Livy could not be asked; the state then comes from the heartbeat alone' })
   livy?: string;
+}
+
+export class MicroBatchesQueryDto {
+  @ApiPropertyOptional({ type: 'integer', example: 20, default: 20, minimum: 1, maximum: 200 })
+  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(200)
+  limit: number = 20;
+}
+
+export class MicroBatchDto {
+  @ApiProperty({ example: 12, description: "Spark's micro-batch id" })
+  epoch: number;
+
+  @ApiPropertyOptional({ example: '2026-01-01T12:00:01.250Z', description: 'When it ended' })
+  at?: string;
+
+  @ApiProperty({ example: 40, description: 'Kafka records read' })
+  rows: number;
+
+  @ApiProperty({ example: 0, description: 'Malformed records dropped' })
+  dropped: number;
+
+  @ApiProperty({ example: 480 })
+  durationMs: number;
+
+  @ApiPropertyOptional({ example: 910, description: "Age of the batch's oldest event once it was stored" })
+  lagMs?: number;
+}
+
+export class MicroBatchesDto {
+  @ApiPropertyOptional({ example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d', description: 'The batch of the copy whose log was read (the running copy, else the last one)' })
+  batchId?: string;
+
+  @ApiProperty({ type: [MicroBatchDto], description: 'Newest first; only batches that read records print a line' })
+  microBatches: MicroBatchDto[];
 }

@@ -130,3 +130,36 @@ export class ScheduleRunsQueryDto {
   @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
   limit: number = 50;
 }
+
+export class SchedulePreviewQueryDto {
+  @ApiProperty({ example: '0 2 * * *', description: 'Cron: 5 fields, or 6 with seconds first' })
+  @IsString() @IsNotEmpty() @MaxLength(200)
+  cron: string;
+
+  @ApiPropertyOptional({ example: 'Europe/Paris', default: 'UTC' })
+  @IsOptional() @IsString() @IsNotEmpty()
+  timezone?: string;
+
+  @ApiPropertyOptional({ example: 5, default: 5, minimum: 1, maximum: 50 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(50)
+  count: number = 5;
+}
+
+export class FireTimeDto {
+  @ApiProperty({ example: '2026-01-01T01:00:00.000Z', description: 'The instant, in UTC' })
+  at: string;
+
+  @ApiProperty({ example: '2026-01-01T02:00:00+01:00', description: "The same instant on the time zone's clock, with its offset" })
+  local: string;
+}
+
+export class SchedulePreviewDto {
+  @ApiProperty({ example: '0 2 * * *' })
+  cron: string;
+
+  @ApiProperty({ example: 'Europe/Paris' })
+  timezone: string;
+
+  @ApiProperty({ type: [FireTimeDto], description: 'The next fire times from now, soonest first' })
+  fires: FireTimeDto[];
+}

@@ -1,0 +1,145 @@
+// The console's one API client: every call the pages make, typed with the API's own DTOs (type
+// imports only: nothing of the server is bundled). Pages render what these calls return.
+import type { IngestResponseDto } from '../../../src/ingestion/dto/ingest-response.dto';
+import type { SourcesResponseDto } from '../../../src/ingestion/dto/source.dto';
+import type { DagDto, DagRunDto, DagsDto, TaskInstancesDto, TriggerResponseDto } from '../../../src/orchestration/dto/orchestration.dto';
+import type { PipelineDto } from '../../../src/pipeline/dto/pipeline.dto';
+import type { BatchDto, BatchesDto, BatchLogDto, JobsDto, MicroBatchesDto, StreamingStatusDto } from '../../../src/processing/dto/processing.dto';
+import type { RecordsPageDto, StatsDto } from '../../../src/records/dto/records.dto';
+import type { CreateScheduleDto, ScheduleDto, SchedulePreviewDto, ScheduleRunsDto, SchedulesDto, UpdateScheduleDto } from '../../../src/scheduling/dto/schedules.dto';
+
+export type { BatchDto, DagDto, DagRunDto, MicroBatchesDto, PipelineDto, RecordsPageDto, ScheduleDto, SchedulePreviewDto, StatsDto, StreamingStatusDto };
+export type { SourceDto } from '../../../src/ingestion/dto/source.dto';
+export type { JobDto, MicroBatchDto } from '../../../src/processing/dto/processing.dto';
+export type { RecordDto } from '../../../src/records/dto/records.dto';
+export type { ScheduleRunDto } from '../../../src/scheduling/dto/schedules.dto';
+export type { TaskInstanceDto } from '../../../src/orchestration/dto/orchestration.dto';
+export type { SourceFlowDto, DependencyStatusDto } from '../../../src/pipeline/dto/pipeline.dto';
+export type { CreateScheduleDto, UpdateScheduleDto };
+
+const BASE = '/api/v1';
+
+/** An answer of the API that is not a success, as its one error shape says it; status 0 when it did not answer. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly error: string,
+    readonly requestId?: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** Per field (a JSON Pointer such as /day), the problems the API named in `details`. */
+  fieldErrors(): Map<string, string[]> {
+    const byField = new Map<string, string[]>();
+    if (!Array.isArray(this.details)) return byField;
+    for (const d of this.details as unknown[]) {
+      if (typeof d !== 'object' || d === null) continue;
+      const { field, message } = d as { field?: unknown; message?: unknown };
+      if (typeof field !== 'string' || typeof message !== 'string') continue;
+      byField.set(field, [...(byField.get(field) ?? []), message]);
+    }
+    return byField;
+  }
+}
+
+/** Reads an error answer: the API's error shape when it is one, else what can be said about it. */
+export function toApiError(status: number, statusText: string, body: string, headerRequestId: string | null): ApiError {
+  let parsed: { message?: unknown; error?: unknown; requestId?: unknown; details?: unknown } | undefined;
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    parsed = undefined;
+  }
+  const message = typeof parsed?.message === 'string' ? parsed.message : body.trim().slice(0, 500) || statusText || `HTTP ${status}`;
+  const error = typeof parsed?.error === 'string' ? parsed.error : statusText;
+  const requestId = typeof parsed?.requestId === 'string' && parsed.requestId ? parsed.requestId : (headerRequestId ?? undefined);
+  return new ApiError(status, message, error, requestId, parsed?.details);
+}
+
+export interface Answer<T> {
+  status: number;
+  body: T;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+export interface ApiOptions {
+  /** The signed-in key; sent as X-API-Key, never in a URL. */
+  key: () => string | undefined;
+  /** Called for a 401 on any call but the sign-in check: the key expired or was withdrawn. */
+  onUnauthorized: (err: ApiError) => void;
+  fetch?: typeof fetch;
+}
+
+export function pathOf(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+  const qs = params.toString();
+  return `${BASE}${path}${qs ? `?${qs}` : ''}`;
+}
+
+const seg = encodeURIComponent;
+
+export function createApi({ key, onUnauthorized, fetch: fetchFn = (...args) => fetch(...args) }: ApiOptions) {
+  async function call<T>(method: string, path: string, { query, body, withKey, signIn }: { query?: Query; body?: unknown; withKey?: string; signIn?: boolean } = {}): Promise<Answer<T>> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    const apiKey = withKey ?? key();
+    if (apiKey) headers['X-API-Key'] = apiKey;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetchFn(pathOf(path, query), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+    } catch (err) {
+      throw new ApiError(0, `The API did not answer: ${(err as Error).message}`, 'Network error');
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      const error = toApiError(res.status, res.statusText, text, res.headers.get('X-Request-Id'));
+      if (res.status === 401 && !signIn) onUnauthorized(error);
+      throw error;
+    }
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+  const get = async <T>(path: string, query?: Query) => (await call<T>('GET', path, { query })).body;
+
+  return {
+    /** Checks a key before keeping it: a cheap keyed read. */
+    checkKey: (candidate: string) => call<SourcesResponseDto>('GET', '/sources', { withKey: candidate, signIn: true }).then(() => undefined),
+
+    pipeline: () => get<PipelineDto>('/pipeline'),
+    sources: () => get<SourcesResponseDto>('/sources'),
+    records: (source: string, query: { from?: string; to?: string; limit?: number; pageToken?: string }) => get<RecordsPageDto>(`/records/${seg(source)}`, query),
+    stats: (source: string, from: string, to: string) => get<StatsDto>(`/stats/${seg(source)}`, { from, to }),
+    ingest: (source: string, event: unknown) => call<IngestResponseDto>('POST', `/ingest/${seg(source)}`, { body: event }),
+
+    streaming: () => get<StreamingStatusDto>('/streaming'),
+    startStream: () => call<StreamingStatusDto>('POST', '/streaming/start', { body: {} }).then((a) => a.body),
+    stopStream: () => call<StreamingStatusDto>('POST', '/streaming/stop', { body: {} }).then((a) => a.body),
+    microBatches: (limit = 20) => get<MicroBatchesDto>('/streaming/micro-batches', { limit }),
+
+    jobs: () => get<JobsDto>('/jobs'),
+    submitJob: (name: string, args: Record<string, unknown>) => call<BatchDto>('POST', `/jobs/${seg(name)}/batches`, { body: { args } }),
+    batches: () => get<BatchesDto>('/batches'),
+    batchLog: (id: string, tail = 200) => get<BatchLogDto>(`/batches/${seg(id)}/log`, { tail }),
+    killBatch: (id: string) => call<BatchDto>('DELETE', `/batches/${seg(id)}`).then((a) => a.body),
+
+    dags: () => get<DagsDto>('/dags'),
+    setPaused: (dagId: string, isPaused: boolean) => call<DagDto>('PATCH', `/dags/${seg(dagId)}`, { body: { isPaused } }).then((a) => a.body),
+    trigger: (dagId: string, conf: Record<string, unknown>) => call<TriggerResponseDto>('POST', `/dags/${seg(dagId)}/runs`, { body: { conf } }),
+    run: (dagId: string, runId: string) => get<DagRunDto>(`/dags/${seg(dagId)}/runs/${seg(runId)}`),
+    tasks: (dagId: string, runId: string) => get<TaskInstancesDto>(`/dags/${seg(dagId)}/runs/${seg(runId)}/tasks`),
+
+    schedules: () => get<SchedulesDto>('/schedules'),
+    createSchedule: (body: CreateScheduleDto) => call<ScheduleDto>('POST', '/schedules', { body }).then((a) => a.body),
+    updateSchedule: (id: string, body: UpdateScheduleDto) => call<ScheduleDto>('PATCH', `/schedules/${seg(id)}`, { body }).then((a) => a.body),
+    deleteSchedule: (id: string) => call<void>('DELETE', `/schedules/${seg(id)}`).then(() => undefined),
+    scheduleRuns: (id: string) => get<ScheduleRunsDto>(`/schedules/${seg(id)}/runs`, { limit: 20 }),
+    previewSchedule: (cron: string, timezone: string) => get<SchedulePreviewDto>('/schedules/preview', { cron, timezone, count: 5 }),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;

@@ -23,8 +23,8 @@ Rules the document states in words only (valid data of the schema the server mus
   (the generated body is not compressed).
 - POST /jobs/{name}/batches: a job's args must match that job's schema (GET /jobs): a schema-valid
   case for a catalog job gets the args its schema's examples give.
-- schedules: the cron must fire some day and the target exist: a schema-valid case gets a cron that
-  does (`0 0 1 1 *`) and, for a target, a DAG GET /dags lists or a job with its example args.
+- schedules (and GET /schedules/preview): the cron must fire some day and the target exist: a
+  schema-valid case gets a cron that does (`0 0 1 1 *`) and, for a target, a DAG GET /dags lists or a job with its example args.
 """
 
 from __future__ import annotations
@@ -158,6 +158,8 @@ def before_call(context, case, kwargs):
     if _positive(case) and query is not None:
         _repair_range(query)
         query.pop("pageToken", None)
+        if method == "GET" and path == "/api/v1/schedules/preview" and "cron" in query:
+            query["cron"] = "0 0 1 1 *"
 
     params = case.path_parameters if isinstance(case.path_parameters, dict) else {}
     if method == "POST" and path == "/api/v1/dead-letters/{source}/replay" and _positive(case) and isinstance(case.body, dict):

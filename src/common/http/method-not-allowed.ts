@@ -4,21 +4,24 @@ import { errorBody } from '../errors/error-response.dto';
 
 /** What the not-found handler needs of Express' router: its layers, each maybe a route with methods. */
 interface RouterLayer {
-  route?: { methods: Record<string, boolean>; _methods(): string[] };
+  route?: { path: string; methods: Record<string, boolean>; _methods(): string[] };
   match(path: string): unknown;
 }
 export interface RouterLike {
   stack: RouterLayer[];
 }
 
-/** The methods the routes matching `path` answer (HEAD included with GET), or none when no route has the path. */
+/**
+ * The methods the routes matching `path` answer (HEAD included with GET), or none when no route has
+ * the path. A path that a route names literally is that resource alone, as in the OpenAPI document:
+ * /schedules/preview answers GET, whatever /schedules/{id} answers.
+ */
 export function allowedMethods(router: RouterLike | undefined, path: string): string[] {
+  // Catch-all routes (middleware mounted for every method, e.g. the request logger's) say nothing about the resource.
+  const routes = (router?.stack ?? []).filter((layer) => layer.route && !isCatchAll(layer.route.methods) && layer.match(path)).map((layer) => layer.route!);
+  const literal = routes.filter((route) => !/[:*]/.test(route.path));
   const methods = new Set<string>();
-  for (const layer of router?.stack ?? []) {
-    // Catch-all routes (middleware mounted for every method, e.g. the request logger's) say nothing about the resource.
-    if (!layer.route || isCatchAll(layer.route.methods) || !layer.match(path)) continue;
-    for (const method of layer.route._methods()) methods.add(method);
-  }
+  for (const route of literal.length > 0 ? literal : routes) for (const method of route._methods()) methods.add(method);
   return [...methods];
 }
 

@@ -136,12 +136,12 @@ export class SchedulePreviewQueryDto {
   @IsString() @IsNotEmpty() @MaxLength(200)
   cron: string;
 
-  @ApiPropertyOptional({ example: 'Europe/Paris', default: 'UTC' })
-  @IsOptional() @IsString() @IsNotEmpty()
+  @ApiPropertyOptional({ enum: TIME_ZONES, example: 'Europe/Paris', default: 'UTC', description: 'An IANA time zone' })
+  @IsOptional() @IsIn(TIME_ZONES, { message: ({ value }) => `timezone ${JSON.stringify(value)} is not an IANA time zone; use one such as UTC or Europe/Paris` })
   timezone?: string;
 
-  @ApiPropertyOptional({ example: 5, default: 5, minimum: 1, maximum: 50 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(50)
+  @ApiPropertyOptional({ type: 'integer', example: 5, default: 5, minimum: 1, maximum: 50 })
+  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(50)
   count: number = 5;
 }
 

@@ -32,7 +32,7 @@ livy_probe()   { curl -fsS -m 3 "http://127.0.0.1:$(livy_port)/batches" >/dev/nu
 # Python process runs a job file of this checkout by its absolute path.
 livy_after_stop() {
   local jvm="-cp $STACK_DIR/spark/conf/.* org\.apache\.spark\.deploy\.SparkSubmit" py="python[0-9.]* $ROOT/spark-jobs/" pids start
-  pids="$( (pgrep -f -- "$jvm"; pgrep -f -- "$py") | sort -u | tr '\n' ' ')"
+  pids="$( { pgrep -f -- "$jvm"; pgrep -f -- "$py"; } | sort -u | tr '\n' ' ' || true)"
   [ -n "${pids// /}" ] || return 0
   step "stopping spark-submit drivers left by an earlier Livy (pids $pids)"
   # shellcheck disable=SC2086

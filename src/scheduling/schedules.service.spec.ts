@@ -407,6 +407,17 @@ describe('SchedulesService.preview', () => {
     expect(utc.fires.map((f) => f.local)).toEqual(['2026-03-27T12:00:20Z', '2026-03-27T12:00:40Z', '2026-03-27T12:01:00Z', '2026-03-27T12:01:20Z', '2026-03-27T12:01:40Z']);
   });
 
+  it('lists a yearly cron up to the horizon the cron library searches (8 years), not an error', () => {
+    const { service } = setup();
+
+    const fires = service.preview('0 0 1 1 *', 'Africa/Mbabane', 50).fires;
+
+    expect(fires.length).toBeGreaterThanOrEqual(7);
+    expect(fires.length).toBeLessThan(50);
+    expect(fires[0].local).toBe('2027-01-01T00:00:00+02:00');
+    expect(new Set(fires.map((f) => f.at)).size).toBe(fires.length);
+  });
+
   it('refuses an invalid cron or time zone with the message a schedule would get', () => {
     const { service } = setup();
 

@@ -96,7 +96,7 @@ export class SchedulesService {
    */
   preview(cron: string, timezone = 'UTC', count = 5): SchedulePreviewDto {
     checkCron(cron, timezone);
-    const times = new CronTime(cron, timezone).sendAt(count);
+    const times = nextFires(new CronTime(cron, timezone), count);
     return {
       cron,
       timezone,
@@ -164,6 +164,29 @@ function isTimeZone(zone: string): boolean {
 }
 
 /** The next fire time, or undefined when the schedule is disabled. */
+/** A fire time as the cron library gives it (a Luxon DateTime). */
+type FireTime = ReturnType<CronTime['getNextDateFrom']>;
+
+/**
+ * Up to `count` fire times from now, each the next after the previous. The cron library looks no
+ * further than 8 years ahead, so a rare cron (yearly) yields fewer: the list ends there.
+ */
+function nextFires(time: CronTime, count: number): FireTime[] {
+  const fires: FireTime[] = [];
+  // The first from now on the schedule's own clock (checkCron made sure there is one), then each after the previous.
+  for (let next: FireTime | undefined = time.sendAt(); next && fires.length < count; next = after(time, next)) fires.push(next);
+  return fires;
+}
+
+/** The fire after `previous`, or none within the cron library's horizon. */
+function after(time: CronTime, previous: FireTime): FireTime | undefined {
+  try {
+    return time.getNextDateFrom(previous);
+  } catch {
+    return undefined;
+  }
+}
+
 export function nextFire(record: ScheduleRecord): Date | undefined {
   if (!record.enabled) return undefined;
   return new CronTime(record.cron, record.timezone).sendAt().toJSDate();

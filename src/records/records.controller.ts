@@ -1,8 +1,7 @@
-import { Controller, Get, Header, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { RecordsPageDto, RecordsQueryDto, StatsDto, TimeRangeQueryDto } from './dto/records.dto';
-import { recordsPageJson } from './records-page.json';
 import { RecordsService } from './records.service';
 
 @ApiTags('storage')
@@ -20,10 +19,8 @@ export class RecordsController {
   @ApiParam({ name: 'source', example: 'users' })
   @ApiOkResponse({ type: RecordsPageDto })
   @ApiErrors(400, 404, 502, 503, 504)
-  @Header('Content-Type', 'application/json; charset=utf-8')
-  async list(@Param('source') source: string, @Query() query: RecordsQueryDto): Promise<string> {
-    // A RecordsPageDto, written directly: the stored payloads go out as they are (records-page.json.ts).
-    return recordsPageJson(await this.records.records(source, query));
+  list(@Param('source') source: string, @Query() query: RecordsQueryDto): Promise<RecordsPageDto> {
+    return this.records.records(source, query);
   }
 
   @Get('stats/:source')

@@ -3,9 +3,8 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { BadRequestError } from '../common/errors/errors';
 import { EventsRepository, StoredEvent } from '../cassandra/events.repository';
 import { SourcesRegistry } from '../catalogs/sources.registry';
-import { RecordsQueryDto, StatsDto } from './dto/records.dto';
+import { RecordDto, RecordsPageDto, RecordsQueryDto, StatsDto } from './dto/records.dto';
 import { decodePageToken, encodePageToken, pageTokenKey } from './page-token';
-import { RecordsPage } from './records-page.json';
 import { checkedRange, daysNewestFirst, timeRange } from './time-range';
 
 const WEEK_MS = 7 * 86_400_000;
@@ -24,10 +23,10 @@ export class RecordsService {
   }
 
   /**
-   * Processed events newest first, as stored (the controller writes them out, see records-page.json.ts). Walks the day partitions from `to` back to `from`; the token
+   * Processed events newest first. Walks the day partitions from `to` back to `from`; the token
    * carries the query, the current day and the driver's paging state, so every row comes exactly once.
    */
-  async records(sourceName: string, query: RecordsQueryDto): Promise<RecordsPage> {
+  async records(sourceName: string, query: RecordsQueryDto): Promise<RecordsPageDto> {
     this.sources.get(sourceName);
     let range = timeRange(query.from, query.to, WEEK_MS, this.config.records.maxRangeDays);
     let days = daysNewestFirst(range);
@@ -51,14 +50,14 @@ export class RecordsService {
       items.push(...page.events);
       pageState = undefined;
       if (page.pageState) {
-        return { items, nextPageToken: this.token(sourceName, range, days[i], page.pageState) };
+        return { items: items.map(toView), nextPageToken: this.token(sourceName, range, days[i], page.pageState) };
       }
       if (items.length >= query.limit) {
         const next = days[i + 1];
-        return next ? { items, nextPageToken: this.token(sourceName, range, next) } : { items };
+        return { items: items.map(toView), nextPageToken: next ? this.token(sourceName, range, next) : undefined };
       }
     }
-    return { items };
+    return { items: items.map(toView) };
   }
 
   /** Per-minute counts over [from, to), oldest first; the default window is the last 24 hours. */
@@ -82,4 +81,21 @@ export class RecordsService {
   private token(source: string, range: { from: Date; to: Date }, day: string, pageState?: string): string {
     return encodePageToken({ source, from: range.from.getTime(), to: range.to.getTime(), day, pageState }, this.tokenKey);
   }
+}
+
+function toView(e: StoredEvent): RecordDto {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(e.payload);
+  } catch {
+    payload = e.payload;
+  }
+  return {
+    eventId: e.eventId,
+    source: e.source,
+    receivedAt: e.receivedAt.toISOString(),
+    ...(e.key === undefined ? {} : { key: e.key }),
+    payload,
+    ...(e.processedAt === undefined ? {} : { processedAt: e.processedAt.toISOString() }),
+  };
 }

@@ -11,7 +11,7 @@ export STREAMING_AUTOSTART ?= true
 # whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
 export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
-.PHONY: help install promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-recovery bench-body clean
+.PHONY: help install promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-recovery bench-body bench-profile clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -90,6 +90,10 @@ bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=2
 
 bench-recovery: up ## kill Livy, then the stream's driver: time until flowing again; the supervisor's idle cost (IDLE=60)
 	npx ts-node --transpile-only bench/recovery.ts --idle-seconds $${IDLE:-60}
+
+bench-profile: build ## where the API's CPU goes on POST /ingest: V8's profiler, top functions and packages (DURATION=15 CONNECTIONS=64 EVENTS=1)
+	@$(STACK) install kafka cassandra
+	@infra/local/with-stack.sh kafka cassandra -- npx ts-node --transpile-only bench/profile-ingest.ts --duration $${DURATION:-15} --connections $${CONNECTIONS:-64} --events $${EVENTS:-1}
 
 bench-body: node_modules/.install-stamp ## CPU of ingest's body checks (UTF-8, nesting, numbers) per 1 KB event, in-process; needs no service (ITERATIONS=100000)
 	npx ts-node --transpile-only bench/body-checks.ts --iterations $${ITERATIONS:-100000}

@@ -75,13 +75,14 @@ async function freePort(): Promise<number> {
 
 /**
  * Starts the built API (dist/, `make build`) on a free loopback port with the benchmark sources
- * (bench/config/sources.yaml), no streaming job, warn-level logs, and `workers` processes.
+ * (bench/config/sources.yaml), no streaming job, warn-level logs, and `workers` processes;
+ * `nodeArgs` go to node before the script (e.g. --cpu-prof).
  * With API_URL set, that API is used instead and nothing is started.
  */
-export async function startApi(workers: number, env: Record<string, string> = {}): Promise<BenchApi> {
+export async function startApi(workers: number, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchApi> {
   if (process.env.API_URL) return { url: process.env.API_URL.replace(/\/$/, ''), workers: NaN, pids: () => [], stop: async () => undefined };
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['dist/apps/api/main.js'], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'dist/apps/api/main.js'], {
     cwd: ROOT,
     env: {
       ...process.env,

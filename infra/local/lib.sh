@@ -103,5 +103,28 @@ base_python() {
   return 1
 }
 
+# Builds a virtualenv once: `python_venv NAME WHAT DIR BASE_PYTHON PIP_ARGS...` creates DIR from
+# base_python BASE_PYTHON and pip-installs PIP_ARGS into it. The files PIP_ARGS names with -r and -c
+# must exist; the checksum of their contents is the marker DIR/.complete, so editing any of them
+# re-creates the venv and an unchanged one is left alone. NAME prefixes the failures, WHAT names the
+# venv in the progress line.
+python_venv() {
+  local name="$1" what="$2" dir="$3" base="$4"; shift 4
+  local files=() args=("$@") i
+  for (( i=0; i<${#args[@]}; i++ )); do
+    case "${args[$i]}" in -r|-c) files+=("${args[$((i+1))]}") ;; esac
+  done
+  for i in "${files[@]}"; do [ -r "$i" ] || { fail "$name: $i is missing"; return 1; }; done
+  local want; want="$(cat "${files[@]}" | sha256sum | cut -c1-16)"
+  if [ "$(cat "$dir/.complete" 2>/dev/null)" = "$want" ]; then return 0; fi
+  local py; py="$(base_python "$base")" || { fail "$name: no python3 found to create the $what virtualenv"; return 1; }
+  step "creating the $what virtualenv in $dir (with $py)"
+  rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
+  "$py" -m venv "$dir" || { fail "$name: python -m venv failed"; return 1; }
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check --no-input "$@" \
+    || { fail "$name: pip install of ${files[*]} failed"; return 1; }
+  echo "$want" >"$dir/.complete"
+}
+
 # Reads <name.version> from a pom so the version is written down in one place.
 pom_property() { sed -n "s:.*<$2>\(.*\)</$2>.*:\1:p" "$1" | head -n1; }

@@ -39,21 +39,8 @@ airflow_probe() {
 
 airflow_venv() {
   local f reqs=()
-  for f in "${AIRFLOW_REQUIREMENTS[@]}" "$AIRFLOW_CONSTRAINTS"; do
-    [ -r "$f" ] || { fail "airflow: $f is missing"; return 1; }
-  done
   for f in "${AIRFLOW_REQUIREMENTS[@]}"; do reqs+=(-r "$f"); done
-  # The marker holds a checksum of the requirements and the constraints: editing either re-creates the venv.
-  local want; want="$(cat "${AIRFLOW_REQUIREMENTS[@]}" "$AIRFLOW_CONSTRAINTS" | sha256sum | cut -c1-16)"
-  if [ "$(cat "$AIRFLOW_VENV/.complete" 2>/dev/null)" = "$want" ]; then return 0; fi
-  local py; py="$(base_python "${AIRFLOW_BASE_PYTHON:-}")" || { fail "airflow: no python3 found to create the Airflow venv"; return 1; }
-  step "creating the Airflow $AIRFLOW_VERSION virtualenv in $AIRFLOW_VENV (with $py; about 140 packages)"
-  rm -rf "$AIRFLOW_VENV"; mkdir -p "$(dirname "$AIRFLOW_VENV")"
-  "$py" -m venv "$AIRFLOW_VENV" || { fail "airflow: python -m venv failed"; return 1; }
-  "$AIRFLOW_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input \
-    "${reqs[@]}" -c "$AIRFLOW_CONSTRAINTS" \
-    || { fail "airflow: pip install of ${AIRFLOW_REQUIREMENTS[*]} with $AIRFLOW_CONSTRAINTS failed"; return 1; }
-  echo "$want" >"$AIRFLOW_VENV/.complete"
+  python_venv airflow "Airflow $AIRFLOW_VERSION (about 140 packages)" "$AIRFLOW_VENV" "${AIRFLOW_BASE_PYTHON:-}" "${reqs[@]}" -c "$AIRFLOW_CONSTRAINTS"
 }
 
 # Builds a connection URI (Airflow's form: the URL scheme is the connection type, the path its "schema",

@@ -12,20 +12,9 @@ source "$HERE/../lib.sh"
 CONTRACT_VERSION="$(sed -n 's/^schemathesis==\(.*\)$/\1/p' "$HERE/requirements.txt")"
 CONTRACT_VENV="$CACHE_DIR/venvs/schemathesis-$CONTRACT_VERSION"
 
-# The venv, once: re-created only when requirements.txt or constraints.txt change (their checksum is the marker).
-contract_venv() {
-  local want; want="$(cat "$HERE/requirements.txt" "$HERE/constraints.txt" | sha256sum | cut -c1-16)"
-  if [ "$(cat "$CONTRACT_VENV/.complete" 2>/dev/null)" = "$want" ]; then return 0; fi
-  local py; py="$(base_python "${CONTRACT_BASE_PYTHON:-}")" || { fail "contract: no python3 found to create the schemathesis venv"; return 1; }
-  step "creating the schemathesis $CONTRACT_VERSION virtualenv in $CONTRACT_VENV (with $py)"
-  rm -rf "$CONTRACT_VENV"; mkdir -p "$(dirname "$CONTRACT_VENV")"
-  "$py" -m venv "$CONTRACT_VENV" || { fail "contract: python -m venv failed"; return 1; }
-  "$CONTRACT_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input \
-    -r "$HERE/requirements.txt" -c "$HERE/constraints.txt" \
-    || { fail "contract: pip install of schemathesis with $HERE/constraints.txt failed"; return 1; }
-  echo "$want" >"$CONTRACT_VENV/.complete"
-}
-contract_venv
+# The venv, once: re-created only when requirements.txt or constraints.txt change.
+python_venv contract "schemathesis $CONTRACT_VERSION" "$CONTRACT_VENV" "${CONTRACT_BASE_PYTHON:-}" \
+  -r "$HERE/requirements.txt" -c "$HERE/constraints.txt"
 
 export CONTRACT_API_URL="${CONTRACT_API_URL:-http://127.0.0.1:${PORT:-3000}}"
 export CONTRACT_API_KEY="${CONTRACT_API_KEY:-${API_KEYS%%,*}}"

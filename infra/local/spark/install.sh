@@ -33,19 +33,8 @@ SPARK_REQUIREMENTS=("$SPARK_CONF_SRC/requirements.txt" "$ROOT/spark-jobs/require
 
 spark_venv() {
   local f reqs=()
-  for f in "${SPARK_REQUIREMENTS[@]}"; do
-    [ -r "$f" ] || { fail "spark: $f is missing"; return 1; }
-    reqs+=(-r "$f")
-  done
-  local want; want="$(cat "${SPARK_REQUIREMENTS[@]}" | sha256sum | cut -c1-16)"
-  if [ "$(cat "$SPARK_VENV/.complete" 2>/dev/null)" = "$want" ]; then return 0; fi
-  local py; py="$(base_python "${SPARK_BASE_PYTHON:-}")" || { fail "spark: no python3 found to create the PySpark venv"; return 1; }
-  step "creating the PySpark $SPARK_VERSION virtualenv in $SPARK_VENV (with $py)"
-  rm -rf "$SPARK_VENV"; mkdir -p "$(dirname "$SPARK_VENV")"
-  "$py" -m venv "$SPARK_VENV" || { fail "spark: python -m venv failed"; return 1; }
-  "$SPARK_PYTHON" -m pip install -q --disable-pip-version-check --no-input "${reqs[@]}" \
-    || { fail "spark: pip install of ${SPARK_REQUIREMENTS[*]} failed"; return 1; }
-  echo "$want" >"$SPARK_VENV/.complete"
+  for f in "${SPARK_REQUIREMENTS[@]}"; do reqs+=(-r "$f"); done
+  python_venv spark "PySpark $SPARK_VERSION" "$SPARK_VENV" "${SPARK_BASE_PYTHON:-}" "${reqs[@]}"
 }
 
 # Renders FILE with the @...@ paths filled in.

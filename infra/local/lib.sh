@@ -126,5 +126,19 @@ python_venv() {
   echo "$want" >"$dir/.complete"
 }
 
+# Runs a command as root: directly when this is root, else through sudo.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Installs a tool from Debian packages: `apt_install WHAT ELSEWHERE APT_ARGS...`, WHAT naming the tool
+# in the messages and ELSEWHERE saying how to get it on a system without apt-get.
+apt_install() {
+  local what="$1" elsewhere="$2"; shift 2
+  command -v apt-get >/dev/null || { fail "$what is missing and this is not a Debian-like system: $elsewhere"; return 1; }
+  [ "$(id -u)" = 0 ] || command -v sudo >/dev/null || { fail "$what is missing; installing it needs root: apt-get install $*"; return 1; }
+  step "installing $what (apt-get install $*)"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+}
+
 # Reads <name.version> from a pom so the version is written down in one place.
 pom_property() { sed -n "s:.*<$2>\(.*\)</$2>.*:\1:p" "$1" | head -n1; }

@@ -8,27 +8,18 @@ import { LeasesRepository } from './leases.repository';
 import { SchedulesRepository } from './schedules.repository';
 import { StreamRepository } from './stream.repository';
 
+/** The client and one repository per table family, provided and exported alike. */
+const PROVIDERS = [
+  CassandraClient,
+  EventsRepository,
+  BatchHistoryRepository,
+  SchedulesRepository,
+  LeasesRepository,
+  StreamRepository,
+  IdempotencyRepository,
+  DeadLettersRepository,
+];
+
 /** The one way to Cassandra: the client (connection, migrations, error mapping) and one repository per table family. */
-@Module({
-  providers: [
-    CassandraClient,
-    EventsRepository,
-    BatchHistoryRepository,
-    SchedulesRepository,
-    LeasesRepository,
-    StreamRepository,
-    IdempotencyRepository,
-    DeadLettersRepository,
-  ],
-  exports: [
-    CassandraClient,
-    EventsRepository,
-    BatchHistoryRepository,
-    SchedulesRepository,
-    LeasesRepository,
-    StreamRepository,
-    IdempotencyRepository,
-    DeadLettersRepository,
-  ],
-})
+@Module({ providers: PROVIDERS, exports: PROVIDERS })
 export class CassandraModule {}

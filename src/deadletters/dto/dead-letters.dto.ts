@@ -1,9 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { ToInteger } from '../../common/http/params';
+import { ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { FieldErrorDto } from '../../ingestion/dto/ingest-response.dto';
-import { INSTANT_SCHEMA, PAGE_TOKEN } from '../../records/dto/records.dto';
+import { INSTANT_SCHEMA, PageLimit, PageToken } from '../../records/dto/records.dto';
 
 /** Most dead letters one replay request may name by id. */
 export const MAX_REPLAY_IDS = 1000;
@@ -21,16 +20,10 @@ export class DeadLettersQueryDto {
   @IsOptional() @IsString()
   to?: string;
 
-  @ApiPropertyOptional({ type: 'integer', example: 100, minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
+  @PageLimit()
   limit: number = 100;
 
-  @ApiPropertyOptional({
-    pattern: PAGE_TOKEN.source,
-    maxLength: 4096,
-    description: 'nextPageToken of the previous page, unchanged, with the same source, from and to; a token the API did not issue is 400',
-  })
-  @IsOptional() @IsString() @MaxLength(4096) @Matches(PAGE_TOKEN, { message: 'pageToken is not valid: pass the nextPageToken of the previous page unchanged' })
+  @PageToken()
   pageToken?: string;
 }
 

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ToInteger } from '../../common/http/params';
@@ -20,17 +21,29 @@ export class TimeRangeQueryDto {
 /** base64url of the cursor, a dot, base64url of its MAC. */
 export const PAGE_TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** A page's size: 1 to 1000 rows, 100 by default. */
+export const PageLimit = () =>
+  applyDecorators(ApiPropertyOptional({ type: 'integer', example: 100, minimum: 1, maximum: 1000, default: 100 }), IsOptional(), ToInteger(), IsInt(), Min(1), Max(1000));
+
+/** The token of the next page, as the previous page gave it. */
+export const PageToken = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      pattern: PAGE_TOKEN.source,
+      maxLength: 4096,
+      description: 'nextPageToken of the previous page, unchanged, with the same source, from and to; a token the API did not issue is 400',
+    }),
+    IsOptional(),
+    IsString(),
+    MaxLength(4096),
+    Matches(PAGE_TOKEN, { message: 'pageToken is not valid: pass the nextPageToken of the previous page unchanged' }),
+  );
+
 export class RecordsQueryDto extends TimeRangeQueryDto {
-  @ApiPropertyOptional({ type: 'integer', example: 100, minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
+  @PageLimit()
   limit: number = 100;
 
-  @ApiPropertyOptional({
-    pattern: PAGE_TOKEN.source,
-    maxLength: 4096,
-    description: 'nextPageToken of the previous page, unchanged, with the same source, from and to; a token the API did not issue is 400',
-  })
-  @IsOptional() @IsString() @MaxLength(4096) @Matches(PAGE_TOKEN, { message: 'pageToken is not valid: pass the nextPageToken of the previous page unchanged' })
+  @PageToken()
   pageToken?: string;
 }
 

@@ -81,11 +81,35 @@ export function Facts({ items }: { items: [string, ComponentChildren][] }) {
   );
 }
 
-/** A table that scrolls sideways on a narrow screen; focusable so the keyboard can scroll it. */
-export function TableWrap({ label, children }: { label: string; children: ComponentChildren }) {
+/** A column heading of a DataTable: its text, or `num(text)` for a column of numbers (aligned right). */
+export type Column = string | { num: string };
+export const num = (heading: string): Column => ({ num: heading });
+
+/**
+ * A table with its column headings and `children` as its body rows, in a box that scrolls sideways
+ * on a narrow screen; focusable so the keyboard can scroll it.
+ */
+export function DataTable({ label, columns, class: className, children }: { label: string; columns: Column[]; class?: string; children: ComponentChildren }) {
   return (
     <div class="table-wrap" tabIndex={0} role="region" aria-label={label}>
-      {children}
+      <table class={className}>
+        <thead>
+          <tr>
+            {columns.map((c) =>
+              typeof c === 'string' ? (
+                <th scope="col" key={c}>
+                  {c}
+                </th>
+              ) : (
+                <th scope="col" class="num" key={c.num}>
+                  {c.num}
+                </th>
+              ),
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
     </div>
   );
 }

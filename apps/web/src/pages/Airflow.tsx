@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { DagDto, DagRunDto } from '../api';
 import { ApiError } from '../api';
-import { Badge, ErrorBox, Section, TableWrap, Updated } from '../components/ui';
+import { Badge, ErrorBox, Section, DataTable, num, Updated } from '../components/ui';
 import { useApi } from '../context';
 import { seconds, time } from '../format';
 import { useAction, usePolled, useTitle } from '../hooks';
@@ -26,24 +26,11 @@ export function AirflowPage() {
       <ErrorBox error={dags.error} title="GET /dags failed" />
       {dags.data && (
         <Section title="DAGs" id="dags">
-          <TableWrap label="DAGs">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">DAG</th>
-                  <th scope="col">Paused</th>
-                  <th scope="col">Schedule</th>
-                  <th scope="col">Last run</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {dags.data.dags.map((d) => (
-                  <DagRow key={d.dagId} dag={d} onChanged={dags.reload} onTrigger={() => setTriggering(d.dagId)} />
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
+          <DataTable label="DAGs" columns={['DAG', 'Paused', 'Schedule', 'Last run', 'Actions']}>
+            {dags.data.dags.map((d) => (
+              <DagRow key={d.dagId} dag={d} onChanged={dags.reload} onTrigger={() => setTriggering(d.dagId)} />
+            ))}
+          </DataTable>
         </Section>
       )}
       {triggering && (
@@ -225,34 +212,20 @@ function FollowRun({ dagId, runId, paused, onEnded }: { dagId: string; runId: st
         </p>
       )}
       {follow.data && (
-        <TableWrap label="Task instances">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Task</th>
-                <th scope="col">State</th>
-                <th scope="col" class="num">Try</th>
-                <th scope="col">Started</th>
-                <th scope="col">Ended</th>
-                <th scope="col" class="num">Duration</th>
-              </tr>
-            </thead>
-            <tbody>
-              {follow.data.tasks.map((t) => (
-                <tr key={t.taskId} data-task={t.taskId}>
-                  <td>
-                    <code>{t.taskId}</code>
-                  </td>
-                  <td>{t.state ? <Badge tone={airflowTone(t.state)}>{t.state}</Badge> : 'not started'}</td>
-                  <td class="num">{t.tryNumber}</td>
-                  <td>{time(t.startDate)}</td>
-                  <td>{time(t.endDate)}</td>
-                  <td class="num">{seconds(t.durationSeconds)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable label="Task instances" columns={['Task', 'State', num('Try'), 'Started', 'Ended', num('Duration')]}>
+          {follow.data.tasks.map((t) => (
+            <tr key={t.taskId} data-task={t.taskId}>
+              <td>
+                <code>{t.taskId}</code>
+              </td>
+              <td>{t.state ? <Badge tone={airflowTone(t.state)}>{t.state}</Badge> : 'not started'}</td>
+              <td class="num">{t.tryNumber}</td>
+              <td>{time(t.startDate)}</td>
+              <td>{time(t.endDate)}</td>
+              <td class="num">{seconds(t.durationSeconds)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Section>
   );

@@ -1,6 +1,6 @@
 import type { DependencyStatusDto, PipelineDto } from '../api';
 import { StreamControls } from '../components/StreamControls';
-import { Badge, ErrorBox, Section, TableWrap, Updated } from '../components/ui';
+import { Badge, ErrorBox, Section, DataTable, num, Updated } from '../components/ui';
 import { useApi } from '../context';
 import { ago, count, rate, seconds } from '../format';
 import { usePolled, useTitle } from '../hooks';
@@ -119,40 +119,25 @@ function Stages({ p, onChanged }: { p: PipelineDto; onChanged: () => Promise<voi
 function Sources({ p }: { p: PipelineDto }) {
   return (
     <Section title="Sources" id="sources">
-      <TableWrap label="Sources">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Source</th>
-              <th scope="col">Topic</th>
-              <th scope="col" class="num">In</th>
-              <th scope="col" class="num">Out</th>
-              <th scope="col" class="num">Lag (events)</th>
-              <th scope="col" class="num">Lag (time)</th>
-              <th scope="col" class="num">Freshness</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.sources.map((s) => (
-              <tr key={s.source} data-source={s.source}>
-                <th scope="row">
-                  <a href={hrefOf({ page: 'source', source: s.source })}>{s.source}</a>
-                </th>
-                <td>
-                  <code>{s.topic}</code>
-                </td>
-                <td class="num">{rate(s.inPerSecond)}</td>
-                <td class="num">{rate(s.outPerSecond)}</td>
-                <td class="num" data-lag-events={s.lagEvents}>
-                  {count(s.lagEvents)}
-                </td>
-                <td class="num">{seconds(s.lagSeconds)}</td>
-                <td class="num">{s.freshnessSeconds === undefined ? 'nothing stored' : `${seconds(s.freshnessSeconds)} old`}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableWrap>
+      <DataTable label="Sources" columns={['Source', 'Topic', num('In'), num('Out'), num('Lag (events)'), num('Lag (time)'), num('Freshness')]}>
+        {p.sources.map((s) => (
+          <tr key={s.source} data-source={s.source}>
+            <th scope="row">
+              <a href={hrefOf({ page: 'source', source: s.source })}>{s.source}</a>
+            </th>
+            <td>
+              <code>{s.topic}</code>
+            </td>
+            <td class="num">{rate(s.inPerSecond)}</td>
+            <td class="num">{rate(s.outPerSecond)}</td>
+            <td class="num" data-lag-events={s.lagEvents}>
+              {count(s.lagEvents)}
+            </td>
+            <td class="num">{seconds(s.lagSeconds)}</td>
+            <td class="num">{s.freshnessSeconds === undefined ? 'nothing stored' : `${seconds(s.freshnessSeconds)} old`}</td>
+          </tr>
+        ))}
+      </DataTable>
     </Section>
   );
 }

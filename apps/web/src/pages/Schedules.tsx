@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { CreateScheduleDto, ScheduleDto, SchedulePreviewDto } from '../api';
 import { ApiError } from '../api';
-import { Badge, ErrorBox, Section, TableWrap, Updated } from '../components/ui';
+import { Badge, ErrorBox, Section, DataTable, Updated } from '../components/ui';
 import { useApi } from '../context';
 import { time } from '../format';
 import { useAction, usePolled, useTitle } from '../hooks';
@@ -43,32 +43,18 @@ export function SchedulesPage() {
           {list.length === 0 ? (
             <p>No schedule yet.</p>
           ) : (
-            <TableWrap label="Schedules">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Cron</th>
-                    <th scope="col">Target</th>
-                    <th scope="col">Enabled</th>
-                    <th scope="col">Next fire</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((s) => (
-                    <ScheduleRow
-                      key={s.id}
-                      schedule={s}
-                      onEdit={() => setEditing(s)}
-                      onFires={() => setFires(fires === s.id ? undefined : s.id)}
-                      firesOpen={fires === s.id}
-                      onDeleted={schedules.reload}
-                    />
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable label="Schedules" columns={['Name', 'Cron', 'Target', 'Enabled', 'Next fire', 'Actions']}>
+              {list.map((s) => (
+                <ScheduleRow
+                  key={s.id}
+                  schedule={s}
+                  onEdit={() => setEditing(s)}
+                  onFires={() => setFires(fires === s.id ? undefined : s.id)}
+                  firesOpen={fires === s.id}
+                  onDeleted={schedules.reload}
+                />
+              ))}
+            </DataTable>
           )}
         </Section>
       )}
@@ -149,36 +135,23 @@ function Fires({ id, schedule }: { id: string; schedule?: ScheduleDto }) {
       <ErrorBox error={runs.error} title="GET /schedules/{id}/runs failed" />
       {runs.data && runs.data.runs.length === 0 && <p>It has not fired yet.</p>}
       {runs.data && runs.data.runs.length > 0 && (
-        <TableWrap label="Fires">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Fire time</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Run</th>
-                <th scope="col">Error</th>
-                <th scope="col">Replica</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.data.runs.map((r) => (
-                <tr key={r.fireTime}>
-                  <td>{time(r.fireTime)}</td>
-                  <td>
-                    <Badge tone={r.status === 'triggered' ? 'ok' : 'bad'}>{r.status}</Badge>
-                  </td>
-                  <td>
-                    <code>{r.runRef ?? '—'}</code>
-                  </td>
-                  <td>{r.error ?? '—'}</td>
-                  <td>
-                    <code>{r.holder ?? '—'}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable label="Fires" columns={['Fire time', 'Outcome', 'Run', 'Error', 'Replica']}>
+          {runs.data.runs.map((r) => (
+            <tr key={r.fireTime}>
+              <td>{time(r.fireTime)}</td>
+              <td>
+                <Badge tone={r.status === 'triggered' ? 'ok' : 'bad'}>{r.status}</Badge>
+              </td>
+              <td>
+                <code>{r.runRef ?? '—'}</code>
+              </td>
+              <td>{r.error ?? '—'}</td>
+              <td>
+                <code>{r.holder ?? '—'}</code>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Section>
   );

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RecordDto, RecordsPageDto, SourceDto } from '../api';
 import { ApiError } from '../api';
 import { StatsChart } from '../components/StatsChart';
-import { ErrorBox, Facts, Pre, Section, TableWrap, Updated } from '../components/ui';
+import { ErrorBox, Facts, Pre, Section, DataTable, Updated } from '../components/ui';
 import { useApi } from '../context';
 import { count, millis, oneLine, time } from '../format';
 import { usePolled, useTitle } from '../hooks';
@@ -89,24 +89,11 @@ function Records({ source, refreshed }: { source: string; refreshed: number }) {
       <ErrorBox error={page.error} title="GET /records failed" />
       {page.data && page.data.items.length === 0 && <p>No event stored in the last 7 days{firstPage ? '' : ' on this page'}.</p>}
       {page.data && page.data.items.length > 0 && (
-        <TableWrap label="Recent events">
-          <table class="records">
-            <thead>
-              <tr>
-                <th scope="col">Received</th>
-                <th scope="col">Stored after</th>
-                <th scope="col">Event id</th>
-                <th scope="col">Key</th>
-                <th scope="col">Payload</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.data.items.map((r) => (
-                <RecordRow key={r.eventId} record={r} />
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable label="Recent events" columns={['Received', 'Stored after', 'Event id', 'Key', 'Payload']} class="records">
+          {page.data.items.map((r) => (
+            <RecordRow key={r.eventId} record={r} />
+          ))}
+        </DataTable>
       )}
       <div class="pager">
         <button type="button" disabled={firstPage} onClick={() => setTokens((t) => t.slice(0, -1))}>

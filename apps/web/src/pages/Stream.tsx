@@ -2,7 +2,7 @@ import { useMemo, useState } from 'preact/hooks';
 import type { BatchDto, JobDto, StreamingStatusDto } from '../api';
 import { ApiError } from '../api';
 import { StreamControls } from '../components/StreamControls';
-import { Badge, ErrorBox, Facts, Pre, Section, TableWrap, Updated } from '../components/ui';
+import { Badge, ErrorBox, Facts, Pre, Section, DataTable, num, Updated } from '../components/ui';
 import { useApi } from '../context';
 import { ago, count, millis, time } from '../format';
 import { useAction, usePolled, useTitle } from '../hooks';
@@ -76,32 +76,18 @@ function MicroBatches() {
       <ErrorBox error={micro.error} title="GET /streaming/micro-batches failed" />
       {micro.data && micro.data.microBatches.length === 0 && <p>No micro-batch with records in the log of the current copy yet.</p>}
       {micro.data && micro.data.microBatches.length > 0 && (
-        <TableWrap label="Last micro-batches">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Ended</th>
-                <th scope="col" class="num">Epoch</th>
-                <th scope="col" class="num">Records</th>
-                <th scope="col" class="num">Dropped</th>
-                <th scope="col" class="num">Duration</th>
-                <th scope="col" class="num">Lag</th>
-              </tr>
-            </thead>
-            <tbody>
-              {micro.data.microBatches.map((b) => (
-                <tr key={b.epoch}>
-                  <td>{time(b.at)}</td>
-                  <td class="num">{b.epoch}</td>
-                  <td class="num">{count(b.rows)}</td>
-                  <td class="num">{count(b.dropped)}</td>
-                  <td class="num">{millis(b.durationMs)}</td>
-                  <td class="num">{millis(b.lagMs)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable label="Last micro-batches" columns={['Ended', num('Epoch'), num('Records'), num('Dropped'), num('Duration'), num('Lag')]}>
+          {micro.data.microBatches.map((b) => (
+            <tr key={b.epoch}>
+              <td>{time(b.at)}</td>
+              <td class="num">{b.epoch}</td>
+              <td class="num">{count(b.rows)}</td>
+              <td class="num">{count(b.dropped)}</td>
+              <td class="num">{millis(b.durationMs)}</td>
+              <td class="num">{millis(b.lagMs)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Section>
   );
@@ -149,45 +135,31 @@ function BatchTable({ batches, onChanged }: { batches: BatchDto[]; onChanged: ()
   return (
     <>
       <ErrorBox error={kill.error} title="Kill failed" />
-      <TableWrap label="Spark batches">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Job</th>
-              <th scope="col">State</th>
-              <th scope="col">Submitted</th>
-              <th scope="col">Finished</th>
-              <th scope="col">Id</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((b) => (
-              <tr key={b.id} data-batch={b.id}>
-                <td>{b.job ?? b.name ?? '—'}</td>
-                <td>
-                  <Badge tone={batchTone(b.state)}>{b.state}</Badge>
-                </td>
-                <td>{time(b.submittedAt)}</td>
-                <td>{time(b.finishedAt)}</td>
-                <td>
-                  <code class="id">{b.id}</code>
-                </td>
-                <td class="row-actions">
-                  <button type="button" aria-expanded={open === b.id} onClick={() => setOpen(open === b.id ? undefined : b.id)}>
-                    Log
-                  </button>
-                  {!b.finishedAt && (
-                    <button type="button" class="danger" disabled={kill.pending} onClick={() => void kill.run(b.id)}>
-                      Kill
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableWrap>
+      <DataTable label="Spark batches" columns={['Job', 'State', 'Submitted', 'Finished', 'Id', 'Actions']}>
+        {shown.map((b) => (
+          <tr key={b.id} data-batch={b.id}>
+            <td>{b.job ?? b.name ?? '—'}</td>
+            <td>
+              <Badge tone={batchTone(b.state)}>{b.state}</Badge>
+            </td>
+            <td>{time(b.submittedAt)}</td>
+            <td>{time(b.finishedAt)}</td>
+            <td>
+              <code class="id">{b.id}</code>
+            </td>
+            <td class="row-actions">
+              <button type="button" aria-expanded={open === b.id} onClick={() => setOpen(open === b.id ? undefined : b.id)}>
+                Log
+              </button>
+              {!b.finishedAt && (
+                <button type="button" class="danger" disabled={kill.pending} onClick={() => void kill.run(b.id)}>
+                  Kill
+                </button>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {sorted.length > RECENT_BATCHES && (
         <div class="buttons">
           <button type="button" onClick={() => setAll(!all)} aria-expanded={all}>

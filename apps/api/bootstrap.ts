@@ -7,6 +7,7 @@ import { answerClientErrors } from '../../src/common/http/client-errors';
 import { declareEnforcedRules } from '../../src/common/http/openapi';
 import { requestId } from '../../src/common/http/request-id.middleware';
 import { precompressedAssets } from '../../src/console/console-static';
+import { serveIngestAheadOfRouter } from '../../src/ingestion/ingest.route';
 import { httpMetrics } from '../../src/metrics/http-metrics.middleware';
 import { MeteredExpressAdapter } from '../../src/metrics/metered-express.adapter';
 import { MetricsService } from '../../src/metrics/metrics.service';
@@ -19,6 +20,8 @@ export async function createApp(): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule, new MeteredExpressAdapter(), { bufferLogs: true, bodyParser: false, abortOnError: false });
   // What Node refuses before routing (headers over 16 KB, malformed requests) is answered in the one error shape too.
   answerClientErrors(app.getHttpServer());
+  // The hot path: POST /ingest/{source} is answered before Express routes anything (see ingest.route.ts).
+  serveIngestAheadOfRouter(app, API_PREFIX);
   app.use(requestId);
   app.use(httpMetrics(app.get(MetricsService)));
   // Before routing: the console's static files are looked up after every route (ConsoleModule).

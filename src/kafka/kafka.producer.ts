@@ -1,3 +1,5 @@
+// Before kafkajs: it tunes how kafkajs encodes produce requests (see the module).
+import './kafkajs-encoding';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import {
   Admin,

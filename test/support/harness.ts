@@ -6,6 +6,8 @@ import { request as httpRequest } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Client } from 'cassandra-driver';
+// Before kafkajs, as in the API: the tests' own clients share the tuned encoding (see the module).
+import '../../src/kafka/kafkajs-encoding';
 import { Kafka, logLevel } from 'kafkajs';
 
 /** The environment as the test run was started with, before startApp() set the in-process app's variables. */

@@ -1,0 +1,52 @@
+import { UnauthorizedException } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * The configured API keys and the one check of a request's credentials: `Authorization: Bearer <key>`
+ * or `X-API-Key: <key>`. Used by the guard on every Nest route and by the ingest route served ahead of
+ * the router, so both refuse the same requests with the same words.
+ */
+export class ApiKeys {
+  private readonly keys: Buffer[];
+
+  constructor(keys: readonly string[]) {
+    this.keys = keys.map(digest);
+  }
+
+  /** Throws 401 unless the request presents one of the keys. */
+  check(headers: IncomingHttpHeaders): void {
+    const presented = ApiKeys.presentedKey(headers);
+    if (presented === undefined) {
+      throw new UnauthorizedException('Missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"');
+    }
+    // Compare digests in constant time so neither the key nor its length leaks through timing.
+    const candidate = digest(presented);
+    if (!this.keys.some((key) => timingSafeEqual(key, candidate))) {
+      throw new UnauthorizedException('Invalid API key');
+    }
+  }
+
+  /**
+   * The key the request presents, X-API-Key or a bearer token. Both present and different is
+   * refused rather than one of them picked: which one a proxy or a client library would honour is
+   * anyone's guess.
+   */
+  static presentedKey(headers: IncomingHttpHeaders): string | undefined {
+    const header = headers['x-api-key'];
+    const apiKey = typeof header === 'string' && header.length > 0 ? header : undefined;
+    const auth = headers.authorization;
+    const match = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+    const bearer = match ? match[1] : undefined;
+    // A credential that does not check out is refused, even beside a valid one: never ignored.
+    if (auth !== undefined && bearer === undefined && apiKey !== undefined) {
+      throw new UnauthorizedException('Authorization must be "Bearer <key>" with the same key as X-API-Key, or be left out');
+    }
+    if (apiKey !== undefined && bearer !== undefined && !timingSafeEqual(digest(apiKey), digest(bearer))) {
+      throw new UnauthorizedException('X-API-Key and Authorization carry different keys');
+    }
+    return apiKey ?? bearer;
+  }
+}

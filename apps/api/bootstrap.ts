@@ -7,7 +7,13 @@ import { answerClientErrors } from '../../src/common/http/client-errors';
 import { declareEnforcedRules } from '../../src/common/http/openapi';
 import { requestId } from '../../src/common/http/request-id.middleware';
 import { precompressedAssets } from '../../src/console/console-static';
-import { serveIngestAheadOfRouter } from '../../src/ingestion/ingest.route';
+import { SourcesRegistry } from '../../src/catalogs/sources.registry';
+import { serveHotRoutes } from '../../src/common/http/hot-routes';
+import { validationPipe } from '../../src/common/http/validation.pipe';
+import { ingestRoute } from '../../src/ingestion/ingest.route';
+import { IngestionService } from '../../src/ingestion/ingestion.service';
+import { recordsRoute } from '../../src/records/records.route';
+import { RecordsService } from '../../src/records/records.service';
 import { httpMetrics } from '../../src/metrics/http-metrics.middleware';
 import { MeteredExpressAdapter } from '../../src/metrics/metered-express.adapter';
 import { MetricsService } from '../../src/metrics/metrics.service';
@@ -20,8 +26,11 @@ export async function createApp(): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule, new MeteredExpressAdapter(), { bufferLogs: true, bodyParser: false, abortOnError: false });
   // What Node refuses before routing (headers over 16 KB, malformed requests) is answered in the one error shape too.
   answerClientErrors(app.getHttpServer());
-  // The hot path: POST /ingest/{source} is answered before Express routes anything (see ingest.route.ts).
-  serveIngestAheadOfRouter(app, API_PREFIX);
+  // The hot paths, every event's and every read's, are answered before Express routes anything (see hot-routes.ts).
+  serveHotRoutes(app, API_PREFIX, [
+    ingestRoute(app.get(IngestionService), app.get(SourcesRegistry)),
+    recordsRoute(app.get(RecordsService), validationPipe()),
+  ]);
   app.use(requestId);
   app.use(httpMetrics(app.get(MetricsService)));
   // Before routing: the console's static files are looked up after every route (ConsoleModule).

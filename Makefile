@@ -11,7 +11,7 @@ export STREAMING_AUTOSTART ?= true
 # whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
 export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
-.PHONY: help install promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-recovery bench-body bench-profile clean
+.PHONY: help install promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-profile clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ bench-query: build ## GET /records pages of 100 over 1M rows vs cassandra-driver
 
 bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=200 DURATION=60)
 	npx ts-node --transpile-only bench/freshness.ts --rate $${RATE:-200} --seconds $${DURATION:-60}
+
+bench-pipeline: up ## the highest constant ingest rate the pipeline keeps up with: ramp, then a hold; lag, freshness, cores per stage (RATES=500,1000,... STEP=60 HOLD=180 BATCH=100)
+	npx ts-node --transpile-only bench/pipeline.ts $${RATES:+--rates $$RATES} --step $${STEP:-60} --hold $${HOLD:-180} --batch $${BATCH:-100}
 
 bench-recovery: up ## kill Livy, then the stream's driver: time until flowing again; the supervisor's idle cost (IDLE=60)
 	npx ts-node --transpile-only bench/recovery.ts --idle-seconds $${IDLE:-60}

@@ -38,6 +38,7 @@ def test_events_stream_defaults():
     assert (args.kafka_bootstrap, args.cassandra_host, args.cassandra_port, args.keyspace) == (
         "127.0.0.1:9092", "127.0.0.1", 9042, "pipeline")
     assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (250, "earliest", 20000)
+    assert (args.min_offsets_per_trigger, args.max_trigger_delay_ms) == (1000, 1000)
     assert (args.batch_id, args.lease_ttl_seconds, args.heartbeat_seconds) == ("", 30, 3)
     assert (args.topic_sources, args.dead_letter_topics) == ({}, [])
 
@@ -57,11 +58,13 @@ def test_events_stream_takes_every_flag():
         "--topics", "t1", "--kafka-bootstrap", "k1:9092,k2:9092", "--cassandra-host", "c1,c2",
         "--cassandra-port", "19042", "--keyspace", "ks", "--checkpoint-dir", "/cp", "--trigger-ms", "250",
         "--starting-offsets", '{"t1":{"0":42}}', "--max-offsets-per-trigger", "5",
+        "--min-offsets-per-trigger", "3", "--max-trigger-delay-ms", "1500",
         "--batch-id", "b-17", "--lease-ttl-seconds", "9", "--heartbeat-seconds", "3",
     ])
     assert (args.kafka_bootstrap, args.cassandra_host, args.cassandra_port, args.keyspace) == (
         "k1:9092,k2:9092", "c1,c2", 19042, "ks")
     assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (250, '{"t1":{"0":42}}', 5)
+    assert (args.min_offsets_per_trigger, args.max_trigger_delay_ms) == (3, 1500)
     assert (args.batch_id, args.lease_ttl_seconds, args.heartbeat_seconds) == ("b-17", 9, 3)
 
 

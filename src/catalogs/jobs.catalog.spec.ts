@@ -83,13 +83,20 @@ describe('JobsCatalog.toCommandLine', () => {
       'earliest',
       '--max-offsets-per-trigger',
       '20000',
+      '--min-offsets-per-trigger',
+      '1000',
+      '--max-trigger-delay-ms',
+      '1000',
     ]);
   });
 
   it("lets the caller's values win over the defaults", () => {
     const flags = JobsCatalog.toCommandLine(stream, { trigger_ms: 2000, starting_offsets: 'latest' });
 
-    expect(flags).toEqual(['--trigger-ms', '2000', '--starting-offsets', 'latest', '--max-offsets-per-trigger', '20000']);
+    expect(flags).toEqual([
+      '--trigger-ms', '2000', '--starting-offsets', 'latest', '--max-offsets-per-trigger', '20000',
+      '--min-offsets-per-trigger', '1000', '--max-trigger-delay-ms', '1000',
+    ]);
   });
 
   it("does not change the caller's object", () => {

@@ -1,7 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { auth, Client, errors as CassandraErrors, types } from 'cassandra-driver';
+import { hostname } from 'node:os';
+import { SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { AppError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
+import { MigrationContext, runDataStep } from './migration.context';
 import { MIGRATIONS } from './schema.migrations';
 
 const CASSANDRA = 'Cassandra';
@@ -28,7 +31,11 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
   private closed = false;
   private lastError?: string;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    /** The sources' bucket sizes, for a migration that moves events into buckets. */
+    @Optional() private readonly sources?: SourcesRegistry,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.connect().catch(() => undefined);
@@ -132,6 +139,15 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
       for (const statement of migration.statements) {
         await client.execute(statement.replace(/^(CREATE TABLE IF NOT EXISTS |ALTER TABLE )(\w+)/, `$1${keyspace}.$2`));
       }
+      if (migration.run) {
+        const isApplied = async () =>
+          (await client.execute(`SELECT version FROM ${keyspace}.schema_migrations WHERE version = ?`, [migration.version], { prepare: true })).rows.length > 0;
+        const ran = await runDataStep(this.migrationContext(client, migration.version), migration.version, migration.run, {
+          holder: `${hostname()}:${process.pid}`,
+          isApplied,
+        });
+        if (!ran) continue; // another worker or replica ran it and recorded it
+      }
       await client.execute(
         `INSERT INTO ${keyspace}.schema_migrations (version, description, applied_at) VALUES (?, ?, toTimestamp(now()))`,
         [migration.version, migration.description],
@@ -139,6 +155,19 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
       );
       this.logger.log(`schema migration ${migration.version} applied: ${migration.description}`);
     }
+  }
+
+  /** The driver as a migration's data step sees it, before the client is handed to anyone else. */
+  private migrationContext(client: Client, version: number): MigrationContext {
+    return {
+      keyspace: this.config.cassandra.keyspace,
+      execute: async (query, params = [], options = {}) => {
+        const rs = await client.execute(query, params, { prepare: true, fetchSize: options.fetchSize, pageState: options.pageState });
+        return { rows: rs.rows, pageState: rs.pageState ?? undefined };
+      },
+      bucketSecondsOf: (source) => this.sources?.find(source)?.bucketSeconds,
+      log: (message) => this.logger.log(`schema migration ${version}: ${message}`),
+    };
   }
 
   private mapError(err: unknown): AppError {

@@ -216,20 +216,20 @@ function parseBucketSettings(entry: Record<string, unknown>, where: string, warn
     }
     if (peak === undefined) throw new Error(`${where}: eventBytes is only used with peakEventsPerSecond`);
   }
-  const bytes = (eventBytes as number | undefined) ?? DEFAULT_EVENT_BYTES;
-  if (bucket === undefined) return peak === undefined ? DEFAULT_BUCKET_SECONDS : derivedBucketSeconds(peak as number, bytes);
+  const bytes = (eventBytes) ?? DEFAULT_EVENT_BYTES;
+  if (bucket === undefined) return peak === undefined ? DEFAULT_BUCKET_SECONDS : derivedBucketSeconds(peak, bytes);
   const seconds = typeof bucket === 'string' ? parseBucket(bucket) : undefined;
   if (seconds === undefined) {
     throw new Error(
       `${where}: bucket must be a duration that divides a day evenly, written <n>s, <n>m, <n>h or <n>d, from 1s to 1d (e.g. 10m, 1h); got ${JSON.stringify(bucket)}`,
     );
   }
-  if (peak !== undefined && partitionBytes(seconds, peak as number, bytes) > MAX_PARTITION_BYTES) {
-    const size = formatBytes(partitionBytes(seconds, peak as number, bytes));
+  if (peak !== undefined && partitionBytes(seconds, peak, bytes) > MAX_PARTITION_BYTES) {
+    const size = formatBytes(partitionBytes(seconds, peak, bytes));
     warn(
-      `${where}: bucket ${bucket as string} holds about ${size} per partition at peakEventsPerSecond ${peak as number} ` +
+      `${where}: bucket ${bucket as string} holds about ${size} per partition at peakEventsPerSecond ${peak} ` +
         `(over the ${formatBytes(MAX_PARTITION_BYTES)} a Cassandra partition should stay under): ` +
-        `a smaller bucket, ${bucketText(derivedBucketSeconds(peak as number, bytes))}, would keep it there`,
+        `a smaller bucket, ${bucketText(derivedBucketSeconds(peak, bytes))}, would keep it there`,
     );
   }
   return seconds;

@@ -216,7 +216,7 @@ function parseBucketSettings(entry: Record<string, unknown>, where: string, warn
     }
     if (peak === undefined) throw new Error(`${where}: eventBytes is only used with peakEventsPerSecond`);
   }
-  const bytes = (eventBytes) ?? DEFAULT_EVENT_BYTES;
+  const bytes = eventBytes ?? DEFAULT_EVENT_BYTES;
   if (bucket === undefined) return peak === undefined ? DEFAULT_BUCKET_SECONDS : derivedBucketSeconds(peak, bytes);
   const seconds = typeof bucket === 'string' ? parseBucket(bucket) : undefined;
   if (seconds === undefined) {

@@ -167,6 +167,11 @@ describe('runDataStep', () => {
   function leasesDriver(holderNow?: string) {
     const leases = new Map<string, string>(holderNow ? [['migration:8', holderNow]] : []);
     const execute = jest.fn(async (query: string, params: unknown[] = []) => {
+      if (query.startsWith('DELETE FROM pipeline.leases')) {
+        const [name, holder] = params as string[];
+        if (leases.get(name) === holder) leases.delete(name);
+        return { rows: [] };
+      }
       if (query.startsWith('INSERT INTO pipeline.leases')) {
         const [name, holder] = params as string[];
         const current = leases.get(name);
@@ -190,6 +195,8 @@ describe('runDataStep', () => {
     await expect(runDataStep(ctx, 8, step, { holder: 'me', isApplied: async () => false })).resolves.toBe(true);
 
     expect(step).toHaveBeenCalledWith(ctx);
+    // handed back once done
+    expect(leases.has('migration:8')).toBe(false);
   });
 
   it('waits while another process runs it, and does not run it once that one recorded it', async () => {
@@ -202,7 +209,7 @@ describe('runDataStep', () => {
 
     expect(step).not.toHaveBeenCalled();
     expect(sleep).toHaveBeenCalledTimes(2);
-    expect(logs).toEqual(['migration 8: other:42 runs its data step; waiting for it']);
+    expect(logs).toEqual(['other:42 runs the data step; waiting for it']);
   });
 
   it('takes the step over when the lease of a process that died expires', async () => {

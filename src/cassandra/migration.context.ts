@@ -44,7 +44,7 @@ export async function runDataStep(
     );
     if (rows[0]?.['[applied]'] === true || rows[0]?.holder === holder) break;
     const other = String(rows[0]?.holder);
-    if (waitingFor !== other) ctx.log(`migration ${version}: ${other} runs its data step; waiting for it`);
+    if (waitingFor !== other) ctx.log(`${other} runs the data step; waiting for it`);
     waitingFor = other;
     await sleep(pollMs);
   }
@@ -60,6 +60,9 @@ export async function runDataStep(
   } finally {
     clearInterval(renew);
   }
+  // Handed back at once: a process that finds the step to run again (its version deleted by hand)
+  // need not wait out the TTL. Best effort: the lease expires anyway.
+  await ctx.execute(`DELETE FROM ${leases} WHERE name = ? IF holder = ?`, [name, holder]).catch(() => undefined);
   return true;
 }
 

@@ -2,7 +2,8 @@
  * Query overhead: GET /api/v1/records/{source} pages of 100 against the same query through
  * cassandra-driver directly, on a table holding at least a million rows. Needs Cassandra and Kafka
  * running and the API built; `make bench-query` does both. Seeds the rows once (source `bench`,
- * five fixed UTC days, deterministic ids: re-running finds them and skips the seeding).
+ * five fixed UTC days in 1 h buckets, as bench/config/sources.yaml declares, deterministic ids:
+ * re-running finds them and skips the seeding).
  *
  *   npx ts-node --transpile-only bench/query.ts [--rows 1000000] [--duration 10] [--concurrency 1,8,32] [--pages 10] [--workers 1,2]
  *
@@ -31,21 +32,38 @@ const TO = Date.parse(`${DAYS[DAYS.length - 1]}T00:00:00Z`) + 86_400_000;
 const NAMESPACE = '3b0d7f52-93f4-4a43-8d59-2c7f1f0c1a9e';
 const KEYSPACE = process.env.CASSANDRA_KEYSPACE ?? 'pipeline';
 const PAYLOAD_PAD = 'x'.repeat(380);
+/** The bucket of source `bench` (bench/config/sources.yaml): 24 partitions a day. */
+const BUCKET_SECONDS = 3600;
+const BUCKET_MS = BUCKET_SECONDS * 1000;
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** Rows of a seeded day: one count per bucket partition the index lists. */
+async function countDay(client: Client, day: string): Promise<number> {
+  const index = await client.execute(
+    `SELECT bucket FROM ${KEYSPACE}.event_buckets WHERE source = ? AND day = ?`,
+    [SOURCE, types.LocalDate.fromString(day)],
+    { prepare: true },
+  );
+  let total = 0;
+  for (const { bucket } of index.rows) {
+    const counted = await client.execute(`SELECT count(*) FROM ${KEYSPACE}.events_by_bucket WHERE source = ? AND bucket = ?`, [SOURCE, bucket], {
+      prepare: true,
+      readTimeout: 120_000,
+    });
+    total += Number(counted.first().count);
+  }
+  return total;
+}
+
 async function seed(client: Client): Promise<number> {
   const insert =
-    `INSERT INTO ${KEYSPACE}.events_by_source (source, day, received_at, event_id, key, payload, processed_at) ` +
+    `INSERT INTO ${KEYSPACE}.events_by_bucket (source, bucket, received_at, event_id, key, payload, processed_at) ` +
     'VALUES (?, ?, ?, ?, ?, ?, ?)';
+  const index = `INSERT INTO ${KEYSPACE}.event_buckets (source, day, bucket, bucket_seconds) VALUES (?, ?, ?, ?)`;
   let total = 0;
   for (const day of DAYS) {
-    const counted = await client.execute(
-      `SELECT count(*) FROM ${KEYSPACE}.events_by_source WHERE source = ? AND day = ?`,
-      [SOURCE, types.LocalDate.fromString(day)],
-      { prepare: true, readTimeout: 120_000 },
-    );
-    const have = Number(counted.first().count);
+    const have = await countDay(client, day);
     if (have >= PER_DAY) {
       console.log(`  ${day}: ${f0(have)} rows already there`);
       total += have;
@@ -54,12 +72,16 @@ async function seed(client: Client): Promise<number> {
     const start = Date.parse(`${day}T00:00:00Z`);
     const step = 86_400_000 / PER_DAY;
     const t0 = performance.now();
+    // The index first, as the streaming job lists a bucket before its rows are all written.
+    const buckets = Array.from({ length: 86_400 / BUCKET_SECONDS }, (_, b) => [SOURCE, types.LocalDate.fromString(day), new Date(start + b * BUCKET_MS), BUCKET_SECONDS]);
+    await concurrent.executeConcurrent(client, index, buckets, { concurrencyLevel: 32, executionProfile: 'seed' });
     for (let from = 0; from < PER_DAY; from += 20_000) {
       const params = [];
       for (let i = from; i < Math.min(PER_DAY, from + 20_000); i++) {
         const at = new Date(start + Math.floor(i * step));
+        const bucket = new Date(Math.floor(at.getTime() / BUCKET_MS) * BUCKET_MS);
         const payload = JSON.stringify({ user: `u-${i % 5000}`, page: `/products/${i % 977}`, seq: i, ts: at.toISOString(), pad: PAYLOAD_PAD });
-        params.push([SOURCE, types.LocalDate.fromString(day), at, uuidv5(`${day}/${i}`, NAMESPACE), null, payload, new Date(at.getTime() + 500)]);
+        params.push([SOURCE, bucket, at, uuidv5(`${day}/${i}`, NAMESPACE), types.unset, payload, new Date(at.getTime() + 500)]);
       }
       await concurrent.executeConcurrent(client, insert, params, { concurrencyLevel: 256, executionProfile: 'seed' });
     }
@@ -156,27 +178,37 @@ function apiPage(base: string, agent: Agent) {
     });
 }
 
-/** The same query straight through the driver: one day partition at a time, newest day first, fetchSize 100. */
+/**
+ * The same walk straight through the driver, as the API does it: days newest first, in each the
+ * index's buckets that start before `to`, newest first, and each bucket partition page by page
+ * (fetchSize 100).
+ */
 function driverPage(client: Client) {
-  const query = `SELECT event_id, received_at, key, payload, processed_at FROM ${KEYSPACE}.events_by_source WHERE source = ? AND day = ? AND received_at >= ? AND received_at < ?`;
+  const buckets = `SELECT bucket, bucket_seconds FROM ${KEYSPACE}.event_buckets WHERE source = ? AND day = ? AND bucket <= ?`;
+  const events = `SELECT event_id, received_at, key, payload, processed_at FROM ${KEYSPACE}.events_by_bucket WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?`;
   return async (to: number, cursor?: string) => {
-    // The cursor is "<day>|<paging state>", the driver-side equivalent of the API's page token.
-    let [day, state] = cursor ? cursor.split('|') : [dayOf(to - 1), ''];
+    // The cursor is "<day>|<bucket ms>|<paging state>", the driver-side equivalent of the API's page token.
+    const [cursorDay, cursorBucket, cursorState] = cursor ? cursor.split('|') : [dayOf(to - 1), '', ''];
     let rows = 0;
-    for (;;) {
-      const rs = await client.execute(query, [SOURCE, types.LocalDate.fromString(day), new Date(FROM), new Date(to)], {
-        prepare: true,
-        fetchSize: PAGE - rows,
-        pageState: state || undefined,
-      });
-      rows += rs.rows.length;
-      if (rs.pageState) return { rows, next: `${day}|${rs.pageState}` };
-      const previous = dayOf(Date.parse(`${day}T00:00:00Z`) - 1);
-      if (Date.parse(`${previous}T00:00:00Z`) < FROM) return { rows };
-      if (rows >= PAGE) return { rows, next: `${previous}|` };
-      day = previous;
-      state = '';
+    for (let day = cursorDay; Date.parse(`${day}T00:00:00Z`) >= FROM; day = dayOf(Date.parse(`${day}T00:00:00Z`) - 1)) {
+      let until = to - 1;
+      if (day === cursorDay && cursorBucket) until = Math.min(until, cursorState ? Number(cursorBucket) : Number(cursorBucket) - 1);
+      const index = await client.execute(buckets, [SOURCE, types.LocalDate.fromString(day), new Date(until)], { prepare: true });
+      const listed = index.rows.filter((r) => (r.bucket as Date).getTime() + Number(r.bucket_seconds) * 1000 > FROM);
+      for (const [i, { bucket }] of listed.entries()) {
+        const state = day === cursorDay && String((bucket as Date).getTime()) === cursorBucket ? cursorState : '';
+        const rs = await client.execute(events, [SOURCE, bucket, new Date(FROM), new Date(to)], {
+          prepare: true,
+          fetchSize: PAGE - rows,
+          pageState: state || undefined,
+        });
+        rows += rs.rows.length;
+        if (rs.pageState) return { rows, next: `${day}|${(bucket as Date).getTime()}|${rs.pageState}` };
+        const more = i + 1 < listed.length || Date.parse(`${day}T00:00:00Z`) > FROM;
+        if (rows >= PAGE) return { rows, next: more ? `${day}|${(bucket as Date).getTime()}|` : undefined };
+      }
     }
+    return { rows };
   };
 }
 
@@ -244,7 +276,7 @@ async function main(): Promise<void> {
       }),
   ].join('\n');
   const notes = [
-    `Table: events_by_source, source "${SOURCE}": ${f0(seeded)} rows over ${DAYS.length} day partitions, ~${PAYLOAD_PAD.length + 100} B payloads.`,
+    `Table: events_by_bucket, source "${SOURCE}": ${f0(seeded)} rows over ${DAYS.length} days of ${BUCKET_SECONDS / 3600} h buckets (${(DAYS.length * 86_400) / BUCKET_SECONDS} partitions, listed in event_buckets), ~${PAYLOAD_PAD.length + 100} B payloads.`,
     `Each client reads up to ${PAGES} consecutive pages of ${PAGE} from a random instant; latency is per page. ${DURATION} s per point.`,
     'The driver path runs in the benchmark process; the API path adds HTTP, the page token, JSON parsing of each payload and the JSON answer.',
     'Cores used: CPU seconds per wall second of each process during the point (bench = this process: the driver, or the HTTP client).',

@@ -1,8 +1,11 @@
-"""Batch job: recomputes one UTC day's per-minute event counts from events_by_source.
+"""Batch job: recomputes one UTC day's per-minute event counts from events_by_bucket.
 
 The streaming job keeps event_counts_by_minute current; this job rebuilds a whole day from the
 stored events (after an outage, a restore, or to check the streaming counts), as upserts. It reads
-only the (source, day) partitions asked for, so its cost is that day's events, not the table's.
+the day's buckets of each source from the index (event_buckets, one small partition per source and
+day), then only those (source, bucket) partitions of events_by_bucket, so its cost is that day's
+events, not the table's. Buckets of any size, one that changed during the day included, are read
+as the index lists them.
 
 Prints one line per source:
   rollup source=users day=2026-01-01 minutes=12 events=345
@@ -13,14 +16,16 @@ import argparse
 import re
 import sys
 from datetime import date
+from functools import reduce
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 import pipeline_transforms as pt
 
 APP_NAME = "daily_rollup"
-EVENTS_TABLE = "events_by_source"
+EVENTS_TABLE = "events_by_bucket"
+BUCKETS_TABLE = "event_buckets"
 COUNTS_TABLE = "event_counts_by_minute"
 
 
@@ -61,6 +66,22 @@ def _port(value: str) -> int:
     return number
 
 
+def read_partitions(spark: SparkSession, keyspace: str, partitions: dict[str, list[int]]) -> DataFrame:
+    """The events in the given (source -> bucket starts, epoch ms) partitions of events_by_bucket:
+    one read per source with both partition-key columns restricted (source =, bucket IN), which the
+    connector turns into single-partition reads; only the columns the count needs. A bucket of a day
+    holds only that day's events (a bucket divides a day)."""
+    table = spark.read.format("org.apache.spark.sql.cassandra").options(keyspace=keyspace, table=EVENTS_TABLE).load()
+    reads = [
+        table.filter((F.col("source") == F.lit(source)) & F.col("bucket").isin([F.timestamp_millis(F.lit(ms)) for ms in buckets]))
+        .select("source", "received_at")
+        for source, buckets in sorted(partitions.items())
+    ]
+    if not reads:
+        return spark.createDataFrame([], "source string, received_at timestamp")
+    return reduce(DataFrame.unionByName, reads)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     spark = (
@@ -70,15 +91,17 @@ def main(argv: list[str] | None = None) -> None:
         .config("spark.cassandra.connection.port", str(args.cassandra_port))
         .getOrCreate()
     )
-    # Both partition-key columns restricted (source IN, day =): the connector turns this into
-    # single-partition reads instead of a full table scan. Only the columns the count needs.
-    events = (
+    index = (
         spark.read.format("org.apache.spark.sql.cassandra")
-        .options(keyspace=args.keyspace, table=EVENTS_TABLE)
+        .options(keyspace=args.keyspace, table=BUCKETS_TABLE)
         .load()
+        # Both partition-key columns restricted (source IN, day =): single-partition reads, no scan.
         .filter(F.col("source").isin(args.sources) & (F.col("day") == F.lit(args.day)))
-        .select("source", "day", "received_at")
+        # Epoch ms: collect() would hand timestamps over in the Python process's own zone.
+        .select("source", F.unix_millis("bucket").alias("bucket_ms"))
+        .collect()
     )
+    events = read_partitions(spark, args.keyspace, pt.rollup_partitions(index))
     counts = pt.daily_counts(events).persist()
     # One small action for the summary (at most 1440 rows per source), then the write reuses the cache.
     per_source = {

@@ -2,10 +2,13 @@
 
 Every micro-batch (foreachBatch):
   1. parses the envelopes (pipeline_transforms);
-  2. upserts events_by_source (processed_at = now) and, for source `users`, created_users,
-     with the Spark Cassandra connector;
+  2. upserts events_by_bucket (processed_at = now), each event in the partition of its source and
+     time bucket (--bucket-seconds), and, for source `users`, created_users, with the Spark
+     Cassandra connector; lists each (source, day, bucket) the batch wrote in event_buckets, before
+     the events are all written, so a reader that walks the index never misses a stored row;
   3. for each (source, day, minute) the batch touched, recounts that minute's rows in
-     events_by_source and writes the count to event_counts_by_minute;
+     events_by_bucket (in each bucket the minute overlaps) and writes the count to
+     event_counts_by_minute;
   4. when the batch holds any, upserts dead_letters: the quarantined events of the dead-letter
      topics (--dead-letter-topics) and every record that is not a well-formed envelope.
 
@@ -54,7 +57,8 @@ import pipeline_transforms as pt
 import stream_control as sc
 
 APP_NAME = "events_stream"
-EVENTS_TABLE = "events_by_source"
+EVENTS_TABLE = "events_by_bucket"
+BUCKETS_TABLE = "event_buckets"
 USERS_TABLE = "created_users"
 COUNTS_TABLE = "event_counts_by_minute"
 DEAD_LETTERS_TABLE = "dead_letters"
@@ -69,6 +73,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="whose each topic is, topic=source,...: an unreadable record is filed under its topic's source")
     parser.add_argument("--dead-letter-topics", default=[], type=_csv,
                         help="which of --topics hold quarantined events (dead-letter envelopes), comma-separated")
+    parser.add_argument("--bucket-seconds", default={}, type=_bucket_seconds,
+                        help="the time bucket of each source's events partitions, source=seconds,... (a size divides a day);"
+                             f" a source not listed: {pt.DEFAULT_BUCKET_SECONDS}")
     parser.add_argument("--kafka-bootstrap", default="127.0.0.1:9092", help="Kafka bootstrap servers")
     parser.add_argument("--cassandra-host", default="127.0.0.1", help="Cassandra contact point(s), comma-separated")
     parser.add_argument("--cassandra-port", default=9042, type=_port, help="Cassandra native port")
@@ -121,6 +128,13 @@ def _pairs(value: str) -> dict[str, str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _bucket_seconds(value: str) -> dict[str, int]:
+    try:
+        return pt.split_bucket_seconds(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -150,17 +164,20 @@ def _starting_offsets(value: str) -> str:
 
 
 class MinuteCounts:
-    """Recounts minutes of events_by_source and stores them in event_counts_by_minute.
+    """Recounts minutes of events_by_bucket and stores them in event_counts_by_minute.
 
     Runs in the driver with the Python driver: the minutes touched by a batch are few, and one
-    prepared single-partition count per minute is cheaper than another Spark job. Uses the job's one
-    driver session (connect_cassandra), shared with the stream's lease and heartbeat.
+    prepared single-partition count per (minute, bucket) is cheaper than another Spark job. A
+    minute is counted in each bucket of its source's size that it overlaps: one when buckets are a
+    minute or more, several when they are shorter. Uses the job's one driver session
+    (connect_cassandra), shared with the stream's lease and heartbeat.
     """
 
-    def __init__(self, session):
+    def __init__(self, session, bucket_seconds: dict[str, int] | None = None):
         self._session = session
+        self._sizes = dict(bucket_seconds or {})
         self._count = session.prepare(
-            f"SELECT count(*) FROM {EVENTS_TABLE} WHERE source = ? AND day = ? AND received_at >= ? AND received_at < ?"
+            f"SELECT count(*) FROM {EVENTS_TABLE} WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?"
         )
         self._store = session.prepare(f"INSERT INTO {COUNTS_TABLE} (source, day, minute, count) VALUES (?, ?, ?, ?)")
         # LOCAL_QUORUM for both: the connector writes at LOCAL_QUORUM, so the recount sees every
@@ -171,15 +188,34 @@ class MinuteCounts:
     def refresh(self, minutes: list[tuple[str, date, int]]) -> None:
         """Recounts and stores each (source, day, minute as epoch ms) given."""
         session = self._session
-        bounds = [
-            (source, day, _utc(minute_ms), _utc(minute_ms + 60_000)) for source, day, minute_ms in minutes
-        ]
+        minutes = list(dict.fromkeys(minutes))
+        bounds, owners = [], []
+        for i, (source, _, minute_ms) in enumerate(minutes):
+            size = self._sizes.get(source, pt.DEFAULT_BUCKET_SECONDS)
+            for bucket_ms in pt.buckets_of_minute(minute_ms, size):
+                bounds.append((source, _utc(bucket_ms), _utc(minute_ms), _utc(minute_ms + 60_000)))
+                owners.append(i)
         counted = execute_concurrent_with_args(session, self._count, bounds, concurrency=32)
-        rows = [
-            (source, day, start, result.one()[0])
-            for (source, day, start, _), (_, result) in zip(bounds, counted)
-        ]
+        totals = [0] * len(minutes)
+        for i, (_, result) in zip(owners, counted):
+            totals[i] += result.one()[0]
+        rows = [(source, day, _utc(minute_ms), total) for (source, day, minute_ms), total in zip(minutes, totals)]
         execute_concurrent_with_args(session, self._store, rows, concurrency=32)
+
+
+class BucketIndex:
+    """Lists the buckets a batch wrote in event_buckets ((source, day) -> bucket, bucket_seconds),
+    with the driver session: a handful of upserts per batch."""
+
+    def __init__(self, session):
+        self._session = session
+        self._store = session.prepare(f"INSERT INTO {BUCKETS_TABLE} (source, day, bucket, bucket_seconds) VALUES (?, ?, ?, ?)")
+        self._store.consistency_level = ConsistencyLevel.LOCAL_QUORUM
+
+    def record(self, buckets: list[tuple[str, date, int, int]]) -> None:
+        """Upserts each (source, day, bucket start as epoch ms, bucket_seconds) given."""
+        rows = [(source, day, _utc(bucket_ms), seconds) for source, day, bucket_ms, seconds in dict.fromkeys(buckets)]
+        execute_concurrent_with_args(self._session, self._store, rows, concurrency=32)
 
 
 def connect_cassandra(hosts: list[str], port: int, keyspace: str):
@@ -199,23 +235,23 @@ def write_table(df: DataFrame, keyspace: str, table: str) -> None:
 
 
 def process_batch(
-    batch_df: DataFrame, epoch_id: int, *, keyspace: str, counts: MinuteCounts, partitions: int, pool: ThreadPoolExecutor,
-    dead_letter_topics: tuple[str, ...] = (), topic_sources: dict[str, str] | None = None,
-    write: Callable[[DataFrame, str, str], None] | None = None,
+    batch_df: DataFrame, epoch_id: int, *, keyspace: str, counts: MinuteCounts, index: BucketIndex, partitions: int,
+    pool: ThreadPoolExecutor, dead_letter_topics: tuple[str, ...] = (), topic_sources: dict[str, str] | None = None,
+    bucket_seconds: dict[str, int] | None = None, write: Callable[[DataFrame, str, str], None] | None = None,
 ) -> sc.BatchStats:
     write = write or write_table
     started = time.monotonic()
     # A batch arrives with one partition per Kafka partition it read; a few partitions suit 2 cores
     # better than many near-empty tasks. The raw value is kept for the unreadable records only.
     classified = (
-        pt.classify_envelopes(batch_df.coalesce(partitions), dead_letter_topics)
+        pt.classify_envelopes(batch_df.coalesce(partitions), dead_letter_topics, bucket_seconds)
         .withColumn("value", F.when(F.col("error").isNotNull(), F.col("value")))
         .persist()
     )
     events = pt.well_formed(classified).persist()
     summary_df = pt.batch_summary(classified).select(
         "error", "dead_letter", "source", "day", F.unix_millis("minute").alias("minute_ms"),
-        "records", F.unix_millis("oldest").alias("oldest_ms"),
+        F.unix_millis("bucket").alias("bucket_ms"), "bucket_seconds", "records", F.unix_millis("oldest").alias("oldest_ms"),
     )
     processed_at = datetime.now(timezone.utc)
     try:
@@ -228,11 +264,18 @@ def process_batch(
             pool.submit(write, pt.to_event_rows(events, processed_at), keyspace, EVENTS_TABLE),
             pool.submit(write, pt.user_rows(events), keyspace, USERS_TABLE),
         ]
-        wait(jobs)  # all of them, before unpersisting what they read; then raise the first failure
-        summary = [job.result() for job in jobs][0]
-        good = [row for row in summary if row.error is None and not row.dead_letter]
+        try:
+            summary = jobs[0].result()
+            good = [row for row in summary if row.error is None and not row.dead_letter]
+            # While the events are being written: a bucket is listed before its rows can be read.
+            index.record([(row.source, row.day, row.bucket_ms, row.bucket_seconds) for row in good])
+        finally:
+            wait(jobs)  # all of them, before unpersisting what they read; then raise the first failure
+        for job in jobs:
+            job.result()
         # After the writes, so each recount includes this batch's rows.
-        counts.refresh([(row.source, row.day, row.minute_ms) for row in good])
+        minutes = list(dict.fromkeys((row.source, row.day, row.minute_ms) for row in good))
+        counts.refresh(minutes)
         # Only a batch that holds dead letters pays for a fourth Spark job.
         if any(row.error is not None or row.dead_letter for row in summary):
             write(pt.dead_letter_rows(classified, topic_sources), keyspace, DEAD_LETTERS_TABLE)
@@ -253,7 +296,7 @@ def process_batch(
         duration_ms=round((time.monotonic() - started) * 1000),
         lag_ms=round(time.time() * 1000 - min(row.oldest_ms for row in good)) if good else None,
     )
-    print(batch_line(stats, unreadable, quarantined=quarantined, minutes=len(good), users=users, at=datetime.now(timezone.utc)), flush=True)
+    print(batch_line(stats, unreadable, quarantined=quarantined, minutes=len(minutes), users=users, at=datetime.now(timezone.utc)), flush=True)
     return stats
 
 
@@ -283,13 +326,14 @@ def build_spark(args: argparse.Namespace) -> SparkSession:
 def main(argv: list[str] | None = None, connect=connect_cassandra) -> int:
     args = parse_args(argv)
     run = sc.RunInfo(stream=APP_NAME, run_id=uuid.uuid4().hex, batch_id=args.batch_id, host=socket.gethostname(),
-                     pid=os.getpid(), topics=tuple(args.topics))
+                     pid=os.getpid(), topics=tuple(args.topics), buckets=tuple(sorted(args.bucket_seconds.items())))
     where = f"{args.cassandra_host}:{args.cassandra_port}"
     try:
         session = connect(pt.split_csv(args.cassandra_host), args.cassandra_port, args.keyspace)
         # Bounded by the heartbeat, so a renewal attempt cannot outlast the lease's deadline.
         store = sc.StreamStore(session, APP_NAME, timeout=min(args.heartbeat_seconds, 10))
-        counts = MinuteCounts(session)
+        counts = MinuteCounts(session, args.bucket_seconds)
+        index = BucketIndex(session)
     except InvalidRequest as exc:  # a missing keyspace or table: the control plane's migrations make them
         sc.say(f"{APP_NAME}: cannot use keyspace {args.keyspace} at {where}: {sc.error_summary(exc)}")
         return sc.EXIT_CASSANDRA
@@ -304,14 +348,14 @@ def main(argv: list[str] | None = None, connect=connect_cassandra) -> int:
     except Exception as exc:
         sc.say(f"{APP_NAME}: cannot take the stream's lease at {where}: {sc.error_summary(exc)}")
         return sc.EXIT_CASSANDRA
-    code = run_guarded(guard, lambda: start_stream(args, guard, counts))
+    code = run_guarded(guard, lambda: start_stream(args, guard, counts, index))
     spark = SparkSession.getActiveSession()
     if code == sc.EXIT_OK and spark is not None:
         spark.stop()
     return code
 
 
-def start_stream(args: argparse.Namespace, guard: sc.StreamGuard, counts: MinuteCounts) -> StreamingQuery | None:
+def start_stream(args: argparse.Namespace, guard: sc.StreamGuard, counts: MinuteCounts, index: BucketIndex) -> StreamingQuery | None:
     """Builds Spark and starts the query, unless the guard decided to stop while Spark was starting."""
     spark = build_spark(args)
     guard.set_app_id(spark.sparkContext.applicationId)
@@ -352,8 +396,8 @@ def start_stream(args: argparse.Namespace, guard: sc.StreamGuard, counts: Minute
     )
     dead_letter_topics = tuple(args.dead_letter_topics)
     batch = guarded_batch(guard, lambda df, epoch_id: process_batch(
-        df, epoch_id, keyspace=args.keyspace, counts=counts, partitions=partitions, pool=pool,
-        dead_letter_topics=dead_letter_topics, topic_sources=args.topic_sources))
+        df, epoch_id, keyspace=args.keyspace, counts=counts, index=index, partitions=partitions, pool=pool,
+        dead_letter_topics=dead_letter_topics, topic_sources=args.topic_sources, bucket_seconds=args.bucket_seconds))
     query = (
         source.writeStream.queryName(APP_NAME)
         .foreachBatch(batch)
@@ -363,7 +407,8 @@ def start_stream(args: argparse.Namespace, guard: sc.StreamGuard, counts: Minute
     )
     print(
         f"{APP_NAME} started run={guard.run.run_id} topics={','.join(args.topics)}"
-        f" dead_letter_topics={','.join(args.dead_letter_topics) or '-'} kafka={args.kafka_bootstrap}"
+        f" dead_letter_topics={','.join(args.dead_letter_topics) or '-'}"
+        f" bucket_seconds={','.join(f'{k}={v}' for k, v in sorted(args.bucket_seconds.items())) or '-'} kafka={args.kafka_bootstrap}"
         f" cassandra={args.cassandra_host}:{args.cassandra_port}/{args.keyspace}"
         f" checkpoint={args.checkpoint_dir} trigger_ms={args.trigger_ms}"
         f" min_offsets_per_trigger={args.min_offsets_per_trigger} max_trigger_delay_ms={args.max_trigger_delay_ms}",

@@ -4,9 +4,12 @@ Nothing here reads or writes anything outside Spark, so every function is unit-t
 in-memory DataFrames (spark-jobs/tests). The jobs (events_stream.py, daily_rollup.py) only wire
 sources and sinks around these.
 
-Days and minutes are computed from epoch arithmetic, not from to_date/date_trunc, because those
-follow spark.sql.session.timeZone: the Cassandra partition (source, day) must be the UTC day
-whatever session the function runs in.
+Days, minutes and buckets are computed from epoch arithmetic, not from to_date/date_trunc, because
+those follow spark.sql.session.timeZone: a Cassandra partition ((source, day) of the counts and the
+bucket index, (source, bucket) of the events) must be the same whatever session the function runs in.
+
+A bucket is a span of time dividing a UTC day evenly (1 s to 1 d), per source: a source's events are
+stored in one partition of events_by_bucket per bucket, keyed by the bucket's start.
 """
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 USERS_SOURCE = "users"
+# The bucket of a source the job was not given a size for (the control plane's default too).
+DEFAULT_BUCKET_SECONDS = 3600
+DAY_SECONDS = 86_400
 
 # Why an envelope was rejected (the `error` column of classify_envelopes; null = well-formed).
 INVALID_JSON = "invalid_json"
@@ -34,7 +40,7 @@ UNKNOWN_SOURCE = "_unknown"
 _CORRUPT = "_corrupt_record"
 
 # payload as StringType: from_json keeps a nested object as its JSON text, re-serialised compactly
-# by Jackson, which is exactly what events_by_source.payload stores (and reasons, an array, likewise).
+# by Jackson, which is exactly what events_by_bucket.payload stores (and reasons, an array, likewise).
 # replayedAt: set on an event a replay published again; reasons, schemaHash: on a dead-letter envelope.
 ENVELOPE_SCHEMA = T.StructType(
     [
@@ -52,8 +58,11 @@ ENVELOPE_SCHEMA = T.StructType(
 
 _UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
-# Columns of events_by_source, in table order.
-EVENT_COLUMNS = ["source", "day", "received_at", "event_id", "key", "payload", "processed_at"]
+# Columns of events_by_bucket, in table order.
+EVENT_COLUMNS = ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at"]
+
+# Columns of event_buckets: the non-empty buckets of each (source, UTC day), with their size.
+BUCKET_COLUMNS = ["source", "day", "bucket", "bucket_seconds"]
 
 # Columns of dead_letters the job writes (never replayed_at, replayed_event_id: a replay's marks).
 DEAD_LETTER_COLUMNS = [
@@ -84,11 +93,27 @@ def utc_minute(ts: Column) -> Column:
     return F.timestamp_micros(F.floor(F.unix_micros(ts) / _MICROS_PER_MINUTE) * _MICROS_PER_MINUTE)
 
 
-def classify_envelopes(kafka_df: DataFrame, dead_letter_topics: tuple[str, ...] | list[str] = ()) -> DataFrame:
+def bucket_start(ts: Column, seconds: Column) -> Column:
+    """The start of the bucket of `seconds` holding the timestamp (buckets divide a UTC day, so they
+    start at multiples of their size since the epoch)."""
+    size = seconds.cast("long") * 1_000_000
+    return F.timestamp_micros(F.floor(F.unix_micros(ts) / size) * size)
+
+
+def bucket_seconds_of(source: Column, bucket_seconds: dict[str, int] | None) -> Column:
+    """The bucket size of each row's source: from `bucket_seconds`, else DEFAULT_BUCKET_SECONDS."""
+    pairs = [F.lit(x) for item in sorted((bucket_seconds or {}).items()) for x in item]
+    size = F.create_map(*pairs)[source] if pairs else F.lit(None)
+    return F.coalesce(size, F.lit(DEFAULT_BUCKET_SECONDS)).cast("int")
+
+
+def classify_envelopes(kafka_df: DataFrame, dead_letter_topics: tuple[str, ...] | list[str] = (),
+                       bucket_seconds: dict[str, int] | None = None) -> DataFrame:
     """Kafka rows (binary `value`) -> one row per record: the envelope's columns and `error`.
 
     Columns: event_id (lower-case uuid text), source, received_at (timestamp), day (UTC date),
-    minute (UTC minute), key, payload (compact JSON text of the payload object), reasons and
+    minute (UTC minute), bucket_seconds (the source's bucket size: `bucket_seconds`, else
+    DEFAULT_BUCKET_SECONDS), bucket (the start of the event's bucket), key, payload (compact JSON text of the payload object), reasons and
     schema_hash (of a dead-letter envelope), waiting_since (when the event started waiting to be
     stored: receivedAt, or replayedAt for an event a replay published again), dead_letter (true for
     a record of one of `dead_letter_topics`: a quarantined event, not one to store as an event),
@@ -117,6 +142,7 @@ def classify_envelopes(kafka_df: DataFrame, dead_letter_topics: tuple[str, ...] 
     )
     topics = list(dead_letter_topics)
     dead_letter = F.col("topic").isin(topics) if topics and "topic" in kafka_cols else F.lit(False)
+    size = bucket_seconds_of(F.col("e.source"), bucket_seconds)
     return env.select(
         *kafka_cols,
         event_id.alias("event_id"),
@@ -124,6 +150,8 @@ def classify_envelopes(kafka_df: DataFrame, dead_letter_topics: tuple[str, ...] 
         received_at.alias("received_at"),
         utc_day(received_at).alias("day"),
         utc_minute(received_at).alias("minute"),
+        size.alias("bucket_seconds"),
+        bucket_start(received_at, size).alias("bucket"),
         F.col("e.key").alias("key"),
         F.col("e.payload").alias("payload"),
         F.col("e.reasons").alias("reasons"),
@@ -147,7 +175,7 @@ def well_formed(classified: DataFrame) -> DataFrame:
     return (
         classified.filter(_event_to_store())
         .dropDuplicates(["event_id"])
-        .select("event_id", "source", "received_at", "day", "minute", "key", "payload")
+        .select("event_id", "source", "received_at", "day", "minute", "bucket", "bucket_seconds", "key", "payload")
     )
 
 
@@ -165,18 +193,20 @@ def parse_envelopes(kafka_df: DataFrame) -> tuple[DataFrame, DataFrame]:
 
 def batch_summary(classified: DataFrame) -> DataFrame:
     """What a micro-batch holds, small enough to collect in one Spark action: one row per
-    (error, dead_letter, source, day, minute) with records (Kafka records, duplicates included) and
-    oldest (the earliest waiting_since). Malformed records are grouped by error alone, quarantined
-    events (dead_letter, error null) by dead_letter alone; the events to store give the minutes the
-    batch touched."""
+    (error, dead_letter, source, day, minute, bucket, bucket_seconds) with records (Kafka records,
+    duplicates included) and oldest (the earliest waiting_since). Malformed records are grouped by
+    error alone, quarantined events (dead_letter, error null) by dead_letter alone; the events to
+    store give the minutes and the buckets the batch touched (a minute spans several buckets of
+    less than a minute, and a bucket of more holds several minutes)."""
     ok = _event_to_store()
+    keys = ("source", "day", "minute", "bucket", "bucket_seconds")
     return (
         classified.select(
             "error",
             "dead_letter",
-            *[F.when(ok, F.col(c)).alias(c) for c in ("source", "day", "minute", "waiting_since")],
+            *[F.when(ok, F.col(c)).alias(c) for c in (*keys, "waiting_since")],
         )
-        .groupBy("error", "dead_letter", "source", "day", "minute")
+        .groupBy("error", "dead_letter", *keys)
         .agg(F.count(F.lit(1)).alias("records"), F.min("waiting_since").alias("oldest"))
     )
 
@@ -230,11 +260,19 @@ def minute_keys(events: DataFrame) -> DataFrame:
 
 
 def to_event_rows(events: DataFrame, processed_at: datetime) -> DataFrame:
-    """Well-formed events -> rows of events_by_source, stamped with processed_at."""
+    """Well-formed events -> rows of events_by_bucket, stamped with processed_at."""
     return events.select(
-        "source", "day", "received_at", "event_id", "key", "payload",
+        "source", "bucket", "received_at", "event_id", "key", "payload",
         F.lit(processed_at).cast("timestamp").alias("processed_at"),
     )
+
+
+def buckets_of_minute(minute_ms: int, seconds: int) -> list[int]:
+    """The starts (epoch ms) of the buckets of `seconds` that overlap the minute starting at
+    minute_ms: one for a bucket of a minute or more that holds it whole, several otherwise."""
+    size = seconds * 1000
+    first = minute_ms // size * size
+    return list(range(first, minute_ms + 60_000, size))
 
 
 def user_rows(events: DataFrame, source: str = USERS_SOURCE) -> DataFrame:
@@ -258,14 +296,39 @@ def user_rows(events: DataFrame, source: str = USERS_SOURCE) -> DataFrame:
 
 
 def daily_counts(events: DataFrame) -> DataFrame:
-    """Rows with source, day, received_at -> (source, day, minute, count): rows per UTC minute.
+    """Rows with source, received_at -> (source, day, minute, count): rows per UTC minute.
 
-    Counts rows, not distinct ids, to agree with `SELECT count(*)` over events_by_source."""
+    Counts rows, not distinct ids, to agree with `SELECT count(*)` over events_by_bucket."""
+    received_at = F.col("received_at")
     return (
-        events.select("source", "day", utc_minute(F.col("received_at")).alias("minute"))
+        events.select("source", utc_day(received_at).alias("day"), utc_minute(received_at).alias("minute"))
         .groupBy("source", "day", "minute")
         .agg(F.count(F.lit(1)).alias("count"))
     )
+
+
+def rollup_partitions(index_rows) -> dict[str, list[int]]:
+    """Rows of event_buckets (source, bucket_ms: the bucket's start in epoch ms) -> the bucket starts
+    of each source, oldest first: the partitions of events_by_bucket that hold a day's events."""
+    partitions: dict[str, set] = {}
+    for row in index_rows:
+        partitions.setdefault(row.source, set()).add(row.bucket_ms)
+    return {source: sorted(starts) for source, starts in partitions.items()}
+
+
+def split_bucket_seconds(value: str) -> dict[str, int]:
+    """'users=3600, clicks=30' -> {'users': 3600, 'clicks': 30}: ValueError for a size that is not a
+    whole number of seconds from 1 to 86400 dividing a day evenly."""
+    sizes = {}
+    for source, text in split_pairs(value).items():
+        try:
+            seconds = int(text)
+        except ValueError:
+            raise ValueError(f"{source}: not a whole number of seconds: {text!r}") from None
+        if not 1 <= seconds <= DAY_SECONDS or DAY_SECONDS % seconds:
+            raise ValueError(f"{source}: a bucket must divide a day evenly, 1 to 86400 seconds: {seconds}")
+        sizes[source] = seconds
+    return sizes
 
 
 def split_csv(value: str) -> list[str]:

@@ -40,7 +40,7 @@ CONTROL_TABLE = "stream_control"
 
 HEARTBEAT_COLUMNS = frozenset({
     "run_id", "batch_id", "app_id", "host", "pid", "started_at", "seen_at", "last_batch_at", "epoch",
-    "rows_read", "rows_written", "dropped", "duration_ms", "lag_ms", "offsets", "topics", "state", "last_error",
+    "rows_read", "rows_written", "dropped", "duration_ms", "lag_ms", "offsets", "topics", "buckets", "state", "last_error",
 })
 # What one run reports about its own micro-batches; a new run starts them empty. `offsets` is not
 # among them: it says where the checkpoint stands, which outlives the run, until this run's first
@@ -79,6 +79,8 @@ class RunInfo:
     host: str
     pid: int
     topics: tuple[str, ...]
+    # (source, bucket seconds) the run stores events with; the control plane restarts a run whose sizes are not the configured ones.
+    buckets: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,8 @@ def start_values(run: RunInfo, now: datetime) -> dict:
     """The heartbeat row of a run that just took the lease: who it is, and no batch yet."""
     return {
         "run_id": run.run_id, "batch_id": run.batch_id, "app_id": None, "host": run.host, "pid": run.pid,
-        "started_at": now, "seen_at": now, "topics": ",".join(run.topics), "state": STARTING, "last_error": None,
+        "started_at": now, "seen_at": now, "topics": ",".join(run.topics),
+        "buckets": ",".join(f"{source}={seconds}" for source, seconds in run.buckets) or None, "state": STARTING, "last_error": None,
         **{column: None for column in BATCH_COLUMNS},
     }
 

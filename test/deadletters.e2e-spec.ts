@@ -26,7 +26,7 @@ interface DeadLetterItem {
 /**
  * Quarantine and replay on the real stack: orders (config/sources.yaml) quarantines an order that
  * fails its schema into ingest.orders.dlq, the stack's streaming job stores it in dead_letters, and
- * once an API runs with a registry whose schema accepts it, a replay stores it in events_by_source
+ * once an API runs with a registry whose schema accepts it, a replay stores it in events_by_bucket
  * exactly once. The stack's stream must read the dead-letter topic: its supervisor (the stack's API,
  * built from this checkout) restarts it with that topic when it lacks it.
  */

@@ -16,6 +16,12 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
   const from = new Date(base - 60_000).toISOString();
   const to = new Date(base + 10 * 60_000).toISOString();
 
+  /** The clicks source's bucket size (config/sources.yaml: small, so these rows span several buckets), from GET /sources. */
+  let bucketMs: number;
+  const bucketOf = (at: Date) => new Date(Math.floor(at.getTime() / bucketMs) * bucketMs);
+  /** A row of another bucket size: stored before the source's bucket changed, listed in the index with its own size. */
+  const older = { eventId: types.Uuid.random().toString(), receivedAt: new Date(Date.UTC(2026, 0, 10, 22, 30, 0)), bucket: new Date(Date.UTC(2026, 0, 10, 22)) };
+
   beforeAll(async () => {
     app = await startApp();
     // The app creates the schema at start-up; wait until it answers ready.
@@ -23,15 +29,28 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
       const res = await request(app.getHttpServer()).get('/health/ready');
       return res.status === 200 ? true : undefined;
     });
+    const sources = await request(app.getHttpServer()).get('/api/v1/sources').set(AUTH).expect(200);
+    bucketMs = (sources.body.sources as { name: string; bucketSeconds: number }[]).find((s) => s.name === source)!.bucketSeconds * 1000;
     db = await cassandra();
     for (const day of ['2026-01-10', '2026-01-11']) {
-      await db.execute('DELETE FROM events_by_source WHERE source = ? AND day = ?', [source, day], { prepare: true });
+      const listed = await db.execute('SELECT bucket FROM event_buckets WHERE source = ? AND day = ?', [source, day], { prepare: true });
+      for (const { bucket } of listed.rows) {
+        await db.execute('DELETE FROM events_by_bucket WHERE source = ? AND bucket = ?', [source, bucket], { prepare: true });
+      }
+      await db.execute('DELETE FROM event_buckets WHERE source = ? AND day = ?', [source, day], { prepare: true });
       await db.execute('DELETE FROM event_counts_by_minute WHERE source = ? AND day = ?', [source, day], { prepare: true });
     }
-    for (const r of rows) {
+    // As the streaming job writes them: each bucket listed in the index of its day, then its rows.
+    const stored = [...rows.map((r) => ({ ...r, bucket: bucketOf(r.receivedAt), seconds: bucketMs / 1000 })), { ...older, seconds: 3600 }];
+    for (const r of stored) {
       await db.execute(
-        'INSERT INTO events_by_source (source, day, received_at, event_id, key, payload, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [source, r.receivedAt.toISOString().slice(0, 10), r.receivedAt, r.eventId, null, JSON.stringify({ n: r.eventId }), new Date()],
+        'INSERT INTO event_buckets (source, day, bucket, bucket_seconds) VALUES (?, ?, ?, ?)',
+        [source, r.bucket.toISOString().slice(0, 10), r.bucket, r.seconds],
+        { prepare: true },
+      );
+      await db.execute(
+        'INSERT INTO events_by_bucket (source, bucket, received_at, event_id, key, payload, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [source, r.bucket, r.receivedAt, r.eventId, null, JSON.stringify({ n: r.eventId }), new Date()],
         { prepare: true },
       );
     }
@@ -54,7 +73,13 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
 
   const get = (path: string) => request(app.getHttpServer()).get(path).set(AUTH);
 
-  it('returns every row exactly once across pages, newest first, across the day boundary', async () => {
+  it('stores the test rows in several buckets of each day', () => {
+    const buckets = (day: string) => new Set(rows.filter((r) => r.receivedAt.toISOString().startsWith(day)).map((r) => bucketOf(r.receivedAt).getTime()));
+    expect(buckets('2026-01-10').size).toBeGreaterThanOrEqual(2);
+    expect(buckets('2026-01-11').size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('returns every row exactly once across pages, newest first, across buckets and the day boundary', async () => {
     const seen: { eventId: string; receivedAt: string }[] = [];
     let token: string | undefined;
     let pages = 0;
@@ -71,6 +96,20 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
     expect(new Set(seen.map((r) => r.eventId)).size).toBe(rows.length);
     expect(pages).toBeGreaterThanOrEqual(7);
     expect(seen[0]).toMatchObject({ source, payload: { n: rows[rows.length - 1].eventId } });
+  });
+
+  it('reads a bucket of another size the index lists (the source\'s bucket changed), in its place newest first', async () => {
+    const wider = new Date(Date.UTC(2026, 0, 10, 22, 0, 0)).toISOString();
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const query = new URLSearchParams({ from: wider, to, limit: '7', ...(token ? { pageToken: token } : {}) });
+      const res = await get(`/api/v1/records/${source}?${query}`).expect(200);
+      seen.push(...res.body.items.map((r: { eventId: string }) => r.eventId));
+      token = res.body.nextPageToken;
+    } while (token && seen.length < 100);
+
+    expect(seen).toEqual([...[...rows].reverse().map((r) => r.eventId), older.eventId]);
   });
 
   it('filters by the time range', async () => {
@@ -101,7 +140,7 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
   });
 
   it('refuses a forged page token with 400 naming pageToken, before Cassandra sees its paging state', async () => {
-    const cursor = { v: 1, s: source, f: Date.parse(from), t: Date.parse(to), d: '2026-01-11', p: 'garbage' };
+    const cursor = { v: 2, s: source, f: Date.parse(from), t: Date.parse(to), d: '2026-01-11', b: Date.parse('2026-01-11T00:00:00Z'), p: 'garbage' };
     const forged = Buffer.from(JSON.stringify(cursor)).toString('base64url');
     const res = await get(`/api/v1/records/${source}?from=${from}&to=${to}&pageToken=${forged}`).expect(400);
     expect(res.body).toMatchObject({ message: expect.stringMatching(/^pageToken is not valid/), details: [{ field: 'pageToken' }] });

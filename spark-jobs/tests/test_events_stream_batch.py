@@ -1,9 +1,11 @@
 """events_stream's micro-batch function on a local SparkSession: what it writes to which table,
-and the line it prints (the Spark Cassandra connector and the minute recount replaced by fakes)."""
+and the line it prints (the Spark Cassandra connector, the minute recount and the bucket index
+replaced by fakes); then the recount and the index over a fake driver session."""
 from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -12,13 +14,18 @@ import pipeline_transforms as pt
 
 ID_A = "0190a5e4-7c1b-7def-8000-000000000001"
 ID_B = "0190a5e4-7c1b-7def-8000-000000000002"
+ID_C = "0190a5e4-7c1b-7def-8000-000000000003"
 DLQ = "ingest.orders.dlq"
 SOURCES = {"ingest.orders": "orders", DLQ: "orders"}
 
 
-def envelope(event_id, **extra):
-    return json.dumps({"eventId": event_id, "source": "orders", "receivedAt": "2026-01-01T12:00:00.000Z",
+def envelope(event_id, received_at="2026-01-01T12:00:00.000Z", **extra):
+    return json.dumps({"eventId": event_id, "source": "orders", "receivedAt": received_at,
                        "payload": {"order_id": "o-1", "amount": 1}, **extra})
+
+
+def utc_ms(*args) -> int:
+    return int(datetime(*args, tzinfo=timezone.utc).timestamp() * 1000)
 
 
 class Counts:
@@ -31,32 +38,46 @@ class Counts:
         self.minutes.extend(minutes)
 
 
+class Index:
+    """BucketIndex without Cassandra: remembers the buckets it was asked to list, and what was
+    written by then."""
+
+    def __init__(self, written):
+        self.buckets, self._written, self.tables_written_before = [], written, None
+
+    def record(self, buckets):
+        self.buckets.extend(buckets)
+        self.tables_written_before = set(self._written)
+
+
 @pytest.fixture
 def run(records):
-    """run([(topic, value), ...]) -> (stats, {table: rows written}, counts) of one micro-batch."""
+    """run([(topic, value), ...]) -> (stats, {table: rows written}, counts, index) of one micro-batch."""
 
-    def go(items):
+    def go(items, bucket_seconds=None):
         written: dict[str, list] = {}
 
         def write(df, keyspace, table):
             assert keyspace == "pipeline"
-            written.setdefault(table, []).extend(df.collect())
+            rows = df.collect()
+            written.setdefault(table, []).extend(rows)
 
         counts = Counts()
+        index = Index(written)
         with ThreadPoolExecutor(max_workers=3) as pool:
             stats = events_stream.process_batch(
-                records(items), 12, keyspace="pipeline", counts=counts, partitions=1, pool=pool,
-                dead_letter_topics=(DLQ,), topic_sources=SOURCES, write=write)
-        return stats, written, counts
+                records(items), 12, keyspace="pipeline", counts=counts, index=index, partitions=1, pool=pool,
+                dead_letter_topics=(DLQ,), topic_sources=SOURCES, bucket_seconds=bucket_seconds, write=write)
+        return stats, written, counts, index
 
     return go
 
 
 def test_a_batch_without_dead_letters_writes_no_dead_letters_table(run, capsys):
-    stats, written, counts = run([("ingest.orders", envelope(ID_A))])
+    stats, written, counts, index = run([("ingest.orders", envelope(ID_A))])
 
-    assert set(written) == {"events_by_source", "created_users"}
-    assert [r.event_id for r in written["events_by_source"]] == [ID_A]
+    assert set(written) == {"events_by_bucket", "created_users"}
+    assert [r.event_id for r in written["events_by_bucket"]] == [ID_A]
     assert len(counts.minutes) == 1
     assert (stats.rows_read, stats.rows_written, stats.dropped) == (1, 1, 0)
     line = capsys.readouterr().out.strip()
@@ -66,13 +87,15 @@ def test_a_batch_without_dead_letters_writes_no_dead_letters_table(run, capsys):
 def test_quarantined_events_and_unreadable_records_go_to_dead_letters_and_nowhere_else(run, capsys):
     quarantined = envelope(ID_B, reasons=[{"field": "/amount", "message": "must be number"}], schemaHash="h")
 
-    stats, written, counts = run([
+    stats, written, counts, index = run([
         ("ingest.orders", envelope(ID_A)),
         (DLQ, quarantined),
         ("ingest.orders", "not json"),
     ])
 
-    assert [r.event_id for r in written["events_by_source"]] == [ID_A]
+    assert [r.event_id for r in written["events_by_bucket"]] == [ID_A]
+    # Only the stored event's bucket is listed.
+    assert index.buckets == [("orders", date(2026, 1, 1), utc_ms(2026, 1, 1, 12), 3600)]
     rows = {r.id: r for r in written["dead_letters"]}
     assert set(rows) == {ID_B, "ingest.orders:0:2"}
     assert (rows[ID_B].source, rows[ID_B].reason, rows[ID_B].schema_hash) == ("orders", pt.QUARANTINED, "h")
@@ -83,3 +106,101 @@ def test_quarantined_events_and_unreadable_records_go_to_dead_letters_and_nowher
     assert (stats.rows_read, stats.rows_written, stats.dropped) == (3, 1, 1)
     out = capsys.readouterr().out
     assert " rows=3 unreadable=1 (invalid_json=1) quarantined=1 minutes=1 " in out
+
+
+def test_events_are_stored_in_the_bucket_of_their_sources_size_and_every_bucket_written_is_listed(run, capsys):
+    stats, written, counts, index = run([
+        ("ingest.orders", envelope(ID_A, received_at="2026-01-01T12:00:01.000Z")),
+        ("ingest.orders", envelope(ID_B, received_at="2026-01-01T12:00:31.000Z")),
+        ("ingest.orders", envelope(ID_B, received_at="2026-01-01T12:00:31.000Z")),  # a retried publish
+        ("ingest.orders", envelope(ID_C, received_at="2026-01-01T12:01:02.000Z")),
+    ], bucket_seconds={"orders": 30})
+
+    assert sorted(r.event_id for r in written["events_by_bucket"]) == [ID_A, ID_B, ID_C]
+    assert written["events_by_bucket"][0].__fields__ == pt.EVENT_COLUMNS
+    # Listed while the events were being written, before the recount.
+    assert index.tables_written_before is not None and counts.minutes
+    assert sorted(index.buckets) == [
+        ("orders", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 0, 0), 30),
+        ("orders", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 0, 30), 30),
+        ("orders", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 1, 0), 30),
+    ]
+    # Each minute is recounted once, however many buckets it spans.
+    assert sorted(counts.minutes) == [
+        ("orders", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 0)),
+        ("orders", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 1)),
+    ]
+    assert " minutes=2 " in capsys.readouterr().out
+    assert (stats.rows_read, stats.rows_written) == (4, 4)
+
+
+class DriverSession:
+    """The few driver calls MinuteCounts and BucketIndex make: prepare, and the statements
+    execute_concurrent_with_args runs (patched to run them here, one by one)."""
+
+    def __init__(self, rows_per_bucket=None):
+        self.rows_per_bucket = rows_per_bucket or {}
+        self.executed = []
+
+    def prepare(self, cql):
+        return type("Prepared", (), {"query_string": cql, "consistency_level": None})()
+
+    def run(self, statement, params):
+        self.executed.append((statement.query_string, params))
+        if statement.query_string.startswith("SELECT count(*)"):
+            source, bucket, start, end = params
+            count = self.rows_per_bucket.get((source, int(bucket.timestamp() * 1000)), 0)
+            return type("Result", (), {"one": lambda self: (count,)})()
+        return None
+
+
+@pytest.fixture
+def driver(monkeypatch):
+    session = DriverSession()
+
+    def concurrent(session_, statement, params, concurrency):
+        return [(True, session_.run(statement, p)) for p in params]
+
+    monkeypatch.setattr(events_stream, "execute_concurrent_with_args", concurrent)
+    return session
+
+
+def test_a_minute_is_counted_in_the_one_bucket_of_an_hour_that_holds_it(driver):
+    driver.rows_per_bucket = {("orders", utc_ms(2026, 1, 1, 12)): 7}
+    counts = events_stream.MinuteCounts(driver, {"orders": 3600})
+
+    counts.refresh([("orders", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 5))])
+
+    selects = [params for cql, params in driver.executed if cql.startswith("SELECT")]
+    assert [cql for cql, _ in driver.executed][0] == (
+        "SELECT count(*) FROM events_by_bucket WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?")
+    assert selects == [("orders", datetime(2026, 1, 1, 12, tzinfo=timezone.utc),
+                        datetime(2026, 1, 1, 12, 5, tzinfo=timezone.utc), datetime(2026, 1, 1, 12, 6, tzinfo=timezone.utc))]
+    inserts = [params for cql, params in driver.executed if cql.startswith("INSERT")]
+    assert inserts == [("orders", date(2026, 1, 1), datetime(2026, 1, 1, 12, 5, tzinfo=timezone.utc), 7)]
+
+
+def test_a_minute_spanning_several_buckets_is_the_sum_of_their_counts(driver):
+    driver.rows_per_bucket = {("clicks", utc_ms(2026, 1, 1, 12, 5)): 3, ("clicks", utc_ms(2026, 1, 1, 12, 5, 30)): 4}
+    counts = events_stream.MinuteCounts(driver, {"clicks": 30})
+
+    counts.refresh([("clicks", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 5)), ("users", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 5))])
+
+    buckets = [params[1] for cql, params in driver.executed if cql.startswith("SELECT")]
+    assert buckets == [datetime(2026, 1, 1, 12, 5, tzinfo=timezone.utc), datetime(2026, 1, 1, 12, 5, 30, tzinfo=timezone.utc),
+                       datetime(2026, 1, 1, 12, tzinfo=timezone.utc)]  # users: not given a size, 1 h
+    inserts = [params for cql, params in driver.executed if cql.startswith("INSERT")]
+    assert [(p[0], p[3]) for p in inserts] == [("clicks", 7), ("users", 0)]
+
+
+def test_the_bucket_index_lists_each_bucket_once_with_its_size(driver):
+    index = events_stream.BucketIndex(driver)
+
+    index.record([("clicks", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 5), 30)] * 2 + [("users", date(2026, 1, 1), utc_ms(2026, 1, 1, 12), 3600)])
+
+    assert driver.executed == [
+        ("INSERT INTO event_buckets (source, day, bucket, bucket_seconds) VALUES (?, ?, ?, ?)",
+         ("clicks", date(2026, 1, 1), datetime(2026, 1, 1, 12, 5, tzinfo=timezone.utc), 30)),
+        ("INSERT INTO event_buckets (source, day, bucket, bucket_seconds) VALUES (?, ?, ?, ?)",
+         ("users", date(2026, 1, 1), datetime(2026, 1, 1, 12, tzinfo=timezone.utc), 3600)),
+    ]

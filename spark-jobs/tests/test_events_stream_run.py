@@ -17,7 +17,7 @@ from fake_cassandra import FakeClock, FakeSession
 
 LEASE = "stream:events_stream"
 OTHER = "b" * 32
-JOB_TABLES = ("leases", "stream_heartbeats", "stream_control", "events_by_source", "event_counts_by_minute")
+JOB_TABLES = ("leases", "stream_heartbeats", "stream_control", "events_by_bucket", "event_buckets", "event_counts_by_minute")
 ARGV = ["--topics", "users_created", "--checkpoint-dir", "/tmp/not-used", "--batch-id", "b-1"]
 
 
@@ -39,7 +39,7 @@ def test_unreachable_cassandra_exits_2_at_once_naming_the_host(capfd):
 
 
 def test_a_missing_contract_table_exits_2(capfd):
-    session = FakeSession(FakeClock(), tables=("leases", "events_by_source", "event_counts_by_minute"))
+    session = FakeSession(FakeClock(), tables=("leases", "events_by_bucket", "event_buckets", "event_counts_by_minute"))
     assert events_stream.main(ARGV, connect=lambda *_: session) == 2
     out, err = capfd.readouterr()
     assert "events_stream: cannot use keyspace pipeline at 127.0.0.1:9042: InvalidRequest:" in out

@@ -40,7 +40,12 @@ def test_events_stream_defaults():
     assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (250, "earliest", 20000)
     assert (args.min_offsets_per_trigger, args.max_trigger_delay_ms) == (1000, 1000)
     assert (args.batch_id, args.lease_ttl_seconds, args.heartbeat_seconds) == ("", 30, 3)
-    assert (args.topic_sources, args.dead_letter_topics) == ({}, [])
+    assert (args.topic_sources, args.dead_letter_topics, args.bucket_seconds) == ({}, [], {})
+
+
+def test_events_stream_takes_each_sources_bucket_size():
+    args = events_stream.parse_args(["--topics", "t", "--checkpoint-dir", "/cp", "--bucket-seconds", "users=3600, clicks=30"])
+    assert args.bucket_seconds == {"users": 3600, "clicks": 30}
 
 
 def test_events_stream_takes_the_sources_of_the_topics_and_the_dead_letter_topics():
@@ -80,6 +85,9 @@ def test_events_stream_takes_every_flag():
         ["--topics", "t", "--checkpoint-dir", "/cp", "--starting-offsets", "newest"],
         ["--topics", "t", "--checkpoint-dir", "/cp", "--starting-offsets", "[1]"],
         ["--topics", "t", "--checkpoint-dir", "/cp", "--cassandra-port", "70000"],
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--bucket-seconds", "users=7"],  # does not divide a day
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--bucket-seconds", "users=1h"],
+        ["--topics", "t", "--checkpoint-dir", "/cp", "--bucket-seconds", "users"],
         ["--topics", "t", "--checkpoint-dir", "/cp", "--trigger_ms", "500"],  # snake_case is not a flag
         ["--topics", "t", "--checkpoint-dir", "/cp", "--lease-ttl-seconds", "0"],
         ["--topics", "t", "--checkpoint-dir", "/cp", "--heartbeat-seconds", "0"],

@@ -137,15 +137,88 @@ def test_kafka_coordinates_are_optional(spark):
 # --- to_event_rows ------------------------------------------------------------------------------
 
 
-def test_to_event_rows_matches_the_events_by_source_table(kafka_df):
+def test_to_event_rows_matches_the_events_by_bucket_table(kafka_df):
     events, _ = pt.parse_envelopes(kafka_df([envelope(event_id=ID_A, key="k1")]))
     processed_at = datetime(2026, 1, 1, 12, 0, 31, 500_000, tzinfo=timezone.utc)
     rows = pt.to_event_rows(events, processed_at)
-    assert rows.columns == pt.EVENT_COLUMNS
-    [row] = rows.select("event_id", "key", ms("processed_at"), ms("received_at")).collect()
+    assert rows.columns == pt.EVENT_COLUMNS == ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at"]
+    [row] = rows.select("event_id", "key", ms("processed_at"), ms("received_at"), ms("bucket")).collect()
     assert (row.event_id, row.key) == (ID_A, "k1")
     assert row.processed_at == epoch_ms(processed_at)
     assert row.received_at == utc(2026, 1, 1, 12, 0, 30, 250_000)
+    assert row.bucket == utc(2026, 1, 1, 12, 0)  # no size given: 1 h
+
+
+# --- buckets ------------------------------------------------------------------------------------
+
+
+def test_each_event_goes_into_the_bucket_of_its_sources_size(kafka_df):
+    sizes = {"users": 3600, "clicks": 30, "orders": 86400}
+    classified = pt.classify_envelopes(kafka_df([
+        envelope(event_id=ID_A, source="users", received_at="2026-01-01T12:59:59.999Z"),
+        envelope(event_id=ID_B, source="clicks", received_at="2026-01-01T12:00:59.999Z"),
+        envelope(event_id=ID_C, source="orders", received_at="2026-01-01T23:59:59.999Z"),
+        envelope(event_id=ID_D, source="other", received_at="2026-01-01T00:30:00.000Z"),  # not given: 1 h
+    ]), bucket_seconds=sizes)
+    got = {r.event_id: (r.bucket_seconds, r.bucket) for r in classified.select("event_id", "bucket_seconds", ms("bucket")).collect()}
+    assert got == {
+        ID_A: (3600, utc(2026, 1, 1, 12, 0)),
+        ID_B: (30, utc(2026, 1, 1, 12, 0, 30)),
+        ID_C: (86400, utc(2026, 1, 1)),
+        ID_D: (3600, utc(2026, 1, 1, 0, 0)),
+    }
+
+
+@pytest.mark.parametrize("seconds,received_at,start", [
+    (1, "2026-01-01T10:00:00.999Z", (2026, 1, 1, 10, 0, 0)),
+    (5, "2026-01-01T10:00:09.999Z", (2026, 1, 1, 10, 0, 5)),
+    (600, "2026-01-01T10:19:59.999Z", (2026, 1, 1, 10, 10)),
+    (600, "2026-01-01T10:20:00.000Z", (2026, 1, 1, 10, 20)),
+    (90, "2026-01-01T00:02:59.000Z", (2026, 1, 1, 0, 1, 30)),
+    (43200, "2026-01-01T11:59:59.999Z", (2026, 1, 1, 0, 0)),
+    (43200, "2026-01-01T12:00:00.000Z", (2026, 1, 1, 12, 0)),
+    (3600, "1969-12-31T23:30:00.000Z", (1969, 12, 31, 23, 0)),  # before the epoch: still the start below
+])
+def test_bucket_start_truncates_to_the_size(kafka_df, seconds, received_at, start):
+    classified = pt.classify_envelopes(kafka_df([envelope(source="s", received_at=received_at)]), bucket_seconds={"s": seconds})
+    [row] = classified.select(ms("bucket")).collect()
+    assert row.bucket == utc(*start)
+
+
+def test_buckets_are_utc_whatever_the_session_time_zone(spark, kafka_df):
+    df = kafka_df([envelope(received_at="2026-01-01T03:15:00.000Z")])
+    spark.conf.set("spark.sql.session.timeZone", "America/St_Johns")  # UTC-03:30: a local day or hour would differ
+    try:
+        [row] = pt.classify_envelopes(df, bucket_seconds={"users": 21600}).select(ms("bucket")).collect()
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+    assert row.bucket == utc(2026, 1, 1, 0, 0)
+
+
+def test_a_minute_overlaps_one_bucket_of_a_minute_or_more_and_several_shorter_ones():
+    minute = utc(2026, 1, 1, 10, 1)
+    assert pt.buckets_of_minute(minute, 3600) == [utc(2026, 1, 1, 10, 0)]
+    assert pt.buckets_of_minute(minute, 60) == [minute]
+    assert pt.buckets_of_minute(minute, 30) == [minute, minute + 30_000]
+    assert pt.buckets_of_minute(minute, 1) == [minute + i * 1000 for i in range(60)]
+    # 80 s buckets start at 10:00:00, 10:01:20: the minute 10:01 overlaps both
+    assert pt.buckets_of_minute(minute, 80) == [utc(2026, 1, 1, 10, 0), utc(2026, 1, 1, 10, 1, 20)]
+
+
+def test_split_bucket_seconds():
+    assert pt.split_bucket_seconds(" users=3600, clicks = 30,,") == {"users": 3600, "clicks": 30}
+    assert pt.split_bucket_seconds("") == {}
+    for bad, message in [("users=7", "divide a day"), ("users=0", "divide a day"), ("users=172800", "divide a day"),
+                         ("users=1h", "not a whole number"), ("users", "expected name=value")]:
+        with pytest.raises(ValueError, match=message):
+            pt.split_bucket_seconds(bad)
+
+
+def test_rollup_partitions_are_the_bucket_starts_of_each_source():
+    Row = __import__("collections").namedtuple("Row", "source bucket_ms")
+    index = [Row("users", 3_600_000), Row("clicks", 30_000), Row("users", 0), Row("users", 3_600_000)]
+    assert pt.rollup_partitions(index) == {"users": [0, 3_600_000], "clicks": [30_000]}
+    assert pt.rollup_partitions([]) == {}
 
 
 # --- user_rows ----------------------------------------------------------------------------------
@@ -201,18 +274,31 @@ def test_batch_summary_counts_records_and_drops(kafka_df):
         ])
     )
     rows = pt.batch_summary(classified).select(
-        "error", "source", "day", ms("minute"), "records", ms("oldest")).collect()
-    got = {(r.error, r.minute): (r.source, r.day, r.records, r.oldest) for r in rows}
+        "error", "source", "day", ms("minute"), ms("bucket"), "bucket_seconds", "records", ms("oldest")).collect()
+    got = {(r.error, r.minute): (r.source, r.day, r.bucket, r.bucket_seconds, r.records, r.oldest) for r in rows}
+    hour = utc(2026, 1, 1, 10, 0)
     assert got == {
-        (None, utc(2026, 1, 1, 10, 0)): ("users", date(2026, 1, 1), 3, utc(2026, 1, 1, 10, 0, 1)),
-        (None, utc(2026, 1, 1, 10, 1)): ("users", date(2026, 1, 1), 1, utc(2026, 1, 1, 10, 1)),
-        (pt.INVALID_JSON, None): (None, None, 1, None),
-        (pt.INVALID_EVENT_ID, None): (None, None, 2, None),
+        (None, utc(2026, 1, 1, 10, 0)): ("users", date(2026, 1, 1), hour, 3600, 3, utc(2026, 1, 1, 10, 0, 1)),
+        (None, utc(2026, 1, 1, 10, 1)): ("users", date(2026, 1, 1), hour, 3600, 1, utc(2026, 1, 1, 10, 1)),
+        (pt.INVALID_JSON, None): (None, None, None, None, 1, None),
+        (pt.INVALID_EVENT_ID, None): (None, None, None, None, 2, None),
     }
 
 
+def test_batch_summary_splits_a_minute_by_its_buckets_when_they_are_shorter(kafka_df):
+    classified = pt.classify_envelopes(kafka_df([
+        envelope(event_id=ID_A, received_at="2026-01-01T10:00:01.000Z"),
+        envelope(event_id=ID_B, received_at="2026-01-01T10:00:29.999Z"),
+        envelope(event_id=ID_C, received_at="2026-01-01T10:00:30.000Z"),
+    ]), bucket_seconds={"users": 30})
+    rows = pt.batch_summary(classified).select(ms("minute"), ms("bucket"), "bucket_seconds", "records").collect()
+    assert sorted(tuple(r) for r in rows) == [
+        (utc(2026, 1, 1, 10, 0), utc(2026, 1, 1, 10, 0), 30, 2),
+        (utc(2026, 1, 1, 10, 0), utc(2026, 1, 1, 10, 0, 30), 30, 1),
+    ]
+
+
 def _stored_events(spark, rows):
-    # The shape daily_rollup reads from events_by_source.
     return spark.createDataFrame(
         [(s, d, datetime.fromisoformat(t).replace(tzinfo=timezone.utc)) for s, d, t in rows],
         "source string, day date, received_at timestamp",
@@ -239,7 +325,8 @@ def test_minute_keys_are_distinct(spark):
 
 
 def test_daily_counts_counts_rows_per_minute(spark):
-    counts = pt.daily_counts(_stored_events(spark, STORED))
+    # The shape daily_rollup reads from events_by_bucket: the day comes from received_at.
+    counts = pt.daily_counts(_stored_events(spark, STORED).select("source", "received_at"))
     assert counts.columns == ["source", "day", "minute", "count"]
     got = sorted(tuple(r) for r in counts.select("source", "day", ms("minute"), "count").collect())
     assert got == [

@@ -209,15 +209,15 @@ def test_offsets_json_is_sparks_format_in_partition_order():
 
 
 RUN = sc.RunInfo(stream=STREAM, run_id=ME, batch_id="42", host="h9", pid=4321,
-                 topics=("users_created", "ingest.orders"))
+                 topics=("users_created", "ingest.orders"), buckets=(("orders", 3600), ("users", 600)))
 
 
 def test_start_values_describe_the_run_and_clear_its_batch_columns():
     values = sc.start_values(RUN, NOW)
     assert values == {
         "run_id": ME, "batch_id": "42", "app_id": None, "host": "h9", "pid": 4321, "started_at": NOW,
-        "seen_at": NOW, "topics": "users_created,ingest.orders", "state": "starting", "last_error": None,
-        "epoch": None, "rows_read": None, "rows_written": None, "dropped": None, "duration_ms": None,
+        "seen_at": NOW, "topics": "users_created,ingest.orders", "buckets": "orders=3600,users=600",
+        "state": "starting", "last_error": None, "epoch": None, "rows_read": None, "rows_written": None, "dropped": None, "duration_ms": None,
         "lag_ms": None, "last_batch_at": None,
     }
     assert set(values) <= sc.HEARTBEAT_COLUMNS and "offsets" not in values
@@ -299,7 +299,8 @@ def test_a_free_stream_is_taken_and_announced(session, clock, lines):
     assert lease_row(session)["holder"] == ME
     row = hb_row(session)
     assert row == {"run_id": ME, "batch_id": "42", "host": "h9", "pid": 4321, "started_at": NOW.replace(tzinfo=None),
-                   "seen_at": NOW.replace(tzinfo=None), "topics": "users_created,ingest.orders", "state": "starting"}
+                   "seen_at": NOW.replace(tzinfo=None), "topics": "users_created,ingest.orders",
+                   "buckets": "orders=3600,users=600", "state": "starting"}
     assert guard.holding and lines == []
 
 

@@ -84,3 +84,15 @@ describe('CassandraClient error mapping', () => {
     expect(mapped.message).toBe('Cassandra is unavailable: socket closed');
   });
 });
+
+describe('CassandraClient while a migration moves data', () => {
+  it('answers 503 at once, naming the migration, instead of waiting for it', async () => {
+    const migrating = new CassandraClient(testConfig());
+    (migrating as unknown as { migrating?: string }).migrating = 'schema migration 8 is moving data (its progress is in the API\'s log)';
+
+    const err = await migrating.execute('SELECT now() FROM system.local', []).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(UpstreamUnavailableError);
+    expect(err).toMatchObject({ statusCode: 503, upstream: 'Cassandra', message: "Cassandra is not ready yet: schema migration 8 is moving data (its progress is in the API's log)" });
+  });
+});

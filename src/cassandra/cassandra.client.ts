@@ -1,7 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { auth, Client, errors as CassandraErrors, types } from 'cassandra-driver';
+import { hostname } from 'node:os';
+import { SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { AppError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
+import { MigrationContext, runDataStep } from './migration.context';
 import { MIGRATIONS } from './schema.migrations';
 
 const CASSANDRA = 'Cassandra';
@@ -27,8 +30,14 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
   private lastError?: string;
+  /** Set while a migration moves data (minutes, for a large table): requests answer 503 at once instead of waiting. */
+  private migrating?: string;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    /** The sources' bucket sizes, for a migration that moves events into buckets. */
+    @Optional() private readonly sources?: SourcesRegistry,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.connect().catch(() => undefined);
@@ -76,6 +85,7 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
 
   /** Resolves to a connected client with the schema migrated, or fails fast with a 503 while that is not done. */
   private async session(): Promise<Client> {
+    if (this.migrating) throw new UpstreamUnavailableError(CASSANDRA, `Cassandra is not ready yet: ${this.migrating}`);
     try {
       return await this.connect();
     } catch (err) {
@@ -132,6 +142,21 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
       for (const statement of migration.statements) {
         await client.execute(statement.replace(/^(CREATE TABLE IF NOT EXISTS |ALTER TABLE )(\w+)/, `$1${keyspace}.$2`));
       }
+      if (migration.run) {
+        const isApplied = async () =>
+          (await client.execute(`SELECT version FROM ${keyspace}.schema_migrations WHERE version = ?`, [migration.version], { prepare: true })).rows.length > 0;
+        this.migrating = `schema migration ${migration.version} is moving data (its progress is in the API's log)`;
+        let ran: boolean;
+        try {
+          ran = await runDataStep(this.migrationContext(client, migration.version), migration.version, migration.run, {
+            holder: `${hostname()}:${process.pid}`,
+            isApplied,
+          });
+        } finally {
+          this.migrating = undefined;
+        }
+        if (!ran) continue; // another worker or replica ran it and recorded it
+      }
       await client.execute(
         `INSERT INTO ${keyspace}.schema_migrations (version, description, applied_at) VALUES (?, ?, toTimestamp(now()))`,
         [migration.version, migration.description],
@@ -139,6 +164,19 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
       );
       this.logger.log(`schema migration ${migration.version} applied: ${migration.description}`);
     }
+  }
+
+  /** The driver as a migration's data step sees it, before the client is handed to anyone else. */
+  private migrationContext(client: Client, version: number): MigrationContext {
+    return {
+      keyspace: this.config.cassandra.keyspace,
+      execute: async (query, params = [], options = {}) => {
+        const rs = await client.execute(query, params, { prepare: true, fetchSize: options.fetchSize, pageState: options.pageState });
+        return { rows: rs.rows, pageState: rs.pageState ?? undefined };
+      },
+      bucketSecondsOf: (source) => this.sources?.find(source)?.bucketSeconds,
+      log: (message) => this.logger.log(`schema migration ${version}: ${message}`),
+    };
   }
 
   private mapError(err: unknown): AppError {

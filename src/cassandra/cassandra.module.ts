@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CatalogsModule } from '../catalogs/catalogs.module';
 import { BatchHistoryRepository } from './batch-history.repository';
 import { CassandraClient } from './cassandra.client';
 import { DeadLettersRepository } from './dead-letters.repository';
@@ -21,5 +22,5 @@ const PROVIDERS = [
 ];
 
 /** The one way to Cassandra: the client (connection, migrations, error mapping) and one repository per table family. */
-@Module({ providers: PROVIDERS, exports: PROVIDERS })
+@Module({ imports: [CatalogsModule], providers: PROVIDERS, exports: PROVIDERS })
 export class CassandraModule {}

@@ -16,36 +16,55 @@ export interface MinuteCount {
   count: number;
 }
 
-/** Reads what the streaming job writes: events_by_source and event_counts_by_minute. */
+/** A non-empty bucket of a source's events: the start of its partition in events_by_bucket, and its size. */
+export interface EventBucket {
+  start: Date;
+  seconds: number;
+}
+
+/** Buckets of a day the newest-row lookup looks at: enough for a bucket size that changed that day. */
+const NEWEST_BUCKETS = 3;
+
+/**
+ * Reads what the streaming job writes: events_by_bucket (one partition per source and time bucket),
+ * event_buckets (the non-empty buckets of each source and UTC day) and event_counts_by_minute.
+ */
 @Injectable()
 export class EventsRepository {
   private readonly eventsQuery: string;
-  private readonly countsQuery: string;
+  private readonly bucketsQuery: string;
+  private readonly newestBucketsQuery: string;
   private readonly newestQuery: string;
+  private readonly countsQuery: string;
 
   constructor(private readonly cassandra: CassandraClient) {
     const ks = cassandra.keyspace;
     this.eventsQuery =
-      `SELECT event_id, received_at, key, payload, processed_at FROM ${ks}.events_by_source ` +
-      'WHERE source = ? AND day = ? AND received_at >= ? AND received_at < ?';
-    this.newestQuery = `SELECT received_at FROM ${ks}.events_by_source WHERE source = ? AND day = ? LIMIT 1`;
+      `SELECT event_id, received_at, key, payload, processed_at FROM ${ks}.events_by_bucket ` +
+      'WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?';
+    this.bucketsQuery = `SELECT bucket, bucket_seconds FROM ${ks}.event_buckets WHERE source = ? AND day = ? AND bucket <= ?`;
+    this.newestBucketsQuery = `SELECT bucket, bucket_seconds FROM ${ks}.event_buckets WHERE source = ? AND day = ? LIMIT ${NEWEST_BUCKETS}`;
+    this.newestQuery = `SELECT received_at FROM ${ks}.events_by_bucket WHERE source = ? AND bucket = ? LIMIT 1`;
     this.countsQuery =
       `SELECT minute, count FROM ${ks}.event_counts_by_minute WHERE source = ? AND day = ? AND minute >= ? AND minute < ?`;
   }
 
-  /** One page of a day partition, newest first. */
+  /** The non-empty buckets of a source's UTC day that start at or before `until`, newest first. */
+  async bucketsOf(source: string, day: string, until: Date): Promise<EventBucket[]> {
+    const rows = await this.cassandra.executeAll(this.bucketsQuery, [source, types.LocalDate.fromString(day), until]);
+    return rows.map(toBucket);
+  }
+
+  /** One page of a bucket partition, newest first. */
   async eventsPage(
     source: string,
-    day: string,
+    bucket: Date,
     from: Date,
     to: Date,
     fetchSize: number,
     pageState?: string,
   ): Promise<{ events: StoredEvent[]; pageState?: string }> {
-    const page = await this.cassandra.execute(this.eventsQuery, [source, types.LocalDate.fromString(day), from, to], {
-      fetchSize,
-      pageState,
-    });
+    const page = await this.cassandra.execute(this.eventsQuery, [source, bucket, from, to], { fetchSize, pageState });
     return {
       pageState: page.pageState,
       events: page.rows.map((r) => ({
@@ -59,10 +78,21 @@ export class EventsRepository {
     };
   }
 
-  /** When the newest stored event of a day partition was received, if it holds any. */
+  /**
+   * When the newest stored event of a UTC day was received, if the day holds any. Looks into the
+   * newest bucket, and into the next ones only where they could hold something newer (a bucket of
+   * a larger size, from before the source's bucket changed).
+   */
   async newestIn(source: string, day: string): Promise<Date | undefined> {
-    const page = await this.cassandra.execute(this.newestQuery, [source, types.LocalDate.fromString(day)]);
-    return page.rows[0]?.received_at ?? undefined;
+    const { rows } = await this.cassandra.execute(this.newestBucketsQuery, [source, types.LocalDate.fromString(day)]);
+    let newest: Date | undefined;
+    for (const bucket of rows.map(toBucket)) {
+      if (newest && bucket.start.getTime() + bucket.seconds * 1000 <= newest.getTime()) continue;
+      const page = await this.cassandra.execute(this.newestQuery, [source, bucket.start]);
+      const at: Date | undefined = page.rows[0]?.received_at ?? undefined;
+      if (at && (!newest || at > newest)) newest = at;
+    }
+    return newest;
   }
 
   /** Per-minute counts of one day partition, oldest first. */
@@ -71,3 +101,5 @@ export class EventsRepository {
     return page.rows.map((r) => ({ minute: r.minute, count: Number(r.count) }));
   }
 }
+
+const toBucket = (r: types.Row): EventBucket => ({ start: r.bucket, seconds: Number(r.bucket_seconds) });

@@ -1,11 +1,18 @@
+import { copyLegacyEvents } from './legacy-events.copy';
+import { MigrationContext } from './migration.context';
+
 /**
  * The keyspace's schema, as an ordered list of idempotent steps. A step, once released, never
  * changes: new columns or tables are new steps, so every deployment converges to the same schema.
+ * A step may move data after its statements (`run`): it must be idempotent too, since a step that
+ * stopped half way (a crash, a restart) runs again from the start; the step counts as applied only
+ * once it returned.
  */
 export interface Migration {
   version: number;
   description: string;
   statements: string[];
+  run?: (ctx: MigrationContext) => Promise<void>;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -112,5 +119,23 @@ export const MIGRATIONS: Migration[] = [
          PRIMARY KEY ((source), failed_at, id)
        ) WITH CLUSTERING ORDER BY (failed_at DESC, id ASC)`,
     ],
+  },
+  {
+    version: 8,
+    description: 'events partitioned by (source, time bucket), the index of non-empty buckets per day, and the legacy events copied in',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS events_by_bucket (
+         source text, bucket timestamp, received_at timestamp, event_id uuid,
+         key text, payload text, processed_at timestamp,
+         PRIMARY KEY ((source, bucket), received_at, event_id)
+       ) WITH CLUSTERING ORDER BY (received_at DESC, event_id ASC)`,
+      `CREATE TABLE IF NOT EXISTS event_buckets (
+         source text, day date, bucket timestamp, bucket_seconds int,
+         PRIMARY KEY ((source, day), bucket)
+       ) WITH CLUSTERING ORDER BY (bucket DESC)`,
+      // The bucket sizes a running copy of the stream writes with: the supervisor restarts one whose sizes differ.
+      'ALTER TABLE stream_heartbeats ADD IF NOT EXISTS buckets text',
+    ],
+    run: copyLegacyEvents,
   },
 ];

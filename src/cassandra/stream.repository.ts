@@ -47,6 +47,8 @@ export interface StreamHeartbeat {
   /** The next Kafka offset the stream will read, per topic and partition. */
   offsets: Record<string, Record<string, number>>;
   topics: string[];
+  /** The bucket size, in seconds, the copy stores each source's events with; undefined for a copy that does not say (it predates buckets). */
+  buckets?: Record<string, number>;
   state?: string;
   lastError?: string;
 }
@@ -181,7 +183,18 @@ function toHeartbeat(r: types.Row): StreamHeartbeat {
     lagMs: num(r.lag_ms),
     offsets: parseJson(r.offsets, {}),
     topics: r.topics ? String(r.topics).split(',').filter(Boolean) : [],
+    buckets: r.buckets ? parseBuckets(String(r.buckets)) : undefined,
     state: opt(r.state),
     lastError: opt(r.last_error),
   };
+}
+
+/** `users=3600,clicks=30` (as the job writes it) → { users: 3600, clicks: 30 }. */
+function parseBuckets(text: string): Record<string, number> {
+  const buckets: Record<string, number> = {};
+  for (const pair of text.split(',')) {
+    const [source, seconds] = pair.split('=');
+    if (source && Number(seconds) > 0) buckets[source] = Number(seconds);
+  }
+  return buckets;
 }

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { NotFoundError } from '../common/errors/errors';
 import { toAppConfig } from '../common/config/app-config';
@@ -344,6 +345,113 @@ describe('SourcesRegistry.parse, signed sources', () => {
   });
 });
 
+describe('SourcesRegistry.parse, buckets', () => {
+  const bucketOf = (settings: string, warn: (m: string) => void = () => undefined) => {
+    const [source] = SourcesRegistry.parse(`sources:\n  clicks: ${settings}\n`, FILE, DEFAULT_MAX_BODY, undefined, warn);
+    return [source.bucketSeconds, source.bucket];
+  };
+
+  it('gives a source that declares neither a bucket nor its volume buckets of 1h', () => {
+    expect(bucketOf('{}')).toEqual([3600, '1h']);
+  });
+
+  it.each([
+    ['1s', 1, '1s'],
+    ['30s', 30, '30s'],
+    ['90s', 90, '90s'],
+    ['120s', 120, '2m'],
+    ['10m', 600, '10m'],
+    ['90m', 5400, '90m'],
+    ['60m', 3600, '1h'],
+    ['1h', 3600, '1h'],
+    ['8h', 28800, '8h'],
+    ['24h', 86400, '1d'],
+    ['1d', 86400, '1d'],
+  ])('reads the declared bucket %s as %i seconds, written %s', (text, seconds, written) => {
+    expect(bucketOf(`{ bucket: ${text} }`)).toEqual([seconds, written]);
+  });
+
+  it.each([
+    ['a size that does not divide a day', '7m'],
+    ['more than a day', '2d'],
+    ['zero', '0s'],
+    ['a bare number', '3600'],
+    ['an unknown unit', '1w'],
+    ['a fraction', '1.5h'],
+    ['a negative size', '-1h'],
+    ['spaces', "'1 h'"],
+    ['upper case', '1H'],
+    ['a list', '[1h]'],
+  ])('refuses a bucket that is %s, naming the source and what is allowed', (_case, text) => {
+    expect(() => bucketOf(`{ bucket: ${text} }`)).toThrow(
+      /^sources\.yaml: source "clicks": bucket must be a duration that divides a day evenly, written <n>s, <n>m, <n>h or <n>d, from 1s to 1d/,
+    );
+  });
+
+  it.each([
+    // rate × 1024 B × bucket ≤ 100 MiB (104,857,600 B), the largest ladder step that fits
+    [0.1, 86400, '1d'],
+    [1, 86400, '1d'],
+    [1.2, 43200, '12h'],
+    [5, 10800, '3h'],
+    [28, 3600, '1h'],
+    [29, 1800, '30m'],
+    [200, 300, '5m'],
+    [2000, 30, '30s'],
+    [100_000, 1, '1s'],
+    // even 1 s would overflow: the smallest bucket there is
+    [1_000_000, 1, '1s'],
+  ])('derives the bucket from peakEventsPerSecond %d at 1 KiB an event: %i s', (peak, seconds, written) => {
+    expect(bucketOf(`{ peakEventsPerSecond: ${peak} }`)).toEqual([seconds, written]);
+  });
+
+  it('derives the bucket from eventBytes when given', () => {
+    expect(bucketOf('{ peakEventsPerSecond: 2000, eventBytes: 100 }')).toEqual([300, '5m']);
+    expect(bucketOf('{ peakEventsPerSecond: 2000, eventBytes: 10000 }')).toEqual([5, '5s']);
+  });
+
+  it('keeps a declared bucket over the derived one, warning with the partition size when the declared volume overflows it', () => {
+    const warnings: string[] = [];
+
+    expect(bucketOf('{ bucket: 1h, peakEventsPerSecond: 200 }', (m) => warnings.push(m))).toEqual([3600, '1h']);
+    expect(warnings).toEqual([
+      'sources.yaml: source "clicks": bucket 1h holds about 703.1 MiB per partition at peakEventsPerSecond 200 ' +
+        '(over the 100 MiB a Cassandra partition should stay under): a smaller bucket, 5m, would keep it there',
+    ]);
+  });
+
+  it('warns about nothing when the declared bucket fits the declared volume, or no volume is declared', () => {
+    const warn = jest.fn();
+
+    bucketOf('{ bucket: 5m, peakEventsPerSecond: 200 }', warn);
+    bucketOf('{ bucket: 1d }', warn);
+
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['peakEventsPerSecond: 0', /peakEventsPerSecond must be a positive number; got 0/],
+    ['peakEventsPerSecond: -5', /peakEventsPerSecond must be a positive number; got -5/],
+    ['peakEventsPerSecond: many', /peakEventsPerSecond must be a positive number; got "many"/],
+    ['peakEventsPerSecond: 10, eventBytes: 0', /eventBytes must be a positive integer; got 0/],
+    ['peakEventsPerSecond: 10, eventBytes: 1.5', /eventBytes must be a positive integer; got 1.5/],
+    ['eventBytes: 100', /eventBytes is only used with peakEventsPerSecond/],
+  ])('refuses %s, naming the source', (settings, message) => {
+    expect(() => bucketOf(`{ ${settings} }`)).toThrow(message);
+    expect(() => bucketOf(`{ ${settings} }`)).toThrow(/^sources\.yaml: source "clicks": /);
+  });
+
+  it('logs the warning at start-up', () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      sourcesRegistry('sources:\n  clicks: { bucket: 1d, peakEventsPerSecond: 10 }\n');
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/source "clicks": bucket 1d holds about 843\.8 MiB per partition/));
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
 describe('SourcesRegistry', () => {
   const registry = registryFor(SOURCES_FILE);
 
@@ -392,6 +500,15 @@ describe('SourcesRegistry', () => {
     expect(registry.get('clicks')).toMatchObject({ maxBodyBytes: 262144 });
     expect(registry.get('clicks').validate).toBeUndefined();
     expect(registry.get('orders').validate).toBeDefined();
+  });
+
+  it('buckets each shipped source for its volume: clicks, the busy one, by 30 s', () => {
+    expect(registry.bucketSeconds()).toEqual([
+      { source: 'users', seconds: 3600 },
+      { source: 'orders', seconds: 1800 },
+      { source: 'clicks', seconds: 30 },
+      { source: 'webhooks', seconds: 3600 },
+    ]);
   });
 
   it('answers NotFoundError for an unknown source, listing the configured names', () => {

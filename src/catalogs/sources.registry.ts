@@ -1,9 +1,19 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ValidateFunction } from 'ajv/dist/2020';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { APP_CONFIG, AppConfig, SecretLookup } from '../common/config/app-config';
 import { NotFoundError } from '../common/errors/errors';
+import {
+  bucketText,
+  DEFAULT_BUCKET_SECONDS,
+  DEFAULT_EVENT_BYTES,
+  derivedBucketSeconds,
+  formatBytes,
+  MAX_PARTITION_BYTES,
+  parseBucket,
+  partitionBytes,
+} from './buckets';
 import { readCatalogFile, schemaCompiler, schemaHash } from './json-schema';
 import { parseSignature, SourceSignature } from './source-signature';
 
@@ -23,6 +33,10 @@ export interface Source {
   onInvalid: OnInvalid;
   /** Set for a quarantining source: where its quarantined events go (default `<topic>.dlq`). */
   deadLetterTopic?: string;
+  /** The time span of one events partition of this source, in seconds (divides a day): declared, derived from the peak rate, or 1 h. */
+  bucketSeconds: number;
+  /** bucketSeconds as written in the registry: `1h`, `10m`, `30s`. */
+  bucket: string;
 }
 
 export const ON_INVALID = ['reject', 'quarantine'] as const;
@@ -30,26 +44,38 @@ export type OnInvalid = (typeof ON_INVALID)[number];
 
 const NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
-const KNOWN_KEYS = new Set(['topic', 'description', 'keyField', 'maxBodyBytes', 'schema', 'signature', 'onInvalid', 'deadLetterTopic']);
+const KNOWN_KEYS = new Set([
+  'topic', 'description', 'keyField', 'maxBodyBytes', 'schema', 'signature', 'onInvalid', 'deadLetterTopic',
+  'bucket', 'peakEventsPerSecond', 'eventBytes',
+]);
 
 /** The configured sources (config/sources.yaml), loaded and checked once at start-up. */
 @Injectable()
 export class SourcesRegistry {
+  private readonly logger = new Logger(SourcesRegistry.name);
   private readonly sources = new Map<string, Source>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const file = resolve(config.ingest.sourcesFile);
     const text = readCatalogFile(file, 'SOURCES_FILE', 'the sources registry');
-    for (const source of SourcesRegistry.parse(text, file, config.ingest.maxBodyBytes, config.secret)) {
+    const warn = (message: string) => this.logger.warn(message);
+    for (const source of SourcesRegistry.parse(text, file, config.ingest.maxBodyBytes, config.secret, warn)) {
       this.sources.set(source.name, source);
     }
   }
 
   /**
    * Parses and checks a registry document; throws one message naming the file and the entry to fix.
-   * `secret` resolves the `${NAME}` references of signature secrets (none resolve by default).
+   * `secret` resolves the `${NAME}` references of signature secrets (none resolve by default); `warn`
+   * hears what is allowed but unwise (a declared bucket too large for the declared volume).
    */
-  static parse(text: string, file: string, defaultMaxBodyBytes: number, secret: SecretLookup = () => undefined): Source[] {
+  static parse(
+    text: string,
+    file: string,
+    defaultMaxBodyBytes: number,
+    secret: SecretLookup = () => undefined,
+    warn: (message: string) => void = () => undefined,
+  ): Source[] {
     const doc = parseYaml(text) as { sources?: Record<string, Record<string, unknown>> } | null;
     if (!doc || typeof doc.sources !== 'object' || doc.sources === null) {
       throw new Error(`${file}: expected a top-level "sources:" mapping`);
@@ -88,6 +114,7 @@ export class SourcesRegistry {
       const onInvalid = parseOnInvalid(entry, where);
       const signature = entry.signature === undefined ? undefined : parseSignature(entry.signature, where, secret);
       const schema = entry.schema as Record<string, unknown> | undefined;
+      const bucketSeconds = parseBucketSettings(entry, where, warn);
       return {
         name,
         topic,
@@ -100,6 +127,8 @@ export class SourcesRegistry {
         ...(signature ? { signature } : {}),
         onInvalid,
         ...(onInvalid === 'quarantine' ? { deadLetterTopic: (entry.deadLetterTopic as string | undefined) ?? `${topic}.dlq` } : {}),
+        bucketSeconds,
+        bucket: bucketText(bucketSeconds),
       } satisfies Source;
     });
     // Dead-letter topics after every source topic, so that one may not take a topic a later source names.
@@ -141,6 +170,11 @@ export class SourcesRegistry {
     return [...this.topics(), ...this.deadLetterTopics()];
   }
 
+  /** The bucket size of every source, in seconds: what the streaming job partitions each source's events by. */
+  bucketSeconds(): { source: string; seconds: number }[] {
+    return this.list().map((s) => ({ source: s.name, seconds: s.bucketSeconds }));
+  }
+
   /** Whose each topic of allTopics() is: a source's own topic and its dead-letter topic both belong to it. */
   topicSources(): { topic: string; source: string }[] {
     return [
@@ -164,4 +198,39 @@ function parseOnInvalid(entry: Record<string, unknown>, where: string): OnInvali
     if (onInvalid !== 'quarantine') throw new Error(`${where}: deadLetterTopic is only used with onInvalid: quarantine`);
   }
   return onInvalid as OnInvalid;
+}
+
+/**
+ * bucket, peakEventsPerSecond and eventBytes → the source's bucket size in seconds: the declared
+ * bucket, else the largest ladder size that keeps a partition within MAX_PARTITION_BYTES at the
+ * declared peak, else DEFAULT_BUCKET_SECONDS.
+ */
+function parseBucketSettings(entry: Record<string, unknown>, where: string, warn: (message: string) => void): number {
+  const { bucket, peakEventsPerSecond: peak, eventBytes } = entry;
+  if (peak !== undefined && (typeof peak !== 'number' || !Number.isFinite(peak) || peak <= 0)) {
+    throw new Error(`${where}: peakEventsPerSecond must be a positive number; got ${JSON.stringify(peak)}`);
+  }
+  if (eventBytes !== undefined) {
+    if (typeof eventBytes !== 'number' || !Number.isInteger(eventBytes) || eventBytes < 1) {
+      throw new Error(`${where}: eventBytes must be a positive integer; got ${JSON.stringify(eventBytes)}`);
+    }
+    if (peak === undefined) throw new Error(`${where}: eventBytes is only used with peakEventsPerSecond`);
+  }
+  const bytes = eventBytes ?? DEFAULT_EVENT_BYTES;
+  if (bucket === undefined) return peak === undefined ? DEFAULT_BUCKET_SECONDS : derivedBucketSeconds(peak, bytes);
+  const seconds = typeof bucket === 'string' ? parseBucket(bucket) : undefined;
+  if (seconds === undefined) {
+    throw new Error(
+      `${where}: bucket must be a duration that divides a day evenly, written <n>s, <n>m, <n>h or <n>d, from 1s to 1d (e.g. 10m, 1h); got ${JSON.stringify(bucket)}`,
+    );
+  }
+  if (peak !== undefined && partitionBytes(seconds, peak, bytes) > MAX_PARTITION_BYTES) {
+    const size = formatBytes(partitionBytes(seconds, peak, bytes));
+    warn(
+      `${where}: bucket ${bucket as string} holds about ${size} per partition at peakEventsPerSecond ${peak} ` +
+        `(over the ${formatBytes(MAX_PARTITION_BYTES)} a Cassandra partition should stay under): ` +
+        `a smaller bucket, ${bucketText(derivedBucketSeconds(peak, bytes))}, would keep it there`,
+    );
+  }
+  return seconds;
 }

@@ -145,7 +145,7 @@ describe('DeadLettersService.list', () => {
   it.each([
     ['a token of another source', async (s: DeadLettersService) => (await s.list('orders', { limit: 1 })).nextPageToken!, 'clicks', /different query/],
     ['a garbage token', async () => 'garbage', 'orders', /pageToken is not valid/],
-    ['a GET /records token', async () => encodePageToken({ source: 'orders', from: 0, to: 1, day: '2026-01-01' }, KEY), 'orders', /pageToken is not valid/],
+    ['a GET /records token', async () => encodePageToken({ source: 'orders', from: 0, to: 1, day: '2026-01-01', bucket: Date.parse('2026-01-01') }, KEY), 'orders', /pageToken is not valid/],
     [
       'a token sealed with another key',
       async () => sealPageToken({ v: 1, k: 'dead-letters', s: 'orders', f: 0, t: 1, p: 'AAAA' }, pageTokenKey(['another-key-0123456789'])),

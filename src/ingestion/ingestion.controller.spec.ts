@@ -24,8 +24,9 @@ const SIGNING_KEY = Buffer.from('the key of the test sender');
 const SOURCES = `sources:
   hooks:
     signature: { scheme: standard-webhooks, secrets: ["\${HOOKS_SECRET}"] }
-  clicks: {}
+  clicks: { peakEventsPerSecond: 2000 }
   orders:
+    bucket: 10m
     onInvalid: quarantine
     schema: { type: object, required: [amount], properties: { amount: { type: number } } }
 `;
@@ -146,12 +147,20 @@ describe('POST /api/v1/ingest/{source} over HTTP, for signed and unsigned source
     expect(kafka.publish).not.toHaveBeenCalled();
   });
 
-  it('lists the signature scheme of a signed source, and none for the others; what an invalid event does, and the dead-letter topic', async () => {
+  it('lists the signature scheme of a signed source, and none for the others; what an invalid event does, the dead-letter topic, and the bucket', async () => {
     const res = await request(app.getHttpServer()).get('/api/v1/sources').set('X-API-Key', API_KEY).expect(200);
 
     expect(res.body.sources).toEqual([
-      { name: 'hooks', topic: 'ingest.hooks', maxBodyBytes: 1048576, signatureScheme: 'standard-webhooks', onInvalid: 'reject' },
-      { name: 'clicks', topic: 'ingest.clicks', maxBodyBytes: 1048576, onInvalid: 'reject' },
+      {
+        name: 'hooks',
+        topic: 'ingest.hooks',
+        maxBodyBytes: 1048576,
+        signatureScheme: 'standard-webhooks',
+        onInvalid: 'reject',
+        bucket: '1h',
+        bucketSeconds: 3600,
+      },
+      { name: 'clicks', topic: 'ingest.clicks', maxBodyBytes: 1048576, onInvalid: 'reject', bucket: '30s', bucketSeconds: 30 },
       {
         name: 'orders',
         topic: 'ingest.orders',
@@ -160,6 +169,8 @@ describe('POST /api/v1/ingest/{source} over HTTP, for signed and unsigned source
         schemaHash: expect.stringMatching(/^[0-9a-f]{64}$/),
         onInvalid: 'quarantine',
         deadLetterTopic: 'ingest.orders.dlq',
+        bucket: '10m',
+        bucketSeconds: 600,
       },
     ]);
   });

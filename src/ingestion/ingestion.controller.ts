@@ -103,17 +103,19 @@ export class IngestionController {
   @ApiErrors()
   listSources(): SourcesResponseDto {
     return {
-      sources: this.sources.list().map(({ name, topic, description, keyField, maxBodyBytes, schema, schemaHash, signature, onInvalid, deadLetterTopic }) => ({
-        name,
-        topic,
-        description,
-        keyField,
-        maxBodyBytes,
-        schema,
-        schemaHash,
-        signatureScheme: signature?.scheme,
-        onInvalid,
-        deadLetterTopic,
+      sources: this.sources.list().map((source) => ({
+        name: source.name,
+        topic: source.topic,
+        description: source.description,
+        keyField: source.keyField,
+        maxBodyBytes: source.maxBodyBytes,
+        schema: source.schema,
+        schemaHash: source.schemaHash,
+        signatureScheme: source.signature?.scheme,
+        onInvalid: source.onInvalid,
+        deadLetterTopic: source.deadLetterTopic,
+        bucket: source.bucket,
+        bucketSeconds: source.bucketSeconds,
       })),
     };
   }

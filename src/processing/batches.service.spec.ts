@@ -202,6 +202,7 @@ describe('BatchesService.launch', () => {
     expect(flag('--topics')).toBe('users_created,ingest.orders');
     expect(flag('--topic-sources')).toBe('users_created=users,ingest.orders=orders');
     expect(args).not.toContain('--dead-letter-topics');
+    expect(flag('--bucket-seconds')).toBe('users=3600,orders=3600');
     expect(flag('--kafka-bootstrap')).toBe('kafka:29092');
     expect(flag('--cassandra-host')).toBe('127.0.0.1');
     expect(isAbsolute(flag('--checkpoint-dir'))).toBe(true);
@@ -223,6 +224,16 @@ describe('BatchesService.launch', () => {
     expect(flag('--topics')).toBe('users_created,ingest.orders,ingest.orders.dlq');
     expect(flag('--topic-sources')).toBe('users_created=users,ingest.orders=orders,ingest.orders.dlq=orders');
     expect(flag('--dead-letter-topics')).toBe('ingest.orders.dlq');
+  });
+
+  it("passes the streaming job each source's bucket size in seconds, declared or derived", async () => {
+    const sized = 'sources:\n  users: { topic: users_created, bucket: 10m }\n  clicks: { peakEventsPerSecond: 2000 }\n  orders: {}\n';
+    const { service, livy, catalog } = setup({}, sized);
+
+    await service.launch(catalog.get('events_stream'), {}, idOf(44));
+
+    const { args } = submitted(livy);
+    expect(args![args!.indexOf('--bucket-seconds') + 1]).toBe('users=600,clicks=30,orders=3600');
   });
 
   it('generates the id when none is given, and records the batch under it', async () => {

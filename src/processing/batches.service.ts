@@ -202,6 +202,8 @@ export class BatchesService {
           '--topics', this.sources.allTopics().join(','),
           '--topic-sources', this.sources.topicSources().map(({ topic, source }) => `${topic}=${source}`).join(','),
           ...(deadLetters.length > 0 ? ['--dead-letter-topics', deadLetters.join(',')] : []),
+          // The time bucket of each source's events partitions (events_by_bucket).
+          '--bucket-seconds', this.sources.bucketSeconds().map(({ source, seconds }) => `${source}=${seconds}`).join(','),
         ];
       }
       case 'kafka':

@@ -1,3 +1,4 @@
+import { bucketText, DEFAULT_BUCKET_SECONDS } from '../catalogs/buckets';
 import type { StreamControl, StreamHeartbeat } from '../cassandra/stream.repository';
 
 /**
@@ -66,6 +67,19 @@ export function topicChange(configured: string[], reading: string[]): { added: s
   const want = new Set(configured);
   const have = new Set(reading);
   return { added: configured.filter((t) => !have.has(t)), removed: reading.filter((t) => !want.has(t)) };
+}
+
+/**
+ * How the bucket sizes a running copy stores events with differ from the configured ones: one
+ * `<source> <old>→<new>` per source (a source the copy was not told of it stores in 1 h buckets,
+ * as the job does), or `not bucketed` for a copy that reports no sizes (it predates buckets).
+ * Empty when they agree.
+ */
+export function bucketChange(configured: { source: string; seconds: number }[], writing: Record<string, number> | undefined): string[] {
+  if (writing === undefined) return ['not bucketed'];
+  return configured
+    .filter(({ source, seconds }) => (writing[source] ?? DEFAULT_BUCKET_SECONDS) !== seconds)
+    .map(({ source, seconds }) => `${source} ${bucketText(writing[source] ?? DEFAULT_BUCKET_SECONDS)}→${bucketText(seconds)}`);
 }
 
 /**

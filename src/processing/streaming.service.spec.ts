@@ -14,6 +14,8 @@ import { STREAM_JOB, StreamingService } from './streaming.service';
 
 const SOURCES = 'sources:\n  users: { topic: users_created }\n  orders: {}\n';
 const TOPICS = ['users_created', 'ingest.orders'];
+/** The bucket sizes of SOURCES, as a copy started with them reports. */
+const BUCKETS = { users: 3600, orders: 3600 };
 const SUPERVISOR_LEASE = 'supervisor:events_stream';
 const T0 = new Date('2026-01-02T12:00:00.000Z');
 const CASSANDRA_DOWN = 'events_stream: failed: cannot reach Cassandra at 10.9.9.9:9042 (NoHostAvailable)';
@@ -44,7 +46,16 @@ function setup(env: Record<string, string> = {}, sourcesYaml = SOURCES) {
   const livyIdOf = async (batchId: string): Promise<number> => (await history.get(batchId))!.livyId;
   /** The copy reports itself in its heartbeat, as the job does (by default: the batch started last, running, now). */
   const copyReports = (fields: Partial<StreamHeartbeat> = {}) =>
-    stream.report(STREAM_JOB, { runId: 'run-1', batchId: started(), state: 'running', seenAt: new Date(), topics: TOPICS, offsets: {}, ...fields });
+    stream.report(STREAM_JOB, {
+      runId: 'run-1',
+      batchId: started(),
+      state: 'running',
+      seenAt: new Date(),
+      topics: TOPICS,
+      buckets: BUCKETS,
+      offsets: {},
+      ...fields,
+    });
   /** The started batch runs in Livy and its copy reports itself running. */
   const running = async (fields: Partial<StreamHeartbeat> = {}) => {
     livy.setState(await livyIdOf(started()), 'running');
@@ -625,7 +636,7 @@ describe('StreamingService: orphans', () => {
   it('adopts a copy submitted to Livy directly when the control plane started none', async () => {
     const { service, livy, stream } = setup();
     livy.add({ name: 'events_stream', state: 'running' });
-    stream.report(STREAM_JOB, { runId: 'run-x', state: 'running', seenAt: new Date(), topics: TOPICS, offsets: {} });
+    stream.report(STREAM_JOB, { runId: 'run-x', state: 'running', seenAt: new Date(), topics: TOPICS, buckets: BUCKETS, offsets: {} });
 
     const status = await service.start();
 
@@ -695,6 +706,60 @@ describe('StreamingService: the sources changed', () => {
     const { service, stream, running } = setup();
     await service.start();
     await running({ topics: [...TOPICS].reverse() });
+
+    await service.reconcile();
+
+    expect(stream.requestStop).not.toHaveBeenCalled();
+  });
+});
+
+describe('StreamingService: the bucket sizes changed', () => {
+  it('restarts a copy that reports no bucket sizes (it predates buckets), then starts one with them', async () => {
+    const { service, livy, stream, started, livyIdOf, running, copyReports } = setup();
+    await service.start();
+    await running({ buckets: undefined });
+    const first = started();
+
+    await service.reconcile();
+    await service.reconcile();
+
+    expect(stream.requestStop).toHaveBeenCalledTimes(1);
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', 'bucket sizes changed (not bucketed)');
+
+    copyReports({ state: 'stopped', seenAt: new Date(), buckets: undefined });
+    livy.setState(await livyIdOf(first), 'success');
+    await service.reconcile();
+
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
+    const request = livy.createBatch.mock.calls[1][0];
+    expect(request.args?.[request.args.indexOf('--bucket-seconds') + 1]).toBe('users=3600,orders=3600');
+    await expect(service.status()).resolves.toMatchObject({ restarts: 1, lastRestartReason: 'bucket sizes changed (not bucketed)', failures: 0 });
+  });
+
+  it('restarts a copy storing a source in buckets of another size, naming the sizes', async () => {
+    const { service, stream, running } = setup({}, 'sources:\n  users: { topic: users_created, bucket: 10m }\n  orders: {}\n');
+    await service.start();
+    await running({ buckets: { users: 3600, orders: 3600 } });
+
+    await service.reconcile();
+
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', 'bucket sizes changed (users 1h→10m)');
+  });
+
+  it('names both changes when the topics and the bucket sizes changed', async () => {
+    const { service, stream, running } = setup({}, 'sources:\n  users: { topic: users_created }\n  orders: {}\n  clicks: { bucket: 1m }\n');
+    await service.start();
+    await running();
+
+    await service.reconcile();
+
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', 'sources changed (+ingest.clicks); bucket sizes changed (clicks 1h→1m)');
+  });
+
+  it('leaves alone a copy with the configured sizes, a source it was not told of counting as 1 h, as the job does', async () => {
+    const { service, stream, running } = setup();
+    await service.start();
+    await running({ buckets: { users: 3600, elsewhere: 60 } });
 
     await service.reconcile();
 

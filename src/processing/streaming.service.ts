@@ -12,7 +12,7 @@ import { AppError, NotFoundError } from '../common/errors/errors';
 import { isTerminal, LivyBatch, LivyClient } from '../livy/livy.client';
 import { BatchesService } from './batches.service';
 import { MicroBatchesDto, StreamingStatusDto } from './dto/processing.dto';
-import { backoffMs, errorLine, freshHeartbeat, isUp, MicroBatchLine, microBatchLine, streamState, StreamState, topicChange } from './stream-state';
+import { backoffMs, bucketChange, errorLine, freshHeartbeat, isUp, MicroBatchLine, microBatchLine, streamState, StreamState, topicChange } from './stream-state';
 
 /** The catalog job that streams Kafka into Cassandra; the stream's name in the control and heartbeat rows. */
 export const STREAM_JOB = 'events_stream';
@@ -41,7 +41,7 @@ interface Observation {
  * so every replica and every restart agrees on it. One replica at a time supervises (a lease):
  * every STREAMING_SUPERVISE_SECONDS it compares desired and actual, starts a missing copy with
  * exponential backoff, adopts a copy Livy does not know instead of starting a second one, and asks
- * a copy to restart gracefully when the sources' topics changed. The job itself guarantees one copy
+ * a copy to restart gracefully when the sources' topics or bucket sizes changed. The job itself guarantees one copy
  * per checkpoint with a lease of its own; starts are claimed with a lightweight transaction so two
  * replicas deciding at once submit one batch.
  */
@@ -211,8 +211,15 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     // Only a topic the copy does not read restarts it. One it reads that this replica's registry lacks
     // is left alone: replicas of different registries (a rolling deploy) must not restart it in turn.
     const { added } = topicChange(this.sources.allTopics(), hb.topics);
-    if (added.length && control!.stopRun !== hb.runId) {
-      const reason = `sources changed (${added.map((t) => `+${t}`).join(', ')})`;
+    // A copy storing a source's events in buckets of another size (or in none: one that predates
+    // buckets) restarts with the configured sizes.
+    const resized = bucketChange(this.sources.bucketSeconds(), hb.buckets);
+    const reasons = [
+      ...(added.length ? [`sources changed (${added.map((t) => `+${t}`).join(', ')})`] : []),
+      ...(resized.length ? [`bucket sizes changed (${resized.join(', ')})`] : []),
+    ];
+    if (reasons.length && control!.stopRun !== hb.runId) {
+      const reason = reasons.join('; ');
       this.logger.log(`streaming job restarting gracefully: ${reason}`);
       await this.stream.requestStop(STREAM_JOB, hb.runId, reason);
     }

@@ -9,6 +9,7 @@ const cursor: PageCursor = {
   from: Date.parse('2026-01-01T00:00:00Z'),
   to: Date.parse('2026-01-04T00:00:00Z'),
   day: '2026-01-02',
+  bucket: Date.parse('2026-01-02T10:00:00Z'),
   pageState: '0011aabbccdd',
 };
 
@@ -25,9 +26,9 @@ describe('page tokens', () => {
   });
 
   it('round-trip a cursor without a paging state', () => {
-    const atDayStart: PageCursor = { ...cursor, pageState: undefined };
+    const afterBucket: PageCursor = { ...cursor, pageState: undefined };
 
-    expect(decodePageToken(encodePageToken(atDayStart, KEY), KEY)).toEqual(atDayStart);
+    expect(decodePageToken(encodePageToken(afterBucket, KEY), KEY)).toEqual(afterBucket);
   });
 
   it('are URL-safe', () => {
@@ -40,7 +41,7 @@ describe('page tokens', () => {
     expect(decodePageToken(token, pageTokenKey(['b'.repeat(16), 'a'.repeat(16)]))).toEqual(cursor);
   });
 
-  const doc = { v: 1, s: 'users', f: cursor.from, t: cursor.to, d: cursor.day, p: 'garbage' };
+  const doc = { v: 2, s: 'users', f: cursor.from, t: cursor.to, d: cursor.day, b: cursor.bucket, p: 'garbage' };
 
   it.each([
     ['not a token at all', 'not-a-token'],
@@ -61,14 +62,24 @@ describe('page tokens', () => {
     }
   });
 
+  const JAN_1 = Date.parse('2026-01-01T00:00:00Z');
+
   it.each([
-    ['of an unknown version', { v: 2, s: 'users', f: 0, t: 1, d: '2026-01-01', p: null }],
-    ['missing the source', { v: 1, f: 0, t: 1, d: '2026-01-01', p: null }],
-    ['carrying a malformed day', { v: 1, s: 'users', f: 0, t: 1, d: '2026-1-1', p: null }],
-    ['carrying a non-numeric range', { v: 1, s: 'users', f: 'a', t: 1, d: '2026-01-01', p: null }],
-    ['carrying a non-string paging state', { v: 1, s: 'users', f: 0, t: 1, d: '2026-01-01', p: 7 }],
+    ['of an unknown version', { v: 3, s: 'users', f: 0, t: 1, d: '2026-01-01', b: JAN_1, p: null }],
+    // the tokens of the API before events were bucketed: they named a day partition, not a bucket
+    ['of version 1 (a day, no bucket)', { v: 1, s: 'users', f: 0, t: 1, d: '2026-01-01', p: null }],
+    ['of version 1 with a paging state', { v: 1, s: 'users', f: 0, t: 1, d: '2026-01-01', p: '0011aabbccdd' }],
+    ['missing the source', { v: 2, f: 0, t: 1, d: '2026-01-01', b: JAN_1, p: null }],
+    ['carrying a malformed day', { v: 2, s: 'users', f: 0, t: 1, d: '2026-1-1', b: JAN_1, p: null }],
+    ['carrying a non-numeric range', { v: 2, s: 'users', f: 'a', t: 1, d: '2026-01-01', b: JAN_1, p: null }],
+    ['missing the bucket', { v: 2, s: 'users', f: 0, t: 1, d: '2026-01-01', p: null }],
+    ['carrying a non-numeric bucket', { v: 2, s: 'users', f: 0, t: 1, d: '2026-01-01', b: '2026-01-01T00:00:00Z', p: null }],
+    ['carrying a bucket of another day', { v: 2, s: 'users', f: 0, t: 1, d: '2026-01-02', b: JAN_1, p: null }],
+    ['carrying a bucket beyond the Date range', { v: 2, s: 'users', f: 0, t: 1, d: '2026-01-01', b: 1e20, p: null }],
+    ['carrying a non-string paging state', { v: 2, s: 'users', f: 0, t: 1, d: '2026-01-01', b: JAN_1, p: 7 }],
     ['JSON null', null],
-  ])('reject a signed token %s with 400', (_case, content) => {
+  ])('reject a signed token %s with 400 naming pageToken', (_case, content) => {
     expect(() => decodePageToken(signed(content), KEY)).toThrow(BadRequestError);
+    expect(() => decodePageToken(signed(content), KEY)).toThrow(/^pageToken is not valid/);
   });
 });

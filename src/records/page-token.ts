@@ -1,14 +1,24 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { BadRequestError } from '../common/errors/errors';
 
-/** Where a records listing stopped: the query it belongs to, the day partition, and the driver's paging state. */
+/**
+ * Where a records listing stopped: the query it belongs to, the bucket partition (its start, epoch
+ * ms, and its UTC day), and the driver's paging state in it. Without a paging state the listing
+ * goes on with the bucket after that one.
+ */
 export interface PageCursor {
   source: string;
   from: number;
   to: number;
   day: string;
+  bucket: number;
   pageState?: string;
 }
+
+/** Version 1 walked day partitions; its tokens are refused like any other the API does not issue. */
+const VERSION = 2;
+/** The largest epoch ms a Date holds. */
+const MAX_INSTANT_MS = 8.64e15;
 
 /** Bytes of the HMAC-SHA256 kept in a token: enough that a forged one is never accepted, short enough for a URL. */
 const MAC_BYTES = 16;
@@ -47,19 +57,25 @@ export function openPageToken<T>(token: string, key: Buffer, read: (doc: Record<
 }
 
 export function encodePageToken(cursor: PageCursor, key: Buffer): string {
-  return sealPageToken({ v: 1, s: cursor.source, f: cursor.from, t: cursor.to, d: cursor.day, p: cursor.pageState ?? null }, key);
+  return sealPageToken(
+    { v: VERSION, s: cursor.source, f: cursor.from, t: cursor.to, d: cursor.day, b: cursor.bucket, p: cursor.pageState ?? null },
+    key,
+  );
 }
 
 export function decodePageToken(token: string, key: Buffer): PageCursor {
   return openPageToken(token, key, (doc) =>
-    doc.v === 1 &&
+    doc.v === VERSION &&
     typeof doc.s === 'string' &&
     Number.isFinite(doc.f) &&
     Number.isFinite(doc.t) &&
     typeof doc.d === 'string' &&
     /^\d{4}-\d{2}-\d{2}$/.test(doc.d) &&
+    Number.isSafeInteger(doc.b) &&
+    Math.abs(doc.b as number) <= MAX_INSTANT_MS &&
+    new Date(doc.b as number).toISOString().slice(0, 10) === doc.d &&
     (doc.p === null || typeof doc.p === 'string')
-      ? { source: doc.s, from: doc.f as number, to: doc.t as number, day: doc.d, pageState: (doc.p) ?? undefined }
+      ? { source: doc.s, from: doc.f as number, to: doc.t as number, day: doc.d, bucket: doc.b as number, pageState: doc.p ?? undefined }
       : undefined,
   );
 }

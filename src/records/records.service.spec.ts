@@ -4,7 +4,8 @@ import { sourcesNamed } from '../catalogs/testing/catalogs';
 import { BadRequestError, NotFoundError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
 import { RecordDto, RecordsQueryDto } from './dto/records.dto';
-import { encodePageToken, pageTokenKey } from './page-token';
+import { rejection } from '../common/testing/rejection';
+import { encodePageToken, pageTokenKey, sealPageToken } from './page-token';
 import { RecordsService } from './records.service';
 
 const MINUTE_MS = 60_000;
@@ -138,7 +139,10 @@ describe('RecordsService.records', () => {
     );
     expect(items[0].receivedAt).toBe('2026-01-02T23:59:59.999Z');
     expect(items[items.length - 1].receivedAt).toBe('2026-01-01T23:59:59.999Z');
-    expect(repository.pageCalls.map((c) => c.day)).toEqual(['2026-01-02', '2026-01-01']);
+    expect(repository.bucketCalls.map((c) => c.day)).toEqual(['2026-01-02', '2026-01-01']);
+    // only the buckets that overlap the range: 2026-01-01T23:00 and the hours of 2026-01-02 that hold rows
+    expect(repository.pageCalls[repository.pageCalls.length - 1].bucket).toBe('2026-01-01T23:00:00.000Z');
+    expect(repository.pageCalls.map((c) => c.bucket).filter((b) => b.startsWith('2026-01-01'))).toEqual(['2026-01-01T23:00:00.000Z']);
   });
 
   it('maps a stored row to its view, parsing the JSON payload', async () => {
@@ -202,6 +206,18 @@ describe('RecordsService.records', () => {
       await expect(service.records('users', { ...range, limit: 7, pageToken: token })).rejects.toBeInstanceOf(BadRequestError);
     });
 
+    it('a token of the API before events were bucketed (version 1, a day partition) with 400 naming pageToken', async () => {
+      const { service, repository } = setup();
+      const v1 = sealPageToken({ v: 1, s: 'users', f: Date.parse(FROM), t: Date.parse(TO), d: '2026-01-03', p: null }, pageTokenKey(testConfig().http.apiKeys));
+
+      const err = await rejection(service.records('users', { from: FROM, to: TO, limit: 7, pageToken: v1 }));
+
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).message).toMatch(/^pageToken is not valid/);
+      expect((err as BadRequestError).details).toEqual([{ field: 'pageToken', message: 'not a token this API issued' }]);
+      expect(repository.bucketCalls).toHaveLength(0);
+    });
+
     it('a garbage token, without reading Cassandra', async () => {
       const { service, repository } = setup();
 
@@ -229,7 +245,10 @@ describe('RecordsService.records', () => {
       ['a range longer than RECORDS_MAX_RANGE_DAYS', { from: Date.parse('2020-01-01T00:00:00Z'), to: Date.parse(TO) }],
     ])('a signed token carrying %s with 400', async (_case, range) => {
       const { service, repository } = setup();
-      const token = encodePageToken({ source: 'users', from: range.from, to: range.to, day: '2026-01-03' }, pageTokenKey(testConfig().http.apiKeys));
+      const token = encodePageToken(
+        { source: 'users', from: range.from, to: range.to, day: '2026-01-03', bucket: Date.parse('2026-01-03T00:00:00Z') },
+        pageTokenKey(testConfig().http.apiKeys),
+      );
 
       await expect(service.records('users', { limit: 7, pageToken: token })).rejects.toBeInstanceOf(BadRequestError);
       expect(repository.pageCalls).toHaveLength(0);
@@ -254,6 +273,123 @@ describe('RecordsService.records', () => {
       const { service } = setup();
 
       await expect(service.records('payments', { from: FROM, to: TO, limit: 7 })).rejects.toBeInstanceOf(NotFoundError);
+    });
+  });
+});
+
+describe('RecordsService.records across buckets', () => {
+  /** users stored in 1 h buckets on Jan 1, 10 min buckets on Jan 2 (from 10:25, and 1 h before), 30 s buckets on Jan 3. */
+  function mixedSizes() {
+    const { service, repository } = setup();
+    const jan1 = spaced('2026-01-01T00:30:00Z', 12, 117).map((at) => event('users', at));
+    const jan2Hourly = ['2026-01-02T08:00:00.000Z', '2026-01-02T09:59:59.999Z', '2026-01-02T10:00:00.000Z', '2026-01-02T10:24:59.999Z'].map((at) =>
+      event('users', at),
+    );
+    const jan2TenMinutes = [...spaced('2026-01-02T10:25:00Z', 9, 13), '2026-01-02T23:59:59.999Z'].map((at) => event('users', at));
+    const jan3 = [
+      '2026-01-03T00:00:00.000Z',
+      '2026-01-03T00:00:29.999Z',
+      '2026-01-03T00:00:30.000Z',
+      '2026-01-03T00:00:30.000Z', // a tie, in the same bucket
+      ...spaced('2026-01-03T07:00:00Z', 5, 1),
+    ].map((at) => event('users', at));
+    repository.bucketSize('users', 3600).insert(...jan1, ...jan2Hourly);
+    repository.bucketSize('users', 600).insert(...jan2TenMinutes);
+    repository.bucketSize('users', 30).insert(...jan3);
+    const rows = [...jan1, ...jan2Hourly, ...jan2TenMinutes, ...jan3];
+    return { service, repository, rows };
+  }
+
+  it('spreads the test data as intended: buckets of three sizes, one day holding two', async () => {
+    const { repository, rows } = mixedSizes();
+
+    expect(rows).toHaveLength(35);
+    const sizes = async (day: string) => new Set((await repository.bucketsOf('users', day, new Date(TO))).map((b) => b.seconds));
+    expect(await sizes('2026-01-01')).toEqual(new Set([3600]));
+    expect(await sizes('2026-01-02')).toEqual(new Set([3600, 600]));
+    expect(await sizes('2026-01-03')).toEqual(new Set([30]));
+  });
+
+  it.each([1, 2, 3, 4, 5, 7, 9, 10, 34, 35, 36, 1000])('returns every row exactly once, newest first, with limit %i', async (limit) => {
+    const { service, rows } = mixedSizes();
+
+    const pages = await allPages(service, 'users', { from: FROM, to: TO, limit });
+
+    expect(pages.flatMap((p) => p.items.map((i) => i.eventId))).toEqual(newestFirst(rows).map((r) => r.eventId));
+    expect(pages.every((p) => p.items.length <= limit)).toBe(true);
+    expect(pages.slice(0, -1).every((p) => p.items.length === limit)).toBe(true);
+    expect(pages[pages.length - 1].nextPageToken).toBeUndefined();
+  });
+
+  it('reads each bucket partition once from its start, and goes on in it only with its own paging state', async () => {
+    const { service, repository } = mixedSizes();
+
+    await allPages(service, 'users', { from: FROM, to: TO, limit: 4 });
+
+    const starts = repository.pageCalls.filter((c) => c.pageState === undefined).map((c) => c.bucket);
+    expect(new Set(starts).size).toBe(starts.length);
+    // the fake refuses a paging state of another partition, so reaching here means none was misused
+    expect(repository.pageCalls.some((c) => c.pageState !== undefined)).toBe(true);
+  });
+
+  it('reads only the buckets the index lists: a week of 1 s buckets holding three events costs three partition reads', async () => {
+    const { service, repository } = setup();
+    repository.bucketSize('users', 1).insert(
+      event('users', '2026-01-02T12:00:00.500Z'),
+      event('users', '2026-01-05T00:00:00.000Z'),
+      event('users', '2026-01-07T23:59:59.999Z'),
+    );
+
+    const page = await service.records('users', { from: '2026-01-01', to: '2026-01-08', limit: 100 });
+
+    expect(page.items.map((i) => i.receivedAt)).toEqual(['2026-01-07T23:59:59.999Z', '2026-01-05T00:00:00.000Z', '2026-01-02T12:00:00.500Z']);
+    expect(page.nextPageToken).toBeUndefined();
+    expect(repository.pageCalls.map((c) => c.bucket)).toEqual(['2026-01-07T23:59:59.000Z', '2026-01-05T00:00:00.000Z', '2026-01-02T12:00:00.000Z']);
+    expect(repository.bucketCalls.map((c) => c.day)).toEqual(['2026-01-07', '2026-01-06', '2026-01-05', '2026-01-04', '2026-01-03', '2026-01-02', '2026-01-01']);
+  });
+
+  it('skips the buckets of a day that end before from or start at or after to', async () => {
+    const { service, repository } = setup();
+    repository.bucketSize('users', 600).insert(...spaced('2026-01-02T09:00:00Z', 24, 10).map((at) => event('users', at)));
+
+    const { items } = await service.records('users', { from: '2026-01-02T10:05:00Z', to: '2026-01-02T11:00:00Z', limit: 100 });
+
+    expect(items.map((i) => i.receivedAt)).toEqual(spaced('2026-01-02T10:10:00Z', 5, 10).reverse());
+    expect(repository.bucketCalls).toEqual([{ day: '2026-01-02', until: '2026-01-02T10:59:59.999Z' }]);
+    expect(repository.pageCalls.map((c) => c.bucket)).toEqual(spaced('2026-01-02T10:00:00Z', 6, 10).reverse());
+  });
+
+  it('reads a bucket whose start two sizes share as wide as the widest of its day', async () => {
+    const { service, repository } = setup();
+    // 1 h buckets until 10:40, then 10 min ones: the 10:00 bucket's index row now says 600 s
+    repository.bucketSize('users', 3600).insert(event('users', '2026-01-02T09:30:00Z'), event('users', '2026-01-02T10:30:00Z'));
+    repository.bucketSize('users', 600).insert(event('users', '2026-01-02T10:00:00Z'), event('users', '2026-01-02T10:45:00Z'));
+
+    const { items } = await service.records('users', { from: '2026-01-02T10:20:00Z', to: '2026-01-02T11:00:00Z', limit: 100 });
+
+    expect(items.map((i) => i.receivedAt)).toEqual(['2026-01-02T10:45:00.000Z', '2026-01-02T10:30:00.000Z']);
+  });
+
+  it('resumes after the bucket a page ended with, in the same day or the next', async () => {
+    const { service, repository } = setup();
+    repository.insert(event('users', '2026-01-02T10:30:00Z'), event('users', '2026-01-02T10:10:00Z'), event('users', '2026-01-01T23:10:00Z'));
+
+    const first = await service.records('users', { from: FROM, to: TO, limit: 2 });
+    const second = await service.records('users', { limit: 2, pageToken: first.nextPageToken });
+
+    expect(first.items.map((i) => i.receivedAt)).toEqual(['2026-01-02T10:30:00.000Z', '2026-01-02T10:10:00.000Z']);
+    expect(second).toEqual({ items: [expect.objectContaining({ receivedAt: '2026-01-01T23:10:00.000Z' })] });
+    expect(repository.pageCalls.map((c) => c.bucket)).toEqual(['2026-01-02T10:00:00.000Z', '2026-01-01T23:00:00.000Z']);
+    // the second page asked the index of 2026-01-02 only for buckets before the one the first page ended with
+    expect(repository.bucketCalls.slice(2, 3)).toEqual([{ day: '2026-01-02', until: '2026-01-02T09:59:59.999Z' }]);
+  });
+
+  it('answers no token when the page ends with the last bucket of the range', async () => {
+    const { service, repository } = setup();
+    repository.insert(event('users', '2026-01-01T10:30:00Z'), event('users', '2026-01-01T10:10:00Z'));
+
+    await expect(service.records('users', { from: '2026-01-01', to: '2026-01-02', limit: 2 })).resolves.toEqual({
+      items: [expect.objectContaining({ receivedAt: '2026-01-01T10:30:00.000Z' }), expect.objectContaining({ receivedAt: '2026-01-01T10:10:00.000Z' })],
     });
   });
 });

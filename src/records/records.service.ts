@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { BadRequestError } from '../common/errors/errors';
-import { EventsRepository, StoredEvent } from '../cassandra/events.repository';
+import { EventBucket, EventsRepository, StoredEvent } from '../cassandra/events.repository';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { RecordDto, RecordsPageDto, RecordsQueryDto, StatsDto } from './dto/records.dto';
-import { decodePageToken, encodePageToken, pageTokenKey } from './page-token';
-import { checkedRange, daysNewestFirst, timeRange } from './time-range';
+import { decodePageToken, encodePageToken, PageCursor, pageTokenKey } from './page-token';
+import { checkedRange, daysNewestFirst, TimeRange, timeRange } from './time-range';
 
 const WEEK_MS = 7 * 86_400_000;
 const DAY_MS = 86_400_000;
@@ -23,38 +23,44 @@ export class RecordsService {
   }
 
   /**
-   * Processed events newest first. Walks the day partitions from `to` back to `from`; the token
-   * carries the query, the current day and the driver's paging state, so every row comes exactly once.
+   * Processed events newest first. Walks the UTC days from `to` back to `from`, and in each day the
+   * non-empty buckets (event_buckets) that overlap [from, to), newest first, reading each bucket
+   * partition page by page; the token carries the query, the current bucket and the driver's paging
+   * state, so every row comes exactly once.
    */
   async records(sourceName: string, query: RecordsQueryDto): Promise<RecordsPageDto> {
     this.sources.get(sourceName);
     let range = timeRange(query.from, query.to, WEEK_MS, this.config.records.maxRangeDays);
-    let days = daysNewestFirst(range);
-    let pageState: string | undefined;
+    let cursor: PageCursor | undefined;
     if (query.pageToken !== undefined) {
-      const cursor = decodePageToken(query.pageToken, this.tokenKey);
+      cursor = decodePageToken(query.pageToken, this.tokenKey);
       const sameQuery =
         cursor.source === sourceName &&
         (query.from === undefined || Date.parse(query.from) === cursor.from) &&
         (query.to === undefined || Date.parse(query.to) === cursor.to);
       if (!sameQuery) throw new BadRequestError('pageToken belongs to a different query: keep source, from and to unchanged while paging');
       range = checkedRange(new Date(cursor.from), new Date(cursor.to), this.config.records.maxRangeDays);
-      days = daysNewestFirst(range).filter((d) => d <= cursor.day);
-      pageState = cursor.pageState;
     }
 
     const items: StoredEvent[] = [];
+    const days = daysNewestFirst(range).filter((d) => cursor === undefined || d <= cursor.day);
     for (let i = 0; i < days.length; i++) {
-      const wanted = query.limit - items.length;
-      const page = await this.events.eventsPage(sourceName, days[i], range.from, range.to, wanted, pageState);
-      items.push(...page.events);
-      pageState = undefined;
-      if (page.pageState) {
-        return { items: items.map(toView), nextPageToken: this.token(sourceName, range, days[i], page.pageState) };
-      }
-      if (items.length >= query.limit) {
-        const next = days[i + 1];
-        return { items: items.map(toView), nextPageToken: next ? this.token(sourceName, range, next) : undefined };
+      // Buckets starting before `to`; in the cursor's day, from the cursor's bucket on (or the one after it).
+      let until = range.to.getTime() - 1;
+      if (cursor !== undefined && days[i] === cursor.day) until = Math.min(until, cursor.pageState ? cursor.bucket : cursor.bucket - 1);
+      const buckets = overlapping(await this.events.bucketsOf(sourceName, days[i], new Date(until)), range);
+      for (let j = 0; j < buckets.length; j++) {
+        const bucket = buckets[j].start;
+        const pageState = cursor?.bucket === bucket.getTime() ? cursor.pageState : undefined;
+        const page = await this.events.eventsPage(sourceName, bucket, range.from, range.to, query.limit - items.length, pageState);
+        items.push(...page.events);
+        if (page.pageState) {
+          return { items: items.map(toView), nextPageToken: this.token(sourceName, range, days[i], bucket, page.pageState) };
+        }
+        if (items.length >= query.limit) {
+          const more = j + 1 < buckets.length || i + 1 < days.length;
+          return { items: items.map(toView), nextPageToken: more ? this.token(sourceName, range, days[i], bucket) : undefined };
+        }
       }
     }
     return { items: items.map(toView) };
@@ -78,9 +84,19 @@ export class RecordsService {
     };
   }
 
-  private token(source: string, range: { from: Date; to: Date }, day: string, pageState?: string): string {
-    return encodePageToken({ source, from: range.from.getTime(), to: range.to.getTime(), day, pageState }, this.tokenKey);
+  private token(source: string, range: TimeRange, day: string, bucket: Date, pageState?: string): string {
+    return encodePageToken({ source, from: range.from.getTime(), to: range.to.getTime(), day, bucket: bucket.getTime(), pageState }, this.tokenKey);
   }
+}
+
+/**
+ * The buckets that may hold rows of [from, to). A bucket is taken as wide as the widest bucket of
+ * its day: a start shared by two sizes (the source's bucket changed that day) keeps only the size
+ * written last in the index, and its partition may hold rows of the larger one.
+ */
+function overlapping(buckets: EventBucket[], range: TimeRange): EventBucket[] {
+  const widestMs = Math.max(0, ...buckets.map((b) => b.seconds)) * 1000;
+  return buckets.filter((b) => b.start < range.to && b.start.getTime() + widestMs > range.from.getTime());
 }
 
 function toView(e: StoredEvent): RecordDto {

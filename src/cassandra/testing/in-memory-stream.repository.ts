@@ -51,7 +51,7 @@ export class InMemoryStreamRepository implements Omit<StreamRepository, 'ks' | '
 
   heartbeat = jest.fn(async (stream: string): Promise<StreamHeartbeat | undefined> => {
     const hb = this.heartbeats.get(stream);
-    return hb && { ...hb, offsets: structuredClone(hb.offsets), topics: [...hb.topics] };
+    return hb && { ...hb, offsets: structuredClone(hb.offsets), topics: [...hb.topics], buckets: hb.buckets && { ...hb.buckets } };
   });
 
   /** What a copy of the job reports (merged into its row, as the job's UPDATEs are). */

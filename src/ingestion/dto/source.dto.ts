@@ -43,6 +43,17 @@ export class SourceDto {
     description: "Set for a signed source: its deliveries carry this scheme's signature instead of an API key",
   })
   signatureScheme?: SignatureScheme;
+
+  @ApiProperty({
+    example: '1h',
+    description:
+      "The time span of one storage partition of this source's events (sources.yaml `bucket`, or derived from `peakEventsPerSecond`), " +
+      'written as <n>s, <n>m, <n>h or <n>d',
+  })
+  bucket: string;
+
+  @ApiProperty({ example: 3600, minimum: 1, maximum: 86400, description: 'bucket, in seconds (it divides a day evenly)' })
+  bucketSeconds: number;
 }
 
 export class SourcesResponseDto {

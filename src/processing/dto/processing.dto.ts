@@ -20,7 +20,7 @@ export class JobDto {
   @ApiProperty({ example: 'daily_rollup' })
   name: string;
 
-  @ApiProperty({ example: "Recomputes one day's per-minute counts from events_by_source" })
+  @ApiProperty({ example: "Recomputes one day's per-minute counts from events_by_bucket" })
   description: string;
 
   @ApiProperty({ example: 'daily_rollup.py' })

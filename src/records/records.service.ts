@@ -4,8 +4,15 @@ import { BadRequestError } from '../common/errors/errors';
 import { EventBucket, EventsRepository, StoredEvent } from '../cassandra/events.repository';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { RecordDto, RecordsPageDto, RecordsQueryDto, StatsDto } from './dto/records.dto';
+import { storedPayload } from './records-json';
 import { decodePageToken, encodePageToken, PageCursor, pageTokenKey } from './page-token';
 import { checkedRange, daysNewestFirst, TimeRange, timeRange } from './time-range';
+
+/** A page of records as stored, and the token of the next one (absent on the last page). */
+export interface StoredPage {
+  items: StoredEvent[];
+  nextPageToken?: string;
+}
 
 const WEEK_MS = 7 * 86_400_000;
 const DAY_MS = 86_400_000;
@@ -29,6 +36,12 @@ export class RecordsService {
    * state, so every row comes exactly once.
    */
   async records(sourceName: string, query: RecordsQueryDto): Promise<RecordsPageDto> {
+    const { items, nextPageToken } = await this.page(sourceName, query);
+    return { items: items.map(toView), nextPageToken };
+  }
+
+  /** A page of records as stored (payloads as JSON text): what records() answers, before each payload is parsed. */
+  async page(sourceName: string, query: RecordsQueryDto): Promise<StoredPage> {
     this.sources.get(sourceName);
     let range = timeRange(query.from, query.to, WEEK_MS, this.config.records.maxRangeDays);
     let cursor: PageCursor | undefined;
@@ -55,15 +68,15 @@ export class RecordsService {
         const page = await this.events.eventsPage(sourceName, bucket, range.from, range.to, query.limit - items.length, pageState);
         items.push(...page.events);
         if (page.pageState) {
-          return { items: items.map(toView), nextPageToken: this.token(sourceName, range, days[i], bucket, page.pageState) };
+          return { items, nextPageToken: this.token(sourceName, range, days[i], bucket, page.pageState) };
         }
         if (items.length >= query.limit) {
           const more = j + 1 < buckets.length || i + 1 < days.length;
-          return { items: items.map(toView), nextPageToken: more ? this.token(sourceName, range, days[i], bucket) : undefined };
+          return { items, nextPageToken: more ? this.token(sourceName, range, days[i], bucket) : undefined };
         }
       }
     }
-    return { items: items.map(toView) };
+    return { items };
   }
 
   /** Per-minute counts over [from, to), oldest first; the default window is the last 24 hours. */
@@ -100,12 +113,7 @@ function overlapping(buckets: EventBucket[], range: TimeRange): EventBucket[] {
 }
 
 function toView(e: StoredEvent): RecordDto {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(e.payload);
-  } catch {
-    payload = e.payload;
-  }
+  const payload = storedPayload(e.payload);
   return {
     eventId: e.eventId,
     source: e.source,

@@ -97,7 +97,7 @@ class Served {
       else this.keys.check(req.headers);
       answer = await this.route.answer(req, param, query);
     } catch (err) {
-      const error = errorAnswer(err, String(req.id), this.metrics, this.logger, req.url);
+      const error = errorAnswer(err, String(req.id), this.metrics, this.logger, req.url?.split('?')[0]);
       answer = { status: error.statusCode, json: JSON.stringify(error.body), headers: error.headers };
     }
     if (res.headersSent) return;

@@ -1,0 +1,445 @@
+import { INestApplication, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { createHmac } from 'node:crypto';
+import { IncomingHttpHeaders, request, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { IdempotencyRepository } from '../cassandra/idempotency.repository';
+import { InMemoryIdempotencyRepository } from '../cassandra/testing/in-memory-idempotency.repository';
+import { SourcesRegistry } from '../catalogs/sources.registry';
+import { sourcesRegistry } from '../catalogs/testing/catalogs';
+import { ApiKeyGuard } from '../common/auth/api-key.guard';
+import { APP_CONFIG } from '../common/config/app-config';
+import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
+import { UpstreamUnavailableError } from '../common/errors/errors';
+import { serveHotRoutes } from '../common/http/hot-routes';
+import { requestId } from '../common/http/request-id.middleware';
+import { validationPipe } from '../common/http/validation.pipe';
+import { testConfig } from '../common/testing/config';
+import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
+import { KafkaProducer } from '../kafka/kafka.producer';
+import { httpMetrics, UNMATCHED } from '../metrics/http-metrics.middleware';
+import { MeteredExpressAdapter } from '../metrics/metered-express.adapter';
+import { MetricsService } from '../metrics/metrics.service';
+import { metricValue } from '../metrics/testing/metric-value';
+import { ingestRoute } from './ingest.route';
+import { IdempotentRequests } from './idempotent-requests';
+import { IngestionController } from './ingestion.controller';
+import { IngestionService } from './ingestion.service';
+
+const KEY = 'k'.repeat(16);
+const SIGNING_KEY = Buffer.from('the key of the test sender');
+const SOURCES = `sources:
+  hooks:
+    signature: { scheme: standard-webhooks, secrets: ["\${HOOKS_SECRET}"] }
+  clicks: {}
+  small:
+    maxBodyBytes: 16
+`;
+const ROUTE = '/api/v1/ingest/:source';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The ingest route as apps/api/bootstrap.ts wires it: the hot route ahead of Express, then the
+ * request id and metrics middleware, the controller behind the global guard and exception filter.
+ * A last middleware of the test records what reached Express, so a test can tell who answered.
+ */
+async function ingestApp(kafka: FakeKafkaProducer): Promise<{ app: INestApplication; port: number; reachedExpress: string[] }> {
+  @Module({
+    controllers: [IngestionController],
+    providers: [
+      IngestionService,
+      IdempotentRequests,
+      MetricsService,
+      { provide: IdempotencyRepository, useValue: new InMemoryIdempotencyRepository().repository },
+      { provide: KafkaProducer, useValue: kafka.producer },
+      { provide: SourcesRegistry, useValue: sourcesRegistry(SOURCES, { HOOKS_SECRET: `whsec_${SIGNING_KEY.toString('base64')}` }) },
+      { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: KEY }) },
+      { provide: APP_GUARD, useClass: ApiKeyGuard },
+      { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      { provide: APP_PIPE, useValue: validationPipe() },
+    ],
+  })
+  class IngestRouteProbeModule {}
+
+  const moduleRef = await Test.createTestingModule({ imports: [IngestRouteProbeModule] }).compile();
+  const app = moduleRef.createNestApplication(new MeteredExpressAdapter(), { bodyParser: false, logger: false });
+  serveHotRoutes(app, 'api/v1', [ingestRoute(app.get(IngestionService), app.get(SourcesRegistry))]);
+  const reachedExpress: string[] = [];
+  app.use(requestId);
+  app.use(httpMetrics(app.get(MetricsService)));
+  app.use((req: { method: string; originalUrl: string }, _res: unknown, next: () => void) => {
+    reachedExpress.push(`${req.method} ${req.originalUrl}`);
+    next();
+  });
+  const express = app.getHttpAdapter().getInstance();
+  express.disable('x-powered-by');
+  express.disable('etag');
+  app.setGlobalPrefix('api/v1');
+  await app.listen(0, '127.0.0.1');
+  const port = ((app.getHttpServer() as Server).address() as AddressInfo).port;
+  return { app, port, reachedExpress };
+}
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  /** The JSON body: an ingest answer or the one error shape. */
+  body?: { requestId?: string; message?: string; eventIds?: string[]; [field: string]: unknown };
+}
+
+/** Standard-webhooks headers signing `body` with the sender's key (or another). */
+function signed(body: string | Buffer, { id = 'msg_1', key = SIGNING_KEY } = {}): Record<string, string> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64');
+  return { 'Webhook-Id': id, 'Webhook-Timestamp': String(timestamp), 'Webhook-Signature': `v1,${signature}` };
+}
+
+const CONNECTION_HEADERS = ['date', 'connection', 'keep-alive'];
+
+/** What a client compares of two answers: status, headers (but the connection's), and the body (event ids by count: they are new per request). */
+function observed({ status, headers, body }: Answer): object {
+  const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => !CONNECTION_HEADERS.includes(name)));
+  const shownBody = body?.eventIds ? { ...body, eventIds: body.eventIds.length } : body;
+  return { status, headers: rest, body: shownBody };
+}
+
+describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
+  let app: INestApplication;
+  let port: number;
+  let reachedExpress: string[];
+  let kafka: FakeKafkaProducer;
+  let ingest: jest.SpyInstance;
+
+  /** A request sent as given, the path byte for byte (no client re-encodes it). */
+  const send = (method: string, path: string, headers: Record<string, string> = {}, body: string | Buffer = ''): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method, path, headers: { 'Content-Length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode!, headers: res.headers, text, body: text === '' ? undefined : JSON.parse(text) });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const post = (source: string, headers: Record<string, string> = {}, body: string | Buffer = '{"n":1}') =>
+    send('POST', `/api/v1/ingest/${source}`, { 'Content-Type': 'application/json', ...headers }, body);
+
+  /**
+   * The same request to the lean route and, spelled with a trailing slash (which only Express takes),
+   * to the controller; checks that each was answered by the one it was meant for.
+   */
+  async function leanAndNest(source: string, headers: Record<string, string> = {}, body: string | Buffer = '{"n":1}'): Promise<[Answer, Answer]> {
+    const lean = await post(source, headers, body);
+    const nest = await post(`${source}/`, headers, body);
+    expect(reachedExpress).not.toContain(`POST /api/v1/ingest/${source}`);
+    expect(reachedExpress).toContain(`POST /api/v1/ingest/${source}/`);
+    return [lean, nest];
+  }
+
+  const requests = (labels: Record<string, string>) => metricValue(app.get(MetricsService), 'http_requests_total', labels);
+
+  beforeEach(async () => {
+    kafka = new FakeKafkaProducer();
+    ({ app, port, reachedExpress } = await ingestApp(kafka));
+    ingest = jest.spyOn(app.get(IngestionService), 'ingest');
+  });
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    // A request a failed test left waiting must not hold up the close.
+    (app.getHttpServer() as Server).closeAllConnections();
+    await app.close();
+  });
+
+  describe('answers what the controller answers', () => {
+    it('202: the body, Content-Type, Content-Length and the echoed X-Request-Id, after one publish each', async () => {
+      const [lean, nest] = await leanAndNest('clicks', { 'X-API-Key': KEY, 'X-Request-Id': 'req-202' }, '[{"n":1},{"n":2}]');
+
+      expect(lean.status).toBe(202);
+      expect(lean.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(lean.headers['x-request-id']).toBe('req-202');
+      expect(lean.headers['content-length']).toBe(String(Buffer.byteLength(lean.text)));
+      expect(lean.headers['idempotent-replayed']).toBeUndefined();
+      expect(lean.body).toEqual({ accepted: 2, eventIds: [expect.any(String), expect.any(String)] });
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(kafka.publish).toHaveBeenCalledTimes(2);
+      expect(kafka.publish.mock.calls[0][1].map((m) => JSON.parse(m.value).payload)).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(kafka.publish.mock.calls[0][0]).toBe('ingest.clicks');
+    });
+
+    it('202 for the key as a bearer token, and for the same key in both headers', async () => {
+      for (const headers of [{ Authorization: `Bearer ${KEY}` }, { 'X-API-Key': KEY, Authorization: `bearer ${KEY}` }] as Record<string, string>[]) {
+        const [lean, nest] = await leanAndNest('clicks', { ...headers, 'X-Request-Id': 'req-bearer' });
+
+        expect(lean.status).toBe(202);
+        expect(observed(lean)).toEqual(observed(nest));
+      }
+    });
+
+    it('gives a request without a sane X-Request-Id an id of its own, in the header', async () => {
+      for (const given of [{}, { 'X-Request-Id': 'not a sane id' }, { 'X-Request-Id': 'r'.repeat(129) }] as Record<string, string>[]) {
+        const [lean, nest] = await leanAndNest('clicks', { 'X-API-Key': KEY, ...given }, '{');
+        const ids = [lean.headers['x-request-id'], nest.headers['x-request-id']];
+
+        expect(lean.status).toBe(400);
+        expect(ids).toEqual([expect.stringMatching(UUID), expect.stringMatching(UUID)]);
+        expect(ids[0]).not.toBe(ids[1]);
+        expect([lean.body?.requestId, nest.body?.requestId]).toEqual(ids);
+      }
+    });
+
+    it('replays an answered Idempotency-Key with Idempotent-Replayed: true, whichever route answered first', async () => {
+      const headers = { 'X-API-Key': KEY, 'Idempotency-Key': 'key-1', 'X-Request-Id': 'req-replay' };
+
+      const first = await post('clicks', headers);
+      const [lean, nest] = await leanAndNest('clicks', headers);
+
+      expect(first.status).toBe(202);
+      expect(first.headers['idempotent-replayed']).toBeUndefined();
+      expect(lean.status).toBe(202);
+      expect(lean.headers['idempotent-replayed']).toBe('true');
+      expect(lean.body).toEqual(first.body);
+      expect(nest.body).toEqual(first.body);
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(kafka.publish).toHaveBeenCalledTimes(1);
+    });
+
+    it.each([
+      ['no key', {}, /^Missing API key/],
+      ['a wrong key', { 'X-API-Key': 'wrong-key-0123456789' }, /^Invalid API key$/],
+      ['a wrong bearer token', { Authorization: 'Bearer wrong-key-0123456789' }, /^Invalid API key$/],
+      ['X-API-Key and a bearer token that differ', { 'X-API-Key': KEY, Authorization: 'Bearer wrong-key-0123456789' }, /^X-API-Key and Authorization carry different keys$/],
+      ['X-API-Key beside an Authorization that is no bearer token', { 'X-API-Key': KEY, Authorization: `Basic ${KEY}` }, /^Authorization must be "Bearer <key>"/],
+    ])('401 for %s, publishing nothing', async (_case, credentials, message) => {
+      const [lean, nest] = await leanAndNest('clicks', { ...credentials, 'X-Request-Id': 'req-401' });
+
+      expect(lean.status).toBe(401);
+      expect(lean.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: expect.stringMatching(message), requestId: 'req-401' });
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(ingest).not.toHaveBeenCalled();
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it('202 for a signed delivery without an API key, the signature checked on the bytes as sent', async () => {
+      const body = gzipSync('{"customer": "Zoë"}\n');
+      const headers = { 'Content-Encoding': 'gzip', 'X-Request-Id': 'req-signed' };
+
+      const lean = await post('hooks', { ...headers, ...signed(body, { id: 'msg_lean' }) }, body);
+      const nest = await post('hooks/', { ...headers, ...signed(body, { id: 'msg_nest' }) }, body);
+
+      expect(lean.status).toBe(202);
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(reachedExpress).toEqual(['POST /api/v1/ingest/hooks/']);
+      expect(JSON.parse(kafka.publish.mock.calls[0][1][0].value).payload).toEqual({ customer: 'Zoë' });
+    });
+
+    it.each([
+      ['without a signature, an API key does not replace it', { 'X-API-Key': KEY }, 'missing_header'],
+      ['with a bad signature and no key', signed('{"n":1}', { key: Buffer.from('another key') }), 'no_match'],
+    ])('401 from the signature check for a signed source %s', async (_case, headers, problem) => {
+      const [lean, nest] = await leanAndNest('hooks', { ...headers, 'X-Request-Id': 'req-sig' });
+
+      expect(lean.status).toBe(401);
+      expect(lean.body).toMatchObject({ statusCode: 401, requestId: 'req-sig', details: [{ source: 'hooks', scheme: 'standard-webhooks', problem }] });
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(ingest).toHaveBeenCalledTimes(2);
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it('401 for a signed source sent keys that disagree, before the signature is looked at', async () => {
+      const headers = { ...signed('{"n":1}'), 'X-API-Key': KEY, Authorization: 'Bearer another-key-0123456789', 'X-Request-Id': 'req-keys' };
+
+      const [lean, nest] = await leanAndNest('hooks', headers);
+
+      expect(lean.status).toBe(401);
+      expect(lean.body?.message).toBe('X-API-Key and Authorization carry different keys');
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(ingest).not.toHaveBeenCalled();
+    });
+
+    it('401, not 404, for an unknown source without a key; 404 with one', async () => {
+      const [noKey, noKeyNest] = await leanAndNest('payments', { ...signed('{"n":1}'), 'X-Request-Id': 'req-unknown' });
+      const [lean, nest] = await leanAndNest('orders', { 'X-API-Key': KEY, 'X-Request-Id': 'req-unknown' });
+
+      expect(noKey.status).toBe(401);
+      expect(noKey.body?.message).toMatch(/^Missing API key/);
+      expect(observed(noKey)).toEqual(observed(noKeyNest));
+      expect(lean.status).toBe(404);
+      expect(lean.body).toEqual({ statusCode: 404, error: 'Not Found', message: expect.stringContaining('orders'), requestId: 'req-unknown' });
+      expect(observed(lean)).toEqual(observed(nest));
+    });
+
+    it.each([
+      ['400 for a body that is not JSON', {}, '{"n":', 400, {}],
+      ['400 with details for a bad NDJSON line', { 'Content-Type': 'application/x-ndjson' }, '{"n":1}\n{"n":\n', 400, { details: [{ line: 2 }] }],
+      ['400 for an empty body', {}, '', 400, {}],
+      ['400 for a bad Idempotency-Key', { 'Idempotency-Key': 'has spaces' }, '{"n":1}', 400, {}],
+      ['400 for a corrupt gzip body', { 'Content-Encoding': 'gzip' }, 'not gzip', 400, {}],
+      ['415 for a content type it does not read', { 'Content-Type': 'text/plain' }, '{"n":1}', 415, {}],
+      ['415 for a content encoding it does not undo', { 'Content-Encoding': 'br' }, '{"n":1}', 415, {}],
+    ])('%s, in the one error shape', async (_case, headers, body, status, extra) => {
+      const [lean, nest] = await leanAndNest('clicks', { 'X-API-Key': KEY, 'X-Request-Id': 'req-err', ...headers }, body);
+
+      expect(lean.status).toBe(status);
+      expect(lean.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(lean.body).toEqual({ statusCode: status, error: expect.any(String), message: expect.any(String), requestId: 'req-err', ...extra });
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it("415 for an encoding names the ones it takes in Accept-Encoding, as the controller's answer does", async () => {
+      const [lean, nest] = await leanAndNest('clicks', { 'X-API-Key': KEY, 'Content-Encoding': 'br' });
+
+      expect(lean.headers['accept-encoding']).toBe('gzip, deflate');
+      expect(nest.headers['accept-encoding']).toBe('gzip, deflate');
+    });
+
+    it("413 for a body over the source's limit", async () => {
+      const [lean, nest] = await leanAndNest('small', { 'X-API-Key': KEY, 'X-Request-Id': 'req-413' }, `[${'{"n":1},'.repeat(4)}{"n":1}]`);
+
+      expect(lean.status).toBe(413);
+      expect(lean.body).toEqual({ statusCode: 413, error: 'Payload Too Large', message: expect.stringMatching(/^The body is larger than 16 bytes/), requestId: 'req-413' });
+      expect(observed(lean)).toEqual(observed(nest));
+    });
+
+    it('422 for an answered Idempotency-Key sent with another body', async () => {
+      const headers = { 'X-API-Key': KEY, 'Idempotency-Key': 'key-422', 'X-Request-Id': 'req-422' };
+      expect((await post('clicks', headers, '{"n":1}')).status).toBe(202);
+
+      const [lean, nest] = await leanAndNest('clicks', headers, '{"n":2}');
+
+      expect(lean.status).toBe(422);
+      expect(observed(lean)).toEqual(observed(nest));
+    });
+
+    it('409 with Retry-After for a key whose first request is still being published', async () => {
+      let release: () => void = () => undefined;
+      const publishing = new Promise<void>((started) =>
+        kafka.publish.mockImplementationOnce(() => {
+          started();
+          return new Promise<void>((resolve) => (release = resolve));
+        }),
+      );
+      const headers = { 'X-API-Key': KEY, 'Idempotency-Key': 'key-409', 'X-Request-Id': 'req-409' };
+      const first = post('clicks', headers);
+      await publishing;
+
+      try {
+        const [lean, nest] = await leanAndNest('clicks', headers);
+
+        expect(lean.status).toBe(409);
+        expect(lean.headers['retry-after']).toEqual(expect.any(String));
+        expect(observed(lean)).toEqual(observed(nest));
+      } finally {
+        release();
+      }
+      expect((await first).status).toBe(202);
+    });
+
+    it('503 naming Kafka when it does not acknowledge, counted as an upstream error', async () => {
+      kafka.publish.mockRejectedValue(new UpstreamUnavailableError('Kafka', 'Kafka is unavailable'));
+
+      const [lean, nest] = await leanAndNest('clicks', { 'X-API-Key': KEY, 'X-Request-Id': 'req-503' });
+
+      expect(lean.status).toBe(503);
+      expect(lean.body).toMatchObject({ statusCode: 503, upstream: 'Kafka', requestId: 'req-503' });
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(await metricValue(app.get(MetricsService), 'pipeline_upstream_errors_total', { upstream: 'kafka', status: '503' })).toBe(2);
+    });
+  });
+
+  describe('leaves every other request to Express', () => {
+    it.each([
+      ['GET', '/api/v1/ingest/clicks'],
+      ['PUT', '/api/v1/ingest/clicks'],
+      ['HEAD', '/api/v1/ingest/clicks'],
+    ])('%s %s: 405 with Allow: POST', async (method, path) => {
+      const res = await send(method, path, { 'X-API-Key': KEY, 'X-Request-Id': 'req-405' });
+
+      expect(res.status).toBe(405);
+      expect(res.headers.allow).toBe('POST');
+      if (method !== 'HEAD') expect(res.body).toEqual({ statusCode: 405, error: 'Method Not Allowed', message: `${method} is not allowed on ${path}; it answers POST`, requestId: 'req-405' });
+      expect(reachedExpress).toEqual([`${method} ${path}`]);
+      expect(ingest).not.toHaveBeenCalled();
+    });
+
+    it.each(['/api/v1/ingest', '/api/v1/ingest/clicks/more', '/api/v1/nowhere', '/api/v2/ingest/clicks', '/ingest/clicks'])('POST %s: 404', async (path) => {
+      const res = await send('POST', path, { 'X-API-Key': KEY, 'X-Request-Id': 'req-404' });
+
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found', requestId: 'req-404' });
+      expect(reachedExpress).toEqual([`POST ${path}`]);
+      expect(ingest).not.toHaveBeenCalled();
+    });
+
+    it('takes a query string; leaves another letter case, which Express also matches, to the controller', async () => {
+      const upper = await send('POST', '/API/v1/Ingest/clicks', { 'X-API-Key': KEY, 'Content-Type': 'application/json' }, '{"n":1}');
+      const query = await post('clicks?via=lean', { 'X-API-Key': KEY });
+
+      expect(upper.status).toBe(202);
+      expect(query.status).toBe(202);
+      expect(reachedExpress).toEqual(['POST /API/v1/Ingest/clicks']);
+      expect(ingest.mock.calls.map(([req]) => req.source)).toEqual(['clicks', 'clicks']);
+    });
+  });
+
+  describe('the source name', () => {
+    it('is given to the service decoded, as Express decodes the parameter', async () => {
+      const [lean, nest] = await leanAndNest('cl%69cks', { 'X-API-Key': KEY, 'X-Request-Id': 'req-decoded' });
+      const [slash, slashNest] = await leanAndNest('a%2Fb', { 'X-API-Key': KEY, 'X-Request-Id': 'req-decoded' });
+
+      expect(lean.status).toBe(202);
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(slash.status).toBe(404);
+      expect(observed(slash)).toEqual(observed(slashNest));
+      expect(ingest.mock.calls.map(([req]) => req.source)).toEqual(['clicks', 'clicks', 'a/b', 'a/b']);
+    });
+
+    it('decoded before it is asked whether the source is signed', async () => {
+      const body = '{"n":1}';
+
+      const res = await post('h%6Foks', signed(body), body);
+
+      expect(res.status).toBe(202);
+      expect(reachedExpress).toEqual([]);
+      expect(ingest.mock.calls[0][0].source).toBe('hooks');
+    });
+
+    it('that does not decode is left to Express, which refuses it before the guard', async () => {
+      const res = await post('%E0%A4%A', { 'X-Request-Id': 'req-undecodable' });
+
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: "Failed to decode param '%E0%A4%A'", requestId: 'req-undecodable' });
+      expect(reachedExpress).toEqual(['POST /api/v1/ingest/%E0%A4%A']);
+      expect(ingest).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('http_requests_total', () => {
+    it('counts each request the lean route answered once, under the route pattern, as the controller is counted', async () => {
+      await post('clicks', { 'X-API-Key': KEY });
+      await post('clicks');
+      await post('clicks/', { 'X-API-Key': KEY });
+
+      expect(await requests({ route: ROUTE, method: 'POST', status: '202' })).toBe(2);
+      expect(await requests({ route: ROUTE, method: 'POST', status: '401' })).toBe(1);
+      expect(await requests({})).toBe(3);
+      expect(await metricValue(app.get(MetricsService), 'http_request_duration_seconds_count', { route: ROUTE })).toBe(3);
+      expect(reachedExpress).toEqual(['POST /api/v1/ingest/clicks/']);
+    });
+
+    it('counts what Express answered as before', async () => {
+      await send('GET', '/api/v1/ingest/clicks', { 'X-API-Key': KEY });
+      await send('POST', '/api/v1/nowhere', { 'X-API-Key': KEY });
+
+      expect(await requests({ route: UNMATCHED, method: 'GET', status: '405' })).toBe(1);
+      expect(await requests({ route: UNMATCHED, method: 'POST', status: '404' })).toBe(1);
+      expect(await requests({})).toBe(2);
+    });
+  });
+});

@@ -91,7 +91,18 @@ describe('POST /api/v1/ingest/webhooks: Standard Webhooks deliveries, without an
   it('lists the webhooks source with its signature scheme', async () => {
     const res = await request(app.getHttpServer()).get('/api/v1/sources').set(AUTH).expect(200);
     expect(res.body.sources).toEqual(
-      expect.arrayContaining([{ name: 'webhooks', topic: TOPIC, description: expect.any(String), maxBodyBytes: expect.any(Number), signatureScheme: 'standard-webhooks', onInvalid: 'reject' }]),
+      expect.arrayContaining([
+        {
+          name: 'webhooks',
+          topic: TOPIC,
+          description: expect.any(String),
+          maxBodyBytes: expect.any(Number),
+          signatureScheme: 'standard-webhooks',
+          onInvalid: 'reject',
+          bucket: '1h',
+          bucketSeconds: 3600,
+        },
+      ]),
     );
   });
 

@@ -1,5 +1,5 @@
 import { BadRequestError, UnsupportedMediaTypeError } from '../common/errors/errors';
-import { bodyFormat, parseEvents } from './events.parser';
+import { bodyFormat, eventTexts, parseEvents } from './events.parser';
 
 /** The error parseEvents throws for this body. */
 function parseError(text: string, format: 'json' | 'ndjson'): BadRequestError {
@@ -104,5 +104,19 @@ describe('parseEvents', () => {
       { index: 2, type: 'boolean' },
       { index: 4, type: 'null' },
     ]);
+  });
+});
+
+describe('eventTexts', () => {
+  it("gives a single object's text, trimmed, and nothing for an array (its elements' bounds are not known)", () => {
+    expect(eventTexts(' \n{"a": 1,\n "b": [2]}\r\n', 'json')).toEqual(['{"a": 1,\n "b": [2]}']);
+    expect(eventTexts('[{"a":1},{"a":2}]', 'json')).toBeUndefined();
+  });
+
+  it('gives the NDJSON lines, one per event parseEvents finds (blank lines and CRLF ends left out)', () => {
+    const body = '{"a":1}\r\n\n  {"a":2}  \n\r\n{"a":3}';
+    const texts = eventTexts(body, 'ndjson');
+    expect(texts).toEqual(['{"a":1}', '{"a":2}', '{"a":3}']);
+    expect(texts!.map((t) => JSON.parse(t) as unknown)).toEqual(parseEvents(body, 'ndjson'));
   });
 });

@@ -59,3 +59,14 @@ export function parseEvents(text: string, format: BodyFormat): Record<string, un
   }
   return events as Record<string, unknown>[];
 }
+
+/**
+ * Each event's JSON text as sent, where it comes for free: the body of a single JSON object, or the
+ * lines of NDJSON; undefined for a JSON array (finding its elements' bounds would cost what writing
+ * them out again costs). Call only on a body parseEvents accepted, so each text is valid JSON of an object.
+ */
+export function eventTexts(text: string, format: BodyFormat): string[] | undefined {
+  if (format === 'ndjson') return text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const trimmed = text.trim();
+  return trimmed.startsWith('{') ? [trimmed] : undefined;
+}

@@ -93,6 +93,30 @@ function published(kafka: FakeKafkaProducer) {
 }
 
 describe('IngestionService.ingest', () => {
+  it("splices a single object's text, and each NDJSON line, into its envelope as sent (the same JSON as the parsed payload)", async () => {
+    const { service, kafka } = setup();
+    const text = (source: string, body: string, contentType: string): IngestRequest => ({ source, body: bodyOf(body), contentType });
+    const sent = '\n { "order_id" : "o-\\"1\\"",\n  "amount": 1.50, "currency": "EUR", "big": 12345678901234567890 }\n';
+
+    const result = await service.ingest(text('orders', sent, JSON_TYPE));
+
+    const [, [message]] = kafka.publish.mock.calls[0];
+    const envelope = JSON.parse(message.value) as EventEnvelope;
+    expect(message.value).toBe(
+      `{"eventId":"${result.eventIds[0]}","source":"orders","receivedAt":"${envelope.receivedAt}","key":"o-\\"1\\"","payload":${sent.trim()}}`,
+    );
+    expect(envelope).toEqual({ eventId: result.eventIds[0], source: 'orders', receivedAt: expect.any(String), key: 'o-"1"', payload: JSON.parse(sent) });
+
+    const lines = '{"order_id":"o-2","amount":2,"currency":"EUR"}\r\n\n {"order_id":"o-3", "amount":3,"currency":"EUR"}\n';
+    await service.ingest(text('orders', lines, 'application/x-ndjson'));
+    const [, ndjson] = kafka.publish.mock.calls[1];
+    expect(ndjson.map((m) => (JSON.parse(m.value) as EventEnvelope).payload)).toEqual([
+      { order_id: 'o-2', amount: 2, currency: 'EUR' },
+      { order_id: 'o-3', amount: 3, currency: 'EUR' },
+    ]);
+    expect(ndjson[1].value).toContain('"payload":{"order_id":"o-3", "amount":3,"currency":"EUR"}}');
+  });
+
   it('publishes one enveloped message per event to the source topic, keyed by the keyField', async () => {
     const { service, kafka } = setup();
     const users = [

@@ -17,7 +17,7 @@ import { MetricsService, RejectionReason, UNKNOWN_SOURCE } from '../metrics/metr
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { eventIds } from './envelope';
 import { checkEventLimits, EventLimitError } from './event-limits';
-import { bodyFormat, parseEvents } from './events.parser';
+import { bodyFormat, eventTexts, parseEvents } from './events.parser';
 import { requestMessages, schemaError, schemaFailures } from './quarantine';
 import { bodyEncoding, decodeBody, readRawBody } from './raw-body.reader';
 import { IdempotencyKey, IdempotentRequests } from './idempotent-requests';
@@ -136,7 +136,7 @@ export class IngestionService implements OnApplicationBootstrap {
       // A retried request yields the same ids: they derive from the key and the body.
       const ids = eventIds(source.name, payloads.length, key ? `${key.value}/${bodyHash}` : undefined);
       const receivedAt = (admission?.receivedAt ?? new Date()).toISOString();
-      const { events: messages, deadLetters, quarantined } = requestMessages(source, payloads, ids, receivedAt, failures);
+      const { events: messages, deadLetters, quarantined } = requestMessages(source, payloads, ids, receivedAt, failures, eventTexts(text, format));
       try {
         await this.publish(source, messages, deadLetters);
       } catch (err) {

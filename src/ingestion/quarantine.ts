@@ -39,6 +39,20 @@ export function schemaError(source: Source, events: number, failures: Map<number
   );
 }
 
+/**
+ * The envelope as JSON text: JSON.stringify of the EventEnvelope, except that the payload's own text,
+ * when the caller has it (validated JSON of an object, as sent), is spliced in instead of being
+ * written out again from the parsed payload: the same JSON value, for a fraction of the CPU.
+ */
+export function envelopeJson(eventId: string, source: string, receivedAt: string, key: string | undefined, payload: Record<string, unknown>, text?: string): string {
+  if (text === undefined) {
+    const envelope: EventEnvelope = { eventId, source, receivedAt, ...(key ? { key } : {}), payload };
+    return JSON.stringify(envelope);
+  }
+  const keyed = key ? `,"key":${JSON.stringify(key)}` : '';
+  return `{"eventId":"${eventId}","source":${JSON.stringify(source)},"receivedAt":"${receivedAt}"${keyed},"payload":${text}}`;
+}
+
 /** What one request publishes: its valid events to the source's topic, its quarantined ones to the dead-letter topic. */
 export interface RequestMessages {
   events: OutgoingMessage[];
@@ -57,14 +71,14 @@ export function requestMessages(
   ids: string[],
   receivedAt: string,
   failures: Map<number, FieldError[]>,
+  texts?: string[],
 ): RequestMessages {
   const out: RequestMessages = { events: [], deadLetters: [], quarantined: [] };
   payloads.forEach((payload, i) => {
     const key = partitionKey(payload, source.keyField);
-    const envelope: EventEnvelope = { eventId: ids[i], source: source.name, receivedAt, ...(key ? { key } : {}), payload };
     const reasons = failures.get(i);
     if (!reasons) {
-      out.events.push({ key: key ?? ids[i], value: JSON.stringify(envelope) });
+      out.events.push({ key: key ?? ids[i], value: envelopeJson(ids[i], source.name, receivedAt, key, payload, texts?.[i]) });
       return;
     }
     const deadLetter: DeadLetterEnvelope = {

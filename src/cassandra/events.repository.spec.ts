@@ -23,8 +23,8 @@ describe('EventsRepository', () => {
 
   it('reads one page of a bucket partition within [from, to), with the fetch size and paging state given', async () => {
     const cassandra = new PagingCassandraClient([
-      { event_id: types.Uuid.fromString(uuid), received_at: at('2026-01-02T10:00:01Z'), key: 'k', payload: '{"a":1}', processed_at: at('2026-01-02T10:00:02Z') },
-      { event_id: types.Uuid.fromString(uuid), received_at: at('2026-01-02T10:00:00Z'), key: null, payload: '{}', processed_at: null },
+      { event_id: types.Uuid.fromString(uuid), received_at: at('2026-01-02T10:00:01Z'), key: 'k', payload: Buffer.from('{"a":1}'), processed_at: at('2026-01-02T10:00:02Z') },
+      { event_id: types.Uuid.fromString(uuid), received_at: at('2026-01-02T10:00:00Z'), key: null, payload: null, processed_at: null },
     ]);
     const repository = new EventsRepository(cassandra.client);
 
@@ -32,15 +32,15 @@ describe('EventsRepository', () => {
     const second = await repository.eventsPage('users', at('2026-01-02T10:00:00Z'), at('2026-01-02T00:00:00Z'), at('2026-01-03T00:00:00Z'), 1, first.pageState);
 
     expect(first.events).toEqual([
-      { eventId: uuid, source: 'users', receivedAt: at('2026-01-02T10:00:01Z'), key: 'k', payload: '{"a":1}', processedAt: at('2026-01-02T10:00:02Z') },
+      { eventId: uuid, source: 'users', receivedAt: at('2026-01-02T10:00:01Z'), key: 'k', payload: Buffer.from('{"a":1}'), processedAt: at('2026-01-02T10:00:02Z') },
     ]);
     expect(second).toEqual({
-      events: [{ eventId: uuid, source: 'users', receivedAt: at('2026-01-02T10:00:00Z'), key: undefined, payload: '{}', processedAt: undefined }],
+      events: [{ eventId: uuid, source: 'users', receivedAt: at('2026-01-02T10:00:00Z'), key: undefined, payload: Buffer.alloc(0), processedAt: undefined }],
       pageState: undefined,
     });
     const [query, params, options] = cassandra.execute.mock.calls[1];
     expect(query).toBe(
-      'SELECT event_id, received_at, key, payload, processed_at FROM pipeline.events_by_bucket WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?',
+      'SELECT event_id, received_at, key, textAsBlob(payload) AS payload, processed_at FROM pipeline.events_by_bucket WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?',
     );
     expect(params).toEqual(['users', at('2026-01-02T10:00:00Z'), at('2026-01-02T00:00:00Z'), at('2026-01-03T00:00:00Z')]);
     expect(options).toEqual({ fetchSize: 1, pageState: first.pageState });

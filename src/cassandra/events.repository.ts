@@ -7,7 +7,8 @@ export interface StoredEvent {
   source: string;
   receivedAt: Date;
   key?: string;
-  payload: string;
+  /** The payload's JSON text as stored, as its UTF-8 bytes (read with textAsBlob: never decoded to be encoded again). */
+  payload: Buffer;
   processedAt?: Date;
 }
 
@@ -25,6 +26,8 @@ export interface EventBucket {
 /** Buckets of a day the newest-row lookup looks at: enough for a bucket size that changed that day. */
 const NEWEST_BUCKETS = 3;
 
+const NO_BYTES = Buffer.alloc(0);
+
 /**
  * Reads what the streaming job writes: events_by_bucket (one partition per source and time bucket),
  * event_buckets (the non-empty buckets of each source and UTC day) and event_counts_by_minute.
@@ -40,7 +43,7 @@ export class EventsRepository {
   constructor(private readonly cassandra: CassandraClient) {
     const ks = cassandra.keyspace;
     this.eventsQuery =
-      `SELECT event_id, received_at, key, payload, processed_at FROM ${ks}.events_by_bucket ` +
+      `SELECT event_id, received_at, key, textAsBlob(payload) AS payload, processed_at FROM ${ks}.events_by_bucket ` +
       'WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?';
     this.bucketsQuery = `SELECT bucket, bucket_seconds FROM ${ks}.event_buckets WHERE source = ? AND day = ? AND bucket <= ?`;
     this.newestBucketsQuery = `SELECT bucket, bucket_seconds FROM ${ks}.event_buckets WHERE source = ? AND day = ? LIMIT ${NEWEST_BUCKETS}`;
@@ -72,7 +75,7 @@ export class EventsRepository {
         source,
         receivedAt: r.received_at,
         key: r.key ?? undefined,
-        payload: r.payload,
+        payload: (r.payload as Buffer | null) ?? NO_BYTES,
         processedAt: r.processed_at ?? undefined,
       })),
     };

@@ -23,7 +23,7 @@ export function ingestRoute(ingestion: IngestionService, sources: SourcesRegistr
         idempotencyKey: single(headers['idempotency-key']),
         headers,
       });
-      return { status: 202, json: JSON.stringify(response), headers: replayed ? { 'Idempotent-Replayed': 'true' } : undefined };
+      return { status: 202, body: JSON.stringify(response), headers: replayed ? { 'Idempotent-Replayed': 'true' } : undefined };
     },
   };
 }

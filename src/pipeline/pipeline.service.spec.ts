@@ -73,7 +73,7 @@ function setup(env: Record<string, string> = {}) {
       offsets: {},
       ...fields,
     });
-  const stored = (source: string, receivedAt: Date): StoredEvent => ({ eventId: `${source}-${receivedAt.getTime()}`, source, receivedAt, payload: '{}' });
+  const stored = (source: string, receivedAt: Date): StoredEvent => ({ eventId: `${source}-${receivedAt.getTime()}`, source, receivedAt, payload: Buffer.from('{}') });
   return { service, kafka, cassandra, events, stream, livy, airflow, streaming, streamRuns, reports, stored, metrics };
 }
 

@@ -23,7 +23,7 @@ const event = (source: string, receivedAt: string): StoredEvent => ({
   eventId: `evt-${String(++sequence).padStart(4, '0')}`,
   source,
   receivedAt: new Date(receivedAt),
-  payload: JSON.stringify({ receivedAt }),
+  payload: Buffer.from(JSON.stringify({ receivedAt })),
 });
 
 const FROM = '2026-01-01T00:00:00.000Z';
@@ -153,10 +153,10 @@ describe('RecordsService.records', () => {
         source: 'users',
         receivedAt: new Date('2026-01-02T10:00:00Z'),
         key: 'ada@example.com',
-        payload: '{"name":"Ada"}',
+        payload: Buffer.from('{"name":"Ada"}'),
         processedAt: new Date('2026-01-02T10:00:00.850Z'),
       },
-      { eventId: 'evt-text', source: 'users', receivedAt: new Date('2026-01-02T09:00:00Z'), payload: 'not json' },
+      { eventId: 'evt-text', source: 'users', receivedAt: new Date('2026-01-02T09:00:00Z'), payload: Buffer.from('not json') },
     );
 
     const { items } = await service.records('users', { from: FROM, to: TO, limit: 10 });
@@ -382,6 +382,42 @@ describe('RecordsService.records across buckets', () => {
     expect(repository.pageCalls.map((c) => c.bucket)).toEqual(['2026-01-02T10:00:00.000Z', '2026-01-01T23:00:00.000Z']);
     // the second page asked the index of 2026-01-02 only for buckets before the one the first page ended with
     expect(repository.bucketCalls.slice(2, 3)).toEqual([{ day: '2026-01-02', until: '2026-01-02T09:59:59.999Z' }]);
+  });
+
+  it('goes on in the bucket a page stopped in without reading the index, and reads it once that bucket is done', async () => {
+    const { service, repository } = setup();
+    repository.insert(...spaced('2026-01-02T10:00:00Z', 5, 1).map((at) => event('users', at)), event('users', '2026-01-02T09:00:00Z'));
+
+    const first = await service.records('users', { from: FROM, to: TO, limit: 2 });
+    const indexReads = repository.bucketCalls.length;
+    const second = await service.records('users', { limit: 2, pageToken: first.nextPageToken });
+    expect(repository.bucketCalls).toHaveLength(indexReads);
+    expect(repository.pageCalls.slice(-1)).toEqual([expect.objectContaining({ bucket: '2026-01-02T10:00:00.000Z', pageState: expect.any(String) })]);
+    const rest = await allPages(service, 'users', { limit: 2, pageToken: second.nextPageToken });
+
+    expect([...first.items, ...second.items, ...rest.flatMap((p) => p.items)].map((i) => i.receivedAt)).toEqual([
+      ...spaced('2026-01-02T10:00:00Z', 5, 1).reverse(),
+      '2026-01-02T09:00:00.000Z',
+    ]);
+    expect(repository.bucketCalls[indexReads]).toEqual({ day: '2026-01-02', until: '2026-01-02T09:59:59.999Z' });
+  });
+
+  it('ends a page filled by the rest of a bucket with a token only when another bucket follows', async () => {
+    const { service, repository } = setup();
+    repository.insert(...spaced('2026-01-01T10:00:00Z', 4, 1).map((at) => event('users', at)));
+    const range = { from: '2026-01-01', to: '2026-01-02', limit: 2 };
+
+    const first = await service.records('users', range);
+    const second = await service.records('users', { ...range, pageToken: first.nextPageToken });
+    repository.insert(event('users', '2026-01-01T08:00:00Z'));
+    const again = await service.records('users', { ...range, pageToken: first.nextPageToken });
+    const last = await service.records('users', { ...range, pageToken: again.nextPageToken });
+
+    expect(second.items).toHaveLength(2);
+    expect(second.nextPageToken).toBeUndefined();
+    expect(again.items).toEqual(second.items);
+    expect(last.items.map((i) => i.receivedAt)).toEqual(['2026-01-01T08:00:00.000Z']);
+    expect(last.nextPageToken).toBeUndefined();
   });
 
   it('answers no token when the page ends with the last bucket of the range', async () => {

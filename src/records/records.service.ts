@@ -33,7 +33,8 @@ export class RecordsService {
    * Processed events newest first. Walks the UTC days from `to` back to `from`, and in each day the
    * non-empty buckets (event_buckets) that overlap [from, to), newest first, reading each bucket
    * partition page by page; the token carries the query, the current bucket and the driver's paging
-   * state, so every row comes exactly once.
+   * state, so every row comes exactly once. A page that goes on in a bucket reads it first, and the
+   * day's index only once that bucket is done.
    */
   async records(sourceName: string, query: RecordsQueryDto): Promise<RecordsPageDto> {
     const { items, nextPageToken } = await this.page(sourceName, query);
@@ -56,6 +57,14 @@ export class RecordsService {
     }
 
     const items: StoredEvent[] = [];
+    if (cursor?.pageState !== undefined) {
+      // Most pages go on in the bucket the last one stopped in: read on there before looking at the index.
+      const bucket = new Date(cursor.bucket);
+      const page = await this.events.eventsPage(sourceName, bucket, range.from, range.to, query.limit, cursor.pageState);
+      items.push(...page.events);
+      if (page.pageState !== undefined) return { items, nextPageToken: this.token(sourceName, range, cursor.day, bucket, page.pageState) };
+      cursor = { ...cursor, pageState: undefined };
+    }
     const days = daysNewestFirst(range).filter((d) => cursor === undefined || d <= cursor.day);
     for (let i = 0; i < days.length; i++) {
       // Buckets starting before `to`; in the cursor's day, from the cursor's bucket on (or the one after it).
@@ -63,6 +72,8 @@ export class RecordsService {
       if (cursor !== undefined && days[i] === cursor.day) until = Math.min(until, cursor.pageState ? cursor.bucket : cursor.bucket - 1);
       const buckets = overlapping(await this.events.bucketsOf(sourceName, days[i], new Date(until)), range);
       for (let j = 0; j < buckets.length; j++) {
+        // Filled by the bucket read on above, with more to come.
+        if (items.length >= query.limit) return { items, nextPageToken: this.token(sourceName, range, cursor!.day, new Date(cursor!.bucket)) };
         const bucket = buckets[j].start;
         const pageState = cursor?.bucket === bucket.getTime() ? cursor.pageState : undefined;
         const page = await this.events.eventsPage(sourceName, bucket, range.from, range.to, query.limit - items.length, pageState);
@@ -113,7 +124,7 @@ function overlapping(buckets: EventBucket[], range: TimeRange): EventBucket[] {
 }
 
 function toView(e: StoredEvent): RecordDto {
-  const payload = storedPayload(e.payload);
+  const payload = storedPayload(e.payload.toString('utf8'));
   return {
     eventId: e.eventId,
     source: e.source,

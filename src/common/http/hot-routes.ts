@@ -10,10 +10,10 @@ import { requestId } from './request-id.middleware';
 /** A request once it has its id (see request-id.middleware.ts). */
 export type HotRequest = IncomingMessage & { id?: string };
 
-/** What a hot route answers: a status and a JSON body already written out. */
+/** What a hot route answers: a status and a JSON body already written out (as text, or as its UTF-8 bytes). */
 export interface HotAnswer {
   status: number;
-  json: string;
+  body: string | Buffer;
   headers?: Record<string, string>;
 }
 
@@ -98,14 +98,14 @@ class Served {
       answer = await this.route.answer(req, param, query);
     } catch (err) {
       const error = errorAnswer(err, String(req.id), this.metrics, this.logger, req.url?.split('?')[0]);
-      answer = { status: error.statusCode, json: JSON.stringify(error.body), headers: error.headers };
+      answer = { status: error.statusCode, body: JSON.stringify(error.body), headers: error.headers };
     }
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
     res.statusCode = answer.status;
     res.setHeader('Content-Type', JSON_TYPE);
-    // Encoded once: a page of records is tens of kilobytes, measured and then encoded again otherwise.
-    const body = Buffer.from(answer.json);
+    // Text is encoded once: measured and then encoded again otherwise.
+    const body = typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
     res.setHeader('Content-Length', body.length);
     res.end(body);
   }

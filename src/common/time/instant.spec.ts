@@ -1,4 +1,4 @@
-import { parseDateOrDateTime, parseDateTime, parseFullDate } from './instant';
+import { isoInstant, parseDateOrDateTime, parseDateTime, parseFullDate } from './instant';
 
 describe('parseFullDate', () => {
   it.each([
@@ -54,5 +54,22 @@ describe('parseDateOrDateTime', () => {
     expect(parseDateOrDateTime('2026-01-02')?.toISOString()).toBe('2026-01-02T00:00:00.000Z');
     expect(parseDateOrDateTime('2026-01-02T03:04:05Z')?.toISOString()).toBe('2026-01-02T03:04:05.000Z');
     expect(parseDateOrDateTime('2026-02-30')).toBeUndefined();
+  });
+});
+
+describe('isoInstant', () => {
+  it('writes what toISOString writes, for instants in the same, alternating and distant minutes', () => {
+    const base = Date.parse('2026-01-01T23:59:58.997Z');
+    const instants = [
+      ...Array.from({ length: 3000 }, (_, i) => base + i),
+      ...Array.from({ length: 200 }, (_, i) => base + (i % 2) * 61_000 + i),
+      ...[0, -1, -999, -60_000, -60_001, 951_782_399_999, 951_782_400_000, 8.64e15, -8.64e15, -62_198_755_200_001].map(Number),
+      ...Array.from({ length: 2000 }, (_, i) => Math.round(Math.sin(i) * 4e12) + 1.7e12),
+    ];
+    for (const ms of instants) expect(isoInstant(new Date(ms))).toBe(new Date(ms).toISOString());
+  });
+
+  it('refuses an invalid date as toISOString does', () => {
+    expect(() => isoInstant(new Date(NaN))).toThrow(RangeError);
   });
 });

@@ -48,3 +48,31 @@ export function parseDateTime(text: string): Date | undefined {
 
 /** A full-date (its UTC midnight) or a date-time, or undefined: what ?from and ?to accept. */
 export const parseDateOrDateTime = (text: string): Date | undefined => parseFullDate(text) ?? parseDateTime(text);
+
+const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => String(n).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
+/** The last two UTC minutes written, as `date.toISOString()` starts them (up to the seconds). */
+const minutes: { minute: number; prefix: string }[] = [
+  { minute: NaN, prefix: '' },
+  { minute: NaN, prefix: '' },
+];
+
+/**
+ * `date.toISOString()`, for many instants close together (the rows of a page of records): V8's
+ * toISOString costs ~0.3 µs, two per row; here the text up to the minute is reused while instants
+ * fall in the last two minutes written, and only the seconds and milliseconds are appended.
+ */
+export function isoInstant(date: Date): string {
+  const ms = date.getTime();
+  const minute = Math.floor(ms / 60_000);
+  let entry = minutes[0].minute === minute ? minutes[0] : minutes[1].minute === minute ? minutes[1] : undefined;
+  if (entry === undefined) {
+    const iso = date.toISOString();
+    entry = { minute, prefix: iso.slice(0, iso.length - 'ss.mmmZ'.length) };
+    minutes[1] = minutes[0];
+    minutes[0] = entry;
+  }
+  const inMinute = ms - minute * 60_000;
+  const seconds = Math.floor(inMinute / 1000);
+  return `${entry.prefix}${TWO_DIGITS[seconds]}.${THREE_DIGITS[inMinute - seconds * 1000]}Z`;
+}

@@ -1,5 +1,5 @@
 import { BadRequestError, UnsupportedMediaTypeError } from '../common/errors/errors';
-import { bodyFormat, eventTexts, parseEvents } from './events.parser';
+import { bodyFormat, parseEvents } from './events.parser';
 
 /** The error parseEvents throws for this body. */
 function parseError(text: string, format: 'json' | 'ndjson'): BadRequestError {
@@ -43,17 +43,17 @@ describe('bodyFormat', () => {
 
 describe('parseEvents', () => {
   it('reads a single JSON object as a batch of one', () => {
-    expect(parseEvents('{"name":"Ada"}', 'json')).toEqual([{ name: 'Ada' }]);
+    expect(parseEvents('{"name":"Ada"}', 'json').events).toEqual([{ name: 'Ada' }]);
   });
 
   it('reads a JSON array as one event per element, in order', () => {
-    expect(parseEvents('[{"n":1},{"n":2},{"n":3}]', 'json')).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(parseEvents('[{"n":1},{"n":2},{"n":3}]', 'json').events).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
   it('reads NDJSON as one event per non-blank line', () => {
     const text = '{"n":1}\n\n   \n{"n":2}\r\n{"n":3}\n';
 
-    expect(parseEvents(text, 'ndjson')).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(parseEvents(text, 'ndjson').events).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
   it.each([
@@ -107,16 +107,35 @@ describe('parseEvents', () => {
   });
 });
 
-describe('eventTexts', () => {
-  it("gives a single object's text, trimmed, and nothing for an array (its elements' bounds are not known)", () => {
-    expect(eventTexts(' \n{"a": 1,\n "b": [2]}\r\n', 'json')).toEqual(['{"a": 1,\n "b": [2]}']);
-    expect(eventTexts('[{"a":1},{"a":2}]', 'json')).toBeUndefined();
+describe('parseEvents: the texts of the events', () => {
+  it("gives a single object's text, trimmed", () => {
+    expect(parseEvents(' \n{"a": 1,\n "b": [2]}\r\n', 'json').texts).toEqual(['{"a": 1,\n "b": [2]}']);
   });
 
-  it('gives the NDJSON lines, one per event parseEvents finds (blank lines and CRLF ends left out)', () => {
-    const body = '{"a":1}\r\n\n  {"a":2}  \n\r\n{"a":3}';
-    const texts = eventTexts(body, 'ndjson');
+  it("gives each object of an array as sent, whatever its strings, nesting and spacing hold", () => {
+    const body = ' [ {"a":1} ,\n{"s":"]},{\\"\\\\","t":"\\\\"},{"n":[{"x":[]},"}"]}, {}\t] ';
+    const { events, texts } = parseEvents(body, 'json');
+    expect(texts).toEqual(['{"a":1}', '{"s":"]},{\\"\\\\","t":"\\\\"}', '{"n":[{"x":[]},"}"]}', '{}']);
+    expect(texts!.map((t) => JSON.parse(t) as unknown)).toEqual(events);
+  });
+
+  it('gives the texts of random arrays of objects that parse to their events', () => {
+    const pieces = ['"', '\\', '\\"', ']', '[', '{', '}', ',', 'é', '\u2028', ' ', 'x'];
+    const randomString = (n: number) => Array.from({ length: n }, (_, i) => pieces[(i * 7 + n) % pieces.length]).join('');
+    for (let round = 0; round < 50; round++) {
+      const array = Array.from({ length: 1 + (round % 7) }, (_, i) => ({
+        [randomString(round % 5)]: randomString(round + i),
+        nested: [{ deep: { s: randomString(i + 3) } }, [], {}, null, round * 1.5],
+      }));
+      const body = JSON.stringify(array, null, round % 3);
+      const { events, texts } = parseEvents(body, 'json');
+      expect(texts!.map((t) => JSON.parse(t) as unknown)).toEqual(events);
+    }
+  });
+
+  it('gives the NDJSON lines, one per event (blank lines and CRLF ends left out)', () => {
+    const { events, texts } = parseEvents('{"a":1}\r\n\n  {"a":2}  \n\r\n{"a":3}', 'ndjson');
     expect(texts).toEqual(['{"a":1}', '{"a":2}', '{"a":3}']);
-    expect(texts!.map((t) => JSON.parse(t) as unknown)).toEqual(parseEvents(body, 'ndjson'));
+    expect(texts!.map((t) => JSON.parse(t) as unknown)).toEqual(events);
   });
 });

@@ -1,35 +1,25 @@
 import { INestApplication, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_PIPE } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { createHmac } from 'node:crypto';
 import { IncomingHttpHeaders, request, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { IdempotencyRepository } from '../cassandra/idempotency.repository';
-import { InMemoryIdempotencyRepository } from '../cassandra/testing/in-memory-idempotency.repository';
 import { SourcesRegistry } from '../catalogs/sources.registry';
-import { sourcesRegistry } from '../catalogs/testing/catalogs';
-import { ApiKeyGuard } from '../common/auth/api-key.guard';
-import { APP_CONFIG } from '../common/config/app-config';
-import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { UpstreamUnavailableError } from '../common/errors/errors';
 import { serveHotRoutes } from '../common/http/hot-routes';
 import { requestId } from '../common/http/request-id.middleware';
 import { validationPipe } from '../common/http/validation.pipe';
-import { testConfig } from '../common/testing/config';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
-import { KafkaProducer } from '../kafka/kafka.producer';
 import { httpMetrics, UNMATCHED } from '../metrics/http-metrics.middleware';
 import { MeteredExpressAdapter } from '../metrics/metered-express.adapter';
 import { MetricsService } from '../metrics/metrics.service';
 import { metricValue } from '../metrics/testing/metric-value';
 import { ingestRoute } from './ingest.route';
-import { IdempotentRequests } from './idempotent-requests';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
+import { ingestProviders, SIGNING_KEY, standardWebhookHeaders } from './testing/ingest-app';
 
 const KEY = 'k'.repeat(16);
-const SIGNING_KEY = Buffer.from('the key of the test sender');
 const SOURCES = `sources:
   hooks:
     signature: { scheme: standard-webhooks, secrets: ["\${HOOKS_SECRET}"] }
@@ -48,18 +38,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 async function ingestApp(kafka: FakeKafkaProducer): Promise<{ app: INestApplication; port: number; reachedExpress: string[] }> {
   @Module({
     controllers: [IngestionController],
-    providers: [
-      IngestionService,
-      IdempotentRequests,
-      MetricsService,
-      { provide: IdempotencyRepository, useValue: new InMemoryIdempotencyRepository().repository },
-      { provide: KafkaProducer, useValue: kafka.producer },
-      { provide: SourcesRegistry, useValue: sourcesRegistry(SOURCES, { HOOKS_SECRET: `whsec_${SIGNING_KEY.toString('base64')}` }) },
-      { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: KEY }) },
-      { provide: APP_GUARD, useClass: ApiKeyGuard },
-      { provide: APP_FILTER, useClass: AllExceptionsFilter },
-      { provide: APP_PIPE, useValue: validationPipe() },
-    ],
+    providers: [...ingestProviders(kafka, SOURCES, KEY), { provide: APP_PIPE, useValue: validationPipe() }],
   })
   class IngestRouteProbeModule {}
 
@@ -91,11 +70,7 @@ interface Answer {
 }
 
 /** Standard-webhooks headers signing `body` with the sender's key (or another). */
-function signed(body: string | Buffer, { id = 'msg_1', key = SIGNING_KEY } = {}): Record<string, string> {
-  const timestamp = Math.floor(Date.now() / 1000);
-  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64');
-  return { 'Webhook-Id': id, 'Webhook-Timestamp': String(timestamp), 'Webhook-Signature': `v1,${signature}` };
-}
+const signed = (body: string | Buffer, { id = 'msg_1', key = SIGNING_KEY } = {}) => standardWebhookHeaders(body, id, key);
 
 const CONNECTION_HEADERS = ['date', 'connection', 'keep-alive'];
 

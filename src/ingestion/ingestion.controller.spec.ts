@@ -1,26 +1,12 @@
 import { INestApplication, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { createHmac } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
-import { IdempotencyRepository } from '../cassandra/idempotency.repository';
-import { InMemoryIdempotencyRepository } from '../cassandra/testing/in-memory-idempotency.repository';
-import { SourcesRegistry } from '../catalogs/sources.registry';
-import { sourcesRegistry } from '../catalogs/testing/catalogs';
-import { ApiKeyGuard } from '../common/auth/api-key.guard';
-import { APP_CONFIG } from '../common/config/app-config';
-import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
-import { testConfig } from '../common/testing/config';
-import { KafkaProducer } from '../kafka/kafka.producer';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
-import { MetricsService } from '../metrics/metrics.service';
-import { IdempotentRequests } from './idempotent-requests';
 import { IngestionController } from './ingestion.controller';
-import { IngestionService } from './ingestion.service';
+import { ingestProviders, SIGNING_KEY, standardWebhookHeaders } from './testing/ingest-app';
 
 const API_KEY = 'k'.repeat(16);
-const SIGNING_KEY = Buffer.from('the key of the test sender');
 const SOURCES = `sources:
   hooks:
     signature: { scheme: standard-webhooks, secrets: ["\${HOOKS_SECRET}"] }
@@ -35,17 +21,7 @@ const SOURCES = `sources:
 async function ingestApp(kafka: FakeKafkaProducer): Promise<INestApplication> {
   @Module({
     controllers: [IngestionController],
-    providers: [
-      IngestionService,
-      IdempotentRequests,
-      MetricsService,
-      { provide: IdempotencyRepository, useValue: new InMemoryIdempotencyRepository().repository },
-      { provide: KafkaProducer, useValue: kafka.producer },
-      { provide: SourcesRegistry, useValue: sourcesRegistry(SOURCES, { HOOKS_SECRET: `whsec_${SIGNING_KEY.toString('base64')}` }) },
-      { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: API_KEY }) },
-      { provide: APP_GUARD, useClass: ApiKeyGuard },
-      { provide: APP_FILTER, useClass: AllExceptionsFilter },
-    ],
+    providers: ingestProviders(kafka, SOURCES, API_KEY),
   })
   class IngestProbeModule {}
 
@@ -56,11 +32,7 @@ async function ingestApp(kafka: FakeKafkaProducer): Promise<INestApplication> {
   return app;
 }
 
-function signed(body: string | Buffer, { id = 'msg_http_1', key = SIGNING_KEY } = {}): Record<string, string> {
-  const timestamp = Math.floor(Date.now() / 1000);
-  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64');
-  return { 'Webhook-Id': id, 'Webhook-Timestamp': String(timestamp), 'Webhook-Signature': `v1,${signature}` };
-}
+const signed = (body: string | Buffer, { id = 'msg_http_1', key = SIGNING_KEY } = {}) => standardWebhookHeaders(body, id, key);
 
 describe('POST /api/v1/ingest/{source} over HTTP, for signed and unsigned sources', () => {
   let app: INestApplication;

@@ -17,7 +17,7 @@ import { MetricsService, RejectionReason, UNKNOWN_SOURCE } from '../metrics/metr
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { eventIds } from './envelope';
 import { checkEventLimits, EventLimitError } from './event-limits';
-import { bodyFormat, eventTexts, parseEvents } from './events.parser';
+import { bodyFormat, parseEvents } from './events.parser';
 import { requestMessages, schemaError, schemaFailures } from './quarantine';
 import { bodyEncoding, decodeBody, readRawBody } from './raw-body.reader';
 import { IdempotencyKey, IdempotentRequests } from './idempotent-requests';
@@ -111,7 +111,7 @@ export class IngestionService implements OnApplicationBootstrap {
       step = 'bad_utf8';
       const text = utf8Text(body, format);
       step = 'bad_json';
-      const payloads = parseEvents(text, format);
+      const { events: payloads, texts } = parseEvents(text, format);
       events = payloads.length;
       if (payloads.length > this.config.ingest.maxEvents) {
         throw new PayloadTooLargeError(`The batch holds ${payloads.length} events; at most ${this.config.ingest.maxEvents} per request`);
@@ -136,7 +136,7 @@ export class IngestionService implements OnApplicationBootstrap {
       // A retried request yields the same ids: they derive from the key and the body.
       const ids = eventIds(source.name, payloads.length, key ? `${key.value}/${bodyHash}` : undefined);
       const receivedAt = (admission?.receivedAt ?? new Date()).toISOString();
-      const { events: messages, deadLetters, quarantined } = requestMessages(source, payloads, ids, receivedAt, failures, eventTexts(text, format));
+      const { events: messages, deadLetters, quarantined } = requestMessages(source, payloads, ids, receivedAt, failures, texts);
       try {
         await this.publish(source, messages, deadLetters);
       } catch (err) {

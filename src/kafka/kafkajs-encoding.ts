@@ -4,11 +4,11 @@
  *
  * - CRC32C, which every record batch carries, computed eight bytes at a time (slicing-by-8) instead
  *   of kafkajs's byte-at-a-time loop: over 1 KB events this was a tenth of the API's CPU on batches.
- * - Encoder buffers allocated without zero-filling (an encoder only ever exposes the bytes it wrote),
- *   and an array of encoded records copied into one buffer sized once instead of grown by doubling.
+ * - Encoders that allocate without zero-filling, size an array of records once, and write varints in
+ *   place (see tunedEncoder).
  *
- * kafkajs binds its CRC32C module when its files load, so this module must load before kafkajs does:
- * kafka.producer.ts imports it first, and it is the only place kafkajs is loaded (make lint).
+ * kafkajs binds its CRC32C and Encoder modules when its files load, so this module must load before
+ * kafkajs does: kafka.producer.ts imports it first, and it is the only place kafkajs is loaded (make lint).
  */
 
 import Module from 'node:module';
@@ -57,20 +57,38 @@ interface KafkajsEncoder {
   offset: number;
   ensureAvailable(length: number): void;
   writeEncoderArray(this: KafkajsEncoder, value: KafkajsEncoder[]): KafkajsEncoder;
+  writeUVarInt(this: KafkajsEncoder, value: number): KafkajsEncoder;
+  writeVarLong(this: KafkajsEncoder, value: unknown): KafkajsEncoder;
 }
-interface KafkajsEncoderClass {
+export interface KafkajsEncoderClass {
+  new (initialSize?: number): KafkajsEncoder;
   prototype: KafkajsEncoder;
   nextPowerOfTwo(value: number): number;
+  sizeOfVarLong(value: unknown): number;
+}
+
+/** A varlong small enough to be written as a 32-bit varint: its zigzag encoding, or undefined. */
+function smallZigZag(value: unknown): number | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < -0x40000000 || value >= 0x40000000) return undefined;
+  return value >= 0 ? value * 2 : -value * 2 - 1;
 }
 
 /**
- * Grows an encoder's buffer without zero-filling it (an encoder only ever exposes the bytes it wrote),
- * and sizes it once for an array of encoded records instead of doubling it record after record.
- * A change to the prototype: it applies to every module of kafkajs, whenever it was loaded.
+ * kafkajs's Encoder, tuned: a new encoder's buffer comes from Node's pool without zero-filling (an
+ * encoder only ever exposes the bytes it wrote; kafkajs zero-fills 512 bytes per record), a buffer
+ * grows the same way, an array of encoded records is copied into one buffer sized once instead of
+ * grown by doubling, and varints are written in place instead of through an array and a Buffer each
+ * (time deltas, kafkajs's varlongs, through 64-bit arithmetic only when they need it).
+ *
+ * Returns the constructor to use in place of kafkajs's class: it shares the class's prototype (so
+ * the prototype's changes apply to every encoder, whenever its module was loaded) and its statics.
  */
-export function tuneEncoder(Encoder: KafkajsEncoderClass): void {
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the encoder as `this` below
+export function tunedEncoder(Encoder: KafkajsEncoderClass): KafkajsEncoderClass {
+  /* eslint-disable @typescript-eslint/unbound-method -- called with the encoder as `this` below */
   const writeEncoderArray = Encoder.prototype.writeEncoderArray;
+  const writeVarLong = Encoder.prototype.writeVarLong;
+  /* eslint-enable @typescript-eslint/unbound-method */
+  const sizeOfVarLong = Encoder.sizeOfVarLong.bind(Encoder);
   Encoder.prototype.ensureAvailable = function ensureAvailable(this: KafkajsEncoder, length: number): void {
     if (this.offset + length <= this.buf.length) return;
     const grown = Buffer.allocUnsafe(Encoder.nextPowerOfTwo(this.offset + length));
@@ -85,19 +103,57 @@ export function tuneEncoder(Encoder: KafkajsEncoderClass): void {
     }
     return writeEncoderArray.call(this, value);
   };
+  Encoder.prototype.writeUVarInt = function writeUVarInt(this: KafkajsEncoder, value: number): KafkajsEncoder {
+    this.ensureAvailable(5);
+    const buf = this.buf;
+    let offset = this.offset;
+    while ((value & 0xffffff80) !== 0) {
+      buf[offset++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    buf[offset++] = value & 0x7f;
+    this.offset = offset;
+    return this;
+  };
+  Encoder.prototype.writeVarLong = function writeVarLong_(this: KafkajsEncoder, value: unknown): KafkajsEncoder {
+    const zigZag = smallZigZag(value);
+    return zigZag === undefined ? writeVarLong.call(this, value) : this.writeUVarInt(zigZag);
+  };
+
+  function TunedEncoder(this: KafkajsEncoder, initialSize = 511): void {
+    this.buf = Buffer.allocUnsafe(Encoder.nextPowerOfTwo(initialSize));
+    this.offset = 0;
+  }
+  TunedEncoder.prototype = Encoder.prototype;
+  Object.setPrototypeOf(TunedEncoder, Encoder);
+  const tuned = TunedEncoder as unknown as KafkajsEncoderClass;
+  tuned.sizeOfVarLong = (value: unknown): number => {
+    let zigZag = smallZigZag(value);
+    if (zigZag === undefined) return sizeOfVarLong(value);
+    let bytes = 1;
+    while (zigZag >= 0x80) {
+      bytes++;
+      zigZag >>>= 7;
+    }
+    return bytes;
+  };
+  return tuned;
 }
 
 const CRC32C = 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
+const ENCODER = 'kafkajs/src/protocol/encoder.js';
 const RECORD_BATCH = 'kafkajs/src/protocol/recordBatch/v0/index.js';
 
 /**
- * Puts crc32c in the place of kafkajs's CRC32C module in Node's module cache. kafkajs's record batch
- * binds that module when it loads, so this must happen first: throws if it already loaded.
+ * Puts crc32c in the place of kafkajs's CRC32C module, and the tuned encoder in the place of its
+ * Encoder, in Node's module cache. kafkajs's modules bind both when they load, so this must happen
+ * first: throws if kafkajs (or its encoder) already loaded.
  */
-export function replaceKafkajsCrc32c(cache: NodeJS.Dict<NodeJS.Module> = require.cache): void {
+export function tuneKafkajs(cache: NodeJS.Dict<NodeJS.Module> = require.cache): void {
   const crcPath = require.resolve(CRC32C);
+  const encoderPath = require.resolve(ENCODER);
   if (cache[crcPath]?.exports === crc32c) return;
-  if (cache[crcPath] || cache[require.resolve(RECORD_BATCH)]) {
+  if (cache[crcPath] || cache[encoderPath] || cache[require.resolve(RECORD_BATCH)]) {
     throw new Error('kafkajs was loaded before its encoding could be tuned: import kafkajs-encoding before kafkajs');
   }
   const crcModule = new Module(crcPath);
@@ -105,8 +161,9 @@ export function replaceKafkajsCrc32c(cache: NodeJS.Dict<NodeJS.Module> = require
   crcModule.loaded = true;
   crcModule.exports = crc32c;
   cache[crcPath] = crcModule;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const encoder = tunedEncoder(require(ENCODER) as KafkajsEncoderClass);
+  cache[encoderPath]!.exports = encoder;
 }
 
-replaceKafkajsCrc32c();
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-tuneEncoder(require('kafkajs/src/protocol/encoder.js') as KafkajsEncoderClass);
+tuneKafkajs();

@@ -1,0 +1,45 @@
+import { Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { createHmac } from 'node:crypto';
+import { IdempotencyRepository } from '../../cassandra/idempotency.repository';
+import { InMemoryIdempotencyRepository } from '../../cassandra/testing/in-memory-idempotency.repository';
+import { SourcesRegistry } from '../../catalogs/sources.registry';
+import { sourcesRegistry } from '../../catalogs/testing/catalogs';
+import { ApiKeyGuard } from '../../common/auth/api-key.guard';
+import { APP_CONFIG } from '../../common/config/app-config';
+import { AllExceptionsFilter } from '../../common/errors/all-exceptions.filter';
+import { testConfig } from '../../common/testing/config';
+import { KafkaProducer } from '../../kafka/kafka.producer';
+import { FakeKafkaProducer } from '../../kafka/testing/fake-kafka.producer';
+import { MetricsService } from '../../metrics/metrics.service';
+import { IdempotentRequests } from '../idempotent-requests';
+import { IngestionService } from '../ingestion.service';
+
+/** The key a test sender signs Standard Webhooks deliveries with; its sources file names it as HOOKS_SECRET. */
+export const SIGNING_KEY = Buffer.from('the key of the test sender');
+
+/**
+ * What POST /ingest needs, wired as the app wires it (the global API-key guard and exception filter)
+ * over a fake Kafka and in-memory idempotency keys: the sources of `sources` (YAML), whose
+ * `${HOOKS_SECRET}` is SIGNING_KEY as a whsec_ secret, and `apiKey` the one API key.
+ */
+export function ingestProviders(kafka: FakeKafkaProducer, sources: string, apiKey: string): Provider[] {
+  return [
+    IngestionService,
+    IdempotentRequests,
+    MetricsService,
+    { provide: IdempotencyRepository, useValue: new InMemoryIdempotencyRepository().repository },
+    { provide: KafkaProducer, useValue: kafka.producer },
+    { provide: SourcesRegistry, useValue: sourcesRegistry(sources, { HOOKS_SECRET: `whsec_${SIGNING_KEY.toString('base64')}` }) },
+    { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: apiKey }) },
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    { provide: APP_FILTER, useClass: AllExceptionsFilter },
+  ];
+}
+
+/** Standard Webhooks headers signing `body` as sent, now, with the sender's key (or another). */
+export function standardWebhookHeaders(body: string | Buffer, id: string, key: Buffer = SIGNING_KEY): Record<string, string> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64');
+  return { 'Webhook-Id': id, 'Webhook-Timestamp': String(timestamp), 'Webhook-Signature': `v1,${signature}` };
+}

@@ -1,4 +1,5 @@
-import { v5 as uuidv5, v7 as uuidv7 } from 'uuid';
+import { v5 as uuidv5 } from 'uuid';
+import { uuidV7 } from '../common/ids/uuid-v7';
 
 /** The value of every Kafka message the control plane publishes. */
 export interface EventEnvelope {
@@ -17,7 +18,7 @@ const IDEMPOTENCY_NAMESPACE = '6f1f2a8e-5d43-4d6b-9a53-4b0a2c1d9e77';
  * so a retried request yields the same ids and the downstream upsert keeps one copy.
  */
 export function eventIds(source: string, count: number, idempotencyKey?: string): string[] {
-  if (idempotencyKey === undefined) return Array.from({ length: count }, () => uuidv7());
+  if (idempotencyKey === undefined) return Array.from({ length: count }, () => uuidV7());
   return Array.from({ length: count }, (_, i) => uuidv5(`${source}/${idempotencyKey}/${i}`, IDEMPOTENCY_NAMESPACE));
 }
 

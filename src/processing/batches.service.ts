@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidV7 } from '../common/ids/uuid-v7';
 import { BatchHistoryRepository, BatchRecord } from '../cassandra/batch-history.repository';
 import { JobsCatalog, Provided, SparkJob } from '../catalogs/jobs.catalog';
 import { SourcesRegistry } from '../catalogs/sources.registry';
@@ -56,7 +56,7 @@ export class BatchesService {
   }
 
   /** Validates the args against the catalog and submits the job as a Livy batch under the given (or a new) id. */
-  async launch(job: SparkJob, options: SubmitOptions, id: string = uuidv7()): Promise<BatchDto> {
+  async launch(job: SparkJob, options: SubmitOptions, id: string = uuidV7()): Promise<BatchDto> {
     const args = [...JobsCatalog.toCommandLine(job, options.args ?? {}), ...job.provided.flatMap((p) => this.provided(p, id))];
     const { remoteJobsDir, packages } = this.config.spark;
     const conf: Record<string, string> = {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidV7 } from '../common/ids/uuid-v7';
 import { BatchRecord } from '../cassandra/batch-history.repository';
 import { LeasesRepository } from '../cassandra/leases.repository';
 import { DesiredState, StreamControl, StreamHeartbeat, StreamRepository } from '../cassandra/stream.repository';
@@ -269,7 +269,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async startCopy(control: StreamControl, reason: string, isRestart: boolean): Promise<void> {
-    const id = uuidv7();
+    const id = uuidV7();
     if (!(await this.stream.claimStart(STREAM_JOB, control.batchId, id, reason, isRestart, control.restarts))) return; // another replica did
     try {
       await this.batches.launch(this.catalog.get(STREAM_JOB), { args: control.args }, id);

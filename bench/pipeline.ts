@@ -23,6 +23,7 @@ import { Client } from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
 import { arg, coresCell, f0, f1, machine, pct, pomVersion, report, ROOT, sh, stackVersions } from './support';
 import { coresBetween, StageCpu, STAGES } from './stage-cpu';
+import { topicProgress } from '../src/pipeline/topic-progress';
 
 const QUICK = process.argv.includes('--quick');
 const RATES = arg('rates', QUICK ? '200,400' : '500,1000,2000,3000,4000,6000,8000,12000').split(',').map(Number);
@@ -166,15 +167,9 @@ async function kafkaLag(): Promise<{ lag: number; processed: number }> {
     db.execute(`SELECT offsets FROM ${KEYSPACE}.stream_heartbeats WHERE stream = ?`, [STREAM_JOB], { prepare: true }),
   ]);
   const done = (JSON.parse(heartbeat.rows[0]?.offsets ?? '{}') as Record<string, Record<string, number>>)[topic] ?? {};
-  let lag = 0;
-  let processed = 0;
-  for (const p of partitions) {
-    const [high, low] = [Number(p.high), Number(p.low)];
-    const at = Math.min(high, Math.max(low, done[String(p.partition)] ?? low));
-    lag += high - at;
-    processed += at;
-  }
-  return { lag, processed };
+  const offsets = partitions.map((p) => ({ partition: p.partition, high: Number(p.high), low: Number(p.low) }));
+  const { endOffset, processedOffset } = topicProgress(offsets, done);
+  return { lag: endOffset - processedOffset, processed: processedOffset };
 }
 
 interface StoredRow {

@@ -12,6 +12,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { STREAM_JOB, StreamingService } from '../processing/streaming.service';
 import { DependencyStatusDto, PipelineDto, SourceFlowDto } from './dto/pipeline.dto';
 import { verdict } from './verdict';
+import { topicProgress } from './topic-progress';
 
 const PING_TIMEOUT_MS = 3000;
 const SAMPLE_EVERY_MS = 10_000;
@@ -168,13 +169,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
         const newest = await this.newestStored(name).catch(() => undefined);
         const freshnessSeconds = newest && Math.max(0, (now - newest.getTime()) / 1000);
         const partitions = offsets?.[topic] ?? [];
-        const done = heartbeat?.offsets[topic] ?? {};
-        let endOffset = 0;
-        let processedOffset = 0;
-        for (const p of partitions) {
-          endOffset += p.high;
-          processedOffset += Math.min(p.high, Math.max(p.low, done[String(p.partition)] ?? p.low));
-        }
+        const { endOffset, processedOffset } = topicProgress(partitions, heartbeat?.offsets[topic] ?? {});
         const lagEvents = offsets ? endOffset - processedOffset : 0;
         let lagSeconds: number | undefined = 0;
         if (lagEvents > 0) lagSeconds = batchRecent && heartbeat?.lagMs !== undefined ? heartbeat.lagMs / 1000 : freshnessSeconds;

@@ -17,7 +17,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { arg, BENCH_KEY, BENCH_SIGNING_SECRET, BenchApi, coresCell, f0, f1, machine, pct, pomVersion, report, stackPids, startApi, stackVersions, withCpu } from './support';
+import { arg, BENCH_KEY, BENCH_SIGNING_SECRET, BenchApi, coresCell, f0, f1, machine, pct, pomVersion, report, rssMiB, stackPids, startApi, stackVersions, withCpu } from './support';
 
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
 const SOURCE = arg('source', 'bench');
@@ -56,6 +56,8 @@ interface Row {
   errors: number;
   statusCodes: Record<string, number>;
   cores: Record<string, number>;
+  /** The API's highest resident memory during the point (all its processes). */
+  apiRssMiB: number;
 }
 
 /**
@@ -96,7 +98,7 @@ function requestsOf(variant: Variant, body: string): autocannon.Request[] | unde
 
 async function cannon(api: BenchApi, test: string, connections: number, eventsPerRequest: number, seconds: number, variant: Variant = 'plain'): Promise<Row> {
   const body = JSON.stringify(eventsPerRequest === 1 ? event(0) : Array.from({ length: eventsPerRequest }, (_, i) => event(i)));
-  const { result: r, cores } = await withCpu({ API: () => api.pids(), ...stackPids, 'load gen': () => [process.pid] }, () =>
+  const { result: r, cores, peakRssMiB } = await withCpu({ API: () => api.pids(), ...stackPids, 'load gen': () => [process.pid] }, () =>
     autocannon({
     url: `${api.url}/api/v1/ingest/${SOURCE}`,
     method: 'POST',
@@ -124,6 +126,7 @@ async function cannon(api: BenchApi, test: string, connections: number, eventsPe
     errors: r.errors,
     statusCodes,
     cores,
+    apiRssMiB: peakRssMiB.API,
   };
 }
 
@@ -233,9 +236,12 @@ async function bareKafkajs(kafka: Kafka, batch: number, seconds: number): Promis
 async function main(): Promise<void> {
   const startedAt = new Date();
   const rows: Row[] = [];
+  const idleRssMiB: Record<string, number> = {};
   for (const workers of process.env.API_URL ? [NaN] : WORKERS) {
     const api = await startApi(workers);
     try {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      idleRssMiB[String(workers)] = rssMiB(api.pids());
       console.log(`API with ${workers} worker(s) at ${api.url}; warm-up: 3 s at 16 connections on /ingest/${SOURCE}`);
       await cannon(api, 'warm-up', 16, 1, 3);
       for (const c of SINGLE_CONNECTIONS) {
@@ -277,16 +283,16 @@ async function main(): Promise<void> {
       .map(([c, n]) => `${c}×${n}`)
       .join(' ') || '-';
   const table = [
-    '| test | API workers | connections / in flight | events/request | req/s | events/s | p50 ms | p99 ms | non-2xx (codes) | errors | ours / perf-test | ours / bare kafkajs | cores used |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| test | API workers | connections / in flight | events/request | req/s | events/s | p50 ms | p99 ms | non-2xx (codes) | errors | ours / perf-test | ours / bare kafkajs | cores used | API RSS peak MiB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| POST /ingest/${SOURCE} ${r.test} | ${Number.isNaN(r.workers) ? '?' : r.workers} | ${r.connections} | ${r.eventsPerRequest} | ${f0(r.reqPerSec)} | ${f0(r.eventsPerSec)} | ${f1(r.p50Ms)} | ${f1(r.p99Ms)} | ${r.non2xx} (${codes(r)}) | ${r.errors} | ${ratio(r.eventsPerSec, perf.recordsPerSec)} | ${ratio(r.eventsPerSec, bareFor(r).messagesPerSec)} (vs ${bareFor(r).messagesPerRecord}/send) | ${coresCell(r.cores)} |`,
+        `| POST /ingest/${SOURCE} ${r.test} | ${Number.isNaN(r.workers) ? '?' : r.workers} | ${r.connections} | ${r.eventsPerRequest} | ${f0(r.reqPerSec)} | ${f0(r.eventsPerSec)} | ${f1(r.p50Ms)} | ${f1(r.p99Ms)} | ${r.non2xx} (${codes(r)}) | ${r.errors} | ${ratio(r.eventsPerSec, perf.recordsPerSec)} | ${ratio(r.eventsPerSec, bareFor(r).messagesPerSec)} (vs ${bareFor(r).messagesPerRecord}/send) | ${coresCell(r.cores)} | ${f0(r.apiRssMiB)} |`,
     ),
-    `| Kafka ProducerPerformance (${f0(perf.records)} records) | - | producer default | - | - | ${f0(perf.recordsPerSec)} | ${perf.p50Ms} | ${perf.p99Ms} | - | - | 100 % | - | ${coresCell(perfCores)} (+ the tool's JVM) |`,
+    `| Kafka ProducerPerformance (${f0(perf.records)} records) | - | producer default | - | - | ${f0(perf.recordsPerSec)} | ${perf.p50Ms} | ${perf.p99Ms} | - | - | 100 % | - | ${coresCell(perfCores)} (+ the tool's JVM) | - |`,
     ...([[bare1, bare1Cores], [bare100, bare100Cores]] as const).map(
       ([b, cores]) =>
-        `| bare kafkajs, ${b.messagesPerRecord} msg/send | - | ${b.inFlight} | ${b.messagesPerRecord} | ${f0(b.messagesPerSec / b.messagesPerRecord)} | ${f0(b.messagesPerSec)} | ${f1(b.p50Ms)} | ${f1(b.p99Ms)} | - | ${b.errors} | ${ratio(b.messagesPerSec, perf.recordsPerSec)} | 100 % | ${coresCell(cores)} |`,
+        `| bare kafkajs, ${b.messagesPerRecord} msg/send | - | ${b.inFlight} | ${b.messagesPerRecord} | ${f0(b.messagesPerSec / b.messagesPerRecord)} | ${f0(b.messagesPerSec)} | ${f1(b.p50Ms)} | ${f1(b.p99Ms)} | - | ${b.errors} | ${ratio(b.messagesPerSec, perf.recordsPerSec)} | 100 % | ${coresCell(cores)} | - |`,
     ),
   ].join('\n');
   const notes = [
@@ -294,6 +300,9 @@ async function main(): Promise<void> {
     `Single-event rows are compared with bare kafkajs at 1 message/send; batched rows with 100 messages/send. ${DURATION} s per point; batches use ${BATCH_CONNECTIONS} connections.`,
     `Ceilings write to ${CEILING_TOPIC} (3 partitions); ProducerPerformance latency is per record, kafkajs and API latency per request/send.`,
     'Cores used: CPU seconds per wall second of each process group during the point (API = the primary and its workers; load gen = this process, autocannon or the bare kafkajs producer).',
+    `API RSS: resident memory of all its processes, sampled every 250 ms (peak per point); idle, 2 s after start and before any request: ${Object.entries(idleRssMiB)
+      .map(([workers, mib]) => `${f0(mib)} MiB with ${workers} worker(s)`)
+      .join(', ')}.`,
   ];
 
   const result = {
@@ -301,6 +310,7 @@ async function main(): Promise<void> {
     at: startedAt.toISOString(),
     target: { api: process.env.API_URL ?? 'started by the bench', workers: WORKERS, source: SOURCE, durationSeconds: DURATION, recordBytes: RECORD_BYTES, singleConnections: SINGLE_CONNECTIONS, batches: BATCHES, batchConnections: BATCH_CONNECTIONS },
     api: rows,
+    idleRssMiB,
     ceilings: {
       producerPerformance: { ...perf, cores: perfCores },
       bareKafkajs: [

@@ -102,6 +102,8 @@ interface Point {
   p99Ms: number;
   errors: number;
   cores?: Record<string, number>;
+  /** The API's highest resident memory during the point (all its processes). */
+  apiRssMiB?: number;
 }
 
 /** Runs `concurrency` clients for DURATION seconds, each walking PAGES pages from a random instant. */
@@ -253,10 +255,10 @@ async function main(): Promise<void> {
         await measure('API', 8, viaApi, 3);
         for (const c of CONCURRENCY) {
           console.log(`API with ${workers} worker(s), ${c} concurrent client(s), ${DURATION} s`);
-          const { result, cores } = await withCpu({ API: () => api.pids(), Cassandra: stackPids.cassandra, bench: () => [process.pid] }, () =>
+          const { result, cores, peakRssMiB } = await withCpu({ API: () => api.pids(), Cassandra: stackPids.cassandra, bench: () => [process.pid] }, () =>
             measure('API', c, viaApi),
           );
-          points.push({ ...result, workers, cores });
+          points.push({ ...result, workers, cores, apiRssMiB: peakRssMiB.API });
         }
       } finally {
         await api.stop();
@@ -268,15 +270,15 @@ async function main(): Promise<void> {
   }
 
   const table = [
-    '| concurrency | path | pages/s | rows/s | p50 ms | p99 ms | errors | API p50 / driver p50 | API p99 / driver p99 | driver pages/s / API pages/s | cores used |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| concurrency | path | pages/s | rows/s | p50 ms | p99 ms | errors | API p50 / driver p50 | API p99 / driver p99 | driver pages/s / API pages/s | cores used | API RSS peak MiB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...[...points]
       .sort((a, b) => a.concurrency - b.concurrency || (a.path === 'driver' ? -1 : 1))
       .map((p) => {
         const d = points.find((q) => q.path === 'driver' && q.concurrency === p.concurrency)!;
         const ratios = p.path === 'API' ? `${(p.p50Ms / d.p50Ms).toFixed(2)}× | ${(p.p99Ms / d.p99Ms).toFixed(2)}× | ${(d.pagesPerSec / p.pagesPerSec).toFixed(2)}×` : '- | - | -';
         const label = p.path === 'driver' ? 'cassandra-driver, same query' : `GET /api/v1/records, ${Number.isNaN(p.workers) ? 'the API at API_URL' : `API with ${p.workers} worker(s)`}`;
-        return `| ${p.concurrency} | ${label} | ${f0(p.pagesPerSec)} | ${f0(p.pagesPerSec * PAGE)} | ${f1(p.p50Ms)} | ${f1(p.p99Ms)} | ${p.errors} | ${ratios} | ${p.cores ? coresCell(p.cores) : '-'} |`;
+        return `| ${p.concurrency} | ${label} | ${f0(p.pagesPerSec)} | ${f0(p.pagesPerSec * PAGE)} | ${f1(p.p50Ms)} | ${f1(p.p99Ms)} | ${p.errors} | ${ratios} | ${p.cores ? coresCell(p.cores) : '-'} | ${p.apiRssMiB === undefined ? '-' : f0(p.apiRssMiB)} |`;
       }),
   ].join('\n');
   const notes = [

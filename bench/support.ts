@@ -151,18 +151,46 @@ function cpuSeconds(pids: number[]): number {
   return ticks / CLOCK_TICKS;
 }
 
+/** Resident memory of these processes now, in MiB (VmRSS from /proc; Linux). */
+export function rssMiB(pids: number[]): number {
+  let kib = 0;
+  for (const pid of pids) {
+    try {
+      kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // the process ended; it no longer counts
+    }
+  }
+  return kib / 1024;
+}
+
 /**
  * Cores each group of processes used while `work` ran (CPU seconds / wall seconds), so a table can
- * say where the machine's cores went: the API, Kafka, Cassandra, and this load generator.
+ * say where the machine's cores went: the API, Kafka, Cassandra, and this load generator; and the
+ * highest resident memory of each group, sampled every 250 ms.
  */
-export async function withCpu<T>(groups: Record<string, () => number[]>, work: () => Promise<T>): Promise<{ result: T; cores: Record<string, number> }> {
+export async function withCpu<T>(
+  groups: Record<string, () => number[]>,
+  work: () => Promise<T>,
+): Promise<{ result: T; cores: Record<string, number>; peakRssMiB: Record<string, number> }> {
   const pids = Object.fromEntries(Object.entries(groups).map(([name, list]) => [name, list()]));
   const before = Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, cpuSeconds(list)]));
+  const peakRssMiB = Object.fromEntries(Object.keys(pids).map((name) => [name, 0]));
+  const sample = () => {
+    for (const [name, list] of Object.entries(pids)) peakRssMiB[name] = Math.max(peakRssMiB[name], rssMiB(list));
+  };
+  sample();
+  const sampler = setInterval(sample, 250);
   const t0 = performance.now();
-  const result = await work();
-  const seconds = (performance.now() - t0) / 1000;
-  const cores = Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, (cpuSeconds(list) - before[name]) / seconds]));
-  return { result, cores };
+  try {
+    const result = await work();
+    const seconds = (performance.now() - t0) / 1000;
+    const cores = Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, (cpuSeconds(list) - before[name]) / seconds]));
+    sample();
+    return { result, cores, peakRssMiB };
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 /** "API 0.85 · Kafka 0.20 · …" for a table cell. */

@@ -35,7 +35,7 @@ export interface ParsedEvents {
 export function parseEvents(text: string, format: BodyFormat): ParsedEvents {
   if (text.trim() === '') throw new BadRequestError('The request body is empty: send at least one event');
   let events: unknown[];
-  let texts: string[] | undefined;
+  let texts: string[];
   if (format === 'json') {
     let parsed: unknown;
     try {
@@ -72,7 +72,7 @@ export function parseEvents(text: string, format: BodyFormat): ParsedEvents {
       notObjects.slice(0, 100),
     );
   }
-  return { events: events as Record<string, unknown>[], texts: texts?.length === events.length ? texts : undefined };
+  return { events: events as Record<string, unknown>[], texts: texts.length === events.length ? texts : undefined };
 }
 
 /**

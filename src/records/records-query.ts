@@ -1,4 +1,4 @@
-import { PAGE_TOKEN, RecordsQueryDto } from './dto/records.dto';
+import { MAX_PAGE_LIMIT, MAX_PAGE_TOKEN_LENGTH, PAGE_TOKEN, RecordsQueryDto } from './dto/records.dto';
 
 const FIELDS = new Set(['from', 'to', 'limit', 'pageToken']);
 const DIGITS = /^\d{1,16}$/;
@@ -16,10 +16,10 @@ export function plainRecordsQuery(query: Record<string, string | string[] | unde
     if (!FIELDS.has(name) || typeof value !== 'string') return undefined;
     if (name === 'limit') {
       const limit = DIGITS.test(value) ? Number(value) : 0;
-      if (limit < 1 || limit > 1000) return undefined;
+      if (limit < 1 || limit > MAX_PAGE_LIMIT) return undefined;
       checked.limit = limit;
     } else if (name === 'pageToken') {
-      if (value.length > 4096 || !PAGE_TOKEN.test(value)) return undefined;
+      if (value.length > MAX_PAGE_TOKEN_LENGTH || !PAGE_TOKEN.test(value)) return undefined;
       checked.pageToken = value;
     } else {
       checked[name as 'from' | 'to'] = value;

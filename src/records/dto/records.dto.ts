@@ -21,21 +21,32 @@ export class TimeRangeQueryDto {
 /** base64url of the cursor, a dot, base64url of its MAC. */
 export const PAGE_TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** The most rows a page holds, and the longest page token accepted. */
+export const MAX_PAGE_LIMIT = 1000;
+export const MAX_PAGE_TOKEN_LENGTH = 4096;
+
 /** A page's size: 1 to 1000 rows, 100 by default. */
 export const PageLimit = () =>
-  applyDecorators(ApiPropertyOptional({ type: 'integer', example: 100, minimum: 1, maximum: 1000, default: 100 }), IsOptional(), ToInteger(), IsInt(), Min(1), Max(1000));
+  applyDecorators(
+    ApiPropertyOptional({ type: 'integer', example: 100, minimum: 1, maximum: MAX_PAGE_LIMIT, default: 100 }),
+    IsOptional(),
+    ToInteger(),
+    IsInt(),
+    Min(1),
+    Max(MAX_PAGE_LIMIT),
+  );
 
 /** The token of the next page, as the previous page gave it. */
 export const PageToken = () =>
   applyDecorators(
     ApiPropertyOptional({
       pattern: PAGE_TOKEN.source,
-      maxLength: 4096,
+      maxLength: MAX_PAGE_TOKEN_LENGTH,
       description: 'nextPageToken of the previous page, unchanged, with the same source, from and to; a token the API did not issue is 400',
     }),
     IsOptional(),
     IsString(),
-    MaxLength(4096),
+    MaxLength(MAX_PAGE_TOKEN_LENGTH),
     Matches(PAGE_TOKEN, { message: 'pageToken is not valid: pass the nextPageToken of the previous page unchanged' }),
   );
 

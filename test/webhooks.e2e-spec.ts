@@ -48,6 +48,20 @@ describe('POST /api/v1/ingest/webhooks: Standard Webhooks deliveries, without an
     expect(await topicEnd(TOPIC)).toBe(end);
   });
 
+  it('answers a captured delivery sent again with a fresh Idempotency-Key with the first answer: replayed, not accepted again', async () => {
+    const body = '{"type":"invoice.paid","invoice":"in_captured","amount":1200}';
+    const headers = signed(body);
+    const first = await deliver(body, { ...headers, 'Idempotency-Key': 'the-sender-s-key' }).expect(202);
+    const end = await topicEnd(TOPIC);
+
+    for (const key of ['a-fresh-key-1', 'a-fresh-key-2']) {
+      const replay = await deliver(body, { ...headers, 'Idempotency-Key': key }).expect(202);
+      expect(replay.body).toEqual(first.body);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+    }
+    expect(await topicEnd(TOPIC)).toBe(end);
+  });
+
   it('answers 422 to a delivery id reused for another body, and publishes nothing', async () => {
     const first = signed('{"n":1}');
     await deliver('{"n":1}', first).expect(202);

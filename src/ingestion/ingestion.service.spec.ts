@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
@@ -939,13 +939,26 @@ describe('IngestionService.ingest, signed sources', () => {
     expect(keys.entry('hooks', 'msg_retried')).toMatchObject({ response: JSON.stringify(first.response) });
   });
 
-  it('prefers the Idempotency-Key over the delivery id', async () => {
+  it('deduplicates by the signed webhook-id, never by an Idempotency-Key header the signature does not cover', async () => {
     const { service, keys } = signedSetup();
 
     await service.ingest({ ...standardDelivery('{"n":1}', { id: 'msg_with_key' }), idempotencyKey: 'caller-key' });
 
-    expect(keys.entry('hooks', 'caller-key')).toMatchObject({ response: expect.any(String) });
-    expect(keys.entry('hooks', 'msg_with_key')).toBeUndefined();
+    expect(keys.entry('hooks', 'msg_with_key')).toMatchObject({ response: expect.any(String) });
+    expect(keys.entry('hooks', 'caller-key')).toBeUndefined();
+  });
+
+  it('answers a captured delivery sent again with a fresh Idempotency-Key with the first answer, and publishes it once', async () => {
+    const { ingestion, kafka } = signedSetup();
+    const captured = standardDelivery('{"type":"invoice.paid","amount":12}', { id: 'msg_captured' });
+
+    const first = await ingestion.ingest(captured);
+    const replays = await Promise.all(
+      ['fresh-key-1', 'fresh-key-2', 'has space'].map((idempotencyKey) => ingestion.ingest({ ...captured, body: bodyOf('{"type":"invoice.paid","amount":12}'), idempotencyKey })),
+    );
+
+    for (const replay of replays) expect(replay).toEqual({ response: first.response, replayed: true });
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
   });
 
   it.each<[string, () => IngestRequest, string, RegExp]>([
@@ -998,15 +1011,47 @@ describe('IngestionService.ingest, signed sources', () => {
     expect(keys.entry('payments', 'evt_1NG8Du2eZvKYlo2CUI79vXWy')).toMatchObject({ response: JSON.stringify(result) });
   });
 
-  it('publishes a GitHub delivery, its idempotency key X-GitHub-Delivery', async () => {
-    const { service, keys } = signedSetup();
+  it('deduplicates a GitHub delivery by its signed body: a changed X-GitHub-Delivery or Idempotency-Key does not make a replay new', async () => {
+    const { ingestion, kafka, keys } = signedSetup();
     const text = '{"action":"opened","number":7}';
     const signature = hmac(GITHUB_SECRET, text).digest('hex');
-    const headers = { 'x-hub-signature-256': `sha256=${signature}`, 'x-github-delivery': '5f1b7e20-cc78-11e3-81ab-4c9367dc0958' };
+    const delivery = (id: string, idempotencyKey?: string): IngestRequest => ({
+      source: 'repos',
+      body: bodyOf(text),
+      contentType: JSON_TYPE,
+      headers: { 'x-hub-signature-256': `sha256=${signature}`, 'x-github-delivery': id },
+      idempotencyKey,
+    });
 
-    const result = await service.ingest({ source: 'repos', body: bodyOf(text), contentType: JSON_TYPE, headers });
+    const first = await ingestion.ingest(delivery('5f1b7e20-cc78-11e3-81ab-4c9367dc0958'));
+    const replay = await ingestion.ingest(delivery('00000000-0000-0000-0000-000000000000', 'fresh-key'));
 
-    expect(keys.entry('repos', '5f1b7e20-cc78-11e3-81ab-4c9367dc0958')).toMatchObject({ response: JSON.stringify(result) });
+    expect(replay).toEqual({ response: first.response, replayed: true });
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+    expect(keys.entry('repos', `sha256=${createHash('sha256').update(text).digest('base64url')}`)).toMatchObject({ response: JSON.stringify(first.response) });
+    expect(keys.entry('repos', '5f1b7e20-cc78-11e3-81ab-4c9367dc0958')).toBeUndefined();
+  });
+
+  it('deduplicates a Stripe delivery without an event id by its signed timestamp and body', async () => {
+    const { ingestion, kafka, keys } = signedSetup();
+    const text = '[{"object":"event"},{"object":"event"}]';
+    const t = now();
+    const delivery = (at: number): IngestRequest => ({
+      source: 'payments',
+      body: bodyOf(text),
+      contentType: JSON_TYPE,
+      headers: { 'stripe-signature': `t=${at},v1=${hmac(STRIPE_SECRET, `${at}.${text}`).digest('hex')}` },
+      idempotencyKey: `fresh-${at}`,
+    });
+
+    const first = await ingestion.ingest(delivery(t));
+    const replay = await ingestion.ingest(delivery(t));
+    const resent = await ingestion.ingest(delivery(t - 1));
+
+    expect(replay).toEqual({ response: first.response, replayed: true });
+    expect(resent.replayed).toBe(false);
+    expect(kafka.publish).toHaveBeenCalledTimes(2);
+    expect(keys.entry('payments', `t=${t},sha256=${createHash('sha256').update(text).digest('base64url')}`)).toBeDefined();
   });
 
   describe('compressed', () => {

@@ -44,18 +44,31 @@ export interface Ingested {
   replayed: boolean;
 }
 
-/** Where a signed source's scheme carries the sender's delivery id. */
+/** Where a signed source's scheme signs the sender's delivery id. */
 const DELIVERY_ID: Record<string, string> = {
   'standard-webhooks': 'webhook-id',
-  github: 'X-GitHub-Delivery',
   stripe: "the Stripe event's id",
 };
 
-/** The request's idempotency key: the Idempotency-Key header, else a signed delivery's id. */
-function idempotencyKey(header: string | undefined, deliveryId: string | undefined, source: Source): IdempotencyKey | undefined {
-  if (header !== undefined) return { value: header, name: 'Idempotency-Key' };
-  if (deliveryId === undefined) return undefined;
-  return { value: deliveryId, name: DELIVERY_ID[source.signature!.scheme] ?? 'the delivery id' };
+/** What a signed delivery's signature covers, as far as its deduplication needs. */
+interface Signed {
+  deliveryId?: string;
+  signedTimestamp?: string;
+}
+
+/**
+ * The request's idempotency key. An unsigned source's is the Idempotency-Key header, when sent. A
+ * signed source's is only ever something its signature covers, since whoever captured a delivery can
+ * add or change any other header: the signed delivery id where the scheme has one, else the hash of
+ * the signed content (the signed timestamp, when the scheme signs one, and the body), so a captured
+ * delivery sent again within IDEMPOTENCY_TTL_SECONDS is answered with the first answer and publishes
+ * nothing. An Idempotency-Key header sent to a signed source is ignored.
+ */
+function idempotencyKey(header: string | undefined, signed: Signed | undefined, source: Source, bodyHash: string): IdempotencyKey | undefined {
+  if (!signed) return header === undefined ? undefined : { value: header, name: 'Idempotency-Key' };
+  if (signed.deliveryId !== undefined) return { value: signed.deliveryId, name: DELIVERY_ID[source.signature!.scheme] ?? 'the delivery id' };
+  const timestamp = signed.signedTimestamp === undefined ? '' : `t=${signed.signedTimestamp},`;
+  return { value: `${timestamp}sha256=${bodyHash}`, name: 'the signed content' };
 }
 
 @Injectable()
@@ -101,11 +114,11 @@ export class IngestionService implements OnApplicationBootstrap {
       const encoding = bodyEncoding(req.contentEncoding);
       const raw = await readRawBody(req.body, req.contentLength, source);
       // Senders sign the bytes they send: for a compressed body, the compressed bytes.
-      let deliveryId = this.verifySignature(source, req.headers ?? {}, raw);
+      const signed = this.verifySignature(source, req.headers ?? {}, raw);
       step = 'bad_encoding';
       const body = await decodeBody(raw, encoding, source);
       step = 'bad_idempotency_key';
-      if (req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
+      if (!signed && req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
         throw new BadRequestError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
       }
       step = 'bad_utf8';
@@ -123,11 +136,12 @@ export class IngestionService implements OnApplicationBootstrap {
       if (failures.size > 0 && source.onInvalid !== 'quarantine') throw schemaError(source, payloads.length, failures);
 
       // Stripe's event id is in the body, not in a header (see webhook-signature.verifier.ts).
-      if (source.signature?.scheme === 'stripe' && payloads.length === 1 && typeof payloads[0].id === 'string' && payloads[0].id !== '') {
-        deliveryId = payloads[0].id;
+      if (signed && source.signature?.scheme === 'stripe' && payloads.length === 1 && typeof payloads[0].id === 'string' && payloads[0].id !== '') {
+        signed.deliveryId = payloads[0].id;
       }
-      const key = idempotencyKey(req.idempotencyKey, deliveryId, source);
-      const bodyHash = key ? IdempotentRequests.bodyHash(body) : undefined;
+      // Only a request with a key needs the body's hash: a signed one always has a key.
+      const bodyHash = signed || req.idempotencyKey !== undefined ? IdempotentRequests.bodyHash(body) : undefined;
+      const key = idempotencyKey(req.idempotencyKey, signed, source, bodyHash!);
       const admission = key ? await this.idempotency.admit(source.name, key, bodyHash!) : undefined;
       if (admission?.replay) {
         this.metrics.deduplicated(source.name, admission.replay.eventIds.length);
@@ -161,15 +175,15 @@ export class IngestionService implements OnApplicationBootstrap {
    * For a signed source, the signature replaces the API key (the guard let the request in without
    * one): it is checked on the bytes as received (still compressed, as the sender signed them), before
    * anything is decompressed or parsed, and always, even when the request also carries a valid API
-   * key. Answers the sender's delivery id, when the scheme has one.
+   * key. Answers what the signature covers that deduplicates the delivery (undefined: an unsigned source).
    */
-  private verifySignature(source: Source, headers: SignatureHeaders, body: Buffer): string | undefined {
+  private verifySignature(source: Source, headers: SignatureHeaders, body: Buffer): Signed | undefined {
     if (!source.signature) return undefined;
     const check = verifySignature(source.signature, headers, body, Date.now());
     if (!check.ok) {
       throw new UnauthorizedError(check.message, [{ source: source.name, scheme: source.signature.scheme, problem: check.problem }]);
     }
-    return check.deliveryId;
+    return { deliveryId: check.deliveryId, signedTimestamp: check.signedTimestamp };
   }
 
   /**

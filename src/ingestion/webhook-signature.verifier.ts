@@ -8,14 +8,16 @@ export type SignatureHeaders = Readonly<Record<string, string | string[] | undef
 export type SignatureProblem = 'missing_header' | 'malformed_header' | 'timestamp_too_old' | 'timestamp_in_future' | 'no_match';
 
 /**
- * The outcome of a check. `deliveryId` is the sender's id of the delivery when the scheme puts one
- * in a header: `webhook-id` (standard-webhooks, where it is signed) and `X-GitHub-Delivery`
- * (github, not signed). Stripe's id is the `id` of the JSON body: the caller reads it after parsing,
- * so the body is parsed once, by the events parser.
+ * The outcome of a check. Only what the signature covers is answered, since whoever captured a
+ * delivery can change any other header: `deliveryId`, the sender's id of the delivery where the scheme
+ * signs it in a header (`webhook-id`, standard-webhooks), and `signedTimestamp`, the timestamp the
+ * signature covers (standard-webhooks, stripe, hmac-sha256 with a timestamp header). GitHub's
+ * `X-GitHub-Delivery` is not signed, so it is not answered. Stripe's id is the `id` of the JSON body:
+ * the caller reads it after parsing, so the body is parsed once, by the events parser.
  * A refusal's message says what is wrong, never what the signature should have been.
  */
 export type SignatureCheck =
-  | { ok: true; deliveryId?: string }
+  | { ok: true; deliveryId?: string; signedTimestamp?: string }
   | { ok: false; problem: SignatureProblem; message: string };
 
 const HMAC_BYTES = 32;
@@ -62,7 +64,7 @@ function standardWebhooks(keys: Buffer[], toleranceSeconds: number, headers: Sig
   const stale = outsideTolerance('webhook-timestamp', timestamp!, toleranceSeconds, nowMs);
   if (stale) return stale;
   if (!anyMatches(keys, [Buffer.from(`${id}.${timestamp}.`), body], candidates)) return noMatch('webhook-signature');
-  return { ok: true, deliveryId: id };
+  return { ok: true, deliveryId: id, signedTimestamp: timestamp };
 }
 
 function github(keys: Buffer[], headers: SignatureHeaders, body: Buffer): SignatureCheck {
@@ -72,8 +74,7 @@ function github(keys: Buffer[], headers: SignatureHeaders, body: Buffer): Signat
   const hex = signature!.startsWith('sha256=') ? signature!.slice('sha256='.length) : '';
   if (!HEX_DIGEST.test(hex)) return refused('malformed_header', 'X-Hub-Signature-256 must be "sha256=<hex of the HMAC-SHA256 of the body>"');
   if (!anyMatches(keys, [body], [Buffer.from(hex, 'hex')])) return noMatch('X-Hub-Signature-256');
-  const delivery = header(headers, 'x-github-delivery');
-  return delivery ? { ok: true, deliveryId: delivery } : { ok: true };
+  return { ok: true };
 }
 
 function stripe(keys: Buffer[], toleranceSeconds: number, headers: SignatureHeaders, body: Buffer, nowMs: number): SignatureCheck {
@@ -93,7 +94,7 @@ function stripe(keys: Buffer[], toleranceSeconds: number, headers: SignatureHead
   const stale = outsideTolerance('Stripe-Signature t', timestamps[0], toleranceSeconds, nowMs);
   if (stale) return stale;
   if (!anyMatches(keys, [Buffer.from(`${timestamps[0]}.`), body], candidates)) return noMatch('Stripe-Signature');
-  return { ok: true };
+  return { ok: true, signedTimestamp: timestamps[0] };
 }
 
 function hmacSha256(
@@ -119,7 +120,7 @@ function hmacSha256(
   }
   const stale = outsideTolerance(signature.timestampHeader, timestamp!, signature.toleranceSeconds, nowMs);
   if (stale) return stale;
-  return anyMatches(signature.keys, [Buffer.from(`${timestamp}.`), body], [candidate]) ? { ok: true } : noMatch(signature.header);
+  return anyMatches(signature.keys, [Buffer.from(`${timestamp}.`), body], [candidate]) ? { ok: true, signedTimestamp: timestamp } : noMatch(signature.header);
 }
 
 /**

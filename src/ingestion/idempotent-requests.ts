@@ -8,7 +8,7 @@ import { IngestResponseDto } from './dto/ingest-response.dto';
 /** Where a request's idempotency key came from, as the sender knows it (the 409/422 messages name it). */
 export interface IdempotencyKey {
   value: string;
-  /** `Idempotency-Key`, or the signed source's delivery id header (`webhook-id`, `X-GitHub-Delivery`, ...). */
+  /** `Idempotency-Key`, or what a signed source's signature covers (`webhook-id`, a Stripe event's id, the signed content). */
   name: string;
 }
 

@@ -38,8 +38,9 @@ export class IngestionController {
       'Stripe-Signature; hmac-sha256: the configured header), the signature is checked on the body as sent (for a ' +
       'compressed body, the compressed bytes), and a missing, invalid, stale or future-dated one is answered 401, ' +
       'even when an API key is sent too. ' +
-      'Idempotency: a request with an Idempotency-Key (or, for a signed source without one, the sender\'s delivery id: ' +
-      "webhook-id, X-GitHub-Delivery, a Stripe event's id) is published once. Its answer is kept per source and key " +
+      'Idempotency: a request to an unsigned source with an Idempotency-Key is published once. A signed source is ' +
+      "deduplicated by what its signature covers only (webhook-id, a Stripe event's id, else the signed timestamp and the " +
+      "body's hash); an Idempotency-Key header sent to it is ignored. Its answer is kept per source and key " +
       '(IDEMPOTENCY_TTL_SECONDS, default 24 h): a retry with the same body gets the first answer again (the same event ids) ' +
       'with the header Idempotent-Replayed: true and publishes nothing; the same key with another body is 422; the same ' +
       'key while the first request is still being published is 409 (retry after Retry-After). A request that failed ' +

@@ -132,6 +132,24 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
     expect(listed).toContain(submitted.body.id);
   });
 
+  it('refuses Spark settings the job does not allow with 400 naming the key, and submits nothing to Livy', async () => {
+    const listed = async () => (await api().get('/api/v1/batches').set(AUTH).expect(200)).body.batches.map((b: { id: string }) => b.id).sort();
+    const before = await listed();
+    const args = { day: '2026-01-01', sources: ['clicks'] };
+
+    const jvm = await api()
+      .post('/api/v1/jobs/daily_rollup/batches')
+      .set(AUTH)
+      .send({ args, conf: { 'spark.driver.extraJavaOptions': '-XX:OnOutOfMemoryError=touch /tmp/pwned' } })
+      .expect(400);
+    expect(jvm.body.message).toContain('conf.spark.driver.extraJavaOptions');
+    expect(jvm.body.details).toEqual([{ field: 'conf.spark.driver.extraJavaOptions', message: expect.stringContaining('is never accepted') }]);
+    const packages = await api().post('/api/v1/jobs/daily_rollup/batches').set(AUTH).send({ args, conf: { 'spark.jars.packages': 'evil:evil:1' } }).expect(400);
+    expect(packages.body.details).toEqual([{ field: 'conf.spark.jars.packages', message: expect.stringContaining('is never accepted') }]);
+
+    expect(await listed()).toEqual(before);
+  });
+
   it('refuses an unknown job with 404 and bad args with 400 naming the field', async () => {
     const unknown = await api().post('/api/v1/jobs/nope/batches').set(AUTH).send({}).expect(404);
     expect(unknown.body.message).toMatch(/daily_rollup/);

@@ -73,7 +73,7 @@ def test_the_stream_gets_its_batch_id_and_its_control_module():
 def test_job_entry_is_complete_and_its_files_exist(name):
     job = JOBS[name]
     assert {"file", "pyFiles", "description", "streaming", "args"} <= set(job) <= {
-        "file", "pyFiles", "description", "streaming", "args", "provided"}
+        "file", "pyFiles", "description", "streaming", "args", "provided", "conf"}
     assert set(job.get("provided", [])) <= set(PROVIDED_ARGV)
     assert (JOBS_DIR / job["file"]).is_file()
     assert job["pyFiles"] and all((JOBS_DIR / f).is_file() for f in job["pyFiles"])

@@ -16,6 +16,7 @@ const row = (n: number, fields: Record<string, unknown> = {}): Record<string, un
   state: 'success',
   app_id: null,
   args: '["--day","2026-01-01"]',
+  conf: null,
   submitted_at: new Date(Date.UTC(2026, 0, 2) + n * 1000),
   finished_at: null,
   ...fields,
@@ -29,8 +30,10 @@ const batch: BatchRecord = {
   state: 'running',
   appId: 'application_1_0004',
   args: ['--day', '2026-01-01'],
+  conf: { 'spark.executor.memory': '1g', 'spark.jars.packages': 'org.example:lib:1' },
   submittedAt: new Date('2026-01-02T00:00:00.000Z'),
 };
+const CONF_JSON = '{"spark.executor.memory":"1g","spark.jars.packages":"org.example:lib:1"}';
 
 function setup(rows: Record<string, unknown>[] = [], env: Record<string, string> = {}) {
   const cassandra = new PagingCassandraClient(rows);
@@ -67,7 +70,15 @@ describe('BatchHistoryRepository.list', () => {
       submittedAt: new Date(Date.UTC(2026, 0, 2) + 4000),
       finishedAt,
     });
-    expect(bare).toMatchObject({ id: idOf(5), name: undefined, state: undefined, appId: undefined, args: [], finishedAt: undefined });
+    expect(bare).toMatchObject({ id: idOf(5), name: undefined, state: undefined, appId: undefined, args: [], conf: undefined, finishedAt: undefined });
+  });
+
+  it('reads back the conf a batch was submitted with', async () => {
+    const { repository } = setup([row(6, { conf: CONF_JSON })]);
+
+    const [withConf] = await repository.list();
+
+    expect(withConf.conf).toEqual(batch.conf);
   });
 });
 
@@ -78,8 +89,8 @@ describe('BatchHistoryRepository.record', () => {
     await repository.record(batch);
 
     const [[query, params]] = cassandra.execute.mock.calls;
-    expect(query).toMatch(/^UPDATE pipeline\.batches SET livy_id = \?, job = \?, name = \?, state = \?, app_id = \?, args = \?, submitted_at = \?, finished_at = \? WHERE id = \?$/);
-    expect(params).toEqual([4, 'daily_rollup', `daily_rollup-${ID}`, 'running', 'application_1_0004', '["--day","2026-01-01"]', batch.submittedAt, null, ID]);
+    expect(query).toMatch(/^UPDATE pipeline\.batches SET livy_id = \?, job = \?, name = \?, state = \?, app_id = \?, args = \?, conf = \?, submitted_at = \?, finished_at = \? WHERE id = \?$/);
+    expect(params).toEqual([4, 'daily_rollup', `daily_rollup-${ID}`, 'running', 'application_1_0004', '["--day","2026-01-01"]', CONF_JSON, batch.submittedAt, null, ID]);
   });
 });
 
@@ -94,9 +105,9 @@ describe('BatchHistoryRepository.finish', () => {
     expect(cassandra.execute).toHaveBeenCalledTimes(1);
     const [[query, params]] = cassandra.execute.mock.calls;
     expect(query).toMatch(
-      /^UPDATE pipeline\.batches USING TTL \? SET livy_id = \?, job = \?, name = \?, state = \?, app_id = \?, args = \?, submitted_at = \?, finished_at = \? WHERE id = \? IF finished_at = null$/,
+      /^UPDATE pipeline\.batches USING TTL \? SET livy_id = \?, job = \?, name = \?, state = \?, app_id = \?, args = \?, conf = \?, submitted_at = \?, finished_at = \? WHERE id = \? IF finished_at = null$/,
     );
-    expect(params).toEqual([30 * DAY_SECONDS, 4, 'daily_rollup', `daily_rollup-${ID}`, 'success', 'application_1_0004', '["--day","2026-01-01"]', batch.submittedAt, at, ID]);
+    expect(params).toEqual([30 * DAY_SECONDS, 4, 'daily_rollup', `daily_rollup-${ID}`, 'success', 'application_1_0004', '["--day","2026-01-01"]', CONF_JSON, batch.submittedAt, at, ID]);
   });
 
   it('takes the TTL from BATCH_HISTORY_RETENTION_DAYS', async () => {

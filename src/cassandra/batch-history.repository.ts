@@ -14,12 +14,14 @@ export interface BatchRecord {
   state?: string;
   appId?: string;
   args: string[];
+  /** The Spark conf it was submitted with (the caller's allowed settings and the control plane's); absent for batches recorded before. */
+  conf?: Record<string, string>;
   submittedAt: Date;
   finishedAt?: Date;
 }
 
-const COLUMNS = 'id, livy_id, job, name, state, app_id, args, submitted_at, finished_at';
-const SET_ALL = 'livy_id = ?, job = ?, name = ?, state = ?, app_id = ?, args = ?, submitted_at = ?, finished_at = ?';
+const COLUMNS = 'id, livy_id, job, name, state, app_id, args, conf, submitted_at, finished_at';
+const SET_ALL = 'livy_id = ?, job = ?, name = ?, state = ?, app_id = ?, args = ?, conf = ?, submitted_at = ?, finished_at = ?';
 
 /**
  * The history of batches submitted through the control plane (table batches). Livy keeps neither
@@ -71,7 +73,10 @@ export class BatchHistoryRepository {
 
 /** The SET_ALL values followed by the key. */
 function values(b: BatchRecord): unknown[] {
-  return [b.livyId, b.job, b.name ?? null, b.state ?? null, b.appId ?? null, JSON.stringify(b.args), b.submittedAt, b.finishedAt ?? null, b.id];
+  return [
+    b.livyId, b.job, b.name ?? null, b.state ?? null, b.appId ?? null, JSON.stringify(b.args),
+    b.conf ? JSON.stringify(b.conf) : null, b.submittedAt, b.finishedAt ?? null, b.id,
+  ];
 }
 
 function toRecord(r: types.Row): BatchRecord {
@@ -83,6 +88,7 @@ function toRecord(r: types.Row): BatchRecord {
     state: r.state ?? undefined,
     appId: r.app_id ?? undefined,
     args: r.args ? (JSON.parse(r.args) as string[]) : [],
+    conf: r.conf ? (JSON.parse(r.conf) as Record<string, string>) : undefined,
     submittedAt: r.submitted_at,
     finishedAt: r.finished_at ?? undefined,
   };

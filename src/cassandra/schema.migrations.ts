@@ -138,4 +138,9 @@ export const MIGRATIONS: Migration[] = [
     ],
     run: copyLegacyEvents,
   },
+  {
+    version: 9,
+    description: 'the Spark conf each batch was submitted with',
+    statements: ['ALTER TABLE batches ADD IF NOT EXISTS conf text'],
+  },
 ];

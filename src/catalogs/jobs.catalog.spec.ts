@@ -32,6 +32,28 @@ describe('JobsCatalog (spark-jobs/jobs.yaml)', () => {
     expect(catalog.get('daily_rollup').description).toMatch(/^Recomputes one UTC day/);
   });
 
+  it('lets a caller set only a few bounded Spark settings of the daily rollup, and none of the streaming job', () => {
+    expect(catalog.get('daily_rollup').conf).toEqual({
+      'spark.driver.memory': { kind: 'memory', min: '512m', max: '2g' },
+      'spark.executor.memory': { kind: 'memory', min: '512m', max: '2g' },
+      'spark.executor.instances': { kind: 'integer', min: 1, max: 4 },
+      'spark.executor.cores': { kind: 'integer', min: 1, max: 2 },
+      'spark.sql.shuffle.partitions': { kind: 'integer', min: 1, max: 1000 },
+    });
+    expect(catalog.get('events_stream').conf).toEqual({});
+  });
+
+  it("applies the operator's SPARK_MAX_* ceilings to the catalog's bounds", () => {
+    const strict = new JobsCatalog(configWith({ SPARK_MAX_EXECUTOR_MEMORY_MB: '1536', SPARK_MAX_DRIVER_MEMORY_MB: '1024', SPARK_MAX_EXECUTORS: '2', SPARK_MAX_EXECUTOR_CORES: '1' }));
+
+    expect(strict.get('daily_rollup').conf).toMatchObject({
+      'spark.driver.memory': { max: '1024m' },
+      'spark.executor.memory': { max: '1536m' },
+      'spark.executor.instances': { max: 2 },
+      'spark.executor.cores': { max: 1 },
+    });
+  });
+
   it("answers an unknown job with 404 naming the catalog's jobs", () => {
     const err = thrown(() => catalog.get('nope'));
 
@@ -212,6 +234,94 @@ describe('JobsCatalog.parse', () => {
   it('refuses an unknown provided entry, naming it and the allowed ones', () => {
     expect(() => parse('jobs:\n  greedy:\n    file: job.py\n    provided: [kafka, zookeeper]\n')).toThrow(
       /job "greedy": provided may list topics, kafka, cassandra, checkpoint, batch; not zookeeper$/,
+    );
+  });
+
+  const withConf = (...lines: string[]) => ['jobs:', '  tuned:', '    file: job.py', '    conf:', ...lines.map((l) => `      ${l}`)].join('\n');
+
+  it('reads the allowed conf with each rule, the integer min defaulting to 1; a job without conf allows none', () => {
+    const [job] = parse(
+      withConf(
+        'spark.executor.memory: { kind: memory, max: 2g }',
+        'spark.driver.memory: { kind: memory, min: 512m, max: 1g }',
+        'spark.executor.instances: { kind: integer, max: 4 }',
+        'spark.speculation: { kind: boolean }',
+        'spark.sql.adaptive.coalescePartitions.parallelismFirst: { kind: enum, values: ["true", "false"] }',
+      ),
+    );
+
+    expect(job.conf).toEqual({
+      'spark.executor.memory': { kind: 'memory', max: '2g' },
+      'spark.driver.memory': { kind: 'memory', min: '512m', max: '1g' },
+      'spark.executor.instances': { kind: 'integer', min: 1, max: 4 },
+      'spark.speculation': { kind: 'boolean' },
+      'spark.sql.adaptive.coalescePartitions.parallelismFirst': { kind: 'enum', values: ['true', 'false'] },
+    });
+    expect(parse('jobs:\n  minimal:\n    file: job.py\n')[0].conf).toEqual({});
+  });
+
+  it.each([
+    'spark.driver.extraJavaOptions',
+    'spark.executor.extraJavaOptions',
+    'spark.driver.extraClassPath',
+    'spark.executor.extraLibraryPath',
+    'spark.jars',
+    'spark.jars.packages',
+    'spark.jars.ivySettings',
+    'spark.files',
+    'spark.archives',
+    'spark.submit.pyFiles',
+    'spark.submit.deployMode',
+    'spark.pyspark.python',
+    'spark.pyspark.driver.python',
+    'spark.executorEnv.PYTHONPATH',
+    'spark.yarn.dist.files',
+    'spark.kubernetes.container.image',
+    'spark.hadoop.fs.s3a.endpoint',
+    'spark.sql.catalog.spark_catalog',
+    'spark.sql.warehouse.dir',
+    'spark.local.dir',
+    'spark.history.fs.logDirectory',
+    'spark.eventLog.dir',
+    'spark.driver.host',
+    'spark.master',
+    'spark.plugins',
+    'spark.extraListeners',
+    'spark.serializer',
+    'spark.sql.streaming.checkpointLocation',
+    'spark.ui.proxyBase',
+    'spark.metrics.conf',
+  ])('refuses at parse a job that allows %s, which may never be left to a caller', (key) => {
+    expect(() => parse(withConf(`${key}: { kind: enum, values: [x] }`))).toThrow(
+      `job "tuned": conf ${key}: may never be left to a caller (it can run or load code, or point Spark elsewhere)`,
+    );
+  });
+
+  it.each([
+    ['a key that is not a Spark setting', 'java.home: { kind: boolean }', /conf java\.home: not a Spark setting/],
+    ['an unknown kind', 'spark.executor.memory: { kind: string }', /kind must be memory, integer, boolean or enum/],
+    ['a memory rule without max', 'spark.executor.memory: { kind: memory }', /max is required, a size such as 2g/],
+    ['a memory max that is no size', 'spark.executor.memory: { kind: memory, max: lots }', /max is required/],
+    ['a memory min above the max', 'spark.executor.memory: { kind: memory, min: 4g, max: 2g }', /min must be a size no larger than max/],
+    ['an integer rule without max', 'spark.executor.instances: { kind: integer }', /max is required/],
+    ['an integer min above the max', 'spark.executor.instances: { kind: integer, min: 5, max: 4 }', /0 <= min <= max/],
+    ['an enum without values', 'spark.sql.shuffle.mode: { kind: enum }', /values must list/],
+    ['a rule field the kind does not take', 'spark.speculation: { kind: boolean, max: 3 }', /a boolean rule takes nothing but kind; not max/],
+    ['a rule that is not a mapping', 'spark.speculation: true', /expected a rule/],
+  ])('refuses %s', (_case, line, message) => {
+    expect(() => parse(withConf(line))).toThrow(message);
+  });
+
+  it("lowers each bound to the operator's ceiling where that is stricter, and refuses a min above it", () => {
+    const ceilings = { 'spark.executor.memory': { max: 1024, variable: 'SPARK_MAX_EXECUTOR_MEMORY_MB' }, 'spark.executor.instances': { max: 8, variable: 'SPARK_MAX_EXECUTORS' } };
+    const text = withConf('spark.executor.memory: { kind: memory, min: 512m, max: 4g }', 'spark.executor.instances: { kind: integer, max: 4 }');
+
+    expect(JobsCatalog.parse(text, file(), dir, ceilings)[0].conf).toEqual({
+      'spark.executor.memory': { kind: 'memory', min: '512m', max: '1024m' },
+      'spark.executor.instances': { kind: 'integer', min: 1, max: 4 },
+    });
+    expect(() => JobsCatalog.parse(text, file(), dir, { 'spark.executor.memory': { max: 256, variable: 'SPARK_MAX_EXECUTOR_MEMORY_MB' } })).toThrow(
+      "conf spark.executor.memory: its min is above the operator's ceiling SPARK_MAX_EXECUTOR_MEMORY_MB=256",
     );
   });
 

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { BadRequestError, NotFoundError } from '../common/errors/errors';
 import { fieldErrors, readCatalogFile, schemaCompiler } from './json-schema';
+import { checkConf, ConfCeiling, ConfRules, operatorCeilings, parseConfRules } from './spark-conf';
 
 /** Settings the control plane passes to a job from its own configuration. */
 export const PROVIDED = ['topics', 'kafka', 'cassandra', 'checkpoint', 'batch'] as const;
@@ -19,6 +20,8 @@ export interface SparkJob {
   description: string;
   streaming: boolean;
   args: Record<string, unknown>;
+  /** The Spark settings a caller may set for this job, with their bounds (the operator's ceilings applied); no other. */
+  conf: ConfRules;
   validate: ValidateFunction;
 }
 
@@ -30,10 +33,11 @@ export class JobsCatalog {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const file = join(config.spark.jobsDir, 'jobs.yaml');
     const text = readCatalogFile(file, 'SPARK_JOBS_DIR', 'the job catalog');
-    for (const job of JobsCatalog.parse(text, file, config.spark.jobsDir)) this.jobs.set(job.name, job);
+    for (const job of JobsCatalog.parse(text, file, config.spark.jobsDir, operatorCeilings(config.spark.limits))) this.jobs.set(job.name, job);
   }
 
-  static parse(text: string, file: string, jobsDir: string): SparkJob[] {
+  /** `ceilings`: the operator's bounds on a job's conf; where stricter than the catalog's, they apply. */
+  static parse(text: string, file: string, jobsDir: string, ceilings: Record<string, ConfCeiling> = {}): SparkJob[] {
     const doc = parseYaml(text) as { jobs?: Record<string, Record<string, unknown>> } | null;
     if (!doc || typeof doc.jobs !== 'object' || doc.jobs === null || Array.isArray(doc.jobs)) throw new Error(`${file}: expected a top-level "jobs:" mapping`);
     const compile = schemaCompiler({ useDefaults: true });
@@ -62,6 +66,7 @@ export class JobsCatalog {
         description: typeof entry.description === 'string' ? entry.description.trim() : '',
         streaming: entry.streaming === true,
         args,
+        conf: parseConfRules(entry.conf, where, ceilings),
         validate,
       };
     });
@@ -75,6 +80,11 @@ export class JobsCatalog {
     const job = this.jobs.get(name);
     if (!job) throw new NotFoundError(`Unknown job "${name}". Jobs in the catalog: ${[...this.jobs.keys()].join(', ')}`);
     return job;
+  }
+
+  /** Checks a caller's Spark conf against the job's allow-list (400 naming each key it refuses); the control plane's own settings are added after it. */
+  static toSparkConf(job: SparkJob, conf: Record<string, string>): Record<string, string> {
+    return checkConf(job.name, job.conf, conf);
   }
 
   /**

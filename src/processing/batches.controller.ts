@@ -28,15 +28,20 @@ export class BatchesController {
   @ApiOkResponse({ type: JobsDto })
   @ApiErrors()
   jobs(): JobsDto {
-    return { jobs: this.catalog.list().map(({ name, description, file, streaming, args }) => ({ name, description, file, streaming, args })) };
+    return { jobs: this.catalog.list().map(({ name, description, file, streaming, args, conf }) => ({ name, description, file, streaming, args, conf })) };
   }
 
   @Post('jobs/:name/batches')
-  @ApiOperation({ summary: 'Submit a job from the catalog as a Livy batch' })
+  @ApiOperation({
+    summary: 'Submit a job from the catalog as a Livy batch',
+    description:
+      "args are checked against the job's schema, conf against the job's allowed Spark settings (GET /jobs): anything else is 400 naming it. " +
+      'Past SPARK_MAX_CONCURRENT_BATCHES_PER_JOB batches of the job, or SPARK_MAX_CONCURRENT_BATCHES in all, starting or running in Livy: 429 with Retry-After.',
+  })
   @ApiParam({ name: 'name', example: 'daily_rollup', description: 'A job from GET /jobs' })
   @ApiBody({ type: SubmitBatchDto, required: false, description: 'Optional: without a body the job runs with args {} (checked against its schema)' })
   @ApiCreatedResponse({ type: BatchDto })
-  @ApiErrors(400, 404, 409, 413, 415, 502, 503, 504)
+  @ApiErrors(400, 404, 409, 413, 415, 429, 502, 503, 504)
   submit(@Param('name') name: string, @Body() body: SubmitBatchDto): Promise<BatchDto> {
     return this.batches.submit(name, { args: body.args, conf: body.conf });
   }
@@ -69,10 +74,10 @@ export class BatchesController {
 
   @Delete('batches/:id')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Kill a batch' })
+  @ApiOperation({ summary: 'Kill a batch', description: "The streaming job's batch answers 409: stop it with POST /streaming/stop." })
   @BatchIdParam()
   @ApiOkResponse({ type: BatchDto })
-  @ApiErrors(404, 502, 503, 504)
+  @ApiErrors(404, 409, 502, 503, 504)
   kill(@Param('id') id: string): Promise<BatchDto> {
     return this.batches.kill(id);
   }

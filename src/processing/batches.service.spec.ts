@@ -4,7 +4,7 @@ import { BatchHistoryRepository, BatchRecord } from '../cassandra/batch-history.
 import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-history.repository';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
-import { BadRequestError, ConflictError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
+import { BadRequestError, ConflictError, NotFoundError, TooManyRequestsError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
 import { rejection } from '../common/testing/rejection';
 import { LivyBatchRequest } from '../livy/livy.client';
@@ -92,14 +92,22 @@ describe('BatchesService.submit', () => {
     expect(livy.createBatch.mock.calls.map(([req]) => req.name)).toEqual([`daily_rollup-${first.id}`, `daily_rollup-${second.id}`]);
   });
 
-  it("merges the caller's conf into the packages, the caller winning on the same key", async () => {
-    const { service, livy } = setup();
+  it("passes the caller's allowed conf to Livy with the configured packages, and records it in the history", async () => {
+    const { service, livy, history } = setup();
+    const conf = {
+      'spark.driver.memory': '1g',
+      'spark.executor.memory': '2g',
+      'spark.executor.instances': '4',
+      'spark.executor.cores': '2',
+      'spark.sql.shuffle.partitions': '64',
+    };
 
-    await service.submit('daily_rollup', { args: rollupArgs, conf: { 'spark.driver.memory': '2g' } });
-    await service.submit('daily_rollup', { args: rollupArgs, conf: { 'spark.jars.packages': 'org.other:lib:9' } });
+    const view = await service.submit('daily_rollup', { args: rollupArgs, conf });
 
-    expect(livy.createBatch.mock.calls[0][0].conf).toEqual({ 'spark.jars.packages': PACKAGES, 'spark.driver.memory': '2g' });
-    expect(livy.createBatch.mock.calls[1][0].conf).toEqual({ 'spark.jars.packages': 'org.other:lib:9' });
+    expect(submitted(livy).conf).toEqual({ ...conf, 'spark.jars.packages': PACKAGES });
+    expect(view.conf).toEqual({ ...conf, 'spark.jars.packages': PACKAGES });
+    await expect(history.get(view.id)).resolves.toMatchObject({ conf: { ...conf, 'spark.jars.packages': PACKAGES } });
+    await expect(service.get(view.id)).resolves.toMatchObject({ conf: view.conf });
   });
 
   it('leaves spark.jars.packages out when no packages are configured', async () => {
@@ -185,6 +193,172 @@ describe('BatchesService.submit', () => {
     expect(err.message).toContain('POST /api/v1/streaming/start');
     expect(livy.createBatch).not.toHaveBeenCalled();
     expect(history.record).not.toHaveBeenCalled();
+  });
+});
+
+describe("BatchesService.submit: the caller's Spark conf", () => {
+  const rollupArgs = { day: '2026-01-01', sources: ['users'] };
+  const refusal = async (conf: Record<string, string>, env: Record<string, string> = {}) => {
+    const { service, livy, history } = setup(env);
+    const err = await rejection(service.submit('daily_rollup', { args: rollupArgs, conf }));
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.statusCode).toBe(400);
+    expect(livy.createBatch).not.toHaveBeenCalled();
+    expect(history.record).not.toHaveBeenCalled();
+    return err;
+  };
+
+  it.each([
+    ['spark.driver.extraJavaOptions', '-XX:OnOutOfMemoryError=touch /tmp/pwned'],
+    ['spark.executor.extraJavaOptions', '-XX:OnOutOfMemoryError=id'],
+    ['spark.driver.defaultJavaOptions', '-Dx=1'],
+    ['spark.driver.extraClassPath', '/tmp/evil'],
+    ['spark.executor.extraLibraryPath', '/tmp/evil'],
+    ['spark.jars.packages', 'evil:evil:1'],
+    ['spark.jars', 'http://evil.example/evil.jar'],
+    ['spark.jars.repositories', 'http://evil.example/maven'],
+    ['spark.files', 'http://evil.example/payload'],
+    ['spark.archives', 'http://evil.example/env.tgz'],
+    ['spark.submit.pyFiles', 'http://evil.example/evil.py'],
+    ['spark.pyspark.python', '/tmp/evil'],
+    ['spark.pyspark.driver.python', '/tmp/evil'],
+    ['spark.executorEnv.PYSPARK_PYTHON', '/tmp/evil'],
+    ['spark.master', 'spark://evil.example:7077'],
+    ['spark.driver.host', 'evil.example'],
+    ['spark.eventLog.dir', 'hdfs://evil.example/logs'],
+    ['spark.hadoop.fs.defaultFS', 'hdfs://evil.example'],
+    ['spark.sql.catalog.evil', 'org.evil.Catalog'],
+    ['spark.plugins', 'org.evil.Plugin'],
+    ['spark.extraListeners', 'org.evil.Listener'],
+    ['spark.kubernetes.container.image', 'evil/image'],
+  ])('refuses %s with 400 naming it as never accepted, and what the job accepts', async (key, value) => {
+    const err = await refusal({ [key]: value });
+
+    expect(err.message).toContain(`conf.${key}`);
+    expect(err.details).toEqual([{ field: `conf.${key}`, message: expect.stringContaining('is never accepted') }]);
+    expect((err.details as { message: string }[])[0].message).toContain('spark.executor.memory (a memory size from 512m to 2g)');
+  });
+
+  it('refuses a setting the job does not list with 400, listing those it does', async () => {
+    const err = await refusal({ 'spark.speculation': 'true' });
+
+    expect(err.details).toEqual([
+      {
+        field: 'conf.spark.speculation',
+        message: expect.stringMatching(/^is not a setting job "daily_rollup" accepts; it accepts only spark\.driver\.memory .*spark\.sql\.shuffle\.partitions \(an integer from 1 to 1000\)$/),
+      },
+    ]);
+  });
+
+  it.each([
+    ['a URL for a memory size', 'spark.executor.memory', 'http://evil.example/2g', /memory size such as 512m or 2g/],
+    ['a URL for a number', 'spark.sql.shuffle.partitions', 'http://evil.example/', /whole number/],
+    ['memory over the max', 'spark.executor.memory', '4g', /^must be a memory size from 512m to 2g; not 4g$/],
+    ['memory under the min', 'spark.driver.memory', '256m', /from 512m to 2g; not 256m/],
+    ['a malformed memory size', 'spark.driver.memory', '1 g', /memory size such as 512m or 2g/],
+    ['a memory size without a unit', 'spark.driver.memory', '1024', /memory size such as 512m or 2g/],
+    ['a negative memory size', 'spark.driver.memory', '-1g', /memory size such as 512m or 2g/],
+    ['executors over the max', 'spark.executor.instances', '5', /^must be an integer from 1 to 4; not 5$/],
+    ['no executors', 'spark.executor.instances', '0', /from 1 to 4; not 0/],
+    ['cores over the max', 'spark.executor.cores', '3', /from 1 to 2; not 3/],
+    ['a fractional number', 'spark.executor.instances', '1.5', /whole number/],
+    ['a number with spaces', 'spark.executor.instances', ' 2', /whole number/],
+  ])('refuses %s with 400 naming the key and its bounds', async (_case, key, value, message) => {
+    const err = await refusal({ [key]: value });
+
+    expect(err.details).toEqual([{ field: `conf.${key}`, message: expect.stringMatching(message) }]);
+  });
+
+  it('reports every refused key at once', async () => {
+    const err = await refusal({ 'spark.executor.memory': '1g', 'spark.jars': 'x.jar', 'spark.executor.instances': '99' });
+
+    expect((err.details as { field: string }[]).map((d) => d.field)).toEqual(['conf.spark.jars', 'conf.spark.executor.instances']);
+  });
+
+  it("applies the operator's ceilings where they are stricter than the catalog's", async () => {
+    const env = { SPARK_MAX_EXECUTOR_MEMORY_MB: '1024', SPARK_MAX_DRIVER_MEMORY_MB: '768', SPARK_MAX_EXECUTORS: '2', SPARK_MAX_EXECUTOR_CORES: '1' };
+
+    expect((await refusal({ 'spark.executor.memory': '2g' }, env)).details).toEqual([
+      { field: 'conf.spark.executor.memory', message: 'must be a memory size from 512m to 1024m; not 2g' },
+    ]);
+    expect((await refusal({ 'spark.driver.memory': '1g' }, env)).message).toContain('from 512m to 768m');
+    expect((await refusal({ 'spark.executor.instances': '3' }, env)).message).toContain('an integer from 1 to 2');
+    expect((await refusal({ 'spark.executor.cores': '2' }, env)).message).toContain('an integer from 1 to 1');
+
+    const { service, livy } = setup(env);
+    await service.submit('daily_rollup', { args: rollupArgs, conf: { 'spark.executor.memory': '1g', 'spark.driver.memory': '768m', 'spark.executor.instances': '2' } });
+    expect(submitted(livy).conf).toMatchObject({ 'spark.executor.memory': '1g', 'spark.driver.memory': '768m', 'spark.executor.instances': '2' });
+  });
+
+  it('refuses any conf for the streaming job, which allows none', async () => {
+    const { service, livy, catalog } = setup();
+
+    const err = await rejection(service.launch(catalog.get('events_stream'), { conf: { 'spark.executor.memory': '1g' } }));
+
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.details).toEqual([{ field: 'conf.spark.executor.memory', message: expect.stringContaining('it accepts no Spark setting') }]);
+    expect(livy.createBatch).not.toHaveBeenCalled();
+  });
+});
+
+describe('BatchesService.submit: batches running at once', () => {
+  const rollupArgs = { day: '2026-01-01', sources: ['users'] };
+
+  it('answers 429 with Retry-After past SPARK_MAX_CONCURRENT_BATCHES_PER_JOB batches of the job not ended in Livy', async () => {
+    const { service, livy, history } = setup();
+    livy.add({ name: `daily_rollup-${idOf(1)}`, state: 'running' });
+    livy.add({ name: `daily_rollup-${idOf(2)}`, state: 'starting' });
+    livy.add({ name: `daily_rollup-${idOf(3)}`, state: 'success' });
+
+    const err = await rejection(service.submit('daily_rollup', { args: rollupArgs }));
+
+    expect(err).toBeInstanceOf(TooManyRequestsError);
+    expect(err.statusCode).toBe(429);
+    expect(err.headers).toEqual({ 'Retry-After': '30' });
+    expect(err.message).toContain('Job "daily_rollup" already has 2 batches starting or running');
+    expect(err.message).toContain('SPARK_MAX_CONCURRENT_BATCHES_PER_JOB=2');
+    expect(livy.createBatch).not.toHaveBeenCalled();
+    expect(history.record).not.toHaveBeenCalled();
+  });
+
+  it('submits again once one of them ended', async () => {
+    const { service, livy } = setup();
+    const running = livy.add({ name: `daily_rollup-${idOf(1)}`, state: 'running' });
+    livy.add({ name: `daily_rollup-${idOf(2)}`, state: 'running' });
+    await expect(service.submit('daily_rollup', { args: rollupArgs })).rejects.toBeInstanceOf(TooManyRequestsError);
+
+    livy.setState(running.id, 'dead');
+
+    await expect(service.submit('daily_rollup', { args: rollupArgs })).resolves.toMatchObject({ state: 'starting' });
+  });
+
+  it("answers 429 past SPARK_MAX_CONCURRENT_BATCHES in all, counting batches submitted elsewhere but not the streaming job's", async () => {
+    const { service, livy, catalog } = setup({ SPARK_MAX_CONCURRENT_BATCHES: '3' });
+    livy.add({ name: `events_stream-${idOf(1)}`, state: 'running' });
+    livy.add({ name: 'adhoc-notebook', state: 'running' });
+    livy.add({ name: null, state: 'starting' });
+    await service.submit('daily_rollup', { args: rollupArgs });
+
+    const err = await rejection(service.submit('daily_rollup', { args: rollupArgs }));
+
+    expect(err).toBeInstanceOf(TooManyRequestsError);
+    expect(err.headers['Retry-After']).toBe('30');
+    expect(err.message).toContain('3 Spark batches are already starting or running');
+    expect(err.message).toContain('SPARK_MAX_CONCURRENT_BATCHES=3');
+    expect(livy.createBatch).toHaveBeenCalledTimes(1);
+    // The supervisor starts the streaming job through launch, which the bounds never hold back.
+    await expect(service.launch(catalog.get('events_stream'), {})).resolves.toMatchObject({ job: 'events_stream', state: 'starting' });
+  });
+
+  it('admits no more than the bound from a burst of simultaneous submissions', async () => {
+    const { service, livy } = setup();
+
+    const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => service.submit('daily_rollup', { args: rollupArgs })));
+
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(2);
+    const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(refused.map((o) => o.reason)).toEqual([expect.any(TooManyRequestsError), expect.any(TooManyRequestsError)]);
+    expect(livy.createBatch).toHaveBeenCalledTimes(2);
   });
 });
 
@@ -518,6 +692,32 @@ describe('BatchesService.kill', () => {
     expect(livy.deleteBatch).not.toHaveBeenCalled();
     expect(view).toMatchObject({ id: idOf(4), state: 'lost' });
     await expect(livy.getBatch(4)).resolves.toMatchObject({ state: 'running' });
+  });
+
+  it("refuses the streaming job's batch with 409, pointing to POST /streaming/stop, by the control plane's id or Livy's", async () => {
+    const { service, livy, history } = setup();
+    history.seed(record(3, { job: 'events_stream', name: `events_stream-${idOf(3)}`, state: 'running' }));
+    livy.add({ id: 3, name: `events_stream-${idOf(3)}`, state: 'running' });
+    livy.add({ id: 8, name: `events_stream-${idOf(8)}`, state: 'running' });
+
+    for (const id of [idOf(3), 'livy:3', 'livy:8']) {
+      const err = await rejection(service.kill(id));
+      expect(err).toBeInstanceOf(ConflictError);
+      expect(err.statusCode).toBe(409);
+      expect(err.message).toContain('POST /api/v1/streaming/stop');
+    }
+    expect(livy.deleteBatch).not.toHaveBeenCalled();
+    expect(history.finish).not.toHaveBeenCalled();
+    await expect(livy.getBatch(3)).resolves.toMatchObject({ state: 'running' });
+  });
+
+  it("kills the streaming job's batch for the streaming service, which owns its lifecycle", async () => {
+    const { service, livy, history } = setup();
+    history.seed(record(3, { job: 'events_stream', name: `events_stream-${idOf(3)}`, state: 'running' }));
+    livy.add({ id: 3, name: `events_stream-${idOf(3)}`, state: 'running' });
+
+    await expect(service.killStreaming(idOf(3))).resolves.toMatchObject({ id: idOf(3), job: 'events_stream', state: 'killed' });
+    expect(livy.deleteBatch).toHaveBeenCalledWith(3);
   });
 
   it.each([idOf(4), 'livy:4', '4'])('answers 404 for %s, which nobody knows', async (id) => {

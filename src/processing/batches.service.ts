@@ -4,9 +4,9 @@ import { BatchHistoryRepository, BatchRecord } from '../cassandra/batch-history.
 import { JobsCatalog, Provided, SparkJob } from '../catalogs/jobs.catalog';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { ConflictError, NotFoundError } from '../common/errors/errors';
+import { ConflictError, NotFoundError, TooManyRequestsError } from '../common/errors/errors';
 import { JAVA_INT_MAX } from '../common/http/params';
-import { isTerminal, LivyBatch, LivyClient } from '../livy/livy.client';
+import { isTerminal, LivyBatch, LivyBatchRequest, LivyClient } from '../livy/livy.client';
 import { BatchDto, BatchLogDto } from './dto/processing.dto';
 
 export interface SubmitOptions {
@@ -19,6 +19,9 @@ const LIVY_ONLY = /^livy:(\d{1,10})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** What a batch id looks like: the control plane's UUID, or livy:<n> (documented as the id parameter's pattern). */
 export const BATCH_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|livy:\d{1,10})$/;
+
+/** When a caller refused for too many batches at once is told to try again: about the time a short batch takes. */
+const BUSY_RETRY_SECONDS = 30;
 
 /** Where a batch id leads: a batch in the history (and Livy's copy of it, while Livy still has it), or Livy's alone. */
 interface Located {
@@ -35,6 +38,8 @@ interface Located {
 @Injectable()
 export class BatchesService {
   private readonly logger = new Logger(BatchesService.name);
+  /** Admissions in this process, one at a time, so a burst of submissions cannot all count the same free places. */
+  private admissions: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly livy: LivyClient,
@@ -44,7 +49,10 @@ export class BatchesService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** POST /jobs/{name}/batches: a batch job from the catalog. A streaming job has its own lifecycle. */
+  /**
+   * POST /jobs/{name}/batches (and schedules): a batch job from the catalog, within the bounds on
+   * batches running at once. A streaming job has its own lifecycle.
+   */
   async submit(jobName: string, options: SubmitOptions = {}): Promise<BatchDto> {
     const job = this.catalog.get(jobName);
     if (job.streaming) {
@@ -52,27 +60,47 @@ export class BatchesService {
         `Job "${job.name}" is a streaming job: it runs as one supervised copy. Start it with POST /api/v1/streaming/start (and stop it with POST /api/v1/streaming/stop)`,
       );
     }
-    return this.launch(job, options);
+    const id = uuidV7();
+    const request = this.request(job, options, id);
+    return this.send(job, request, id, () => this.checkCapacity(job));
   }
 
-  /** Validates the args against the catalog and submits the job as a Livy batch under the given (or a new) id. */
+  /** Submits the job as a Livy batch under the given (or a new) id, its args and conf checked against the catalog. */
   async launch(job: SparkJob, options: SubmitOptions, id: string = uuidV7()): Promise<BatchDto> {
+    return this.send(job, this.request(job, options, id), id);
+  }
+
+  /**
+   * What Livy is asked to run: the caller's args and conf, each checked against the catalog (400),
+   * then the control plane's own settings, which therefore always win.
+   */
+  private request(job: SparkJob, options: SubmitOptions, id: string): LivyBatchRequest {
     const args = [...JobsCatalog.toCommandLine(job, options.args ?? {}), ...job.provided.flatMap((p) => this.provided(p, id))];
     const { remoteJobsDir, packages } = this.config.spark;
     const conf: Record<string, string> = {
+      ...JobsCatalog.toSparkConf(job, options.conf ?? {}),
       ...(packages.length ? { 'spark.jars.packages': packages.join(',') } : {}),
-      ...(options.conf ?? {}),
     };
-    const name = `${job.name}-${id}`;
-    const submittedAt = new Date();
-    const batch = await this.livy.createBatch({
+    return {
       file: `${remoteJobsDir}/${job.file}`,
       pyFiles: job.pyFiles.map((f) => `${remoteJobsDir}/${f}`),
-      name,
+      name: `${job.name}-${id}`,
       args,
       conf,
-    });
-    const record: BatchRecord = { id, livyId: batch.id, job: job.name, name, state: batch.state, appId: batch.appId ?? undefined, args, submittedAt };
+    };
+  }
+
+  private async send(job: SparkJob, request: LivyBatchRequest, id: string, admit?: () => Promise<void>): Promise<BatchDto> {
+    const { name, args = [], conf } = request;
+    const submittedAt = new Date();
+    const create = () => this.livy.createBatch(request);
+    const batch = admit
+      ? await this.oneAtATime(async () => {
+          await admit();
+          return create();
+        })
+      : await create();
+    const record: BatchRecord = { id, livyId: batch.id, job: job.name, name, state: batch.state, appId: batch.appId ?? undefined, args, conf, submittedAt };
     // The batch runs whether or not its history is written; a Cassandra hiccup must not hide that.
     await this.history.record(record).catch((err: Error) => this.logger.warn(`batch ${id}: history not recorded (${err.message})`));
     return this.view({ id, record, livy: batch });
@@ -113,10 +141,29 @@ export class BatchesService {
     return { id, from: log.from, total: log.total, lines: log.log };
   }
 
-  /** Kills a batch. Livy forgets a killed batch at once, so its end is recorded in the history. */
+  /**
+   * DELETE /batches/{id}: kills a batch, but never the streaming job's, which only the streaming
+   * routes stop (its supervisor would otherwise start it again at once).
+   */
   async kill(id: string): Promise<BatchDto> {
     const found = await this.locate(id);
-    const { record, livy } = found;
+    const job = found.record?.job ?? this.jobOfName(found.livy?.name ?? undefined);
+    if (job && this.catalog.list().some((j) => j.name === job && j.streaming)) {
+      throw new ConflictError(
+        `Batch ${id} runs the streaming job "${job}": stop it with POST /api/v1/streaming/stop (killed here, its supervisor would only start it again)`,
+      );
+    }
+    return this.terminate(found);
+  }
+
+  /** Kills the streaming job's batch: for the streaming service, which owns that job's lifecycle. */
+  async killStreaming(id: string): Promise<BatchDto> {
+    return this.terminate(await this.locate(id));
+  }
+
+  /** Kills a located batch. Livy forgets a killed batch at once, so its end is recorded in the history. */
+  private async terminate(found: Located): Promise<BatchDto> {
+    const { id, record, livy } = found;
     if (!livy) return this.forgotten(record!, new Date());
     if (isTerminal(livy.state)) return this.observe(found);
     await this.livy.deleteBatch(livy.id);
@@ -162,6 +209,7 @@ export class BatchesService {
       appId: livy?.appId ?? record?.appId,
       appInfo: livy?.appInfo,
       args: record?.args,
+      conf: record?.conf,
       submittedAt: record?.submittedAt.toISOString(),
       finishedAt: record?.finishedAt?.toISOString(),
     };
@@ -185,6 +233,7 @@ export class BatchesService {
       state: record.finishedAt ? (record.state ?? 'unknown') : 'lost',
       appId: record.appId,
       args: record.args,
+      conf: record.conf,
       submittedAt: record.submittedAt.toISOString(),
       finishedAt: record.finishedAt?.toISOString(),
     };
@@ -219,6 +268,37 @@ export class BatchesService {
       case 'batch':
         return ['--batch-id', batchId];
     }
+  }
+
+  /**
+   * 429 when the job already has SPARK_MAX_CONCURRENT_BATCHES_PER_JOB batches not ended in Livy, or
+   * Livy SPARK_MAX_CONCURRENT_BATCHES in all. The streaming job's copy is not counted: it is always
+   * meant to run, and the limits are for the batches beside it. Batches submitted to Livy directly are.
+   */
+  private async checkCapacity(job: SparkJob): Promise<void> {
+    const { maxConcurrentBatches, maxConcurrentBatchesPerJob } = this.config.spark.limits;
+    const streaming = new Set(this.catalog.list().filter((j) => j.streaming).map((j) => j.name));
+    const active = (await this.livy.listBatches()).filter((b) => !isTerminal(b.state) && !streaming.has(this.jobOfName(b.name ?? undefined) ?? ''));
+    const ofJob = active.filter((b) => b.name?.startsWith(`${job.name}-`)).length;
+    if (ofJob >= maxConcurrentBatchesPerJob) {
+      throw new TooManyRequestsError(
+        `Job "${job.name}" already has ${ofJob} batches starting or running, its most at once (SPARK_MAX_CONCURRENT_BATCHES_PER_JOB=${maxConcurrentBatchesPerJob}); retry when one has ended`,
+        BUSY_RETRY_SECONDS,
+      );
+    }
+    if (active.length >= maxConcurrentBatches) {
+      throw new TooManyRequestsError(
+        `${active.length} Spark batches are already starting or running, the most at once (SPARK_MAX_CONCURRENT_BATCHES=${maxConcurrentBatches}); retry when one has ended`,
+        BUSY_RETRY_SECONDS,
+      );
+    }
+  }
+
+  /** Runs the admissions of this process one after the other (the next starts when the previous settled). */
+  private oneAtATime<T>(admission: () => Promise<T>): Promise<T> {
+    const run = this.admissions.then(admission, admission);
+    this.admissions = run.catch(() => undefined);
+    return run;
   }
 
   private jobOfName(name?: string): string | undefined {

@@ -130,7 +130,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
       seen = await this.observe();
     }
     if (seen.livy && !isTerminal(seen.livy.state) && seen.record) {
-      await this.batches.kill(seen.record.id);
+      await this.batches.killStreaming(seen.record.id);
       this.logger.log(`streaming job killed through Livy (batch ${seen.record.id}): it did not stop within the timeout`);
       seen = await this.observe();
     }
@@ -179,7 +179,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
         const everReported = seen.heartbeat?.batchId !== undefined && seen.heartbeat.batchId === control.batchId;
         if (!everReported && Date.now() - since > this.config.streaming.startTimeoutSeconds * 1000 && seen.record) {
           this.logger.warn(`streaming job batch ${seen.record.id} did not report within ${this.config.streaming.startTimeoutSeconds} s; killing it`);
-          await this.batches.kill(seen.record.id);
+          await this.batches.killStreaming(seen.record.id);
         }
         return;
       }
@@ -193,7 +193,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
 
   private async keepStopped(seen: Observation): Promise<void> {
     // A copy that took the lease reads the desired state and ends itself; one still starting cannot yet.
-    if (seen.state === 'stopping' && seen.record && !this.reporting(seen)) await this.batches.kill(seen.record.id);
+    if (seen.state === 'stopping' && seen.record && !this.reporting(seen)) await this.batches.killStreaming(seen.record.id);
   }
 
   /** A copy reports itself once it holds the stream; only then does it read its control row. */

@@ -58,7 +58,7 @@ interface Outside {
 /** One API replica: its own services, registries and scheduler, over the shared outside systems (and the same catalog files). */
 function replica({ repository, history, airflow, livy }: Outside, config: AppConfig, catalog: JobsCatalog, sources: SourcesRegistry) {
   const batches = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, sources, config);
-  const schedules = new SchedulesService(repository as unknown as SchedulesRepository, airflow, catalog);
+  const schedules = new SchedulesService(repository as unknown as SchedulesRepository, airflow, catalog, config);
   const registry = new SchedulerRegistry();
   const metrics = new MetricsService();
   const scheduler = new SchedulerService(repository as unknown as SchedulesRepository, schedules, airflow, batches, registry, metrics, config);

@@ -24,9 +24,14 @@ export class SchedulesController {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Create a cron trigger of a DAG or a Spark job; it applies at once on every replica' })
+  @ApiOperation({
+    summary: 'Create a cron trigger of a DAG or a Spark job; it applies at once on every replica',
+    description:
+      'A Spark job target may not fire more often than once every SCHEDULES_MIN_INTERVAL_SECONDS (400 naming cron); DAG targets are not bound. ' +
+      'Past SCHEDULES_MAX schedules: 409.',
+  })
   @ApiCreatedResponse({ type: ScheduleDto })
-  @ApiErrors(400, 413, 415, 502, 503, 504)
+  @ApiErrors(400, 409, 413, 415, 502, 503, 504)
   create(@Body() body: CreateScheduleDto): Promise<ScheduleDto> {
     return this.schedules.create(body);
   }
@@ -53,7 +58,10 @@ export class SchedulesController {
 
   @Patch(':id')
   @ScheduleIdParam()
-  @ApiOperation({ summary: 'Change a schedule (name, cron, timezone, enabled, target)' })
+  @ApiOperation({
+    summary: 'Change a schedule (name, cron, timezone, enabled, target)',
+    description: 'A change of cron, timezone or target of a Spark job schedule is checked against SCHEDULES_MIN_INTERVAL_SECONDS (400 naming cron).',
+  })
   @ApiBody({
     required: true,
     description: 'The fields to change, at least one',

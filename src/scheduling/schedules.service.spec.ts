@@ -2,7 +2,7 @@ import { FakeAirflow } from '../airflow/testing/fake-airflow';
 import { SchedulesRepository } from '../cassandra/schedules.repository';
 import { InMemorySchedulesRepository } from '../cassandra/testing/in-memory-schedules.repository';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
-import { BadRequestError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
+import { BadRequestError, ConflictError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
 import { rejection } from '../common/testing/rejection';
 import { CreateScheduleDto } from './dto/schedules.dto';
@@ -12,10 +12,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOW = new Date('2026-01-01T00:00:30.000Z');
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
-function setup() {
+function setup(env: Record<string, string> = {}) {
   const repository = new InMemorySchedulesRepository();
   const airflow = new FakeAirflow();
-  const service = new SchedulesService(repository as unknown as SchedulesRepository, airflow, new JobsCatalog(testConfig()));
+  const config = testConfig(env);
+  const service = new SchedulesService(repository as unknown as SchedulesRepository, airflow, new JobsCatalog(config), config);
   const changes = jest.fn();
   service.onChange(changes);
   return { service, repository, airflow, changes };
@@ -214,6 +215,77 @@ describe('SchedulesService.create', () => {
 
     expect(err).toBeInstanceOf(BadRequestError);
     expect(err.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: '/day' })]));
+  });
+});
+
+describe('SchedulesService bounds: the interval of Spark job schedules, and how many schedules there are', () => {
+  it.each([
+    ['every second', '* * * * * *', 1],
+    ['every 30 seconds', '*/30 * * * * *', 30],
+    ['twice a minute at :00 and :05', '0,5 * * * * *', 5],
+    ['at 02:00:00 and 02:00:10 each night', '0,10 0 2 * * *', 10],
+  ])('refuses a Spark job schedule that fires %s with 400 naming cron and the minimum', async (_case, cron, gap) => {
+    const { service, repository } = setup();
+
+    const err = await rejection(service.create({ ...jobSchedule, cron }));
+
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.statusCode).toBe(400);
+    expect(err.message).toContain('at most once every 60 s (SCHEDULES_MIN_INTERVAL_SECONDS)');
+    expect(err.details).toEqual([{ field: 'cron', message: `must not fire a Spark job more than once every 60 s; it fires ${gap} s apart` }]);
+    expect(repository.save).not.toHaveBeenCalled();
+  });
+
+  it('accepts a Spark job schedule every minute, and one within SCHEDULES_MIN_INTERVAL_SECONDS when it is lowered', async () => {
+    await expect(setup().service.create({ ...jobSchedule, cron: '* * * * *' })).resolves.toMatchObject({ cron: '* * * * *' });
+    await expect(setup({ SCHEDULES_MIN_INTERVAL_SECONDS: '10' }).service.create({ ...jobSchedule, cron: '*/10 * * * * *' })).resolves.toMatchObject({
+      cron: '*/10 * * * * *',
+    });
+    const err = await rejection(setup({ SCHEDULES_MIN_INTERVAL_SECONDS: '3600' }).service.create({ ...jobSchedule, cron: '*/30 * * * *' }));
+    expect(err.details).toEqual([{ field: 'cron', message: expect.stringContaining('once every 3600 s; it fires 1800 s apart') }]);
+  });
+
+  it('checks the interval when an update changes the cron, or turns a fast DAG schedule into a Spark job one; DAG schedules stay free', async () => {
+    const { service, repository } = setup();
+    const job = await service.create(jobSchedule);
+    const dag = await service.create({ ...dagSchedule, cron: '*/5 * * * * *' });
+    repository.save.mockClear();
+
+    const faster = await rejection(service.update(job.id, { cron: '*/5 * * * * *' }));
+    const retargeted = await rejection(service.update(dag.id, { target: jobSchedule.target }));
+
+    expect(faster.details).toEqual([{ field: 'cron', message: expect.stringContaining('it fires 5 s apart') }]);
+    expect(retargeted.details).toEqual([{ field: 'cron', message: expect.stringContaining('it fires 5 s apart') }]);
+    expect(repository.save).not.toHaveBeenCalled();
+    await expect(service.update(dag.id, { cron: '*/2 * * * * *' })).resolves.toMatchObject({ cron: '*/2 * * * * *' });
+  });
+
+  it('refuses conf on a job target with 400 rather than dropping it: Spark settings are not scheduled', async () => {
+    const { service, repository } = setup();
+
+    const err = await rejection(
+      service.create({ ...jobSchedule, target: { ...jobSchedule.target, conf: { 'spark.driver.extraJavaOptions': '-XX:OnOutOfMemoryError=id' } } }),
+    );
+
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.details).toEqual([{ field: 'target.conf', message: 'must be absent for a job target' }]);
+    expect(repository.save).not.toHaveBeenCalled();
+  });
+
+  it('answers 409 past SCHEDULES_MAX schedules, and creates again once one is deleted', async () => {
+    const { service, repository } = setup({ SCHEDULES_MAX: '2' });
+    const first = await service.create(dagSchedule);
+    await service.create(jobSchedule);
+
+    const err = await rejection(service.create(dagSchedule));
+
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err.statusCode).toBe(409);
+    expect(err.message).toBe('There are already 2 schedules, the most there may be (SCHEDULES_MAX=2): delete one before creating another');
+    expect(repository.save).toHaveBeenCalledTimes(2);
+
+    await service.remove(first.id);
+    await expect(service.create(dagSchedule)).resolves.toMatchObject({ name: dagSchedule.name });
   });
 });
 

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { AIRFLOW_API, AirflowApi } from '../airflow/airflow.api';
 import { ScheduleRecord, SchedulesRepository, ScheduleTarget } from '../cassandra/schedules.repository';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
-import { BadRequestError, NotFoundError } from '../common/errors/errors';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { BadRequestError, ConflictError, NotFoundError } from '../common/errors/errors';
 import { CreateScheduleDto, ScheduleDto, SchedulePreviewDto, ScheduleRunDto, ScheduleTargetDto, UpdateScheduleDto } from './dto/schedules.dto';
 
 /** Schedules: validated definitions in Cassandra. Firing them is the scheduler's job (scheduler.service.ts). */
@@ -16,6 +17,7 @@ export class SchedulesService {
     private readonly repository: SchedulesRepository,
     @Inject(AIRFLOW_API) private readonly airflow: AirflowApi,
     private readonly catalog: JobsCatalog,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Called after every change, so this replica applies it at once (others pick it up on their next sync). */
@@ -45,6 +47,8 @@ export class SchedulesService {
       updatedAt: now,
     };
     await this.validate(record);
+    this.checkInterval(record);
+    await this.checkRoom();
     await this.repository.save(record);
     this.changed();
     return toView(record);
@@ -67,6 +71,8 @@ export class SchedulesService {
       updatedAt: new Date(),
     };
     await this.validate(record, input.target !== undefined);
+    // A schedule stored before the minimum existed keeps firing as it did until its timing or target changes.
+    if (input.cron !== undefined || input.timezone !== undefined || input.target !== undefined) this.checkInterval(record);
     await this.repository.save(record);
     this.changed();
     return toView(record);
@@ -127,12 +133,43 @@ export class SchedulesService {
     }
   }
 
+  /**
+   * 400 naming `cron` when a schedule of a Spark job would fire more often than
+   * SCHEDULES_MIN_INTERVAL_SECONDS (each fire starts a driver JVM). DAG schedules are not bound:
+   * Airflow queues their runs.
+   */
+  private checkInterval(record: ScheduleRecord): void {
+    if (record.target.kind !== 'job') return;
+    const min = this.config.schedules.minIntervalSeconds;
+    const gap = smallestGapSeconds(new CronTime(record.cron, record.timezone));
+    if (gap === undefined || gap >= min) return;
+    throw new BadRequestError(
+      `cron "${record.cron}" fires ${gap} s apart at times: a schedule of a Spark job may fire at most once every ${min} s (SCHEDULES_MIN_INTERVAL_SECONDS)`,
+      [{ field: 'cron', message: `must not fire a Spark job more than once every ${min} s; it fires ${gap} s apart` }],
+    );
+  }
+
+  /** 409 when SCHEDULES_MAX schedules exist already. */
+  private async checkRoom(): Promise<void> {
+    const { max } = this.config.schedules;
+    const count = (await this.repository.list()).length;
+    if (count >= max) {
+      throw new ConflictError(`There are already ${count} schedules, the most there may be (SCHEDULES_MAX=${max}): delete one before creating another`);
+    }
+  }
+
   private changed(): void {
     for (const listener of this.listeners) listener();
   }
 }
 
 function toTarget(t: ScheduleTargetDto): ScheduleTarget {
+  // A job target's Spark settings are not scheduled (they would have to pass the job's conf allow-list); refused rather than dropped unseen.
+  if (t.kind === 'job' && t.conf !== undefined) {
+    throw new BadRequestError('target.conf is the run conf of a DAG target; a job target takes args only (Spark settings cannot be scheduled)', [
+      { field: 'target.conf', message: 'must be absent for a job target' },
+    ]);
+  }
   return { kind: t.kind, name: t.name, params: (t.kind === 'dag' ? t.conf : t.args) ?? {} };
 }
 
@@ -185,6 +222,16 @@ function after(time: CronTime, previous: FireTime): FireTime | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Fires looked at for the smallest gap: enough to cover a minute of a 6-field cron that fires every second, and its edges. */
+const GAP_SAMPLE = 128;
+
+/** The smallest gap in seconds between the next GAP_SAMPLE fires, or undefined when it fires once at most. */
+function smallestGapSeconds(time: CronTime): number | undefined {
+  const fires = nextFires(time, GAP_SAMPLE).map((t) => t.toMillis());
+  const gaps = fires.slice(1).map((t, i) => (t - fires[i]) / 1000);
+  return gaps.length ? Math.min(...gaps) : undefined;
 }
 
 export function nextFire(record: ScheduleRecord): Date | undefined {

@@ -4,6 +4,7 @@ import { BatchHistoryRepository, BatchRecord } from '../batch-history.repository
 const copy = (r: BatchRecord): BatchRecord => ({
   ...r,
   args: [...r.args],
+  conf: r.conf && { ...r.conf },
   submittedAt: new Date(r.submittedAt),
   finishedAt: r.finishedAt && new Date(r.finishedAt),
 });

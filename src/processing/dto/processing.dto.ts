@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsObject, IsOptional, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
+import type { ConfRule } from '../../catalogs/spark-conf';
 import { JAVA_INT_MAX, OptionalNotNull, ToInteger } from '../../common/http/params';
 
 /** Spark configuration as Livy takes it: property names to string values (a number or an object would be Livy's 400, a 502). */
@@ -34,6 +35,19 @@ export class JobDto {
     example: { type: 'object', required: ['day', 'sources'], properties: { day: { type: 'string', format: 'date' } } },
   })
   args: Record<string, unknown>;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'object' },
+    description:
+      "The Spark settings a caller may set in a batch's conf, each with its rule (kind memory: a size such as 512m up to max; " +
+      'integer: min to max; boolean; enum: one of values), the operator ceilings applied; any other setting is 400. Empty: none',
+    example: {
+      'spark.executor.memory': { kind: 'memory', min: '512m', max: '2g' },
+      'spark.executor.instances': { kind: 'integer', min: 1, max: 4 },
+    },
+  })
+  conf: Record<string, ConfRule>;
 }
 
 export class JobsDto {
@@ -54,8 +68,10 @@ export class SubmitBatchDto {
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: { type: 'string' },
-    example: { 'spark.driver.memory': '1g' },
-    description: 'Spark configuration for this batch: property names to string values',
+    example: { 'spark.driver.memory': '1g', 'spark.executor.instances': '2' },
+    description:
+      "Spark settings for this batch, names to string values: only those the job's conf in GET /jobs allows, within their bounds " +
+      '(anything else is 400 naming conf.<key>). The control plane\'s own settings (spark.jars.packages) are applied after these',
   })
   @OptionalNotNull() @IsStringMap()
   conf?: Record<string, string>;
@@ -97,6 +113,14 @@ export class BatchDto {
 
   @ApiPropertyOptional({ example: ['--day', '2026-01-01', '--sources', 'users'] })
   args?: string[];
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { 'spark.executor.memory': '1g', 'spark.jars.packages': 'org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7' },
+    description: "The Spark conf the batch was submitted with: the caller's settings and the control plane's (recorded in the history)",
+  })
+  conf?: Record<string, string>;
 
   @ApiPropertyOptional({ example: '2026-01-01T00:00:00.000Z' })
   submittedAt?: string;

@@ -16,7 +16,7 @@ export class ScheduleTargetDto {
   @IsString() @Matches(DAG_ID, { message: "target.name must be a DAG id or a job name: 1 to 250 letters, digits, '_', '.' or '-'" })
   name: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { count: 3 }, description: 'dag: the run conf (default {})' })
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { count: 3 }, description: 'dag: the run conf (default {}); a job target takes no conf (400)' })
   @OptionalNotNull() @IsObject()
   conf?: Record<string, unknown>;
 
@@ -34,7 +34,9 @@ export class CreateScheduleDto {
     example: '* * * * *',
     minLength: 1,
     maxLength: 200,
-    description: 'Cron: 5 fields (minute hour day month weekday), or 6 with seconds first; one that is not valid or never fires is 400',
+    description:
+      'Cron: 5 fields (minute hour day month weekday), or 6 with seconds first; one that is not valid or never fires is 400, and so is one ' +
+      'that fires a Spark job target more often than once every SCHEDULES_MIN_INTERVAL_SECONDS (60 by default)',
   })
   @IsString() @IsNotEmpty() @MaxLength(200)
   cron: string;

@@ -3,8 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 STACK := infra/local/stack.sh
 
-# Local development key; set API_KEYS to your own for anything shared.
-export API_KEYS ?= local-dev-key-change-me
+# Airflow's own API key (its DAGs call the API with it), a development key; set your own for anything shared.
+export PIPELINE_API_KEY ?= local-dev-airflow-key-change-me
+# Local development keys, Airflow's included; set API_KEYS to your own for anything shared (with PIPELINE_API_KEY
+# among them). These secrets reach the API process alone: infra/local/lib.sh starts every other service
+# (Livy and its Spark drivers, Kafka, Cassandra, Airflow) without them.
+export API_KEYS ?= local-dev-key-change-me,$(PIPELINE_API_KEY)
 # `make up` starts the streaming job with the API (the API's own default is off).
 export STREAMING_AUTOSTART ?= true
 # Signing secret of the `webhooks` source (config/sources.yaml), needed for the API to start:

@@ -201,7 +201,75 @@ check('every api service variable is in README.md\'s configuration table', () =>
   return { problems: missing.map((n) => `api.environment.${n} is not in README.md's configuration table`), note: `${names.length} variables` };
 });
 
-// (6) Dockerfiles.
+// (6) Secrets and exposure: a secret never has a default (in the compose file or in infra/.env.example),
+// every published port is bound to an address variable that defaults to loopback, and Livy's CSRF
+// protection is on in both of its configurations.
+const SECRET_NAME = /(KEYS?|SECRET|PASSWORD)$/;
+function rawStrings(node, where, out = []) {
+  if (typeof node === 'string') out.push([where, node]);
+  else if (Array.isArray(node)) node.forEach((n, i) => rawStrings(n, `${where}[${i}]`, out));
+  else if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) rawStrings(v, where ? `${where}.${k}` : k, out);
+  return out;
+}
+check('no secret of the compose file has a default (each is ${VAR:?message}), none is written in it', () => {
+  if (!raw) return { problems: ['compose file did not parse'] };
+  const problems = new Set();
+  for (const [where, str] of rawStrings(raw, '')) {
+    for (const m of str.matchAll(VAR_RE)) {
+      const name = m[1] || m[4];
+      if (name && SECRET_NAME.test(name) && m[2] !== ':?') problems.add(`${where}: ${m[0].slice(0, 50)} has a default or may be empty; write \${${name}:?what to set}`);
+    }
+  }
+  for (const [name, s] of Object.entries(raw.services || {})) {
+    const env = s.environment || {};
+    const pairs = Array.isArray(env) ? env.map((e) => String(e).split(/=(.*)/s)) : Object.entries(env);
+    for (const [key, value] of pairs) {
+      if (SECRET_NAME.test(key) && value !== undefined && value !== null && !/\$\{[A-Za-z_][A-Za-z0-9_]*:\?/.test(String(value))) {
+        problems.add(`${name}.environment.${key}: a literal secret; take it from a variable with \${VAR:?what to set}`);
+      }
+    }
+  }
+  return { problems: [...problems] };
+});
+check('infra/.env.example holds no working secret (every secret line is empty)', () => {
+  const problems = [];
+  for (const line of fs.readFileSync(ENV_EXAMPLE, 'utf8').split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m && SECRET_NAME.test(m[1]) && m[2].trim() !== '') problems.push(`${m[1]} has a value; leave it empty with a comment on how to generate one`);
+  }
+  return { problems };
+});
+const LOOPBACK_DEFAULT = /^\$\{[A-Za-z_][A-Za-z0-9_]*:-127\.0\.0\.1\}$/;
+check('every published port is bound to an address variable defaulting to 127.0.0.1', () => {
+  if (!raw) return { problems: ['compose file did not parse'] };
+  const problems = [];
+  let count = 0;
+  for (const [name, s] of Object.entries(raw.services || {})) {
+    for (const p of s.ports || []) {
+      count++;
+      if (typeof p === 'object' && p !== null) {
+        if (!LOOPBACK_DEFAULT.test(String(p.host_ip ?? ''))) problems.push(`${name}: port ${JSON.stringify(p)} has no host_ip: \${BIND_ADDRESS:-127.0.0.1}`);
+        continue;
+      }
+      const m = /^(\$\{[^}]*\}):/.exec(String(p));
+      if (!m || !LOOPBACK_DEFAULT.test(m[1])) problems.push(`${name}: "${p}" is published on every interface; write "\${BIND_ADDRESS:-127.0.0.1}:host:container"`);
+    }
+  }
+  return { problems, note: `${count} published port(s)` };
+});
+const LIVY_CONFS = [path.join(ROOT, 'infra/docker/livy/livy.conf'), path.join(ROOT, 'infra/local/livy/livy.conf')];
+check("Livy's CSRF protection is on (infra/docker/livy and infra/local/livy)", () => {
+  const problems = [];
+  for (const f of LIVY_CONFS) {
+    // java.util.Properties: the last line for a key wins.
+    const values = fs.readFileSync(f, 'utf8').split('\n').map((l) => /^\s*livy\.server\.csrf-protection\.enabled\s*[=:\s]\s*(\S+)/.exec(l)).filter(Boolean);
+    const last = values.length ? values[values.length - 1][1] : undefined;
+    if (last !== 'true') problems.push(`${path.relative(ROOT, f)}: livy.server.csrf-protection.enabled is ${last ?? 'unset (false)'}`);
+  }
+  return { problems };
+});
+
+// (7) Dockerfiles.
 function dockerfileProblems(f, { needMultiStage }) {
   const text = fs.readFileSync(f, 'utf8').replace(/\\\n/g, ' ');
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
@@ -230,7 +298,7 @@ for (const [i, f] of DOCKERFILES.entries()) {
   }));
 }
 
-// (7) hadolint, when available.
+// (8) hadolint, when available.
 (function hadolint() {
   const bin = process.env.HADOLINT || 'hadolint';
   const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });

@@ -37,13 +37,48 @@ running_pid() {
 # Is something already listening on a TCP port on loopback?
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Runs a command in the background, detached from this shell, with its output in the service's log.
+# The variables of the caller's environment every service keeps: what any process needs to run. A
+# service gets these, plus the names its start function lists in LAUNCH_ENV_KEEP, plus what it passes
+# itself (`env NAME=value ...`), and nothing else. `make up` exports the API's keys and signing secrets
+# (API_KEYS, PIPELINE_API_KEY, WEBHOOKS_SIGNING_SECRET, PAGE_TOKEN_SECRET, a source's `${NAME}` secret,
+# KAFKA_SASL_PASSWORD, ...); only the API's start keeps them (LAUNCH_ENV_KEEP='*'). An allow-list, not a
+# list of secrets to remove: a secret added later stays out of Livy, every Spark driver (any job's code),
+# Kafka, Cassandra and Airflow without anyone remembering to list it here.
+SERVICE_ENV_BASE=(PATH HOME USER LOGNAME LANG LANGUAGE 'LC_*' TZ TMPDIR TERM
+  http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY
+  SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE CURL_CA_BUNDLE)
+
+# service_env_keeps NAME PATTERNS: whether NAME matches SERVICE_ENV_BASE or one of PATTERNS (glob patterns,
+# space separated: LAUNCH_ENV_KEEP).
+service_env_keeps() {
+  local name="$1" pattern
+  # shellcheck disable=SC2086 # split into patterns on purpose; launch runs this with `set -f`
+  for pattern in "${SERVICE_ENV_BASE[@]}" ${2:-}; do
+    # shellcheck disable=SC2254 # a glob pattern on purpose
+    case "$name" in $pattern) return 0 ;; esac
+  done
+  return 1
+}
+
+# launch NAME COMMAND...: runs COMMAND in the background, detached from this shell, with its output in the
+# service's log and the environment described above (LAUNCH_ENV_KEEP='AIRFLOW_* ...' launch NAME ...).
+# The variables are dropped from a subshell's exports, not passed as `env -i NAME=value` arguments, so no
+# value ever shows on a command line.
 launch() {
   local name="$1"; shift
   local log; log="$(log_file "$name")"
   echo "---- $(date -u +%FT%TZ) starting $name" >>"$log"
-  setsid nohup "$@" >>"$log" 2>&1 </dev/null &
-  echo $! >"$(pid_file "$name")"
+  (
+    set -f
+    local v keep="${LAUNCH_ENV_KEEP:-}"
+    for v in $(compgen -e); do
+      # shellcheck disable=SC2163 # the variable named by $v
+      service_env_keeps "$v" "$keep" || unset "$v" 2>/dev/null || export -n "$v" 2>/dev/null || true
+    done
+    set +f
+    setsid nohup "$@" >>"$log" 2>&1 </dev/null &
+    echo $! >"$(pid_file "$name")"
+  )
 }
 
 # wait_until NAME TIMEOUT_SECONDS PROBE... : polls PROBE until it succeeds; fails early if the process died.

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppConfig } from '../common/config/app-config';
 import { ConflictError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
@@ -7,8 +10,13 @@ import { close, listen, send } from '../common/testing/http-server';
 import { rejection } from '../common/testing/rejection';
 import { LivyBatch, LivyClient } from './livy.client';
 
+/** A jobs directory with the files the tests submit; Livy sees it as /jobs (SPARK_JOBS_REMOTE_DIR). */
+const JOBS_DIR = mkdtempSync(join(tmpdir(), 'livy-client-jobs-'));
+for (const f of ['daily_rollup.py', 'pipeline_transforms.py', 'x.py']) writeFileSync(join(JOBS_DIR, f), '\n');
+afterAll(() => rmSync(JOBS_DIR, { recursive: true, force: true }));
+
 const configFor = (url: string, env: Record<string, string> = {}): AppConfig =>
-  testConfig({ LIVY_URL: url, LIVY_TIMEOUT_MS: '200', ...env });
+  testConfig({ LIVY_URL: url, LIVY_TIMEOUT_MS: '200', SPARK_JOBS_DIR: JOBS_DIR, SPARK_JOBS_REMOTE_DIR: '/jobs', ...env });
 
 /** An axios-like error, as axios builds it for a refusal (response) or a transport failure (code only). */
 function axiosError(fields: { code?: string; message?: string; response?: { status: number; data: unknown } }): Error {
@@ -185,7 +193,13 @@ describe('LivyClient against an HTTP server imitating Livy', () => {
   });
 
   it('posts the batch request as JSON with the X-Requested-By header Livy requires', async () => {
-    const request = { file: '/jobs/daily_rollup.py', name: 'daily_rollup-00000000', args: ['--day', '2026-01-01'], conf: { a: 'b' } };
+    const request = {
+      file: '/jobs/daily_rollup.py',
+      pyFiles: ['/jobs/pipeline_transforms.py'],
+      name: 'daily_rollup-00000000',
+      args: ['--day', '2026-01-01'],
+      conf: { a: 'b' },
+    };
 
     const batch = await client.createBatch(request);
 
@@ -206,17 +220,28 @@ describe('LivyClient against an HTTP server imitating Livy', () => {
   });
 
   it("maps Livy's other refusals of a batch to 502 with Livy's message", async () => {
-    const err = await rejection(client.createBatch({ file: '/x', name: 'local' }));
+    const err = await rejection(client.createBatch({ file: '/jobs/x.py', name: 'local' }));
 
     expect(err).toBeInstanceOf(UpstreamRejectedError);
     expect(err).toMatchObject({ statusCode: 502, upstream: 'Livy' });
     expect(err.message).toContain('Local path /x cannot be added to user sessions.');
   });
 
-  it('deletes a known batch (true) and reports an unknown one (false)', async () => {
+  it.each([
+    ['a ".." segment in file', { file: '/jobs/../package.json' }],
+    ['a file outside the jobs directory', { file: '/etc/passwd' }],
+    ['a file missing from the jobs directory', { file: '/jobs/missing.py' }],
+    ['a ".." segment in pyFiles', { file: '/jobs/x.py', pyFiles: ['/jobs/../../home/user/.ssh/id_rsa'] }],
+  ])('refuses a batch with %s without asking Livy', async (_what, paths) => {
+    await expect(client.createBatch({ name: 'escape', ...paths })).rejects.toThrow(/^Refusing to send .* to Livy/);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('deletes a known batch (true) and reports an unknown one (false), with the X-Requested-By header', async () => {
     await expect(client.deleteBatch(3)).resolves.toBe(true);
     await expect(client.deleteBatch(9)).resolves.toBe(false);
     expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['DELETE /batches/3', 'DELETE /batches/9']);
+    expect(seen.every((r) => r.headers['x-requested-by'] === 'pipeline-control-plane')).toBe(true);
   });
 
   it("pings with a zero-size list and reports Livy's total", async () => {

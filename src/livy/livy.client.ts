@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import axios, { AxiosError, AxiosInstance } from 'axios';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { AppError, ConflictError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
+import { JobDirs, jobFileForLivy } from './job-file';
 
 const LIVY = 'Livy';
 /** Batches asked for per page when listing; Livy keeps finished batches for a while, so there may be many. */
@@ -45,12 +46,16 @@ export interface LivyLog {
 @Injectable()
 export class LivyClient {
   private readonly http: AxiosInstance;
+  private readonly jobDirs: JobDirs;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.jobDirs = config.spark;
     this.http = axios.create({
       baseURL: config.livy.url,
       timeout: config.livy.timeoutMs,
       auth: config.livy.credentials,
+      // On every request: Livy's CSRF filter (livy.server.csrf-protection.enabled) answers 400 to a
+      // POST or DELETE without it.
       headers: { 'Content-Type': 'application/json', 'X-Requested-By': 'pipeline-control-plane' },
     });
   }
@@ -77,9 +82,18 @@ export class LivyClient {
     return this.call(() => this.http.get<LivyLog>(`/batches/${id}/log`, { params: { from, size } }), true);
   }
 
-  /** Submits a batch; a name that a live batch already holds is a ConflictError. */
+  /**
+   * Submits a batch; a name that a live batch already holds is a ConflictError. `file` and `pyFiles`
+   * must be files inside the jobs directory (see jobFileForLivy); anything else is refused before
+   * Livy is asked.
+   */
   async createBatch(request: LivyBatchRequest): Promise<LivyBatch> {
-    return this.call(() => this.http.post<LivyBatch>('/batches', request));
+    const checked: LivyBatchRequest = {
+      ...request,
+      file: jobFileForLivy(request.file, this.jobDirs),
+      ...(request.pyFiles ? { pyFiles: request.pyFiles.map((f) => jobFileForLivy(f, this.jobDirs)) } : {}),
+    };
+    return this.call(() => this.http.post<LivyBatch>('/batches', checked));
   }
 
   /** Kills the batch; false when Livy did not know it. */

@@ -12,8 +12,11 @@
 #   API:      http://127.0.0.1:8080 (AIRFLOW_PORT); REST under /api/v2 with a JWT from
 #             POST /auth/token {"username": AIRFLOW_USERNAME, "password": AIRFLOW_PASSWORD}; UI at /
 #   connection (env AIRFLOW_CONN_PIPELINE_API; when already set, it wins), the only one the DAGs use:
-#             pipeline_api  -> PIPELINE_API_URL (http://127.0.0.1:$PORT, 3000) with the first key of API_KEYS
-#                              as the connection's password (the DAGs send it as X-API-Key)
+#             pipeline_api  -> PIPELINE_API_URL (http://127.0.0.1:$PORT, 3000) with PIPELINE_API_KEY (Airflow's
+#                              own key, one of the API's API_KEYS; `make up` sets both) as the connection's
+#                              password (the DAGs send it as X-API-Key)
+#   env:      the Airflow processes get lib.sh's SERVICE_ENV_BASE, the AIRFLOW* variables and USER_PROFILES_URL;
+#             not API_KEYS, PIPELINE_API_KEY itself or any secret of the API
 #   tuning for 2 cores: 1 api worker, 1 parsing process, AIRFLOW_PARALLELISM (4) task slots; every
 #   AIRFLOW__SECTION__KEY in the environment still overrides.
 # shellcheck shell=bash
@@ -91,9 +94,9 @@ airflow_env() {
   export PYTHONUNBUFFERED=1 NO_COLOR=1
 
   # The DAGs reach the control plane only; it owns the Spark jobs, their packages and Cassandra's address.
+  # They use a key of their own, not the API's list: revoking it (removing it from API_KEYS) cuts Airflow off alone.
   if [ -z "${AIRFLOW_CONN_PIPELINE_API:-}" ]; then
-    local key="${API_KEYS:-local-dev-key-change-me}"; key="${key%%,*}"
-    AIRFLOW_CONN_PIPELINE_API="$(airflow_conn_uri "${PIPELINE_API_URL:-http://127.0.0.1:${PORT:-3000}}" "" "$key")" || return 1
+    AIRFLOW_CONN_PIPELINE_API="$(airflow_conn_uri "${PIPELINE_API_URL:-http://127.0.0.1:${PORT:-3000}}" "" "${PIPELINE_API_KEY:-local-dev-airflow-key-change-me}")" || return 1
   fi
   export AIRFLOW_CONN_PIPELINE_API
   export PATH="$AIRFLOW_VENV/bin:$PATH"
@@ -107,6 +110,12 @@ airflow_install() {
 airflow_start() {
   [ -x "$AIRFLOW_VENV/bin/airflow" ] || airflow_install || return 1
   mkdir -p "$AIRFLOW_STATE"
-  # In a subshell: the exported settings stay out of the caller's environment.
-  (airflow_env && cd "$AIRFLOW_STATE" && launch airflow bash "$AIRFLOW_SRC/run.sh")
+  if [ -z "${AIRFLOW_CONN_PIPELINE_API:-}" ] && [ -n "${API_KEYS:-}" ] \
+    && [[ ",$API_KEYS," != *",${PIPELINE_API_KEY:-local-dev-airflow-key-change-me},"* ]]; then
+    fail "airflow: PIPELINE_API_KEY is not one of API_KEYS: the API will refuse the DAGs' calls (add it to API_KEYS)"
+  fi
+  # In a subshell: the exported settings stay out of the caller's environment. Only Airflow's own variables
+  # reach its processes (see launch in lib.sh): the API's keys and secrets do not.
+  (airflow_env && cd "$AIRFLOW_STATE" \
+    && LAUNCH_ENV_KEEP='AIRFLOW* PYTHONUNBUFFERED NO_COLOR USER_PROFILES_URL' launch airflow bash "$AIRFLOW_SRC/run.sh")
 }

@@ -9,4 +9,6 @@ api_install() {
   step "building the API"
   (cd "$ROOT" && npm run -s build)
 }
-api_start() { (cd "$ROOT" && launch api node dist/apps/api/main.js); }
+# The one service that keeps the whole environment: its keys and secrets (API_KEYS, WEBHOOKS_SIGNING_SECRET,
+# PAGE_TOKEN_SECRET, ...) are its configuration. Every other service starts without them (lib.sh's launch).
+api_start() { (cd "$ROOT" && LAUNCH_ENV_KEEP='*' launch api node dist/apps/api/main.js); }

@@ -7,7 +7,10 @@
 #   config:  infra/local/livy/livy.conf rendered into .stack/livy/conf/ (LIVY_SPARK_MASTER overrides
 #            livy.spark.master, LIVY_CONF_EXTRA appends "key = value" lines); logging: log4j.properties
 #   HTTP request log: .stack/livy/logs/<date>.request.log (Jetty, rolled daily)
-#   API:     http://127.0.0.1:8998  POST /batches {"file": "<repo>/spark-jobs/x.py", "conf": {...}}
+#   API:     http://127.0.0.1:8998  POST /batches {"file": "<repo>/spark-jobs/x.py", "conf": {...}}, with the
+#            header X-Requested-By (CSRF protection is on: a POST or DELETE without it is a 400)
+#   env:     launch gives Livy, and so every spark-submit driver it starts, only the variables below and
+#            lib.sh's SERVICE_ENV_BASE: none of the API's keys or secrets
 # Stopping Livy (SIGTERM to its process group) also ends the spark-submit drivers of running batches;
 # livy_after_stop ends those that are no longer in it (a driver whose Livy was killed, not stopped).
 # shellcheck shell=bash
@@ -48,7 +51,7 @@ livy_render_conf() {
   local conf="$LIVY_STATE/conf"
   mkdir -p "$conf" "$LIVY_STATE/tmp" "$LIVY_STATE/logs"
   {
-    sed -e "s#@ROOT@#$ROOT#g" -e "s#@SPARK_HOME@#$SPARK_HOME#g" "$LIVY_CONF_SRC/livy.conf"
+    sed -e "s#@JOBS_DIR@#$(cd "$ROOT/spark-jobs" && pwd -P)#g" -e "s#@SPARK_HOME@#$SPARK_HOME#g" "$LIVY_CONF_SRC/livy.conf"
     if [ -n "${LIVY_SPARK_MASTER:-}" ]; then echo "livy.spark.master = $LIVY_SPARK_MASTER"; fi
     if [ -n "${LIVY_CONF_EXTRA:-}" ]; then printf '%s\n' "$LIVY_CONF_EXTRA"; fi
   } >"$conf/livy.conf"

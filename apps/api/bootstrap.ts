@@ -6,12 +6,14 @@ import { APP_CONFIG, AppConfig } from '../../src/common/config/app-config';
 import { answerClientErrors } from '../../src/common/http/client-errors';
 import { declareEnforcedRules } from '../../src/common/http/openapi';
 import { requestId } from '../../src/common/http/request-id.middleware';
+import { securityHeaders } from '../../src/common/http/security-headers';
 import { precompressedAssets } from '../../src/console/console-static';
 import { SourcesRegistry } from '../../src/catalogs/sources.registry';
 import { serveHotRoutes } from '../../src/common/http/hot-routes';
 import { validationPipe } from '../../src/common/http/validation.pipe';
 import { ingestRoute } from '../../src/ingestion/ingest.route';
 import { IngestionService } from '../../src/ingestion/ingestion.service';
+import { SignaturePrecheck } from '../../src/ingestion/signature-precheck';
 import { recordsRoute } from '../../src/records/records.route';
 import { RecordsService } from '../../src/records/records.service';
 import { httpMetrics } from '../../src/metrics/http-metrics.middleware';
@@ -28,10 +30,11 @@ export async function createApp(): Promise<INestApplication> {
   answerClientErrors(app.getHttpServer());
   // The hot paths, every event's and every read's, are answered before Express routes anything (see hot-routes.ts).
   serveHotRoutes(app, API_PREFIX, [
-    ingestRoute(app.get(IngestionService), app.get(SourcesRegistry)),
+    ingestRoute(app.get(IngestionService), app.get(SourcesRegistry), app.get(SignaturePrecheck)),
     recordsRoute(app.get(RecordsService), validationPipe()),
   ]);
   app.use(requestId);
+  app.use(securityHeaders);
   app.use(httpMetrics(app.get(MetricsService)));
   // Before routing: the console's static files are looked up after every route (ConsoleModule).
   const consoleDir = app.get<AppConfig>(APP_CONFIG).console.dir;

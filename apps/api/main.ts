@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { appConfigFromEnv } from '../../src/common/config/config.module';
+import { applyServerLimits } from '../../src/common/http/server-limits';
 import { serveWorkerScrapes } from '../../src/metrics/cluster-metrics';
 import { createApp } from './bootstrap';
 import { superviseWorkers } from './workers';
@@ -13,8 +14,9 @@ async function main(): Promise<void> {
     return superviseWorkers(http.workers, http.shutdownGraceMs);
   }
   const app = await createApp();
-  await app.listen(http.port, http.host);
   const server = app.getHttpServer();
+  applyServerLimits(server, http);
+  await app.listen(http.port, http.host);
   // Keep-alive sockets must not hold up shutdown beyond the grace period.
   process.once('SIGTERM', () => setTimeout(() => server.closeAllConnections?.(), http.shutdownGraceMs).unref());
 }

@@ -1,4 +1,5 @@
 import { SecretLookup } from '../common/config/app-config';
+import { productionSecretProblem } from '../common/config/dev-secrets';
 
 /** How the sender of a source signs its deliveries (see README, "Webhooks"). */
 export type SignatureScheme = 'standard-webhooks' | 'github' | 'stripe' | 'hmac-sha256';
@@ -42,14 +43,19 @@ const REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const WHSEC = 'whsec_';
+/**
+ * The shortest Standard Webhooks key a production API takes: the standard's own lower bound (24 to 64
+ * bytes), which its reference secrets use; every other scheme's secret needs MIN_SECRET_BYTES.
+ */
+const MIN_STANDARD_WEBHOOKS_KEY_BYTES = 24;
 
 /**
  * Parses and checks the `signature` setting of a source, resolving each `${NAME}` of its secrets
  * through `secret`. Throws one message prefixed with `where` (the file and the source) naming the
  * setting or the variable to fix; a message never contains a secret, nor a literal found in place of
- * a reference.
+ * a reference. In `production`, a secret that is a published development value or too short is refused too.
  */
-export function parseSignature(raw: unknown, where: string, secret: SecretLookup): SourceSignature {
+export function parseSignature(raw: unknown, where: string, secret: SecretLookup, production = false): SourceSignature {
   const at = `${where}: signature`;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new Error(`${at}: expected a mapping with scheme and secrets`);
@@ -70,7 +76,7 @@ export function parseSignature(raw: unknown, where: string, secret: SecretLookup
     throw new Error(`${at}: ${misplaced.join(', ')} does not apply to scheme ${s}; ${takes}`);
   }
 
-  const keys = resolveKeys(entry.secrets, at, s, secret);
+  const keys = resolveKeys(entry.secrets, at, s, secret, production);
   const toleranceSeconds = tolerance(entry.toleranceSeconds, at);
   switch (s) {
     case 'standard-webhooks':
@@ -94,7 +100,7 @@ export function parseSignature(raw: unknown, where: string, secret: SecretLookup
   }
 }
 
-function resolveKeys(secrets: unknown, at: string, scheme: SignatureScheme, secret: SecretLookup): Buffer[] {
+function resolveKeys(secrets: unknown, at: string, scheme: SignatureScheme, secret: SecretLookup, production: boolean): Buffer[] {
   const example = scheme === 'standard-webhooks' ? 'WEBHOOKS_SIGNING_SECRET' : 'SIGNING_SECRET';
   if (!Array.isArray(secrets) || secrets.length === 0) {
     throw new Error(`${at}.secrets must be a non-empty list of environment variable references, e.g. ["\${${example}}"]`);
@@ -113,15 +119,31 @@ function resolveKeys(secrets: unknown, at: string, scheme: SignatureScheme, secr
     if (value === undefined || value === '') {
       throw new Error(`${at}.secrets[${i}] refers to ${variable}, which is ${value === undefined ? 'not set' : 'empty'}: set ${variable} in the API's environment`);
     }
-    if (scheme !== 'standard-webhooks') return Buffer.from(value, 'utf8');
+    if (scheme !== 'standard-webhooks') return production ? strong(Buffer.from(value, 'utf8'), value, at, i, variable) : Buffer.from(value, 'utf8');
     const encoded = value.startsWith(WHSEC) ? value.slice(WHSEC.length) : '';
     const key = BASE64.test(encoded) ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
     // Buffer.from(..., 'base64') skips what it cannot decode; a round trip tells a typo from a key.
     if (key.length === 0 || key.toString('base64').replace(/=+$/, '') !== encoded.replace(/=+$/, '')) {
       throw new Error(`${at}.secrets[${i}]: ${variable} must hold "whsec_" followed by the base64 of the key, as Standard Webhooks senders show it`);
     }
-    return key;
+    return production ? strong(key, value, at, i, variable, MIN_STANDARD_WEBHOOKS_KEY_BYTES) : key;
   });
+}
+
+/**
+ * The key, unless a production API must refuse it: the variable's value or the key it holds is a
+ * published development value, or the key is shorter than `minBytes`. The message names the
+ * variable, never its value.
+ */
+function strong(key: Buffer, value: string, at: string, i: number, variable: string, minBytes?: number): Buffer {
+  const problem = productionSecretProblem(value, 0) ?? productionSecretProblem(key, minBytes);
+  if (problem) {
+    throw new Error(
+      `${at}.secrets[${i}] refers to ${variable}, whose key ${problem} (NODE_ENV=production): ` +
+        `set ${variable} to a random secret of your own`,
+    );
+  }
+  return key;
 }
 
 function tolerance(value: unknown, at: string): number {

@@ -495,6 +495,49 @@ describe('SourcesRegistry', () => {
     );
   });
 
+  describe('with NODE_ENV=production', () => {
+    const PROD = { NODE_ENV: 'production', API_KEYS: 'prod-key-0123456789abcdef0123456789', PAGE_TOKEN_SECRET: 'prod-page-token-secret-0123456789abcdef' };
+    const startWith = (secret: string) => {
+      const environment = { ...PROD, SOURCES_FILE, WEBHOOKS_SIGNING_SECRET: secret };
+      return new SourcesRegistry(toAppConfig(validateEnvironment(environment), environment));
+    };
+
+    it.each([
+      ['the Makefile development secret', TEST_WEBHOOKS_SECRET, 'is a published development value'],
+      ['a change-me placeholder', `whsec_${Buffer.from('change-me-to-your-own-webhooks-key').toString('base64')}`, 'is a published development value'],
+      ['a key under 24 bytes', `whsec_${Buffer.from('sixteen-byte-key').toString('base64')}`, 'is 16 bytes long; at least 24 are required'],
+    ])('refuses %s, naming the source and the variable, never the secret', (_case, secret, problem) => {
+      let message = '';
+      try {
+        startWith(secret);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+
+      expect(message).toContain(`source "webhooks": signature.secrets[0] refers to WEBHOOKS_SIGNING_SECRET, whose key ${problem} (NODE_ENV=production)`);
+      expect(message).not.toContain(secret);
+      expect(message).not.toContain(secret.slice('whsec_'.length));
+    });
+
+    it('accepts a random Standard Webhooks key of 24 bytes or more (the standard\'s own minimum)', () => {
+      expect(() => startWith('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')).not.toThrow();
+      expect(() => startWith(`whsec_${Buffer.alloc(32, 9).toString('base64')}`)).not.toThrow();
+    });
+
+    it('requires 32 bytes of the other schemes\' secrets, and no development value', () => {
+      const parseProd = (secret: string) =>
+        SourcesRegistry.parse('sources:\n  gh:\n    signature: { scheme: github, secrets: ["${GH}"] }\n', FILE, DEFAULT_MAX_BODY, () => secret, undefined, true);
+
+      expect(() => parseProd('a-github-secret-of-31-bytes-xxx')).toThrow(/refers to GH, whose key is 31 bytes long; at least 32 are required/);
+      expect(() => parseProd('local-dev-key-change-me-0123456789')).toThrow(/refers to GH, whose key is a published development value/);
+      expect(parseProd('a-github-secret-of-32-bytes-xxxx')[0].signature).toMatchObject({ scheme: 'github' });
+    });
+
+    it('is not applied outside production', () => {
+      expect(registry.get('webhooks').signature).toBeDefined();
+    });
+  });
+
   it('applies per-source settings from the file', () => {
     expect(registry.get('users')).toMatchObject({ keyField: 'email', maxBodyBytes: DEFAULT_MAX_BODY });
     expect(registry.get('clicks')).toMatchObject({ maxBodyBytes: 262144 });

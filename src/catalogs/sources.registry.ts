@@ -59,7 +59,8 @@ export class SourcesRegistry {
     const file = resolve(config.ingest.sourcesFile);
     const text = readCatalogFile(file, 'SOURCES_FILE', 'the sources registry');
     const warn = (message: string) => this.logger.warn(message);
-    for (const source of SourcesRegistry.parse(text, file, config.ingest.maxBodyBytes, config.secret, warn)) {
+    const production = config.env === 'production';
+    for (const source of SourcesRegistry.parse(text, file, config.ingest.maxBodyBytes, config.secret, warn, production)) {
       this.sources.set(source.name, source);
     }
   }
@@ -67,7 +68,8 @@ export class SourcesRegistry {
   /**
    * Parses and checks a registry document; throws one message naming the file and the entry to fix.
    * `secret` resolves the `${NAME}` references of signature secrets (none resolve by default); `warn`
-   * hears what is allowed but unwise (a declared bucket too large for the declared volume).
+   * hears what is allowed but unwise (a declared bucket too large for the declared volume). In
+   * `production`, a signing secret that is a published development value or too short stops the API.
    */
   static parse(
     text: string,
@@ -75,6 +77,7 @@ export class SourcesRegistry {
     defaultMaxBodyBytes: number,
     secret: SecretLookup = () => undefined,
     warn: (message: string) => void = () => undefined,
+    production = false,
   ): Source[] {
     const doc = parseYaml(text) as { sources?: Record<string, Record<string, unknown>> } | null;
     if (!doc || typeof doc.sources !== 'object' || doc.sources === null) {
@@ -112,7 +115,7 @@ export class SourcesRegistry {
         }
       }
       const onInvalid = parseOnInvalid(entry, where);
-      const signature = entry.signature === undefined ? undefined : parseSignature(entry.signature, where, secret);
+      const signature = entry.signature === undefined ? undefined : parseSignature(entry.signature, where, secret, production);
       const schema = entry.schema as Record<string, unknown> | undefined;
       const bucketSeconds = parseBucketSettings(entry, where, warn);
       return {

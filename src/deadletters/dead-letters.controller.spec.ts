@@ -1,6 +1,7 @@
 import { INestApplication, Logger, MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
+import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { DeadLettersRepository } from '../cassandra/dead-letters.repository';
 import { InMemoryDeadLettersRepository } from '../cassandra/testing/in-memory-dead-letters.repository';
@@ -11,6 +12,7 @@ import { APP_CONFIG } from '../common/config/app-config';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { JsonBodyMiddleware } from '../common/http/json-body.middleware';
 import { testConfig } from '../common/testing/config';
+import { listen } from '../common/testing/http-server';
 import { KafkaProducer } from '../kafka/kafka.producer';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
 import { MetricsService } from '../metrics/metrics.service';
@@ -115,5 +117,40 @@ describe('GET /dead-letters/{source} and POST /dead-letters/{source}/replay over
     await api().post('/api/v1/dead-letters/orders/replay').set('X-API-Key', API_KEY).set('Content-Type', 'text/plain').send('all').expect(415);
     const res = await api().post('/api/v1/dead-letters/orders/replay').set('X-API-Key', API_KEY).expect(400);
     expect(res.body.message).toMatch(/Say which dead letters to replay/);
+  });
+
+  describe('before the body is read', () => {
+    /** Announces a 1 MB body and sends 16 kB of it: only a server that did not wait for the body can answer. */
+    const unreadReplay = (headers: Record<string, string>) =>
+      new Promise<{ status: number; connection?: string; body: { statusCode: number; message: string } }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/dead-letters/orders/replay', headers: { 'Content-Type': 'application/json', 'Content-Length': String(1024 * 1024), ...headers } });
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.write(Buffer.alloc(16 * 1024, 0x20));
+      });
+    let port: number;
+    beforeEach(async () => (port = await listen(app.getHttpServer())));
+    afterEach(() => app.getHttpServer().closeAllConnections());
+
+    it.each([
+      ['no API key', {}, /^Missing API key/],
+      ['a wrong API key', { 'X-API-Key': 'x'.repeat(16) }, /^Invalid API key/],
+    ])('answers a 1 MB body with %s 401 in the one error shape, Connection: close, without reading it', async (_case, headers, message) => {
+      const answer = await unreadReplay(headers);
+
+      expect(answer).toMatchObject({ status: 401, connection: 'close', body: { statusCode: 401, message: expect.stringMatching(message) } });
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it('answers ~4 kB of nested arrays 400 naming the depth, not 500', async () => {
+      const deep = `{"ids":${'['.repeat(2000)}${']'.repeat(2000)}}`;
+      const res = await api().post('/api/v1/dead-letters/orders/replay').set('X-API-Key', API_KEY).set('Content-Type', 'application/json').send(deep).expect(400);
+
+      expect(res.body.message).toMatch(/^The body nests objects and arrays deeper than 64 levels, in "ids"/);
+    });
   });
 });

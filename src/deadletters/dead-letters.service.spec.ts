@@ -61,7 +61,7 @@ const unreadable = (offset: number, minute: number): DeadLetter => ({
 });
 
 /** The key that seals page tokens under testConfig()'s API keys. */
-const KEY = pageTokenKey(testConfig().http.apiKeys);
+const KEY = pageTokenKey(testConfig().records.pageTokenSecret());
 
 function setup(yaml = STRICT, env: Record<string, string> = {}) {
   const repository = new InMemoryDeadLettersRepository();
@@ -148,7 +148,7 @@ describe('DeadLettersService.list', () => {
     ['a GET /records token', async () => encodePageToken({ source: 'orders', from: 0, to: 1, day: '2026-01-01', bucket: Date.parse('2026-01-01') }, KEY), 'orders', /pageToken is not valid/],
     [
       'a token sealed with another key',
-      async () => sealPageToken({ v: 1, k: 'dead-letters', s: 'orders', f: 0, t: 1, p: 'AAAA' }, pageTokenKey(['another-key-0123456789'])),
+      async () => sealPageToken({ v: 1, k: 'dead-letters', s: 'orders', f: 0, t: 1, p: 'AAAA' }, pageTokenKey('another-secret-0123456789')),
       'orders',
       /pageToken is not valid/,
     ],

@@ -52,7 +52,7 @@ export class DeadLettersService {
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.tokenKey = pageTokenKey(config.http.apiKeys);
+    this.tokenKey = pageTokenKey(config.records.pageTokenSecret());
   }
 
   /** A source's dead letters, newest first; the token carries the query and the driver's paging state. */

@@ -1,25 +1,25 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Req, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import type { IncomingMessage } from 'node:http';
+import { ApiKeys } from '../common/auth/api-keys';
 import { Public } from '../common/auth/public.decorator';
-import { AIRFLOW_API, AirflowApi } from '../airflow/airflow.api';
-import { CassandraClient } from '../cassandra/cassandra.client';
-import { KafkaProducer } from '../kafka/kafka.producer';
-import { LivyClient } from '../livy/livy.client';
-import { DependencyIndicator } from './dependency.indicator';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { publicReport, ReadinessService } from './readiness.service';
 
 @ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
+  private readonly keys: ApiKeys;
+
   constructor(
     private readonly health: HealthCheckService,
-    private readonly dependency: DependencyIndicator,
-    private readonly kafka: KafkaProducer,
-    private readonly cassandra: CassandraClient,
-    private readonly livy: LivyClient,
-    @Inject(AIRFLOW_API) private readonly airflow: AirflowApi,
-  ) {}
+    private readonly readiness: ReadinessService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.keys = new ApiKeys(config.http.apiKeys);
+  }
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process answers' })
@@ -29,15 +29,20 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: one entry per dependency (Kafka, Cassandra, Livy, Airflow)' })
+  @ApiOperation({
+    summary: 'Readiness: one entry per dependency (Kafka, Cassandra, Livy, Airflow)',
+    description:
+      'Public. Checked at most once a second whatever the number of callers (callers in between share the last result). ' +
+      'Without a valid API key each dependency shows only its status (up or down); with one, what its check said ' +
+      '(versions, latency, the reason it is down).',
+  })
   @ApiServiceUnavailableResponse({ description: 'At least one dependency is down: the same report, each dependency in details, the failing ones in error' })
   @HealthCheck()
-  ready(): Promise<HealthCheckResult> {
-    return this.health.check([
-      () => this.dependency.check('kafka', () => this.kafka.ping()),
-      () => this.dependency.check('cassandra', () => this.cassandra.ping()),
-      () => this.dependency.check('livy', () => this.livy.ping()),
-      () => this.dependency.check('airflow', () => this.airflow.ping()),
-    ]);
+  async ready(@Req() req: IncomingMessage): Promise<HealthCheckResult> {
+    const { ok, report } = await this.readiness.check();
+    const shown = this.keys.accepts(req.headers) ? report : publicReport(report);
+    // Raised as terminus raises it, so the exceptions filter answers the report itself with 503.
+    if (!ok) throw new ServiceUnavailableException(shown);
+    return shown;
   }
 }

@@ -6,10 +6,11 @@ import { KafkaModule } from '../kafka/kafka.module';
 import { LivyModule } from '../livy/livy.module';
 import { DependencyIndicator } from './dependency.indicator';
 import { HealthController } from './health.controller';
+import { ReadinessService } from './readiness.service';
 
 @Module({
   imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }), KafkaModule, CassandraModule, LivyModule, AirflowModule],
   controllers: [HealthController],
-  providers: [DependencyIndicator],
+  providers: [DependencyIndicator, ReadinessService],
 })
 export class HealthModule {}

@@ -8,6 +8,7 @@ import { SourcesRegistry } from '../catalogs/sources.registry';
 import { UpstreamUnavailableError } from '../common/errors/errors';
 import { serveHotRoutes } from '../common/http/hot-routes';
 import { requestId } from '../common/http/request-id.middleware';
+import { securityHeaders } from '../common/http/security-headers';
 import { validationPipe } from '../common/http/validation.pipe';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
 import { httpMetrics, UNMATCHED } from '../metrics/http-metrics.middleware';
@@ -17,6 +18,7 @@ import { metricValue } from '../metrics/testing/metric-value';
 import { ingestRoute } from './ingest.route';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
+import { SignaturePrecheck } from './signature-precheck';
 import { ingestProviders, SIGNING_KEY, standardWebhookHeaders } from './testing/ingest-app';
 
 const KEY = 'k'.repeat(16);
@@ -44,9 +46,10 @@ async function ingestApp(kafka: FakeKafkaProducer): Promise<{ app: INestApplicat
 
   const moduleRef = await Test.createTestingModule({ imports: [IngestRouteProbeModule] }).compile();
   const app = moduleRef.createNestApplication(new MeteredExpressAdapter(), { bodyParser: false, logger: false });
-  serveHotRoutes(app, 'api/v1', [ingestRoute(app.get(IngestionService), app.get(SourcesRegistry))]);
+  serveHotRoutes(app, 'api/v1', [ingestRoute(app.get(IngestionService), app.get(SourcesRegistry), app.get(SignaturePrecheck))]);
   const reachedExpress: string[] = [];
   app.use(requestId);
+  app.use(securityHeaders);
   app.use(httpMetrics(app.get(MetricsService)));
   app.use((req: { method: string; originalUrl: string }, _res: unknown, next: () => void) => {
     reachedExpress.push(`${req.method} ${req.originalUrl}`);
@@ -214,16 +217,25 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
     });
 
     it.each([
-      ['without a signature, an API key does not replace it', { 'X-API-Key': KEY }, 'missing_header'],
-      ['with a bad signature and no key', signed('{"n":1}', { key: Buffer.from('another key') }), 'no_match'],
-    ])('401 from the signature check for a signed source %s', async (_case, headers, problem) => {
+      // Refused before the body is read (SignaturePrecheck): the service is not called.
+      ['without a signature, an API key does not replace it', { 'X-API-Key': KEY }, 'missing_header', 0],
+      ['with a bad signature and no key', signed('{"n":1}', { key: Buffer.from('another key') }), 'no_match', 2],
+    ])('401 from the signature check for a signed source %s', async (_case, headers, problem, ingested) => {
       const [lean, nest] = await leanAndNest('hooks', { ...headers, 'X-Request-Id': 'req-sig' });
 
       expect(lean.status).toBe(401);
       expect(lean.body).toMatchObject({ statusCode: 401, requestId: 'req-sig', details: [{ source: 'hooks', scheme: 'standard-webhooks', problem }] });
       expect(observed(lean)).toEqual(observed(nest));
-      expect(ingest).toHaveBeenCalledTimes(2);
+      expect(ingest).toHaveBeenCalledTimes(ingested);
       expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it('carries nosniff and no-store on every answer, as the Express path does', async () => {
+      const [lean, nest] = await leanAndNest('clicks', { 'X-API-Key': KEY });
+
+      for (const answer of [lean, nest]) {
+        expect(answer.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+      }
     });
 
     it('401 for a signed source sent keys that disagree, before the signature is looked at', async () => {
@@ -392,6 +404,44 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
       expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: "Failed to decode param '%E0%A4%A'", requestId: 'req-undecodable' });
       expect(reachedExpress).toEqual(['POST /api/v1/ingest/%E0%A4%A']);
       expect(ingest).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('refuses before reading the body', () => {
+    /**
+     * Announces a 1 MB body but sends only its first 16 kB: an answer can only come from a server that
+     * did not wait for the body. Resolves to the status, the Connection header and whether the server closed the socket.
+     */
+    const refusedUnread = (path: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; connection?: string; closed: boolean }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, method: 'POST', path, headers: { 'Content-Type': 'application/json', 'Content-Length': String(1024 * 1024), ...headers } });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => {
+            const socket = req.socket;
+            const closed = socket === null || socket.destroyed || !socket.writable;
+            resolve({ status: res.statusCode!, connection: res.headers.connection, closed: closed || res.headers.connection === 'close' });
+          });
+        });
+        req.on('error', reject);
+        req.write(Buffer.alloc(16 * 1024, 0x20));
+      });
+
+    it.each([
+      ['an unsigned source without an API key', 'clicks', {}],
+      ['an unsigned source with a wrong API key', 'clicks', { 'X-API-Key': 'x'.repeat(16) }],
+      ['a signed source without its signature headers', 'hooks', {}],
+    ])('401 with Connection: close for %s, on the hot route and through Express', async (_case, source, headers) => {
+      for (const path of [`/api/v1/ingest/${source}`, `/api/v1/ingest/${source}/`]) {
+        await expect(refusedUnread(path, headers)).resolves.toEqual({ status: 401, connection: 'close', closed: true });
+      }
+      expect(ingest).not.toHaveBeenCalled();
+    });
+
+    it('counts a signed delivery refused for missing headers as a bad signature', async () => {
+      await post('hooks', {});
+
+      expect(await metricValue(app.get(MetricsService), 'pipeline_events_rejected_total', { source: 'hooks', reason: 'bad_signature' })).toBe(1);
     });
   });
 

@@ -7,6 +7,7 @@ import { ApiErrors } from '../common/http/api-errors.decorator';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { SourcesResponseDto } from './dto/source.dto';
 import { IngestionService } from './ingestion.service';
+import { SignaturePrecheck } from './signature-precheck';
 
 @ApiTags('ingestion')
 @ApiSecurity('api-key')
@@ -16,6 +17,7 @@ export class IngestionController {
   constructor(
     private readonly ingestion: IngestionService,
     private readonly sources: SourcesRegistry,
+    private readonly precheck: SignaturePrecheck,
   ) {}
 
   @Post('ingest/:source')
@@ -84,6 +86,8 @@ export class IngestionController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<IngestResponseDto> {
+    // A signed source's request passed the guard without a key: its signature headers at least, before the body is read.
+    this.precheck.require(source, req.headers);
     const { response, replayed } = await this.ingestion.ingest({
       source,
       body: req,

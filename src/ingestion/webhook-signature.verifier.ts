@@ -45,6 +45,25 @@ export function verifySignature(signature: SourceSignature, headers: SignatureHe
   }
 }
 
+/**
+ * The refusal of a delivery that lacks a header its scheme needs, or undefined: the part of the check
+ * that needs no body, so a request can be refused before its body is read (see SignaturePrecheck).
+ * The same refusal verifySignature answers for such a delivery.
+ */
+export function missingSignatureHeaders(signature: SourceSignature, headers: SignatureHeaders): Extract<SignatureCheck, { ok: false }> | undefined {
+  const needed = (names: string[]) => Object.fromEntries(names.map((name) => [name, header(headers, name)]));
+  switch (signature.scheme) {
+    case 'standard-webhooks':
+      return missingHeaders('standard-webhooks', needed(['webhook-id', 'webhook-timestamp', 'webhook-signature']));
+    case 'github':
+      return missingHeaders('github', needed(['X-Hub-Signature-256']));
+    case 'stripe':
+      return missingHeaders('stripe', needed(['Stripe-Signature']));
+    case 'hmac-sha256':
+      return missingHeaders('hmac-sha256', needed(signature.timestampHeader ? [signature.header, signature.timestampHeader] : [signature.header]));
+  }
+}
+
 function standardWebhooks(keys: Buffer[], toleranceSeconds: number, headers: SignatureHeaders, body: Buffer, nowMs: number): SignatureCheck {
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
@@ -155,7 +174,7 @@ function outsideTolerance(name: string, value: string, toleranceSeconds: number,
   return undefined;
 }
 
-function missingHeaders(scheme: SignatureScheme, values: Record<string, string | undefined>): SignatureCheck | undefined {
+function missingHeaders(scheme: SignatureScheme, values: Record<string, string | undefined>): Extract<SignatureCheck, { ok: false }> | undefined {
   const missing = Object.entries(values).filter(([, v]) => v === undefined).map(([name]) => name);
   if (missing.length === 0) return undefined;
   return refused(
@@ -167,7 +186,7 @@ function missingHeaders(scheme: SignatureScheme, values: Record<string, string |
 const noMatch = (name: string) =>
   refused('no_match', `No signature in ${name} matches the source's signing secret(s): check the secret, and that the body is sent exactly as it was signed`);
 
-const refused = (problem: SignatureProblem, message: string): SignatureCheck => ({ ok: false, problem, message });
+const refused = (problem: SignatureProblem, message: string): Extract<SignatureCheck, { ok: false }> => ({ ok: false, problem, message });
 
 /** A header's value by case-insensitive name; a repeated header (an array) is joined as Node joins others. Empty counts as absent. */
 function header(headers: SignatureHeaders, name: string): string | undefined {

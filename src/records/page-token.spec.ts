@@ -1,8 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { BadRequestError } from '../common/errors/errors';
+import { testConfig } from '../common/testing/config';
 import { decodePageToken, encodePageToken, PageCursor, pageTokenKey } from './page-token';
 
-const KEY = pageTokenKey(['k'.repeat(16)]);
+const SECRET = 's'.repeat(32);
+const KEY = pageTokenKey(SECRET);
 
 const cursor: PageCursor = {
   source: 'users',
@@ -35,10 +37,18 @@ describe('page tokens', () => {
     expect(encodePageToken({ ...cursor, pageState: '\u00ff\u00fe?/+' }, KEY)).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
   });
 
-  it('are accepted by every replica with the same API keys, in any order', () => {
-    const token = encodePageToken(cursor, pageTokenKey(['a'.repeat(16), 'b'.repeat(16)]));
+  it('are accepted by every replica with the same PAGE_TOKEN_SECRET', () => {
+    const token = encodePageToken(cursor, pageTokenKey(SECRET));
 
-    expect(decodePageToken(token, pageTokenKey(['b'.repeat(16), 'a'.repeat(16)]))).toEqual(cursor);
+    expect(decodePageToken(token, pageTokenKey(`${SECRET}`))).toEqual(cursor);
+  });
+
+  it('are keyed by PAGE_TOKEN_SECRET alone, not by the API keys', () => {
+    const config = (env: Record<string, string>) => testConfig(env).records.pageTokenSecret();
+    const token = encodePageToken(cursor, pageTokenKey(config({ API_KEYS: 'a'.repeat(16), PAGE_TOKEN_SECRET: SECRET })));
+
+    expect(decodePageToken(token, pageTokenKey(config({ API_KEYS: 'b'.repeat(16), PAGE_TOKEN_SECRET: SECRET })))).toEqual(cursor);
+    expect(() => decodePageToken(token, pageTokenKey(config({ API_KEYS: 'a'.repeat(16), PAGE_TOKEN_SECRET: 't'.repeat(32) })))).toThrow(BadRequestError);
   });
 
   const doc = { v: 2, s: 'users', f: cursor.from, t: cursor.to, d: cursor.day, b: cursor.bucket, p: 'garbage' };
@@ -50,7 +60,7 @@ describe('page tokens', () => {
     ['a forged cursor with a made-up MAC', `${encoded(doc)}.${'A'.repeat(22)}`],
     ['a real token whose cursor was edited', `${encoded({ ...doc, p: 'other' })}.${encodePageToken(cursor, KEY).split('.')[1]}`],
     ['a real token cut short', encodePageToken(cursor, KEY).slice(0, -3)],
-    ['signed with other API keys', encodePageToken(cursor, pageTokenKey(['x'.repeat(16)]))],
+    ['signed with another secret', encodePageToken(cursor, pageTokenKey('x'.repeat(32)))],
     ['a real token with a part added', `${encodePageToken(cursor, KEY)}.x`],
   ])('reject a token that is %s with 400 naming pageToken', (_case, token) => {
     expect(() => decodePageToken(token, KEY)).toThrow(BadRequestError);

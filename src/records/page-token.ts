@@ -25,11 +25,12 @@ const MAC_BYTES = 16;
 const INVALID = 'pageToken is not valid: pass the nextPageToken of the previous page unchanged (or start again without one)';
 
 /**
- * The key that signs page tokens, derived from the API keys: every replica configured with the same
- * keys accepts the others' tokens. Changing the keys invalidates the tokens in flight (400; start again).
+ * The key that signs page tokens, derived from PAGE_TOKEN_SECRET (a secret of its own: an API key
+ * in the page-token MAC would be a key's digest anyone could grind offline): every replica with the
+ * same secret accepts the others' tokens, and changing it makes the tokens in flight 400 (start again).
  */
-export function pageTokenKey(apiKeys: readonly string[]): Buffer {
-  return createHash('sha256').update('page-token\0').update([...apiKeys].sort().join('\0')).digest();
+export function pageTokenKey(secret: string): Buffer {
+  return createHash('sha256').update('page-token\0').update(secret).digest();
 }
 
 /**

@@ -208,7 +208,7 @@ describe('RecordsService.records', () => {
 
     it('a token of the API before events were bucketed (version 1, a day partition) with 400 naming pageToken', async () => {
       const { service, repository } = setup();
-      const v1 = sealPageToken({ v: 1, s: 'users', f: Date.parse(FROM), t: Date.parse(TO), d: '2026-01-03', p: null }, pageTokenKey(testConfig().http.apiKeys));
+      const v1 = sealPageToken({ v: 1, s: 'users', f: Date.parse(FROM), t: Date.parse(TO), d: '2026-01-03', p: null }, pageTokenKey(testConfig().records.pageTokenSecret()));
 
       const err = await rejection(service.records('users', { from: FROM, to: TO, limit: 7, pageToken: v1 }));
 
@@ -247,7 +247,7 @@ describe('RecordsService.records', () => {
       const { service, repository } = setup();
       const token = encodePageToken(
         { source: 'users', from: range.from, to: range.to, day: '2026-01-03', bucket: Date.parse('2026-01-03T00:00:00Z') },
-        pageTokenKey(testConfig().http.apiKeys),
+        pageTokenKey(testConfig().records.pageTokenSecret()),
       );
 
       await expect(service.records('users', { limit: 7, pageToken: token })).rejects.toBeInstanceOf(BadRequestError);

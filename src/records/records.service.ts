@@ -26,7 +26,7 @@ export class RecordsService {
     private readonly sources: SourcesRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.tokenKey = pageTokenKey(config.http.apiKeys);
+    this.tokenKey = pageTokenKey(config.records.pageTokenSecret());
   }
 
   /**

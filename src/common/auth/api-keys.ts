@@ -29,6 +29,16 @@ export class ApiKeys {
     }
   }
 
+  /** Whether the request presents one of the keys, and nothing contradicting it: check() without the 401. */
+  accepts(headers: IncomingHttpHeaders): boolean {
+    try {
+      this.check(headers);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * The key the request presents, X-API-Key or a bearer token. Both present and different is
    * refused rather than one of them picked: which one a proxy or a client library would honour is

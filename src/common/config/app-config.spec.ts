@@ -9,7 +9,17 @@ describe('toAppConfig', () => {
   it('groups the defaults into the typed settings', () => {
     expect(configFrom({})).toEqual({
       env: 'development',
-      http: { host: '127.0.0.1', port: 3000, apiKeys: [API_KEY], shutdownGraceMs: 10000, workers: 1 },
+      http: {
+        host: '127.0.0.1',
+        port: 3000,
+        apiKeys: [API_KEY],
+        shutdownGraceMs: 10000,
+        workers: 1,
+        headersTimeoutMs: 10000,
+        requestTimeoutMs: 30000,
+        keepAliveTimeoutMs: 5000,
+        maxConnections: 1024,
+      },
       log: { level: 'info' },
       metrics: { public: false },
       console: { dir: resolve('dist/web') },
@@ -32,7 +42,7 @@ describe('toAppConfig', () => {
         credentials: undefined,
         requestTimeoutMs: 5000,
       },
-      records: { maxRangeDays: 31 },
+      records: { maxRangeDays: 31, pageTokenSecret: expect.any(Function) },
       pipeline: { lagSeconds: 10, stallSeconds: 30 },
       livy: { url: 'http://127.0.0.1:8998', credentials: undefined, timeoutMs: 10000 },
       spark: {
@@ -40,9 +50,10 @@ describe('toAppConfig', () => {
         remoteJobsDir: resolve('spark-jobs'),
         packages: ['org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7', 'com.datastax.spark:spark-cassandra-connector_2.12:3.5.1'],
         historyRetentionDays: 30,
+        limits: { maxExecutorMemoryMb: 2048, maxDriverMemoryMb: 2048, maxExecutors: 4, maxExecutorCores: 2, maxConcurrentBatches: 4, maxConcurrentBatchesPerJob: 2 },
       },
       airflow: { url: 'http://127.0.0.1:8080', username: 'admin', password: 'admin-local-password', timeoutMs: 10000, waitMaxSeconds: 600 },
-      schedules: { syncSeconds: 10 },
+      schedules: { syncSeconds: 10, minIntervalSeconds: 60, max: 100 },
       streaming: {
         autostart: false,
         checkpointDir: resolve('.stack/spark/checkpoints/events_stream'),
@@ -147,9 +158,12 @@ describe('toAppConfig', () => {
     });
 
     it('never shows the secrets in a dump of the settings', () => {
-      const environment = { API_KEYS: API_KEY, WEBHOOKS_SIGNING_SECRET: 'whsec_c2VjcmV0LXZhbHVl' };
+      const environment = { API_KEYS: API_KEY, WEBHOOKS_SIGNING_SECRET: 'whsec_c2VjcmV0LXZhbHVl', PAGE_TOKEN_SECRET: 'page-token-secret-never-dumped-0001' };
+      const config = toAppConfig(validateEnvironment(environment), environment);
 
-      expect(JSON.stringify(toAppConfig(validateEnvironment(environment), environment))).not.toContain('c2VjcmV0LXZhbHVl');
+      expect(JSON.stringify(config)).not.toContain('c2VjcmV0LXZhbHVl');
+      expect(JSON.stringify(config)).not.toContain('page-token-secret-never-dumped');
+      expect(config.records.pageTokenSecret()).toBe('page-token-secret-never-dumped-0001');
     });
   });
 });

@@ -11,7 +11,21 @@ export type SecretLookup = (variable: string) => string | undefined;
 /** The control plane's settings, typed and grouped by the part that uses them. */
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
-  http: { host: string; port: number; apiKeys: string[]; shutdownGraceMs: number; workers: number };
+  /**
+   * The HTTP server's limits (see server-limits.ts): how long the headers, and the whole request, may
+   * take to arrive, how long an idle keep-alive connection is kept, and how many connections a process holds.
+   */
+  http: {
+    host: string;
+    port: number;
+    apiKeys: string[];
+    shutdownGraceMs: number;
+    workers: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+  };
   log: { level: string };
   /** GET /metrics: answered without an API key when public (for a scraper on a trusted network). */
   metrics: { public: boolean };
@@ -40,12 +54,31 @@ export interface AppConfig {
     credentials?: { username: string; password: string };
     requestTimeoutMs: number;
   };
-  records: { maxRangeDays: number };
+  /** pageTokenSecret: what page tokens are signed with; a function, like `secret`, so it never shows in a dump. */
+  records: { maxRangeDays: number; pageTokenSecret: () => string };
   pipeline: { lagSeconds: number; stallSeconds: number };
   livy: { url: string; credentials?: { username: string; password: string }; timeoutMs: number };
-  spark: { jobsDir: string; remoteJobsDir: string; packages: string[]; historyRetentionDays: number };
+  /**
+   * limits: the operator's ceilings on a caller's Spark conf (the stricter of these and the job
+   * catalog's bounds applies), and on the batches of batch jobs running at once, in all and per job.
+   */
+  spark: {
+    jobsDir: string;
+    remoteJobsDir: string;
+    packages: string[];
+    historyRetentionDays: number;
+    limits: {
+      maxExecutorMemoryMb: number;
+      maxDriverMemoryMb: number;
+      maxExecutors: number;
+      maxExecutorCores: number;
+      maxConcurrentBatches: number;
+      maxConcurrentBatchesPerJob: number;
+    };
+  };
   airflow: { url: string; username: string; password: string; timeoutMs: number; waitMaxSeconds: number };
-  schedules: { syncSeconds: number };
+  /** minIntervalSeconds: the shortest gap between two fires of a schedule of a Spark job; max: the most schedules there may be. */
+  schedules: { syncSeconds: number; minIntervalSeconds: number; max: number };
   streaming: {
     autostart: boolean;
     checkpointDir: string;
@@ -81,9 +114,20 @@ function replication(spec: string): Record<string, string | number> {
  */
 export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Record<string, string | undefined>> = {}): AppConfig {
   const snapshot: Readonly<Record<string, string | undefined>> = Object.freeze({ ...environment });
+  const pageTokenSecret = env.PAGE_TOKEN_SECRET;
   return {
     env: env.NODE_ENV as AppConfig['env'],
-    http: { host: env.HOST, port: env.PORT, apiKeys: list(env.API_KEYS), shutdownGraceMs: env.SHUTDOWN_GRACE_MS, workers: env.API_WORKERS },
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      apiKeys: list(env.API_KEYS),
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+      workers: env.API_WORKERS,
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.HTTP_KEEPALIVE_TIMEOUT_MS,
+      maxConnections: env.HTTP_MAX_CONNECTIONS,
+    },
     log: { level: env.LOG_LEVEL },
     metrics: { public: env.METRICS_PUBLIC },
     console: { dir: env.CONSOLE_DIR.trim() ? resolve(env.CONSOLE_DIR) : undefined },
@@ -117,7 +161,7 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
           : undefined,
       requestTimeoutMs: env.CASSANDRA_REQUEST_TIMEOUT_MS,
     },
-    records: { maxRangeDays: env.RECORDS_MAX_RANGE_DAYS },
+    records: { maxRangeDays: env.RECORDS_MAX_RANGE_DAYS, pageTokenSecret: () => pageTokenSecret },
     pipeline: { lagSeconds: env.PIPELINE_LAG_SECONDS, stallSeconds: env.PIPELINE_STALL_SECONDS },
     livy: {
       url: env.LIVY_URL.replace(/\/+$/, ''),
@@ -131,6 +175,14 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
       remoteJobsDir: (env.SPARK_JOBS_REMOTE_DIR || resolve(env.SPARK_JOBS_DIR)).replace(/\/+$/, ''),
       packages: list(env.SPARK_PACKAGES),
       historyRetentionDays: env.BATCH_HISTORY_RETENTION_DAYS,
+      limits: {
+        maxExecutorMemoryMb: env.SPARK_MAX_EXECUTOR_MEMORY_MB,
+        maxDriverMemoryMb: env.SPARK_MAX_DRIVER_MEMORY_MB,
+        maxExecutors: env.SPARK_MAX_EXECUTORS,
+        maxExecutorCores: env.SPARK_MAX_EXECUTOR_CORES,
+        maxConcurrentBatches: env.SPARK_MAX_CONCURRENT_BATCHES,
+        maxConcurrentBatchesPerJob: env.SPARK_MAX_CONCURRENT_BATCHES_PER_JOB,
+      },
     },
     airflow: {
       url: env.AIRFLOW_URL.replace(/\/+$/, ''),
@@ -139,7 +191,7 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
       timeoutMs: env.AIRFLOW_TIMEOUT_MS,
       waitMaxSeconds: env.AIRFLOW_WAIT_MAX_SECONDS,
     },
-    schedules: { syncSeconds: env.SCHEDULES_SYNC_SECONDS },
+    schedules: { syncSeconds: env.SCHEDULES_SYNC_SECONDS, minIntervalSeconds: env.SCHEDULES_MIN_INTERVAL_SECONDS, max: env.SCHEDULES_MAX },
     streaming: {
       autostart: env.STREAMING_AUTOSTART,
       checkpointDir: /^[a-z][a-z0-9+.-]*:\/\//i.test(env.STREAMING_CHECKPOINT_DIR) ? env.STREAMING_CHECKPOINT_DIR : resolve(env.STREAMING_CHECKPOINT_DIR),

@@ -82,6 +82,94 @@ describe('validateEnvironment', () => {
     expect(validateEnvironment({ API_KEYS: API_KEY, INGEST_MAX_DEPTH: '1000' }).INGEST_MAX_DEPTH).toBe(1000);
   });
 
+  it('bounds what callers may ask of Spark and of the scheduler by default, and rejects a ceiling of zero', () => {
+    expect(validateEnvironment({ API_KEYS: API_KEY })).toMatchObject({
+      SPARK_MAX_EXECUTOR_MEMORY_MB: 2048,
+      SPARK_MAX_DRIVER_MEMORY_MB: 2048,
+      SPARK_MAX_EXECUTORS: 4,
+      SPARK_MAX_EXECUTOR_CORES: 2,
+      SPARK_MAX_CONCURRENT_BATCHES: 4,
+      SPARK_MAX_CONCURRENT_BATCHES_PER_JOB: 2,
+      SCHEDULES_MIN_INTERVAL_SECONDS: 60,
+      SCHEDULES_MAX: 100,
+    });
+    expect(configError({ API_KEYS: API_KEY, SPARK_MAX_CONCURRENT_BATCHES: '0' })).toMatch(/SPARK_MAX_CONCURRENT_BATCHES=0: .*must not be less than 1/);
+    expect(configError({ API_KEYS: API_KEY, SPARK_MAX_EXECUTOR_MEMORY_MB: '2g' })).toMatch(/SPARK_MAX_EXECUTOR_MEMORY_MB="2g": .*must be an integer number/);
+    expect(configError({ API_KEYS: API_KEY, SCHEDULES_MIN_INTERVAL_SECONDS: '0' })).toMatch(/SCHEDULES_MIN_INTERVAL_SECONDS=0: /);
+  });
+
+  it('bounds the HTTP server by default and keeps the headers timeout within the request timeout', () => {
+    expect(validateEnvironment({ API_KEYS: API_KEY })).toMatchObject({
+      HTTP_HEADERS_TIMEOUT_MS: 10000,
+      HTTP_REQUEST_TIMEOUT_MS: 30000,
+      HTTP_KEEPALIVE_TIMEOUT_MS: 5000,
+      HTTP_MAX_CONNECTIONS: 1024,
+    });
+    expect(configError({ API_KEYS: API_KEY, HTTP_MAX_CONNECTIONS: '0' })).toMatch(/HTTP_MAX_CONNECTIONS=0: .*must not be less than 1/);
+    expect(configError({ API_KEYS: API_KEY, HTTP_HEADERS_TIMEOUT_MS: '40000' })).toContain(
+      'HTTP_HEADERS_TIMEOUT_MS must not be greater than HTTP_REQUEST_TIMEOUT_MS',
+    );
+  });
+
+  describe('with NODE_ENV=production', () => {
+    const GOOD_KEY = 'prod-key-0123456789abcdef0123456789';
+    const GOOD_SECRET = 'prod-page-token-secret-0123456789abcdef';
+    const production = (env: Record<string, string>) => ({ NODE_ENV: 'production', API_KEYS: GOOD_KEY, PAGE_TOKEN_SECRET: GOOD_SECRET, ...env });
+
+    it('starts with keys and a page-token secret of 32 bytes or more that are not published', () => {
+      const env = validateEnvironment(production({ API_KEYS: `${GOOD_KEY},${'x'.repeat(32)}` }));
+
+      expect(env.PAGE_TOKEN_SECRET).toBe(GOOD_SECRET);
+    });
+
+    it.each([
+      ['the make up key', 'local-dev-key-change-me', 'key 1 of 1 is a published development value'],
+      ['the Airflow dev key', 'local-dev-airflow-key-change-me', 'key 1 of 1 is a published development value'],
+      ['a change-me placeholder', 'change-me-to-a-long-random-api-key-000', 'key 1 of 1 is a published development value'],
+      ['a changeme placeholder', 'CHANGEME-0123456789abcdef0123456789', 'key 1 of 1 is a published development value'],
+      ['a key under 32 bytes', 'short-but-valid-key-0123', 'key 1 of 1 is 24 bytes long; at least 32 are required'],
+    ])('refuses %s in API_KEYS on one line naming the variable, never the key', (_case, key, problem) => {
+      const message = configError(production({ API_KEYS: key }));
+
+      expect(message.split('\n')).toEqual(['Refusing to start with NODE_ENV=production:', expect.stringContaining(`API_KEYS: ${problem}`)]);
+      expect(message).not.toContain(key);
+    });
+
+    it('names which of several keys is refused', () => {
+      const message = configError(production({ API_KEYS: `${GOOD_KEY},local-dev-key-change-me` }));
+
+      expect(message).toContain('API_KEYS: key 2 of 2 is a published development value');
+      expect(message).not.toContain(GOOD_KEY);
+    });
+
+    it.each([
+      ['unset', undefined, 'PAGE_TOKEN_SECRET is not set: it is required in production'],
+      ['the documented dev value', 'local-dev-page-token-secret-change-me', 'PAGE_TOKEN_SECRET is a published development value'],
+      ['under 32 bytes', 'page-token-secret-too-short', 'PAGE_TOKEN_SECRET is 27 bytes long; at least 32 are required'],
+    ])('refuses a PAGE_TOKEN_SECRET that is %s', (_case, secret, expected) => {
+      const env: Record<string, string> = production({});
+      if (secret === undefined) delete env.PAGE_TOKEN_SECRET;
+      else env.PAGE_TOKEN_SECRET = secret;
+      const message = configError(env);
+
+      expect(message).toContain(expected);
+      if (secret) expect(message).not.toContain(secret);
+    });
+
+    it('names every refused variable, one line each', () => {
+      const message = configError({ NODE_ENV: 'production', API_KEYS: 'local-dev-key-change-me' });
+
+      expect(message.split('\n')).toHaveLength(3);
+      expect(message).toMatch(/^ {2}API_KEYS: /m);
+      expect(message).toMatch(/^ {2}PAGE_TOKEN_SECRET is not set/m);
+    });
+
+    it('lets development and test run with the published values', () => {
+      expect(validateEnvironment({ API_KEYS: 'local-dev-key-change-me' }).PAGE_TOKEN_SECRET).toBe('local-dev-page-token-secret-change-me');
+      expect(() => validateEnvironment({ NODE_ENV: 'test', API_KEYS: 'local-dev-key-change-me' })).not.toThrow();
+    });
+  });
+
   it('rejects KAFKA_BROKERS that are not host:port pairs', () => {
     const message = configError({ API_KEYS: API_KEY, KAFKA_BROKERS: 'kafka-1,kafka-2:9092' });
 

@@ -11,6 +11,7 @@ import {
   Min,
   validateSync,
 } from 'class-validator';
+import { DEV_PAGE_TOKEN_SECRET, MIN_SECRET_BYTES, productionSecretProblem } from './dev-secrets';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -42,6 +43,10 @@ export class EnvironmentVariables {
   })
   API_KEYS: string;
 
+  /** Signs page tokens (GET /records, GET /dead-letters); required in production, a published value otherwise. */
+  @IsOptional() @IsString() @IsNotEmpty()
+  PAGE_TOKEN_SECRET = DEV_PAGE_TOKEN_SECRET;
+
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
@@ -50,6 +55,18 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64)
   API_WORKERS = 1;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(600000)
+  HTTP_HEADERS_TIMEOUT_MS = 10000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(3600000)
+  HTTP_REQUEST_TIMEOUT_MS = 30000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600000)
+  HTTP_KEEPALIVE_TIMEOUT_MS = 5000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000000)
+  HTTP_MAX_CONNECTIONS = 1024;
 
   @IsOptional() @Transform(toBool) @IsBoolean()
   METRICS_PUBLIC = false;
@@ -158,6 +175,26 @@ export class EnvironmentVariables {
   })
   SPARK_PACKAGES = 'org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7,com.datastax.spark:spark-cassandra-connector_2.12:3.5.1';
 
+  /** Ceilings on what a caller may ask of Spark through a job's conf; the stricter of these and the catalog's bounds applies. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(64) @Max(1048576)
+  SPARK_MAX_EXECUTOR_MEMORY_MB = 2048;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(64) @Max(1048576)
+  SPARK_MAX_DRIVER_MEMORY_MB = 2048;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10000)
+  SPARK_MAX_EXECUTORS = 4;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1024)
+  SPARK_MAX_EXECUTOR_CORES = 2;
+
+  /** Batches of batch jobs running or starting at once, in all and per job (the streaming job's copy is not counted). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  SPARK_MAX_CONCURRENT_BATCHES = 4;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  SPARK_MAX_CONCURRENT_BATCHES_PER_JOB = 2;
+
   @IsOptional() @Transform(toBool) @IsBoolean()
   STREAMING_AUTOSTART = false;
 
@@ -203,6 +240,13 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
   SCHEDULES_SYNC_SECONDS = 10;
 
+  /** The shortest time between two fires of a schedule whose target is a Spark job. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86400)
+  SCHEDULES_MIN_INTERVAL_SECONDS = 60;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100000)
+  SCHEDULES_MAX = 100;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650)
   BATCH_HISTORY_RETENTION_DAYS = 30;
 }
@@ -213,7 +257,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
   if (errors.length > 0) {
     const lines = errors.map((e) => {
-      const shown = /PASSWORD|API_KEYS/.test(e.property) ? '<hidden>' : JSON.stringify(e.value);
+      const shown = /PASSWORD|API_KEYS|SECRET/.test(e.property) ? '<hidden>' : JSON.stringify(e.value);
       const why = Object.values(e.constraints ?? {}).join('; ');
       return `  ${e.property}=${e.value === undefined ? '(unset)' : shown}: ${why}`;
     });
@@ -222,5 +266,34 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   if (env.KAFKA_SASL_MECHANISM && (!env.KAFKA_SASL_USERNAME || !env.KAFKA_SASL_PASSWORD)) {
     throw new Error('Invalid configuration:\n  KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required too');
   }
+  if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new Error('Invalid configuration:\n  HTTP_HEADERS_TIMEOUT_MS must not be greater than HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
+  }
+  if (env.NODE_ENV === 'production') {
+    const lines = productionSecretProblems(env, raw);
+    if (lines.length > 0) throw new Error(`Refusing to start with NODE_ENV=production:\n${lines.map((line) => `  ${line}`).join('\n')}`);
+  }
   return env;
+}
+
+/**
+ * One line per variable whose secret anyone could know: a published development value, or too short
+ * to resist guessing. Never the value, nor its length when it is a dev value.
+ */
+function productionSecretProblems(env: EnvironmentVariables, raw: Record<string, unknown>): string[] {
+  const lines: string[] = [];
+  const fix = `set a random value of at least ${MIN_SECRET_BYTES} bytes (e.g. openssl rand -base64 32)`;
+  const keys = env.API_KEYS.split(',').map((k) => k.trim()).filter(Boolean);
+  const bad = keys.flatMap((key, i) => {
+    const problem = productionSecretProblem(key);
+    return problem ? [`key ${i + 1} of ${keys.length} ${problem}`] : [];
+  });
+  if (bad.length > 0) lines.push(`API_KEYS: ${bad.join('; ')}: ${fix} for each key`);
+  if (raw.PAGE_TOKEN_SECRET === undefined || raw.PAGE_TOKEN_SECRET === '') {
+    lines.push(`PAGE_TOKEN_SECRET is not set: it is required in production; ${fix}`);
+  } else {
+    const problem = productionSecretProblem(env.PAGE_TOKEN_SECRET);
+    if (problem) lines.push(`PAGE_TOKEN_SECRET ${problem}: ${fix}`);
+  }
+  return lines;
 }

@@ -9,6 +9,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   ServiceUnavailableError,
+  TooManyRequestsError,
   UnsupportedMediaTypeError,
   UpstreamRejectedError,
   UpstreamTimeoutError,
@@ -103,6 +104,13 @@ describe('AllExceptionsFilter', () => {
 
     expect(response.setHeader).toHaveBeenCalledWith('Retry-After', '7');
     expect(sent(response).status).toBe(503);
+  });
+
+  it('answers a bound reached with 429 Too Many Requests and Retry-After', () => {
+    const response = handle(new TooManyRequestsError('Job "daily_rollup" already has 2 batches starting or running', 30));
+
+    expect(response.setHeader).toHaveBeenCalledWith('Retry-After', '30');
+    expect(sent(response)).toMatchObject({ status: 429, body: { statusCode: 429, error: 'Too Many Requests', message: 'Job "daily_rollup" already has 2 batches starting or running' } });
   });
 
   it('sets no headers for an ordinary error', () => {

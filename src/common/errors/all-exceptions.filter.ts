@@ -47,6 +47,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const answer = errorAnswer(exception, String(req.id ?? ''), this.metrics, this.logger, req.path);
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    // Refused before the body arrived (a 401 before reading it): closing beats draining a body nobody will read.
+    if (req.complete === false) res.setHeader('Connection', 'close');
     res.status(answer.statusCode).json(answer.body);
   }
 

@@ -52,8 +52,30 @@ export class UnprocessableEntityError extends AppError {
   readonly statusCode = 422;
 }
 
+/** A bound on what the caller may have running at once was reached; `Retry-After` says when to try again. */
+export class TooManyRequestsError extends AppError {
+  readonly statusCode = 429;
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    details?: ErrorDetail[],
+  ) {
+    super(message, details);
+    this.headers['Retry-After'] = String(retryAfterSeconds);
+  }
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly statusCode = 413;
+}
+
+/** The request (its body) did not arrive in time; the connection is closed after the answer. */
+export class RequestTimeoutError extends AppError {
+  readonly statusCode = 408;
+  constructor(message: string) {
+    super(message);
+    this.headers['Connection'] = 'close';
+  }
 }
 
 export class UnsupportedMediaTypeError extends AppError {

@@ -6,6 +6,7 @@ import { ApiKeys } from '../auth/api-keys';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { errorAnswer } from '../errors/all-exceptions.filter';
 import { requestId } from './request-id.middleware';
+import { API_HEADER_LIST } from './security-headers';
 
 /** A request once it has its id (see request-id.middleware.ts). */
 export type HotRequest = IncomingMessage & { id?: string };
@@ -33,7 +34,8 @@ export interface HotRoute {
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+/** The headers of every hot answer, as one flat list built once: the content type and those of every API answer. */
+const HOT_HEADERS: string[] = ['Content-Type', 'application/json; charset=utf-8', ...API_HEADER_LIST];
 
 /**
  * Serves the routes every event and every read takes (POST /ingest/{source}, GET /records/{source})
@@ -102,11 +104,12 @@ class Served {
     }
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
-    res.statusCode = answer.status;
-    res.setHeader('Content-Type', JSON_TYPE);
+    // Answered before the body arrived (a refusal): closing beats draining a body nobody will read.
+    if (!req.complete) res.setHeader('Connection', 'close');
     // Text is encoded once: measured and then encoded again otherwise.
     const body = typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
     res.setHeader('Content-Length', body.length);
+    res.writeHead(answer.status, HOT_HEADERS);
     res.end(body);
   }
 

@@ -1,7 +1,10 @@
-import { Injectable, NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import getRawBody from 'raw-body';
-import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors/errors';
+import { ApiKeys } from '../auth/api-keys';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { BadRequestError, PayloadTooLargeError, RequestTimeoutError, UnsupportedMediaTypeError } from '../errors/errors';
+import { tooDeepAt } from './json-depth';
 
 const LIMIT = 1024 * 1024;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -9,10 +12,31 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 /**
  * JSON bodies for the control routes (ingest reads its own raw body, per source). Errors are
  * thrown rather than passed to express, so they reach the exception filter in the one error shape.
+ *
+ * The API key is checked here, before a byte of the body is read: the global guard runs only after
+ * middleware, and an unauthenticated client must not get a megabyte buffered and parsed. None of the
+ * routes this covers is public. A refusal sent before the body was read closes the connection, so
+ * the unread body is not drained to keep it alive.
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
-  async use(req: Request, _res: Response, next: NextFunction): Promise<void> {
+  private readonly keys: ApiKeys;
+  private readonly maxDepth: number;
+  private readonly readTimeoutMs: number;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.keys = new ApiKeys(config.http.apiKeys);
+    this.maxDepth = config.ingest.maxDepth;
+    this.readTimeoutMs = config.http.requestTimeoutMs;
+  }
+
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    try {
+      this.keys.check(req.headers);
+    } catch (err) {
+      res.setHeader('Connection', 'close');
+      throw err;
+    }
     // Only the methods that take a body read one; a GET or DELETE ignores what it is sent.
     if (!BODY_METHODS.has(req.method)) return next();
     const length = req.headers['content-length'];
@@ -20,15 +44,10 @@ export class JsonBodyMiddleware implements NestMiddleware {
     if (!hasBody) return next();
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (mediaType !== 'application/json') {
+      res.setHeader('Connection', 'close');
       throw new UnsupportedMediaTypeError(`Content-Type must be application/json; got "${mediaType || 'none'}"`);
     }
-    let text: string;
-    try {
-      text = await getRawBody(req, { limit: LIMIT, encoding: 'utf8', length });
-    } catch (err) {
-      if ((err as { type?: string }).type === 'entity.too.large') throw new PayloadTooLargeError(`The body is larger than ${LIMIT} bytes`);
-      throw new BadRequestError(`The request body could not be read: ${(err as Error).message}`);
-    }
+    const text = await this.read(req, res, length);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -39,7 +58,40 @@ export class JsonBodyMiddleware implements NestMiddleware {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new BadRequestError(`The body must be a JSON object; got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}`);
     }
+    // Before validation, which recurses over the body: the ingest limit (INGEST_MAX_DEPTH) applies to every JSON body.
+    const field = tooDeepAt(body, this.maxDepth);
+    if (field !== undefined) {
+      throw new BadRequestError(
+        `The body nests objects and arrays deeper than ${this.maxDepth} levels, in ${JSON.stringify(field)}: ` +
+          `flatten it (at most ${this.maxDepth} levels, the body itself being one)`,
+        [{ field, message: `is nested deeper than ${this.maxDepth} levels` }],
+      );
+    }
     req.body = body;
     next();
+  }
+
+  /**
+   * The body as text, within LIMIT bytes and the request timeout: raw-body has no deadline of its
+   * own, and a body trickled a byte at a time would otherwise hold the request open indefinitely.
+   */
+  private async read(req: Request, res: Response, length: string | undefined): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        req.pause();
+        reject(new RequestTimeoutError(`The body did not arrive within ${this.readTimeoutMs} ms: send it in one go`));
+      }, this.readTimeoutMs);
+    });
+    try {
+      return await Promise.race([getRawBody(req, { limit: LIMIT, encoding: 'utf8', length }), deadline]);
+    } catch (err) {
+      if (err instanceof RequestTimeoutError) throw err;
+      res.setHeader('Connection', 'close');
+      if ((err as { type?: string }).type === 'entity.too.large') throw new PayloadTooLargeError(`The body is larger than ${LIMIT} bytes`);
+      throw new BadRequestError(`The request body could not be read: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

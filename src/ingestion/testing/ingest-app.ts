@@ -14,6 +14,7 @@ import { FakeKafkaProducer } from '../../kafka/testing/fake-kafka.producer';
 import { MetricsService } from '../../metrics/metrics.service';
 import { IdempotentRequests } from '../idempotent-requests';
 import { IngestionService } from '../ingestion.service';
+import { SignaturePrecheck } from '../signature-precheck';
 
 /** The key a test sender signs Standard Webhooks deliveries with; its sources file names it as HOOKS_SECRET. */
 export const SIGNING_KEY = Buffer.from('the key of the test sender');
@@ -27,6 +28,7 @@ export function ingestProviders(kafka: FakeKafkaProducer, sources: string, apiKe
   return [
     IngestionService,
     IdempotentRequests,
+    SignaturePrecheck,
     MetricsService,
     { provide: IdempotencyRepository, useValue: new InMemoryIdempotencyRepository().repository },
     { provide: KafkaProducer, useValue: kafka.producer },

@@ -164,12 +164,7 @@ export class SchedulesService {
 }
 
 function toTarget(t: ScheduleTargetDto): ScheduleTarget {
-  // A job target's Spark settings are not scheduled (they would have to pass the job's conf allow-list); refused rather than dropped unseen.
-  if (t.kind === 'job' && t.conf !== undefined) {
-    throw new BadRequestError('target.conf is the run conf of a DAG target; a job target takes args only (Spark settings cannot be scheduled)', [
-      { field: 'target.conf', message: 'must be absent for a job target' },
-    ]);
-  }
+  // A DAG target's params are its run conf, a job target's its args (never Spark settings: those are not scheduled).
   return { kind: t.kind, name: t.name, params: (t.kind === 'dag' ? t.conf : t.args) ?? {} };
 }
 

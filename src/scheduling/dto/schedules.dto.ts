@@ -16,7 +16,7 @@ export class ScheduleTargetDto {
   @IsString() @Matches(DAG_ID, { message: "target.name must be a DAG id or a job name: 1 to 250 letters, digits, '_', '.' or '-'" })
   name: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { count: 3 }, description: 'dag: the run conf (default {}); a job target takes no conf (400)' })
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { count: 3 }, description: 'dag: the run conf (default {}); ignored for a job target (a schedule sets no Spark settings)' })
   @OptionalNotNull() @IsObject()
   conf?: Record<string, unknown>;
 

@@ -120,10 +120,10 @@ describe('POST /api/v1/ingest/webhooks: Standard Webhooks deliveries, without an
     );
   });
 
-  it("accepts the README's delivery signed with openssl and sent with curl", async () => {
+  it("accepts the delivery of docs/api.md signed with openssl and sent with curl", async () => {
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const readme = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');
     const script = /```bash\n(SECRET=whsec_[\s\S]*?)```/.exec(readme)![1].replace('localhost:3000', `127.0.0.1:${port}`);
 
     // Asynchronously: the app answering curl runs in this very process.

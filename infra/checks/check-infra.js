@@ -2,7 +2,7 @@
 // Static checks of the container setup (no Docker needed). Run by infra/checks/run.sh.
 // Prints one line per check and ends with "N passed, M failed"; exits 1 when a check failed.
 // Inputs (overridable, for proving the checks fail on broken copies):
-//   COMPOSE_FILE (infra/docker-compose.yml), ENV_EXAMPLE (infra/.env.example), README_FILE (README.md),
+//   COMPOSE_FILE (infra/docker-compose.yml), ENV_EXAMPLE (infra/.env.example), README_FILE (docs/operations.md, whose configuration table is read),
 //   API_DOCKERFILE (Dockerfile), LIVY_DOCKERFILE (infra/docker/livy/Dockerfile), HADOLINT (binary; else PATH).
 'use strict';
 const fs = require('fs');
@@ -16,7 +16,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const file = (env, rel) => path.resolve(process.env[env] || path.join(ROOT, rel));
 const COMPOSE = file('COMPOSE_FILE', 'infra/docker-compose.yml');
 const ENV_EXAMPLE = file('ENV_EXAMPLE', 'infra/.env.example');
-const README = file('README_FILE', 'README.md');
+const README = file('README_FILE', 'docs/operations.md');
 const DOCKERFILES = [file('API_DOCKERFILE', 'Dockerfile'), file('LIVY_DOCKERFILE', 'infra/docker/livy/Dockerfile')];
 const SCHEMA = path.join(__dirname, 'compose-spec.schema.json');
 
@@ -190,15 +190,15 @@ check('every ${VAR} of the compose file is in infra/.env.example', () => {
   const missing = [...usedVars].filter((v) => !listed.has(v)).sort();
   return { problems: missing.map((v) => `${v} is used in the compose file but not listed in ${path.relative(ROOT, ENV_EXAMPLE)}`), note: `${usedVars.size} variables` };
 });
-check('every api service variable is in README.md\'s configuration table', () => {
+check('every api service variable is in docs/operations.md\'s configuration table', () => {
   const api = services.api;
   if (!api) return { problems: ['no service "api"'] };
   const documented = readmeConfigNames();
-  if (documented.size === 0) return { problems: ['no configuration table rows ("| `NAME`") found in README.md'] };
+  if (documented.size === 0) return { problems: ['no configuration table rows ("| `NAME`") found in docs/operations.md'] };
   const env = api.environment || {};
   const names = Array.isArray(env) ? env.map((e) => String(e).split('=')[0]) : Object.keys(env);
   const missing = names.filter((n) => !documented.has(n));
-  return { problems: missing.map((n) => `api.environment.${n} is not in README.md's configuration table`), note: `${names.length} variables` };
+  return { problems: missing.map((n) => `api.environment.${n} is not in docs/operations.md's configuration table`), note: `${names.length} variables` };
 });
 
 // (6) Secrets and exposure: a secret never has a default (in the compose file or in infra/.env.example),

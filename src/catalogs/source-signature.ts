@@ -1,7 +1,7 @@
 import { SecretLookup } from '../common/config/app-config';
 import { productionSecretProblem } from '../common/config/dev-secrets';
 
-/** How the sender of a source signs its deliveries (see README, "Webhooks"). */
+/** How the sender of a source signs its deliveries (see docs/api.md, "Webhooks"). */
 export type SignatureScheme = 'standard-webhooks' | 'github' | 'stripe' | 'hmac-sha256';
 
 export const SIGNATURE_SCHEMES: readonly SignatureScheme[] = ['standard-webhooks', 'github', 'stripe', 'hmac-sha256'];

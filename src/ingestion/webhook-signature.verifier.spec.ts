@@ -397,9 +397,9 @@ describe('verifySignature, in constant time', () => {
   });
 });
 
-describe("verifySignature, the README's hand-signed delivery", () => {
+describe("verifySignature, the hand-signed delivery of docs/api.md", () => {
   const ROOT = join(__dirname, '../..');
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');
   const example = /```bash\n(SECRET=whsec_[\s\S]*?)```/.exec(readme)?.[1] ?? '';
   const line = (name: string) => new RegExp(`^${name}=(\\S+)`, 'm').exec(example)?.[1];
 
@@ -412,7 +412,7 @@ describe("verifySignature, the README's hand-signed delivery", () => {
   });
 
   it('is accepted by the webhooks source, as the example pipeline signs it', () => {
-    // The README's commands, run in a shell with ID=msg_readme_example and TS=1767225600, printed
+    // The commands of docs/api.md, run in a shell with ID=msg_readme_example and TS=1767225600, printed
     // "v1,$SIG" as below (the same as Node's HMAC of the same content under the decoded key).
     const id = 'msg_readme_example';
     const timestamp = 1767225600;

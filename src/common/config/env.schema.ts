@@ -26,7 +26,7 @@ const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
 
 /**
  * Every environment variable the control plane reads, with its default.
- * The README's configuration table mirrors this class; keep them in step.
+ * The configuration table of docs/operations.md mirrors this class; keep them in step.
  */
 export class EnvironmentVariables {
   @IsOptional() @IsIn(['development', 'production', 'test'])

@@ -195,7 +195,7 @@ function TestEvent({ source, onReadable }: { source: SourceDto; onReadable: () =
       <Section title="Send a test event" id="test-event">
         <p>
           This source is signed ({source.signatureScheme}): its deliveries carry the sender's signature instead of an API key, so the console cannot send one. See the
-          README's Webhooks section for a delivery signed by hand.
+          Webhooks section of docs/api.md for a delivery signed by hand.
         </p>
       </Section>
     );

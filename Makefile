@@ -15,7 +15,7 @@ export STREAMING_AUTOSTART ?= true
 # whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
 export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
-.PHONY: help install promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-profile clean
+.PHONY: help install jq promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-front-door bench-profile clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -24,8 +24,12 @@ node_modules/.install-stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-install: node_modules/.install-stamp ## install npm packages, the stack's jars and the PySpark venv (cached in ~/.cache/pipeline)
+install: node_modules/.install-stamp ## install npm packages, the stack's jars and the PySpark venv (cached in ~/.cache/pipeline), and jq
 	@$(STACK) install kafka cassandra livy airflow
+	@infra/local/jq/install.sh
+
+jq: ## jq, which the examples of README.md and docs/ use (Debian's jq package; installed once, when missing)
+	@infra/local/jq/install.sh
 
 promtool: ## promtool, which checks GET /metrics in the e2e tests (Debian's prometheus package; installed once, when missing)
 	@infra/local/promtool/install.sh
@@ -55,8 +59,10 @@ logs: ## follow the logs of every service (make logs S=kafka for one)
 build: node_modules/.install-stamp
 	npm run -s build
 
-lint: node_modules/.install-stamp ## eslint
+lint: node_modules/.install-stamp ## eslint; ruff (lint and format) over spark-jobs/ and airflow/; shellcheck over infra/ (each installed once, when missing)
 	npm run -s lint
+	@infra/local/lint/ruff.sh
+	@infra/local/lint/shellcheck.sh
 
 typecheck: node_modules/.install-stamp
 	npm run -s typecheck
@@ -101,6 +107,10 @@ bench-recovery: up ## kill Livy, then the stream's driver: time until flowing ag
 bench-profile: build ## where the API's CPU goes on POST /ingest: V8's profiler, top functions and packages (DURATION=15 CONNECTIONS=64 EVENTS=1)
 	@$(STACK) install kafka cassandra
 	@infra/local/with-stack.sh kafka cassandra -- npx ts-node --transpile-only bench/profile-ingest.ts --duration $${DURATION:-15} --connections $${CONNECTIONS:-64} --events $${EVENTS:-1}
+
+bench-front-door: build ## unauthenticated 1 MB bodies, trickled bodies and endless headers, 50 connections each: API memory, answers, time to close (CONNECTIONS=50)
+	@$(STACK) install kafka cassandra
+	@infra/local/with-stack.sh kafka cassandra -- npx ts-node --transpile-only bench/front-door.ts --connections $${CONNECTIONS:-50}
 
 bench-body: node_modules/.install-stamp ## CPU of ingest's body checks (UTF-8, nesting, numbers) per 1 KB event, in-process; needs no service (ITERATIONS=100000)
 	npx ts-node --transpile-only bench/body-checks.ts --iterations $${ITERATIONS:-100000}

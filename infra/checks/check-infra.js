@@ -269,7 +269,129 @@ check("Livy's CSRF protection is on (infra/docker/livy and infra/local/livy)", (
   return { problems };
 });
 
-// (7) Dockerfiles.
+// (7) What stops the stack at run time, read from the files (the images' own sources say why: see
+// docs/operations.md, "Run with Docker").
+const LIVY_SPARK_DEFAULTS = path.join(ROOT, 'infra/docker/livy/spark-defaults.conf');
+const JOBS_CATALOG = path.join(ROOT, 'spark-jobs/jobs.yaml');
+// Last value of each key (java.util.Properties and spark-defaults.conf: a later line wins).
+function properties(text) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([^#!\s=:][^\s=:]*)\s*(?:[=:]\s*|\s+)(.*?)\s*$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+function sizeMb(size) {
+  const m = /^(\d+)([kmgt]?)b?$/i.exec(String(size).trim());
+  if (!m) throw new Error(`not a size: ${size}`);
+  const f = { k: 1 / 1024, '': 1, m: 1, g: 1024, t: 1024 * 1024 }[m[2].toLowerCase()];
+  return Number(m[1]) * f;
+}
+const envOf = (s) => {
+  const env = (s && s.environment) || {};
+  return Array.isArray(env) ? Object.fromEntries(env.map((e) => String(e).split(/=(.*)/s).slice(0, 2))) : env;
+};
+// A default of the API's environment schema (src/common/config/env.schema.ts), for a variable the compose file leaves unset.
+function apiDefault(name) {
+  const m = new RegExp(`\\b${name}\\s*=\\s*(\\d+)`).exec(fs.readFileSync(path.join(ROOT, 'src/common/config/env.schema.ts'), 'utf8'));
+  if (!m) throw new Error(`no default for ${name} in src/common/config/env.schema.ts`);
+  return Number(m[1]);
+}
+check('the streaming job leaves a standalone worker room for a batch (cores and memory)', () => {
+  const problems = [];
+  const master = services['spark-master'];
+  const worker = services['spark-worker'];
+  if (!master || !worker) return { problems: ['no spark-master or spark-worker service'] };
+  const workerEnv = envOf(worker);
+  const workers = (worker.deploy && worker.deploy.replicas) || 1;
+  const workerCores = Number(workerEnv.SPARK_WORKER_CORES);
+  const workerMemMb = sizeMb(workerEnv.SPARK_WORKER_MEMORY || '1g');
+  if (!(workerCores > 0)) return { problems: ['spark-worker: SPARK_WORKER_CORES is not set (a worker would offer every core of its host)'] };
+  const total = workers * workerCores;
+  // Livy submits with its image's spark-defaults.conf; the master caps an application that sets no
+  // spark.cores.max at spark.deploy.defaultCores, and gives it every core otherwise.
+  const defaults = fs.existsSync(LIVY_SPARK_DEFAULTS) ? properties(fs.readFileSync(LIVY_SPARK_DEFAULTS, 'utf8')) : {};
+  const masterEnv = envOf(master);
+  const masterOpts = `${masterEnv.SPARK_MASTER_OPTS || ''} ${masterEnv.SPARK_DAEMON_JAVA_OPTS || ''}`;
+  const defaultCores = /-Dspark\.deploy\.defaultCores=(\d+)/.exec(masterOpts);
+  const appCores = defaults['spark.cores.max'] ? Number(defaults['spark.cores.max']) : defaultCores ? Number(defaultCores[1]) : Infinity;
+  if (!(appCores < total)) {
+    problems.push(`the streaming job takes ${appCores === Infinity ? 'every core' : `${appCores} cores`} of ${total}: set spark.deploy.defaultCores on spark-master (SPARK_MASTER_OPTS) or spark.cores.max in ${path.relative(ROOT, LIVY_SPARK_DEFAULTS)} below the workers' total`);
+  } else if (appCores + appCores > total) {
+    problems.push(`the stream's ${appCores} cores and a batch's ${appCores} exceed the workers' ${total}`);
+  }
+  // A batch's executor must fit in what the stream leaves, or the master never launches it.
+  const api = envOf(services.api);
+  const maxExecCores = Math.min(Number(api.SPARK_MAX_EXECUTOR_CORES || apiDefault('SPARK_MAX_EXECUTOR_CORES')), Number(defaults['spark.executor.cores'] || Infinity));
+  const maxExecMemMb = Number(api.SPARK_MAX_EXECUTOR_MEMORY_MB || apiDefault('SPARK_MAX_EXECUTOR_MEMORY_MB'));
+  const streamExecMemMb = sizeMb(defaults['spark.executor.memory'] || '1g');
+  const catalog = YAML.parse(fs.readFileSync(JOBS_CATALOG, 'utf8')).jobs;
+  for (const [name, job] of Object.entries(catalog)) {
+    if (job.streaming) continue;
+    const conf = job.conf || {};
+    const cores = Math.min(conf['spark.executor.cores'] ? conf['spark.executor.cores'].max : 1, maxExecCores);
+    const memMb = Math.min(conf['spark.executor.memory'] ? sizeMb(conf['spark.executor.memory'].max) : sizeMb(defaults['spark.executor.memory'] || '1g'), maxExecMemMb);
+    if (cores > Math.min(appCores, workerCores)) problems.push(`${name}: an executor of ${cores} cores never fits an application of ${appCores} on workers of ${workerCores} (api: SPARK_MAX_EXECUTOR_CORES)`);
+    if (streamExecMemMb + memMb > workerMemMb) problems.push(`${name}: an executor of ${memMb} MB does not fit beside the stream's ${streamExecMemMb} MB on a worker of ${workerMemMb} MB (api: SPARK_MAX_EXECUTOR_MEMORY_MB)`);
+  }
+  return { problems, note: `${workers} worker(s) x ${workerCores} cores, ${appCores} per application` };
+});
+check("Livy's deploy mode is one spark-submit accepts for Python on its master", () => {
+  const conf = properties(fs.readFileSync(LIVY_CONFS[0], 'utf8'));
+  const livyEnv = envOf(services.livy);
+  Object.assign(conf, properties(String(livyEnv.LIVY_CONF_EXTRA || '')));
+  const master = livyEnv.LIVY_SPARK_MASTER || conf['livy.spark.master'] || '';
+  const mode = conf['livy.spark.deploy-mode'] || 'client';
+  // SparkSubmit: "Cluster deploy mode is currently not supported for python applications on standalone clusters."
+  if (/^spark:\/\//.test(master) && mode === 'cluster') return { problems: [`livy.spark.deploy-mode = cluster with ${master}: spark-submit refuses it for Python applications`] };
+  return { note: `${master || 'no master'}, ${mode}` };
+});
+check('the Livy image starts: LIVY_LOG_DIR set and created, Spark conf copied (not appended), init for its drivers', () => {
+  const problems = [];
+  const text = fs.readFileSync(DOCKERFILES[1], 'utf8').replace(/\\\n/g, ' ');
+  const final = text.split(/^FROM\s/im).pop();
+  const env = {};
+  for (const m of final.matchAll(/^ENV\s+(.*)$/gim)) for (const kv of m[1].matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S+)/g)) env[kv[1]] = kv[2];
+  const mkdirs = [...final.matchAll(/mkdir -p ([^&;\n]+)/g)].flatMap((m) => m[1].trim().split(/\s+/));
+  const logDir = env.LIVY_LOG_DIR;
+  if (!logDir && !env.LIVY_HOME) problems.push('neither LIVY_LOG_DIR nor LIVY_HOME is set: Livy stops with "key not found: LIVY_HOME"');
+  if (logDir && !mkdirs.includes(logDir)) problems.push(`LIVY_LOG_DIR ${logDir} is not created (mkdir -p) in the image`);
+  if (logDir && !new RegExp(`chown -R spark:spark [^&\\n]*${logDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(final)) problems.push(`LIVY_LOG_DIR ${logDir} is not owned by the spark user`);
+  // apache/spark 3.5.7 has no /opt/spark/conf: a RUN that writes there stops the build.
+  for (const m of final.matchAll(/^RUN\s.*>>?\s*(\/opt\/spark\/conf\/\S+)/gim)) if (!mkdirs.includes('/opt/spark/conf')) problems.push(`RUN writes ${m[1]}, but the base image has no /opt/spark/conf`);
+  const log4j2 = /^COPY\s+(\S+)\s+\/opt\/spark\/conf\/log4j2\.properties\s*$/im.exec(final);
+  if (!log4j2) problems.push("no log4j2.properties in /opt/spark/conf: Spark's INFO lines fill Livy's log buffer (livy.cache-log.size)");
+  else {
+    const level = properties(fs.readFileSync(path.join(ROOT, log4j2[1]), 'utf8'))['rootLogger.level'];
+    if (!/^(warn|error)$/i.test(level || '')) problems.push(`${log4j2[1]}: rootLogger.level is ${level || 'unset'}, not warn`);
+  }
+  if (!(services.livy && services.livy.init === true)) problems.push('livy: no init: true (java as PID 1 does not reap the spark-submit drivers it forks)');
+  return { problems };
+});
+check('Airflow installs only the providers its DAGs import; the api does not wait for Airflow', () => {
+  const problems = [];
+  const imported = new Set();
+  const dags = path.join(ROOT, 'airflow/dags');
+  for (const f of fs.readdirSync(dags).filter((n) => n.endsWith('.py'))) {
+    for (const m of fs.readFileSync(path.join(dags, f), 'utf8').matchAll(/^\s*(?:from|import)\s+airflow\.providers\.([a-z0-9_.]+)/gm)) {
+      const parts = m[1].split('.');
+      // airflow.providers.apache.livy -> apache-airflow-providers-apache-livy; airflow.providers.http -> ...-http
+      imported.add(`apache-airflow-providers-${(parts[0] === 'apache' || parts[0] === 'common' ? parts.slice(0, 2) : parts.slice(0, 1)).join('-').replace(/_/g, '-')}`);
+    }
+  }
+  for (const [name, s] of Object.entries(services)) {
+    const extra = envOf(s)._PIP_ADDITIONAL_REQUIREMENTS;
+    for (const req of String(extra || '').split(/\s+/).filter(Boolean)) {
+      const pkg = req.split(/[=<>!~[]/)[0].toLowerCase();
+      if (!imported.has(pkg)) problems.push(`${name}: _PIP_ADDITIONAL_REQUIREMENTS installs ${pkg}, which no DAG in airflow/dags imports`);
+    }
+  }
+  for (const dep of Object.keys(dependsOn(services.api || {}))) if (/^airflow/.test(dep)) problems.push(`api waits for ${dep}: ingest does not need Airflow`);
+  return { problems, note: `DAGs import ${[...imported].join(', ') || 'no provider'}` };
+});
+
+// (8) Dockerfiles.
 function dockerfileProblems(f, { needMultiStage }) {
   const text = fs.readFileSync(f, 'utf8').replace(/\\\n/g, ' ');
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
@@ -298,7 +420,7 @@ for (const [i, f] of DOCKERFILES.entries()) {
   }));
 }
 
-// (8) hadolint, when available.
+// (9) hadolint, when available.
 (function hadolint() {
   const bin = process.env.HADOLINT || 'hadolint';
   const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });

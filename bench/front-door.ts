@@ -77,12 +77,12 @@ async function main(): Promise<void> {
   const rows = [];
   try {
     rows.push(
-      await run('unauthenticated 1 MB bodies, sent whole', port, api.pids, () =>
+      await run('unauthenticated 1 MB bodies, sent whole', port, () => api.pids(), () =>
         attempt(port, post(false, MB), (s) => s.write(body)),
       ),
     );
     rows.push(
-      await run('authenticated body trickled 1 byte/s', port, api.pids, () =>
+      await run('authenticated body trickled 1 byte/s', port, () => api.pids(), () =>
         attempt(port, post(true, MB), (s) => {
           const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write(' ')), 1000);
           s.on('close', () => clearInterval(t));
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       ),
     );
     rows.push(
-      await run('headers never finished (a line every 5 s)', port, api.pids, () =>
+      await run('headers never finished (a line every 5 s)', port, () => api.pids(), () =>
         attempt(port, 'GET /api/v1/sources HTTP/1.1\r\nHost: 127.0.0.1\r\n', (s) => {
           const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write('X-Slow: 1\r\n')), 5000);
           s.on('close', () => clearInterval(t));

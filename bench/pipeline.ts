@@ -24,6 +24,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { arg, coresCell, f0, f1, machine, pct, pomVersion, report, ROOT, sh, stackVersions } from './support';
 import { coresBetween, StageCpu, STAGES } from './stage-cpu';
 import { topicProgress } from '../src/pipeline/topic-progress';
+import type { MicroBatchLine } from '../src/processing/stream-state';
 
 const QUICK = process.argv.includes('--quick');
 const RATES = arg('rates', QUICK ? '200,400' : '500,1000,2000,3000,4000,6000,8000,12000').split(',').map(Number);
@@ -198,18 +199,10 @@ async function storedSince(sinceMs: number): Promise<{ newest: number; rows: Sto
   return { newest, rows };
 }
 
-interface MicroBatch {
-  epoch: number;
-  at?: string;
-  rows: number;
-  dropped: number;
-  durationMs: number;
-  lagMs?: number;
-}
-const microBatches = new Map<string, MicroBatch>();
+const microBatches = new Map<string, MicroBatchLine>();
 
 async function readMicroBatches(): Promise<void> {
-  const page = await get<{ batchId?: string; microBatches: MicroBatch[] }>('/api/v1/streaming/micro-batches?limit=200');
+  const page = await get<{ batchId?: string; microBatches: MicroBatchLine[] }>('/api/v1/streaming/micro-batches?limit=200');
   for (const b of page.microBatches) microBatches.set(`${page.batchId}:${b.epoch}`, b);
 }
 

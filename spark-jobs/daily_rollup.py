@@ -10,60 +10,29 @@ as the index lists them.
 Prints one line per source:
   rollup source=users day=2026-01-01 minutes=12 events=345
 """
+
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from datetime import date
 from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+import job_args as ja
 import pipeline_transforms as pt
+from pipeline_names import BUCKETS_TABLE, COUNTS_TABLE, EVENTS_TABLE
 
 APP_NAME = "daily_rollup"
-EVENTS_TABLE = "events_by_bucket"
-BUCKETS_TABLE = "event_buckets"
-COUNTS_TABLE = "event_counts_by_minute"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="daily_rollup.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--day", required=True, type=_day, help="the UTC day, YYYY-MM-DD")
-    parser.add_argument("--sources", required=True, type=_csv, help="sources to roll up, comma-separated")
-    parser.add_argument("--cassandra-host", default="127.0.0.1", help="Cassandra contact point(s), comma-separated")
-    parser.add_argument("--cassandra-port", default=9042, type=_port, help="Cassandra native port")
-    parser.add_argument("--keyspace", default="pipeline", help="Cassandra keyspace")
+    parser.add_argument("--day", required=True, type=ja.day, help="the UTC day, YYYY-MM-DD")
+    parser.add_argument("--sources", required=True, type=ja.csv, help="sources to roll up, comma-separated")
+    ja.add_cassandra_args(parser)
     return parser.parse_args(argv)
-
-
-def _day(value: str) -> date:
-    # fromisoformat alone also takes 20260101 and 2026-W01-1 on Python 3.11.
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}")
-
-
-def _csv(value: str) -> list[str]:
-    items = pt.split_csv(value)
-    if not items:
-        raise argparse.ArgumentTypeError("expected at least one comma-separated value")
-    return items
-
-
-def _port(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if not 1 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"not a TCP port: {number}")
-    return number
 
 
 def read_partitions(spark: SparkSession, keyspace: str, partitions: dict[str, list[int]]) -> DataFrame:
@@ -73,8 +42,9 @@ def read_partitions(spark: SparkSession, keyspace: str, partitions: dict[str, li
     holds only that day's events (a bucket divides a day)."""
     table = spark.read.format("org.apache.spark.sql.cassandra").options(keyspace=keyspace, table=EVENTS_TABLE).load()
     reads = [
-        table.filter((F.col("source") == F.lit(source)) & F.col("bucket").isin([F.timestamp_millis(F.lit(ms)) for ms in buckets]))
-        .select("source", "received_at")
+        table.filter((F.col("source") == F.lit(source)) & F.col("bucket").isin([F.timestamp_millis(F.lit(ms)) for ms in buckets])).select(
+            "source", "received_at"
+        )
         for source, buckets in sorted(partitions.items())
     ]
     if not reads:
@@ -106,19 +76,14 @@ def main(argv: list[str] | None = None) -> None:
     # One small action for the summary (at most 1440 rows per source), then the write reuses the cache.
     per_source = {
         row.source: row
-        for row in counts.groupBy("source")
-        .agg(F.count(F.lit(1)).alias("minutes"), F.sum("count").alias("events"))
-        .collect()
+        for row in counts.groupBy("source").agg(F.count(F.lit(1)).alias("minutes"), F.sum("count").alias("events")).collect()
     }
-    counts.write.format("org.apache.spark.sql.cassandra").mode("append").options(
-        keyspace=args.keyspace, table=COUNTS_TABLE
-    ).save()
+    counts.write.format("org.apache.spark.sql.cassandra").mode("append").options(keyspace=args.keyspace, table=COUNTS_TABLE).save()
     counts.unpersist()
     for source in args.sources:
         row = per_source.get(source)
         print(
-            f"rollup source={source} day={args.day.isoformat()}"
-            f" minutes={row.minutes if row else 0} events={row.events if row else 0}",
+            f"rollup source={source} day={args.day.isoformat()} minutes={row.minutes if row else 0} events={row.events if row else 0}",
             flush=True,
         )
     spark.stop()

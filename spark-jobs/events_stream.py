@@ -17,20 +17,18 @@ by its topic, partition and offset), and the counts are recounted from the table
 incremented, so replaying a batch (after a crash: the checkpoint commits a batch only once its
 function returned) or receiving an event twice never duplicates a row nor double counts.
 
-Prints one line per micro-batch to stdout (Livy's batch log shows it):
-    reasons = " (" + ", ".join(f"{k}={v}" for k, v in sorted(unreadable.items())) + ")" if unreadable else ""
-    stamp = at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return (
-        f"{APP_NAME} batch epoch={stats.epoch} rows={stats.rows_read} unreadable={stats.dropped}{reasons}"
-        f" quarantined={quarantined} minutes={minutes} users={users} duration_ms={stats.duration_ms}{lag} at={stamp}"
+Prints one line per micro-batch to stdout (Livy's batch log shows it; contracts/micro-batch-lines.json):
+    events_stream batch epoch=12 rows=40 unreadable=1 (invalid_json=1) quarantined=2 minutes=1 users=20
+      duration_ms=480 lag_ms=910 at=2026-01-01T12:00:01.250Z     (one line in the log)
 
-Only one copy runs (stream_control.py): before the query touches the checkpoint the job takes the
+Only one copy runs (stream_guard.py): before the query touches the checkpoint the job takes the
 lease `stream:events_stream` in Cassandra's `leases`, exiting 3 if a live copy holds it (and waiting
 out a dead one's); it renews the lease every --heartbeat-seconds and after every micro-batch, and
 stops at once (exit 3) when it loses it. While it holds it, it writes its state and each batch's
 numbers and Kafka offsets into `stream_heartbeats`, and stops (exit 0) when `stream_control` asks.
 A Cassandra it cannot reach at start makes it exit 2. spark-jobs/README.md has the whole contract.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,68 +40,96 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import date, datetime, timezone
-from typing import Callable
+from datetime import UTC, date, datetime
 
-from cassandra import ConsistencyLevel, InvalidRequest
 from cassandra.cluster import Cluster
 from cassandra.concurrent import execute_concurrent_with_args
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
+import job_args as ja
 import pipeline_transforms as pt
-import stream_control as sc
+import stream_decisions as sd
+from cassandra import ConsistencyLevel, InvalidRequest
+from pipeline_names import BUCKETS_TABLE, COUNTS_TABLE, DEAD_LETTERS_TABLE, EVENTS_TABLE, STREAM_JOB, USERS_TABLE
+from stream_guard import LeaseLost, StreamExit, StreamGuard, say
+from stream_store import StreamStore
 
-APP_NAME = "events_stream"
-EVENTS_TABLE = "events_by_bucket"
-BUCKETS_TABLE = "event_buckets"
-USERS_TABLE = "created_users"
-COUNTS_TABLE = "event_counts_by_minute"
-DEAD_LETTERS_TABLE = "dead_letters"
+APP_NAME = STREAM_JOB
 # The driver's default; said here because a wrong --cassandra-host must fail in seconds, not minutes.
 CONNECT_TIMEOUT_SECONDS = 5
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="events_stream.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--topics", required=True, type=_csv, help="Kafka topics to read, comma-separated")
-    parser.add_argument("--topic-sources", default={}, type=_pairs,
-                        help="whose each topic is, topic=source,...: an unreadable record is filed under its topic's source")
-    parser.add_argument("--dead-letter-topics", default=[], type=_csv,
-                        help="which of --topics hold quarantined events (dead-letter envelopes), comma-separated")
-    parser.add_argument("--bucket-seconds", default={}, type=_bucket_seconds,
-                        help="the time bucket of each source's events partitions, source=seconds,... (a size divides a day);"
-                             f" a source not listed: {pt.DEFAULT_BUCKET_SECONDS}")
+    parser.add_argument("--topics", required=True, type=ja.csv, help="Kafka topics to read, comma-separated")
+    parser.add_argument(
+        "--topic-sources",
+        default={},
+        type=ja.pairs,
+        help="whose each topic is, topic=source,...: an unreadable record is filed under its topic's source",
+    )
+    parser.add_argument(
+        "--dead-letter-topics",
+        default=[],
+        type=ja.csv,
+        help="which of --topics hold quarantined events (dead-letter envelopes), comma-separated",
+    )
+    parser.add_argument(
+        "--bucket-seconds",
+        default={},
+        type=ja.bucket_seconds,
+        help="the time bucket of each source's events partitions, source=seconds,... (a size divides a day);"
+        f" a source not listed: {pt.DEFAULT_BUCKET_SECONDS}",
+    )
     parser.add_argument("--kafka-bootstrap", default="127.0.0.1:9092", help="Kafka bootstrap servers")
-    parser.add_argument("--cassandra-host", default="127.0.0.1", help="Cassandra contact point(s), comma-separated")
-    parser.add_argument("--cassandra-port", default=9042, type=_port, help="Cassandra native port")
-    parser.add_argument("--keyspace", default="pipeline", help="Cassandra keyspace")
+    ja.add_cassandra_args(parser)
     parser.add_argument("--checkpoint-dir", required=True, help="where the query keeps its offsets (restart resumes there)")
     # 250 ms, measured on 2 cores with one event at a time: median publish -> row visible was
     # ~680 ms at 100 ms, ~770 ms at 250 ms, ~1030 ms at 500 ms, while the idle job (which asks Kafka
     # for new offsets every interval) used ~5%, ~3% and ~2.5% of one core. 250 ms keeps most of the
     # latency gain for half the idle cost of 100 ms. Under load it does not matter: a busy batch
     # takes longer than the interval and the next one starts at once.
-    parser.add_argument("--trigger-ms", default=250, type=_positive_int, help="micro-batch interval in ms")
-    parser.add_argument("--starting-offsets", default="earliest", type=_starting_offsets,
-                        help="earliest, latest or Spark's per-partition JSON; used only on a fresh checkpoint")
-    parser.add_argument("--max-offsets-per-trigger", default=20000, type=_positive_int,
-                        help="at most this many records per micro-batch (bounds a catch-up batch)")
+    parser.add_argument("--trigger-ms", default=250, type=ja.positive_int, help="micro-batch interval in ms")
+    parser.add_argument(
+        "--starting-offsets",
+        default="earliest",
+        type=ja.starting_offsets,
+        help="earliest, latest or Spark's per-partition JSON; used only on a fresh checkpoint",
+    )
+    parser.add_argument(
+        "--max-offsets-per-trigger",
+        default=20000,
+        type=ja.positive_int,
+        help="at most this many records per micro-batch (bounds a catch-up batch)",
+    )
     # A micro-batch costs ~0.3 s of CPU whatever its size (three Spark jobs and their planning): at
     # 250 ms intervals the job spent a core on batches of 60 events at 250 events/s. Waiting for
     # 1,000 records, or 1 s at most, makes a busy pipeline run fewer, larger batches, while a quiet
     # one still stores an event within about a second of its arrival.
-    parser.add_argument("--min-offsets-per-trigger", default=1000, type=_positive_int,
-                        help="a micro-batch waits until this many records are available (or --max-trigger-delay-ms passed)")
-    parser.add_argument("--max-trigger-delay-ms", default=1000, type=_positive_int,
-                        help="the longest a micro-batch waits for --min-offsets-per-trigger records once any is available")
+    parser.add_argument(
+        "--min-offsets-per-trigger",
+        default=1000,
+        type=ja.positive_int,
+        help="a micro-batch waits until this many records are available (or --max-trigger-delay-ms passed)",
+    )
+    parser.add_argument(
+        "--max-trigger-delay-ms",
+        default=1000,
+        type=ja.positive_int,
+        help="the longest a micro-batch waits for --min-offsets-per-trigger records once any is available",
+    )
     parser.add_argument("--batch-id", default="", help="the control plane's id of this batch, written to the heartbeat row")
-    parser.add_argument("--lease-ttl-seconds", default=30, type=_positive_int,
-                        help="the stream's lease lives this long without a renewal (a dead copy's lease is waited out)")
-    parser.add_argument("--heartbeat-seconds", default=3, type=_positive_int,
-                        help="lease renewal, heartbeat and stop-request interval")
+    parser.add_argument(
+        "--lease-ttl-seconds",
+        default=30,
+        type=ja.positive_int,
+        help="the stream's lease lives this long without a renewal (a dead copy's lease is waited out)",
+    )
+    parser.add_argument("--heartbeat-seconds", default=3, type=ja.positive_int, help="lease renewal, heartbeat and stop-request interval")
     args = parser.parse_args(argv)
     strays = [t for t in args.dead_letter_topics if t not in args.topics]
     if strays:
@@ -112,55 +138,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         # A copy gives up one heartbeat before its lease can expire: it must get a few renewals in first.
         parser.error("--lease-ttl-seconds must be at least 3 times --heartbeat-seconds")
     return args
-
-
-def _csv(value: str) -> list[str]:
-    items = pt.split_csv(value)
-    if not items:
-        raise argparse.ArgumentTypeError("expected at least one comma-separated value")
-    return items
-
-
-def _pairs(value: str) -> dict[str, str]:
-    try:
-        return pt.split_pairs(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _bucket_seconds(value: str) -> dict[str, int]:
-    try:
-        return pt.split_bucket_seconds(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1: {number}")
-    return number
-
-
-def _port(value: str) -> int:
-    number = _positive_int(value)
-    if number > 65535:
-        raise argparse.ArgumentTypeError(f"not a TCP port: {number}")
-    return number
-
-
-def _starting_offsets(value: str) -> str:
-    if value in ("earliest", "latest"):
-        return value
-    try:
-        if isinstance(json.loads(value), dict):
-            return value
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError("expected earliest, latest or a JSON object of per-partition offsets")
 
 
 class MinuteCounts:
@@ -197,9 +174,9 @@ class MinuteCounts:
                 owners.append(i)
         counted = execute_concurrent_with_args(session, self._count, bounds, concurrency=32)
         totals = [0] * len(minutes)
-        for i, (_, result) in zip(owners, counted):
+        for i, (_, result) in zip(owners, counted, strict=True):
             totals[i] += result.one()[0]
-        rows = [(source, day, _utc(minute_ms), total) for (source, day, minute_ms), total in zip(minutes, totals)]
+        rows = [(source, day, _utc(minute_ms), total) for (source, day, minute_ms), total in zip(minutes, totals, strict=True)]
         execute_concurrent_with_args(session, self._store, rows, concurrency=32)
 
 
@@ -227,7 +204,7 @@ def connect_cassandra(hosts: list[str], port: int, keyspace: str):
 
 def _utc(epoch_ms: int) -> datetime:
     # Spark hands timestamps to Python in the process's local zone; epoch ms avoid that altogether.
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
 
 
 def write_table(df: DataFrame, keyspace: str, table: str) -> None:
@@ -235,10 +212,19 @@ def write_table(df: DataFrame, keyspace: str, table: str) -> None:
 
 
 def process_batch(
-    batch_df: DataFrame, epoch_id: int, *, keyspace: str, counts: MinuteCounts, index: BucketIndex, partitions: int,
-    pool: ThreadPoolExecutor, dead_letter_topics: tuple[str, ...] = (), topic_sources: dict[str, str] | None = None,
-    bucket_seconds: dict[str, int] | None = None, write: Callable[[DataFrame, str, str], None] | None = None,
-) -> sc.BatchStats:
+    batch_df: DataFrame,
+    epoch_id: int,
+    *,
+    keyspace: str,
+    counts: MinuteCounts,
+    index: BucketIndex,
+    partitions: int,
+    pool: ThreadPoolExecutor,
+    dead_letter_topics: tuple[str, ...] = (),
+    topic_sources: dict[str, str] | None = None,
+    bucket_seconds: dict[str, int] | None = None,
+    write: Callable[[DataFrame, str, str], None] | None = None,
+) -> sd.BatchStats:
     write = write or write_table
     started = time.monotonic()
     # A batch arrives with one partition per Kafka partition it read; a few partitions suit 2 cores
@@ -250,10 +236,17 @@ def process_batch(
     )
     events = pt.well_formed(classified).persist()
     summary_df = pt.batch_summary(classified).select(
-        "error", "dead_letter", "source", "day", F.unix_millis("minute").alias("minute_ms"),
-        F.unix_millis("bucket").alias("bucket_ms"), "bucket_seconds", "records", F.unix_millis("oldest").alias("oldest_ms"),
+        "error",
+        "dead_letter",
+        "source",
+        "day",
+        F.unix_millis("minute").alias("minute_ms"),
+        F.unix_millis("bucket").alias("bucket_ms"),
+        "bucket_seconds",
+        "records",
+        F.unix_millis("oldest").alias("oldest_ms"),
     )
-    processed_at = datetime.now(timezone.utc)
+    processed_at = datetime.now(UTC)
     try:
         # Three independent Spark jobs, started together: each costs 150-250 ms, mostly driver-side
         # planning and round trips, which overlap well even on 2 cores (measured: a 1-event batch
@@ -288,7 +281,7 @@ def process_batch(
     for row in summary:
         if row.error is not None:
             unreadable[row.error] = unreadable.get(row.error, 0) + row.records
-    stats = sc.BatchStats(
+    stats = sd.BatchStats(
         epoch=epoch_id,
         rows_read=sum(row.records for row in summary),
         rows_written=sum(row.records for row in good),
@@ -296,15 +289,15 @@ def process_batch(
         duration_ms=round((time.monotonic() - started) * 1000),
         lag_ms=round(time.time() * 1000 - min(row.oldest_ms for row in good)) if good else None,
     )
-    print(batch_line(stats, unreadable, quarantined=quarantined, minutes=len(minutes), users=users, at=datetime.now(timezone.utc)), flush=True)
+    print(batch_line(stats, unreadable, quarantined=quarantined, minutes=len(minutes), users=users, at=datetime.now(UTC)), flush=True)
     return stats
 
 
-def batch_line(stats: sc.BatchStats, unreadable: dict[str, int], *, quarantined: int, minutes: int, users: int, at: datetime) -> str:
+def batch_line(stats: sd.BatchStats, unreadable: dict[str, int], *, quarantined: int, minutes: int, users: int, at: datetime) -> str:
     """The micro-batch's line in the driver's output, which GET /streaming/micro-batches reads back."""
     lag = f" lag_ms={stats.lag_ms}" if stats.lag_ms is not None else ""
     reasons = " (" + ", ".join(f"{k}={v}" for k, v in sorted(unreadable.items())) + ")" if unreadable else ""
-    stamp = at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stamp = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return (
         f"{APP_NAME} batch epoch={stats.epoch} rows={stats.rows_read} unreadable={stats.dropped}{reasons}"
         f" quarantined={quarantined} minutes={minutes} users={users} duration_ms={stats.duration_ms}{lag} at={stamp}"
@@ -325,37 +318,44 @@ def build_spark(args: argparse.Namespace) -> SparkSession:
 
 def main(argv: list[str] | None = None, connect=connect_cassandra) -> int:
     args = parse_args(argv)
-    run = sc.RunInfo(stream=APP_NAME, run_id=uuid.uuid4().hex, batch_id=args.batch_id, host=socket.gethostname(),
-                     pid=os.getpid(), topics=tuple(args.topics), buckets=tuple(sorted(args.bucket_seconds.items())))
+    run = sd.RunInfo(
+        stream=APP_NAME,
+        run_id=uuid.uuid4().hex,
+        batch_id=args.batch_id,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        topics=tuple(args.topics),
+        buckets=tuple(sorted(args.bucket_seconds.items())),
+    )
     where = f"{args.cassandra_host}:{args.cassandra_port}"
     try:
         session = connect(pt.split_csv(args.cassandra_host), args.cassandra_port, args.keyspace)
         # Bounded by the heartbeat, so a renewal attempt cannot outlast the lease's deadline.
-        store = sc.StreamStore(session, APP_NAME, timeout=min(args.heartbeat_seconds, 10))
+        store = StreamStore(session, APP_NAME, timeout=min(args.heartbeat_seconds, 10))
         counts = MinuteCounts(session, args.bucket_seconds)
         index = BucketIndex(session)
     except InvalidRequest as exc:  # a missing keyspace or table: the control plane's migrations make them
-        sc.say(f"{APP_NAME}: cannot use keyspace {args.keyspace} at {where}: {sc.error_summary(exc)}")
-        return sc.EXIT_CASSANDRA
+        say(f"{APP_NAME}: cannot use keyspace {args.keyspace} at {where}: {sd.error_summary(exc)}")
+        return sd.EXIT_CASSANDRA
     except Exception as exc:
-        sc.say(f"{APP_NAME}: cannot reach Cassandra at {where}: {sc.error_summary(exc)}")
-        return sc.EXIT_CASSANDRA
-    guard = sc.StreamGuard(store, run, ttl=args.lease_ttl_seconds, heartbeat=args.heartbeat_seconds)
+        say(f"{APP_NAME}: cannot reach Cassandra at {where}: {sd.error_summary(exc)}")
+        return sd.EXIT_CASSANDRA
+    guard = StreamGuard(store, run, ttl=args.lease_ttl_seconds, heartbeat=args.heartbeat_seconds)
     try:
         guard.acquire()
-    except sc.StreamExit as exit_:
+    except StreamExit as exit_:
         return exit_.code
     except Exception as exc:
-        sc.say(f"{APP_NAME}: cannot take the stream's lease at {where}: {sc.error_summary(exc)}")
-        return sc.EXIT_CASSANDRA
+        say(f"{APP_NAME}: cannot take the stream's lease at {where}: {sd.error_summary(exc)}")
+        return sd.EXIT_CASSANDRA
     code = run_guarded(guard, lambda: start_stream(args, guard, counts, index))
     spark = SparkSession.getActiveSession()
-    if code == sc.EXIT_OK and spark is not None:
+    if code == sd.EXIT_OK and spark is not None:
         spark.stop()
     return code
 
 
-def start_stream(args: argparse.Namespace, guard: sc.StreamGuard, counts: MinuteCounts, index: BucketIndex) -> StreamingQuery | None:
+def start_stream(args: argparse.Namespace, guard: StreamGuard, counts: MinuteCounts, index: BucketIndex) -> StreamingQuery | None:
     """Builds Spark and starts the query, unless the guard decided to stop while Spark was starting."""
     spark = build_spark(args)
     guard.set_app_id(spark.sparkContext.applicationId)
@@ -395,9 +395,21 @@ def start_stream(args: argparse.Namespace, guard: sc.StreamGuard, counts: Minute
         .select("topic", "partition", "offset", "timestamp", "value")
     )
     dead_letter_topics = tuple(args.dead_letter_topics)
-    batch = guarded_batch(guard, lambda df, epoch_id: process_batch(
-        df, epoch_id, keyspace=args.keyspace, counts=counts, index=index, partitions=partitions, pool=pool,
-        dead_letter_topics=dead_letter_topics, topic_sources=args.topic_sources, bucket_seconds=args.bucket_seconds))
+    batch = guarded_batch(
+        guard,
+        lambda df, epoch_id: process_batch(
+            df,
+            epoch_id,
+            keyspace=args.keyspace,
+            counts=counts,
+            index=index,
+            partitions=partitions,
+            pool=pool,
+            dead_letter_topics=dead_letter_topics,
+            topic_sources=args.topic_sources,
+            bucket_seconds=args.bucket_seconds,
+        ),
+    )
     query = (
         source.writeStream.queryName(APP_NAME)
         .foreachBatch(batch)
@@ -417,8 +429,7 @@ def start_stream(args: argparse.Namespace, guard: sc.StreamGuard, counts: Minute
     return query
 
 
-def run_guarded(guard: sc.StreamGuard, start: Callable[[], StreamingQuery | None], *,
-                hard_exit: Callable[[int], None] = os._exit) -> int:
+def run_guarded(guard: StreamGuard, start: Callable[[], StreamingQuery | None], *, hard_exit: Callable[[int], None] = os._exit) -> int:
     """Runs the query while this copy holds the stream (guard.acquire() succeeded) and ends the run
     as the guard decides: 0 after a requested stop, 3 after a lost lease; a failed query's error is
     re-raised once the heartbeat row says `failed`."""
@@ -443,19 +454,19 @@ def stop_query(query: StreamingQuery, lost: bool, hard_exit: Callable[[int], Non
     the checkpoint only ever commits finished ones."""
     if lost:
         # Without the lease this copy must go, even if the stop hangs on a stuck micro-batch.
-        timer = threading.Timer(sc.STOP_GRACE_SECONDS, hard_exit, (sc.EXIT_LEASE,))
+        timer = threading.Timer(sd.STOP_GRACE_SECONDS, hard_exit, (sd.EXIT_LEASE,))
         timer.daemon = True
         timer.start()
     query.stop()
 
 
-def guarded_batch(guard: sc.StreamGuard, process: Callable[[DataFrame, int], sc.BatchStats]):
+def guarded_batch(guard: StreamGuard, process: Callable[[DataFrame, int], sd.BatchStats]):
     """foreachBatch's function: no batch without the lease, and the lease renewed after each one
     (a loss raises there, so Spark does not commit the batch)."""
 
     def run(batch_df: DataFrame, epoch_id: int) -> None:
         if guard.outcome is not None and guard.outcome.lost:
-            raise sc.LeaseLost(guard.outcome.message)
+            raise LeaseLost(guard.outcome.message)
         guard.after_batch(process(batch_df, epoch_id))
 
     return run
@@ -465,7 +476,7 @@ class ProgressToGuard(StreamingQueryListener):
     """Hands Spark's progress report of each committed micro-batch to the guard: its endOffset is
     exactly where the checkpoint now stands, including after a restart."""
 
-    def __init__(self, guard: sc.StreamGuard, query_name: str):
+    def __init__(self, guard: StreamGuard, query_name: str):
         self._guard, self._query_name = guard, query_name
 
     def onQueryStarted(self, event) -> None:
@@ -477,7 +488,7 @@ class ProgressToGuard(StreamingQueryListener):
             if progress.get("name") == self._query_name:
                 self._guard.on_progress(progress)
         except Exception as exc:  # never let a report break Spark's listener bus
-            self._guard.say(f"cannot report a batch's progress ({sc.error_summary(exc)})")
+            self._guard.say(f"cannot report a batch's progress ({sd.error_summary(exc)})")
 
     def onQueryIdle(self, event) -> None:
         pass

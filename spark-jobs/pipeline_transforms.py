@@ -11,6 +11,7 @@ bucket index, (source, bucket) of the events) must be the same whatever session 
 A bucket is a span of time dividing a UTC day evenly (1 s to 1 d), per source: a source's events are
 stored in one partition of events_by_bucket per bucket, keyed by the bucket's start.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -66,13 +67,32 @@ BUCKET_COLUMNS = ["source", "day", "bucket", "bucket_seconds"]
 
 # Columns of dead_letters the job writes (never replayed_at, replayed_event_id: a replay's marks).
 DEAD_LETTER_COLUMNS = [
-    "source", "failed_at", "id", "topic", "partition", "offset", "reason", "reasons", "schema_hash", "payload", "raw",
-    "event_id", "received_at",
+    "source",
+    "failed_at",
+    "id",
+    "topic",
+    "partition",
+    "offset",
+    "reason",
+    "reasons",
+    "schema_hash",
+    "payload",
+    "raw",
+    "event_id",
+    "received_at",
 ]
 
 # created_users columns copied straight from the payload (as text; post_code may arrive as a number).
 USER_PAYLOAD_FIELDS = [
-    "gender", "address", "post_code", "email", "username", "dob", "registered_date", "phone", "picture",
+    "gender",
+    "address",
+    "post_code",
+    "email",
+    "username",
+    "dob",
+    "registered_date",
+    "phone",
+    "picture",
 ]
 USER_COLUMNS = ["id", "first_name", "last_name", *USER_PAYLOAD_FIELDS, "received_at"]
 _USER_PAYLOAD_SCHEMA = T.StructType(
@@ -107,8 +127,9 @@ def bucket_seconds_of(source: Column, bucket_seconds: dict[str, int] | None) -> 
     return F.coalesce(size, F.lit(DEFAULT_BUCKET_SECONDS)).cast("int")
 
 
-def classify_envelopes(kafka_df: DataFrame, dead_letter_topics: tuple[str, ...] | list[str] = (),
-                       bucket_seconds: dict[str, int] | None = None) -> DataFrame:
+def classify_envelopes(
+    kafka_df: DataFrame, dead_letter_topics: tuple[str, ...] | list[str] = (), bucket_seconds: dict[str, int] | None = None
+) -> DataFrame:
     """Kafka rows (binary `value`) -> one row per record: the envelope's columns and `error`.
 
     Columns: event_id (lower-case uuid text), source, received_at (timestamp), day (UTC date),
@@ -230,11 +251,16 @@ def dead_letter_rows(classified: DataFrame, topic_sources: dict[str, str] | None
             "source",
             F.col("received_at").alias("failed_at"),
             F.col("event_id").alias("id"),
-            "topic", "partition", "offset",
+            "topic",
+            "partition",
+            "offset",
             F.lit(QUARANTINED).alias("reason"),
-            "reasons", "schema_hash", "payload",
+            "reasons",
+            "schema_hash",
+            "payload",
             F.lit(None).cast("string").alias("raw"),
-            "event_id", "received_at",
+            "event_id",
+            "received_at",
         )
     )
     pairs = [F.lit(x) for item in sorted((topic_sources or {}).items()) for x in item]
@@ -244,7 +270,9 @@ def dead_letter_rows(classified: DataFrame, topic_sources: dict[str, str] | None
         # A record without a timestamp (none from Kafka has) still gets a deterministic key.
         F.coalesce(F.col("timestamp"), F.timestamp_seconds(F.lit(0))).alias("failed_at"),
         F.concat_ws(":", "topic", "partition", "offset").alias("id"),
-        "topic", "partition", "offset",
+        "topic",
+        "partition",
+        "offset",
         F.col("error").alias("reason"),
         *[F.lit(None).cast("string").alias(c) for c in ("reasons", "schema_hash", "payload")],
         F.col("value").alias("raw"),
@@ -262,7 +290,12 @@ def minute_keys(events: DataFrame) -> DataFrame:
 def to_event_rows(events: DataFrame, processed_at: datetime) -> DataFrame:
     """Well-formed events -> rows of events_by_bucket, stamped with processed_at."""
     return events.select(
-        "source", "bucket", "received_at", "event_id", "key", "payload",
+        "source",
+        "bucket",
+        "received_at",
+        "event_id",
+        "key",
+        "payload",
         F.lit(processed_at).cast("timestamp").alias("processed_at"),
     )
 

@@ -10,11 +10,13 @@ run_batch     submits a job of the control plane's catalog (POST /api/v1/jobs/{j
               GET /api/v1/batches/{id} until the batch ends; anything but `success` raises BatchFailed with the
               tail of the driver's log.
 """
+
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
@@ -48,6 +50,7 @@ class BatchFailed(AirflowFailException):
 # ---------------------------------------------------------------------------------------------------
 # Pure functions, tested in airflow/tests.
 # ---------------------------------------------------------------------------------------------------
+
 
 def error_message(method: str, endpoint: str, status: int, text: str) -> str:
     """The control plane's error message ({"message": ...}) or the start of the body."""
@@ -97,6 +100,7 @@ def failure_message(batch: dict[str, Any], log_lines: list[str] | None) -> str:
 # ---------------------------------------------------------------------------------------------------
 # The adapter
 # ---------------------------------------------------------------------------------------------------
+
 
 class Api(Protocol):
     def get(self, endpoint: str) -> Any: ...
@@ -154,6 +158,7 @@ class PipelineApi:
 # ---------------------------------------------------------------------------------------------------
 # A catalog job, from submit to its end
 # ---------------------------------------------------------------------------------------------------
+
 
 def log_tail(api: Api, batch_id: Any, lines: int = LOG_TAIL_LINES) -> list[str] | None:
     """The last `lines` of the batch's driver log, or None when it cannot be read (it only decorates a failure)."""

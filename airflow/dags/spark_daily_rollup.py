@@ -20,10 +20,11 @@ SOURCES: dag_run.conf {"sources": "users,orders"} (params.sources, comma-separat
 source the control plane knows (GET /api/v1/sources).
 Paused on creation.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task
@@ -46,8 +47,8 @@ def rollup_day(params: dict[str, Any], dag_run: Any) -> str:
             raise ValueError(f"day must be YYYY-MM-DD, got {day!r}")
         date.fromisoformat(str(day))
         return str(day)
-    when = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None) or datetime.now(timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    when = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None) or datetime.now(UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 def requested_sources(value: Any) -> list[str] | None:
@@ -65,7 +66,7 @@ def known_sources(body: Any) -> list[str]:
     """The names in GET /api/v1/sources' answer ({"sources": [{"name": ...}, ...]})."""
     items = body.get("sources") if isinstance(body, dict) else None
     if not isinstance(items, list):
-        raise ValueError(f"GET {SOURCES_ENDPOINT}: expected {{\"sources\": [...]}}, got {str(body)[:200]}")
+        raise ValueError(f'GET {SOURCES_ENDPOINT}: expected {{"sources": [...]}}, got {str(body)[:200]}')
     names = [item["name"] for item in items if isinstance(item, dict) and isinstance(item.get("name"), str)]
     if not names:
         raise ValueError(f"GET {SOURCES_ENDPOINT}: the control plane knows no sources")
@@ -82,14 +83,18 @@ with DAG(
     description="Recompute one UTC day's per-minute event counts (the control plane's daily_rollup job)",
     # Data-interval semantics: the run for [D 00:15, D+1 00:15) starts at D+1 00:15 with ds = D.
     schedule=CronDataIntervalTimetable("15 0 * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     is_paused_upon_creation=True,
     params={
         "day": Param(None, type=["null", "string"], format="date", description="UTC day YYYY-MM-DD"),
-        "sources": Param(None, type=["null", "string"], pattern=f"^{_SOURCE}(,{_SOURCE})*$",
-                         description="Comma-separated sources (default: every source of the control plane)"),
+        "sources": Param(
+            None,
+            type=["null", "string"],
+            pattern=f"^{_SOURCE}(,{_SOURCE})*$",
+            description="Comma-separated sources (default: every source of the control plane)",
+        ),
     },
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "execution_timeout": timedelta(hours=1)},
     tags=["pipeline", "spark", "livy"],

@@ -12,12 +12,13 @@ post_profiles  POSTs them as one JSON array to the control plane, POST /api/v1/i
 
 N: dag_run.conf {"count": N} (params.count, 1..1000, default 5). Every minute when unpaused; paused on creation.
 """
+
 from __future__ import annotations
 
 import os
 import random
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, Variable, get_current_context, task
@@ -27,30 +28,128 @@ from pipeline_api import PipelineApi
 DAG_ID = "user_profiles_ingest"
 INGEST_ENDPOINT = "/api/v1/ingest/users"
 PROFILE_FIELDS = (
-    "first_name", "last_name", "gender", "address", "post_code", "email",
-    "username", "dob", "registered_date", "phone", "picture",
+    "first_name",
+    "last_name",
+    "gender",
+    "address",
+    "post_code",
+    "email",
+    "username",
+    "dob",
+    "registered_date",
+    "phone",
+    "picture",
 )
 
 # ---------------------------------------------------------------------------------------------------
 # The offline generator: pure functions of (count, seed), no Airflow, tested in airflow/tests.
 # ---------------------------------------------------------------------------------------------------
 _FIRST = {
-    "female": ["Ada", "Grace", "Marie", "Emmy", "Hedy", "Lise", "Rosalind", "Katherine", "Barbara", "Frances",
-               "Sofia", "Ingrid", "Amelie", "Chloe", "Elena", "Hanna", "Ines", "Julia", "Laura", "Nora"],
-    "male": ["Alan", "Edsger", "Donald", "Niklaus", "John", "Claude", "Dennis", "Ken", "Linus", "Tim",
-             "Lucas", "Mateo", "Noah", "Oskar", "Paul", "Rafael", "Samuel", "Theo", "Victor", "Yusuf"],
+    "female": [
+        "Ada",
+        "Grace",
+        "Marie",
+        "Emmy",
+        "Hedy",
+        "Lise",
+        "Rosalind",
+        "Katherine",
+        "Barbara",
+        "Frances",
+        "Sofia",
+        "Ingrid",
+        "Amelie",
+        "Chloe",
+        "Elena",
+        "Hanna",
+        "Ines",
+        "Julia",
+        "Laura",
+        "Nora",
+    ],
+    "male": [
+        "Alan",
+        "Edsger",
+        "Donald",
+        "Niklaus",
+        "John",
+        "Claude",
+        "Dennis",
+        "Ken",
+        "Linus",
+        "Tim",
+        "Lucas",
+        "Mateo",
+        "Noah",
+        "Oskar",
+        "Paul",
+        "Rafael",
+        "Samuel",
+        "Theo",
+        "Victor",
+        "Yusuf",
+    ],
 }
-_LAST = ["Lovelace", "Hopper", "Curie", "Noether", "Lamarr", "Meitner", "Franklin", "Johnson", "Liskov", "Allen",
-         "Turing", "Dijkstra", "Knuth", "Wirth", "Backus", "Shannon", "Ritchie", "Thompson", "Torvalds", "Berners",
-         "Garcia", "Muller", "Rossi", "Novak", "Larsen", "Silva", "Dubois", "Kowalski", "Jansen", "Fischer"]
-_STREETS = ["Main Street", "High Street", "Station Road", "Church Lane", "Park Avenue", "Mill Road",
-            "Oak Drive", "Elm Street", "Victoria Road", "Green Lane", "King Street", "Queensway"]
-_PLACES = [("Leeds", "West Yorkshire", "United Kingdom"), ("Bristol", "Somerset", "United Kingdom"),
-           ("Lyon", "Rhone", "France"), ("Porto", "Porto", "Portugal"), ("Graz", "Styria", "Austria"),
-           ("Utrecht", "Utrecht", "Netherlands"), ("Aarhus", "Midtjylland", "Denmark"),
-           ("Bergen", "Vestland", "Norway"), ("Dresden", "Saxony", "Germany"), ("Cork", "Munster", "Ireland")]
+_LAST = [
+    "Lovelace",
+    "Hopper",
+    "Curie",
+    "Noether",
+    "Lamarr",
+    "Meitner",
+    "Franklin",
+    "Johnson",
+    "Liskov",
+    "Allen",
+    "Turing",
+    "Dijkstra",
+    "Knuth",
+    "Wirth",
+    "Backus",
+    "Shannon",
+    "Ritchie",
+    "Thompson",
+    "Torvalds",
+    "Berners",
+    "Garcia",
+    "Muller",
+    "Rossi",
+    "Novak",
+    "Larsen",
+    "Silva",
+    "Dubois",
+    "Kowalski",
+    "Jansen",
+    "Fischer",
+]
+_STREETS = [
+    "Main Street",
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Park Avenue",
+    "Mill Road",
+    "Oak Drive",
+    "Elm Street",
+    "Victoria Road",
+    "Green Lane",
+    "King Street",
+    "Queensway",
+]
+_PLACES = [
+    ("Leeds", "West Yorkshire", "United Kingdom"),
+    ("Bristol", "Somerset", "United Kingdom"),
+    ("Lyon", "Rhone", "France"),
+    ("Porto", "Porto", "Portugal"),
+    ("Graz", "Styria", "Austria"),
+    ("Utrecht", "Utrecht", "Netherlands"),
+    ("Aarhus", "Midtjylland", "Denmark"),
+    ("Bergen", "Vestland", "Norway"),
+    ("Dresden", "Saxony", "Germany"),
+    ("Cork", "Munster", "Ireland"),
+]
 _DOMAINS = ["example.com", "example.org", "example.net"]
-_EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 EMAIL_RE = re.compile(r"^[a-z0-9._-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
 
@@ -114,7 +213,7 @@ def from_api(body: Any) -> list[dict[str, Any]]:
                 "last_name": item["name"].get("last"),
                 "gender": item.get("gender"),
                 "address": f"{street.get('number', '')} {street.get('name', '')}, {loc.get('city', '')}, "
-                           f"{loc.get('state', '')}, {loc.get('country', '')}".strip(),
+                f"{loc.get('state', '')}, {loc.get('country', '')}".strip(),
                 "post_code": loc.get("postcode"),
                 "email": item.get("email"),
                 "username": (item.get("login") or {}).get("username"),
@@ -134,7 +233,7 @@ with DAG(
     dag_id=DAG_ID,
     description="User profiles (HTTP API or offline generator) -> POST /api/v1/ingest/users",
     schedule="* * * * *",
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     is_paused_upon_creation=True,
@@ -169,7 +268,9 @@ with DAG(
             return []
         ctx = get_current_context()
         body = PipelineApi().post(
-            INGEST_ENDPOINT, profiles, headers={"Idempotency-Key": f"airflow:{DAG_ID}:{ctx['run_id']}"},
+            INGEST_ENDPOINT,
+            profiles,
+            headers={"Idempotency-Key": f"airflow:{DAG_ID}:{ctx['run_id']}"},
         )
         event_ids = body.get("eventIds", [])
         print(f"accepted={body.get('accepted')} eventIds={event_ids}")

@@ -1,4 +1,5 @@
 """Shared by the DAG tests: the DAGs folder on sys.path, and a fake control plane on a local port."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,7 @@ def control_plane(monkeypatch):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             path = urlsplit(self.path).path
-            fake.requests.append(Request(self.command, self.path, dict(self.headers),
-                                         json.loads(raw) if raw else None))
+            fake.requests.append(Request(self.command, self.path, dict(self.headers), json.loads(raw) if raw else None))
             queue = fake.routes.get((self.command, path))
             status, body = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else (404, {"message": "no route"})
             if len(fake.requests) > 100:  # a wait that does not end fails the test instead of hanging it

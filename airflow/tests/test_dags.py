@@ -1,18 +1,18 @@
 """DAG integrity, the rollup's task and the profile generator. Run with infra/local/airflow/pytest.sh (Airflow venv,
 temp AIRFLOW_HOME)."""
+
 from __future__ import annotations
 
 import importlib.util
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"  # on sys.path: see conftest.py
-FIELDS = {"first_name", "last_name", "gender", "address", "post_code", "email",
-          "username", "dob", "registered_date", "phone", "picture"}
+FIELDS = {"first_name", "last_name", "gender", "address", "post_code", "email", "username", "dob", "registered_date", "phone", "picture"}
 
 
 def core_timetable(dag):
@@ -45,6 +45,7 @@ def profiles_module():
 
 # ---- DAG integrity ---------------------------------------------------------------------------------
 
+
 def test_dagbag_has_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == {"user_profiles_ingest", "spark_daily_rollup"}
@@ -62,8 +63,12 @@ def test_post_profiles_sends_them_with_the_key_and_an_idempotency_key(dagbag, co
 
     fn = dagbag.dags["user_profiles_ingest"].get_task("post_profiles").python_callable
     monkeypatch.setitem(fn.__globals__, "get_current_context", lambda: {"run_id": "manual__1"})
-    control_plane.answer("POST", "/api/v1/ingest/users", (202, {"accepted": 1, "eventIds": ["e1"]}),
-                         (400, {"statusCode": 400, "message": "event 0 does not match"}))
+    control_plane.answer(
+        "POST",
+        "/api/v1/ingest/users",
+        (202, {"accepted": 1, "eventIds": ["e1"]}),
+        (400, {"statusCode": 400, "message": "event 0 does not match"}),
+    )
     assert fn([{"email": "ada@example.com"}]) == ["e1"]
     [sent] = control_plane.requests
     assert sent.body == [{"email": "ada@example.com"}]
@@ -124,18 +129,18 @@ def test_scheduled_rollup_covers_the_day_that_ended(dagbag):
     timetable = core_timetable(dagbag.dags["spark_daily_rollup"])
     info = timetable.next_dagrun_info(
         last_automated_data_interval=None,
-        restriction=TimeRestriction(earliest=datetime(2026, 3, 1, tzinfo=timezone.utc), latest=None, catchup=True),
+        restriction=TimeRestriction(earliest=datetime(2026, 3, 1, tzinfo=UTC), latest=None, catchup=True),
     )
-    assert info.run_after == datetime(2026, 3, 2, 0, 15, tzinfo=timezone.utc)
+    assert info.run_after == datetime(2026, 3, 2, 0, 15, tzinfo=UTC)
     assert info.data_interval.start.strftime("%Y-%m-%d") == "2026-03-01"
 
 
 def test_rollup_day():
     rollup_day = load_module("spark_daily_rollup").rollup_day
-    run = SimpleNamespace(logical_date=datetime(2026, 3, 1, 0, 15, tzinfo=timezone.utc), run_after=None)
+    run = SimpleNamespace(logical_date=datetime(2026, 3, 1, 0, 15, tzinfo=UTC), run_after=None)
     assert rollup_day({"day": None}, run) == "2026-03-01"
     assert rollup_day({"day": "2026-02-28"}, run) == "2026-02-28"
-    manual = SimpleNamespace(logical_date=None, run_after=datetime(2026, 3, 5, 23, 59, tzinfo=timezone.utc))
+    manual = SimpleNamespace(logical_date=None, run_after=datetime(2026, 3, 5, 23, 59, tzinfo=UTC))
     assert rollup_day({}, manual) == "2026-03-05"
     with pytest.raises(ValueError):
         rollup_day({"day": "2026-13-01"}, run)
@@ -181,8 +186,10 @@ SOURCES = {"sources": [{"name": "users"}, {"name": "orders"}, {"name": "clicks"}
 def rollup_task(dagbag, monkeypatch):
     """The daily_rollup task's callable, with its run context and no 5 s pauses."""
     fn = dagbag.dags["spark_daily_rollup"].get_task("daily_rollup").python_callable
-    ctx: dict = {"params": {"day": None, "sources": None},
-                 "dag_run": SimpleNamespace(logical_date=datetime(2026, 3, 1, 0, 15, tzinfo=timezone.utc), run_after=None)}
+    ctx: dict = {
+        "params": {"day": None, "sources": None},
+        "dag_run": SimpleNamespace(logical_date=datetime(2026, 3, 1, 0, 15, tzinfo=UTC), run_after=None),
+    }
     monkeypatch.setitem(fn.__globals__, "get_current_context", lambda: ctx)
     monkeypatch.setitem(fn.__globals__, "POLL_SECONDS", 0)
     return fn, ctx
@@ -216,7 +223,7 @@ def test_rollup_task_fails_at_once_on_a_refused_submit(rollup_task, control_plan
 
     fn, ctx = rollup_task
     ctx["params"] = {"day": "2026-01-01", "sources": "nope"}
-    control_plane.answer("POST", SUBMIT, (400, {"statusCode": 400, "message": "unknown source \"nope\""}))
+    control_plane.answer("POST", SUBMIT, (400, {"statusCode": 400, "message": 'unknown source "nope"'}))
     with pytest.raises(AirflowFailException, match='answered 400: unknown source "nope"'):
         fn()
 
@@ -254,6 +261,7 @@ def test_rollup_task_refuses_a_bad_day(rollup_task, control_plane):
 
 
 # ---- the profile generator -------------------------------------------------------------------------
+
 
 def test_generator_makes_n_complete_profiles(profiles_module):
     profiles = profiles_module.make_profiles(25, seed="s")
@@ -293,14 +301,27 @@ def test_generator_rejects_bad_counts(profiles_module):
 def test_profiles_from_an_api(profiles_module):
     flat = [{"first_name": "Ada", "email": "ada@example.com", "extra": None}]
     assert profiles_module.from_api(flat) == [{"first_name": "Ada", "email": "ada@example.com"}]
-    randomuser = {"results": [{
-        "gender": "female", "name": {"first": "Ada", "last": "Lovelace"},
-        "location": {"street": {"number": 12, "name": "St James Square"}, "city": "London",
-                     "state": "Greater London", "country": "United Kingdom", "postcode": "SW1Y 4JH"},
-        "email": "ada@example.com", "login": {"username": "ada"}, "dob": {"date": "1815-12-10T00:00:00.000Z"},
-        "registered": {"date": "2026-01-01T00:00:00.000Z"}, "phone": "020 7946 0000",
-        "picture": {"medium": "https://example.com/ada.jpg"},
-    }]}
+    randomuser = {
+        "results": [
+            {
+                "gender": "female",
+                "name": {"first": "Ada", "last": "Lovelace"},
+                "location": {
+                    "street": {"number": 12, "name": "St James Square"},
+                    "city": "London",
+                    "state": "Greater London",
+                    "country": "United Kingdom",
+                    "postcode": "SW1Y 4JH",
+                },
+                "email": "ada@example.com",
+                "login": {"username": "ada"},
+                "dob": {"date": "1815-12-10T00:00:00.000Z"},
+                "registered": {"date": "2026-01-01T00:00:00.000Z"},
+                "phone": "020 7946 0000",
+                "picture": {"medium": "https://example.com/ada.jpg"},
+            }
+        ]
+    }
     [p] = profiles_module.from_api(randomuser)
     assert set(p) == FIELDS
     assert p["address"] == "12 St James Square, London, Greater London, United Kingdom"

@@ -1,7 +1,10 @@
 """airflow/dags/pipeline_api.py: error mapping, batch endpoints, and a catalog job from submit to its end."""
+
 from __future__ import annotations
 
+import json
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,23 +12,37 @@ from airflow.sdk.exceptions import AirflowFailException
 
 import pipeline_api as pa
 
-
 # ---- pure functions --------------------------------------------------------------------------------
+
 
 def test_error_message_uses_the_control_planes_message():
     msg = pa.error_message("POST", "/api/v1/ingest/users", 400, '{"statusCode":400,"message":"event 0 does not match"}')
     assert msg == "POST /api/v1/ingest/users answered 400: event 0 does not match"
     assert pa.error_message("GET", "/x", 400, '{"message":["day must be a date","sources too short"]}') == (
-        "GET /x answered 400: day must be a date; sources too short")
+        "GET /x answered 400: day must be a date; sources too short"
+    )
     assert pa.error_message("POST", "/x", 502, "<html>bad gateway</html>").endswith("answered 502: <html>bad gateway</html>")
     assert pa.error_message("POST", "/x", 503, "").endswith("answered 503: (empty body)")
     assert len(pa.error_message("POST", "/x", 500, "y" * 5000)) < 600
 
 
-@pytest.mark.parametrize("status,refused", [
-    (400, True), (401, True), (403, True), (404, True), (409, True), (422, True),
-    (408, False), (429, False), (500, False), (502, False), (503, False), (504, False),
-])
+@pytest.mark.parametrize(
+    "status,refused",
+    [
+        (400, True),
+        (401, True),
+        (403, True),
+        (404, True),
+        (409, True),
+        (422, True),
+        (408, False),
+        (429, False),
+        (500, False),
+        (502, False),
+        (503, False),
+        (504, False),
+    ],
+)
 def test_which_answers_are_refusals(status, refused):
     assert pa.is_refusal(status) is refused
 
@@ -51,15 +68,23 @@ def test_end_states():
         assert not pa.is_ended(state)
 
 
+def test_end_states_are_livys_terminal_states_of_the_shared_contract():
+    livy = json.loads((Path(__file__).resolve().parents[2] / "contracts" / "names.json").read_text())["livy"]
+    assert set(livy["terminal_states"]) | {livy["lost"]} == pa.END_STATES
+    assert not any(pa.is_ended(state) for state in livy["running_states"])
+
+
 def test_failure_message():
     batch = {"id": 3, "job": "daily_rollup", "state": "dead"}
     assert pa.failure_message(batch, ["a", "Traceback: boom"]) == (
-        "batch 3 (daily_rollup) ended 'dead'; last 2 lines of its driver log:\na\nTraceback: boom")
+        "batch 3 (daily_rollup) ended 'dead'; last 2 lines of its driver log:\na\nTraceback: boom"
+    )
     assert pa.failure_message(batch, None) == "batch 3 (daily_rollup) ended 'dead'; no driver log available"
     assert "Livy forgot it" in pa.failure_message({"id": 3, "state": "lost"}, [])
 
 
 # ---- run_batch over a fake Api ---------------------------------------------------------------------
+
 
 class FakeApi:
     """Scripted answers per endpoint (a value, or an exception to raise); the last one repeats."""
@@ -106,8 +131,11 @@ def batch(state: str, batch_id: Any = 7) -> dict[str, Any]:
 
 
 def test_run_batch_polls_until_success():
-    api = FakeApi().on("POST", SUBMIT, batch("starting")).on(
-        "GET", "/api/v1/batches/7", batch("starting"), batch("running"), batch("running"), batch("success"))
+    api = (
+        FakeApi()
+        .on("POST", SUBMIT, batch("starting"))
+        .on("GET", "/api/v1/batches/7", batch("starting"), batch("running"), batch("running"), batch("success"))
+    )
     sleeps: list[float] = []
     result = pa.run_batch(api, "daily_rollup", BODY, sleep=sleeps.append)
     assert result == batch("success")
@@ -125,11 +153,17 @@ def test_run_batch_keeps_a_string_id_as_it_is():
 
 @pytest.mark.parametrize("end", ["dead", "killed", "error", "lost"])
 def test_run_batch_fails_at_once_with_the_log_tail_unless_success(end):
-    api = (FakeApi().on("POST", SUBMIT, batch("starting"))
-           .on("GET", "/api/v1/batches/7", batch("running"), batch(end))
-           .on("GET", "/api/v1/batches/7/log?from=0&size=1", {"id": 7, "from": 0, "total": 250, "lines": ["first"]})
-           .on("GET", "/api/v1/batches/7/log?from=150&size=100", {"id": 7, "from": 150, "total": 250,
-                                                                 "lines": [f"line {i}" for i in range(150, 250)]}))
+    api = (
+        FakeApi()
+        .on("POST", SUBMIT, batch("starting"))
+        .on("GET", "/api/v1/batches/7", batch("running"), batch(end))
+        .on("GET", "/api/v1/batches/7/log?from=0&size=1", {"id": 7, "from": 0, "total": 250, "lines": ["first"]})
+        .on(
+            "GET",
+            "/api/v1/batches/7/log?from=150&size=100",
+            {"id": 7, "from": 150, "total": 250, "lines": [f"line {i}" for i in range(150, 250)]},
+        )
+    )
     with pytest.raises(pa.BatchFailed) as err:
         pa.run_batch(api, "daily_rollup", BODY, sleep=lambda s: None)
     assert isinstance(err.value, AirflowFailException)  # no retry: a retry would run the whole job again
@@ -141,8 +175,12 @@ def test_run_batch_fails_at_once_with_the_log_tail_unless_success(end):
 
 
 def test_run_batch_failure_without_a_readable_log():
-    api = (FakeApi().on("POST", SUBMIT, batch("starting")).on("GET", "/api/v1/batches/7", batch("dead"))
-           .on("GET", "/api/v1/batches/7/log?from=0&size=1", pa.ControlPlaneRefused(404, "no log in Livy")))
+    api = (
+        FakeApi()
+        .on("POST", SUBMIT, batch("starting"))
+        .on("GET", "/api/v1/batches/7", batch("dead"))
+        .on("GET", "/api/v1/batches/7/log?from=0&size=1", pa.ControlPlaneRefused(404, "no log in Livy"))
+    )
     with pytest.raises(pa.BatchFailed, match="ended 'dead'; no driver log available"):
         pa.run_batch(api, "daily_rollup", BODY, sleep=lambda s: None)
 
@@ -157,15 +195,22 @@ def test_run_batch_refused_submit_fails_without_polling():
 
 def test_run_batch_waits_through_a_short_outage():
     down = pa.ControlPlaneUnavailable("GET /api/v1/batches/7 answered 503: Livy is down")
-    api = FakeApi().on("POST", SUBMIT, batch("starting")).on(
-        "GET", "/api/v1/batches/7", batch("running"), down, down, batch("running"), down, down, batch("success"))
+    api = (
+        FakeApi()
+        .on("POST", SUBMIT, batch("starting"))
+        .on("GET", "/api/v1/batches/7", batch("running"), down, down, batch("running"), down, down, batch("success"))
+    )
     assert pa.run_batch(api, "daily_rollup", BODY, patience=3, sleep=lambda s: None)["state"] == "success"
 
 
 def test_run_batch_gives_up_after_a_long_outage_and_kills_the_batch():
     down = pa.ControlPlaneUnavailable("no answer from the control plane")
-    api = (FakeApi().on("POST", SUBMIT, batch("starting"))
-           .on("GET", "/api/v1/batches/7", batch("running"), down).on("DELETE", "/api/v1/batches/7", batch("killed")))
+    api = (
+        FakeApi()
+        .on("POST", SUBMIT, batch("starting"))
+        .on("GET", "/api/v1/batches/7", batch("running"), down)
+        .on("DELETE", "/api/v1/batches/7", batch("killed"))
+    )
     with pytest.raises(pa.ControlPlaneUnavailable):
         pa.run_batch(api, "daily_rollup", BODY, patience=3, sleep=lambda s: None)
     assert api.endpoints("GET") == ["/api/v1/batches/7"] * 4
@@ -180,14 +225,19 @@ def test_run_batch_kills_the_batch_when_the_wait_is_cut_short():
         if len(api.calls) > 2:
             raise Timeout()
 
-    api = (FakeApi().on("POST", SUBMIT, batch("starting")).on("GET", "/api/v1/batches/7", batch("running"))
-           .on("DELETE", "/api/v1/batches/7", pa.ControlPlaneUnavailable("down too")))
+    api = (
+        FakeApi()
+        .on("POST", SUBMIT, batch("starting"))
+        .on("GET", "/api/v1/batches/7", batch("running"))
+        .on("DELETE", "/api/v1/batches/7", pa.ControlPlaneUnavailable("down too"))
+    )
     with pytest.raises(Timeout):
         pa.run_batch(api, "daily_rollup", BODY, sleep=sleep)
     assert api.endpoints("DELETE") == ["/api/v1/batches/7"]
 
 
 # ---- PipelineApi over HTTP, with Airflow's HTTP hook and connection --------------------------------
+
 
 def test_pipeline_api_sends_the_key_and_returns_the_json(control_plane):
     control_plane.answer("POST", "/api/v1/jobs/daily_rollup/batches", (201, batch("starting")))
@@ -203,10 +253,17 @@ def test_pipeline_api_sends_the_key_and_returns_the_json(control_plane):
     assert (got.method, got.headers["X-API-Key"]) == ("GET", "test-key")
 
 
-@pytest.mark.parametrize("status,error", [
-    (400, pa.ControlPlaneRefused), (401, pa.ControlPlaneRefused), (404, pa.ControlPlaneRefused),
-    (429, pa.ControlPlaneUnavailable), (502, pa.ControlPlaneUnavailable), (503, pa.ControlPlaneUnavailable),
-])
+@pytest.mark.parametrize(
+    "status,error",
+    [
+        (400, pa.ControlPlaneRefused),
+        (401, pa.ControlPlaneRefused),
+        (404, pa.ControlPlaneRefused),
+        (429, pa.ControlPlaneUnavailable),
+        (502, pa.ControlPlaneUnavailable),
+        (503, pa.ControlPlaneUnavailable),
+    ],
+)
 def test_pipeline_api_maps_errors(control_plane, status, error):
     control_plane.answer("POST", SUBMIT, (status, {"statusCode": status, "message": "what went wrong"}))
     with pytest.raises(error, match=f"POST {SUBMIT} answered {status}: what went wrong") as err:

@@ -15,6 +15,7 @@ if [ -z "${JAVA17_HOME:-}" ]; then
   done
 fi
 JAVA17_HOME="${JAVA17_HOME:-${JAVA_HOME:-/usr}}"
+# shellcheck disable=SC2034 # read by the service files that source this one
 JAVA="$JAVA17_HOME/bin/java"
 
 if [ -t 1 ]; then C_OK=$'\e[32m'; C_ERR=$'\e[31m'; C_DIM=$'\e[2m'; C_OFF=$'\e[0m'; else C_OK=; C_ERR=; C_DIM=; C_OFF=; fi

@@ -10,7 +10,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 
-ALL_SERVICES=(${STACK_SERVICES:-kafka cassandra livy airflow api})
+read -r -a ALL_SERVICES <<<"${STACK_SERVICES:-kafka cassandra livy airflow api}"
 for s in "${ALL_SERVICES[@]}"; do
   # shellcheck disable=SC1090
   source "$HERE/$s/service.sh"

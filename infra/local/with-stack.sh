@@ -15,6 +15,7 @@ started=()
 for s in "${services[@]}"; do
   running_pid "$s" >/dev/null || started+=("$s")
 done
+# shellcheck disable=SC2317 # run by the EXIT trap, which shellcheck does not follow
 cleanup() {
   if [ ${#started[@]} -gt 0 ]; then
     step "stopping what this run started: ${started[*]}"

@@ -1,10 +1,11 @@
 """One local SparkSession for the whole run: starting a JVM takes seconds, a query on a handful of
 rows takes milliseconds."""
+
 from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
@@ -50,10 +51,7 @@ def kafka_df(spark):
     """kafka_df([...]) -> a DataFrame shaped like the Kafka source's rows, one per value (str or None)."""
 
     def make(values: list[str | None], topic: str = "users_created") -> DataFrame:
-        rows = [
-            (topic, 0, offset, None if v is None else bytearray(v.encode("utf-8")))
-            for offset, v in enumerate(values)
-        ]
+        rows = [(topic, 0, offset, None if v is None else bytearray(v.encode("utf-8"))) for offset, v in enumerate(values)]
         return spark.createDataFrame(rows, KAFKA_SCHEMA)
 
     return make
@@ -66,8 +64,13 @@ def records(spark):
 
     def make(items: list[tuple[str, str | None]]) -> DataFrame:
         rows = [
-            (topic, 0, offset, datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc) + timedelta(seconds=offset),
-             None if v is None else bytearray(v.encode("utf-8")))
+            (
+                topic,
+                0,
+                offset,
+                datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC) + timedelta(seconds=offset),
+                None if v is None else bytearray(v.encode("utf-8")),
+            )
             for offset, (topic, v) in enumerate(items)
         ]
         return spark.createDataFrame(rows, "topic string, partition int, offset long, timestamp timestamp, value binary")

@@ -6,11 +6,12 @@ single-partition SELECTs), keeps tables in memory with a TTL per cell as Cassand
 not rewritten expires even if its row is updated), and answers LWTs with `[applied]` and the current
 values. Time comes from a FakeClock that the tests move.
 """
+
 from __future__ import annotations
 
 import re
 from collections import namedtuple
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cassandra import InvalidRequest
 
@@ -20,7 +21,7 @@ MARKER = "__row_marker__"  # what an INSERT leaves besides its cells (an UPDATE 
 class FakeClock:
     """monotonic() and now() moving together; sleep() moves them instead of waiting."""
 
-    def __init__(self, start: datetime = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)):
+    def __init__(self, start: datetime = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)):
         self.start, self.elapsed = start, 0.0
 
     def monotonic(self) -> float:
@@ -103,7 +104,7 @@ class FakeSession:
                 current = self._live(table, key)
                 if current:
                     return [self._answer(False, current)]
-            self._write(table, key, dict(zip(columns[1:], values[1:])), ttl, marker=True)
+            self._write(table, key, dict(zip(columns[1:], values[1:], strict=True)), ttl, marker=True)
             return [self._answer(True)] if m[4] else []
         if m := re.fullmatch(r"UPDATE (\w+)( USING TTL \?)? SET (.+?) WHERE (\w+) = \?(?: IF (\w+) = \?)?", cql):
             table, assignments = m[1], [a.split("=")[0].strip() for a in m[3].split(",")]
@@ -113,7 +114,7 @@ class FakeSession:
                 current = self._live(table, key)
                 if (current or {}).get(m[5]) != p[len(assignments) + 1]:
                     return [self._answer(False, current, m[5])]
-            self._write(table, key, dict(zip(assignments, values)), ttl, marker=False)
+            self._write(table, key, dict(zip(assignments, values, strict=True)), ttl, marker=False)
             return [self._answer(True)] if m[5] else []
         if m := re.fullmatch(r"DELETE FROM (\w+) WHERE (\w+) = \?(?: IF (\w+) = \?)?", cql):
             table, key = m[1], p[0]
@@ -160,5 +161,5 @@ class FakeSession:
 def _out(value):
     # The driver returns timestamps as naive datetimes in UTC.
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
     return value

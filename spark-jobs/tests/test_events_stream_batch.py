@@ -1,11 +1,12 @@
 """events_stream's micro-batch function on a local SparkSession: what it writes to which table,
 and the line it prints (the Spark Cassandra connector, the minute recount and the bucket index
 replaced by fakes); then the recount and the index over a fake driver session."""
+
 from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -20,12 +21,13 @@ SOURCES = {"ingest.orders": "orders", DLQ: "orders"}
 
 
 def envelope(event_id, received_at="2026-01-01T12:00:00.000Z", **extra):
-    return json.dumps({"eventId": event_id, "source": "orders", "receivedAt": received_at,
-                       "payload": {"order_id": "o-1", "amount": 1}, **extra})
+    return json.dumps(
+        {"eventId": event_id, "source": "orders", "receivedAt": received_at, "payload": {"order_id": "o-1", "amount": 1}, **extra}
+    )
 
 
 def utc_ms(*args) -> int:
-    return int(datetime(*args, tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime(*args, tzinfo=UTC).timestamp() * 1000)
 
 
 class Counts:
@@ -66,8 +68,18 @@ def run(records):
         index = Index(written)
         with ThreadPoolExecutor(max_workers=3) as pool:
             stats = events_stream.process_batch(
-                records(items), 12, keyspace="pipeline", counts=counts, index=index, partitions=1, pool=pool,
-                dead_letter_topics=(DLQ,), topic_sources=SOURCES, bucket_seconds=bucket_seconds, write=write)
+                records(items),
+                12,
+                keyspace="pipeline",
+                counts=counts,
+                index=index,
+                partitions=1,
+                pool=pool,
+                dead_letter_topics=(DLQ,),
+                topic_sources=SOURCES,
+                bucket_seconds=bucket_seconds,
+                write=write,
+            )
         return stats, written, counts, index
 
     return go
@@ -87,11 +99,13 @@ def test_a_batch_without_dead_letters_writes_no_dead_letters_table(run, capsys):
 def test_quarantined_events_and_unreadable_records_go_to_dead_letters_and_nowhere_else(run, capsys):
     quarantined = envelope(ID_B, reasons=[{"field": "/amount", "message": "must be number"}], schemaHash="h")
 
-    stats, written, counts, index = run([
-        ("ingest.orders", envelope(ID_A)),
-        (DLQ, quarantined),
-        ("ingest.orders", "not json"),
-    ])
+    stats, written, counts, index = run(
+        [
+            ("ingest.orders", envelope(ID_A)),
+            (DLQ, quarantined),
+            ("ingest.orders", "not json"),
+        ]
+    )
 
     assert [r.event_id for r in written["events_by_bucket"]] == [ID_A]
     # Only the stored event's bucket is listed.
@@ -100,7 +114,10 @@ def test_quarantined_events_and_unreadable_records_go_to_dead_letters_and_nowher
     assert set(rows) == {ID_B, "ingest.orders:0:2"}
     assert (rows[ID_B].source, rows[ID_B].reason, rows[ID_B].schema_hash) == ("orders", pt.QUARANTINED, "h")
     assert (rows["ingest.orders:0:2"].source, rows["ingest.orders:0:2"].reason, rows["ingest.orders:0:2"].raw) == (
-        "orders", pt.INVALID_JSON, "not json")
+        "orders",
+        pt.INVALID_JSON,
+        "not json",
+    )
     # Only the stored event's minute is recounted.
     assert len(counts.minutes) == 1
     assert (stats.rows_read, stats.rows_written, stats.dropped) == (3, 1, 1)
@@ -109,12 +126,15 @@ def test_quarantined_events_and_unreadable_records_go_to_dead_letters_and_nowher
 
 
 def test_events_are_stored_in_the_bucket_of_their_sources_size_and_every_bucket_written_is_listed(run, capsys):
-    stats, written, counts, index = run([
-        ("ingest.orders", envelope(ID_A, received_at="2026-01-01T12:00:01.000Z")),
-        ("ingest.orders", envelope(ID_B, received_at="2026-01-01T12:00:31.000Z")),
-        ("ingest.orders", envelope(ID_B, received_at="2026-01-01T12:00:31.000Z")),  # a retried publish
-        ("ingest.orders", envelope(ID_C, received_at="2026-01-01T12:01:02.000Z")),
-    ], bucket_seconds={"orders": 30})
+    stats, written, counts, index = run(
+        [
+            ("ingest.orders", envelope(ID_A, received_at="2026-01-01T12:00:01.000Z")),
+            ("ingest.orders", envelope(ID_B, received_at="2026-01-01T12:00:31.000Z")),
+            ("ingest.orders", envelope(ID_B, received_at="2026-01-01T12:00:31.000Z")),  # a retried publish
+            ("ingest.orders", envelope(ID_C, received_at="2026-01-01T12:01:02.000Z")),
+        ],
+        bucket_seconds={"orders": 30},
+    )
 
     assert sorted(r.event_id for r in written["events_by_bucket"]) == [ID_A, ID_B, ID_C]
     assert written["events_by_bucket"][0].__fields__ == pt.EVENT_COLUMNS
@@ -173,11 +193,18 @@ def test_a_minute_is_counted_in_the_one_bucket_of_an_hour_that_holds_it(driver):
 
     selects = [params for cql, params in driver.executed if cql.startswith("SELECT")]
     assert [cql for cql, _ in driver.executed][0] == (
-        "SELECT count(*) FROM events_by_bucket WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?")
-    assert selects == [("orders", datetime(2026, 1, 1, 12, tzinfo=timezone.utc),
-                        datetime(2026, 1, 1, 12, 5, tzinfo=timezone.utc), datetime(2026, 1, 1, 12, 6, tzinfo=timezone.utc))]
+        "SELECT count(*) FROM events_by_bucket WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?"
+    )
+    assert selects == [
+        (
+            "orders",
+            datetime(2026, 1, 1, 12, tzinfo=UTC),
+            datetime(2026, 1, 1, 12, 5, tzinfo=UTC),
+            datetime(2026, 1, 1, 12, 6, tzinfo=UTC),
+        )
+    ]
     inserts = [params for cql, params in driver.executed if cql.startswith("INSERT")]
-    assert inserts == [("orders", date(2026, 1, 1), datetime(2026, 1, 1, 12, 5, tzinfo=timezone.utc), 7)]
+    assert inserts == [("orders", date(2026, 1, 1), datetime(2026, 1, 1, 12, 5, tzinfo=UTC), 7)]
 
 
 def test_a_minute_spanning_several_buckets_is_the_sum_of_their_counts(driver):
@@ -187,8 +214,11 @@ def test_a_minute_spanning_several_buckets_is_the_sum_of_their_counts(driver):
     counts.refresh([("clicks", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 5)), ("users", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 5))])
 
     buckets = [params[1] for cql, params in driver.executed if cql.startswith("SELECT")]
-    assert buckets == [datetime(2026, 1, 1, 12, 5, tzinfo=timezone.utc), datetime(2026, 1, 1, 12, 5, 30, tzinfo=timezone.utc),
-                       datetime(2026, 1, 1, 12, tzinfo=timezone.utc)]  # users: not given a size, 1 h
+    assert buckets == [
+        datetime(2026, 1, 1, 12, 5, tzinfo=UTC),
+        datetime(2026, 1, 1, 12, 5, 30, tzinfo=UTC),
+        datetime(2026, 1, 1, 12, tzinfo=UTC),
+    ]  # users: not given a size, 1 h
     inserts = [params for cql, params in driver.executed if cql.startswith("INSERT")]
     assert [(p[0], p[3]) for p in inserts] == [("clicks", 7), ("users", 0)]
 
@@ -196,11 +226,17 @@ def test_a_minute_spanning_several_buckets_is_the_sum_of_their_counts(driver):
 def test_the_bucket_index_lists_each_bucket_once_with_its_size(driver):
     index = events_stream.BucketIndex(driver)
 
-    index.record([("clicks", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 5), 30)] * 2 + [("users", date(2026, 1, 1), utc_ms(2026, 1, 1, 12), 3600)])
+    index.record(
+        [("clicks", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 5), 30)] * 2 + [("users", date(2026, 1, 1), utc_ms(2026, 1, 1, 12), 3600)]
+    )
 
     assert driver.executed == [
-        ("INSERT INTO event_buckets (source, day, bucket, bucket_seconds) VALUES (?, ?, ?, ?)",
-         ("clicks", date(2026, 1, 1), datetime(2026, 1, 1, 12, 5, tzinfo=timezone.utc), 30)),
-        ("INSERT INTO event_buckets (source, day, bucket, bucket_seconds) VALUES (?, ?, ?, ?)",
-         ("users", date(2026, 1, 1), datetime(2026, 1, 1, 12, tzinfo=timezone.utc), 3600)),
+        (
+            "INSERT INTO event_buckets (source, day, bucket, bucket_seconds) VALUES (?, ?, ?, ?)",
+            ("clicks", date(2026, 1, 1), datetime(2026, 1, 1, 12, 5, tzinfo=UTC), 30),
+        ),
+        (
+            "INSERT INTO event_buckets (source, day, bucket, bucket_seconds) VALUES (?, ?, ?, ?)",
+            ("users", date(2026, 1, 1), datetime(2026, 1, 1, 12, tzinfo=UTC), 3600),
+        ),
     ]

@@ -1,19 +1,22 @@
 """events_stream's run as a whole: the exits before Spark starts (main over a fake or unreachable
 Cassandra), and a real local streaming query run under the guard (a rate source stands in for Kafka)."""
+
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from cassandra.cluster import NoHostAvailable
 from pyspark.errors import StreamingQueryException
 
 import events_stream
-import stream_control as sc
+import stream_decisions as sd
 from fake_cassandra import FakeClock, FakeSession
+from stream_guard import StreamGuard, utcnow
+from stream_store import StreamStore
 
 LEASE = "stream:events_stream"
 OTHER = "b" * 32
@@ -31,7 +34,7 @@ def test_unreachable_cassandra_exits_2_at_once_naming_the_host(capfd):
     port = closed_port()
     started = time.monotonic()
     code = events_stream.main(ARGV + ["--cassandra-host", "127.0.0.1", "--cassandra-port", str(port)])
-    assert code == sc.EXIT_CASSANDRA == 2
+    assert code == sd.EXIT_CASSANDRA == 2
     assert time.monotonic() - started < events_stream.CONNECT_TIMEOUT_SECONDS + 5
     out, err = capfd.readouterr()
     line = f"events_stream: cannot reach Cassandra at 127.0.0.1:{port}: NoHostAvailable: ('Unable to connect to any servers'"
@@ -48,21 +51,23 @@ def test_a_missing_contract_table_exits_2(capfd):
 
 
 def test_a_second_copy_exits_3_before_building_spark(capfd, monkeypatch):
-    clock = FakeClock(sc.utcnow())
+    clock = FakeClock(utcnow())
     session = FakeSession(clock, tables=JOB_TABLES)
     session.put("leases", LEASE, ttl=20, holder=OTHER, acquired_at=clock.now())
     session.put("stream_heartbeats", "events_stream", run_id=OTHER, host="h1", pid=77, seen_at=clock.now())
     monkeypatch.setattr(events_stream, "build_spark", lambda args: pytest.fail("Spark built by a second copy"))
     assert events_stream.main(ARGV, connect=lambda *_: session) == 3
     out, err = capfd.readouterr()
-    line = (f"events_stream: another copy holds the stream (run {OTHER}, host h1 pid 77, seen 0 s ago);"
-            " this copy exits without touching the checkpoint\n")
+    line = (
+        f"events_stream: another copy holds the stream (run {OTHER}, host h1 pid 77, seen 0 s ago);"
+        " this copy exits without touching the checkpoint\n"
+    )
     assert out == line and err == line
     assert session.row("stream_heartbeats", "events_stream")["run_id"] == OTHER
 
 
 def test_the_batch_line_carries_the_numbers_and_the_utc_time_it_ended():
-    stats = sc.BatchStats(epoch=12, rows_read=40, rows_written=39, dropped=1, duration_ms=480, lag_ms=910)
+    stats = sd.BatchStats(epoch=12, rows_read=40, rows_written=39, dropped=1, duration_ms=480, lag_ms=910)
     ended = datetime(2026, 1, 1, 13, 0, 1, 250000, tzinfo=timezone(timedelta(hours=1)))
 
     line = events_stream.batch_line(stats, {"invalid_json": 1}, quarantined=2, minutes=1, users=20, at=ended)
@@ -74,9 +79,9 @@ def test_the_batch_line_carries_the_numbers_and_the_utc_time_it_ended():
 
 
 def test_a_batch_without_well_formed_events_has_no_lag():
-    stats = sc.BatchStats(epoch=3, rows_read=2, rows_written=0, dropped=2, duration_ms=90, lag_ms=None)
+    stats = sd.BatchStats(epoch=3, rows_read=2, rows_written=0, dropped=2, duration_ms=90, lag_ms=None)
 
-    line = events_stream.batch_line(stats, {"invalid_json": 2}, quarantined=0, minutes=0, users=0, at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    line = events_stream.batch_line(stats, {"invalid_json": 2}, quarantined=0, minutes=0, users=0, at=datetime(2026, 1, 1, tzinfo=UTC))
 
     assert line == (
         "events_stream batch epoch=3 rows=2 unreadable=2 (invalid_json=2) quarantined=0 minutes=0 users=0 duration_ms=90"
@@ -96,9 +101,9 @@ class Run:
         self.session = FakeSession(FakeClock(), tables=JOB_TABLES)
         self.lines: list[str] = []
         self.hard_exits: list[int] = []
-        self.run = sc.RunInfo("events_stream", "a" * 32, "b-1", "h9", 42, ("users_created",))
-        store = sc.StreamStore(self.session, "events_stream", timeout=1)
-        self.guard = sc.StreamGuard(store, self.run, ttl=3, heartbeat=0.2, say=self.lines.append)
+        self.run = sd.RunInfo("events_stream", "a" * 32, "b-1", "h9", 42, ("users_created",))
+        store = StreamStore(self.session, "events_stream", timeout=1)
+        self.guard = StreamGuard(store, self.run, ttl=3, heartbeat=0.2, say=self.lines.append)
         self.guard.acquire()
         self.listener = events_stream.ProgressToGuard(self.guard, events_stream.APP_NAME)
 
@@ -106,12 +111,14 @@ class Run:
         if self.fail_at is not None and epoch_id >= self.fail_at:
             raise NoHostAvailable("Unable to connect to any servers", {"10.9.9.9:9042": OSError("timed out")})
         rows = df.count()
-        return sc.BatchStats(epoch_id, rows, rows, 0, 1, None)
+        return sd.BatchStats(epoch_id, rows, rows, 0, 1, None)
 
     def start(self):
         self.spark.streams.addListener(self.listener)
         return (
-            self.spark.readStream.format("rate").option("rowsPerSecond", 20).load()
+            self.spark.readStream.format("rate")
+            .option("rowsPerSecond", 20)
+            .load()
             .writeStream.queryName(events_stream.APP_NAME)
             .foreachBatch(events_stream.guarded_batch(self.guard, self.process))
             .option("checkpointLocation", self.checkpoint)
@@ -165,7 +172,7 @@ def test_a_stolen_lease_stops_the_query_with_3_and_writes_nothing_more(spark, tm
     run = Run(spark, tmp_path)
     thread = run.go()
     run.wait_for_batches()
-    run.session.put("leases", LEASE, holder=OTHER, acquired_at=sc.utcnow())
+    run.session.put("leases", LEASE, holder=OTHER, acquired_at=utcnow())
     thread.join(60)
     assert run.result == {"code": 3}
     assert run.session.row("leases", LEASE)["holder"] == OTHER
@@ -181,7 +188,6 @@ def test_a_failed_query_is_reported_with_its_python_error(spark, tmp_path):
     assert isinstance(run.result.get("error"), StreamingQueryException)
     row = run.heartbeat()
     assert row["state"] == "failed"
-    assert row["last_error"] == (
-        "NoHostAvailable: ('Unable to connect to any servers', {'10.9.9.9:9042': OSError('timed out')})")
+    assert row["last_error"] == ("NoHostAvailable: ('Unable to connect to any servers', {'10.9.9.9:9042': OSError('timed out')})")
     assert run.session.row("leases", LEASE) is None
     assert run.lines[-1] == f"events_stream: failed: {row['last_error']}"

@@ -1,4 +1,5 @@
 """Both jobs' command lines, parsed without starting Spark."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,14 @@ def test_importing_the_jobs_starts_no_spark():
         "assert SparkContext._active_spark_context is None\n"
         "assert SparkContext._gateway is None\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=JOBS_DIR, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(JOBS_DIR)})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=JOBS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(JOBS_DIR)},
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -36,7 +43,11 @@ def test_events_stream_defaults():
     assert args.topics == ["users_created", "ingest.orders"]
     assert args.checkpoint_dir == "/tmp/cp"
     assert (args.kafka_bootstrap, args.cassandra_host, args.cassandra_port, args.keyspace) == (
-        "127.0.0.1:9092", "127.0.0.1", 9042, "pipeline")
+        "127.0.0.1:9092",
+        "127.0.0.1",
+        9042,
+        "pipeline",
+    )
     assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (250, "earliest", 20000)
     assert (args.min_offsets_per_trigger, args.max_trigger_delay_ms) == (1000, 1000)
     assert (args.batch_id, args.lease_ttl_seconds, args.heartbeat_seconds) == ("", 30, 3)
@@ -49,25 +60,56 @@ def test_events_stream_takes_each_sources_bucket_size():
 
 
 def test_events_stream_takes_the_sources_of_the_topics_and_the_dead_letter_topics():
-    args = events_stream.parse_args([
-        "--topics", "users_created,ingest.orders,ingest.orders.dlq", "--checkpoint-dir", "/cp",
-        "--topic-sources", "users_created=users, ingest.orders=orders,ingest.orders.dlq=orders",
-        "--dead-letter-topics", "ingest.orders.dlq",
-    ])
+    args = events_stream.parse_args(
+        [
+            "--topics",
+            "users_created,ingest.orders,ingest.orders.dlq",
+            "--checkpoint-dir",
+            "/cp",
+            "--topic-sources",
+            "users_created=users, ingest.orders=orders,ingest.orders.dlq=orders",
+            "--dead-letter-topics",
+            "ingest.orders.dlq",
+        ]
+    )
     assert args.topic_sources == {"users_created": "users", "ingest.orders": "orders", "ingest.orders.dlq": "orders"}
     assert args.dead_letter_topics == ["ingest.orders.dlq"]
 
 
 def test_events_stream_takes_every_flag():
-    args = events_stream.parse_args([
-        "--topics", "t1", "--kafka-bootstrap", "k1:9092,k2:9092", "--cassandra-host", "c1,c2",
-        "--cassandra-port", "19042", "--keyspace", "ks", "--checkpoint-dir", "/cp", "--trigger-ms", "250",
-        "--starting-offsets", '{"t1":{"0":42}}', "--max-offsets-per-trigger", "5",
-        "--min-offsets-per-trigger", "3", "--max-trigger-delay-ms", "1500",
-        "--batch-id", "b-17", "--lease-ttl-seconds", "9", "--heartbeat-seconds", "3",
-    ])
-    assert (args.kafka_bootstrap, args.cassandra_host, args.cassandra_port, args.keyspace) == (
-        "k1:9092,k2:9092", "c1,c2", 19042, "ks")
+    args = events_stream.parse_args(
+        [
+            "--topics",
+            "t1",
+            "--kafka-bootstrap",
+            "k1:9092,k2:9092",
+            "--cassandra-host",
+            "c1,c2",
+            "--cassandra-port",
+            "19042",
+            "--keyspace",
+            "ks",
+            "--checkpoint-dir",
+            "/cp",
+            "--trigger-ms",
+            "250",
+            "--starting-offsets",
+            '{"t1":{"0":42}}',
+            "--max-offsets-per-trigger",
+            "5",
+            "--min-offsets-per-trigger",
+            "3",
+            "--max-trigger-delay-ms",
+            "1500",
+            "--batch-id",
+            "b-17",
+            "--lease-ttl-seconds",
+            "9",
+            "--heartbeat-seconds",
+            "3",
+        ]
+    )
+    assert (args.kafka_bootstrap, args.cassandra_host, args.cassandra_port, args.keyspace) == ("k1:9092,k2:9092", "c1,c2", 19042, "ks")
     assert (args.trigger_ms, args.starting_offsets, args.max_offsets_per_trigger) == (250, '{"t1":{"0":42}}', 5)
     assert (args.min_offsets_per_trigger, args.max_trigger_delay_ms) == (3, 1500)
     assert (args.batch_id, args.lease_ttl_seconds, args.heartbeat_seconds) == ("b-17", 9, 3)
@@ -115,10 +157,16 @@ def test_daily_rollup_args():
     assert args.day == date(2026, 1, 1)
     assert args.sources == ["users", "orders"]
     assert (args.cassandra_host, args.cassandra_port, args.keyspace) == ("127.0.0.1", 9042, "pipeline")
-    args = daily_rollup.parse_args(["--day", "2024-02-29", "--sources", "clicks", "--cassandra-host", "c1",
-                                    "--cassandra-port", "9142", "--keyspace", "ks"])
+    args = daily_rollup.parse_args(
+        ["--day", "2024-02-29", "--sources", "clicks", "--cassandra-host", "c1", "--cassandra-port", "9142", "--keyspace", "ks"]
+    )
     assert (args.day, args.sources, args.cassandra_host, args.cassandra_port, args.keyspace) == (
-        date(2024, 2, 29), ["clicks"], "c1", 9142, "ks")
+        date(2024, 2, 29),
+        ["clicks"],
+        "c1",
+        9142,
+        "ks",
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from pyspark.sql import functions as F
@@ -16,8 +16,13 @@ ID_D = "0190a5e4-7c1b-7def-8000-000000000004"
 
 
 def envelope(event_id=ID_A, source="users", received_at="2026-01-01T12:00:30.250Z", payload=None, **extra):
-    body = {"eventId": event_id, "source": source, "receivedAt": received_at,
-            "payload": {"name": "Ada Lovelace"} if payload is None else payload, **extra}
+    body = {
+        "eventId": event_id,
+        "source": source,
+        "receivedAt": received_at,
+        "payload": {"name": "Ada Lovelace"} if payload is None else payload,
+        **extra,
+    }
     return json.dumps({k: v for k, v in body.items() if v is not ...})
 
 
@@ -31,7 +36,7 @@ def ms(col: str):
 
 
 def utc(*args) -> int:
-    return epoch_ms(datetime(*args, tzinfo=timezone.utc))
+    return epoch_ms(datetime(*args, tzinfo=UTC))
 
 
 # --- parse_envelopes / classify_envelopes -------------------------------------------------------
@@ -39,8 +44,7 @@ def utc(*args) -> int:
 
 def test_parse_envelopes_extracts_the_columns_the_tables_need(kafka_df):
     events, rejected = pt.parse_envelopes(
-        kafka_df([envelope(event_id=ID_A.upper(), key="ada@example.com",
-                           payload={"name": "Ada", "tags": ["x", {"y": 1}]})])
+        kafka_df([envelope(event_id=ID_A.upper(), key="ada@example.com", payload={"name": "Ada", "tags": ["x", {"y": 1}]})])
     )
     types = {f.name: f.dataType for f in events.schema.fields}
     assert types["received_at"] == T.TimestampType()
@@ -59,8 +63,10 @@ def test_parse_envelopes_extracts_the_columns_the_tables_need(kafka_df):
 
 
 def test_payload_is_kept_as_compact_json_text(kafka_df):
-    raw = '{"eventId":"%s","source":"clicks","receivedAt":"2026-01-01T00:00:00.000Z",' \
-          '"payload": { "page" : "/a b",  "xy" : [ 1 , 2 ] , "n": {"m": null} }}' % ID_A
+    raw = (
+        '{"eventId":"' + ID_A + '","source":"clicks","receivedAt":"2026-01-01T00:00:00.000Z",'
+        '"payload": { "page" : "/a b",  "xy" : [ 1 , 2 ] , "n": {"m": null} }}'
+    )
     [row] = pt.parse_envelopes(kafka_df([raw]))[0].select("payload", "key").collect()
     assert row.payload == '{"page":"/a b","xy":[1,2],"n":{"m":null}}'
     assert row.key is None
@@ -70,7 +76,7 @@ def test_payload_is_kept_as_compact_json_text(kafka_df):
     "value, reason",
     [
         ("not json at all", pt.INVALID_JSON),
-        ('[{"eventId": "%s"}]' % ID_A, pt.INVALID_JSON),
+        ('[{"eventId": "' + ID_A + '"}]', pt.INVALID_JSON),
         ("", pt.INVALID_JSON),
         (None, pt.INVALID_JSON),
         (envelope(event_id=...), pt.MISSING_EVENT_ID),
@@ -94,20 +100,21 @@ def test_malformed_envelopes_are_dropped_with_their_reason(kafka_df, value, reas
 
 def test_duplicate_event_ids_are_kept_once(kafka_df):
     events, _ = pt.parse_envelopes(
-        kafka_df([envelope(event_id=ID_A), envelope(event_id=ID_B), envelope(event_id=ID_A.upper()),
-                  envelope(event_id=ID_A)])
+        kafka_df([envelope(event_id=ID_A), envelope(event_id=ID_B), envelope(event_id=ID_A.upper()), envelope(event_id=ID_A)])
     )
     assert sorted(r.event_id for r in events.collect()) == [ID_A, ID_B]
 
 
 def test_day_and_minute_split_at_utc_midnight(kafka_df):
     events, _ = pt.parse_envelopes(
-        kafka_df([
-            envelope(event_id=ID_A, received_at="2025-12-31T23:59:59.999Z"),
-            envelope(event_id=ID_B, received_at="2026-01-01T00:00:00.000Z"),
-            # 01:30 at +02:00 is 23:30 UTC the day before.
-            envelope(event_id=ID_C, received_at="2026-01-01T01:30:00.000+02:00"),
-        ])
+        kafka_df(
+            [
+                envelope(event_id=ID_A, received_at="2025-12-31T23:59:59.999Z"),
+                envelope(event_id=ID_B, received_at="2026-01-01T00:00:00.000Z"),
+                # 01:30 at +02:00 is 23:30 UTC the day before.
+                envelope(event_id=ID_C, received_at="2026-01-01T01:30:00.000+02:00"),
+            ]
+        )
     )
     got = {r.event_id: (r.day, r.minute) for r in events.select("event_id", "day", ms("minute")).collect()}
     assert got == {
@@ -139,7 +146,7 @@ def test_kafka_coordinates_are_optional(spark):
 
 def test_to_event_rows_matches_the_events_by_bucket_table(kafka_df):
     events, _ = pt.parse_envelopes(kafka_df([envelope(event_id=ID_A, key="k1")]))
-    processed_at = datetime(2026, 1, 1, 12, 0, 31, 500_000, tzinfo=timezone.utc)
+    processed_at = datetime(2026, 1, 1, 12, 0, 31, 500_000, tzinfo=UTC)
     rows = pt.to_event_rows(events, processed_at)
     assert rows.columns == pt.EVENT_COLUMNS == ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at"]
     [row] = rows.select("event_id", "key", ms("processed_at"), ms("received_at"), ms("bucket")).collect()
@@ -154,12 +161,17 @@ def test_to_event_rows_matches_the_events_by_bucket_table(kafka_df):
 
 def test_each_event_goes_into_the_bucket_of_its_sources_size(kafka_df):
     sizes = {"users": 3600, "clicks": 30, "orders": 86400}
-    classified = pt.classify_envelopes(kafka_df([
-        envelope(event_id=ID_A, source="users", received_at="2026-01-01T12:59:59.999Z"),
-        envelope(event_id=ID_B, source="clicks", received_at="2026-01-01T12:00:59.999Z"),
-        envelope(event_id=ID_C, source="orders", received_at="2026-01-01T23:59:59.999Z"),
-        envelope(event_id=ID_D, source="other", received_at="2026-01-01T00:30:00.000Z"),  # not given: 1 h
-    ]), bucket_seconds=sizes)
+    classified = pt.classify_envelopes(
+        kafka_df(
+            [
+                envelope(event_id=ID_A, source="users", received_at="2026-01-01T12:59:59.999Z"),
+                envelope(event_id=ID_B, source="clicks", received_at="2026-01-01T12:00:59.999Z"),
+                envelope(event_id=ID_C, source="orders", received_at="2026-01-01T23:59:59.999Z"),
+                envelope(event_id=ID_D, source="other", received_at="2026-01-01T00:30:00.000Z"),  # not given: 1 h
+            ]
+        ),
+        bucket_seconds=sizes,
+    )
     got = {r.event_id: (r.bucket_seconds, r.bucket) for r in classified.select("event_id", "bucket_seconds", ms("bucket")).collect()}
     assert got == {
         ID_A: (3600, utc(2026, 1, 1, 12, 0)),
@@ -169,16 +181,19 @@ def test_each_event_goes_into_the_bucket_of_its_sources_size(kafka_df):
     }
 
 
-@pytest.mark.parametrize("seconds,received_at,start", [
-    (1, "2026-01-01T10:00:00.999Z", (2026, 1, 1, 10, 0, 0)),
-    (5, "2026-01-01T10:00:09.999Z", (2026, 1, 1, 10, 0, 5)),
-    (600, "2026-01-01T10:19:59.999Z", (2026, 1, 1, 10, 10)),
-    (600, "2026-01-01T10:20:00.000Z", (2026, 1, 1, 10, 20)),
-    (90, "2026-01-01T00:02:59.000Z", (2026, 1, 1, 0, 1, 30)),
-    (43200, "2026-01-01T11:59:59.999Z", (2026, 1, 1, 0, 0)),
-    (43200, "2026-01-01T12:00:00.000Z", (2026, 1, 1, 12, 0)),
-    (3600, "1969-12-31T23:30:00.000Z", (1969, 12, 31, 23, 0)),  # before the epoch: still the start below
-])
+@pytest.mark.parametrize(
+    "seconds,received_at,start",
+    [
+        (1, "2026-01-01T10:00:00.999Z", (2026, 1, 1, 10, 0, 0)),
+        (5, "2026-01-01T10:00:09.999Z", (2026, 1, 1, 10, 0, 5)),
+        (600, "2026-01-01T10:19:59.999Z", (2026, 1, 1, 10, 10)),
+        (600, "2026-01-01T10:20:00.000Z", (2026, 1, 1, 10, 20)),
+        (90, "2026-01-01T00:02:59.000Z", (2026, 1, 1, 0, 1, 30)),
+        (43200, "2026-01-01T11:59:59.999Z", (2026, 1, 1, 0, 0)),
+        (43200, "2026-01-01T12:00:00.000Z", (2026, 1, 1, 12, 0)),
+        (3600, "1969-12-31T23:30:00.000Z", (1969, 12, 31, 23, 0)),  # before the epoch: still the start below
+    ],
+)
 def test_bucket_start_truncates_to_the_size(kafka_df, seconds, received_at, start):
     classified = pt.classify_envelopes(kafka_df([envelope(source="s", received_at=received_at)]), bucket_seconds={"s": seconds})
     [row] = classified.select(ms("bucket")).collect()
@@ -208,8 +223,13 @@ def test_a_minute_overlaps_one_bucket_of_a_minute_or_more_and_several_shorter_on
 def test_split_bucket_seconds():
     assert pt.split_bucket_seconds(" users=3600, clicks = 30,,") == {"users": 3600, "clicks": 30}
     assert pt.split_bucket_seconds("") == {}
-    for bad, message in [("users=7", "divide a day"), ("users=0", "divide a day"), ("users=172800", "divide a day"),
-                         ("users=1h", "not a whole number"), ("users", "expected name=value")]:
+    for bad, message in [
+        ("users=7", "divide a day"),
+        ("users=0", "divide a day"),
+        ("users=172800", "divide a day"),
+        ("users=1h", "not a whole number"),
+        ("users", "expected name=value"),
+    ]:
         with pytest.raises(ValueError, match=message):
             pt.split_bucket_seconds(bad)
 
@@ -226,17 +246,28 @@ def test_rollup_partitions_are_the_bucket_starts_of_each_source():
 
 def test_user_rows_split_a_full_name_and_keep_explicit_names(kafka_df):
     events, _ = pt.parse_envelopes(
-        kafka_df([
-            envelope(event_id=ID_A, payload={"name": "  Mary Ann  Smith ", "email": "m@example.com",
-                                             "post_code": 12345, "gender": "female"}),
-            envelope(event_id=ID_B, payload={"name": "Ada Lovelace", "first_name": "Augusta", "last_name": "King",
-                                             "post_code": "SW1A 1AA", "phone": "+44 20", "dob": "1815-12-10",
-                                             "picture": "https://example.com/a.png"}),
-            envelope(event_id=ID_C, payload={"name": "Cher"}),
-            envelope(event_id=ID_D, payload={"email": "anon@example.com"}),
-            envelope(event_id="0190a5e4-7c1b-7def-8000-0000000000ff", source="orders",
-                     payload={"name": "Not A User"}),
-        ])
+        kafka_df(
+            [
+                envelope(
+                    event_id=ID_A, payload={"name": "  Mary Ann  Smith ", "email": "m@example.com", "post_code": 12345, "gender": "female"}
+                ),
+                envelope(
+                    event_id=ID_B,
+                    payload={
+                        "name": "Ada Lovelace",
+                        "first_name": "Augusta",
+                        "last_name": "King",
+                        "post_code": "SW1A 1AA",
+                        "phone": "+44 20",
+                        "dob": "1815-12-10",
+                        "picture": "https://example.com/a.png",
+                    },
+                ),
+                envelope(event_id=ID_C, payload={"name": "Cher"}),
+                envelope(event_id=ID_D, payload={"email": "anon@example.com"}),
+                envelope(event_id="0190a5e4-7c1b-7def-8000-0000000000ff", source="orders", payload={"name": "Not A User"}),
+            ]
+        )
     )
     rows = pt.user_rows(events)
     assert rows.columns == pt.USER_COLUMNS
@@ -263,18 +294,23 @@ def test_user_rows_keep_received_at(kafka_df):
 
 def test_batch_summary_counts_records_and_drops(kafka_df):
     classified = pt.classify_envelopes(
-        kafka_df([
-            envelope(event_id=ID_A, received_at="2026-01-01T10:00:01.000Z"),
-            envelope(event_id=ID_A, received_at="2026-01-01T10:00:01.000Z"),  # a retried publish
-            envelope(event_id=ID_B, received_at="2026-01-01T10:00:59.999Z"),
-            envelope(event_id=ID_C, received_at="2026-01-01T10:01:00.000Z"),
-            "garbage",
-            envelope(event_id="nope"),
-            envelope(event_id="nope-2"),
-        ])
+        kafka_df(
+            [
+                envelope(event_id=ID_A, received_at="2026-01-01T10:00:01.000Z"),
+                envelope(event_id=ID_A, received_at="2026-01-01T10:00:01.000Z"),  # a retried publish
+                envelope(event_id=ID_B, received_at="2026-01-01T10:00:59.999Z"),
+                envelope(event_id=ID_C, received_at="2026-01-01T10:01:00.000Z"),
+                "garbage",
+                envelope(event_id="nope"),
+                envelope(event_id="nope-2"),
+            ]
+        )
     )
-    rows = pt.batch_summary(classified).select(
-        "error", "source", "day", ms("minute"), ms("bucket"), "bucket_seconds", "records", ms("oldest")).collect()
+    rows = (
+        pt.batch_summary(classified)
+        .select("error", "source", "day", ms("minute"), ms("bucket"), "bucket_seconds", "records", ms("oldest"))
+        .collect()
+    )
     got = {(r.error, r.minute): (r.source, r.day, r.bucket, r.bucket_seconds, r.records, r.oldest) for r in rows}
     hour = utc(2026, 1, 1, 10, 0)
     assert got == {
@@ -286,11 +322,16 @@ def test_batch_summary_counts_records_and_drops(kafka_df):
 
 
 def test_batch_summary_splits_a_minute_by_its_buckets_when_they_are_shorter(kafka_df):
-    classified = pt.classify_envelopes(kafka_df([
-        envelope(event_id=ID_A, received_at="2026-01-01T10:00:01.000Z"),
-        envelope(event_id=ID_B, received_at="2026-01-01T10:00:29.999Z"),
-        envelope(event_id=ID_C, received_at="2026-01-01T10:00:30.000Z"),
-    ]), bucket_seconds={"users": 30})
+    classified = pt.classify_envelopes(
+        kafka_df(
+            [
+                envelope(event_id=ID_A, received_at="2026-01-01T10:00:01.000Z"),
+                envelope(event_id=ID_B, received_at="2026-01-01T10:00:29.999Z"),
+                envelope(event_id=ID_C, received_at="2026-01-01T10:00:30.000Z"),
+            ]
+        ),
+        bucket_seconds={"users": 30},
+    )
     rows = pt.batch_summary(classified).select(ms("minute"), ms("bucket"), "bucket_seconds", "records").collect()
     assert sorted(tuple(r) for r in rows) == [
         (utc(2026, 1, 1, 10, 0), utc(2026, 1, 1, 10, 0), 30, 2),
@@ -300,7 +341,7 @@ def test_batch_summary_splits_a_minute_by_its_buckets_when_they_are_shorter(kafk
 
 def _stored_events(spark, rows):
     return spark.createDataFrame(
-        [(s, d, datetime.fromisoformat(t).replace(tzinfo=timezone.utc)) for s, d, t in rows],
+        [(s, d, datetime.fromisoformat(t).replace(tzinfo=UTC)) for s, d, t in rows],
         "source string, day date, received_at timestamp",
     )
 
@@ -357,9 +398,15 @@ REASONS = [{"field": "/amount", "message": "must be number"}]
 
 def dead_letter(event_id=ID_A, received_at="2026-01-01T12:00:30.250Z", payload=None, **extra):
     """A dead-letter envelope as POST /ingest writes it for a quarantined order."""
-    return envelope(event_id=event_id, source="orders", received_at=received_at,
-                    payload={"order_id": "o-1", "amount": "ten"} if payload is None else payload,
-                    reasons=REASONS, schemaHash="ab" * 32, **extra)
+    return envelope(
+        event_id=event_id,
+        source="orders",
+        received_at=received_at,
+        payload={"order_id": "o-1", "amount": "ten"} if payload is None else payload,
+        reasons=REASONS,
+        schemaHash="ab" * 32,
+        **extra,
+    )
 
 
 def test_a_dead_letter_topic_holds_quarantined_events_not_events_to_store(records):
@@ -380,14 +427,14 @@ def test_without_dead_letter_topics_every_record_is_an_event(records):
 
 
 def test_dead_letter_rows_of_a_quarantined_event_keyed_by_its_event_id_and_receivedat(records):
-    classified = pt.classify_envelopes(
-        records([(DLQ, dead_letter(event_id=ID_A.upper())), (DLQ, dead_letter(event_id=ID_A))]), [DLQ])
+    classified = pt.classify_envelopes(records([(DLQ, dead_letter(event_id=ID_A.upper())), (DLQ, dead_letter(event_id=ID_A))]), [DLQ])
 
     rows = pt.dead_letter_rows(classified, {DLQ: "orders"})
 
     assert rows.columns == pt.DEAD_LETTER_COLUMNS
-    [row] = rows.select(*[c for c in pt.DEAD_LETTER_COLUMNS if c not in ("failed_at", "received_at")],
-                        ms("failed_at"), ms("received_at")).collect()  # the repeated record once
+    [row] = rows.select(
+        *[c for c in pt.DEAD_LETTER_COLUMNS if c not in ("failed_at", "received_at")], ms("failed_at"), ms("received_at")
+    ).collect()  # the repeated record once
     assert (row.source, row.id, row.event_id, row.reason) == ("orders", ID_A, ID_A, pt.QUARANTINED)
     assert row.failed_at == row.received_at == utc(2026, 1, 1, 12, 0, 30, 250_000)
     assert (row.topic, row.partition, row.offset) == (DLQ, 0, 0)
@@ -398,12 +445,14 @@ def test_dead_letter_rows_of_a_quarantined_event_keyed_by_its_event_id_and_recei
 
 def test_dead_letter_rows_of_unreadable_records_keyed_by_topic_partition_offset_under_their_topics_source(records):
     classified = pt.classify_envelopes(
-        records([
-            ("ingest.orders", "not json"),
-            (DLQ, '{"eventId": "oops"}'),
-            ("ingest.elsewhere", envelope(event_id="nope")),
-            ("ingest.orders", envelope(event_id=ID_C, source="orders")),
-        ]),
+        records(
+            [
+                ("ingest.orders", "not json"),
+                (DLQ, '{"eventId": "oops"}'),
+                ("ingest.elsewhere", envelope(event_id="nope")),
+                ("ingest.orders", envelope(event_id=ID_C, source="orders")),
+            ]
+        ),
         [DLQ],
     )
 
@@ -413,7 +462,13 @@ def test_dead_letter_rows_of_unreadable_records_keyed_by_topic_partition_offset_
     assert set(got) == {"ingest.orders:0:0", f"{DLQ}:0:1", "ingest.elsewhere:0:2"}
     first = got["ingest.orders:0:0"]
     assert (first.source, first.reason, first.raw, first.topic, first.partition, first.offset) == (
-        "orders", pt.INVALID_JSON, "not json", "ingest.orders", 0, 0)
+        "orders",
+        pt.INVALID_JSON,
+        "not json",
+        "ingest.orders",
+        0,
+        0,
+    )
     assert first.failed_at == utc(2026, 1, 2, 3, 4, 5)
     assert (first.event_id, first.payload, first.reasons, first.received_at) == (None, None, None, None)
     assert (got[f"{DLQ}:0:1"].source, got[f"{DLQ}:0:1"].reason) == ("orders", pt.INVALID_EVENT_ID)
@@ -430,12 +485,14 @@ def test_dead_letter_rows_are_the_same_for_the_same_records(records):
 
 def test_batch_summary_counts_quarantined_events_apart_from_the_minutes_to_recount(records):
     classified = pt.classify_envelopes(
-        records([
-            ("ingest.orders", envelope(event_id=ID_B, source="orders", received_at="2026-01-01T10:00:01.000Z")),
-            (DLQ, dead_letter(event_id=ID_A)),
-            (DLQ, dead_letter(event_id=ID_C)),
-            (DLQ, "garbage"),
-        ]),
+        records(
+            [
+                ("ingest.orders", envelope(event_id=ID_B, source="orders", received_at="2026-01-01T10:00:01.000Z")),
+                (DLQ, dead_letter(event_id=ID_A)),
+                (DLQ, dead_letter(event_id=ID_C)),
+                (DLQ, "garbage"),
+            ]
+        ),
         [DLQ],
     )
     rows = pt.batch_summary(classified).select("error", "dead_letter", "source", ms("minute"), "records").collect()
@@ -448,11 +505,17 @@ def test_batch_summary_counts_quarantined_events_apart_from_the_minutes_to_recou
 
 
 def test_a_replayed_event_waits_since_its_replay_not_since_it_was_received(records):
-    classified = pt.classify_envelopes(records([
-        ("ingest.orders", envelope(event_id=ID_A, source="orders", received_at="2026-01-01T10:00:00.000Z",
-                                   replayedAt="2026-01-05T08:00:00.000Z")),
-        ("ingest.orders", envelope(event_id=ID_B, source="orders", received_at="2026-01-05T08:00:00.500Z")),
-    ]))
+    classified = pt.classify_envelopes(
+        records(
+            [
+                (
+                    "ingest.orders",
+                    envelope(event_id=ID_A, source="orders", received_at="2026-01-01T10:00:00.000Z", replayedAt="2026-01-05T08:00:00.000Z"),
+                ),
+                ("ingest.orders", envelope(event_id=ID_B, source="orders", received_at="2026-01-05T08:00:00.500Z")),
+            ]
+        )
+    )
     oldest = {r.minute: r.oldest for r in pt.batch_summary(classified).select(ms("minute"), ms("oldest")).collect()}
     assert oldest == {utc(2026, 1, 1, 10): utc(2026, 1, 5, 8), utc(2026, 1, 5, 8): utc(2026, 1, 5, 8, 0, 0, 500_000)}
     # Stored under its receivedAt all the same: the row it would have been.

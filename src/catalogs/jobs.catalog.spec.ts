@@ -24,7 +24,7 @@ describe('JobsCatalog (spark-jobs/jobs.yaml)', () => {
     expect(jobs.map((j) => j.name)).toEqual(['events_stream', 'daily_rollup']);
     expect(catalog.get('events_stream')).toMatchObject({
       file: 'events_stream.py',
-      pyFiles: ['pipeline_transforms.py', 'stream_control.py'],
+      pyFiles: ['pipeline_names.py', 'job_args.py', 'pipeline_transforms.py', 'stream_decisions.py', 'stream_store.py', 'stream_guard.py'],
       streaming: true,
       provided: ['topics', 'kafka', 'cassandra', 'checkpoint', 'batch'],
     });

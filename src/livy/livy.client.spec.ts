@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { AppConfig } from '../common/config/app-config';
 import { ConflictError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
+import { NamesContract, readContract } from '../common/testing/contracts';
 import { close, listen, send } from '../common/testing/http-server';
 import { rejection } from '../common/testing/rejection';
-import { LivyBatch, LivyClient } from './livy.client';
+import { isTerminal, LivyBatch, LivyClient } from './livy.client';
 
 /** A jobs directory with the files the tests submit; Livy sees it as /jobs (SPARK_JOBS_REMOTE_DIR). */
 const JOBS_DIR = mkdtempSync(join(tmpdir(), 'livy-client-jobs-'));
@@ -22,6 +23,13 @@ const configFor = (url: string, env: Record<string, string> = {}): AppConfig =>
 function axiosError(fields: { code?: string; message?: string; response?: { status: number; data: unknown } }): Error {
   return Object.assign(new Error(fields.message ?? ''), { isAxiosError: true, ...fields });
 }
+
+describe('isTerminal (contracts/names.json, which the DAGs also read)', () => {
+  const { livy } = readContract<NamesContract>('names.json');
+
+  it.each(livy.terminal_states)('%s is final', (state) => expect(isTerminal(state)).toBe(true));
+  it.each([...livy.running_states, livy.lost])('%s is not one of Livy\'s final states', (state) => expect(isTerminal(state)).toBe(false));
+});
 
 describe('LivyClient.mapError', () => {
   it("maps Livy's 400 for a name in use to a ConflictError (409), keeping Livy's message", () => {

@@ -64,7 +64,7 @@ describe('BatchesService.submit', () => {
     const request = submitted(livy);
     expect(request).toEqual({
       file: '/opt/spark-jobs/daily_rollup.py',
-      pyFiles: ['/opt/spark-jobs/pipeline_transforms.py'],
+      pyFiles: ['/opt/spark-jobs/pipeline_names.py', '/opt/spark-jobs/job_args.py', '/opt/spark-jobs/pipeline_transforms.py'],
       name: `daily_rollup-${view.id}`,
       conf: { 'spark.jars.packages': PACKAGES },
       args: ['--day', '2026-01-01', '--sources', 'users,orders', '--cassandra-host', '127.0.0.1', '--cassandra-port', '9042', '--keyspace', 'pipeline'],

@@ -1,5 +1,6 @@
 import type { StreamControl, StreamHeartbeat } from '../cassandra/stream.repository';
-import { backoffMs, errorLine, freshHeartbeat, isUp, microBatchLine, StreamFacts, streamState, StreamState, topicChange } from './stream-state';
+import { readContract } from '../common/testing/contracts';
+import { backoffMs, errorLine, freshHeartbeat, isUp, MicroBatchLine, microBatchLine, StreamFacts, streamState, StreamState, topicChange } from './stream-state';
 
 const NOW = new Date('2026-01-02T12:00:00.000Z');
 const STALE_MS = 15_000;
@@ -173,33 +174,27 @@ describe('errorLine', () => {
   });
 });
 
+/** contracts/micro-batch-lines.json: the lines spark-jobs/events_stream.py prints (its tests check the same text). */
+interface MicroBatchLines {
+  written: { name: string; line: string; parsed: MicroBatchLine }[];
+  older: { name: string; line: string; parsed: MicroBatchLine }[];
+  not_batch_lines: string[];
+}
+const LINES = readContract<MicroBatchLines>('micro-batch-lines.json');
+
 describe('microBatchLine', () => {
-  it('reads the numbers and the end time of a micro-batch line, whatever the dropped reasons', () => {
-    expect(
-      microBatchLine(
-        'events_stream batch epoch=12 rows=40 unreadable=1 (invalid_json=1) quarantined=2 minutes=1 users=20 duration_ms=480 lag_ms=910 at=2026-01-01T12:00:01.250Z',
-      ),
-    ).toEqual({ epoch: 12, at: '2026-01-01T12:00:01.250Z', rows: 40, dropped: 1, durationMs: 480, lagMs: 910 });
+  it.each(LINES.written.map((c) => [c.name, c.line, c.parsed] as const))(
+    'reads the numbers and the end time of the line the job prints: %s',
+    (_name, line, parsed) => {
+      expect(microBatchLine(line)).toEqual(parsed);
+    },
+  );
+
+  it.each(LINES.older.map((c) => [c.name, c.line, c.parsed] as const))('takes the line of an older job, %s', (_name, line, parsed) => {
+    expect(microBatchLine(line)).toEqual({ at: undefined, lagMs: undefined, ...parsed });
   });
 
-  it('takes the line of an older job, without lag or end time', () => {
-    expect(microBatchLine('  events_stream batch epoch=3 rows=2 dropped=2 minutes=0 users=0 duration_ms=90  ')).toEqual({
-      epoch: 3,
-      at: undefined,
-      rows: 2,
-      dropped: 2,
-      durationMs: 90,
-      lagMs: undefined,
-    });
-  });
-
-  it.each([
-    'events_stream started run=a4db topics=users_created',
-    'events_stream: stopped',
-    'events_stream batch epoch=x rows=40 dropped=0 duration_ms=480',
-    'events_stream batch epoch=12 dropped=0 duration_ms=480',
-    '26/11/30 15:55:36 WARN ResolveWriteToStream: events_stream batch epoch=1 rows=1 dropped=0 duration_ms=1',
-  ])('answers nothing for %s', (line) => expect(microBatchLine(line)).toBeUndefined());
+  it.each(LINES.not_batch_lines)('answers nothing for %s', (line) => expect(microBatchLine(line)).toBeUndefined());
 
   it('drops an end time that is no time', () => {
     expect(microBatchLine('events_stream batch epoch=1 rows=1 dropped=0 duration_ms=5 at=soon')?.at).toBeUndefined();

@@ -8,6 +8,7 @@ import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import { BadRequestError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
+import { NamesContract, readContract } from '../common/testing/contracts';
 import { FakeLivy } from '../livy/testing/fake-livy';
 import { BatchesService } from './batches.service';
 import { STREAM_JOB, StreamingService } from './streaming.service';
@@ -16,7 +17,10 @@ const SOURCES = 'sources:\n  users: { topic: users_created }\n  orders: {}\n';
 const TOPICS = ['users_created', 'ingest.orders'];
 /** The bucket sizes of SOURCES, as a copy started with them reports. */
 const BUCKETS = { users: 3600, orders: 3600 };
-const SUPERVISOR_LEASE = 'supervisor:events_stream';
+/** contracts/names.json: the job takes the stream's lease under the same name (spark-jobs/pipeline_names.py). */
+const NAMES = readContract<NamesContract>('names.json');
+const SUPERVISOR_LEASE = NAMES.leases.supervisor;
+const STREAM_LEASE = NAMES.leases.stream;
 const T0 = new Date('2026-01-02T12:00:00.000Z');
 const CASSANDRA_DOWN = 'events_stream: failed: cannot reach Cassandra at 10.9.9.9:9042 (NoHostAvailable)';
 const livyDown = () => new UpstreamUnavailableError('Livy', 'Livy is unavailable: connect ECONNREFUSED 127.0.0.1:8998');
@@ -69,6 +73,12 @@ const after = (ms: number) => jest.advanceTimersByTimeAsync(ms);
 const iso = (ms: number) => new Date(T0.getTime() + ms).toISOString();
 
 fakeClockAndQuietLogs(T0);
+
+describe('the stream job and its leases (contracts/names.json)', () => {
+  it('names the job as the catalog and the Python job do', () => {
+    expect(STREAM_JOB).toBe(NAMES.stream_job);
+  });
+});
 
 describe('StreamingService.status', () => {
   it('is stopped, and desired stopped, when nothing was ever decided or started', async () => {
@@ -534,7 +544,7 @@ describe('StreamingService: a copy that ends on its own', () => {
     await service.start();
     await running();
     // The copy holds the stream's lease (the job takes it itself); then Livy restarts and the copy goes silent.
-    await leases.acquire('stream:events_stream', 'run-1', 30);
+    await leases.acquire(STREAM_LEASE, 'run-1', 30);
     livy.restart();
     await after(20_000);
 
@@ -550,15 +560,15 @@ describe('StreamingService: a copy that ends on its own', () => {
     const { service, livy, leases, started, livyIdOf, running } = setup();
     await service.start();
     await running();
-    await leases.acquire('stream:events_stream', 'run-1', 30);
+    await leases.acquire(STREAM_LEASE, 'run-1', 30);
     livy.setState(await livyIdOf(started()), 'dead');
 
     await service.reconcile();
 
     expect(livy.createBatch).toHaveBeenCalledTimes(2);
     // The dead copy's lease is released for it: the new copy takes it at once instead of waiting out the TTL.
-    expect(leases.release).toHaveBeenCalledWith('stream:events_stream', 'run-1');
-    await expect(leases.holder('stream:events_stream')).resolves.toBeUndefined();
+    expect(leases.release).toHaveBeenCalledWith(STREAM_LEASE, 'run-1');
+    await expect(leases.holder(STREAM_LEASE)).resolves.toBeUndefined();
   });
 
   it('says the batch is gone when Livy forgot it and its heartbeat went stale', async () => {

@@ -60,8 +60,8 @@ stop_all() {
     kill -KILL -- "-$$"
   fi
   # The components are gone; give the seds a moment to drain, then end any straggler of the group.
-  local others i
-  for i in 1 2 3 4; do
+  local others _
+  for _ in 1 2 3 4; do
     # exec: no subshell of ours in the list; -r: zombies (reaped by pid 1 in its own time) do not count.
     local all p; all="$(exec pgrep -g "$$" -r D,R,S,T,t)"; others=""
     for p in $all; do [ "$p" = "$$" ] || others+="$p "; done

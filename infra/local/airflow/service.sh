@@ -116,6 +116,6 @@ airflow_start() {
   fi
   # In a subshell: the exported settings stay out of the caller's environment. Only Airflow's own variables
   # reach its processes (see launch in lib.sh): the API's keys and secrets do not.
-  (airflow_env && cd "$AIRFLOW_STATE" \
+  (airflow_env "$AIRFLOW_STATE" && cd "$AIRFLOW_STATE" \
     && LAUNCH_ENV_KEEP='AIRFLOW* PYTHONUNBUFFERED NO_COLOR USER_PROFILES_URL' launch airflow bash "$AIRFLOW_SRC/run.sh")
 }

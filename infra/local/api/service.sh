@@ -5,7 +5,8 @@ api_timeout() { echo 60; }
 api_grace() { echo 20; }
 api_probe() { curl -fsS -m 3 "http://127.0.0.1:$(api_port)/health/ready" >/dev/null; }
 api_install() {
-  (cd "$ROOT" && [ -d node_modules ] || npm ci --no-audit --no-fund)
+  # Grouped: a failed cd must stop here, not run npm ci in the wrong directory.
+  (cd "$ROOT" && { [ -d node_modules ] || npm ci --no-audit --no-fund; })
   step "building the API"
   (cd "$ROOT" && npm run -s build)
 }

@@ -44,9 +44,9 @@ cassandra_start() {
   if [ "$(id -u)" = 0 ] && [ "${CASSANDRA_MLOCK:-0}" != 1 ] && command -v setpriv >/dev/null; then
     wrap=(setpriv --bounding-set=-ipc_lock --)
   fi
-  local jamm
-  jamm="$(ls "$CASSANDRA_LIBS"/jamm-*.jar 2>/dev/null | head -n1)"
-  [ -n "$jamm" ] || { fail "cassandra: no jamm jar in $CASSANDRA_LIBS (run: stack.sh install cassandra)"; return 1; }
+  local jamm jars=("$CASSANDRA_LIBS"/jamm-*.jar)
+  jamm="${jars[0]}"
+  [ -f "$jamm" ] || { fail "cassandra: no jamm jar in $CASSANDRA_LIBS (run: stack.sh install cassandra)"; return 1; }
   local -a opts extra
   mapfile -t opts < <(cassandra_jvm_options)
   read -r -a extra <<<"${CASSANDRA_JVM_EXTRA:-}"

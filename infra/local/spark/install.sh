@@ -47,7 +47,8 @@ spark_render() {
 spark_install() {
   spark_venv || return 1
   # The pip package's directory is a complete SPARK_HOME (bin/spark-submit, jars/).
-  SPARK_HOME="$(ls -d "$SPARK_VENV"/lib/python3*/site-packages/pyspark 2>/dev/null | head -n1)"
+  local homes=("$SPARK_VENV"/lib/python3*/site-packages/pyspark)
+  SPARK_HOME="${homes[0]}"
   [ -x "$SPARK_HOME/bin/spark-submit" ] || { fail "spark: no bin/spark-submit under $SPARK_VENV"; return 1; }
   SPARK_CONF_DIR="$SPARK_STATE/conf"
   mkdir -p "$SPARK_CONF_DIR" "$SPARK_IVY_DIR" "$SPARK_STATE/tmp"

@@ -1,247 +1,49 @@
-"""stream_control: the pure decisions, then the lease, heartbeat and stop logic over a fake session."""
+"""stream_guard over stream_store: the lease, heartbeat and stop logic against a fake session."""
+
 from __future__ import annotations
 
 import json
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from cassandra import ConsistencyLevel, OperationTimedOut
 from cassandra.cluster import NoHostAvailable
 
-import stream_control as sc
+import stream_decisions as sd
+from cassandra import ConsistencyLevel, OperationTimedOut
 from fake_cassandra import FakeClock, FakeSession
+from stream_guard import LeaseLost, StreamExit, StreamGuard
+from stream_store import StreamStore
 
-NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ME, OTHER = "a" * 32, "b" * 32
 LEASE = "stream:events_stream"
 STREAM = "events_stream"
-
-
-def heartbeat(run_id=OTHER, seen_ago: float | None = 2, naive=True, **extra):
-    seen = None if seen_ago is None else NOW - timedelta(seconds=seen_ago)
-    if seen is not None and naive:
-        seen = seen.replace(tzinfo=None)  # as the driver returns it
-    return {"run_id": run_id, "host": "h1", "pid": 123, "seen_at": seen, **extra}
-
-
-# --- decide_lease -------------------------------------------------------------------------------
-
-
-def decide(answer, hb, ttl=20):
-    return sc.decide_lease(answer, hb, run_id=ME, now=NOW, ttl=ttl)
-
-
-def test_an_applied_insert_takes_the_lease():
-    assert decide({"applied": True}, None).action == sc.TAKE
-
-
-def test_a_lease_already_ours_is_taken():
-    # Our INSERT applied, its answer was lost, and the retry sees our own id as the holder.
-    assert decide({"applied": False, "holder": ME}, None).action == sc.TAKE
-
-
-def test_a_live_holder_makes_this_copy_exit_and_names_it():
-    decision = decide({"applied": False, "holder": OTHER}, heartbeat(seen_ago=2))
-    assert decision.action == sc.EXIT
-    assert decision.holder == OTHER
-    assert decision.reason == f"another copy holds the stream (run {OTHER}, host h1 pid 123, seen 2 s ago)"
-
-
-def test_a_holder_seen_just_under_half_the_ttl_ago_is_alive():
-    assert decide({"applied": False, "holder": OTHER}, heartbeat(seen_ago=9)).action == sc.EXIT
-
-
-def test_freshness_takes_aware_and_naive_timestamps():
-    assert decide({"applied": False, "holder": OTHER}, heartbeat(seen_ago=5, naive=False)).action == sc.EXIT
-
-
-@pytest.mark.parametrize(
-    "hb, why",
-    [
-        (heartbeat(seen_ago=20), "is silent"),  # one TTL old: stale
-        (heartbeat(seen_ago=10), "is silent"),  # half the TTL old: a killed copy, most likely
-        (heartbeat(seen_ago=300), "is silent"),
-        (heartbeat(seen_ago=None), "is silent"),
-        (heartbeat(run_id="c" * 32, seen_ago=1), "has written no heartbeat"),  # the row is another run's
-        (None, "has written no heartbeat"),
-    ],
-)
-def test_a_silent_holder_is_waited_for(hb, why):
-    decision = decide({"applied": False, "holder": OTHER}, hb)
-    assert decision.action == sc.WAIT
-    assert decision.holder == OTHER
-    assert why in decision.reason and OTHER in decision.reason
-
-
-def test_a_lease_row_without_holder_is_waited_for():
-    assert decide({"applied": False, "holder": None}, heartbeat()).action == sc.WAIT
-
-
-# --- stop_reason, renewal_overdue ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "control, reason",
-    [
-        (None, None),
-        ({}, None),
-        ({"desired": "running", "stop_run": None}, None),
-        ({"desired": None, "stop_run": OTHER}, None),
-        ({"desired": "stopped", "stop_run": None}, "desired=stopped"),
-        ({"desired": "Stopped", "stop_run": None}, None),
-        ({"desired": "running", "stop_run": ME}, f"stop_run={ME}"),
-        ({"desired": "stopped", "stop_run": ME}, "desired=stopped"),
-    ],
-)
-def test_stop_reason(control, reason):
-    assert sc.stop_reason(control, ME) == reason
-
-
-def test_renewal_is_overdue_one_heartbeat_before_the_ttl():
-    assert not sc.renewal_overdue(100.0, 116.9, ttl=20, heartbeat=3)
-    assert sc.renewal_overdue(100.0, 117.0, ttl=20, heartbeat=3)
-
-
-# --- error_summary ------------------------------------------------------------------------------
-
-PROXY_TEXT = (
-    "[STREAM_FAILED] Query [id = 1, runId = 2] terminated with exception: An exception was raised by the"
-    " Python Proxy. Return Message: Traceback (most recent call last):\n"
-    '  File "/x/py4j/clientserver.py", line 617, in _call_proxy\n'
-    "    return_value = getattr(self.pool[obj_id], method)(*params)\n"
-    "                   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
-    '  File "events_stream.py", line 1, in run_batch\n'
-    "cassandra.cluster.NoHostAvailable: ('Unable to connect to any servers', {'10.9.9.9:9042': OSError('timed out')})\n"
-)
-
-
-class _JavaThrowable:
-    def __init__(self, name, message, cause=None):
-        self._name, self._message, self._cause = name, message, cause
-
-    def getCause(self):
-        return self._cause
-
-    def getMessage(self):
-        return self._message
-
-    def getClass(self):
-        name = self._name
-        return type("JavaClass", (), {"getSimpleName": lambda self: name})()
-
-
-class _Captured(Exception):
-    def __init__(self, desc, origin):
-        super().__init__(desc)
-        self.desc, self._origin = desc, origin
-
-
-def test_error_summary_of_a_python_exception():
-    error = NoHostAvailable("Unable to connect to any servers", {"10.9.9.9:9042": OSError("timed out")})
-    assert sc.error_summary(error) == (
-        "NoHostAvailable: ('Unable to connect to any servers', {'10.9.9.9:9042': OSError('timed out')})"
-    )
-    assert sc.error_summary(TimeoutError()) == "TimeoutError"
-
-
-def test_error_summary_digs_the_python_exception_out_of_a_stream_failure():
-    assert sc.error_summary(Exception(PROXY_TEXT)) == (
-        "NoHostAvailable: ('Unable to connect to any servers', {'10.9.9.9:9042': OSError('timed out')})"
-    )
-
-
-def test_error_summary_names_the_jvm_cause():
-    origin = _JavaThrowable("StreamingQueryException", "terminated", _JavaThrowable(
-        "SparkConcurrentModificationException",
-        "Multiple streaming queries are concurrently using file:/cp/offsets\n\tat org.apache..."))
-    error = _Captured("[STREAM_FAILED] Query [id = 1] terminated with exception: Multiple streaming ...", origin)
-    assert sc.error_summary(error) == (
-        "SparkConcurrentModificationException: Multiple streaming queries are concurrently using"
-        " file:/cp/offsets at org.apache..."
-    )
-
-
-def test_error_summary_is_one_bounded_line():
-    summary = sc.error_summary(RuntimeError("first\nsecond " + "x" * 1000))
-    assert "\n" not in summary
-    assert len(summary) == sc.ERROR_LIMIT and summary.startswith("RuntimeError: first second x")
-    assert summary.endswith("...")
-
-
-# --- offsets and row values ---------------------------------------------------------------------
 
 PROGRESS = {
     "batchId": 7,
     "numInputRows": 40,
     "durationMs": {"triggerExecution": 612, "addBatch": 480},
-    "sources": [{
-        "description": "KafkaV2[Subscribe[users_created, ingest.orders]]",
-        "startOffset": {"users_created": {"0": 100}},
-        "endOffset": {"users_created": {"10": 5, "2": 45, "0": 123}, "ingest.orders": {"0": 9}},
-    }],
+    "sources": [
+        {
+            "description": "KafkaV2[Subscribe[users_created, ingest.orders]]",
+            "startOffset": {"users_created": {"0": 100}},
+            "endOffset": {"users_created": {"10": 5, "2": 45, "0": 123}, "ingest.orders": {"0": 9}},
+        }
+    ],
 }
 
-
-def test_progress_offsets_are_the_sources_end_offsets():
-    assert sc.progress_offsets(PROGRESS) == {"users_created": {"0": 123, "2": 45, "10": 5}, "ingest.orders": {"0": 9}}
-
-
-def test_progress_offsets_read_json_text_merge_sources_and_skip_other_sources():
-    progress = {"sources": [
-        {"endOffset": json.dumps({"t1": {"0": 1}})},
-        {"endOffset": {"t2": {"1": 2}}},
-        {"endOffset": {"t1": {"1": 3}}},
-        {"endOffset": 42},  # a rate source
-        {"endOffset": None},
-    ]}
-    assert sc.progress_offsets(progress) == {"t1": {"0": 1, "1": 3}, "t2": {"1": 2}}
-    assert sc.progress_offsets({"sources": []}) == {}
-
-
-def test_offsets_json_is_sparks_format_in_partition_order():
-    assert sc.offsets_json(sc.progress_offsets(PROGRESS)) == (
-        '{"ingest.orders":{"0":9},"users_created":{"0":123,"2":45,"10":5}}'
-    )
-    assert sc.offsets_json({}) is None
-
-
-RUN = sc.RunInfo(stream=STREAM, run_id=ME, batch_id="42", host="h9", pid=4321,
-                 topics=("users_created", "ingest.orders"), buckets=(("orders", 3600), ("users", 600)))
-
-
-def test_start_values_describe_the_run_and_clear_its_batch_columns():
-    values = sc.start_values(RUN, NOW)
-    assert values == {
-        "run_id": ME, "batch_id": "42", "app_id": None, "host": "h9", "pid": 4321, "started_at": NOW,
-        "seen_at": NOW, "topics": "users_created,ingest.orders", "buckets": "orders=3600,users=600",
-        "state": "starting", "last_error": None, "epoch": None, "rows_read": None, "rows_written": None, "dropped": None, "duration_ms": None,
-        "lag_ms": None, "last_batch_at": None,
-    }
-    assert set(values) <= sc.HEARTBEAT_COLUMNS and "offsets" not in values
-
-
-def test_batch_values_prefer_the_batchs_own_counts():
-    stats = sc.BatchStats(epoch=7, rows_read=40, rows_written=38, dropped=2, duration_ms=480, lag_ms=910)
-    assert sc.batch_values(PROGRESS, stats, NOW) == {
-        "epoch": 7, "rows_read": 40, "rows_written": 38, "dropped": 2, "duration_ms": 480, "lag_ms": 910,
-        "last_batch_at": NOW, "seen_at": NOW,
-        "offsets": '{"ingest.orders":{"0":9},"users_created":{"0":123,"2":45,"10":5}}',
-    }
-    # A batch foreachBatch did not report (never expected, but the progress still counts).
-    assert sc.batch_values(PROGRESS, None, NOW) | {"offsets": None} == {
-        "epoch": 7, "rows_read": 40, "rows_written": None, "dropped": None, "duration_ms": 612, "lag_ms": None,
-        "last_batch_at": NOW, "seen_at": NOW, "offsets": None,
-    }
-    # No offsets in the report: the column keeps its last value.
-    assert "offsets" not in sc.batch_values({"batchId": 1, "sources": []}, None, NOW)
-
-
-def test_end_values():
-    assert sc.end_values("stopped", NOW) == {"state": "stopped", "seen_at": NOW}
-    assert sc.end_values("failed", NOW, "Boom: x") == {"state": "failed", "seen_at": NOW, "last_error": "Boom: x"}
+RUN = sd.RunInfo(
+    stream=STREAM,
+    run_id=ME,
+    batch_id="42",
+    host="h9",
+    pid=4321,
+    topics=("users_created", "ingest.orders"),
+    buckets=(("orders", 3600), ("users", 600)),
+)
 
 
 # --- the guard over a fake session --------------------------------------------------------------
@@ -265,9 +67,10 @@ def lines():
 
 
 def make_guard(session, clock, lines, run=RUN):
-    store = sc.StreamStore(session, STREAM, timeout=HEARTBEAT)
-    return sc.StreamGuard(store, run, ttl=TTL, heartbeat=HEARTBEAT, say=lines.append,
-                          monotonic=clock.monotonic, now=clock.now, sleep=clock.sleep)
+    store = StreamStore(session, STREAM, timeout=HEARTBEAT)
+    return StreamGuard(
+        store, run, ttl=TTL, heartbeat=HEARTBEAT, say=lines.append, monotonic=clock.monotonic, now=clock.now, sleep=clock.sleep
+    )
 
 
 def started(session, clock, lines, run=RUN):
@@ -298,15 +101,33 @@ def test_a_free_stream_is_taken_and_announced(session, clock, lines):
     guard = started(session, clock, lines)
     assert lease_row(session)["holder"] == ME
     row = hb_row(session)
-    assert row == {"run_id": ME, "batch_id": "42", "host": "h9", "pid": 4321, "started_at": NOW.replace(tzinfo=None),
-                   "seen_at": NOW.replace(tzinfo=None), "topics": "users_created,ingest.orders",
-                   "buckets": "orders=3600,users=600", "state": "starting"}
+    assert row == {
+        "run_id": ME,
+        "batch_id": "42",
+        "host": "h9",
+        "pid": 4321,
+        "started_at": NOW.replace(tzinfo=None),
+        "seen_at": NOW.replace(tzinfo=None),
+        "topics": "users_created,ingest.orders",
+        "buckets": "orders=3600,users=600",
+        "state": "starting",
+    }
     assert guard.holding and lines == []
 
 
 def test_start_clears_the_previous_runs_batch_columns_and_error_but_keeps_offsets(session, clock, lines):
-    session.put("stream_heartbeats", STREAM, run_id=OTHER, epoch=99, rows_read=5, lag_ms=10, state="failed",
-                last_error="Boom: x", offsets='{"t":{"0":5}}', app_id="app-old")
+    session.put(
+        "stream_heartbeats",
+        STREAM,
+        run_id=OTHER,
+        epoch=99,
+        rows_read=5,
+        lag_ms=10,
+        state="failed",
+        last_error="Boom: x",
+        offsets='{"t":{"0":5}}',
+        app_id="app-old",
+    )
     started(session, clock, lines)
     row = hb_row(session)
     assert row["run_id"] == ME and row["state"] == "starting"
@@ -318,11 +139,13 @@ def test_a_live_copy_makes_this_one_exit_3_at_once_without_writing(session, cloc
     session.put("leases", LEASE, ttl=TTL, holder=OTHER, acquired_at=NOW)
     session.put("stream_heartbeats", STREAM, run_id=OTHER, host="h1", pid=123, seen_at=NOW - timedelta(seconds=2))
     guard = make_guard(session, clock, lines)
-    with pytest.raises(sc.StreamExit) as exit_info:
+    with pytest.raises(StreamExit) as exit_info:
         guard.acquire()
-    assert exit_info.value.code == sc.EXIT_LEASE == 3
-    assert lines == [f"events_stream: another copy holds the stream (run {OTHER}, host h1 pid 123, seen 2 s ago);"
-                     " this copy exits without touching the checkpoint"]
+    assert exit_info.value.code == sd.EXIT_LEASE == 3
+    assert lines == [
+        f"events_stream: another copy holds the stream (run {OTHER}, host h1 pid 123, seen 2 s ago);"
+        " this copy exits without touching the checkpoint"
+    ]
     assert clock.elapsed == 0
     assert [cql.split()[0] for cql in session.statements()] == ["INSERT", "SELECT"]
     assert hb_row(session)["run_id"] == OTHER and lease_row(session)["holder"] == OTHER
@@ -336,15 +159,17 @@ def test_a_dead_copys_lease_is_waited_out_then_taken(session, clock, lines):
     assert guard.holding and lease_row(session)["holder"] == ME
     assert 6 <= clock.elapsed <= 7
     assert len(lines) == 2
-    assert lines[0].startswith(f"events_stream: run {OTHER} holds the stream's lease but is silent (run {OTHER},"
-                               " host h1 pid 123, seen 21 s ago): waiting up to 25 s for its lease to expire")
+    assert lines[0].startswith(
+        f"events_stream: run {OTHER} holds the stream's lease but is silent (run {OTHER},"
+        " host h1 pid 123, seen 21 s ago): waiting up to 25 s for its lease to expire"
+    )
     assert lines[1] == f"events_stream: took the stream's lease (run {ME})"
 
 
 def test_a_lease_that_does_not_expire_ends_the_wait_with_exit_3(session, clock, lines):
     session.put("leases", LEASE, ttl=None, holder=OTHER, acquired_at=NOW)  # renewed by a copy gone quiet
     guard = make_guard(session, clock, lines)
-    with pytest.raises(sc.StreamExit) as exit_info:
+    with pytest.raises(StreamExit) as exit_info:
         guard.acquire()
     assert exit_info.value.code == 3
     assert TTL + 5 <= clock.elapsed <= TTL + 6
@@ -360,10 +185,9 @@ def test_a_silent_holder_that_comes_back_makes_the_waiting_copy_exit(session, cl
         clock.sleep(seconds)
         session.put("stream_heartbeats", STREAM, run_id=OTHER, host="h1", pid=123, seen_at=clock.now())
 
-    store = sc.StreamStore(session, STREAM, timeout=HEARTBEAT)
-    guard = sc.StreamGuard(store, RUN, ttl=TTL, heartbeat=HEARTBEAT, say=lines.append,
-                           monotonic=clock.monotonic, now=clock.now, sleep=sleep)
-    with pytest.raises(sc.StreamExit):
+    store = StreamStore(session, STREAM, timeout=HEARTBEAT)
+    guard = StreamGuard(store, RUN, ttl=TTL, heartbeat=HEARTBEAT, say=lines.append, monotonic=clock.monotonic, now=clock.now, sleep=sleep)
+    with pytest.raises(StreamExit):
         guard.acquire()
     assert clock.elapsed == 1
     assert "waiting up to 25 s" in lines[0]
@@ -381,8 +205,8 @@ def test_heartbeats_keep_the_lease_far_beyond_its_ttl(session, clock, lines):
     renewals = [s for s in session.statements("leases") if s.startswith("UPDATE")]
     assert renewals[0] == "UPDATE leases USING TTL ? SET holder = ?, acquired_at = ? WHERE name = ? IF holder = ?"
     # and a second copy now meets a live one
-    second = make_guard(session, clock, lines, sc.RunInfo(STREAM, OTHER, "", "h2", 1, ("t",)))
-    with pytest.raises(sc.StreamExit):
+    second = make_guard(session, clock, lines, sd.RunInfo(STREAM, OTHER, "", "h2", 1, ("t",)))
+    with pytest.raises(StreamExit):
         second.acquire()
     assert "another copy holds the stream" in lines[-1]
 
@@ -414,8 +238,9 @@ def test_a_missing_control_row_or_table_is_no_stop_request(clock, lines):
     assert guard.outcome is not None
 
 
-@pytest.mark.parametrize("control, reason", [({"desired": "stopped"}, "desired=stopped"),
-                                             ({"desired": "running", "stop_run": ME}, f"stop_run={ME}")])
+@pytest.mark.parametrize(
+    "control, reason", [({"desired": "stopped"}, "desired=stopped"), ({"desired": "running", "stop_run": ME}, f"stop_run={ME}")]
+)
 def test_a_stop_request_stops_releases_and_exits_0(session, clock, lines, control, reason):
     guard = started(session, clock, lines)
     stops = []
@@ -423,7 +248,7 @@ def test_a_stop_request_stops_releases_and_exits_0(session, clock, lines, contro
     session.put("stream_control", STREAM, **control)
     clock.advance(HEARTBEAT)
     guard.tick()
-    assert guard.outcome == sc.Outcome(0, f"stopped on request ({reason})", lost=False)
+    assert guard.outcome == sd.Outcome(0, f"stopped on request ({reason})", lost=False)
     assert lines[-1] == f"events_stream: stop requested ({reason}); stopping the query after the current micro-batch"
     guard._apply_outcome()  # what the heartbeat thread does next
     wait_for(lambda: stops == [False])
@@ -443,14 +268,14 @@ def test_a_stop_request_for_another_run_is_ignored(session, clock, lines):
     session.put("stream_control", STREAM, desired="running", stop_run=OTHER)
     clock.advance(HEARTBEAT)
     guard.tick()
-    guard.after_batch(sc.BatchStats(1, 1, 1, 0, 5, 5))
+    guard.after_batch(sd.BatchStats(1, 1, 1, 0, 5, 5))
     assert guard.outcome is None
 
 
 def test_a_stop_request_seen_after_a_batch(session, clock, lines):
     guard = started(session, clock, lines)
     session.put("stream_control", STREAM, desired="stopped")
-    guard.after_batch(sc.BatchStats(1, 1, 1, 0, 5, 5))  # does not raise: the batch is committed
+    guard.after_batch(sd.BatchStats(1, 1, 1, 0, 5, 5))  # does not raise: the batch is committed
     assert guard.outcome.code == 0 and not guard.outcome.lost
 
 
@@ -462,16 +287,18 @@ def test_a_stolen_lease_stops_at_once_and_writes_nothing_more(session, clock, li
     clock.advance(HEARTBEAT)
     guard.tick()
     assert guard.outcome.code == 3 and guard.outcome.lost and not guard.holding
-    assert lines[-1] == (f"events_stream: lost the stream's lease to run {OTHER}; stopping at once without writing"
-                         " more (another copy may own the checkpoint now)")
+    assert lines[-1] == (
+        f"events_stream: lost the stream's lease to run {OTHER}; stopping at once without writing"
+        " more (another copy may own the checkpoint now)"
+    )
     guard._apply_outcome()
     wait_for(lambda: stops == [True])
     written = len(session.executed)
     clock.advance(HEARTBEAT)
     guard.tick()
     guard.on_progress(PROGRESS)
-    with pytest.raises(sc.LeaseLost):
-        guard.after_batch(sc.BatchStats(8, 1, 1, 0, 5, 5))
+    with pytest.raises(LeaseLost):
+        guard.after_batch(sd.BatchStats(8, 1, 1, 0, 5, 5))
     assert guard.finish(None) == 3
     assert len(session.executed) == written
     assert lease_row(session)["holder"] == OTHER and hb_row(session)["state"] == "running"
@@ -480,8 +307,8 @@ def test_a_stolen_lease_stops_at_once_and_writes_nothing_more(session, clock, li
 def test_a_lease_lost_at_the_end_of_a_batch_fails_the_batch(session, clock, lines):
     guard = started(session, clock, lines)
     session.put("leases", LEASE, ttl=TTL, holder=OTHER, acquired_at=NOW)
-    with pytest.raises(sc.LeaseLost, match=f"lost the stream's lease to run {OTHER}"):
-        guard.after_batch(sc.BatchStats(3, 1, 1, 0, 5, 5))
+    with pytest.raises(LeaseLost, match=f"lost the stream's lease to run {OTHER}"):
+        guard.after_batch(sd.BatchStats(3, 1, 1, 0, 5, 5))
     assert guard.outcome.code == 3
 
 
@@ -523,12 +350,18 @@ def test_a_short_outage_is_ridden_out(session, clock, lines):
 
 def test_progress_of_a_batch_is_written_with_its_counts_and_offsets(session, clock, lines):
     guard = started(session, clock, lines)
-    guard.after_batch(sc.BatchStats(epoch=7, rows_read=40, rows_written=38, dropped=2, duration_ms=480, lag_ms=910))
+    guard.after_batch(sd.BatchStats(epoch=7, rows_read=40, rows_written=38, dropped=2, duration_ms=480, lag_ms=910))
     clock.advance(0.2)
     guard.on_progress(PROGRESS)
     row = hb_row(session)
     assert {k: row[k] for k in ("epoch", "rows_read", "rows_written", "dropped", "duration_ms", "lag_ms")} == {
-        "epoch": 7, "rows_read": 40, "rows_written": 38, "dropped": 2, "duration_ms": 480, "lag_ms": 910}
+        "epoch": 7,
+        "rows_read": 40,
+        "rows_written": 38,
+        "dropped": 2,
+        "duration_ms": 480,
+        "lag_ms": 910,
+    }
     assert row["last_batch_at"] == row["seen_at"] == clock.now().replace(tzinfo=None)
     assert json.loads(row["offsets"]) == {"users_created": {"0": 123, "2": 45, "10": 5}, "ingest.orders": {"0": 9}}
 
@@ -537,7 +370,7 @@ def test_per_batch_cost_is_one_renewal_one_read_and_one_write(session, clock, li
     guard = started(session, clock, lines)
     guard.tick()  # prepares every statement once
     before = len(session.executed)
-    guard.after_batch(sc.BatchStats(1, 1, 1, 0, 5, 5))
+    guard.after_batch(sd.BatchStats(1, 1, 1, 0, 5, 5))
     guard.on_progress({**PROGRESS, "batchId": 1})
     kinds = [" ".join(re.match(r"(\w+) (?:.*? FROM |INTO )?(\w+)", cql).groups()) for cql, _, _ in session.executed[before:]]
     assert kinds == ["UPDATE leases", "SELECT stream_control", "UPDATE stream_heartbeats"]
@@ -549,8 +382,7 @@ def test_a_failed_query_is_recorded_and_the_lease_released(session, clock, lines
     assert guard.finish(error) is None
     row = hb_row(session)
     assert row["state"] == "failed"
-    assert row["last_error"] == (
-        "NoHostAvailable: ('Unable to connect to any servers', {'127.0.0.1:9042': ConnectionRefusedError(111)})")
+    assert row["last_error"] == ("NoHostAvailable: ('Unable to connect to any servers', {'127.0.0.1:9042': ConnectionRefusedError(111)})")
     assert lease_row(session) is None
     assert lines[-1] == f"events_stream: failed: {row['last_error']}"
 
@@ -566,8 +398,8 @@ def test_heartbeat_thread_carries_out_a_stop_request():
     # Real time, short intervals: the thread renews, sees the request and calls the stopper once.
     clock = FakeClock(NOW)
     session = FakeSession(clock)
-    store = sc.StreamStore(session, STREAM, timeout=1)
-    guard = sc.StreamGuard(store, RUN, ttl=1.0, heartbeat=0.05, say=lambda line: None, now=clock.now)
+    store = StreamStore(session, STREAM, timeout=1)
+    guard = StreamGuard(store, RUN, ttl=1.0, heartbeat=0.05, say=lambda line: None, now=clock.now)
     guard.acquire()
     guard.starting()
     stopped = threading.Event()

@@ -1,0 +1,138 @@
+"""The golden files of contracts/, which the control plane's specs read too: what the jobs write must be
+exactly what the TypeScript side parses, and the names must be the ones it uses."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+import events_stream
+import pipeline_names as names
+import pipeline_transforms as pt
+import stream_decisions as sd
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+
+
+def golden(name: str) -> dict:
+    return json.loads((CONTRACTS / name).read_text(encoding="utf-8"))
+
+
+def iso(value):
+    """A timestamp as the golden files spell it (ISO 8601, milliseconds, Z); anything else unchanged."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# --- micro-batch lines --------------------------------------------------------------------------
+
+LINES = golden("micro-batch-lines.json")
+
+
+@pytest.mark.parametrize("case", LINES["written"], ids=lambda c: c["name"])
+def test_the_job_prints_the_golden_micro_batch_line(case):
+    stats = sd.BatchStats(**case["stats"])
+    at = datetime.fromisoformat(case["at"].replace("Z", "+00:00"))
+
+    line = events_stream.batch_line(
+        stats, case["unreadable"], quarantined=case["quarantined"], minutes=case["minutes"], users=case["users"], at=at
+    )
+
+    assert line == case["line"]
+
+
+@pytest.mark.parametrize("case", LINES["written"], ids=lambda c: c["name"])
+def test_the_golden_parse_holds_the_numbers_the_job_was_given(case):
+    # The parsed side is read by the control plane only; this keeps the file itself consistent.
+    parsed, stats = case["parsed"], case["stats"]
+    assert (parsed["epoch"], parsed["rows"], parsed["dropped"], parsed["durationMs"]) == (
+        stats["epoch"],
+        stats["rows_read"],
+        stats["dropped"],
+        stats["duration_ms"],
+    )
+    assert parsed.get("lagMs") == stats["lag_ms"]
+
+
+# --- envelopes ----------------------------------------------------------------------------------
+
+ENVELOPES = golden("envelopes.json")
+STORED_TIMES = ("received_at", "minute", "bucket")
+
+
+def test_every_envelope_is_read_as_the_golden_columns(kafka_df):
+    cases = ENVELOPES["envelopes"]
+    df = kafka_df([case["json"] for case in cases], topic="t")
+    rows = pt.classify_envelopes(df, (), ENVELOPES["bucket_seconds"]).orderBy("offset").collect()
+
+    got = [{column: iso(getattr(row, column)) for column in (*cases[0]["stored"], "error")} for row in rows]
+
+    assert got == [{**case["stored"], "error": None} for case in cases]
+
+
+def test_the_envelope_fields_are_the_ones_the_job_reads():
+    read = set(pt.ENVELOPE_SCHEMA.fieldNames())
+    for case in ENVELOPES["envelopes"]:
+        assert set(json.loads(case["json"])) <= read
+
+
+def test_the_stored_payload_is_the_published_json_value_except_decimals():
+    for case in ENVELOPES["envelopes"]:
+        published = json.loads(case["json"])["payload"]
+        stored = json.loads(case["stored"]["payload"])
+        if "payloadText" in case["input"]:
+            # Spark reads JSON decimals as doubles: 0.1000000000000000055511151231257827 comes back 0.1.
+            assert stored["id"] == published["id"] == 12345678901234567890
+        else:
+            assert stored == published
+
+
+# --- heartbeat rows -----------------------------------------------------------------------------
+
+HEARTBEAT = golden("heartbeat.json")
+
+
+def test_the_heartbeat_columns_are_the_tables():
+    assert HEARTBEAT["table"] == names.HEARTBEATS_TABLE
+    assert set(HEARTBEAT["columns"]) - {HEARTBEAT["key"]} == sd.HEARTBEAT_COLUMNS
+
+
+def test_the_job_writes_the_golden_heartbeat_row():
+    given = HEARTBEAT["written"]
+    run = sd.RunInfo(**{**given["run"], "topics": tuple(given["run"]["topics"]), "buckets": tuple(map(tuple, given["run"]["buckets"]))})
+    started = datetime.fromisoformat(given["started_at"].replace("Z", "+00:00"))
+    batch_at = datetime.fromisoformat(given["batch_at"].replace("Z", "+00:00"))
+
+    row = {HEARTBEAT["key"]: run.stream}
+    row.update(sd.start_values(run, started))
+    row.update({"app_id": given["app_id"], "state": sd.RUNNING})
+    row.update(sd.batch_values(given["progress"], sd.BatchStats(**given["stats"]), batch_at))
+
+    assert {column: iso(value) for column, value in row.items()} == HEARTBEAT["row"]
+    assert set(HEARTBEAT["row"]) == set(HEARTBEAT["columns"])
+
+
+# --- names --------------------------------------------------------------------------------------
+
+NAMES = golden("names.json")
+
+
+def test_the_tables_and_leases_are_the_control_planes():
+    tables = NAMES["tables"]
+    assert NAMES["keyspace"] == names.KEYSPACE
+    assert (
+        tables["events"],
+        tables["buckets"],
+        tables["counts"],
+        tables["users"],
+        tables["dead_letters"],
+    ) == (names.EVENTS_TABLE, names.BUCKETS_TABLE, names.COUNTS_TABLE, names.USERS_TABLE, names.DEAD_LETTERS_TABLE)
+    assert (tables["leases"], tables["heartbeats"], tables["control"]) == (names.LEASES_TABLE, names.HEARTBEATS_TABLE, names.CONTROL_TABLE)
+    assert names.STREAM_JOB == events_stream.APP_NAME == NAMES["stream_job"]
+    assert names.lease_name(names.STREAM_JOB) == NAMES["leases"]["stream"]

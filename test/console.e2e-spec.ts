@@ -209,6 +209,24 @@ describe('the web console, in Chromium', () => {
     await capture('source');
   });
 
+  it("sends the orders page's prefilled event, which passes the schema and becomes readable; an invalid one says quarantined", async () => {
+    await signIn();
+    await overviewFilled();
+    await page.getByRole('link', { name: 'orders' }).click();
+    await page.getByRole('heading', { name: 'Send a test event' }).waitFor();
+    // Sent as prefilled: a sample derived from the source's schema.
+    await page.getByRole('button', { name: 'POST /ingest/orders' }).click();
+    await page.locator('.readable').waitFor({ timeout: 60_000 });
+    await expect(page.locator('.sent').textContent()).resolves.toMatch(/202 Accepted/);
+
+    await page.getByLabel('Event (JSON)').fill(JSON.stringify({ order_id: 'console-e2e-bad', amount: 'ten', currency: 'EUR' }));
+    await page.getByRole('button', { name: 'POST /ingest/orders' }).click();
+    const quarantined = page.locator('.sent.quarantined');
+    await quarantined.waitFor({ timeout: 10_000 });
+    await expect(quarantined.textContent()).resolves.toMatch(/202 Quarantined.*dead-letters\/orders.*\/amount/s);
+    expect(await page.getByText('Waiting for it to be readable').count()).toBe(0);
+  });
+
   it('stops the stream from the console: the verdict says stopped and lag grows while events arrive; started again, lag returns to 0', async () => {
     await signIn();
     await overviewFilled();
@@ -307,7 +325,7 @@ describe('the web console, in Chromium', () => {
       await page.getByRole('button', { name: 'Save changes' }).click();
       await page.locator(`tr[data-schedule="${name}"]`, { hasText: '30 4 * * 1' }).waitFor();
       const stored = (await flow.api().get('/api/v1/schedules').set(AUTH).expect(200)).body.schedules.find((s: { name: string }) => s.name === name);
-      expect(stored).toMatchObject({ cron: '30 4 * * 1', timezone: 'Europe/Paris', enabled: false, target: { kind: 'dag', name: 'user_profiles_ingest', params: { count: 1 } } });
+      expect(stored).toMatchObject({ cron: '30 4 * * 1', timezone: 'Europe/Paris', enabled: false, target: { kind: 'dag', name: 'user_profiles_ingest', conf: { count: 1 } } });
       await capture('schedules');
 
       await row.getByRole('button', { name: 'Delete' }).click();

@@ -44,7 +44,7 @@ describe('schedules over REST, fired exactly once across replicas', () => {
       target: { kind: 'dag', name: 'user_profiles_ingest', conf: { count: 1 } },
     }).expect(201);
     const id = created.body.id as string;
-    expect(created.body).toMatchObject({ enabled: true, timezone: 'UTC', nextFireAt: expect.any(String), target: { kind: 'dag', params: { count: 1 } } });
+    expect(created.body).toMatchObject({ enabled: true, timezone: 'UTC', nextFireAt: expect.any(String), target: { kind: 'dag', conf: { count: 1 } } });
 
     const runs = await eventually('two fires recorded', async () => {
       const res = await api().get(`/api/v1/schedules/${id}/runs`).set(AUTH).expect(200);

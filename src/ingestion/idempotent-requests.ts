@@ -95,14 +95,14 @@ export class IdempotentRequests {
     return new UnprocessableEntityError(
       `${key.name} "${key.value}" was already used for a different request body to source "${source}"${firstSeen(since)}; ` +
         'send a new key for a new request, or the same body to retry',
-      [{ field: key.name, reason: 'reused_with_different_body' }],
+      [{ field: key.name, message: 'reused with a different body' }],
     );
   }
 
   private inFlight(source: string, key: IdempotencyKey, since: Date): ConflictError {
     const conflict = new ConflictError(
       `A request with ${key.name} "${key.value}" to source "${source}" is still being processed${firstSeen(since)}; retry in a moment`,
-      [{ field: key.name, reason: 'in_flight' }],
+      [{ field: key.name, message: 'still being processed' }],
     );
     conflict.headers['Retry-After'] = '1';
     return conflict;

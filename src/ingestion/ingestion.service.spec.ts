@@ -21,7 +21,7 @@ import { rejection } from '../common/testing/rejection';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
 import { MetricsService } from '../metrics/metrics.service';
 import { metricValue } from '../metrics/testing/metric-value';
-import { EventEnvelope } from './envelope';
+import { EventEnvelope } from '../common/envelope/envelope';
 import { IdempotentRequests } from './idempotent-requests';
 import { IngestionService, IngestRequest } from './ingestion.service';
 
@@ -352,7 +352,7 @@ describe('IngestionService.ingest, idempotency keys', () => {
     expect(error.message).toMatch(
       /^Idempotency-Key "order-42" was already used for a different request body to source "clicks" \(first seen \d{4}-\d\d-\d\dT.*Z\); send a new key for a new request, or the same body to retry$/,
     );
-    expect(error.details).toEqual([{ field: 'Idempotency-Key', reason: 'reused_with_different_body' }]);
+    expect(error.details).toEqual([{ field: 'Idempotency-Key', message: 'reused with a different body' }]);
     expect(kafka.publish).toHaveBeenCalledTimes(1);
     expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'clicks', reason: 'idempotency_key_reused' })).toBe(1);
   });
@@ -372,6 +372,7 @@ describe('IngestionService.ingest, idempotency keys', () => {
     expect(error).toBeInstanceOf(ConflictError);
     expect(error.message).toMatch(/^A request with Idempotency-Key "order-42" to source "clicks" is still being processed \(first seen .*\); retry in a moment$/);
     expect(error.headers['Retry-After']).toBe('1');
+    expect(error.details).toEqual([{ field: 'Idempotency-Key', message: 'still being processed' }]);
     expect(after).toEqual({ response: answered.response, replayed: true });
     expect(kafka.publish).toHaveBeenCalledTimes(1);
     expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'clicks', reason: 'idempotency_key_in_flight' })).toBe(1);

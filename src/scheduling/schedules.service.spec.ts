@@ -48,7 +48,7 @@ describe('SchedulesService.create', () => {
       cron: '*/5 * * * *',
       timezone: 'UTC',
       enabled: true,
-      target: { kind: 'dag', name: 'user_profiles_ingest', params: { count: 3 } },
+      target: { kind: 'dag', name: 'user_profiles_ingest', conf: { count: 3 } },
       createdAt: NOW.toISOString(),
       updatedAt: NOW.toISOString(),
       nextFireAt: '2026-01-01T00:05:00.000Z',
@@ -179,7 +179,7 @@ describe('SchedulesService.create', () => {
     const view = await service.create({ ...jobSchedule, target: { kind: 'job', name: 'events_stream', args: { trigger_ms: 500 } } });
 
     // The schema's defaults are applied when the job is submitted, not written into the schedule.
-    expect(view.target).toEqual({ kind: 'job', name: 'events_stream', params: { trigger_ms: 500 } });
+    expect(view.target).toEqual({ kind: 'job', name: 'events_stream', args: { trigger_ms: 500 } });
     expect(view.nextFireAt).toBe('2026-01-01T02:00:00.000Z');
     expect(airflow.getDag).not.toHaveBeenCalled();
   });
@@ -336,12 +336,12 @@ describe('SchedulesService.update', () => {
     expect(changes).not.toHaveBeenCalled();
   });
 
-  it('replaces the target with a valid new one, its conf or args becoming the params', async () => {
+  it('replaces the target with a valid new one, answered as the request spelled it', async () => {
     const { service, view } = await created();
 
     const updated = await service.update(view.id, { target: jobSchedule.target });
 
-    expect(updated.target).toEqual({ kind: 'job', name: 'daily_rollup', params: { day: '2026-01-01', sources: ['users'] } });
+    expect(updated.target).toEqual({ kind: 'job', name: 'daily_rollup', args: { day: '2026-01-01', sources: ['users'] } });
   });
 
   it('checks the args of a new job target', async () => {

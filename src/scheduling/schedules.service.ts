@@ -235,8 +235,10 @@ export function nextFire(record: ScheduleRecord): Date | undefined {
 }
 
 function toView(record: ScheduleRecord): ScheduleDto {
+  const { kind, name, params } = record.target;
   return {
     ...record,
+    target: kind === 'dag' ? { kind, name, conf: params } : { kind, name, args: params },
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
     nextFireAt: nextFire(record)?.toISOString(),

@@ -5,13 +5,13 @@ import type { SourcesResponseDto } from '../../../src/ingestion/dto/source.dto';
 import type { DagDto, DagRunDto, DagsDto, TaskInstancesDto, TriggerResponseDto } from '../../../src/orchestration/dto/orchestration.dto';
 import type { PipelineDto } from '../../../src/pipeline/dto/pipeline.dto';
 import type { BatchDto, BatchesDto, BatchLogDto, JobsDto, MicroBatchesDto, StreamingStatusDto } from '../../../src/processing/dto/processing.dto';
-import type { RecordsPageDto, StatsDto } from '../../../src/records/dto/records.dto';
+import type { RecordsPageDto, StatsDto } from '../../../src/storage/records/dto/records.dto';
 import type { CreateScheduleDto, ScheduleDto, SchedulePreviewDto, ScheduleRunsDto, SchedulesDto, UpdateScheduleDto } from '../../../src/scheduling/dto/schedules.dto';
 
 export type { BatchDto, DagDto, DagRunDto, MicroBatchesDto, PipelineDto, RecordsPageDto, ScheduleDto, SchedulePreviewDto, StatsDto, StreamingStatusDto };
 export type { SourceDto } from '../../../src/ingestion/dto/source.dto';
 export type { JobDto, MicroBatchDto } from '../../../src/processing/dto/processing.dto';
-export type { RecordDto } from '../../../src/records/dto/records.dto';
+export type { RecordDto } from '../../../src/storage/records/dto/records.dto';
 export type { ScheduleRunDto } from '../../../src/scheduling/dto/schedules.dto';
 export type { TaskInstanceDto } from '../../../src/orchestration/dto/orchestration.dto';
 export type { SourceFlowDto, DependencyStatusDto } from '../../../src/pipeline/dto/pipeline.dto';

@@ -1,4 +1,4 @@
-import { exampleFor, fieldOf, formFields, formValues } from './schema-form';
+import { fieldOf, formFields, formValues } from './schema-form';
 
 // The args schema of daily_rollup and events_stream, as spark-jobs/jobs.yaml declares them.
 const ROLLUP = {
@@ -69,21 +69,4 @@ describe('fieldOf', () => {
     ['/a~1b', 'a/b'],
     ['/', ''],
   ])('%s names %s', (pointer, field) => expect(fieldOf(pointer)).toBe(field));
-});
-
-describe('exampleFor', () => {
-  it('fills the required properties with values of their type', () => {
-    const orders = {
-      type: 'object',
-      required: ['order_id', 'amount'],
-      properties: { order_id: { type: 'string', minLength: 1 }, amount: { type: 'number', minimum: 0 }, email: { type: 'string', format: 'email' } },
-    };
-    expect(exampleFor(orders)).toEqual({ order_id: expect.stringMatching(/^console-order_id-/), amount: 1 });
-  });
-
-  it('takes the first properties when none is required, and a message without a schema', () => {
-    const users = { type: 'object', properties: { email: { type: 'string', format: 'email' }, active: { type: 'boolean' }, tier: { enum: ['gold'] }, x: {} } };
-    expect(exampleFor(users)).toEqual({ email: 'ada@example.com', active: true, tier: 'gold' });
-    expect(exampleFor(undefined)).toEqual({ message: 'hello from the console' });
-  });
 });

@@ -116,35 +116,3 @@ export function fieldOf(pointer: string): string {
   const first = pointer.split('/')[1] ?? '';
   return first.replace(/~1/g, '/').replace(/~0/g, '~');
 }
-
-/** An example event for a source's schema: each property with a value of its type, required ones first. */
-export function exampleFor(schema: Schema | undefined): Record<string, unknown> {
-  if (!schema || typeOf(schema) !== 'object' || !schema.properties) return { message: 'hello from the console' };
-  const properties = schema.properties as Record<string, Schema>;
-  const required = (schema.required as string[] | undefined) ?? [];
-  const names = required.length ? required : Object.keys(properties).slice(0, 3);
-  const example: Record<string, unknown> = {};
-  for (const name of names) example[name] = valueFor(name, properties[name] ?? {});
-  return example;
-}
-
-function valueFor(name: string, schema: Schema): unknown {
-  if (Array.isArray(schema.enum)) return schema.enum[0];
-  const examples = schema.examples as unknown[] | undefined;
-  if (examples?.length) return examples[0];
-  switch (typeOf(schema)) {
-    case 'integer':
-    case 'number':
-      return typeof schema.minimum === 'number' ? Math.max(schema.minimum, 1) : 1;
-    case 'boolean':
-      return true;
-    case 'array':
-      return [];
-    case 'object':
-      return {};
-    default:
-      if (schema.format === 'email') return 'ada@example.com';
-      if (schema.format === 'date') return new Date().toISOString().slice(0, 10);
-      return `console-${name}-${Date.now().toString(36)}`;
-  }
-}

@@ -64,8 +64,12 @@ export class ScheduleTargetViewDto {
   @ApiProperty({ example: 'user_profiles_ingest' })
   name: string;
 
-  @ApiProperty({ example: { count: 3 }, description: 'dag: conf; job: args' })
-  params: Record<string, unknown>;
+  // Answered as the request spelled it, so a schedule read back can be sent again as it is.
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { count: 3 }, description: 'dag: the run conf (absent for a job)' })
+  conf?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { day: '2026-01-01', sources: ['users'] }, description: 'job: the args (absent for a DAG)' })
+  args?: Record<string, unknown>;
 }
 
 export class ScheduleDto {

@@ -176,7 +176,7 @@ function ScheduleForm({ schedule, onDone, onCancel }: { schedule?: ScheduleDto; 
   const [enabled, setEnabled] = useState(schedule?.enabled ?? true);
   const [kind, setKind] = useState<'dag' | 'job'>(schedule?.target.kind ?? 'dag');
   const [target, setTarget] = useState(schedule?.target.name ?? '');
-  const [params, setParams] = useState(JSON.stringify(schedule?.target.params ?? {}, null, 2));
+  const [params, setParams] = useState(JSON.stringify((schedule?.target.kind === 'job' ? schedule.target.args : schedule?.target.conf) ?? {}, null, 2));
   const [paramsError, setParamsError] = useState<string>();
   const [error, setError] = useState<ApiError>();
   const [pending, setPending] = useState(false);

@@ -6,7 +6,7 @@ import { ErrorBox, Facts, Pre, Section, DataTable, Updated } from '../components
 import { useApi } from '../context';
 import { count, millis, oneLine, time } from '../format';
 import { usePolled, useTitle } from '../hooks';
-import { exampleFor } from '../schema-form';
+import { exampleFor } from '../schema-sample';
 
 const PAGE_SIZE = 20;
 const RANGES = [
@@ -169,6 +169,8 @@ interface Sent {
   readableAt?: number;
   record?: RecordDto;
   gaveUp?: boolean;
+  /** Why the source quarantined the event: it went to the dead-letter topic and never becomes readable in GET /records. */
+  quarantined?: { field: string; message: string }[];
 }
 
 const FOLLOW_MS = 500;
@@ -238,8 +240,10 @@ function TestEvent({ source, onReadable }: { source: SourceDto; onReadable: () =
     const sentAt = Date.now();
     try {
       const answer = await api.ingest(source.name, event);
-      setSent({ status: answer.status, eventId: answer.body.eventIds[0], sentAt });
-      void follow(answer.body.eventIds[0], sentAt, mine);
+      const eventId = answer.body.eventIds[0];
+      const quarantined = answer.body.quarantinedEvents?.find((q) => q.eventId === eventId);
+      setSent({ status: answer.status, eventId, sentAt, quarantined: quarantined?.reasons });
+      if (!quarantined) void follow(eventId, sentAt, mine);
     } catch (err) {
       setError(err as ApiError);
     } finally {
@@ -272,7 +276,23 @@ function TestEvent({ source, onReadable }: { source: SourceDto; onReadable: () =
         </div>
       </form>
       <ErrorBox error={error} title="The event was not accepted" />
-      {sent && (
+      {sent?.quarantined && (
+        <div class="sent quarantined" role="status" data-event-id={sent.eventId}>
+          <p>
+            <strong>{sent.status} Quarantined</strong>: event <code class="id">{sent.eventId}</code> fails the schema of <code>{source.name}</code>, so it was set aside
+            in the dead-letter topic <code>{source.deadLetterTopic}</code> instead of being stored: it is listed by <code>GET /api/v1/dead-letters/{source.name}</code> and
+            replayed with <code>POST /api/v1/dead-letters/{source.name}/replay</code> once the schema or the event is fixed (see Quarantine and replay in docs/api.md).
+          </p>
+          <ul class="reasons">
+            {sent.quarantined.map((r) => (
+              <li key={`${r.field} ${r.message}`}>
+                <code>{r.field}</code> {r.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {sent && !sent.quarantined && (
         <div class="sent" role="status" data-event-id={sent.eventId}>
           <p>
             <strong>{sent.status} Accepted</strong>: Kafka acknowledged event <code class="id">{sent.eventId}</code> at {time(new Date(sent.sentAt).toISOString())}.

@@ -2,22 +2,21 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { CatalogsModule } from '../../src/catalogs/catalogs.module';
-import { ApiKeyGuard } from '../../src/common/auth/api-key.guard';
+import { ApiKeyGuard } from '../../src/app-http/api-key.guard';
 import { AppConfigModule } from '../../src/common/config/config.module';
-import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filter';
+import { AllExceptionsFilter } from '../../src/app-http/all-exceptions.filter';
 import { JsonBodyMiddleware } from '../../src/common/http/json-body.middleware';
 import { validationPipe } from '../../src/common/http/validation.pipe';
 import { AppLoggerModule } from '../../src/common/logging/logger.module';
 import { ConsoleModule } from '../../src/console/console.module';
-import { DeadLettersController } from '../../src/deadletters/dead-letters.controller';
-import { DeadLettersModule } from '../../src/deadletters/dead-letters.module';
+import { DeadLettersController } from '../../src/storage/dead-letters/dead-letters.controller';
 import { HealthModule } from '../../src/health/health.module';
 import { IngestionModule } from '../../src/ingestion/ingestion.module';
 import { MetricsModule } from '../../src/metrics/metrics.module';
 import { OrchestrationController } from '../../src/orchestration/orchestration.controller';
 import { OrchestrationModule } from '../../src/orchestration/orchestration.module';
 import { PipelineModule } from '../../src/pipeline/pipeline.module';
-import { RecordsModule } from '../../src/records/records.module';
+import { StorageModule } from '../../src/storage/storage.module';
 import { BatchesController } from '../../src/processing/batches.controller';
 import { ProcessingModule } from '../../src/processing/processing.module';
 import { StreamingController } from '../../src/processing/streaming.controller';
@@ -33,8 +32,7 @@ import { SchedulingModule } from '../../src/scheduling/scheduling.module';
     MetricsModule,
     CatalogsModule,
     IngestionModule,
-    RecordsModule,
-    DeadLettersModule,
+    StorageModule,
     ProcessingModule,
     OrchestrationModule,
     SchedulingModule,

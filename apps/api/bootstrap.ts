@@ -8,14 +8,12 @@ import { declareEnforcedRules } from '../../src/common/http/openapi';
 import { requestId } from '../../src/common/http/request-id.middleware';
 import { securityHeaders } from '../../src/common/http/security-headers';
 import { precompressedAssets } from '../../src/console/console-static';
-import { SourcesRegistry } from '../../src/catalogs/sources.registry';
-import { serveHotRoutes } from '../../src/common/http/hot-routes';
+import { serveHotRoutes } from '../../src/app-http/hot-routes';
 import { validationPipe } from '../../src/common/http/validation.pipe';
 import { ingestRoute } from '../../src/ingestion/ingest.route';
 import { IngestionService } from '../../src/ingestion/ingestion.service';
-import { SignaturePrecheck } from '../../src/ingestion/signature-precheck';
-import { recordsRoute } from '../../src/records/records.route';
-import { RecordsService } from '../../src/records/records.service';
+import { recordsRoute } from '../../src/storage/records/records.route';
+import { RecordsService } from '../../src/storage/records/records.service';
 import { httpMetrics } from '../../src/metrics/http-metrics.middleware';
 import { MeteredExpressAdapter } from '../../src/metrics/metered-express.adapter';
 import { MetricsService } from '../../src/metrics/metrics.service';
@@ -30,7 +28,7 @@ export async function createApp(): Promise<INestApplication> {
   answerClientErrors(app.getHttpServer());
   // The hot paths, every event's and every read's, are answered before Express routes anything (see hot-routes.ts).
   serveHotRoutes(app, API_PREFIX, [
-    ingestRoute(app.get(IngestionService), app.get(SourcesRegistry), app.get(SignaturePrecheck)),
+    ingestRoute(app.get(IngestionService)),
     recordsRoute(app.get(RecordsService), validationPipe()),
   ]);
   app.use(requestId);

@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { auth, Client, errors as CassandraErrors, types } from 'cassandra-driver';
 import { hostname } from 'node:os';
-import { SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { AppError, UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../common/errors/errors';
-import { MigrationContext, runDataStep } from './migration.context';
+import { BUCKET_SIZES, BucketSizes, MigrationContext, runDataStep } from './migration.context';
 import { MIGRATIONS } from './schema.migrations';
 
 const CASSANDRA = 'Cassandra';
@@ -36,7 +35,7 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     /** The sources' bucket sizes, for a migration that moves events into buckets. */
-    @Optional() private readonly sources?: SourcesRegistry,
+    @Optional() @Inject(BUCKET_SIZES) private readonly bucketSizes?: BucketSizes,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -177,7 +176,7 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
         const rs = await client.execute(query, params, { prepare: true, fetchSize: options.fetchSize, pageState: options.pageState });
         return { rows: rs.rows, pageState: rs.pageState ?? undefined };
       },
-      bucketSecondsOf: (source) => this.sources?.find(source)?.bucketSeconds,
+      bucketSecondsOf: (source) => this.bucketSizes?.(source),
       log: (message) => this.logger.log(`schema migration ${version}: ${message}`),
     };
   }

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CatalogsModule } from '../catalogs/catalogs.module';
 import { BatchHistoryRepository } from './batch-history.repository';
 import { CassandraClient } from './cassandra.client';
 import { DeadLettersRepository } from './dead-letters.repository';
@@ -22,5 +21,5 @@ const PROVIDERS = [
 ];
 
 /** The one way to Cassandra: the client (connection, migrations, error mapping) and one repository per table family. */
-@Module({ imports: [CatalogsModule], providers: PROVIDERS, exports: PROVIDERS })
+@Module({ providers: PROVIDERS, exports: PROVIDERS })
 export class CassandraModule {}

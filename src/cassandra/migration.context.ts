@@ -9,6 +9,13 @@ export interface MigrationContext {
   log(message: string): void;
 }
 
+/**
+ * The sources' bucket sizes, as a migration that moves events into buckets needs them: provided by
+ * the module that owns the sources (CatalogsModule), so that Cassandra's module does not import it.
+ */
+export const BUCKET_SIZES = Symbol('BUCKET_SIZES');
+export type BucketSizes = MigrationContext['bucketSecondsOf'];
+
 export interface DataStepOptions {
   /** Who runs the step, as written in the lease. */
   holder: string;

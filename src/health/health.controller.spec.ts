@@ -6,7 +6,7 @@ import request from 'supertest';
 import { AIRFLOW_API } from '../airflow/airflow.api';
 import { CassandraClient } from '../cassandra/cassandra.client';
 import { APP_CONFIG } from '../common/config/app-config';
-import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
+import { AllExceptionsFilter } from '../app-http/all-exceptions.filter';
 import { testConfig } from '../common/testing/config';
 import { KafkaProducer } from '../kafka/kafka.producer';
 import { LivyClient } from '../livy/livy.client';

@@ -1,13 +1,13 @@
 import { INestApplication, Module } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { IncomingHttpHeaders, request, Server } from 'node:http';
+import { request, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { SourcesRegistry } from '../catalogs/sources.registry';
 import { UpstreamUnavailableError } from '../common/errors/errors';
-import { serveHotRoutes } from '../common/http/hot-routes';
+import { serveHotRoutes } from '../app-http/hot-routes';
 import { requestId } from '../common/http/request-id.middleware';
+import { hotAndNest, observed, send as sendRequest } from '../common/testing/hot-parity';
 import { securityHeaders } from '../common/http/security-headers';
 import { validationPipe } from '../common/http/validation.pipe';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
@@ -18,7 +18,6 @@ import { metricValue } from '../metrics/testing/metric-value';
 import { ingestRoute } from './ingest.route';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
-import { SignaturePrecheck } from './signature-precheck';
 import { ingestProviders, SIGNING_KEY, standardWebhookHeaders } from './testing/ingest-app';
 
 const KEY = 'k'.repeat(16);
@@ -46,7 +45,7 @@ async function ingestApp(kafka: FakeKafkaProducer): Promise<{ app: INestApplicat
 
   const moduleRef = await Test.createTestingModule({ imports: [IngestRouteProbeModule] }).compile();
   const app = moduleRef.createNestApplication(new MeteredExpressAdapter(), { bodyParser: false, logger: false });
-  serveHotRoutes(app, 'api/v1', [ingestRoute(app.get(IngestionService), app.get(SourcesRegistry), app.get(SignaturePrecheck))]);
+  serveHotRoutes(app, 'api/v1', [ingestRoute(app.get(IngestionService))]);
   const reachedExpress: string[] = [];
   app.use(requestId);
   app.use(securityHeaders);
@@ -64,25 +63,8 @@ async function ingestApp(kafka: FakeKafkaProducer): Promise<{ app: INestApplicat
   return { app, port, reachedExpress };
 }
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  /** The JSON body: an ingest answer or the one error shape. */
-  body?: { requestId?: string; message?: string; eventIds?: string[]; [field: string]: unknown };
-}
-
 /** Standard-webhooks headers signing `body` with the sender's key (or another). */
 const signed = (body: string | Buffer, { id = 'msg_1', key = SIGNING_KEY } = {}) => standardWebhookHeaders(body, id, key);
-
-const CONNECTION_HEADERS = ['date', 'connection', 'keep-alive'];
-
-/** What a client compares of two answers: status, headers (but the connection's), and the body (event ids by count: they are new per request). */
-function observed({ status, headers, body }: Answer): object {
-  const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => !CONNECTION_HEADERS.includes(name)));
-  const shownBody = body?.eventIds ? { ...body, eventIds: body.eventIds.length } : body;
-  return { status, headers: rest, body: shownBody };
-}
 
 describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
   let app: INestApplication;
@@ -91,34 +73,13 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
   let kafka: FakeKafkaProducer;
   let ingest: jest.SpyInstance;
 
-  /** A request sent as given, the path byte for byte (no client re-encodes it). */
-  const send = (method: string, path: string, headers: Record<string, string> = {}, body: string | Buffer = ''): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method, path, headers: { 'Content-Length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode!, headers: res.headers, text, body: text === '' ? undefined : JSON.parse(text) });
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  const send = (method: string, path: string, headers: Record<string, string> = {}, body: string | Buffer = '') => sendRequest(port, method, path, headers, body);
   const post = (source: string, headers: Record<string, string> = {}, body: string | Buffer = '{"n":1}') =>
     send('POST', `/api/v1/ingest/${source}`, { 'Content-Type': 'application/json', ...headers }, body);
 
-  /**
-   * The same request to the lean route and, spelled with a trailing slash (which only Express takes),
-   * to the controller; checks that each was answered by the one it was meant for.
-   */
-  async function leanAndNest(source: string, headers: Record<string, string> = {}, body: string | Buffer = '{"n":1}'): Promise<[Answer, Answer]> {
-    const lean = await post(source, headers, body);
-    const nest = await post(`${source}/`, headers, body);
-    expect(reachedExpress).not.toContain(`POST /api/v1/ingest/${source}`);
-    expect(reachedExpress).toContain(`POST /api/v1/ingest/${source}/`);
-    return [lean, nest];
-  }
+  /** The same request to the lean route and, through Express, to the controller (see hotAndNest). */
+  const leanAndNest = (source: string, headers: Record<string, string> = {}, body: string | Buffer = '{"n":1}') =>
+    hotAndNest(port, reachedExpress, 'POST', `/api/v1/ingest/${source}`, { 'Content-Type': 'application/json', ...headers }, body);
 
   const requests = (labels: Record<string, string>) => metricValue(app.get(MetricsService), 'http_requests_total', labels);
 

@@ -1,35 +1,21 @@
-import { SourcesRegistry } from '../catalogs/sources.registry';
-import { HotRoute } from '../common/http/hot-routes';
-import { IngestionService } from './ingestion.service';
-import { SignaturePrecheck } from './signature-precheck';
+import { HotRoute } from '../common/http/hot-route';
+import { IngestionController } from './ingestion.controller';
+import { ingestRequest, IngestionService } from './ingestion.service';
 
 /**
  * POST /ingest/{source} as a hot route (served ahead of Express, see hot-routes.ts): the route every
- * event takes. The same call as IngestionController's, which documents the route and serves the
- * other spellings Express matches.
+ * event takes. The same guards and call as IngestionController.ingest's, which documents the route and
+ * serves the other spellings Express matches.
  */
-export function ingestRoute(ingestion: IngestionService, sources: SourcesRegistry, precheck: SignaturePrecheck): HotRoute {
+export function ingestRoute(ingestion: IngestionService): HotRoute {
   return {
     method: 'POST',
     path: 'ingest/:source',
-    signed: (source) => sources.find(source)?.signature !== undefined,
+    controller: IngestionController,
+    handler: 'ingest',
     async answer(req, source) {
-      const { headers } = req;
-      // A signed source's request passed without a key: its signature headers at least, before the body is read.
-      precheck.require(source, headers);
-      const { response, replayed } = await ingestion.ingest({
-        source,
-        body: req,
-        contentLength: headers['content-length'],
-        contentType: headers['content-type'],
-        contentEncoding: headers['content-encoding'],
-        idempotencyKey: single(headers['idempotency-key']),
-        headers,
-      });
+      const { response, replayed } = await ingestion.ingest(ingestRequest(source, req));
       return { status: 202, body: JSON.stringify(response), headers: replayed ? { 'Idempotent-Replayed': 'true' } : undefined };
     },
   };
 }
-
-/** A header as one string: Node joins the repeated lines of such a header itself, the type says it might not. */
-const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value.join(', ') : value);

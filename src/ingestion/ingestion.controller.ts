@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { SignatureReplacesApiKey } from '../common/auth/signed-source.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { IngestResponseDto } from './dto/ingest-response.dto';
 import { SourcesResponseDto } from './dto/source.dto';
-import { IngestionService } from './ingestion.service';
+import { ingestRequest, IngestionService } from './ingestion.service';
 import { SignaturePrecheck } from './signature-precheck';
 
 @ApiTags('ingestion')
@@ -17,11 +17,12 @@ export class IngestionController {
   constructor(
     private readonly ingestion: IngestionService,
     private readonly sources: SourcesRegistry,
-    private readonly precheck: SignaturePrecheck,
   ) {}
 
   @Post('ingest/:source')
   @SignatureReplacesApiKey('source')
+  // A signed source's request passed the API-key guard without a key: its signature headers at least, before the body is read.
+  @UseGuards(SignaturePrecheck)
   @HttpCode(202)
   @ApiOperation({
     summary: 'Publish events of a source to Kafka',
@@ -82,22 +83,12 @@ export class IngestionController {
   async ingest(
     @Param('source') source: string,
     @Req() req: IncomingMessage,
-    @Headers('content-encoding') contentEncoding: string | undefined,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    // Declared for the OpenAPI document's parameters; ingestRequest() reads them, as the hot route does.
+    @Headers('content-encoding') _contentEncoding: string | undefined,
+    @Headers('idempotency-key') _idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<IngestResponseDto> {
-    // A signed source's request passed the guard without a key: its signature headers at least, before the body is read.
-    this.precheck.require(source, req.headers);
-    const { response, replayed } = await this.ingestion.ingest({
-      source,
-      body: req,
-      contentLength: req.headers['content-length'],
-      // Read from the request, not declared as a header parameter: OpenAPI states the media type in the request body.
-      contentType: req.headers['content-type'],
-      contentEncoding,
-      idempotencyKey,
-      headers: req.headers,
-    });
+    const { response, replayed } = await this.ingestion.ingest(ingestRequest(source, req));
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     return response;
   }

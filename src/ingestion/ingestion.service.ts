@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Source, SourcesRegistry } from '../catalogs/sources.registry';
@@ -15,7 +16,7 @@ import {
 import { KafkaProducer, OutgoingMessage } from '../kafka/kafka.producer';
 import { MetricsService, RejectionReason, UNKNOWN_SOURCE } from '../metrics/metrics.service';
 import { IngestResponseDto } from './dto/ingest-response.dto';
-import { eventIds } from './envelope';
+import { eventIds } from '../common/envelope/envelope';
 import { checkEventLimits, EventLimitError } from './event-limits';
 import { bodyFormat, parseEvents } from './events.parser';
 import { requestMessages, schemaError, schemaFailures } from './quarantine';
@@ -35,6 +36,23 @@ export interface IngestRequest {
   /** The request's headers, where a signed source's signature is found. */
   headers?: SignatureHeaders;
 }
+
+/** The ingest request of an HTTP request to `source`, its body not read yet: one reading for the controller and the hot route. */
+export function ingestRequest(source: string, req: IncomingMessage): IngestRequest {
+  const { headers } = req;
+  return {
+    source,
+    body: req,
+    contentLength: headers['content-length'],
+    contentType: headers['content-type'],
+    contentEncoding: headers['content-encoding'],
+    idempotencyKey: single(headers['idempotency-key']),
+    headers,
+  };
+}
+
+/** A header as one string: Node joins the repeated lines of such a header itself, the type says it might not. */
+const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value.join(', ') : value);
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 

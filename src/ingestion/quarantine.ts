@@ -3,7 +3,7 @@ import { Source } from '../catalogs/sources.registry';
 import { BadRequestError } from '../common/errors/errors';
 import type { OutgoingMessage } from '../kafka/kafka.producer';
 import { QuarantinedEventDto } from './dto/ingest-response.dto';
-import { EventEnvelope, partitionKey } from './envelope';
+import { EventEnvelope, partitionKey } from '../common/envelope/envelope';
 
 /**
  * The value of every message in a dead-letter topic: the event as it would have been published,

@@ -1,4 +1,4 @@
-import { UnauthorizedException } from '@nestjs/common';
+import { UnauthorizedError } from '../errors/errors';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -20,12 +20,12 @@ export class ApiKeys {
   check(headers: IncomingHttpHeaders): void {
     const presented = ApiKeys.presentedKey(headers);
     if (presented === undefined) {
-      throw new UnauthorizedException('Missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"');
+      throw new UnauthorizedError('Missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"');
     }
     // Compare digests in constant time so neither the key nor its length leaks through timing.
     const candidate = digest(presented);
     if (!this.keys.some((key) => timingSafeEqual(key, candidate))) {
-      throw new UnauthorizedException('Invalid API key');
+      throw new UnauthorizedError('Invalid API key');
     }
   }
 
@@ -52,10 +52,10 @@ export class ApiKeys {
     const bearer = match ? match[1] : undefined;
     // A credential that does not check out is refused, even beside a valid one: never ignored.
     if (auth !== undefined && bearer === undefined && apiKey !== undefined) {
-      throw new UnauthorizedException('Authorization must be "Bearer <key>" with the same key as X-API-Key, or be left out');
+      throw new UnauthorizedError('Authorization must be "Bearer <key>" with the same key as X-API-Key, or be left out');
     }
     if (apiKey !== undefined && bearer !== undefined && !timingSafeEqual(digest(apiKey), digest(bearer))) {
-      throw new UnauthorizedException('X-API-Key and Authorization carry different keys');
+      throw new UnauthorizedError('X-API-Key and Authorization carry different keys');
     }
     return apiKey ?? bearer;
   }

@@ -1,4 +1,4 @@
-import { UnauthorizedException } from '@nestjs/common';
+import { UnauthorizedError } from '../errors/errors';
 import { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import { testConfig } from '../testing/config';
@@ -99,7 +99,7 @@ describe('JsonBodyMiddleware', () => {
       const res = responseRecord();
       const next = jest.fn();
 
-      await expect(middleware().use(req, res, next)).rejects.toThrow(new UnauthorizedException(message));
+      await expect(middleware().use(req, res, next)).rejects.toThrow(new UnauthorizedError(message));
       expect(body.read_).toBe(false);
       expect(body.readableDidRead).toBe(false);
       expect(res.headers.connection).toBe('close');
@@ -107,7 +107,7 @@ describe('JsonBodyMiddleware', () => {
     });
 
     it('refuses a request without a key even when it sends no body, as the guard would', async () => {
-      await expect(middleware().use({ method: 'GET', headers: {} } as Request, responseRecord(), jest.fn())).rejects.toThrow(UnauthorizedException);
+      await expect(middleware().use({ method: 'GET', headers: {} } as Request, responseRecord(), jest.fn())).rejects.toThrow(UnauthorizedError);
     });
 
     it('answers another media type 415 without reading the body', async () => {

@@ -1,12 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-
-export class FieldErrorDto {
-  @ApiProperty({ example: '/amount', description: 'JSON Pointer of the failing field in the payload ("/" for the payload itself)' })
-  field: string;
-
-  @ApiProperty({ example: 'must be number' })
-  message: string;
-}
+import { FieldErrorDto } from '../../common/errors/field-error.dto';
 
 export class QuarantinedEventDto {
   @ApiProperty({ example: 1, description: 'Position of the event in the request (0-based)' })

@@ -59,7 +59,7 @@ logs: ## follow the logs of every service (make logs S=kafka for one)
 build: node_modules/.install-stamp
 	npm run -s build
 
-lint: node_modules/.install-stamp ## eslint; ruff (lint and format) over spark-jobs/ and airflow/; shellcheck over infra/ (each installed once, when missing)
+lint: node_modules/.install-stamp ## eslint and Prettier (npm run format applies it) over src, apps, test and bench; ruff (lint and format) over spark-jobs/ and airflow/; shellcheck over infra/ (each installed once, when missing)
 	npm run -s lint
 	@infra/local/lint/ruff.sh
 	@infra/local/lint/shellcheck.sh

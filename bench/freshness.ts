@@ -99,9 +99,7 @@ async function main(): Promise<void> {
     acked: acked.size,
     failed: failures,
     notVisibleAfterDrain: acked.size - visible.size,
-    latencyMs: latencies.length
-      ? { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99), max: latencies[latencies.length - 1] }
-      : null,
+    latencyMs: latencies.length ? { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99), max: latencies[latencies.length - 1] } : null,
     pollIntervalMs: POLL_MS,
     stack: {
       ...stackVersions(),

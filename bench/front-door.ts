@@ -77,24 +77,35 @@ async function main(): Promise<void> {
   const rows = [];
   try {
     rows.push(
-      await run('unauthenticated 1 MB bodies, sent whole', port, () => api.pids(), () =>
-        attempt(port, post(false, MB), (s) => s.write(body)),
+      await run(
+        'unauthenticated 1 MB bodies, sent whole',
+        port,
+        () => api.pids(),
+        () => attempt(port, post(false, MB), (s) => s.write(body)),
       ),
     );
     rows.push(
-      await run('authenticated body trickled 1 byte/s', port, () => api.pids(), () =>
-        attempt(port, post(true, MB), (s) => {
-          const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write(' ')), 1000);
-          s.on('close', () => clearInterval(t));
-        }),
+      await run(
+        'authenticated body trickled 1 byte/s',
+        port,
+        () => api.pids(),
+        () =>
+          attempt(port, post(true, MB), (s) => {
+            const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write(' ')), 1000);
+            s.on('close', () => clearInterval(t));
+          }),
       ),
     );
     rows.push(
-      await run('headers never finished (a line every 5 s)', port, () => api.pids(), () =>
-        attempt(port, 'GET /api/v1/sources HTTP/1.1\r\nHost: 127.0.0.1\r\n', (s) => {
-          const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write('X-Slow: 1\r\n')), 5000);
-          s.on('close', () => clearInterval(t));
-        }),
+      await run(
+        'headers never finished (a line every 5 s)',
+        port,
+        () => api.pids(),
+        () =>
+          attempt(port, 'GET /api/v1/sources HTTP/1.1\r\nHost: 127.0.0.1\r\n', (s) => {
+            const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write('X-Slow: 1\r\n')), 5000);
+            s.on('close', () => clearInterval(t));
+          }),
       ),
     );
   } finally {
@@ -104,12 +115,21 @@ async function main(): Promise<void> {
   const table = [
     '| case | connections | API RSS before → peak MiB | answered (status) | closed after, p50 / max s | still open after the give-up |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.name} | ${CONNECTIONS} | ${f0(r.before)} → ${f0(r.peak)} | ${r.answered} (${r.statuses}) | ${seconds(r.p50)} / ${seconds(r.max)} | ${r.neverClosed} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${CONNECTIONS} | ${f0(r.before)} → ${f0(r.peak)} | ${r.answered} (${r.statuses}) | ${seconds(r.p50)} / ${seconds(r.max)} | ${r.neverClosed} |`,
+    ),
   ].join('\n');
-  report('front-door', 'What clients that do not belong cost the API', table, [
-    `Each case opens ${CONNECTIONS} connections at once to the API (1 worker, the HTTP_* defaults); POST /api/v1/jobs/daily_rollup/batches for the bodies, GET /api/v1/sources for the headers.`,
-    `A connection the API has not closed within ${GIVE_UP_S} s is closed by this script and counted in the last column.`,
-  ], { at: new Date().toISOString(), stack: stackVersions(), machine: machine(), ...{ rows } });
+  report(
+    'front-door',
+    'What clients that do not belong cost the API',
+    table,
+    [
+      `Each case opens ${CONNECTIONS} connections at once to the API (1 worker, the HTTP_* defaults); POST /api/v1/jobs/daily_rollup/batches for the bodies, GET /api/v1/sources for the headers.`,
+      `A connection the API has not closed within ${GIVE_UP_S} s is closed by this script and counted in the last column.`,
+    ],
+    { at: new Date().toISOString(), stack: stackVersions(), machine: machine(), ...{ rows } },
+  );
 }
 
 main().catch((err: Error) => {

@@ -17,11 +17,31 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { arg, BENCH_KEY, BENCH_SIGNING_SECRET, BenchApi, coresCell, f0, f1, machine, pct, pomVersion, report, rssMiB, stackPids, startApi, stackVersions, withCpu } from './support';
+import {
+  arg,
+  BENCH_KEY,
+  BENCH_SIGNING_SECRET,
+  BenchApi,
+  coresCell,
+  f0,
+  f1,
+  machine,
+  pct,
+  pomVersion,
+  report,
+  rssMiB,
+  stackPids,
+  startApi,
+  stackVersions,
+  withCpu,
+} from './support';
 
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
 const SOURCE = arg('source', 'bench');
-const WORKERS = arg('workers', '1,2').split(',').map(Number).filter((n) => n >= 1);
+const WORKERS = arg('workers', '1,2')
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= 1);
 const PERF_RECORDS = Math.max(1000, Math.min(5_000_000, Number(arg('perf-records', '1000000'))));
 const KEY = process.env.API_URL ? (process.env.API_KEYS ?? '').split(',')[0] : BENCH_KEY;
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -98,17 +118,21 @@ function requestsOf(variant: Variant, body: string): autocannon.Request[] | unde
 
 async function cannon(api: BenchApi, test: string, connections: number, eventsPerRequest: number, seconds: number, variant: Variant = 'plain'): Promise<Row> {
   const body = JSON.stringify(eventsPerRequest === 1 ? event(0) : Array.from({ length: eventsPerRequest }, (_, i) => event(i)));
-  const { result: r, cores, peakRssMiB } = await withCpu({ API: () => api.pids(), ...stackPids, 'load gen': () => [process.pid] }, () =>
+  const {
+    result: r,
+    cores,
+    peakRssMiB,
+  } = await withCpu({ API: () => api.pids(), ...stackPids, 'load gen': () => [process.pid] }, () =>
     autocannon({
-    url: `${api.url}/api/v1/ingest/${SOURCE}`,
-    method: 'POST',
-    headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json' },
-    body,
-    requests: requestsOf(variant, body),
-    connections,
-    pipelining: 1,
-    duration: seconds,
-    timeout: 30,
+      url: `${api.url}/api/v1/ingest/${SOURCE}`,
+      method: 'POST',
+      headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json' },
+      body,
+      requests: requestsOf(variant, body),
+      connections,
+      pipelining: 1,
+      duration: seconds,
+      timeout: 30,
     }),
   );
   const ok = r['2xx'];
@@ -178,7 +202,12 @@ function perfTest(): PerfResult {
     ],
     { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 2 ** 20 },
   );
-  const summary = out.trim().split('\n').filter((l) => /records sent/.test(l)).pop() ?? '';
+  const summary =
+    out
+      .trim()
+      .split('\n')
+      .filter((l) => /records sent/.test(l))
+      .pop() ?? '';
   const m = summary.match(
     /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/,
   );
@@ -230,7 +259,15 @@ async function bareKafkajs(kafka: Kafka, batch: number, seconds: number): Promis
   const elapsed = (performance.now() - t0) / 1000;
   await producer.disconnect();
   latencies.sort((a, b) => a - b);
-  return { messagesPerRecord: batch, inFlight: KAFKAJS_IN_FLIGHT, messages, messagesPerSec: messages / elapsed, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), errors };
+  return {
+    messagesPerRecord: batch,
+    inFlight: KAFKAJS_IN_FLIGHT,
+    messages,
+    messagesPerSec: messages / elapsed,
+    p50Ms: pct(latencies, 50),
+    p99Ms: pct(latencies, 99),
+    errors,
+  };
 }
 
 async function main(): Promise<void> {
@@ -290,7 +327,12 @@ async function main(): Promise<void> {
         `| POST /ingest/${SOURCE} ${r.test} | ${Number.isNaN(r.workers) ? '?' : r.workers} | ${r.connections} | ${r.eventsPerRequest} | ${f0(r.reqPerSec)} | ${f0(r.eventsPerSec)} | ${f1(r.p50Ms)} | ${f1(r.p99Ms)} | ${r.non2xx} (${codes(r)}) | ${r.errors} | ${ratio(r.eventsPerSec, perf.recordsPerSec)} | ${ratio(r.eventsPerSec, bareFor(r).messagesPerSec)} (vs ${bareFor(r).messagesPerRecord}/send) | ${coresCell(r.cores)} | ${f0(r.apiRssMiB)} |`,
     ),
     `| Kafka ProducerPerformance (${f0(perf.records)} records) | - | producer default | - | - | ${f0(perf.recordsPerSec)} | ${perf.p50Ms} | ${perf.p99Ms} | - | - | 100 % | - | ${coresCell(perfCores)} (+ the tool's JVM) | - |`,
-    ...([[bare1, bare1Cores], [bare100, bare100Cores]] as const).map(
+    ...(
+      [
+        [bare1, bare1Cores],
+        [bare100, bare100Cores],
+      ] as const
+    ).map(
       ([b, cores]) =>
         `| bare kafkajs, ${b.messagesPerRecord} msg/send | - | ${b.inFlight} | ${b.messagesPerRecord} | ${f0(b.messagesPerSec / b.messagesPerRecord)} | ${f0(b.messagesPerSec)} | ${f1(b.p50Ms)} | ${f1(b.p99Ms)} | - | ${b.errors} | ${ratio(b.messagesPerSec, perf.recordsPerSec)} | 100 % | ${coresCell(cores)} | - |`,
     ),
@@ -300,7 +342,9 @@ async function main(): Promise<void> {
     `Single-event rows are compared with bare kafkajs at 1 message/send; batched rows with 100 messages/send. ${DURATION} s per point; batches use ${BATCH_CONNECTIONS} connections.`,
     `Ceilings write to ${CEILING_TOPIC} (3 partitions); ProducerPerformance latency is per record, kafkajs and API latency per request/send.`,
     'Cores used: CPU seconds per wall second of each process group during the point (API = the primary and its workers; load gen = this process, autocannon or the bare kafkajs producer).',
-    `API RSS: resident memory of all its processes, sampled every 250 ms (peak per point); idle, 2 s after start and before any request: ${Object.entries(idleRssMiB)
+    `API RSS: resident memory of all its processes, sampled every 250 ms (peak per point); idle, 2 s after start and before any request: ${Object.entries(
+      idleRssMiB,
+    )
       .map(([workers, mib]) => `${f0(mib)} MiB with ${workers} worker(s)`)
       .join(', ')}.`,
   ];
@@ -308,7 +352,16 @@ async function main(): Promise<void> {
   const result = {
     bench: 'ingest',
     at: startedAt.toISOString(),
-    target: { api: process.env.API_URL ?? 'started by the bench', workers: WORKERS, source: SOURCE, durationSeconds: DURATION, recordBytes: RECORD_BYTES, singleConnections: SINGLE_CONNECTIONS, batches: BATCHES, batchConnections: BATCH_CONNECTIONS },
+    target: {
+      api: process.env.API_URL ?? 'started by the bench',
+      workers: WORKERS,
+      source: SOURCE,
+      durationSeconds: DURATION,
+      recordBytes: RECORD_BYTES,
+      singleConnections: SINGLE_CONNECTIONS,
+      batches: BATCHES,
+      batchConnections: BATCH_CONNECTIONS,
+    },
     api: rows,
     idleRssMiB,
     ceilings: {

@@ -27,7 +27,9 @@ import { topicProgress } from '../src/pipeline/topic-progress';
 import type { MicroBatchLine } from '../src/processing/stream-state';
 
 const QUICK = process.argv.includes('--quick');
-const RATES = arg('rates', QUICK ? '200,400' : '500,1000,2000,3000,4000,6000,8000,12000').split(',').map(Number);
+const RATES = arg('rates', QUICK ? '200,400' : '500,1000,2000,3000,4000,6000,8000,12000')
+  .split(',')
+  .map(Number);
 const STEP_SECONDS = Number(arg('step', QUICK ? '20' : '60'));
 const HOLD_SECONDS = Number(arg('hold', QUICK ? '30' : '180'));
 const BATCH = Number(arg('batch', '100'));
@@ -265,7 +267,16 @@ async function watch<T>(phase: Phase, seqFrom: number, until: Promise<T>): Promi
 }
 
 async function phase(kind: Phase['kind'], rate: number, seconds: number): Promise<Phase> {
-  const p: Phase = { kind, targetRate: rate, plannedSeconds: seconds, startedAt: new Date().toISOString(), wallSeconds: 0, lag: [], freshnessMs: [], cores: {} };
+  const p: Phase = {
+    kind,
+    targetRate: rate,
+    plannedSeconds: seconds,
+    startedAt: new Date().toISOString(),
+    wallSeconds: 0,
+    lag: [],
+    freshnessMs: [],
+    cores: {},
+  };
   const seqFrom = nextSeq;
   const before = cpu.snapshot();
   const t0 = performance.now();
@@ -274,7 +285,13 @@ async function phase(kind: Phase['kind'], rate: number, seconds: number): Promis
   p.wallSeconds = (performance.now() - t0) / 1000;
   p.cores = coresBetween(before, cpu.snapshot(), p.wallSeconds);
   if (kind !== 'drain') await readMicroBatches().catch(() => undefined);
-  const [ours, api] = await Promise.all([kafkaLag().then((l) => l.lag, () => NaN), pipelineApiLag()]);
+  const [ours, api] = await Promise.all([
+    kafkaLag().then(
+      (l) => l.lag,
+      () => NaN,
+    ),
+    pipelineApiLag(),
+  ]);
   p.lagCheck = { ours, pipelineApi: api };
   return p;
 }
@@ -288,7 +305,13 @@ async function pipelineApiLag(): Promise<number | undefined> {
 async function drained(timeoutSeconds: number): Promise<boolean> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline) {
-    if ((await kafkaLag().then((l) => l.lag, () => Infinity)) <= DRAINED_EVENTS) return true;
+    if (
+      (await kafkaLag().then(
+        (l) => l.lag,
+        () => Infinity,
+      )) <= DRAINED_EVENTS
+    )
+      return true;
     await sleep(1000);
   }
   return false;
@@ -462,7 +485,9 @@ async function main(): Promise<void> {
   const missing = cpu.missing();
   if (missing.length) log(`no process found for ${missing.join(', ')} (pid files under ${STACK_DIR}/run; set STACK_DIR): their cores read 0`);
 
-  log(`run ${RUN}: ${SOURCE} (topic ${topic}), ${EVENT_BYTES}-byte events in batches of ${BATCH}; rates ${RATES.join(', ')} ev/s, ${STEP_SECONDS} s each; hold ${HOLD_SECONDS} s`);
+  log(
+    `run ${RUN}: ${SOURCE} (topic ${topic}), ${EVENT_BYTES}-byte events in batches of ${BATCH}; rates ${RATES.join(', ')} ev/s, ${STEP_SECONDS} s each; hold ${HOLD_SECONDS} s`,
+  );
   const phases: Phase[] = [];
   if ((await kafkaLag()).lag > DRAINED_EVENTS) await drain(phases, 'a backlog before the start');
 
@@ -491,7 +516,9 @@ async function main(): Promise<void> {
     phases.push(p);
     const s = summarize(p);
     holds.push(s);
-    log(`  achieved ${f0(s.achievedRate)} ev/s, lag max ${f0(s.lag.max)}, last ${f0(s.lag.end)}; ${s.bounded ? 'bounded' : `NOT bounded: ${s.notBoundedBecause}`}`);
+    log(
+      `  achieved ${f0(s.achievedRate)} ev/s, lag max ${f0(s.lag.max)}, last ${f0(s.lag.end)}; ${s.bounded ? 'bounded' : `NOT bounded: ${s.notBoundedBecause}`}`,
+    );
     if (s.bounded) break;
     await drain(phases, 'the hold was not bounded');
     rate = Math.round(rate * STEP_DOWN);

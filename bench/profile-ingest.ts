@@ -51,7 +51,11 @@ function owner(url: string, name: string): string {
 
 function where(node: ProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame;
-  const file = url.includes('node_modules/') ? url.slice(url.lastIndexOf('node_modules/') + 13) : url.startsWith('file://') ? relative(ROOT, url.slice(7)) : url;
+  const file = url.includes('node_modules/')
+    ? url.slice(url.lastIndexOf('node_modules/') + 13)
+    : url.startsWith('file://')
+      ? relative(ROOT, url.slice(7))
+      : url;
   return `${functionName || '(anonymous)'} ${file ? `${file}:${lineNumber + 1}` : ''}`.trim();
 }
 
@@ -102,7 +106,10 @@ async function main(): Promise<void> {
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
-      .map(([name, hits]) => `| ${name.replace(/\|/g, '\\|')} | ${((100 * hits) / total).toFixed(1)} % | ${f1((hits * sampleMs) / Math.max(1, requests) * 1000)} |`);
+      .map(
+        ([name, hits]) =>
+          `| ${name.replace(/\|/g, '\\|')} | ${((100 * hits) / total).toFixed(1)} % | ${f1(((hits * sampleMs) / Math.max(1, requests)) * 1000)} |`,
+      );
   const table = [
     '| where the time goes (package) | share of busy samples | µs per request |',
     '| --- | --- | --- |',

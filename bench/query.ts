@@ -20,8 +20,14 @@ import { arg, BENCH_KEY, coresCell, f0, f1, machine, pct, report, stackPids, sta
 
 const ROWS = Math.max(10_000, Number(arg('rows', '1000000')));
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
-const WORKERS = arg('workers', '1,2').split(',').map(Number).filter((n) => n >= 1);
-const CONCURRENCY = arg('concurrency', '1,8,32').split(',').map(Number).filter((n) => n >= 1);
+const WORKERS = arg('workers', '1,2')
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= 1);
+const CONCURRENCY = arg('concurrency', '1,8,32')
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= 1);
 const PAGES = Math.max(1, Number(arg('pages', '10')));
 const PAGE = 100;
 const SOURCE = 'bench';
@@ -40,11 +46,9 @@ const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** Rows of a seeded day: one count per bucket partition the index lists. */
 async function countDay(client: Client, day: string): Promise<number> {
-  const index = await client.execute(
-    `SELECT bucket FROM ${KEYSPACE}.event_buckets WHERE source = ? AND day = ?`,
-    [SOURCE, types.LocalDate.fromString(day)],
-    { prepare: true },
-  );
+  const index = await client.execute(`SELECT bucket FROM ${KEYSPACE}.event_buckets WHERE source = ? AND day = ?`, [SOURCE, types.LocalDate.fromString(day)], {
+    prepare: true,
+  });
   let total = 0;
   for (const { bucket } of index.rows) {
     const counted = await client.execute(`SELECT count(*) FROM ${KEYSPACE}.events_by_bucket WHERE source = ? AND bucket = ?`, [SOURCE, bucket], {
@@ -58,8 +62,7 @@ async function countDay(client: Client, day: string): Promise<number> {
 
 async function seed(client: Client): Promise<number> {
   const insert =
-    `INSERT INTO ${KEYSPACE}.events_by_bucket (source, bucket, received_at, event_id, key, payload, processed_at) ` +
-    'VALUES (?, ?, ?, ?, ?, ?, ?)';
+    `INSERT INTO ${KEYSPACE}.events_by_bucket (source, bucket, received_at, event_id, key, payload, processed_at) ` + 'VALUES (?, ?, ?, ?, ?, ?, ?)';
   const index = `INSERT INTO ${KEYSPACE}.event_buckets (source, day, bucket, bucket_seconds) VALUES (?, ?, ?, ?)`;
   let total = 0;
   for (const day of DAYS) {
@@ -73,7 +76,12 @@ async function seed(client: Client): Promise<number> {
     const step = 86_400_000 / PER_DAY;
     const t0 = performance.now();
     // The index first, as the streaming job lists a bucket before its rows are all written.
-    const buckets = Array.from({ length: 86_400 / BUCKET_SECONDS }, (_, b) => [SOURCE, types.LocalDate.fromString(day), new Date(start + b * BUCKET_MS), BUCKET_SECONDS]);
+    const buckets = Array.from({ length: 86_400 / BUCKET_SECONDS }, (_, b) => [
+      SOURCE,
+      types.LocalDate.fromString(day),
+      new Date(start + b * BUCKET_MS),
+      BUCKET_SECONDS,
+    ]);
     await concurrent.executeConcurrent(client, index, buckets, { concurrencyLevel: 32, executionProfile: 'seed' });
     for (let from = 0; from < PER_DAY; from += 20_000) {
       const params = [];
@@ -142,7 +150,16 @@ async function measure(
   await Promise.all(Array.from({ length: concurrency }, client));
   const elapsed = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
-  return { path, concurrency, pages: latencies.length, rows, pagesPerSec: latencies.length / elapsed, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), errors };
+  return {
+    path,
+    concurrency,
+    pages: latencies.length,
+    rows,
+    pagesPerSec: latencies.length / elapsed,
+    p50Ms: pct(latencies, 50),
+    p99Ms: pct(latencies, 99),
+    errors,
+  };
 }
 
 /**
@@ -276,8 +293,14 @@ async function main(): Promise<void> {
       .sort((a, b) => a.concurrency - b.concurrency || (a.path === 'driver' ? -1 : 1))
       .map((p) => {
         const d = points.find((q) => q.path === 'driver' && q.concurrency === p.concurrency)!;
-        const ratios = p.path === 'API' ? `${(p.p50Ms / d.p50Ms).toFixed(2)}× | ${(p.p99Ms / d.p99Ms).toFixed(2)}× | ${(d.pagesPerSec / p.pagesPerSec).toFixed(2)}×` : '- | - | -';
-        const label = p.path === 'driver' ? 'cassandra-driver, same query' : `GET /api/v1/records, ${Number.isNaN(p.workers) ? 'the API at API_URL' : `API with ${p.workers} worker(s)`}`;
+        const ratios =
+          p.path === 'API'
+            ? `${(p.p50Ms / d.p50Ms).toFixed(2)}× | ${(p.p99Ms / d.p99Ms).toFixed(2)}× | ${(d.pagesPerSec / p.pagesPerSec).toFixed(2)}×`
+            : '- | - | -';
+        const label =
+          p.path === 'driver'
+            ? 'cassandra-driver, same query'
+            : `GET /api/v1/records, ${Number.isNaN(p.workers) ? 'the API at API_URL' : `API with ${p.workers} worker(s)`}`;
         return `| ${p.concurrency} | ${label} | ${f0(p.pagesPerSec)} | ${f0(p.pagesPerSec * PAGE)} | ${f1(p.p50Ms)} | ${f1(p.p99Ms)} | ${p.errors} | ${ratios} | ${p.cores ? coresCell(p.cores) : '-'} | ${p.apiRssMiB === undefined ? '-' : f0(p.apiRssMiB)} |`;
       }),
   ].join('\n');

@@ -31,7 +31,11 @@ const headers = { 'X-API-Key': KEY, 'Content-Type': 'application/json' };
 const get = async (path: string) => (await fetch(`${API}${path}`, { headers })).json() as Promise<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pidOf = (service: string) => Number(readFileSync(join(STACK_DIR, 'run', `${service}.pid`), 'utf8').trim());
-const pgrep = (pattern: string) => sh(`pgrep -f '${pattern}'`).split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+const pgrep = (pattern: string) =>
+  sh(`pgrep -f '${pattern}'`)
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
 
 /** Waits until the stream runs; with `notRun`, a copy other than that run (a killed copy looks fresh for a few seconds). */
 async function streamRunning(timeoutMs: number, notRun?: unknown): Promise<Record<string, unknown>> {
@@ -163,7 +167,8 @@ async function main(): Promise<void> {
   const driverKill = await scenario(
     'driver SIGKILLed',
     () => {
-      for (const pid of [...pgrep('^[^ ]*python[^ ]* [^ ]*events_stream\\.py'), ...pgrep('java .*SparkSubmit.*events_stream\\.py')]) process.kill(pid, 'SIGKILL');
+      for (const pid of [...pgrep('^[^ ]*python[^ ]* [^ ]*events_stream\\.py'), ...pgrep('java .*SparkSubmit.*events_stream\\.py')])
+        process.kill(pid, 'SIGKILL');
     },
     () => undefined,
     true,

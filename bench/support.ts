@@ -28,8 +28,7 @@ export function sh(cmd: string): string {
   }
 }
 
-export const pomVersion = (dir: string, prop: string) =>
-  sh(`sed -n 's:.*<${prop}>\\(.*\\)</${prop}>.*:\\1:p' ${join(ROOT, `infra/local/${dir}/pom.xml`)}`);
+export const pomVersion = (dir: string, prop: string) => sh(`sed -n 's:.*<${prop}>\\(.*\\)</${prop}>.*:\\1:p' ${join(ROOT, `infra/local/${dir}/pom.xml`)}`);
 
 export function stackVersions(): Record<string, string> {
   return {
@@ -103,7 +102,10 @@ export async function startApi(workers: number, env: Record<string, string> = {}
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the API exited with code ${child.exitCode}; is dist/ built (make build)?`);
-    const ok = await fetch(`${url}/api/v1/sources`, { headers: { 'X-API-Key': BENCH_KEY } }).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/api/v1/sources`, { headers: { 'X-API-Key': BENCH_KEY } }).then(
+      (r) => r.ok,
+      () => false,
+    );
     // With several workers, the others start once the first listens: wait until all of them do.
     if (ok && (workers === 1 || logs.includes(`all ${workers} API workers listening`))) break;
     if (Date.now() > deadline) throw new Error('the API did not answer within 60 s');

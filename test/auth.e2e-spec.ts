@@ -14,8 +14,7 @@ function routesOf(doc: { paths: Record<string, Record<string, unknown>> }): [str
 describe('API-key authentication, for every route in the OpenAPI document', () => {
   let app: INestApplication;
   let routes: [string, string][];
-  const call = (method: string, path: string) =>
-    (request(app.getHttpServer()) as unknown as Record<string, (url: string) => request.Test>)[method](path);
+  const call = (method: string, path: string) => (request(app.getHttpServer()) as unknown as Record<string, (url: string) => request.Test>)[method](path);
 
   beforeAll(async () => {
     app = await startApp();
@@ -29,7 +28,14 @@ describe('API-key authentication, for every route in the OpenAPI document', () =
   it('documents the routes of this product and both auth schemes', async () => {
     const doc = (await request(app.getHttpServer()).get('/docs-json').expect(200)).body;
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/ingest/{source}', '/api/v1/sources', '/api/v1/records/{source}', '/api/v1/stats/{source}', '/health/live', '/health/ready']),
+      expect.arrayContaining([
+        '/api/v1/ingest/{source}',
+        '/api/v1/sources',
+        '/api/v1/records/{source}',
+        '/api/v1/stats/{source}',
+        '/health/live',
+        '/health/ready',
+      ]),
     );
     expect(Object.keys(doc.components.securitySchemes)).toEqual(expect.arrayContaining(['api-key', 'bearer']));
     expect(routes.length).toBeGreaterThanOrEqual(6);

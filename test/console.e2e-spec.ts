@@ -163,7 +163,9 @@ describe('the web console, in Chromium', () => {
     expect(overviewJs).toBeGreaterThan(0);
     expect(overviewJs).toBeLessThan(OVERVIEW_JS_BUDGET);
     Object.assign(measured, { overviewFilledMs: filledMs, overviewFilledCachedMs: cachedMs, overviewJsGzipBytes: overviewJs });
-    console.log(`console: overview filled ${filledMs} ms after navigation (${cachedMs} ms cached); ${overviewJs} bytes of gzipped JavaScript (${firstLoad.length} files)`);
+    console.log(
+      `console: overview filled ${filledMs} ms after navigation (${cachedMs} ms cached); ${overviewJs} bytes of gzipped JavaScript (${firstLoad.length} files)`,
+    );
 
     // Every control is reachable with the keyboard alone.
     const reached = new Set<string>();
@@ -235,7 +237,10 @@ describe('the web console, in Chromium', () => {
       await page.getByRole('button', { name: 'Stop stream' }).click();
       await page.locator('[data-verdict="stopped"]').waitFor({ timeout: 120_000 });
       const before = await clicksLag();
-      await flow.ingest('clicks', Array.from({ length: 25 }, (_, i) => ({ page: `/console-lag/${i}` })));
+      await flow.ingest(
+        'clicks',
+        Array.from({ length: 25 }, (_, i) => ({ page: `/console-lag/${i}` })),
+      );
       await eventually('the lag of clicks grown by 25 on the page', async () => ((await clicksLag()) >= before + 25 ? true : undefined), 30_000, 500);
       await expect(page.locator('.verdict').textContent()).resolves.toMatch(/STOPPED/);
       await capture('overview-stopped');
@@ -325,7 +330,12 @@ describe('the web console, in Chromium', () => {
       await page.getByRole('button', { name: 'Save changes' }).click();
       await page.locator(`tr[data-schedule="${name}"]`, { hasText: '30 4 * * 1' }).waitFor();
       const stored = (await flow.api().get('/api/v1/schedules').set(AUTH).expect(200)).body.schedules.find((s: { name: string }) => s.name === name);
-      expect(stored).toMatchObject({ cron: '30 4 * * 1', timezone: 'Europe/Paris', enabled: false, target: { kind: 'dag', name: 'user_profiles_ingest', conf: { count: 1 } } });
+      expect(stored).toMatchObject({
+        cron: '30 4 * * 1',
+        timezone: 'Europe/Paris',
+        enabled: false,
+        target: { kind: 'dag', name: 'user_profiles_ingest', conf: { count: 1 } },
+      });
       await capture('schedules');
 
       await row.getByRole('button', { name: 'Delete' }).click();
@@ -344,7 +354,9 @@ describe('the web console, in Chromium', () => {
     await page.evaluate("for (const k of Object.keys(sessionStorage)) sessionStorage.setItem(k, 'a-key-withdrawn-since-0123456789')");
     await page.getByRole('link', { name: 'Stream & batches' }).click();
     await page.getByLabel('API key').waitFor();
-    await expect(page.getByRole('alert').first().textContent()).resolves.toMatch(/Signed out: the API refused the key \(401 Unauthorized\).*Invalid API key.*request id/s);
+    await expect(page.getByRole('alert').first().textContent()).resolves.toMatch(
+      /Signed out: the API refused the key \(401 Unauthorized\).*Invalid API key.*request id/s,
+    );
     await expect(page.evaluate('sessionStorage.length')).resolves.toBe(0);
     await capture('signed-out');
   });

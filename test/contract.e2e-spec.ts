@@ -73,7 +73,13 @@ describe('the HTTP contract against the real Livy, Airflow and Cassandra', () =>
     const { port } = server.address() as AddressInfo;
     const answer = await new Promise<{ status: number; type?: string; body: string }>((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port, method: 'POST', path: '/api/v1/ingest/clicks', headers: { ...AUTH, 'Content-Type': 'application/json', 'Idempotency-Key': 'k'.repeat(20_000) } },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/api/v1/ingest/clicks',
+          headers: { ...AUTH, 'Content-Type': 'application/json', 'Idempotency-Key': 'k'.repeat(20_000) },
+        },
         (res) => {
           let body = '';
           res.on('data', (c: Buffer) => (body += c.toString()));

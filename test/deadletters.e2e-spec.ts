@@ -129,7 +129,12 @@ describe('quarantine and replay of invalid orders against the real Kafka, stream
   }, 400_000);
 
   it('replays nothing while the schema still refuses it, and says why', async () => {
-    const res = await flow.api().post('/api/v1/dead-letters/orders/replay').set(AUTH).send({ ids: [quarantinedId] }).expect(200);
+    const res = await flow
+      .api()
+      .post('/api/v1/dead-letters/orders/replay')
+      .set(AUTH)
+      .send({ ids: [quarantinedId] })
+      .expect(200);
 
     expect(res.body).toEqual({
       replayed: 0,
@@ -148,11 +153,21 @@ describe('quarantine and replay of invalid orders against the real Kafka, stream
     fixed = await spawnApi({ SOURCES_FILE: file, STREAMING_AUTOSTART: 'false' });
     const api = pipelineOf(fixed.url);
 
-    const first = await api.api().post('/api/v1/dead-letters/orders/replay').set(AUTH).send({ ids: [quarantinedId] }).expect(200);
+    const first = await api
+      .api()
+      .post('/api/v1/dead-letters/orders/replay')
+      .set(AUTH)
+      .send({ ids: [quarantinedId] })
+      .expect(200);
     expect(first.body).toEqual({ replayed: 1, eventIds: [quarantinedId], alreadyReplayed: 0, stillFailing: [] });
 
     await api.expectStored('orders', [quarantinedId], since, { counts: false });
-    const second = await api.api().post('/api/v1/dead-letters/orders/replay').set(AUTH).send({ ids: [quarantinedId] }).expect(200);
+    const second = await api
+      .api()
+      .post('/api/v1/dead-letters/orders/replay')
+      .set(AUTH)
+      .send({ ids: [quarantinedId] })
+      .expect(200);
     expect(second.body).toEqual({ replayed: 0, eventIds: [], alreadyReplayed: 1, stillFailing: [] });
 
     const marked = await deadLetter(api, quarantinedId);
@@ -170,7 +185,12 @@ describe('quarantine and replay of invalid orders against the real Kafka, stream
 
   it('answers 404 for an unknown source and for an unknown dead letter', async () => {
     await flow.api().get('/api/v1/dead-letters/nope').set(AUTH).expect(404);
-    const res = await flow.api().post('/api/v1/dead-letters/orders/replay').set(AUTH).send({ ids: ['no-such-dead-letter'] }).expect(404);
+    const res = await flow
+      .api()
+      .post('/api/v1/dead-letters/orders/replay')
+      .set(AUTH)
+      .send({ ids: ['no-such-dead-letter'] })
+      .expect(404);
     expect(res.body.details).toEqual([{ id: 'no-such-dead-letter' }]);
   });
 });

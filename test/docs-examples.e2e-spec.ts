@@ -20,7 +20,11 @@ const DOC_KEYS = process.env.API_KEYS || 'local-dev-key-change-me,local-dev-airf
 /** Blocks no test can run, by their first line, and why. */
 const EXCLUDED: { file: string; firstLine: RegExp; why: string }[] = [
   { file: 'README.md', firstLine: /^make up\s+#/, why: '`make up` and `make test` start and test the whole stack this test runs against' },
-  { file: 'docs/operations.md', firstLine: /^cp infra\/\.env\.example/, why: 'docker compose needs a Docker engine (infra/checks/run.sh checks the files statically)' },
+  {
+    file: 'docs/operations.md',
+    firstLine: /^cp infra\/\.env\.example/,
+    why: 'docker compose needs a Docker engine (infra/checks/run.sh checks the files statically)',
+  },
 ];
 
 /**
@@ -43,7 +47,13 @@ interface Block {
   text: string;
 }
 
-const DOC_FILES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const DOC_FILES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 
 function bashBlocks(file: string): Block[] {
   const markdown = readFileSync(join(ROOT, file), 'utf8');
@@ -166,13 +176,26 @@ describe('the examples of README.md and docs/', () => {
           .replace(/localhost:3000/g, `127.0.0.1:${port}`);
 
       // Asynchronously: the API answering the examples runs in this very process.
-      const run = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 }).catch(
-        (err: { code: number; stdout: string; stderr: string }) => ({ ...err, failed: true }),
-      );
+      const run = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 300_000,
+        maxBuffer: 64 << 20,
+      }).catch((err: { code: number; stdout: string; stderr: string }) => ({ ...err, failed: true }));
       expect({ file, failed: 'failed' in run, stderr: 'failed' in run ? run.stderr.slice(-3000) : '' }).toEqual({ file, failed: false, stderr: '' });
 
-      const outputs = new Map(run.stdout.split(`\n${MARK}`).slice(1).map((part) => [Number(part.split('\n')[0]), part] as const));
-      const errors = new Map(run.stderr.split(MARK).slice(1).map((part) => [Number(part.split('\n')[0]), part] as const));
+      const outputs = new Map(
+        run.stdout
+          .split(`\n${MARK}`)
+          .slice(1)
+          .map((part) => [Number(part.split('\n')[0]), part] as const),
+      );
+      const errors = new Map(
+        run.stderr
+          .split(MARK)
+          .slice(1)
+          .map((part) => [Number(part.split('\n')[0]), part] as const),
+      );
       for (const block of blocks) {
         const where = `${file}, bash block ${block.index + 1}`;
         const statuses = [...(errors.get(block.index) ?? '').matchAll(/^@@status (\d+)$/gm)].map((m) => Number(m[1]));

@@ -60,7 +60,10 @@ describe('POST /api/v1/ingest/{source} against a real Kafka broker', () => {
   });
 
   describe('Idempotency-Key', () => {
-    const keyed = (key: string, events: unknown) => post('clicks').set('Idempotency-Key', key).send(events as object);
+    const keyed = (key: string, events: unknown) =>
+      post('clicks')
+        .set('Idempotency-Key', key)
+        .send(events as object);
 
     it('answers a retry with the same key and body with the first answer, marked replayed, and publishes once', async () => {
       const key = `retry-${Date.now()}`;
@@ -121,7 +124,10 @@ describe('POST /api/v1/ingest/{source} against a real Kafka broker', () => {
     it.each(cases)('%s', async (_name, source, contentType, body, status, message) => {
       const topic = source === 'users' ? 'users_created' : `ingest.${source}`;
       const before = await topicEnd(topic);
-      const res = await post(source).set('Content-Type', contentType).send(body as string).expect(status);
+      const res = await post(source)
+        .set('Content-Type', contentType)
+        .send(body as string)
+        .expect(status);
       expect(res.body).toMatchObject({ statusCode: status, error: expect.any(String), requestId: expect.any(String) });
       expect(res.body.message).toMatch(message);
       expect(await topicEnd(topic)).toBe(before);
@@ -180,7 +186,13 @@ describe('POST /api/v1/ingest/{source} against a real Kafka broker', () => {
       ['corrupt gzip', { 'Content-Encoding': 'gzip' }, bytes('{"page":"/"}'), 400, /^The body is not valid gzip data/],
       ['invalid UTF-8', {}, bytes('{"page":"', [0xc3, 0x28], '"}'), 400, /^The body is not valid UTF-8 at byte offset 9: /],
       ['a number out of range (1e400)', {}, bytes('[{"n":1},{"n":{"m":1e400}}]'), 400, /^event 1 has a number too large for a double at \/n\/m: /],
-      ['an event 100,000 levels deep', {}, bytes(`{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`), 400, /^the event nests objects and arrays deeper than 64 levels/],
+      [
+        'an event 100,000 levels deep',
+        {},
+        bytes(`{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
+        400,
+        /^the event nests objects and arrays deeper than 64 levels/,
+      ],
     ];
 
     it.each(cases)('refuses %s with a message that says what to fix, and publishes nothing', async (_name, headers, body, status, message) => {

@@ -89,7 +89,8 @@ describe('GET /metrics with API_WORKERS=2: every scrape answers for both workers
   afterAll(() => stop(api));
 
   it('counts exactly the requests made, whichever worker served each', async () => {
-    const statuses = async (n: number, send: (i: number) => Promise<Answer>) => (await Promise.all(Array.from({ length: n }, (_, i) => send(i)))).map((a) => a.status);
+    const statuses = async (n: number, send: (i: number) => Promise<Answer>) =>
+      (await Promise.all(Array.from({ length: n }, (_, i) => send(i)))).map((a) => a.status);
     const clicks = (i: number) => JSON.stringify([{ n: i }, { n: i + 1 }, { n: i + 2 }]);
     // users refuses a batch with an invalid event (orders would quarantine it).
     const badUsers = JSON.stringify([

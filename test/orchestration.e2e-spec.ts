@@ -43,18 +43,31 @@ describe('orchestration through the real Airflow', () => {
       .expect(200);
     expect(res.body).toMatchObject({ dagId: 'user_profiles_ingest', state: 'success', finished: true, conf: { count: 3 } });
 
-    const tasks = await api().get(`/api/v1/dags/user_profiles_ingest/runs/${encodeURIComponent(res.body.runId)}/tasks`).set(AUTH).expect(200);
+    const tasks = await api()
+      .get(`/api/v1/dags/user_profiles_ingest/runs/${encodeURIComponent(res.body.runId)}/tasks`)
+      .set(AUTH)
+      .expect(200);
     expect(tasks.body.tasks.length).toBeGreaterThanOrEqual(2);
     for (const t of tasks.body.tasks) expect(t).toMatchObject({ state: 'success', tryNumber: expect.any(Number) });
 
-    const run = await api().get(`/api/v1/dags/user_profiles_ingest/runs/${encodeURIComponent(res.body.runId)}`).set(AUTH).expect(200);
+    const run = await api()
+      .get(`/api/v1/dags/user_profiles_ingest/runs/${encodeURIComponent(res.body.runId)}`)
+      .set(AUTH)
+      .expect(200);
     expect(run.body.state).toBe('success');
 
-    await eventually('the DAG run users in GET /records/users', async () => {
-      const records = await api().get(`/api/v1/records/users?from=${new Date(since - 60_000).toISOString()}&limit=1000`).set(AUTH).expect(200);
-      const profiles = records.body.items.filter((r: { payload: { first_name?: string; email?: string } }) => r.payload.first_name && r.payload.email);
-      return profiles.length >= 3 ? profiles : undefined;
-    }, 120_000);
+    await eventually(
+      'the DAG run users in GET /records/users',
+      async () => {
+        const records = await api()
+          .get(`/api/v1/records/users?from=${new Date(since - 60_000).toISOString()}&limit=1000`)
+          .set(AUTH)
+          .expect(200);
+        const profiles = records.body.items.filter((r: { payload: { first_name?: string; email?: string } }) => r.payload.first_name && r.payload.email);
+        return profiles.length >= 3 ? profiles : undefined;
+      },
+      120_000,
+    );
   });
 
   it('runs spark_daily_rollup (the daily_rollup job of the control plane, through Airflow) to success', async () => {
@@ -69,7 +82,11 @@ describe('orchestration through the real Airflow', () => {
 
   it('answers 409 for a duplicate run id, 404 for an unknown DAG, 400 for a bad body', async () => {
     const runId = `e2e-dup-${Date.now()}`;
-    await api().post('/api/v1/dags/spark_daily_rollup/runs').set(AUTH).send({ runId, conf: { day: '2026-01-01' } }).expect(201);
+    await api()
+      .post('/api/v1/dags/spark_daily_rollup/runs')
+      .set(AUTH)
+      .send({ runId, conf: { day: '2026-01-01' } })
+      .expect(201);
     await api().patch('/api/v1/dags/spark_daily_rollup').set(AUTH).send({ isPaused: true }).expect(200);
     const dup = await api().post('/api/v1/dags/spark_daily_rollup/runs').set(AUTH).send({ runId }).expect(409);
     expect(dup.body.statusCode).toBe(409);

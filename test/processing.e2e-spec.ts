@@ -19,10 +19,15 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
   const expectStored = (source: string, ids: string[], since: number) => flow.expectStored(source, ids, since);
 
   async function waitForBatch(id: string, done: (state: string) => boolean, timeoutMs = 180_000): Promise<{ state: string }> {
-    return eventually(`batch ${id} to finish`, async () => {
-      const res = await api().get(`/api/v1/batches/${id}`).set(AUTH).expect(200);
-      return done(res.body.state) ? res.body : undefined;
-    }, timeoutMs, 1000);
+    return eventually(
+      `batch ${id} to finish`,
+      async () => {
+        const res = await api().get(`/api/v1/batches/${id}`).set(AUTH).expect(200);
+        return done(res.body.state) ? res.body : undefined;
+      },
+      timeoutMs,
+      1000,
+    );
   }
 
   beforeAll(async () => {
@@ -60,12 +65,21 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
 
   it('stores every ingested event exactly once and counts it per minute', async () => {
     const since = Date.now();
-    const clicks = await ingest('clicks', Array.from({ length: 60 }, (_, i) => ({ page: `/p/${i}` })));
-    const orders = await ingest('orders', Array.from({ length: 15 }, (_, i) => ({ order_id: `e2e-${since}-${i}`, amount: i, currency: 'EUR' })));
+    const clicks = await ingest(
+      'clicks',
+      Array.from({ length: 60 }, (_, i) => ({ page: `/p/${i}` })),
+    );
+    const orders = await ingest(
+      'orders',
+      Array.from({ length: 15 }, (_, i) => ({ order_id: `e2e-${since}-${i}`, amount: i, currency: 'EUR' })),
+    );
     await expectStored('clicks', clicks, since);
     await expectStored('orders', orders, since);
 
-    const res = await api().get(`/api/v1/records/orders?from=${new Date(since - MINUTE).toISOString()}&limit=1000`).set(AUTH).expect(200);
+    const res = await api()
+      .get(`/api/v1/records/orders?from=${new Date(since - MINUTE).toISOString()}&limit=1000`)
+      .set(AUTH)
+      .expect(200);
     const one = res.body.items.find((r: { eventId: string }) => r.eventId === orders[3]);
     expect(one).toMatchObject({ source: 'orders', key: `e2e-${since}-3`, payload: { order_id: `e2e-${since}-3`, amount: 3, currency: 'EUR' } });
     expect(Date.parse(one.processedAt)).toBeGreaterThanOrEqual(Date.parse(one.receivedAt));
@@ -113,7 +127,11 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
 
   it('runs the batch job to success through Livy, with a readable log', async () => {
     const day = new Date().toISOString().slice(0, 10);
-    const submitted = await api().post('/api/v1/jobs/daily_rollup/batches').set(AUTH).send({ args: { day, sources: ['clicks', 'orders'] } }).expect(201);
+    const submitted = await api()
+      .post('/api/v1/jobs/daily_rollup/batches')
+      .set(AUTH)
+      .send({ args: { day, sources: ['clicks', 'orders'] } })
+      .expect(201);
     expect(submitted.body).toMatchObject({ job: 'daily_rollup', args: expect.arrayContaining(['--day', day]) });
     const done = await waitForBatch(submitted.body.id, (s) => ['success', 'dead', 'killed', 'error'].includes(s));
     expect(done).toMatchObject({ state: 'success', submittedAt: expect.any(String), finishedAt: expect.any(String) });
@@ -122,7 +140,11 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
   });
 
   it('kills a running batch: it ends killed, and stays listed', async () => {
-    const submitted = await api().post('/api/v1/jobs/daily_rollup/batches').set(AUTH).send({ args: { day: '2026-01-01', sources: ['clicks'] } }).expect(201);
+    const submitted = await api()
+      .post('/api/v1/jobs/daily_rollup/batches')
+      .set(AUTH)
+      .send({ args: { day: '2026-01-01', sources: ['clicks'] } })
+      .expect(201);
     await waitForBatch(submitted.body.id, (s) => s === 'running', 60_000);
     const killed = await api().delete(`/api/v1/batches/${submitted.body.id}`).set(AUTH).expect(200);
     expect(killed.body.state).toBe('killed');
@@ -144,7 +166,11 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
       .expect(400);
     expect(jvm.body.message).toContain('conf.spark.driver.extraJavaOptions');
     expect(jvm.body.details).toEqual([{ field: 'conf.spark.driver.extraJavaOptions', message: expect.stringContaining('is never accepted') }]);
-    const packages = await api().post('/api/v1/jobs/daily_rollup/batches').set(AUTH).send({ args, conf: { 'spark.jars.packages': 'evil:evil:1' } }).expect(400);
+    const packages = await api()
+      .post('/api/v1/jobs/daily_rollup/batches')
+      .set(AUTH)
+      .send({ args, conf: { 'spark.jars.packages': 'evil:evil:1' } })
+      .expect(400);
     expect(packages.body.details).toEqual([{ field: 'conf.spark.jars.packages', message: expect.stringContaining('is never accepted') }]);
 
     expect(await listed()).toEqual(before);
@@ -153,7 +179,11 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
   it('refuses an unknown job with 404 and bad args with 400 naming the field', async () => {
     const unknown = await api().post('/api/v1/jobs/nope/batches').set(AUTH).send({}).expect(404);
     expect(unknown.body.message).toMatch(/daily_rollup/);
-    const bad = await api().post('/api/v1/jobs/daily_rollup/batches').set(AUTH).send({ args: { day: 'yesterday' } }).expect(400);
+    const bad = await api()
+      .post('/api/v1/jobs/daily_rollup/batches')
+      .set(AUTH)
+      .send({ args: { day: 'yesterday' } })
+      .expect(400);
     expect(bad.body.message).toMatch(/\/day/);
     expect(bad.body.message).toMatch(/sources/);
     const jobs = await api().get('/api/v1/jobs').set(AUTH).expect(200);

@@ -20,7 +20,11 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
   let bucketMs: number;
   const bucketOf = (at: Date) => new Date(Math.floor(at.getTime() / bucketMs) * bucketMs);
   /** A row of another bucket size: stored before the source's bucket changed, listed in the index with its own size. */
-  const older = { eventId: types.Uuid.random().toString(), receivedAt: new Date(Date.UTC(2026, 0, 10, 22, 30, 0)), bucket: new Date(Date.UTC(2026, 0, 10, 22)) };
+  const older = {
+    eventId: types.Uuid.random().toString(),
+    receivedAt: new Date(Date.UTC(2026, 0, 10, 22, 30, 0)),
+    bucket: new Date(Date.UTC(2026, 0, 10, 22)),
+  };
 
   beforeAll(async () => {
     app = await startApp();
@@ -56,7 +60,11 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
     }
     // The counts the streaming job would write for those rows: six per minute, one in the last.
     const minutes: [string, number][] = [
-      ['2026-01-10T23:58:00Z', 6], ['2026-01-10T23:59:00Z', 6], ['2026-01-11T00:00:00Z', 6], ['2026-01-11T00:01:00Z', 6], ['2026-01-11T00:02:00Z', 1],
+      ['2026-01-10T23:58:00Z', 6],
+      ['2026-01-10T23:59:00Z', 6],
+      ['2026-01-11T00:00:00Z', 6],
+      ['2026-01-11T00:01:00Z', 6],
+      ['2026-01-11T00:02:00Z', 1],
     ];
     for (const [minute, count] of minutes) {
       await db.execute(
@@ -98,7 +106,7 @@ describe('GET /api/v1/records and /stats against a real Cassandra', () => {
     expect(seen[0]).toMatchObject({ source, payload: { n: rows[rows.length - 1].eventId } });
   });
 
-  it('reads a bucket of another size the index lists (the source\'s bucket changed), in its place newest first', async () => {
+  it("reads a bucket of another size the index lists (the source's bucket changed), in its place newest first", async () => {
     const wider = new Date(Date.UTC(2026, 0, 10, 22, 0, 0)).toISOString();
     const seen: string[] = [];
     let token: string | undefined;

@@ -46,13 +46,20 @@ describe('schedules over REST, fired exactly once across replicas', () => {
     const id = created.body.id as string;
     expect(created.body).toMatchObject({ enabled: true, timezone: 'UTC', nextFireAt: expect.any(String), target: { kind: 'dag', conf: { count: 1 } } });
 
-    const runs = await eventually('two fires recorded', async () => {
-      const res = await api().get(`/api/v1/schedules/${id}/runs`).set(AUTH).expect(200);
-      return res.body.runs.length >= 2 ? res.body.runs : undefined;
-    }, 60_000);
+    const runs = await eventually(
+      'two fires recorded',
+      async () => {
+        const res = await api().get(`/api/v1/schedules/${id}/runs`).set(AUTH).expect(200);
+        return res.body.runs.length >= 2 ? res.body.runs : undefined;
+      },
+      60_000,
+    );
     for (const run of runs) {
       expect(run).toMatchObject({ status: 'triggered', runRef: expect.stringMatching(/^schedule__/) });
-      await api().get(`/api/v1/dags/user_profiles_ingest/runs/${encodeURIComponent(run.runRef)}`).set(AUTH).expect(200);
+      await api()
+        .get(`/api/v1/dags/user_profiles_ingest/runs/${encodeURIComponent(run.runRef)}`)
+        .set(AUTH)
+        .expect(200);
     }
 
     const disabled = await api().patch(`/api/v1/schedules/${id}`).set(AUTH).send({ enabled: false }).expect(200);

@@ -13,7 +13,10 @@ import { eventually, pgrep, ROOT, stackPid } from './support/harness';
 // The environment this run was started with: the secrets `make` exported (its defaults when jest runs alone).
 const env = { ...process.env };
 const PIPELINE_API_KEY = env.PIPELINE_API_KEY || 'local-dev-airflow-key-change-me';
-const API_KEYS = (env.API_KEYS || `local-dev-key-change-me,${PIPELINE_API_KEY}`).split(',').map((k) => k.trim()).filter(Boolean);
+const API_KEYS = (env.API_KEYS || `local-dev-key-change-me,${PIPELINE_API_KEY}`)
+  .split(',')
+  .map((k) => k.trim())
+  .filter(Boolean);
 
 /** The API's secret variables: its own, and every `${NAME}` config/sources.yaml names (signing secrets). */
 const SECRET_NAMES = [
@@ -26,7 +29,14 @@ const SECRET_NAMES = [
   ...[...readFileSync(resolve(ROOT, 'config/sources.yaml'), 'utf8').matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]),
 ];
 /** The values to look for: every API key, and every secret variable's value this run has. */
-const SECRET_VALUES = [...new Set([...API_KEYS, ...SECRET_NAMES.filter((n) => n !== 'API_KEYS').map((n) => env[n]).filter((v): v is string => !!v)])];
+const SECRET_VALUES = [
+  ...new Set([
+    ...API_KEYS,
+    ...SECRET_NAMES.filter((n) => n !== 'API_KEYS')
+      .map((n) => env[n])
+      .filter((v): v is string => !!v),
+  ]),
+];
 
 function environ(pid: number): Map<string, string> | undefined {
   try {
@@ -106,10 +116,15 @@ describe('secrets stay with the API process', () => {
   });
 
   it("gives every Spark driver (the streaming job's included) none of them", async () => {
-    const jvms = await eventually('a Spark driver running (the streaming job of make up)', async () => {
-      const found = pgrep('org.apache.spark.deploy.SparkSubmit');
-      return found.length ? found : undefined;
-    }, 120000, 1000);
+    const jvms = await eventually(
+      'a Spark driver running (the streaming job of make up)',
+      async () => {
+        const found = pgrep('org.apache.spark.deploy.SparkSubmit');
+        return found.length ? found : undefined;
+      },
+      120000,
+      1000,
+    );
     const pids = [...new Set([...jvms, ...pgrep(`python[0-9.]* ${ROOT}/spark-jobs/`)].flatMap(withDescendants))];
 
     expect(pids.length).toBeGreaterThan(0);

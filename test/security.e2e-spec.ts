@@ -12,7 +12,15 @@ const strongWebhooksSecret = () => `whsec_${randomBytes(32).toString('base64')}`
 async function startInProduction(env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ['-r', 'ts-node/register', 'apps/api/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', NODE_ENV: 'production', PORT: String(await freePort()), LOG_LEVEL: 'warn', PAGE_TOKEN_SECRET: undefined, ...env },
+    env: {
+      ...process.env,
+      TS_NODE_TRANSPILE_ONLY: 'true',
+      NODE_ENV: 'production',
+      PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+      PAGE_TOKEN_SECRET: undefined,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -35,7 +43,11 @@ describe('NODE_ENV=production refuses the published development secrets', () => 
   });
 
   it('does not start with a key or page-token secret shorter than 32 bytes', async () => {
-    const { code, stderr } = await startInProduction({ API_KEYS: 'a-random-but-short-key', PAGE_TOKEN_SECRET: 'short-page-token-secret', WEBHOOKS_SIGNING_SECRET: strongWebhooksSecret() });
+    const { code, stderr } = await startInProduction({
+      API_KEYS: 'a-random-but-short-key',
+      PAGE_TOKEN_SECRET: 'short-page-token-secret',
+      WEBHOOKS_SIGNING_SECRET: strongWebhooksSecret(),
+    });
 
     expect(code).toBe(1);
     expect(stderr).toMatch(/API_KEYS: key 1 of 1 is 22 bytes long; at least 32 are required/);
@@ -43,7 +55,7 @@ describe('NODE_ENV=production refuses the published development secrets', () => 
     expect(stderr).not.toContain('a-random-but-short-key');
   });
 
-  it("does not start with the development signing secret of the webhooks source, naming the variable", async () => {
+  it('does not start with the development signing secret of the webhooks source, naming the variable', async () => {
     const { code, stderr } = await startInProduction({ API_KEYS: strong(), PAGE_TOKEN_SECRET: strong(), WEBHOOKS_SIGNING_SECRET: DEV_WEBHOOKS_SECRET });
 
     expect(code).toBe(1);

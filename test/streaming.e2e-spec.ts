@@ -78,7 +78,10 @@ describe('stream supervision, desired state and pipeline status', () => {
     const before = await flow.pipeline();
     expect(before.verdict).toBe('stopped');
     const clicksBefore = before.sources.find((s: { source: string }) => s.source === 'clicks');
-    await flow.ingest('clicks', Array.from({ length: 25 }, (_, i) => ({ page: `/lag/${i}` })));
+    await flow.ingest(
+      'clicks',
+      Array.from({ length: 25 }, (_, i) => ({ page: `/lag/${i}` })),
+    );
     const during = await flow.pipeline();
     const clicks = during.sources.find((s: { source: string }) => s.source === 'clicks');
     expect(during.verdict).toBe('stopped');

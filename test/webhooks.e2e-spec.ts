@@ -75,10 +75,25 @@ describe('POST /api/v1/ingest/webhooks: Standard Webhooks deliveries, without an
   });
 
   it.each<[string, () => [string, Record<string, string>], string, RegExp]>([
-    ['a signature made with another secret', () => ['{"n":1}', signed('{"n":1}', { key: Buffer.from('not the secret') })], 'no_match', /^No signature in webhook-signature matches/],
+    [
+      'a signature made with another secret',
+      () => ['{"n":1}', signed('{"n":1}', { key: Buffer.from('not the secret') })],
+      'no_match',
+      /^No signature in webhook-signature matches/,
+    ],
     ['a body changed after signing', () => ['{"n":2}', signed('{"n":1}')], 'no_match', /^No signature in webhook-signature matches/],
-    ['a stale delivery', () => ['{"n":1}', signed('{"n":1}', { timestamp: Math.floor(Date.now() / 1000) - 600 })], 'timestamp_too_old', /s old; deliveries older than 300 s are refused/],
-    ['a delivery dated in the future', () => ['{"n":1}', signed('{"n":1}', { timestamp: Math.floor(Date.now() / 1000) + 600 })], 'timestamp_in_future', /s in the future/],
+    [
+      'a stale delivery',
+      () => ['{"n":1}', signed('{"n":1}', { timestamp: Math.floor(Date.now() / 1000) - 600 })],
+      'timestamp_too_old',
+      /s old; deliveries older than 300 s are refused/,
+    ],
+    [
+      'a delivery dated in the future',
+      () => ['{"n":1}', signed('{"n":1}', { timestamp: Math.floor(Date.now() / 1000) + 600 })],
+      'timestamp_in_future',
+      /s in the future/,
+    ],
     ['no signature, even with a valid API key', () => ['{"n":1}', { 'X-API-Key': API_KEY }], 'missing_header', /an API key does not replace the signature/],
   ])('answers 401 to %s, in the one error shape, and publishes nothing', async (_case, make, problem, message) => {
     const [body, headers] = make();
@@ -86,7 +101,12 @@ describe('POST /api/v1/ingest/webhooks: Standard Webhooks deliveries, without an
 
     const res = await deliver(body, headers).expect(401);
 
-    expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized', details: [{ source: 'webhooks', scheme: 'standard-webhooks', problem }], requestId: expect.any(String) });
+    expect(res.body).toMatchObject({
+      statusCode: 401,
+      error: 'Unauthorized',
+      details: [{ source: 'webhooks', scheme: 'standard-webhooks', problem }],
+      requestId: expect.any(String),
+    });
     expect(res.body.message).toMatch(message);
     expect(await topicEnd(TOPIC)).toBe(before);
   });
@@ -120,7 +140,7 @@ describe('POST /api/v1/ingest/webhooks: Standard Webhooks deliveries, without an
     );
   });
 
-  it("accepts the delivery of docs/api.md signed with openssl and sent with curl", async () => {
+  it('accepts the delivery of docs/api.md signed with openssl and sent with curl', async () => {
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     const readme = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');

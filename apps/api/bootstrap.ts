@@ -27,10 +27,7 @@ export async function createApp(): Promise<INestApplication> {
   // What Node refuses before routing (headers over 16 KB, malformed requests) is answered in the one error shape too.
   answerClientErrors(app.getHttpServer());
   // The hot paths, every event's and every read's, are answered before Express routes anything (see hot-routes.ts).
-  serveHotRoutes(app, API_PREFIX, [
-    ingestRoute(app.get(IngestionService)),
-    recordsRoute(app.get(RecordsService), validationPipe()),
-  ]);
+  serveHotRoutes(app, API_PREFIX, [ingestRoute(app.get(IngestionService)), recordsRoute(app.get(RecordsService), validationPipe())]);
   app.use(requestId);
   app.use(securityHeaders);
   app.use(httpMetrics(app.get(MetricsService)));
@@ -51,20 +48,22 @@ export async function createApp(): Promise<INestApplication> {
   });
   app.enableShutdownHooks();
 
-  const document = declareEnforcedRules(SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Real-time pipeline control plane')
-      .setDescription(
-        'The one front door to the pipeline: ingest events into Kafka, read what the streaming job stored in ' +
-          'Cassandra, and check health. Every route except /health/* and /docs needs an API key; /metrics does too unless METRICS_PUBLIC=true. ' +
+  const document = declareEnforcedRules(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Real-time pipeline control plane')
+        .setDescription(
+          'The one front door to the pipeline: ingest events into Kafka, read what the streaming job stored in ' +
+            'Cassandra, and check health. Every route except /health/* and /docs needs an API key; /metrics does too unless METRICS_PUBLIC=true. ' +
             "POST /ingest for a signed source takes its sender's signature instead of the key.",
-      )
-      .setVersion('0.1.0')
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
-      .build(),
-  ));
+        )
+        .setVersion('0.1.0')
+        .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
+        .build(),
+    ),
+  );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
 }

@@ -81,7 +81,10 @@ function initialState(): AirflowState {
     dag('user_profiles_ingest', {
       description: 'Pulls user profiles and posts them to the ingestion API',
       timetable_summary: '*/5 * * * *',
-      tags: [{ name: 'ingest', dag_id: 'user_profiles_ingest' }, { name: 'users', dag_id: 'user_profiles_ingest' }],
+      tags: [
+        { name: 'ingest', dag_id: 'user_profiles_ingest' },
+        { name: 'users', dag_id: 'user_profiles_ingest' },
+      ],
     }),
     dag('paused_dag', { is_paused: true }),
   ];
@@ -179,7 +182,8 @@ function fakeAirflow(state: () => AirflowState): Server {
 
       if (sub === undefined) {
         if (req.method === 'PATCH') {
-          if (typeof body?.is_paused !== 'boolean') return send(res, 422, { detail: [{ type: 'bool_type', loc: ['body', 'is_paused'], msg: 'Input should be a valid boolean' }] });
+          if (typeof body?.is_paused !== 'boolean')
+            return send(res, 422, { detail: [{ type: 'bool_type', loc: ['body', 'is_paused'], msg: 'Input should be a valid boolean' }] });
           found.is_paused = body.is_paused;
         }
         return send(res, 200, found);
@@ -193,12 +197,29 @@ function fakeAirflow(state: () => AirflowState): Server {
         }
         if (body.logical_date !== null && Number.isNaN(Date.parse(body.logical_date))) {
           return send(res, 422, {
-            detail: [{ type: 'datetime_from_date_parsing', loc: ['body', 'logical_date'], msg: 'Input should be a valid datetime or date, invalid character in year', input: body.logical_date }],
+            detail: [
+              {
+                type: 'datetime_from_date_parsing',
+                loc: ['body', 'logical_date'],
+                msg: 'Input should be a valid datetime or date, invalid character in year',
+                input: body.logical_date,
+              },
+            ],
           });
         }
         const id = body.dag_run_id ?? `manual__${new Date().toISOString()}`;
         if (runs.some((r) => r.dag_run_id === id)) return send(res, 409, { detail: `DAG Run with run_id: \`${id}\` already exists` });
-        const created = { dag_run_id: id, dag_id: dagId, state: 'queued', logical_date: body.logical_date, run_after: new Date().toISOString(), run_type: 'manual', start_date: null, end_date: null, conf: body.conf };
+        const created = {
+          dag_run_id: id,
+          dag_id: dagId,
+          state: 'queued',
+          logical_date: body.logical_date,
+          run_after: new Date().toISOString(),
+          run_type: 'manual',
+          start_date: null,
+          end_date: null,
+          conf: body.conf,
+        };
         runs.push(created);
         s.runs.set(dagId, runs);
         return send(res, 200, created);
@@ -219,7 +240,6 @@ function fakeAirflow(state: () => AirflowState): Server {
     });
   });
 }
-
 
 describe('AirflowV2Client against an HTTP server imitating Airflow 3', () => {
   let state = initialState();
@@ -317,7 +337,11 @@ describe('AirflowV2Client against an HTTP server imitating Airflow 3', () => {
       ['listRuns', (c) => c.listRuns('x', 1), dagMissing],
       ['getRun of an unknown run', (c) => c.getRun('user_profiles_ingest', 'nope'), 'Run "nope" of DAG "user_profiles_ingest" does not exist in Airflow'],
       ['getRun of an unknown DAG', (c) => c.getRun('x', 'r'), 'Run "r" of DAG "x" does not exist in Airflow'],
-      ['taskInstances of an unknown run', (c) => c.taskInstances('user_profiles_ingest', 'nope'), 'Run "nope" of DAG "user_profiles_ingest" does not exist in Airflow'],
+      [
+        'taskInstances of an unknown run',
+        (c) => c.taskInstances('user_profiles_ingest', 'nope'),
+        'Run "nope" of DAG "user_profiles_ingest" does not exist in Airflow',
+      ],
       ['taskInstances of an unknown DAG', (c) => c.taskInstances('x', 'r'), 'Run "r" of DAG "x" does not exist in Airflow'],
     ])('%s throws it', async (_method, call, message) => {
       const err = await rejection(call(client));
@@ -330,7 +354,7 @@ describe('AirflowV2Client against an HTTP server imitating Airflow 3', () => {
   });
 
   // Sent as they are, such ids reach another route of Airflow's ("a/b" answered 405, a 502 for the caller's typo).
-  describe('an id outside Airflow\'s rules is a NotFoundError, without asking Airflow', () => {
+  describe("an id outside Airflow's rules is a NotFoundError, without asking Airflow", () => {
     it.each<[string, (c: AirflowV2Client) => Promise<unknown>, string]>([
       ['getDag', (c) => c.getDag('a/b'), 'DAG "a/b" does not exist in Airflow'],
       ['setPaused', (c) => c.setPaused('a/b', true), 'DAG "a/b" does not exist in Airflow'],
@@ -427,7 +451,15 @@ describe('AirflowV2Client against an HTTP server imitating Airflow 3', () => {
           durationSeconds: 3.5,
           operator: 'PythonOperator',
         },
-        { taskId: 'post_events', state: undefined, tryNumber: 0, startDate: undefined, endDate: undefined, durationSeconds: undefined, operator: 'HttpOperator' },
+        {
+          taskId: 'post_events',
+          state: undefined,
+          tryNumber: 0,
+          startDate: undefined,
+          endDate: undefined,
+          durationSeconds: undefined,
+          operator: 'HttpOperator',
+        },
       ]);
       expect(apiCalls()[0].path).toMatch(/^\/api\/v2\/dags\/user_profiles_ingest\/dagRuns\/[^/]+\/taskInstances$/);
     });

@@ -21,7 +21,11 @@ const REQUEST_ID = 'req-42';
 /** Runs the filter on one exception with a fake express response; answers what was sent. */
 function handle(
   exception: unknown,
-  { headersSent = false, request = { id: REQUEST_ID }, metrics = new MetricsService() }: { headersSent?: boolean; request?: { id?: string }; metrics?: MetricsService } = {},
+  {
+    headersSent = false,
+    request = { id: REQUEST_ID },
+    metrics = new MetricsService(),
+  }: { headersSent?: boolean; request?: { id?: string }; metrics?: MetricsService } = {},
 ) {
   const response = { headersSent, status: jest.fn(), json: jest.fn(), setHeader: jest.fn() };
   response.status.mockReturnValue(response);
@@ -94,7 +98,7 @@ describe('AllExceptionsFilter', () => {
     expect(sent(handle(new ServiceUnavailableException(report)))).toEqual({ status: 503, body: report });
   });
 
-  it('drops a framework error\'s details that are not a list of objects', () => {
+  it("drops a framework error's details that are not a list of objects", () => {
     expect(sent(handle(new BadRequestException({ message: 'bad', details: { field: 'x' } }))).body).not.toHaveProperty('details');
     expect(sent(handle(new BadRequestException({ message: 'bad', details: [{ field: 'x' }] }))).body.details).toEqual([{ field: 'x' }]);
   });
@@ -110,7 +114,10 @@ describe('AllExceptionsFilter', () => {
     const response = handle(new TooManyRequestsError('Job "daily_rollup" already has 2 batches starting or running', 30));
 
     expect(response.setHeader).toHaveBeenCalledWith('Retry-After', '30');
-    expect(sent(response)).toMatchObject({ status: 429, body: { statusCode: 429, error: 'Too Many Requests', message: 'Job "daily_rollup" already has 2 batches starting or running' } });
+    expect(sent(response)).toMatchObject({
+      status: 429,
+      body: { statusCode: 429, error: 'Too Many Requests', message: 'Job "daily_rollup" already has 2 batches starting or running' },
+    });
   });
 
   it('sets no headers for an ordinary error', () => {

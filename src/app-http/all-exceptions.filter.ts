@@ -58,7 +58,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private static healthReport(exception: unknown): { statusCode: number; body: object } | undefined {
     if (!(exception instanceof HttpException)) return undefined;
     const r = exception.getResponse() as Record<string, unknown>;
-    const isReport = typeof r === 'object' && r !== null && r.message === undefined && typeof r.status === 'string' && 'info' in r && 'error' in r && 'details' in r;
+    const isReport =
+      typeof r === 'object' && r !== null && r.message === undefined && typeof r.status === 'string' && 'info' in r && 'error' in r && 'details' in r;
     return isReport ? { statusCode: exception.getStatus(), body: r } : undefined;
   }
 }

@@ -121,9 +121,7 @@ describe('ApiKeyGuard', () => {
 
   // A fuzzer's made-up Authorization beside a valid X-API-Key was let through: a credential that does not check out is never ignored.
   it.each(['Basic dXNlcjpwYXNz', 'Bearer ', 'Bearer a b', 'Token abc', ''])('refuses Authorization %p beside a valid X-API-Key', (authorization) => {
-    expect(rejection({ 'x-api-key': KEY, authorization }).message).toBe(
-      'Authorization must be "Bearer <key>" with the same key as X-API-Key, or be left out',
-    );
+    expect(rejection({ 'x-api-key': KEY, authorization }).message).toBe('Authorization must be "Bearer <key>" with the same key as X-API-Key, or be left out');
   });
 
   it('lets a request without a key through to a @Public() route', () => {
@@ -135,8 +133,10 @@ describe('ApiKeyGuard', () => {
   });
 
   it('lets a request without a key through to a route public by configuration only when the configuration says so', () => {
-    const scrape = (env: Record<string, string>, headers: Record<string, string> = {}) => () =>
-      guardFor(env).canActivate(contextFor(headers, MetricsController, MetricsController.prototype.scrape));
+    const scrape =
+      (env: Record<string, string>, headers: Record<string, string> = {}) =>
+      () =>
+        guardFor(env).canActivate(contextFor(headers, MetricsController, MetricsController.prototype.scrape));
 
     expect(scrape({ METRICS_PUBLIC: 'true' })()).toBe(true);
     expect(scrape({})).toThrow('Missing API key');

@@ -32,7 +32,8 @@ function globalEnhancers(root: Type | DynamicModule, seen = new Set<unknown>()):
   const found = providers
     .filter((p) => typeof p === 'object' && typeof p.provide === 'string' && p.provide in KINDS)
     .map((p) => `${KINDS[p.provide as string]} ${p.useClass?.name ?? p.useExisting?.name ?? p.useValue?.constructor.name ?? p.useFactory?.name ?? '?'}`);
-  const unwrap = (m: unknown) => (typeof (m as { forwardRef?: () => unknown })?.forwardRef === 'function' ? (m as { forwardRef: () => Type }).forwardRef() : m) as Type | DynamicModule;
+  const unwrap = (m: unknown) =>
+    (typeof (m as { forwardRef?: () => unknown })?.forwardRef === 'function' ? (m as { forwardRef: () => Type }).forwardRef() : m) as Type | DynamicModule;
   return [...found, ...imports.flatMap((m) => globalEnhancers(unwrap(m), seen))];
 }
 

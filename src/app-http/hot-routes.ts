@@ -134,7 +134,7 @@ function routeChecks(app: INestApplication, route: HotRoute): RouteCheck[] {
 
 /** Nest's own resolution of a handler's guards (global, controller, handler), as the router uses it. */
 function guardsCreator(app: INestApplication): GuardsContextCreator {
-  const creator = (app.get<ExternalContextCreator, { guardsContextCreator?: GuardsContextCreator }>(ExternalContextCreator)).guardsContextCreator;
+  const creator = app.get<ExternalContextCreator, { guardsContextCreator?: GuardsContextCreator }>(ExternalContextCreator).guardsContextCreator;
   if (!creator) throw new Error('hot-routes.ts: this version of @nestjs/core keeps no guardsContextCreator in ExternalContextCreator');
   return creator;
 }

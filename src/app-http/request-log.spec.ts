@@ -36,7 +36,12 @@ describe('the request log line', () => {
       },
     });
     @Module({
-      imports: [LoggerModule.forRoot({ forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }], pinoHttp: [pinoHttpOptions(testConfig({ LOG_LEVEL: 'info' })), capture] })],
+      imports: [
+        LoggerModule.forRoot({
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+          pinoHttp: [pinoHttpOptions(testConfig({ LOG_LEVEL: 'info' })), capture],
+        }),
+      ],
       controllers: [IngestionController],
       providers: [...ingestProviders(kafka, 'sources:\n  clicks: {}\n', KEY), { provide: APP_PIPE, useValue: validationPipe() }],
     })
@@ -83,7 +88,11 @@ describe('the request log line', () => {
     expect(more).toEqual([]);
     expect(hot).toEqual(expect.objectContaining(shape(status, level, '/api/v1/ingest/clicks')));
     expect(nest).toEqual(expect.objectContaining(shape(status, level, '/api/v1/ingest/clicks/')));
-    expect(Object.keys(hot).filter((k) => k !== 'url').sort()).toEqual(Object.keys(nest).sort());
+    expect(
+      Object.keys(hot)
+        .filter((k) => k !== 'url')
+        .sort(),
+    ).toEqual(Object.keys(nest).sort());
   });
 
   it("503 of a dependency's outage: once, at warn, naming the dependency, with no made-up error", async () => {

@@ -55,7 +55,10 @@ describe('BatchHistoryRepository.list', () => {
 
   it('maps a row to a record, absent columns to undefined', async () => {
     const finishedAt = new Date('2026-01-02T00:05:00.000Z');
-    const { repository } = setup([row(4, { app_id: 'application_1_0004', state: 'killed', finished_at: finishedAt }), row(5, { name: null, state: null, args: null })]);
+    const { repository } = setup([
+      row(4, { app_id: 'application_1_0004', state: 'killed', finished_at: finishedAt }),
+      row(5, { name: null, state: null, args: null }),
+    ]);
 
     const [killed, bare] = await repository.list();
 
@@ -89,8 +92,21 @@ describe('BatchHistoryRepository.record', () => {
     await repository.record(batch);
 
     const [[query, params]] = cassandra.execute.mock.calls;
-    expect(query).toMatch(/^UPDATE pipeline\.batches SET livy_id = \?, job = \?, name = \?, state = \?, app_id = \?, args = \?, conf = \?, submitted_at = \?, finished_at = \? WHERE id = \?$/);
-    expect(params).toEqual([4, 'daily_rollup', `daily_rollup-${ID}`, 'running', 'application_1_0004', '["--day","2026-01-01"]', CONF_JSON, batch.submittedAt, null, ID]);
+    expect(query).toMatch(
+      /^UPDATE pipeline\.batches SET livy_id = \?, job = \?, name = \?, state = \?, app_id = \?, args = \?, conf = \?, submitted_at = \?, finished_at = \? WHERE id = \?$/,
+    );
+    expect(params).toEqual([
+      4,
+      'daily_rollup',
+      `daily_rollup-${ID}`,
+      'running',
+      'application_1_0004',
+      '["--day","2026-01-01"]',
+      CONF_JSON,
+      batch.submittedAt,
+      null,
+      ID,
+    ]);
   });
 });
 
@@ -107,7 +123,19 @@ describe('BatchHistoryRepository.finish', () => {
     expect(query).toMatch(
       /^UPDATE pipeline\.batches USING TTL \? SET livy_id = \?, job = \?, name = \?, state = \?, app_id = \?, args = \?, conf = \?, submitted_at = \?, finished_at = \? WHERE id = \? IF finished_at = null$/,
     );
-    expect(params).toEqual([30 * DAY_SECONDS, 4, 'daily_rollup', `daily_rollup-${ID}`, 'success', 'application_1_0004', '["--day","2026-01-01"]', CONF_JSON, batch.submittedAt, at, ID]);
+    expect(params).toEqual([
+      30 * DAY_SECONDS,
+      4,
+      'daily_rollup',
+      `daily_rollup-${ID}`,
+      'success',
+      'application_1_0004',
+      '["--day","2026-01-01"]',
+      CONF_JSON,
+      batch.submittedAt,
+      at,
+      ID,
+    ]);
   });
 
   it('takes the TTL from BATCH_HISTORY_RETENTION_DAYS', async () => {

@@ -74,8 +74,16 @@ export class BatchHistoryRepository {
 /** The SET_ALL values followed by the key. */
 function values(b: BatchRecord): unknown[] {
   return [
-    b.livyId, b.job, b.name ?? null, b.state ?? null, b.appId ?? null, JSON.stringify(b.args),
-    b.conf ? JSON.stringify(b.conf) : null, b.submittedAt, b.finishedAt ?? null, b.id,
+    b.livyId,
+    b.job,
+    b.name ?? null,
+    b.state ?? null,
+    b.appId ?? null,
+    JSON.stringify(b.args),
+    b.conf ? JSON.stringify(b.conf) : null,
+    b.submittedAt,
+    b.finishedAt ?? null,
+    b.id,
   ];
 }
 

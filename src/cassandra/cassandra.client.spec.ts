@@ -4,9 +4,7 @@ import { AppError, BadRequestError, UpstreamRejectedError, UpstreamTimeoutError,
 import { CassandraClient } from './cassandra.client';
 
 // Constructing the client does not connect; only onApplicationBootstrap() and execute() do.
-const client = new CassandraClient(
-  testConfig({ CASSANDRA_REQUEST_TIMEOUT_MS: '2500' }),
-);
+const client = new CassandraClient(testConfig({ CASSANDRA_REQUEST_TIMEOUT_MS: '2500' }));
 const mapError = (err: unknown): AppError => (client as unknown as { mapError(e: unknown): AppError }).mapError(err);
 const { responseErrorCodes: codes } = types;
 
@@ -88,11 +86,15 @@ describe('CassandraClient error mapping', () => {
 describe('CassandraClient while a migration moves data', () => {
   it('answers 503 at once, naming the migration, instead of waiting for it', async () => {
     const migrating = new CassandraClient(testConfig());
-    (migrating as unknown as { migrating?: string }).migrating = 'schema migration 8 is moving data (its progress is in the API\'s log)';
+    (migrating as unknown as { migrating?: string }).migrating = "schema migration 8 is moving data (its progress is in the API's log)";
 
     const err = await migrating.execute('SELECT now() FROM system.local', []).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
-    expect(err).toMatchObject({ statusCode: 503, upstream: 'Cassandra', message: "Cassandra is not ready yet: schema migration 8 is moving data (its progress is in the API's log)" });
+    expect(err).toMatchObject({
+      statusCode: 503,
+      upstream: 'Cassandra',
+      message: "Cassandra is not ready yet: schema migration 8 is moving data (its progress is in the API's log)",
+    });
   });
 });

@@ -98,9 +98,7 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
     const client = new Client({
       contactPoints: cassandra.contactPoints,
       localDataCenter: cassandra.localDataCenter,
-      authProvider: cassandra.credentials
-        ? new auth.PlainTextAuthProvider(cassandra.credentials.username, cassandra.credentials.password)
-        : undefined,
+      authProvider: cassandra.credentials ? new auth.PlainTextAuthProvider(cassandra.credentials.username, cassandra.credentials.password) : undefined,
       socketOptions: { connectTimeout: 3000, readTimeout: cassandra.requestTimeoutMs },
       queryOptions: { consistency: types.consistencies.localQuorum },
       pooling: { heartBeatInterval: 5000 },
@@ -135,9 +133,7 @@ export class CassandraClient implements OnApplicationBootstrap, OnApplicationShu
       .map(([k, v]) => `'${k}': ${typeof v === 'number' ? v : `'${v}'`}`)
       .join(', ');
     await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {${options}}`);
-    await client.execute(
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migrations (version int PRIMARY KEY, description text, applied_at timestamp)`,
-    );
+    await client.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migrations (version int PRIMARY KEY, description text, applied_at timestamp)`);
     const applied = new Set((await client.execute(`SELECT version FROM ${keyspace}.schema_migrations`)).rows.map((r) => r.version as number));
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;

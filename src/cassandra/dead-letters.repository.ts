@@ -54,8 +54,7 @@ export class DeadLettersRepository {
     this.idsQuery = `SELECT ${COLUMNS} FROM ${table} WHERE source = ? AND id IN ? ALLOW FILTERING`;
     // `event_id = ?` too: a lightweight transaction on a row that does not exist would otherwise apply and create it.
     this.markQuery =
-      `UPDATE ${table} SET replayed_at = ?, replayed_event_id = ? WHERE source = ? AND failed_at = ? AND id = ? ` +
-      'IF replayed_at = null AND event_id = ?';
+      `UPDATE ${table} SET replayed_at = ?, replayed_event_id = ? WHERE source = ? AND failed_at = ? AND id = ? ` + 'IF replayed_at = null AND event_id = ?';
   }
 
   /** One page of a source's dead letters that failed in [from, to), newest first. */

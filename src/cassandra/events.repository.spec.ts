@@ -6,7 +6,7 @@ const at = (iso: string) => new Date(iso);
 const uuid = '0190a5e4-7c1b-7def-8000-000000000001';
 
 describe('EventsRepository', () => {
-  it('lists the buckets of a source\'s day up to a start, newest first, following every page of the index', async () => {
+  it("lists the buckets of a source's day up to a start, newest first, following every page of the index", async () => {
     const index = Array.from({ length: 2500 }, (_, i) => ({ bucket: new Date(Date.parse('2026-01-02T23:59:59Z') - i * 30_000), bucket_seconds: 30 }));
     const cassandra = new PagingCassandraClient(index);
     const repository = new EventsRepository(cassandra.client);
@@ -23,7 +23,13 @@ describe('EventsRepository', () => {
 
   it('reads one page of a bucket partition within [from, to), with the fetch size and paging state given', async () => {
     const cassandra = new PagingCassandraClient([
-      { event_id: types.Uuid.fromString(uuid), received_at: at('2026-01-02T10:00:01Z'), key: 'k', payload: Buffer.from('{"a":1}'), processed_at: at('2026-01-02T10:00:02Z') },
+      {
+        event_id: types.Uuid.fromString(uuid),
+        received_at: at('2026-01-02T10:00:01Z'),
+        key: 'k',
+        payload: Buffer.from('{"a":1}'),
+        processed_at: at('2026-01-02T10:00:02Z'),
+      },
       { event_id: types.Uuid.fromString(uuid), received_at: at('2026-01-02T10:00:00Z'), key: null, payload: null, processed_at: null },
     ]);
     const repository = new EventsRepository(cassandra.client);
@@ -32,7 +38,14 @@ describe('EventsRepository', () => {
     const second = await repository.eventsPage('users', at('2026-01-02T10:00:00Z'), at('2026-01-02T00:00:00Z'), at('2026-01-03T00:00:00Z'), 1, first.pageState);
 
     expect(first.events).toEqual([
-      { eventId: uuid, source: 'users', receivedAt: at('2026-01-02T10:00:01Z'), key: 'k', payload: Buffer.from('{"a":1}'), processedAt: at('2026-01-02T10:00:02Z') },
+      {
+        eventId: uuid,
+        source: 'users',
+        receivedAt: at('2026-01-02T10:00:01Z'),
+        key: 'k',
+        payload: Buffer.from('{"a":1}'),
+        processedAt: at('2026-01-02T10:00:02Z'),
+      },
     ]);
     expect(second).toEqual({
       events: [{ eventId: uuid, source: 'users', receivedAt: at('2026-01-02T10:00:00Z'), key: undefined, payload: Buffer.alloc(0), processedAt: undefined }],
@@ -47,7 +60,7 @@ describe('EventsRepository', () => {
   });
 
   describe('newestIn', () => {
-    it('reads the newest row of the day\'s newest bucket, and not the older buckets that cannot hold a newer one', async () => {
+    it("reads the newest row of the day's newest bucket, and not the older buckets that cannot hold a newer one", async () => {
       const cassandra = new PagingCassandraClient();
       const repository = new EventsRepository(cassandra.client);
       cassandra.answerOnce([

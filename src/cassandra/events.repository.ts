@@ -48,8 +48,7 @@ export class EventsRepository {
     this.bucketsQuery = `SELECT bucket, bucket_seconds FROM ${ks}.event_buckets WHERE source = ? AND day = ? AND bucket <= ?`;
     this.newestBucketsQuery = `SELECT bucket, bucket_seconds FROM ${ks}.event_buckets WHERE source = ? AND day = ? LIMIT ${NEWEST_BUCKETS}`;
     this.newestQuery = `SELECT received_at FROM ${ks}.events_by_bucket WHERE source = ? AND bucket = ? LIMIT 1`;
-    this.countsQuery =
-      `SELECT minute, count FROM ${ks}.event_counts_by_minute WHERE source = ? AND day = ? AND minute >= ? AND minute < ?`;
+    this.countsQuery = `SELECT minute, count FROM ${ks}.event_counts_by_minute WHERE source = ? AND day = ? AND minute >= ? AND minute < ?`;
   }
 
   /** The non-empty buckets of a source's UTC day that start at or before `until`, newest first. */

@@ -16,10 +16,12 @@ export class LeasesRepository {
 
   /** Takes the lease if nobody holds it; true when this holder has it now. */
   async acquire(name: string, holder: string, ttlSeconds: number): Promise<boolean> {
-    const { rows } = await this.cassandra.execute(
-      `INSERT INTO ${this.table} (name, holder, acquired_at) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`,
-      [name, holder, new Date(), ttlSeconds],
-    );
+    const { rows } = await this.cassandra.execute(`INSERT INTO ${this.table} (name, holder, acquired_at) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`, [
+      name,
+      holder,
+      new Date(),
+      ttlSeconds,
+    ]);
     return rows[0]?.['[applied]'] === true;
   }
 
@@ -29,10 +31,13 @@ export class LeasesRepository {
    * would expire under a lease that is being renewed.
    */
   async renew(name: string, holder: string, ttlSeconds: number): Promise<boolean> {
-    const { rows } = await this.cassandra.execute(
-      `UPDATE ${this.table} USING TTL ? SET holder = ?, acquired_at = ? WHERE name = ? IF holder = ?`,
-      [ttlSeconds, holder, new Date(), name, holder],
-    );
+    const { rows } = await this.cassandra.execute(`UPDATE ${this.table} USING TTL ? SET holder = ?, acquired_at = ? WHERE name = ? IF holder = ?`, [
+      ttlSeconds,
+      holder,
+      new Date(),
+      name,
+      holder,
+    ]);
     return rows[0]?.['[applied]'] === true;
   }
 

@@ -62,7 +62,7 @@ describe('copyLegacyEvents (migration 8)', () => {
     legacy(7, 'retired', '2026-01-03T08:30:00.000Z', { processed_at: null }),
   ];
 
-  it('copies every row into the bucket of its source\'s size, keeping its columns, and indexes each bucket once', async () => {
+  it("copies every row into the bucket of its source's size, keeping its columns, and indexes each bucket once", async () => {
     const driver = fakeDriver(rows, { users: 3600, clicks: 30 });
 
     await copyLegacyEvents(driver.ctx, { pageRows: 3 });
@@ -111,7 +111,7 @@ describe('copyLegacyEvents (migration 8)', () => {
     ]);
   });
 
-  it('writes a bucket\'s index row before its events, so a read never misses a copied row', async () => {
+  it("writes a bucket's index row before its events, so a read never misses a copied row", async () => {
     const driver = fakeDriver(rows.slice(0, 1), { users: 3600 });
 
     await copyLegacyEvents(driver.ctx);

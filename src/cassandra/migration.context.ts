@@ -45,10 +45,12 @@ export async function runDataStep(
   let waitingFor: string | undefined;
   for (;;) {
     if (await isApplied()) return false;
-    const { rows } = await ctx.execute(
-      `INSERT INTO ${leases} (name, holder, acquired_at) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`,
-      [name, holder, new Date(), leaseTtlSeconds],
-    );
+    const { rows } = await ctx.execute(`INSERT INTO ${leases} (name, holder, acquired_at) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`, [
+      name,
+      holder,
+      new Date(),
+      leaseTtlSeconds,
+    ]);
     if (rows[0]?.['[applied]'] === true || rows[0]?.holder === holder) break;
     const other = String(rows[0]?.holder);
     if (waitingFor !== other) ctx.log(`${other} runs the data step; waiting for it`);
@@ -57,11 +59,20 @@ export async function runDataStep(
   }
   // Renewed well within its TTL; a renewal that fails is retried at the next tick (the step's own
   // statements fail too if Cassandra is gone, and the step then starts again).
-  const renew = setInterval(() => {
-    void ctx
-      .execute(`UPDATE ${leases} USING TTL ? SET holder = ?, acquired_at = ? WHERE name = ? IF holder = ?`, [leaseTtlSeconds, holder, new Date(), name, holder])
-      .catch(() => undefined);
-  }, (leaseTtlSeconds * 1000) / 3);
+  const renew = setInterval(
+    () => {
+      void ctx
+        .execute(`UPDATE ${leases} USING TTL ? SET holder = ?, acquired_at = ? WHERE name = ? IF holder = ?`, [
+          leaseTtlSeconds,
+          holder,
+          new Date(),
+          name,
+          holder,
+        ])
+        .catch(() => undefined);
+    },
+    (leaseTtlSeconds * 1000) / 3,
+  );
   try {
     await step(ctx);
   } finally {
@@ -74,7 +85,11 @@ export async function runDataStep(
 }
 
 /** Runs a statement again, up to `attempts` times in all, when it fails (a write timing out under the copy's load). */
-export async function withRetries<T>(attempts: number, fn: () => Promise<T>, sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): Promise<T> {
+export async function withRetries<T>(
+  attempts: number,
+  fn: () => Promise<T>,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();

@@ -67,10 +67,11 @@ export class SchedulesRepository {
    * gets true, whichever replica asks first. Leases expire after a week.
    */
   async acquireLease(name: string, holder: string): Promise<boolean> {
-    const { rows } = await this.cassandra.execute(
-      `INSERT INTO ${this.ks}.leases (name, holder, acquired_at) VALUES (?, ?, ?) IF NOT EXISTS USING TTL 604800`,
-      [name, holder, new Date()],
-    );
+    const { rows } = await this.cassandra.execute(`INSERT INTO ${this.ks}.leases (name, holder, acquired_at) VALUES (?, ?, ?) IF NOT EXISTS USING TTL 604800`, [
+      name,
+      holder,
+      new Date(),
+    ]);
     return rows[0]?.['[applied]'] === true;
   }
 

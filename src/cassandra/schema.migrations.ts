@@ -72,7 +72,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 5,
-    description: 'batches keyed by the control plane\'s own id; the streaming job\'s desired state, control and heartbeat',
+    description: "batches keyed by the control plane's own id; the streaming job's desired state, control and heartbeat",
     statements: [
       `CREATE TABLE IF NOT EXISTS batches (
          id text PRIMARY KEY, livy_id int, job text, name text, state text, app_id text,

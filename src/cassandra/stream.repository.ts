@@ -87,17 +87,27 @@ export class StreamRepository {
       ]);
       return;
     }
-    await this.cassandra.execute(
-      `UPDATE ${this.ks}.stream_control SET desired = ?, desired_at = ?, desired_by = ?, args = ? WHERE stream = ?`,
-      [desired, new Date(), by, JSON.stringify(args), stream],
-    );
+    await this.cassandra.execute(`UPDATE ${this.ks}.stream_control SET desired = ?, desired_at = ?, desired_by = ?, args = ? WHERE stream = ?`, [
+      desired,
+      new Date(),
+      by,
+      JSON.stringify(args),
+      stream,
+    ]);
   }
 
   /**
    * Claims the next start: moves batch_id from the batch seen last to a new one, in a lightweight
    * transaction, so of several replicas deciding at once exactly one starts a copy.
    */
-  async claimStart(stream: string, previousBatchId: string | undefined, batchId: string, reason: string, isRestart: boolean, restarts: number): Promise<boolean> {
+  async claimStart(
+    stream: string,
+    previousBatchId: string | undefined,
+    batchId: string,
+    reason: string,
+    isRestart: boolean,
+    restarts: number,
+  ): Promise<boolean> {
     const { rows } = await this.cassandra.execute(
       `UPDATE ${this.ks}.stream_control SET batch_id = ?, started_at = ?, stop_run = null, stop_reason = null, next_attempt_at = null` +
         (isRestart ? ', restarts = ?, last_restart_at = ?, last_restart_reason = ?' : '') +

@@ -43,8 +43,7 @@ export function bucketText(seconds: number): string {
 }
 
 /** Bytes one partition of this size holds at the declared peak rate. */
-export const partitionBytes = (seconds: number, peakEventsPerSecond: number, eventBytes: number): number =>
-  seconds * peakEventsPerSecond * eventBytes;
+export const partitionBytes = (seconds: number, peakEventsPerSecond: number, eventBytes: number): number => seconds * peakEventsPerSecond * eventBytes;
 
 /** The largest ladder size whose partition stays within MAX_PARTITION_BYTES at the peak rate (1 s at the very least). */
 export function derivedBucketSeconds(peakEventsPerSecond: number, eventBytes: number): number {

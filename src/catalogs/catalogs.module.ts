@@ -13,7 +13,14 @@ import { SourcesRegistry } from './sources.registry';
   providers: [
     SourcesRegistry,
     JobsCatalog,
-    { provide: BUCKET_SIZES, inject: [SourcesRegistry], useFactory: (sources: SourcesRegistry): BucketSizes => (source) => sources.find(source)?.bucketSeconds },
+    {
+      provide: BUCKET_SIZES,
+      inject: [SourcesRegistry],
+      useFactory:
+        (sources: SourcesRegistry): BucketSizes =>
+        (source) =>
+          sources.find(source)?.bucketSeconds,
+    },
   ],
   exports: [SourcesRegistry, JobsCatalog, BUCKET_SIZES],
 })

@@ -44,7 +44,9 @@ describe('JobsCatalog (spark-jobs/jobs.yaml)', () => {
   });
 
   it("applies the operator's SPARK_MAX_* ceilings to the catalog's bounds", () => {
-    const strict = new JobsCatalog(configWith({ SPARK_MAX_EXECUTOR_MEMORY_MB: '1536', SPARK_MAX_DRIVER_MEMORY_MB: '1024', SPARK_MAX_EXECUTORS: '2', SPARK_MAX_EXECUTOR_CORES: '1' }));
+    const strict = new JobsCatalog(
+      configWith({ SPARK_MAX_EXECUTOR_MEMORY_MB: '1536', SPARK_MAX_DRIVER_MEMORY_MB: '1024', SPARK_MAX_EXECUTORS: '2', SPARK_MAX_EXECUTOR_CORES: '1' }),
+    );
 
     expect(strict.get('daily_rollup').conf).toMatchObject({
       'spark.driver.memory': { max: '1024m' },
@@ -80,21 +82,11 @@ describe('JobsCatalog.toCommandLine', () => {
   const stream = catalog.get('events_stream');
 
   it('turns each property into --<name> <value>, joining arrays with commas', () => {
-    expect(JobsCatalog.toCommandLine(rollup, { day: '2026-01-01', sources: ['a', 'b'] })).toEqual([
-      '--day',
-      '2026-01-01',
-      '--sources',
-      'a,b',
-    ]);
+    expect(JobsCatalog.toCommandLine(rollup, { day: '2026-01-01', sources: ['a', 'b'] })).toEqual(['--day', '2026-01-01', '--sources', 'a,b']);
   });
 
   it("keeps the order of the caller's properties", () => {
-    expect(JobsCatalog.toCommandLine(rollup, { sources: ['users'], day: '2026-01-01' })).toEqual([
-      '--sources',
-      'users',
-      '--day',
-      '2026-01-01',
-    ]);
+    expect(JobsCatalog.toCommandLine(rollup, { sources: ['users'], day: '2026-01-01' })).toEqual(['--sources', 'users', '--day', '2026-01-01']);
   });
 
   it("applies the schema's defaults and turns snake_case names into kebab-case flags", () => {
@@ -116,8 +108,16 @@ describe('JobsCatalog.toCommandLine', () => {
     const flags = JobsCatalog.toCommandLine(stream, { trigger_ms: 2000, starting_offsets: 'latest' });
 
     expect(flags).toEqual([
-      '--trigger-ms', '2000', '--starting-offsets', 'latest', '--max-offsets-per-trigger', '20000',
-      '--min-offsets-per-trigger', '1000', '--max-trigger-delay-ms', '1000',
+      '--trigger-ms',
+      '2000',
+      '--starting-offsets',
+      'latest',
+      '--max-offsets-per-trigger',
+      '20000',
+      '--min-offsets-per-trigger',
+      '1000',
+      '--max-trigger-delay-ms',
+      '1000',
     ]);
   });
 
@@ -154,7 +154,7 @@ describe('JobsCatalog.toCommandLine', () => {
     expect(err.details).toEqual([{ field: '/sources/1', message: expect.stringContaining('pattern') }]);
   });
 
-  it("answers a property the schema does not list with 400 naming it", () => {
+  it('answers a property the schema does not list with 400 naming it', () => {
     const err = thrown(() => JobsCatalog.toCommandLine(rollup, { day: '2026-01-01', sources: ['users'], keyspace: 'other' }));
 
     expect(err).toBeInstanceOf(BadRequestError);
@@ -194,7 +194,15 @@ describe('JobsCatalog.parse', () => {
 
   it('trims the description and keeps pyFiles and provided', () => {
     const [job] = parse(
-      ['jobs:', '  full:', '    file: job.py', '    pyFiles: [lib.py]', '    provided: [kafka, topics]', '    streaming: true', '    description: "  Does things.  "'].join('\n'),
+      [
+        'jobs:',
+        '  full:',
+        '    file: job.py',
+        '    pyFiles: [lib.py]',
+        '    provided: [kafka, topics]',
+        '    streaming: true',
+        '    description: "  Does things.  "',
+      ].join('\n'),
     );
 
     expect(job).toMatchObject({ pyFiles: ['lib.py'], provided: ['kafka', 'topics'], streaming: true, description: 'Does things.' });
@@ -202,7 +210,16 @@ describe('JobsCatalog.parse', () => {
 
   it('passes a true boolean as a bare flag and leaves a false one out', () => {
     const [job] = parse(
-      ['jobs:', '  flags:', '    file: job.py', '    args:', '      type: object', '      properties:', '        dry_run: { type: boolean }', '        limit: { type: integer }'].join('\n'),
+      [
+        'jobs:',
+        '  flags:',
+        '    file: job.py',
+        '    args:',
+        '      type: object',
+        '      properties:',
+        '        dry_run: { type: boolean }',
+        '        limit: { type: integer }',
+      ].join('\n'),
     );
 
     expect(JobsCatalog.toCommandLine(job, { dry_run: true, limit: 3 })).toEqual(['--dry-run', '--limit', '3']);
@@ -226,9 +243,7 @@ describe('JobsCatalog.parse', () => {
   });
 
   it('refuses a job whose pyFile does not exist', () => {
-    expect(() => parse('jobs:\n  partial:\n    file: job.py\n    pyFiles: [lib.py, missing.py]\n')).toThrow(
-      `${join(dir, 'missing.py')} does not exist`,
-    );
+    expect(() => parse('jobs:\n  partial:\n    file: job.py\n    pyFiles: [lib.py, missing.py]\n')).toThrow(`${join(dir, 'missing.py')} does not exist`);
   });
 
   it('refuses an unknown provided entry, naming it and the allowed ones', () => {
@@ -313,7 +328,10 @@ describe('JobsCatalog.parse', () => {
   });
 
   it("lowers each bound to the operator's ceiling where that is stricter, and refuses a min above it", () => {
-    const ceilings = { 'spark.executor.memory': { max: 1024, variable: 'SPARK_MAX_EXECUTOR_MEMORY_MB' }, 'spark.executor.instances': { max: 8, variable: 'SPARK_MAX_EXECUTORS' } };
+    const ceilings = {
+      'spark.executor.memory': { max: 1024, variable: 'SPARK_MAX_EXECUTOR_MEMORY_MB' },
+      'spark.executor.instances': { max: 8, variable: 'SPARK_MAX_EXECUTORS' },
+    };
     const text = withConf('spark.executor.memory: { kind: memory, min: 512m, max: 4g }', 'spark.executor.instances: { kind: integer, max: 4 }');
 
     expect(JobsCatalog.parse(text, file(), dir, ceilings)[0].conf).toEqual({

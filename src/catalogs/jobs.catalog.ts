@@ -95,10 +95,7 @@ export class JobsCatalog {
     const copy = structuredClone(args);
     if (!job.validate(copy)) {
       const problems = fieldErrors(job.validate.errors);
-      throw new BadRequestError(
-        `Invalid args for job "${job.name}": ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`,
-        problems,
-      );
+      throw new BadRequestError(`Invalid args for job "${job.name}": ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`, problems);
     }
     return Object.entries(copy).flatMap(([key, value]) => {
       const flag = `--${key.replace(/_/g, '-')}`;

@@ -117,7 +117,9 @@ function resolveKeys(secrets: unknown, at: string, scheme: SignatureScheme, secr
     const variable = match[1];
     const value = secret(variable);
     if (value === undefined || value === '') {
-      throw new Error(`${at}.secrets[${i}] refers to ${variable}, which is ${value === undefined ? 'not set' : 'empty'}: set ${variable} in the API's environment`);
+      throw new Error(
+        `${at}.secrets[${i}] refers to ${variable}, which is ${value === undefined ? 'not set' : 'empty'}: set ${variable} in the API's environment`,
+      );
     }
     if (scheme !== 'standard-webhooks') return production ? strong(Buffer.from(value, 'utf8'), value, at, i, variable) : Buffer.from(value, 'utf8');
     const encoded = value.startsWith(WHSEC) ? value.slice(WHSEC.length) : '';
@@ -139,8 +141,7 @@ function strong(key: Buffer, value: string, at: string, i: number, variable: str
   const problem = productionSecretProblem(value, 0) ?? productionSecretProblem(key, minBytes);
   if (problem) {
     throw new Error(
-      `${at}.secrets[${i}] refers to ${variable}, whose key ${problem} (NODE_ENV=production): ` +
-        `set ${variable} to a random secret of your own`,
+      `${at}.secrets[${i}] refers to ${variable}, whose key ${problem} (NODE_ENV=production): ` + `set ${variable} to a random secret of your own`,
     );
   }
   return key;

@@ -12,8 +12,7 @@ const DEFAULT_MAX_BODY = 1_048_576;
 const SOURCES_FILE = join(__dirname, '../../config/sources.yaml');
 
 const parse = (yaml: string) => SourcesRegistry.parse(yaml, FILE, DEFAULT_MAX_BODY);
-const registryFor = (sourcesFile: string) =>
-  new SourcesRegistry(testConfig({ SOURCES_FILE: sourcesFile }));
+const registryFor = (sourcesFile: string) => new SourcesRegistry(testConfig({ SOURCES_FILE: sourcesFile }));
 
 describe('SourcesRegistry.parse', () => {
   it('reads each source with its settings and the defaults for the rest', () => {
@@ -35,12 +34,14 @@ sources:
   });
 
   it('accepts a source with no settings at all', () => {
-    expect(parse('sources:\n  bare:\n')).toEqual([
-      expect.objectContaining({ name: 'bare', topic: 'ingest.bare', maxBodyBytes: DEFAULT_MAX_BODY }),
-    ]);
+    expect(parse('sources:\n  bare:\n')).toEqual([expect.objectContaining({ name: 'bare', topic: 'ingest.bare', maxBodyBytes: DEFAULT_MAX_BODY })]);
   });
 
-  it.each([['a number', '5'], ['a string', 'foo'], ['a list', '[a, b]']])('rejects a source whose settings are %s', (_case, value) => {
+  it.each([
+    ['a number', '5'],
+    ['a string', 'foo'],
+    ['a list', '[a, b]'],
+  ])('rejects a source whose settings are %s', (_case, value) => {
     expect(() => parse(`sources:\n  users: ${value}\n`)).toThrow(`${FILE}: source "users": expected a mapping of settings`);
   });
 
@@ -95,9 +96,7 @@ sources:
   });
 
   it('rejects a schema that is not a valid JSON Schema', () => {
-    expect(() => parse('sources:\n  a:\n    schema: { type: objekt }\n')).toThrow(
-      /sources\.yaml: source "a": schema is not a valid JSON Schema: .*type/,
-    );
+    expect(() => parse('sources:\n  a:\n    schema: { type: objekt }\n')).toThrow(/sources\.yaml: source "a": schema is not a valid JSON Schema: .*type/);
   });
 
   it.each([
@@ -158,8 +157,16 @@ ${SCHEMA}`);
     ['quarantine without a schema', '    onInvalid: quarantine\n', 'onInvalid: quarantine needs a schema (only events that fail the schema are quarantined)'],
     ['a deadLetterTopic of a rejecting source', '    deadLetterTopic: x.dlq\n' + SCHEMA, 'deadLetterTopic is only used with onInvalid: quarantine'],
     ['a deadLetterTopic that is not a string', '    onInvalid: quarantine\n    deadLetterTopic: 5\n' + SCHEMA, 'deadLetterTopic must be a string'],
-    ['a deadLetterTopic Kafka would refuse', '    onInvalid: quarantine\n    deadLetterTopic: "a b"\n' + SCHEMA, 'deadLetterTopic "a b" is not a valid Kafka topic name'],
-    ['a deadLetterTopic that is its own topic', '    onInvalid: quarantine\n    deadLetterTopic: ingest.orders\n' + SCHEMA, 'deadLetterTopic "ingest.orders" is already used by source "orders"'],
+    [
+      'a deadLetterTopic Kafka would refuse',
+      '    onInvalid: quarantine\n    deadLetterTopic: "a b"\n' + SCHEMA,
+      'deadLetterTopic "a b" is not a valid Kafka topic name',
+    ],
+    [
+      'a deadLetterTopic that is its own topic',
+      '    onInvalid: quarantine\n    deadLetterTopic: ingest.orders\n' + SCHEMA,
+      'deadLetterTopic "ingest.orders" is already used by source "orders"',
+    ],
   ])('fails to start on %s, naming the source and the setting', (_case, settings, message) => {
     expect(() => parse(`sources:\n  orders:\n${settings}`)).toThrow(`${FILE}: source "orders": ${message}`);
   });
@@ -180,7 +187,7 @@ ${SCHEMA}`),
     ).toThrow(`${FILE}: source "b": deadLetterTopic "shared.dlq" is already used by source "a"`);
   });
 
-  it('lists the dead-letter topics after the sources\' topics, and whose each topic is', () => {
+  it("lists the dead-letter topics after the sources' topics, and whose each topic is", () => {
     const registry = sourcesRegistry(`sources:
   users: { topic: users_created }
   orders:
@@ -202,7 +209,12 @@ ${SCHEMA}  clicks: {}
 describe('SourcesRegistry.parse, signed sources', () => {
   const KEY = Buffer.from('a 24-byte key for tests!');
   const WHSEC = `whsec_${KEY.toString('base64')}`;
-  const ENV: Record<string, string> = { HOOKS_SECRET: WHSEC, OLD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', PLAIN_SECRET: 'plain text secret', EMPTY: '' };
+  const ENV: Record<string, string> = {
+    HOOKS_SECRET: WHSEC,
+    OLD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    PLAIN_SECRET: 'plain text secret',
+    EMPTY: '',
+  };
   const lookup = (name: string) => ENV[name];
   const parseSigned = (signature: string, env: (name: string) => string | undefined = lookup) =>
     SourcesRegistry.parse(`sources:\n  hooks:\n    signature: ${signature}\n`, FILE, DEFAULT_MAX_BODY, env)[0];
@@ -271,28 +283,84 @@ describe('SourcesRegistry.parse, signed sources', () => {
   });
 
   it.each([
-    ['an unknown scheme', '{ scheme: hmac-sha1, secrets: ["${PLAIN_SECRET}"] }', 'signature.scheme is "hmac-sha1"; expected one of standard-webhooks, github, stripe, hmac-sha256'],
+    [
+      'an unknown scheme',
+      '{ scheme: hmac-sha1, secrets: ["${PLAIN_SECRET}"] }',
+      'signature.scheme is "hmac-sha1"; expected one of standard-webhooks, github, stripe, hmac-sha256',
+    ],
     ['no scheme', '{ secrets: ["${PLAIN_SECRET}"] }', 'signature.scheme is missing; expected one of'],
     ['a scheme that is not a string', '{ scheme: [github], secrets: ["${PLAIN_SECRET}"] }', 'signature.scheme is not a string'],
     ['settings that are not a mapping', 'github', 'signature: expected a mapping with scheme and secrets'],
-    ['an unknown setting', '{ scheme: github, secrets: ["${PLAIN_SECRET}"], algorithm: sha256 }', 'signature: unknown setting(s) algorithm; allowed: scheme, secrets, toleranceSeconds, header, encoding, timestampHeader'],
+    [
+      'an unknown setting',
+      '{ scheme: github, secrets: ["${PLAIN_SECRET}"], algorithm: sha256 }',
+      'signature: unknown setting(s) algorithm; allowed: scheme, secrets, toleranceSeconds, header, encoding, timestampHeader',
+    ],
     ['no secrets', '{ scheme: github }', 'signature.secrets must be a non-empty list of environment variable references'],
     ['an empty list of secrets', '{ scheme: github, secrets: [] }', 'signature.secrets must be a non-empty list'],
     ['a single secret not in a list', '{ scheme: github, secrets: "${PLAIN_SECRET}" }', 'signature.secrets must be a non-empty list'],
-    ['a reference to an unset variable', '{ scheme: github, secrets: ["${PLAIN_SECRET}", "${NOT_SET}"] }', 'signature.secrets[1] refers to NOT_SET, which is not set: set NOT_SET in the API\'s environment'],
+    [
+      'a reference to an unset variable',
+      '{ scheme: github, secrets: ["${PLAIN_SECRET}", "${NOT_SET}"] }',
+      "signature.secrets[1] refers to NOT_SET, which is not set: set NOT_SET in the API's environment",
+    ],
     ['a reference to an empty variable', '{ scheme: github, secrets: ["${EMPTY}"] }', 'signature.secrets[0] refers to EMPTY, which is empty: set EMPTY'],
-    ['a reference to a variable that is not whsec_ + base64', '{ scheme: standard-webhooks, secrets: ["${PLAIN_SECRET}"] }', 'signature.secrets[0]: PLAIN_SECRET must hold "whsec_" followed by the base64 of the key'],
+    [
+      'a reference to a variable that is not whsec_ + base64',
+      '{ scheme: standard-webhooks, secrets: ["${PLAIN_SECRET}"] }',
+      'signature.secrets[0]: PLAIN_SECRET must hold "whsec_" followed by the base64 of the key',
+    ],
     ['the missing header of hmac-sha256', '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"] }', 'signature.header is required for scheme hmac-sha256'],
-    ['a header that is no header name', '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: "X Sig" }', 'signature.header must be an HTTP header name'],
-    ['a timestamp header that is no header name', '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Sig, timestampHeader: "" }', 'signature.timestampHeader must be an HTTP header name'],
-    ['an unknown encoding', '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Sig, encoding: base32 }', 'signature.encoding must be hex or base64 (default hex)'],
-    ['a tolerance without a timestamp header', '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Sig, toleranceSeconds: 60 }', 'signature.toleranceSeconds needs timestampHeader'],
-    ['a header for a scheme with fixed headers', '{ scheme: standard-webhooks, secrets: ["${HOOKS_SECRET}"], header: X-Sig }', 'signature: header does not apply to scheme standard-webhooks; it takes toleranceSeconds'],
-    ['a tolerance for github, which signs no timestamp', '{ scheme: github, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: 60 }', 'signature: toleranceSeconds does not apply to scheme github; it takes only scheme and secrets'],
-    ['a zero tolerance', '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: 0 }', 'signature.toleranceSeconds must be a positive whole number of seconds (default 300)'],
-    ['a negative tolerance', '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: -5 }', 'signature.toleranceSeconds must be a positive whole number'],
-    ['a fractional tolerance', '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: 1.5 }', 'signature.toleranceSeconds must be a positive whole number'],
-    ['a tolerance that is not a number', '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: "300" }', 'signature.toleranceSeconds must be a positive whole number'],
+    [
+      'a header that is no header name',
+      '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: "X Sig" }',
+      'signature.header must be an HTTP header name',
+    ],
+    [
+      'a timestamp header that is no header name',
+      '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Sig, timestampHeader: "" }',
+      'signature.timestampHeader must be an HTTP header name',
+    ],
+    [
+      'an unknown encoding',
+      '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Sig, encoding: base32 }',
+      'signature.encoding must be hex or base64 (default hex)',
+    ],
+    [
+      'a tolerance without a timestamp header',
+      '{ scheme: hmac-sha256, secrets: ["${PLAIN_SECRET}"], header: X-Sig, toleranceSeconds: 60 }',
+      'signature.toleranceSeconds needs timestampHeader',
+    ],
+    [
+      'a header for a scheme with fixed headers',
+      '{ scheme: standard-webhooks, secrets: ["${HOOKS_SECRET}"], header: X-Sig }',
+      'signature: header does not apply to scheme standard-webhooks; it takes toleranceSeconds',
+    ],
+    [
+      'a tolerance for github, which signs no timestamp',
+      '{ scheme: github, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: 60 }',
+      'signature: toleranceSeconds does not apply to scheme github; it takes only scheme and secrets',
+    ],
+    [
+      'a zero tolerance',
+      '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: 0 }',
+      'signature.toleranceSeconds must be a positive whole number of seconds (default 300)',
+    ],
+    [
+      'a negative tolerance',
+      '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: -5 }',
+      'signature.toleranceSeconds must be a positive whole number',
+    ],
+    [
+      'a fractional tolerance',
+      '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: 1.5 }',
+      'signature.toleranceSeconds must be a positive whole number',
+    ],
+    [
+      'a tolerance that is not a number',
+      '{ scheme: stripe, secrets: ["${PLAIN_SECRET}"], toleranceSeconds: "300" }',
+      'signature.toleranceSeconds must be a positive whole number',
+    ],
   ])('stops at start-up on %s, naming the file, the source and the setting', (_case, signature, message) => {
     const error = startupError(signature);
 
@@ -338,7 +406,11 @@ describe('SourcesRegistry.parse, signed sources', () => {
     expect(() => sourcesRegistry('sources:\n  hooks:\n    signature: { scheme: github, secrets: ["${HOOKS_GITHUB_SECRET}"] }\n')).toThrow(
       /sources\.yaml: source "hooks": signature\.secrets\[0\] refers to HOOKS_GITHUB_SECRET, which is not set/,
     );
-    expect(sourcesRegistry('sources:\n  hooks:\n    signature: { scheme: github, secrets: ["${HOOKS_GITHUB_SECRET}"] }\n', { HOOKS_GITHUB_SECRET: 's3cret' }).get('hooks').signature).toEqual({
+    expect(
+      sourcesRegistry('sources:\n  hooks:\n    signature: { scheme: github, secrets: ["${HOOKS_GITHUB_SECRET}"] }\n', { HOOKS_GITHUB_SECRET: 's3cret' }).get(
+        'hooks',
+      ).signature,
+    ).toEqual({
       scheme: 'github',
       keys: [Buffer.from('s3cret')],
     });
@@ -483,7 +555,12 @@ describe('SourcesRegistry', () => {
       keys: [Buffer.from(TEST_WEBHOOKS_SECRET.slice('whsec_'.length), 'base64')],
       toleranceSeconds: 300,
     });
-    expect(registry.list().filter((s) => s.signature).map((s) => s.name)).toEqual(['webhooks']);
+    expect(
+      registry
+        .list()
+        .filter((s) => s.signature)
+        .map((s) => s.name),
+    ).toEqual(['webhooks']);
   });
 
   it('fails to start, naming the source and the variable, when WEBHOOKS_SIGNING_SECRET is not set', () => {
@@ -519,14 +596,21 @@ describe('SourcesRegistry', () => {
       expect(message).not.toContain(secret.slice('whsec_'.length));
     });
 
-    it('accepts a random Standard Webhooks key of 24 bytes or more (the standard\'s own minimum)', () => {
+    it("accepts a random Standard Webhooks key of 24 bytes or more (the standard's own minimum)", () => {
       expect(() => startWith('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')).not.toThrow();
       expect(() => startWith(`whsec_${Buffer.alloc(32, 9).toString('base64')}`)).not.toThrow();
     });
 
-    it('requires 32 bytes of the other schemes\' secrets, and no development value', () => {
+    it("requires 32 bytes of the other schemes' secrets, and no development value", () => {
       const parseProd = (secret: string) =>
-        SourcesRegistry.parse('sources:\n  gh:\n    signature: { scheme: github, secrets: ["${GH}"] }\n', FILE, DEFAULT_MAX_BODY, () => secret, undefined, true);
+        SourcesRegistry.parse(
+          'sources:\n  gh:\n    signature: { scheme: github, secrets: ["${GH}"] }\n',
+          FILE,
+          DEFAULT_MAX_BODY,
+          () => secret,
+          undefined,
+          true,
+        );
 
       expect(() => parseProd('a-github-secret-of-31-bytes-xxx')).toThrow(/refers to GH, whose key is 31 bytes long; at least 32 are required/);
       expect(() => parseProd('local-dev-key-change-me-0123456789')).toThrow(/refers to GH, whose key is a published development value/);

@@ -45,8 +45,17 @@ export type OnInvalid = (typeof ON_INVALID)[number];
 const NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const KNOWN_KEYS = new Set([
-  'topic', 'description', 'keyField', 'maxBodyBytes', 'schema', 'signature', 'onInvalid', 'deadLetterTopic',
-  'bucket', 'peakEventsPerSecond', 'eventBytes',
+  'topic',
+  'description',
+  'keyField',
+  'maxBodyBytes',
+  'schema',
+  'signature',
+  'onInvalid',
+  'deadLetterTopic',
+  'bucket',
+  'peakEventsPerSecond',
+  'eventBytes',
 ]);
 
 /** The configured sources (config/sources.yaml), loaded and checked once at start-up. */

@@ -6,10 +6,7 @@ import { BadRequestError } from '../common/errors/errors';
  * integer with bounds, a boolean, or one of a few values. Values reach Livy as the caller wrote them.
  */
 export type ConfRule =
-  | { kind: 'memory'; min?: string; max: string }
-  | { kind: 'integer'; min: number; max: number }
-  | { kind: 'boolean' }
-  | { kind: 'enum'; values: string[] };
+  { kind: 'memory'; min?: string; max: string } | { kind: 'integer'; min: number; max: number } | { kind: 'boolean' } | { kind: 'enum'; values: string[] };
 
 /** A job's allow-list: the only Spark settings a caller may set for it, each with its rule. */
 export type ConfRules = Record<string, ConfRule>;
@@ -29,14 +26,59 @@ export interface ConfCeiling {
  */
 export const FORBIDDEN_CONF = new RegExp(
   [
-    'javaoptions', 'classpath', 'librarypath',
-    '^spark\\.jars', '^spark\\.files', '^spark\\.archives', '^spark\\.submit\\.', '^spark\\.pyspark\\.', '^spark\\..*python',
-    'url', 'uri', 'dir', 'path', 'location', 'file', 'host', 'address', 'port$',
-    '^spark\\.master$', '^spark\\.kubernetes\\.', '^spark\\.yarn\\.', '^spark\\.mesos\\.', '^spark\\.hadoop\\.',
-    '^spark\\.sql\\.catalog', '^spark\\.sql\\.extensions', '^spark\\.sql\\.warehouse', '^spark\\.sql\\.hive',
-    '^spark\\.plugins', 'listeners', 'class', 'registrator', 'serializer', 'codec', 'provider', 'factory', 'manager', 'impl',
-    'env\\.', 'keytab', 'principal', 'password', 'secret', 'token', 'credential', 'acls', 'authenticate',
-    '^spark\\.ssl', '^spark\\.redaction', '^spark\\.ui\\.', '^spark\\.eventlog', '^spark\\.metrics', '^spark\\.driver\\.log', '^spark\\.executor\\.logs',
+    'javaoptions',
+    'classpath',
+    'librarypath',
+    '^spark\\.jars',
+    '^spark\\.files',
+    '^spark\\.archives',
+    '^spark\\.submit\\.',
+    '^spark\\.pyspark\\.',
+    '^spark\\..*python',
+    'url',
+    'uri',
+    'dir',
+    'path',
+    'location',
+    'file',
+    'host',
+    'address',
+    'port$',
+    '^spark\\.master$',
+    '^spark\\.kubernetes\\.',
+    '^spark\\.yarn\\.',
+    '^spark\\.mesos\\.',
+    '^spark\\.hadoop\\.',
+    '^spark\\.sql\\.catalog',
+    '^spark\\.sql\\.extensions',
+    '^spark\\.sql\\.warehouse',
+    '^spark\\.sql\\.hive',
+    '^spark\\.plugins',
+    'listeners',
+    'class',
+    'registrator',
+    'serializer',
+    'codec',
+    'provider',
+    'factory',
+    'manager',
+    'impl',
+    'env\\.',
+    'keytab',
+    'principal',
+    'password',
+    'secret',
+    'token',
+    'credential',
+    'acls',
+    'authenticate',
+    '^spark\\.ssl',
+    '^spark\\.redaction',
+    '^spark\\.ui\\.',
+    '^spark\\.eventlog',
+    '^spark\\.metrics',
+    '^spark\\.driver\\.log',
+    '^spark\\.executor\\.logs',
   ].join('|'),
   'i',
 );
@@ -94,7 +136,8 @@ function parseRule(raw: unknown, at: string): ConfRule {
       // A size that is not text (a bare number, a mapping) is none: it reaches the checks below as ''.
       const [min, max] = [raw.min, raw.max].map((v) => (v === undefined ? undefined : typeof v === 'string' ? v : ''));
       if (max === undefined || megabytes(max) === undefined) throw new Error(`${at}: max is required, a size such as 2g or 512m`);
-      if (min !== undefined && (megabytes(min) === undefined || megabytes(min)! > megabytes(max)!)) throw new Error(`${at}: min must be a size no larger than max`);
+      if (min !== undefined && (megabytes(min) === undefined || megabytes(min)! > megabytes(max)!))
+        throw new Error(`${at}: min must be a size no larger than max`);
       return { kind: 'memory', ...(min === undefined ? {} : { min }), max };
     }
     case 'integer': {

@@ -93,7 +93,7 @@ describe('the web console, served by the API', () => {
     expect(res.headers['cache-control']).toBe('no-cache');
   });
 
-  it("serves a hashed asset gzipped to a client that takes gzip, as it is to one that does not, cached for a year", async () => {
+  it('serves a hashed asset gzipped to a client that takes gzip, as it is to one that does not, cached for a year', async () => {
     const zipped = await http().get(SCRIPT_FILE).set('Accept-Encoding', 'gzip, deflate').expect(200);
     expect(zipped.headers['content-encoding']).toBe('gzip');
     expect(zipped.headers['content-type']).toBe('text/javascript; charset=utf-8');
@@ -121,7 +121,7 @@ describe('the web console, served by the API', () => {
     }
   });
 
-  it('counts the console\'s files under one route label', async () => {
+  it("counts the console's files under one route label", async () => {
     await http().get('/').expect(200);
     await http().get(SCRIPT_FILE).expect(200);
 

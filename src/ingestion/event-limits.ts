@@ -114,7 +114,12 @@ function locate(event: object, index: number, maxDepth: number): (EventLimitProb
     frame.next++;
     const child: unknown = (frame.container as Record<string, unknown>)[key];
     if (typeof child === 'number' && !Number.isFinite(child)) {
-      problems.push({ index, field: pointer(frame, key), kind: 'bad_number', message: 'is a number too large for a double (a JSON number beyond ±1.7976931348623157e308)' });
+      problems.push({
+        index,
+        field: pointer(frame, key),
+        kind: 'bad_number',
+        message: 'is a number too large for a double (a JSON number beyond ±1.7976931348623157e308)',
+      });
     } else if (typeof child === 'object' && child !== null) {
       if (frame.depth >= maxDepth) {
         problems.push({ index, field: pointer(frame, key), kind: 'too_deep', message: `is nested deeper than ${maxDepth} levels` });

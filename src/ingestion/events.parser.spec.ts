@@ -112,7 +112,7 @@ describe('parseEvents: the texts of the events', () => {
     expect(parseEvents(' \n{"a": 1,\n "b": [2]}\r\n', 'json').texts).toEqual(['{"a": 1,\n "b": [2]}']);
   });
 
-  it("gives each object of an array as sent, whatever its strings, nesting and spacing hold", () => {
+  it('gives each object of an array as sent, whatever its strings, nesting and spacing hold', () => {
     const body = ' [ {"a":1} ,\n{"s":"]},{\\"\\\\","t":"\\\\"},{"n":[{"x":[]},"}"]}, {}\t] ';
     const { events, texts } = parseEvents(body, 'json');
     expect(texts).toEqual(['{"a":1}', '{"s":"]},{\\"\\\\","t":"\\\\"}', '{"n":[{"x":[]},"}"]}', '{}']);

@@ -73,7 +73,8 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
   let kafka: FakeKafkaProducer;
   let ingest: jest.SpyInstance;
 
-  const send = (method: string, path: string, headers: Record<string, string> = {}, body: string | Buffer = '') => sendRequest(port, method, path, headers, body);
+  const send = (method: string, path: string, headers: Record<string, string> = {}, body: string | Buffer = '') =>
+    sendRequest(port, method, path, headers, body);
   const post = (source: string, headers: Record<string, string> = {}, body: string | Buffer = '{"n":1}') =>
     send('POST', `/api/v1/ingest/${source}`, { 'Content-Type': 'application/json', ...headers }, body);
 
@@ -152,8 +153,16 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
       ['no key', {}, /^Missing API key/],
       ['a wrong key', { 'X-API-Key': 'wrong-key-0123456789' }, /^Invalid API key$/],
       ['a wrong bearer token', { Authorization: 'Bearer wrong-key-0123456789' }, /^Invalid API key$/],
-      ['X-API-Key and a bearer token that differ', { 'X-API-Key': KEY, Authorization: 'Bearer wrong-key-0123456789' }, /^X-API-Key and Authorization carry different keys$/],
-      ['X-API-Key beside an Authorization that is no bearer token', { 'X-API-Key': KEY, Authorization: `Basic ${KEY}` }, /^Authorization must be "Bearer <key>"/],
+      [
+        'X-API-Key and a bearer token that differ',
+        { 'X-API-Key': KEY, Authorization: 'Bearer wrong-key-0123456789' },
+        /^X-API-Key and Authorization carry different keys$/,
+      ],
+      [
+        'X-API-Key beside an Authorization that is no bearer token',
+        { 'X-API-Key': KEY, Authorization: `Basic ${KEY}` },
+        /^Authorization must be "Bearer <key>"/,
+      ],
     ])('401 for %s, publishing nothing', async (_case, credentials, message) => {
       const [lean, nest] = await leanAndNest('clicks', { ...credentials, 'X-Request-Id': 'req-401' });
 
@@ -251,7 +260,12 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
       const [lean, nest] = await leanAndNest('small', { 'X-API-Key': KEY, 'X-Request-Id': 'req-413' }, `[${'{"n":1},'.repeat(4)}{"n":1}]`);
 
       expect(lean.status).toBe(413);
-      expect(lean.body).toEqual({ statusCode: 413, error: 'Payload Too Large', message: expect.stringMatching(/^The body is larger than 16 bytes/), requestId: 'req-413' });
+      expect(lean.body).toEqual({
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: expect.stringMatching(/^The body is larger than 16 bytes/),
+        requestId: 'req-413',
+      });
       expect(observed(lean)).toEqual(observed(nest));
     });
 
@@ -311,7 +325,13 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
 
       expect(res.status).toBe(405);
       expect(res.headers.allow).toBe('POST');
-      if (method !== 'HEAD') expect(res.body).toEqual({ statusCode: 405, error: 'Method Not Allowed', message: `${method} is not allowed on ${path}; it answers POST`, requestId: 'req-405' });
+      if (method !== 'HEAD')
+        expect(res.body).toEqual({
+          statusCode: 405,
+          error: 'Method Not Allowed',
+          message: `${method} is not allowed on ${path}; it answers POST`,
+          requestId: 'req-405',
+        });
       expect(reachedExpress).toEqual([`${method} ${path}`]);
       expect(ingest).not.toHaveBeenCalled();
     });
@@ -375,7 +395,13 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
      */
     const refusedUnread = (path: string, headers: Record<string, string>) =>
       new Promise<{ status: number; connection?: string; closed: boolean }>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, method: 'POST', path, headers: { 'Content-Type': 'application/json', 'Content-Length': String(1024 * 1024), ...headers } });
+        const req = request({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': String(1024 * 1024), ...headers },
+        });
         req.on('response', (res) => {
           res.resume();
           res.on('end', () => {

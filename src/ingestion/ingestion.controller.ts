@@ -32,8 +32,8 @@ export class IngestionController {
       'Each event is wrapped in the envelope {eventId, source, receivedAt, key?, payload} and published to the ' +
       "source's topic. The 202 is sent only after Kafka acknowledged every event of the request (acks=all); " +
       'on any error no event of the request is reported accepted. ' +
-      'An event that fails the source\'s schema is refused with 400 (nothing of the request is published), unless the ' +
-      'source has onInvalid: quarantine (GET /sources): then it is published to the source\'s dead-letter topic instead, ' +
+      "An event that fails the source's schema is refused with 400 (nothing of the request is published), unless the " +
+      "source has onInvalid: quarantine (GET /sources): then it is published to the source's dead-letter topic instead, " +
       'the 202 counts it in quarantined and lists it in quarantinedEvents, and it waits in GET /dead-letters/{source} ' +
       'for a replay. Bodies that cannot be read (bad JSON, too large, not UTF-8, too deep) are refused in every case. ' +
       'A signed source (one GET /sources lists with a signatureScheme) takes no API key: its sender signs each delivery ' +
@@ -77,7 +77,12 @@ export class IngestionController {
     type: IngestResponseDto,
     description:
       'Every event was acknowledged by Kafka (quarantined ones in the dead-letter topic); for a retry of an answered idempotency key, the first answer',
-    headers: { 'Idempotent-Replayed': { description: '"true" when this is the stored answer of an earlier request with the same key', schema: { type: 'string', enum: ['true'] } } },
+    headers: {
+      'Idempotent-Replayed': {
+        description: '"true" when this is the stored answer of an earlier request with the same key',
+        schema: { type: 'string', enum: ['true'] },
+      },
+    },
   })
   @ApiErrors(400, 404, 409, 413, 415, 422, 503)
   async ingest(

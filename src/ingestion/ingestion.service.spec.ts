@@ -306,9 +306,7 @@ describe('IngestionService.ingest', () => {
     const { service, kafka } = setup();
 
     await expect(service.ingest(jsonRequest('payments', {}))).rejects.toBeInstanceOf(NotFoundError);
-    await expect(service.ingest(jsonRequest('clicks', {}, { contentType: 'text/plain' }))).rejects.toBeInstanceOf(
-      UnsupportedMediaTypeError,
-    );
+    await expect(service.ingest(jsonRequest('clicks', {}, { contentType: 'text/plain' }))).rejects.toBeInstanceOf(UnsupportedMediaTypeError);
     expect(kafka.publish).not.toHaveBeenCalled();
   });
 });
@@ -370,7 +368,9 @@ describe('IngestionService.ingest, idempotency keys', () => {
     const after = await ingestion.ingest(keyed({ n: 1 }));
 
     expect(error).toBeInstanceOf(ConflictError);
-    expect(error.message).toMatch(/^A request with Idempotency-Key "order-42" to source "clicks" is still being processed \(first seen .*\); retry in a moment$/);
+    expect(error.message).toMatch(
+      /^A request with Idempotency-Key "order-42" to source "clicks" is still being processed \(first seen .*\); retry in a moment$/,
+    );
     expect(error.headers['Retry-After']).toBe('1');
     expect(error.details).toEqual([{ field: 'Idempotency-Key', message: 'still being processed' }]);
     expect(after).toEqual({ response: answered.response, replayed: true });
@@ -425,7 +425,12 @@ describe('IngestionService.ingest, idempotency keys', () => {
 
     const response = await service.ingest(keyed({ n: 1 }));
 
-    expect(keys.claim).toHaveBeenCalledWith('clicks', 'order-42', { bodyHash: expect.any(String), owner: expect.any(String), createdAt: expect.any(Date) }, 3600);
+    expect(keys.claim).toHaveBeenCalledWith(
+      'clicks',
+      'order-42',
+      { bodyHash: expect.any(String), owner: expect.any(String), createdAt: expect.any(Date) },
+      3600,
+    );
     expect(keys.answer).toHaveBeenCalledWith('clicks', 'order-42', keys.claim.mock.calls[0][2].owner, JSON.stringify(response), 3600);
   });
 
@@ -850,16 +855,40 @@ describe('IngestionService.ingest, counted', () => {
     ['an unknown source, under a fixed source label', () => jsonRequest('payments-2026', {}), 'unknown', 'unknown_source', 1],
     ['an unsupported content type', () => jsonRequest('clicks', {}, { contentType: 'text/csv' }), 'clicks', 'unsupported_media_type', 1],
     ['a body over the source limit', () => jsonRequest('clicks', { blob: 'x'.repeat(262_144) }), 'clicks', 'too_large', 1],
-    ['a body that cannot be read', () => ({ source: 'clicks', body: bodyOf('{}'), contentLength: '5', contentType: JSON_TYPE }), 'clicks', 'unreadable_body', 1],
+    [
+      'a body that cannot be read',
+      () => ({ source: 'clicks', body: bodyOf('{}'), contentLength: '5', contentType: JSON_TYPE }),
+      'clicks',
+      'unreadable_body',
+      1,
+    ],
     ['an unsupported Content-Encoding', () => jsonRequest('clicks', {}, { contentEncoding: 'br' }), 'clicks', 'unsupported_media_type', 1],
     ['a corrupt gzip body', () => jsonRequest('clicks', [{}, {}], { contentEncoding: 'gzip' }), 'clicks', 'bad_encoding', 1],
-    ['a gzip body over the limit once decompressed', () => ({ source: 'clicks', body: bodyOf(gzipSync(Buffer.alloc(300_000, 0x20))), contentType: JSON_TYPE, contentEncoding: 'gzip' }), 'clicks', 'too_large', 1],
+    [
+      'a gzip body over the limit once decompressed',
+      () => ({ source: 'clicks', body: bodyOf(gzipSync(Buffer.alloc(300_000, 0x20))), contentType: JSON_TYPE, contentEncoding: 'gzip' }),
+      'clicks',
+      'too_large',
+      1,
+    ],
     ['a body that is not UTF-8', () => ({ source: 'clicks', body: bodyOf(Buffer.from([0x5b, 0xff, 0x5d])), contentType: JSON_TYPE }), 'clicks', 'bad_utf8', 1],
     ['an invalid Idempotency-Key', () => jsonRequest('clicks', [{}, {}], { idempotencyKey: 'has space' }), 'clicks', 'bad_idempotency_key', 1],
     ['a body that is not JSON', () => ({ source: 'clicks', body: bodyOf('{"n": '), contentType: JSON_TYPE }), 'clicks', 'bad_json', 1],
     ['an event that is not an object', () => jsonRequest('clicks', [{}, 42]), 'clicks', 'bad_json', 1],
-    ['a batch with a number out of range, as its events', () => ({ source: 'clicks', body: bodyOf('[{},{"n":1e400}]'), contentType: JSON_TYPE }), 'clicks', 'bad_number', 2],
-    ['a batch nested too deep, as its events', () => ({ source: 'clicks', body: bodyOf(`[{},{},{"a":${'['.repeat(70)}${']'.repeat(70)}}]`), contentType: JSON_TYPE }), 'clicks', 'too_deep', 3],
+    [
+      'a batch with a number out of range, as its events',
+      () => ({ source: 'clicks', body: bodyOf('[{},{"n":1e400}]'), contentType: JSON_TYPE }),
+      'clicks',
+      'bad_number',
+      2,
+    ],
+    [
+      'a batch nested too deep, as its events',
+      () => ({ source: 'clicks', body: bodyOf(`[{},{},{"a":${'['.repeat(70)}${']'.repeat(70)}}]`), contentType: JSON_TYPE }),
+      'clicks',
+      'too_deep',
+      3,
+    ],
     ['a batch over INGEST_MAX_EVENTS, as its events', () => jsonRequest('clicks', [{}, {}, {}, {}, {}]), 'clicks', 'too_large', 5],
     ['a schema violation, as every event of the batch', () => jsonRequest('users', users), 'users', 'schema', 3],
   ])('counts %s as rejected', async (_case, request, source, reason, events) => {
@@ -955,7 +984,9 @@ describe('IngestionService.ingest, signed sources', () => {
 
     const first = await ingestion.ingest(captured);
     const replays = await Promise.all(
-      ['fresh-key-1', 'fresh-key-2', 'has space'].map((idempotencyKey) => ingestion.ingest({ ...captured, body: bodyOf('{"type":"invoice.paid","amount":12}'), idempotencyKey })),
+      ['fresh-key-1', 'fresh-key-2', 'has space'].map((idempotencyKey) =>
+        ingestion.ingest({ ...captured, body: bodyOf('{"type":"invoice.paid","amount":12}'), idempotencyKey }),
+      ),
     );
 
     for (const replay of replays) expect(replay).toEqual({ response: first.response, replayed: true });
@@ -963,15 +994,30 @@ describe('IngestionService.ingest, signed sources', () => {
   });
 
   it.each<[string, () => IngestRequest, string, RegExp]>([
-    ['signed with another secret', () => standardDelivery('{"n":1}', { key: Buffer.from('not the secret') }), 'no_match', /^No signature in webhook-signature matches/],
+    [
+      'signed with another secret',
+      () => standardDelivery('{"n":1}', { key: Buffer.from('not the secret') }),
+      'no_match',
+      /^No signature in webhook-signature matches/,
+    ],
     [
       'whose body changed after signing',
       () => ({ ...standardDelivery('{"n":1}'), body: bodyOf('{"n":2}') }),
       'no_match',
       /^No signature in webhook-signature matches/,
     ],
-    ['signed ten minutes ago', () => standardDelivery('{"n":1}', { timestamp: now() - 600 }), 'timestamp_too_old', /^webhook-timestamp is 6\d\d s old; deliveries older than 300 s are refused/],
-    ['dated ten minutes ahead', () => standardDelivery('{"n":1}', { timestamp: now() + 600 }), 'timestamp_in_future', /^webhook-timestamp is \d+ s in the future/],
+    [
+      'signed ten minutes ago',
+      () => standardDelivery('{"n":1}', { timestamp: now() - 600 }),
+      'timestamp_too_old',
+      /^webhook-timestamp is 6\d\d s old; deliveries older than 300 s are refused/,
+    ],
+    [
+      'dated ten minutes ahead',
+      () => standardDelivery('{"n":1}', { timestamp: now() + 600 }),
+      'timestamp_in_future',
+      /^webhook-timestamp is \d+ s in the future/,
+    ],
     [
       'without signature headers, even with an API key',
       () => ({ source: 'hooks', body: bodyOf('{"n":1}'), contentType: JSON_TYPE, headers: { 'x-api-key': 'k'.repeat(16) } }),
@@ -1006,7 +1052,12 @@ describe('IngestionService.ingest, signed sources', () => {
     const t = now();
     const signature = hmac(STRIPE_SECRET, `${t}.${text}`).digest('hex');
 
-    const result = await service.ingest({ source: 'payments', body: bodyOf(text), contentType: JSON_TYPE, headers: { 'stripe-signature': `t=${t},v1=${signature}` } });
+    const result = await service.ingest({
+      source: 'payments',
+      body: bodyOf(text),
+      contentType: JSON_TYPE,
+      headers: { 'stripe-signature': `t=${t},v1=${signature}` },
+    });
 
     expect(published(kafka).topic).toBe('ingest.payments');
     expect(keys.entry('payments', 'evt_1NG8Du2eZvKYlo2CUI79vXWy')).toMatchObject({ response: JSON.stringify(result) });

@@ -219,10 +219,7 @@ export class IngestionService implements OnApplicationBootstrap {
 }
 
 /** The steps of ingest that answer 400, each counted under its own reason. */
-type BadRequestStep = Extract<
-  RejectionReason,
-  'unreadable_body' | 'bad_encoding' | 'bad_idempotency_key' | 'bad_utf8' | 'bad_json' | 'schema'
->;
+type BadRequestStep = Extract<RejectionReason, 'unreadable_body' | 'bad_encoding' | 'bad_idempotency_key' | 'bad_utf8' | 'bad_json' | 'schema'>;
 
 /** The reason a refused request is counted under: the error's type, and for a 400 the step that refused it. */
 function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {

@@ -20,7 +20,7 @@ describe('envelopeJson (contracts/envelopes.json)', () => {
   });
 
   it.each(CASES.filter(([, c]) => c.input.payloadText === undefined))(
-    'splices the caller\'s compact text in as JSON.stringify would write it: %s',
+    "splices the caller's compact text in as JSON.stringify would write it: %s",
     (_name, { input, json }) => {
       const payload = input.payload!;
       expect(envelopeJson(input.eventId, input.source, input.receivedAt, input.key, payload, JSON.stringify(payload))).toBe(json);

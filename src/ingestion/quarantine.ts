@@ -44,7 +44,14 @@ export function schemaError(source: Source, events: number, failures: Map<number
  * when the caller has it (validated JSON of an object, as sent), is spliced in instead of being
  * written out again from the parsed payload: the same JSON value, for a fraction of the CPU.
  */
-export function envelopeJson(eventId: string, source: string, receivedAt: string, key: string | undefined, payload: Record<string, unknown>, text?: string): string {
+export function envelopeJson(
+  eventId: string,
+  source: string,
+  receivedAt: string,
+  key: string | undefined,
+  payload: Record<string, unknown>,
+  text?: string,
+): string {
   if (text === undefined) {
     const envelope: EventEnvelope = { eventId, source, receivedAt, ...(key ? { key } : {}), payload };
     return JSON.stringify(envelope);

@@ -36,7 +36,6 @@ function refusal(header: string): UnsupportedMediaTypeError {
   throw new Error(`expected Content-Encoding "${header}" to be refused`);
 }
 
-
 describe('bodyEncoding', () => {
   it.each([
     [undefined, 'identity'],

@@ -39,7 +39,12 @@ describe('utf8Text', () => {
     ['a code point past U+10FFFF', bytes('{"a":"', [0xf4, 0x90, 0x80, 0x80], '"}'), 6, 'invalid byte sequence 0xf4 0x90'],
     ['a byte after valid multi-byte characters', bytes('{"a":"é€😀', [0xfe], '"}'), 15, 'invalid byte sequence 0xfe'],
     ['a three-byte character cut by the end of the body', bytes('{"a":"x"}', [0xe2, 0x82]), 9, 'the body ends inside a multi-byte character (0xe2 0x82)'],
-    ['a four-byte character cut by the end of the body', bytes('{"a":"😀"}', [0xf0, 0x9f, 0x98]), 12, 'the body ends inside a multi-byte character (0xf0 0x9f 0x98)'],
+    [
+      'a four-byte character cut by the end of the body',
+      bytes('{"a":"😀"}', [0xf0, 0x9f, 0x98]),
+      12,
+      'the body ends inside a multi-byte character (0xf0 0x9f 0x98)',
+    ],
   ])('refuses %s, naming its byte offset', (_case, body, offset, what) => {
     const error = utf8Error(body);
 

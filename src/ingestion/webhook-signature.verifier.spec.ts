@@ -41,8 +41,7 @@ describe('verifySignature, standard-webhooks', () => {
     'webhook-signature': SIGNATURE,
     ...overrides,
   });
-  const sign = (key: Buffer, id = MSG_ID, timestamp = TIMESTAMP, body: Buffer = PAYLOAD) =>
-    `v1,${hmac(key, `${id}.${timestamp}.`, body).toString('base64')}`;
+  const sign = (key: Buffer, id = MSG_ID, timestamp = TIMESTAMP, body: Buffer = PAYLOAD) => `v1,${hmac(key, `${id}.${timestamp}.`, body).toString('base64')}`;
   const verify = (h: SignatureHeaders = headers(), body: Buffer = PAYLOAD, now = TIMESTAMP, signature = scheme()) =>
     verifySignature(signature, h, body, ms(now));
 
@@ -145,7 +144,11 @@ describe('verifySignature, standard-webhooks', () => {
     const h: Record<string, string | string[] | undefined> = { ...headers() };
     delete h[name];
 
-    expect(refusal(verify(h))).toEqual({ ok: false, problem: 'missing_header', message: `Missing header ${name}: this source accepts only deliveries signed with standard-webhooks; an API key does not replace the signature` });
+    expect(refusal(verify(h))).toEqual({
+      ok: false,
+      problem: 'missing_header',
+      message: `Missing header ${name}: this source accepts only deliveries signed with standard-webhooks; an API key does not replace the signature`,
+    });
   });
 
   it('names every missing header, and takes an empty one for missing', () => {
@@ -308,7 +311,10 @@ describe('verifySignature, stripe', () => {
   });
 
   it('refuses a timestamp that is not Unix seconds', () => {
-    expect(refusal(verify(`t=yesterday,v1=${V1}`))).toMatchObject({ problem: 'malformed_header', message: 'Stripe-Signature t must be a Unix time in whole seconds' });
+    expect(refusal(verify(`t=yesterday,v1=${V1}`))).toMatchObject({
+      problem: 'malformed_header',
+      message: 'Stripe-Signature t must be a Unix time in whole seconds',
+    });
   });
 
   it('refuses a delivery without Stripe-Signature', () => {
@@ -397,7 +403,7 @@ describe('verifySignature, in constant time', () => {
   });
 });
 
-describe("verifySignature, the hand-signed delivery of docs/api.md", () => {
+describe('verifySignature, the hand-signed delivery of docs/api.md', () => {
   const ROOT = join(__dirname, '../..');
   const readme = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');
   const example = /```bash\n(SECRET=whsec_[\s\S]*?)```/.exec(readme)?.[1] ?? '';

@@ -16,9 +16,7 @@ export type SignatureProblem = 'missing_header' | 'malformed_header' | 'timestam
  * the caller reads it after parsing, so the body is parsed once, by the events parser.
  * A refusal's message says what is wrong, never what the signature should have been.
  */
-export type SignatureCheck =
-  | { ok: true; deliveryId?: string; signedTimestamp?: string }
-  | { ok: false; problem: SignatureProblem; message: string };
+export type SignatureCheck = { ok: true; deliveryId?: string; signedTimestamp?: string } | { ok: false; problem: SignatureProblem; message: string };
 
 const HMAC_BYTES = 32;
 const HEX_DIGEST = /^[0-9a-fA-F]{64}$/;
@@ -116,12 +114,7 @@ function stripe(keys: Buffer[], toleranceSeconds: number, headers: SignatureHead
   return { ok: true, signedTimestamp: timestamps[0] };
 }
 
-function hmacSha256(
-  signature: Extract<SourceSignature, { scheme: 'hmac-sha256' }>,
-  headers: SignatureHeaders,
-  body: Buffer,
-  nowMs: number,
-): SignatureCheck {
+function hmacSha256(signature: Extract<SourceSignature, { scheme: 'hmac-sha256' }>, headers: SignatureHeaders, body: Buffer, nowMs: number): SignatureCheck {
   const value = header(headers, signature.header);
   const timestamp = signature.timestampHeader ? header(headers, signature.timestampHeader) : undefined;
   const missing = missingHeaders('hmac-sha256', {
@@ -131,7 +124,10 @@ function hmacSha256(
   if (missing) return missing;
   const digest = signature.encoding === 'hex' ? HEX_DIGEST : BASE64_DIGEST;
   if (!digest.test(value!)) {
-    return refused('malformed_header', `${signature.header} must hold the ${signature.encoding} of an HMAC-SHA256 (${signature.encoding === 'hex' ? '64 hex digits' : '44 base64 characters'})`);
+    return refused(
+      'malformed_header',
+      `${signature.header} must hold the ${signature.encoding} of an HMAC-SHA256 (${signature.encoding === 'hex' ? '64 hex digits' : '44 base64 characters'})`,
+    );
   }
   const candidate = Buffer.from(value!, signature.encoding);
   if (!signature.timestampHeader) {
@@ -175,7 +171,9 @@ function outsideTolerance(name: string, value: string, toleranceSeconds: number,
 }
 
 function missingHeaders(scheme: SignatureScheme, values: Record<string, string | undefined>): Extract<SignatureCheck, { ok: false }> | undefined {
-  const missing = Object.entries(values).filter(([, v]) => v === undefined).map(([name]) => name);
+  const missing = Object.entries(values)
+    .filter(([, v]) => v === undefined)
+    .map(([name]) => name);
   if (missing.length === 0) return undefined;
   return refused(
     'missing_header',

@@ -1,14 +1,7 @@
 // Before kafkajs: it tunes how kafkajs encodes produce requests (see the module).
 import './kafkajs-encoding';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import {
-  Admin,
-  Kafka,
-  KafkaConfig,
-  logLevel as KafkaLogLevel,
-  LogEntry,
-  Producer,
-} from 'kafkajs';
+import { Admin, Kafka, KafkaConfig, logLevel as KafkaLogLevel, LogEntry, Producer } from 'kafkajs';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { UpstreamUnavailableError } from '../common/errors/errors';
 import { MetricsService } from '../metrics/metrics.service';
@@ -85,14 +78,19 @@ export class KafkaProducer implements OnApplicationShutdown {
     let gaveUp = false;
     try {
       const timedOut = `Kafka did not acknowledge the events within ${deadline} ms`;
-      await this.withDeadline(deadline, timedOut, () => this.resetProducer(), async () => {
-        const unknown = batches.map((b) => b.topic).filter((t) => !this.knownTopics.has(t));
-        if (unknown.length > 0) await this.ensureTopics(unknown);
-        if (gaveUp) return;
-        const queued = this.coalescer.publishAll(batches);
-        abandon = queued.abandon;
-        await queued.acked;
-      });
+      await this.withDeadline(
+        deadline,
+        timedOut,
+        () => this.resetProducer(),
+        async () => {
+          const unknown = batches.map((b) => b.topic).filter((t) => !this.knownTopics.has(t));
+          if (unknown.length > 0) await this.ensureTopics(unknown);
+          if (gaveUp) return;
+          const queued = this.coalescer.publishAll(batches);
+          abandon = queued.abandon;
+          await queued.acked;
+        },
+      );
     } catch (err) {
       // A caller told 503 must not have its events sent later: withdraw them if they still wait for a
       // flush, and do not queue them if the deadline passed while the topic was being checked.
@@ -133,38 +131,48 @@ export class KafkaProducer implements OnApplicationShutdown {
   /** A metadata round trip to the cluster, bounded in time. */
   async ping(timeoutMs = 2000): Promise<{ brokers: number; controller: number | null }> {
     const timedOut = `Kafka did not answer a metadata request within ${timeoutMs} ms`;
-    return this.withDeadline(timeoutMs, timedOut, () => this.resetAdmin(), async () => {
-      const admin = await this.connectedAdmin();
-      try {
-        const cluster = await admin.describeCluster();
-        return { brokers: cluster.brokers.length, controller: cluster.controller };
-      } catch (err) {
-        this.resetAdmin();
-        throw err;
-      }
-    });
+    return this.withDeadline(
+      timeoutMs,
+      timedOut,
+      () => this.resetAdmin(),
+      async () => {
+        const admin = await this.connectedAdmin();
+        try {
+          const cluster = await admin.describeCluster();
+          return { brokers: cluster.brokers.length, controller: cluster.controller };
+        } catch (err) {
+          this.resetAdmin();
+          throw err;
+        }
+      },
+    );
   }
 
   /** Each topic's partitions with their first (low) and next (high) offsets; a missing topic has none. */
   async endOffsets(topics: string[], timeoutMs = 3000): Promise<Record<string, { partition: number; low: number; high: number }[]>> {
     const timedOut = `Kafka did not answer an offsets request within ${timeoutMs} ms`;
-    return this.withDeadline(timeoutMs, timedOut, () => this.resetAdmin(), async () => {
-      const admin = await this.connectedAdmin();
-      try {
-        const existing = new Set(await admin.listTopics());
-        const entries = await Promise.all(
-          topics.map(async (topic) => {
-            if (!existing.has(topic)) return [topic, []] as const;
-            const offsets = await admin.fetchTopicOffsets(topic);
-            return [topic, offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))] as const;
-          }),
-        );
-        return Object.fromEntries(entries);
-      } catch (err) {
-        this.resetAdmin();
-        throw err;
-      }
-    });
+    return this.withDeadline(
+      timeoutMs,
+      timedOut,
+      () => this.resetAdmin(),
+      async () => {
+        const admin = await this.connectedAdmin();
+        try {
+          const existing = new Set(await admin.listTopics());
+          const entries = await Promise.all(
+            topics.map(async (topic) => {
+              if (!existing.has(topic)) return [topic, []] as const;
+              const offsets = await admin.fetchTopicOffsets(topic);
+              return [topic, offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))] as const;
+            }),
+          );
+          return Object.fromEntries(entries);
+        } catch (err) {
+          this.resetAdmin();
+          throw err;
+        }
+      },
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -175,10 +183,7 @@ export class KafkaProducer implements OnApplicationShutdown {
     const admin = this.admin;
     this.producer = this.admin = undefined;
     // disconnect() waits for in-flight sends, so nothing acknowledged to a caller is dropped.
-    await Promise.allSettled([
-      producer?.then((p) => p.disconnect()),
-      admin?.then((a) => a.disconnect()),
-    ]);
+    await Promise.allSettled([producer?.then((p) => p.disconnect()), admin?.then((a) => a.disconnect())]);
   }
 
   /** One produce request for everything the coalescer gathered, timed; a failure discards the producer. */

@@ -82,7 +82,24 @@ describe('kafkajs encoding, tuned', () => {
 
   it('writes and sizes varints and varlongs as kafkajs does, also where the fast path does not apply', () => {
     type Writer = { writeUVarInt(v: number): Writer; writeVarLong(v: unknown): Writer; buffer: Buffer };
-    const values: unknown[] = [0, 1, -1, 127, 128, 2 ** 14, 2 ** 21, 2 ** 28, 2 ** 30 - 1, -(2 ** 30), 2 ** 30, 2 ** 31, 2 ** 32 - 1, -(2 ** 31), 2 ** 53 - 1, '12345678901234'];
+    const values: unknown[] = [
+      0,
+      1,
+      -1,
+      127,
+      128,
+      2 ** 14,
+      2 ** 21,
+      2 ** 28,
+      2 ** 30 - 1,
+      -(2 ** 30),
+      2 ** 30,
+      2 ** 31,
+      2 ** 32 - 1,
+      -(2 ** 31),
+      2 ** 53 - 1,
+      '12345678901234',
+    ];
     for (const v of values) {
       const write = (E: KafkajsEncoderClass, how: 'writeUVarInt' | 'writeVarLong') => (new E() as unknown as Writer)[how](v as number).buffer;
       expect(write(tuned.Encoder, 'writeVarLong').equals(write(stock.Encoder, 'writeVarLong'))).toBe(true);

@@ -94,7 +94,12 @@ describe('ProduceCoalescer', () => {
   it('sends one request to two topics in one send, settled once by its outcome', async () => {
     const { send, sends } = fakeSend();
     const c = new ProduceCoalescer(send, { maxInFlight: 2, maxFlushBytes: 1e6 });
-    const both = track(c.publishAll([{ topic: 't', messages: [msg('good')] }, { topic: 't.dlq', messages: [msg('bad')] }]).acked);
+    const both = track(
+      c.publishAll([
+        { topic: 't', messages: [msg('good')] },
+        { topic: 't.dlq', messages: [msg('bad')] },
+      ]).acked,
+    );
     const other = track(c.publish('t', [msg('other')]).acked);
     await turn();
     expect(sends).toHaveLength(1);
@@ -113,7 +118,10 @@ describe('ProduceCoalescer', () => {
     const c = new ProduceCoalescer(send, { maxInFlight: 1, maxFlushBytes: 1e6 });
     c.publish('t', [msg('first')]);
     await turn();
-    const queued = c.publishAll([{ topic: 't', messages: [msg('good')] }, { topic: 't.dlq', messages: [msg('bad')] }]);
+    const queued = c.publishAll([
+      { topic: 't', messages: [msg('good')] },
+      { topic: 't.dlq', messages: [msg('bad')] },
+    ]);
     const kept = c.publish('t', [msg('kept')]);
     expect(queued.abandon()).toBe(true);
     sends[0].ack();

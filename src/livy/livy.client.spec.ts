@@ -28,7 +28,7 @@ describe('isTerminal (contracts/names.json, which the DAGs also read)', () => {
   const { livy } = readContract<NamesContract>('names.json');
 
   it.each(livy.terminal_states)('%s is final', (state) => expect(isTerminal(state)).toBe(true));
-  it.each([...livy.running_states, livy.lost])('%s is not one of Livy\'s final states', (state) => expect(isTerminal(state)).toBe(false));
+  it.each([...livy.running_states, livy.lost])("%s is not one of Livy's final states", (state) => expect(isTerminal(state)).toBe(false));
 });
 
 describe('LivyClient.mapError', () => {
@@ -144,7 +144,6 @@ function fakeLivy(seen: SeenRequest[], sessions: LivyBatch[] = SESSIONS): Server
     });
   });
 }
-
 
 describe('LivyClient against an HTTP server imitating Livy', () => {
   const seen: SeenRequest[] = [];

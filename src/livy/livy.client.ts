@@ -122,8 +122,7 @@ export class LivyClient {
     const e = err as AxiosError<unknown>;
     if (e.response) {
       const body = e.response.data;
-      const message =
-        typeof body === 'string' ? body : ((body as { msg?: string } | undefined)?.msg ?? JSON.stringify(body));
+      const message = typeof body === 'string' ? body : ((body as { msg?: string } | undefined)?.msg ?? JSON.stringify(body));
       // Livy refuses a second live batch with a name in use; that is how one named copy is kept.
       if (e.response.status === 400 && /^Duplicate session name/i.test(message)) return new ConflictError(`Livy: ${message}`);
       if (e.response.status >= 500) {

@@ -38,10 +38,7 @@ export type WorkerMessages = Pick<typeof cluster, 'on'>;
  * In the primary: answers each worker's request with the metrics of all workers. Concurrent
  * requests share one collection, so a burst of scrapes costs one round of IPC messages.
  */
-export function serveWorkerScrapes(
-  workers: WorkerMessages = cluster,
-  collect: () => Promise<string> = clusterCollector(),
-): void {
+export function serveWorkerScrapes(workers: WorkerMessages = cluster, collect: () => Promise<string> = clusterCollector()): void {
   let inFlight: Promise<string> | undefined;
   workers.on('message', (worker: Worker, message: unknown) => {
     if (!isRequest(message)) return;

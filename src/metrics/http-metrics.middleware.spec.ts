@@ -160,7 +160,12 @@ describe('a method a path does not answer', () => {
 
     expect(res.headers.allow).toBe(allow);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(res.body).toEqual({ statusCode: 405, error: 'Method Not Allowed', message: `${method} is not allowed on ${path}; it answers ${allow}`, requestId: 'req-405' });
+    expect(res.body).toEqual({
+      statusCode: 405,
+      error: 'Method Not Allowed',
+      message: `${method} is not allowed on ${path}; it answers ${allow}`,
+      requestId: 'req-405',
+    });
   });
 
   it.each([

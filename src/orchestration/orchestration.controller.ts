@@ -4,7 +4,18 @@ import type { Response } from 'express';
 import { DAG_ID, RUN_ID } from '../airflow/airflow.api';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { MatchesPipe } from '../common/http/params';
-import { DagDto, DagRunDto, DagRunsDto, DagsDto, PatchDagDto, RunsQueryDto, TaskInstancesDto, TriggerDagDto, TriggerQueryDto, TriggerResponseDto } from './dto/orchestration.dto';
+import {
+  DagDto,
+  DagRunDto,
+  DagRunsDto,
+  DagsDto,
+  PatchDagDto,
+  RunsQueryDto,
+  TaskInstancesDto,
+  TriggerDagDto,
+  TriggerQueryDto,
+  TriggerResponseDto,
+} from './dto/orchestration.dto';
 import { OrchestrationService } from './orchestration.service';
 
 const DEFAULT_WAIT_SECONDS = 120;
@@ -15,7 +26,12 @@ const runIdPipe = new MatchesPipe('runId', RUN_ID, "a run id: 1 to 250 letters, 
 const DagIdParam = () =>
   ApiParam({ name: 'dagId', example: 'user_profiles_ingest', schema: { type: 'string', pattern: DAG_ID.source }, description: 'A DAG id from GET /dags' });
 const RunIdParam = () =>
-  ApiParam({ name: 'runId', example: 'manual__2026-01-01T00:00:00+00:00', schema: { type: 'string', pattern: RUN_ID.source }, description: 'A run id from GET /dags/{dagId}/runs' });
+  ApiParam({
+    name: 'runId',
+    example: 'manual__2026-01-01T00:00:00+00:00',
+    schema: { type: 'string', pattern: RUN_ID.source },
+    description: 'A run id from GET /dags/{dagId}/runs',
+  });
 
 @ApiTags('orchestration')
 @ApiSecurity('api-key')

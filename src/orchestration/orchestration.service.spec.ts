@@ -21,7 +21,7 @@ function track<T>(promise: Promise<T>) {
 }
 
 describe('OrchestrationService reading DAGs', () => {
-  it("lists every DAG with its newest run as lastRun, and none for a DAG that never ran", async () => {
+  it('lists every DAG with its newest run as lastRun, and none for a DAG that never ran', async () => {
     const { service, airflow } = setup();
 
     const dags = await service.listDags();
@@ -243,16 +243,19 @@ describe('OrchestrationService.trigger', () => {
     expect(airflow.trigger).not.toHaveBeenCalled();
   });
 
-  it.each(['yesterday', '2026-13-45T00:00:00Z', '', '2026-02-30T00:00:00Z', '2026-03-01', '2026-03-01T00:00:00'])('answers 400 for the logicalDate %p before calling Airflow', async (logicalDate) => {
-    const { service, airflow } = setup();
+  it.each(['yesterday', '2026-13-45T00:00:00Z', '', '2026-02-30T00:00:00Z', '2026-03-01', '2026-03-01T00:00:00'])(
+    'answers 400 for the logicalDate %p before calling Airflow',
+    async (logicalDate) => {
+      const { service, airflow } = setup();
 
-    const err = await rejection(service.trigger('user_profiles_ingest', { logicalDate }, 30));
+      const err = await rejection(service.trigger('user_profiles_ingest', { logicalDate }, 30));
 
-    expect(err).toBeInstanceOf(BadRequestError);
-    expect(err.message).toContain('logicalDate');
-    expect(airflow.getDag).not.toHaveBeenCalled();
-    expect(airflow.trigger).not.toHaveBeenCalled();
-  });
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect(err.message).toContain('logicalDate');
+      expect(airflow.getDag).not.toHaveBeenCalled();
+      expect(airflow.trigger).not.toHaveBeenCalled();
+    },
+  );
 
   it('passes a valid logicalDate on to Airflow', async () => {
     const { service, airflow } = setup();

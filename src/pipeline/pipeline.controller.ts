@@ -15,7 +15,7 @@ export class PipelineController {
   @ApiOperation({
     summary: 'Is data flowing, and how fresh is it? Per source lag and freshness, the stream, the dependencies, and a verdict',
     description:
-      'Answers 200 whatever the verdict (a down dependency is reported, not raised). Readiness (/health/ready) stays about the API\'s own ' +
+      "Answers 200 whatever the verdict (a down dependency is reported, not raised). Readiness (/health/ready) stays about the API's own " +
       'dependencies, so a load balancer keeps routing ingest while the stream restarts; watch this route and /metrics for the pipeline.',
   })
   @ApiOkResponse({ type: PipelineDto })

@@ -73,7 +73,12 @@ function setup(env: Record<string, string> = {}) {
       offsets: {},
       ...fields,
     });
-  const stored = (source: string, receivedAt: Date): StoredEvent => ({ eventId: `${source}-${receivedAt.getTime()}`, source, receivedAt, payload: Buffer.from('{}') });
+  const stored = (source: string, receivedAt: Date): StoredEvent => ({
+    eventId: `${source}-${receivedAt.getTime()}`,
+    source,
+    receivedAt,
+    payload: Buffer.from('{}'),
+  });
   return { service, kafka, cassandra, events, stream, livy, airflow, streaming, streamRuns, reports, stored, metrics };
 }
 
@@ -82,7 +87,7 @@ const source = (dto: PipelineDto, name: string): SourceFlowDto => dto.sources.fi
 fakeClockAndQuietLogs(T0);
 
 describe('PipelineService.status: lag', () => {
-  it("counts per source the events in Kafka the stream has not processed, a partition it never read from its low offset", async () => {
+  it('counts per source the events in Kafka the stream has not processed, a partition it never read from its low offset', async () => {
     const { service, kafka, streamRuns } = setup();
     kafka.offsets = {
       users_created: [
@@ -100,7 +105,9 @@ describe('PipelineService.status: lag', () => {
     const status = await service.status();
 
     expect(kafka.endOffsets).toHaveBeenCalledWith(TOPICS);
-    expect(status.sources.map(({ source, topic, endOffset, processedOffset, lagEvents }) => ({ source, topic, endOffset, processedOffset, lagEvents }))).toEqual([
+    expect(
+      status.sources.map(({ source, topic, endOffset, processedOffset, lagEvents }) => ({ source, topic, endOffset, processedOffset, lagEvents })),
+    ).toEqual([
       { source: 'users', topic: 'users_created', endOffset: 150, processedOffset: 140, lagEvents: 10 },
       { source: 'orders', topic: 'ingest.orders', endOffset: 115, processedOffset: 55, lagEvents: 60 },
     ]);
@@ -364,7 +371,11 @@ describe('PipelineService.status: verdict and stream', () => {
     const status = await answer;
 
     expect(status.dependencies).toContainEqual({ name: 'cassandra', up: false, message: 'no answer within 3000 ms' });
-    expect(status).toMatchObject({ verdict: 'degraded', reasons: ['cassandra is down: no answer within 3000 ms'], stream: { state: 'unknown', desired: 'unknown' } });
+    expect(status).toMatchObject({
+      verdict: 'degraded',
+      reasons: ['cassandra is down: no answer within 3000 ms'],
+      stream: { state: 'unknown', desired: 'unknown' },
+    });
   });
 });
 

@@ -21,7 +21,10 @@ describe('verdict', () => {
       ['everything caught up', {}],
       ['events wait but are stored within the threshold', { sources: [{ source: 'users', lagEvents: 40, lagSeconds: 9.9 }] }],
       ['exactly at the lag threshold', { sources: [{ source: 'users', lagEvents: 40, lagSeconds: 10 }] }],
-      ['events wait and the last micro-batch is exactly stallSeconds old', { sinceLastBatchSeconds: 30, sources: [{ source: 'users', lagEvents: 3, lagSeconds: 2 }] }],
+      [
+        'events wait and the last micro-batch is exactly stallSeconds old',
+        { sinceLastBatchSeconds: 30, sources: [{ source: 'users', lagEvents: 3, lagSeconds: 2 }] },
+      ],
       ['nothing waits and no micro-batch ran for long (nothing to do)', { sinceLastBatchSeconds: 3_600 }],
       ['nothing waits and no micro-batch ran yet', { sinceLastBatchSeconds: undefined }],
       ['an unknown lag counts as none', { sources: [{ source: 'users', lagEvents: 5, lagSeconds: undefined }] }],
@@ -76,7 +79,10 @@ describe('verdict', () => {
         }),
       );
 
-      expect(result).toEqual({ verdict: 'stalled', reasons: ['the stream failed: events_stream: failed: cannot reach Kafka', '3 event(s) of users wait in Kafka'] });
+      expect(result).toEqual({
+        verdict: 'stalled',
+        reasons: ['the stream failed: events_stream: failed: cannot reach Kafka', '3 event(s) of users wait in Kafka'],
+      });
     });
 
     it.each<[string, string | undefined, string]>([
@@ -102,7 +108,10 @@ describe('verdict', () => {
         }),
       );
 
-      expect(result).toEqual({ verdict: 'stalled', reasons: ['no micro-batch has run yet while 3 event(s) of users wait in Kafka, 7 event(s) of orders wait in Kafka'] });
+      expect(result).toEqual({
+        verdict: 'stalled',
+        reasons: ['no micro-batch has run yet while 3 event(s) of users wait in Kafka, 7 event(s) of orders wait in Kafka'],
+      });
     });
 
     it('when events wait and the last micro-batch is older than stallSeconds, rounding the seconds', () => {

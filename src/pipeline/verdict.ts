@@ -21,7 +21,10 @@ export function verdict(f: FlowFacts): { verdict: Verdict; reasons: string[] } {
   const waiting = f.sources.filter((s) => s.lagEvents > 0);
   const waitingWords = waiting.map((s) => `${s.lagEvents} event(s) of ${s.source} wait in Kafka`);
   if (f.desired === 'stopped') {
-    return { verdict: 'stopped', reasons: [`the stream is stopped on request (state ${f.streamState}); POST /api/v1/streaming/start resumes it`, ...waitingWords] };
+    return {
+      verdict: 'stopped',
+      reasons: [`the stream is stopped on request (state ${f.streamState}); POST /api/v1/streaming/start resumes it`, ...waitingWords],
+    };
   }
   if (f.down.length > 0) {
     return { verdict: 'degraded', reasons: f.down.map((d) => `${d.name} is down${d.message ? `: ${d.message}` : ''}`) };

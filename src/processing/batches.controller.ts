@@ -10,7 +10,8 @@ const BatchIdParam = () =>
     name: 'id',
     schema: { type: 'string', pattern: BATCH_ID.source },
     example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d',
-    description: "The control plane's id (a UUID, from POST /jobs/{name}/batches or GET /batches), or livy:<n> for a batch only Livy knows; any other id is 404",
+    description:
+      "The control plane's id (a UUID, from POST /jobs/{name}/batches or GET /batches), or livy:<n> for a batch only Livy knows; any other id is 404",
   });
 
 @ApiTags('processing')

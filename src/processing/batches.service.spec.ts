@@ -245,7 +245,9 @@ describe("BatchesService.submit: the caller's Spark conf", () => {
     expect(err.details).toEqual([
       {
         field: 'conf.spark.speculation',
-        message: expect.stringMatching(/^is not a setting job "daily_rollup" accepts; it accepts only spark\.driver\.memory .*spark\.sql\.shuffle\.partitions \(an integer from 1 to 1000\)$/),
+        message: expect.stringMatching(
+          /^is not a setting job "daily_rollup" accepts; it accepts only spark\.driver\.memory .*spark\.sql\.shuffle\.partitions \(an integer from 1 to 1000\)$/,
+        ),
       },
     ]);
   });
@@ -286,7 +288,10 @@ describe("BatchesService.submit: the caller's Spark conf", () => {
     expect((await refusal({ 'spark.executor.cores': '2' }, env)).message).toContain('an integer from 1 to 1');
 
     const { service, livy } = setup(env);
-    await service.submit('daily_rollup', { args: rollupArgs, conf: { 'spark.executor.memory': '1g', 'spark.driver.memory': '768m', 'spark.executor.instances': '2' } });
+    await service.submit('daily_rollup', {
+      args: rollupArgs,
+      conf: { 'spark.executor.memory': '1g', 'spark.driver.memory': '768m', 'spark.executor.instances': '2' },
+    });
     expect(submitted(livy).conf).toMatchObject({ 'spark.executor.memory': '1g', 'spark.driver.memory': '768m', 'spark.executor.instances': '2' });
   });
 
@@ -511,7 +516,7 @@ describe('BatchesService.get', () => {
 
   // The bug the own ids fix: Livy numbers from 0 again after a restart, and a new batch with a
   // recorded batch's Livy id used to overwrite that batch's history and be shown as it.
-  it("does not take another batch that Livy gave the recorded Livy id after a restart: the recorded batch is lost", async () => {
+  it('does not take another batch that Livy gave the recorded Livy id after a restart: the recorded batch is lost', async () => {
     jest.useFakeTimers({ now: at('2026-01-02T00:00:00.000Z'), doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
     const { service, livy, history } = setup();
     const rollupArgs = { day: '2026-01-01', sources: ['users'] };

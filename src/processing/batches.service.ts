@@ -248,20 +248,32 @@ export class BatchesService {
         // cannot read under its topic's source, and reads the dead-letter topics as quarantined events.
         const deadLetters = this.sources.deadLetterTopics();
         return [
-          '--topics', this.sources.allTopics().join(','),
-          '--topic-sources', this.sources.topicSources().map(({ topic, source }) => `${topic}=${source}`).join(','),
+          '--topics',
+          this.sources.allTopics().join(','),
+          '--topic-sources',
+          this.sources
+            .topicSources()
+            .map(({ topic, source }) => `${topic}=${source}`)
+            .join(','),
           ...(deadLetters.length > 0 ? ['--dead-letter-topics', deadLetters.join(',')] : []),
           // The time bucket of each source's events partitions (events_by_bucket).
-          '--bucket-seconds', this.sources.bucketSeconds().map(({ source, seconds }) => `${source}=${seconds}`).join(','),
+          '--bucket-seconds',
+          this.sources
+            .bucketSeconds()
+            .map(({ source, seconds }) => `${source}=${seconds}`)
+            .join(','),
         ];
       }
       case 'kafka':
         return ['--kafka-bootstrap', streaming.kafkaBootstrap.join(',')];
       case 'cassandra':
         return [
-          '--cassandra-host', streaming.cassandraHosts.map((h) => h.split(':')[0]).join(','),
-          '--cassandra-port', streaming.cassandraHosts[0].split(':')[1] ?? '9042',
-          '--keyspace', cassandra.keyspace,
+          '--cassandra-host',
+          streaming.cassandraHosts.map((h) => h.split(':')[0]).join(','),
+          '--cassandra-port',
+          streaming.cassandraHosts[0].split(':')[1] ?? '9042',
+          '--keyspace',
+          cassandra.keyspace,
         ];
       case 'checkpoint':
         return ['--checkpoint-dir', streaming.checkpointDir];
@@ -277,7 +289,12 @@ export class BatchesService {
    */
   private async checkCapacity(job: SparkJob): Promise<void> {
     const { maxConcurrentBatches, maxConcurrentBatchesPerJob } = this.config.spark.limits;
-    const streaming = new Set(this.catalog.list().filter((j) => j.streaming).map((j) => j.name));
+    const streaming = new Set(
+      this.catalog
+        .list()
+        .filter((j) => j.streaming)
+        .map((j) => j.name),
+    );
     const active = (await this.livy.listBatches()).filter((b) => !isTerminal(b.state) && !streaming.has(this.jobOfName(b.name ?? undefined) ?? ''));
     const ofJob = active.filter((b) => b.name?.startsWith(`${job.name}-`)).length;
     if (ofJob >= maxConcurrentBatchesPerJob) {

@@ -171,7 +171,13 @@ describe('StreamingService.status', () => {
     // Livy numbers from 0 again: its new batch 0 is someone else's.
     livy.add({ name: 'adhoc-notebook', state: 'running' });
 
-    await expect(service.status()).resolves.toMatchObject({ state: 'running-unmanaged', running: true, batchId: started(), livyBatchId: undefined, runId: 'run-1' });
+    await expect(service.status()).resolves.toMatchObject({
+      state: 'running-unmanaged',
+      running: true,
+      batchId: started(),
+      livyBatchId: undefined,
+      runId: 'run-1',
+    });
   });
 
   it('is stopping when desired stopped while the copy still reports itself', async () => {
@@ -201,7 +207,14 @@ describe('StreamingService.status', () => {
     livy.setState(0, 'dead');
     await stream.repository.recordFailure(STREAM_JOB, 2, CASSANDRA_DOWN, new Date(iso(4_000)));
 
-    await expect(service.status()).resolves.toMatchObject({ state: 'failed', running: false, desired: 'running', failures: 2, error: CASSANDRA_DOWN, nextAttemptAt: iso(4_000) });
+    await expect(service.status()).resolves.toMatchObject({
+      state: 'failed',
+      running: false,
+      desired: 'running',
+      failures: 2,
+      error: CASSANDRA_DOWN,
+      nextAttemptAt: iso(4_000),
+    });
 
     livy.setState(0, 'running');
     const starting = await service.status();
@@ -212,7 +225,8 @@ describe('StreamingService.status', () => {
 });
 
 describe('StreamingService.microBatches', () => {
-  const line = (epoch: number, extra = '') => `events_stream batch epoch=${epoch} rows=${epoch * 10} dropped=0 minutes=1 users=0 duration_ms=${400 + epoch}${extra}`;
+  const line = (epoch: number, extra = '') =>
+    `events_stream batch epoch=${epoch} rows=${epoch * 10} dropped=0 minutes=1 users=0 duration_ms=${400 + epoch}${extra}`;
 
   it("answers the copy's last micro-batches from its log, newest first", async () => {
     const { service, livy, started, livyIdOf, running } = setup();
@@ -245,7 +259,10 @@ describe('StreamingService.microBatches', () => {
     await service.start();
     await running();
     const livyId = await livyIdOf(started());
-    livy.setLog(livyId, Array.from({ length: 1500 }, (_, i) => line(i)));
+    livy.setLog(
+      livyId,
+      Array.from({ length: 1500 }, (_, i) => line(i)),
+    );
 
     const answer = await service.microBatches(200);
 
@@ -367,7 +384,7 @@ describe('StreamingService autostart (STREAMING_AUTOSTART)', () => {
     expect(livy.createBatch).toHaveBeenCalledTimes(1);
   });
 
-  it("never undoes a stop stored by another replica (or before a restart)", async () => {
+  it('never undoes a stop stored by another replica (or before a restart)', async () => {
     const { service, replica, livy, stream } = setup();
     await service.stop();
     const autostarting = replica({ STREAMING_AUTOSTART: 'true' });
@@ -535,7 +552,12 @@ describe('StreamingService: a copy that ends on its own', () => {
     // 3rd: no word from the job at all: Livy's state. The backoff doubles.
     livy.setState(await livyIdOf(started()), 'dead');
     await service.reconcile();
-    await expect(service.status()).resolves.toMatchObject({ state: 'failed', failures: 3, error: 'Livy reports the batch dead', nextAttemptAt: iso(3_000 + 4_000) });
+    await expect(service.status()).resolves.toMatchObject({
+      state: 'failed',
+      failures: 3,
+      error: 'Livy reports the batch dead',
+      nextAttemptAt: iso(3_000 + 4_000),
+    });
     expect(livy.createBatch).toHaveBeenCalledTimes(3);
   });
 

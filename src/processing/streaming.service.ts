@@ -12,7 +12,18 @@ import { AppError, NotFoundError } from '../common/errors/errors';
 import { isTerminal, LivyBatch, LivyClient } from '../livy/livy.client';
 import { BatchesService } from './batches.service';
 import { MicroBatchesDto, StreamingStatusDto } from './dto/processing.dto';
-import { backoffMs, bucketChange, errorLine, freshHeartbeat, isUp, MicroBatchLine, microBatchLine, streamState, StreamState, topicChange } from './stream-state';
+import {
+  backoffMs,
+  bucketChange,
+  errorLine,
+  freshHeartbeat,
+  isUp,
+  MicroBatchLine,
+  microBatchLine,
+  streamState,
+  StreamState,
+  topicChange,
+} from './stream-state';
 
 /** The catalog job that streams Kafka into Cassandra; the stream's name in the control and heartbeat rows. */
 export const STREAM_JOB = 'events_stream';
@@ -277,7 +288,12 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     } catch (err) {
       const failures = control.failures + 1;
       const message = (err as Error).message;
-      await this.stream.recordFailure(STREAM_JOB, failures, `submit refused: ${message}`, new Date(Date.now() + backoffMs(failures, this.config.streaming.maxBackoffSeconds)));
+      await this.stream.recordFailure(
+        STREAM_JOB,
+        failures,
+        `submit refused: ${message}`,
+        new Date(Date.now() + backoffMs(failures, this.config.streaming.maxBackoffSeconds)),
+      );
       this.logger.warn(`streaming job not submitted (${message})`);
     }
   }
@@ -335,7 +351,10 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
       batchId: hb?.batchId ?? record?.id,
       livyBatchId: livy?.id,
       appId: hb?.appId ?? livy?.appId ?? record?.appId,
-      since: state === 'stopped' || state === 'failed' ? (record?.finishedAt ?? heartbeat?.seenAt)?.toISOString() : (hb?.startedAt ?? record?.submittedAt)?.toISOString(),
+      since:
+        state === 'stopped' || state === 'failed'
+          ? (record?.finishedAt ?? heartbeat?.seenAt)?.toISOString()
+          : (hb?.startedAt ?? record?.submittedAt)?.toISOString(),
       topics: this.sources.allTopics(),
       reading: hb?.topics,
       runId: hb?.runId,

@@ -76,7 +76,12 @@ let warn: jest.SpyInstance;
 
 function setup(env: Record<string, string> = {}) {
   const config = testConfig({ SCHEDULES_SYNC_SECONDS: String(SYNC_SECONDS), ...env });
-  const outside: Outside = { repository: new InMemorySchedulesRepository(), history: new InMemoryBatchHistory(), airflow: new FakeAirflow(), livy: new FakeLivy() };
+  const outside: Outside = {
+    repository: new InMemorySchedulesRepository(),
+    history: new InMemoryBatchHistory(),
+    airflow: new FakeAirflow(),
+    livy: new FakeLivy(),
+  };
   const catalog = new JobsCatalog(config);
   const sources = sourcesNamed('users', 'orders');
   const a = replica(outside, config, catalog, sources);
@@ -203,7 +208,7 @@ describe('SchedulerService.fire targets', () => {
     ]);
   });
 
-  it('submits a job with the schedule’s args and records batch:<id> with the control plane\'s batch id', async () => {
+  it("submits a job with the schedule’s args and records batch:<id> with the control plane's batch id", async () => {
     const { repository, history, airflow, livy, a } = setup();
 
     await a.scheduler.fire(jobSchedule, at('2026-01-01T02:00:00.000Z'));

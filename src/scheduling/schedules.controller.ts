@@ -1,11 +1,36 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiExtraModels, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiSecurity,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
-import { CreateScheduleDto, ScheduleDto, SchedulePreviewDto, SchedulePreviewQueryDto, ScheduleRunsDto, ScheduleRunsQueryDto, SchedulesDto, UpdateScheduleDto } from './dto/schedules.dto';
+import {
+  CreateScheduleDto,
+  ScheduleDto,
+  SchedulePreviewDto,
+  SchedulePreviewQueryDto,
+  ScheduleRunsDto,
+  ScheduleRunsQueryDto,
+  SchedulesDto,
+  UpdateScheduleDto,
+} from './dto/schedules.dto';
 import { SchedulesService } from './schedules.service';
 
 const ScheduleIdParam = () =>
-  ApiParam({ name: 'id', schema: { type: 'string', format: 'uuid' }, example: '2f1d0c52-4f0e-4b8e-9d0b-1f2e3d4c5b6a', description: 'A schedule id from GET /schedules' });
+  ApiParam({
+    name: 'id',
+    schema: { type: 'string', format: 'uuid' },
+    example: '2f1d0c52-4f0e-4b8e-9d0b-1f2e3d4c5b6a',
+    description: 'A schedule id from GET /schedules',
+  });
 
 @ApiTags('scheduling')
 @ApiExtraModels(UpdateScheduleDto)

@@ -202,9 +202,7 @@ describe('SchedulesService.create', () => {
 
     expect(err).toBeInstanceOf(BadRequestError);
     expect(err.message).toContain('daily_rollup');
-    expect(err.details).toEqual(
-      expect.arrayContaining([expect.objectContaining({ field: '/day' }), expect.objectContaining({ field: '/sources' })]),
-    );
+    expect(err.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: '/day' }), expect.objectContaining({ field: '/sources' })]));
     expect(repository.save).not.toHaveBeenCalled();
   });
 
@@ -452,7 +450,7 @@ describe('SchedulesService.remove and runs', () => {
 });
 
 describe('SchedulesService.preview', () => {
-  it('answers the next five fire times from now, as instants and on the time zone\'s clock', () => {
+  it("answers the next five fire times from now, as instants and on the time zone's clock", () => {
     const { service } = setup();
 
     const preview = service.preview('0 2 * * *', 'Europe/Paris');
@@ -460,10 +458,12 @@ describe('SchedulesService.preview', () => {
     expect(preview.cron).toBe('0 2 * * *');
     expect(preview.timezone).toBe('Europe/Paris');
     // 02:00 in Paris is 01:00 UTC in winter.
-    expect(preview.fires).toEqual([1, 2, 3, 4, 5].map((day) => ({
-      at: `2026-01-0${day}T01:00:00.000Z`,
-      local: `2026-01-0${day}T02:00:00+01:00`,
-    })));
+    expect(preview.fires).toEqual(
+      [1, 2, 3, 4, 5].map((day) => ({
+        at: `2026-01-0${day}T01:00:00.000Z`,
+        local: `2026-01-0${day}T02:00:00+01:00`,
+      })),
+    );
   });
 
   it('crosses a change of offset as the scheduler does, and takes UTC by default', () => {
@@ -476,7 +476,13 @@ describe('SchedulesService.preview', () => {
 
     const utc = service.preview('*/20 * * * * *');
     expect(utc.timezone).toBe('UTC');
-    expect(utc.fires.map((f) => f.local)).toEqual(['2026-03-27T12:00:20Z', '2026-03-27T12:00:40Z', '2026-03-27T12:01:00Z', '2026-03-27T12:01:20Z', '2026-03-27T12:01:40Z']);
+    expect(utc.fires.map((f) => f.local)).toEqual([
+      '2026-03-27T12:00:20Z',
+      '2026-03-27T12:00:40Z',
+      '2026-03-27T12:01:00Z',
+      '2026-03-27T12:01:20Z',
+      '2026-03-27T12:01:40Z',
+    ]);
   });
 
   it('lists a yearly cron up to the horizon the cron library searches (8 years), not an error', () => {

@@ -62,10 +62,7 @@ export async function readEvents(topic: string, eventIds: string[], timeoutMs = 
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((done, fail) => {
-      const timer = setTimeout(
-        () => fail(new Error(`only ${found.size}/${wanted.size} events found in ${topic} after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => fail(new Error(`only ${found.size}/${wanted.size} events found in ${topic} after ${timeoutMs} ms`)), timeoutMs);
       void consumer.run({
         eachMessage: async ({ message, partition }) => {
           const value = JSON.parse(message.value!.toString());
@@ -187,7 +184,11 @@ export async function spawnApi(env: Record<string, string> = {}, { logs = false 
 /** Pids of a primary's worker processes (API_WORKERS > 1). */
 export function workerPids(primary: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(primary)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(primary)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }

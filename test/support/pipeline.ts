@@ -12,7 +12,12 @@ export function pipelineOf(target: Target) {
   const api = () => request(target);
 
   const ingest = (source: string, events: object[]) =>
-    api().post(`/api/v1/ingest/${source}`).set(AUTH).send(events).expect(202).then((r) => r.body.eventIds as string[]);
+    api()
+      .post(`/api/v1/ingest/${source}`)
+      .set(AUTH)
+      .send(events)
+      .expect(202)
+      .then((r) => r.body.eventIds as string[]);
 
   /** Every record id of a source in [from, to), following page tokens. */
   async function allRecords(source: string, from: number, to: number): Promise<string[]> {
@@ -41,7 +46,10 @@ export function pipelineOf(target: Target) {
         // An event stored twice would be listed twice.
         expect(stored.filter((id) => wanted.has(id))).toHaveLength(wanted.size);
         if (!counts) return true;
-        const stats = await api().get(`/api/v1/stats/${source}?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`).set(AUTH).expect(200);
+        const stats = await api()
+          .get(`/api/v1/stats/${source}?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`)
+          .set(AUTH)
+          .expect(200);
         return stats.body.total === stored.length ? true : undefined;
       },
       timeoutMs,
@@ -53,10 +61,15 @@ export function pipelineOf(target: Target) {
 
   /** Waits until GET /streaming shows one of the states, and answers it. */
   const streamIn = (states: string[], timeoutMs = 180_000) =>
-    eventually(`the stream ${states.join(' or ')}`, async () => {
-      const s = await streaming();
-      return states.includes(s.state) ? s : undefined;
-    }, timeoutMs, 1000);
+    eventually(
+      `the stream ${states.join(' or ')}`,
+      async () => {
+        const s = await streaming();
+        return states.includes(s.state) ? s : undefined;
+      },
+      timeoutMs,
+      1000,
+    );
 
   const pipeline = async () => (await api().get('/api/v1/pipeline').set(AUTH).expect(200)).body;
 

@@ -16,7 +16,17 @@ function fakeFetch(...answers: (Response | Error)[]) {
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
 
-const ERROR_BODY = { statusCode: 400, error: 'Bad Request', message: 'Invalid args for job "daily_rollup": /day must match format "date"', details: [{ field: '/day', message: 'must match format "date"' }, { field: '/day', message: 'must be string' }, { field: '/sources', message: "must have required property 'sources'" }], requestId: 'req-1' };
+const ERROR_BODY = {
+  statusCode: 400,
+  error: 'Bad Request',
+  message: 'Invalid args for job "daily_rollup": /day must match format "date"',
+  details: [
+    { field: '/day', message: 'must match format "date"' },
+    { field: '/day', message: 'must be string' },
+    { field: '/sources', message: "must have required property 'sources'" },
+  ],
+  requestId: 'req-1',
+};
 
 describe('the API client', () => {
   it('sends the signed-in key as X-API-Key, never in the URL, and reads JSON', async () => {
@@ -113,6 +123,8 @@ describe('toApiError', () => {
 
 describe('pathOf', () => {
   it('prefixes /api/v1 and builds the query', () => {
-    expect(pathOf('/schedules/preview', { cron: '0 2 * * *', timezone: 'Europe/Paris', count: 5 })).toBe('/api/v1/schedules/preview?cron=0+2+*+*+*&timezone=Europe%2FParis&count=5');
+    expect(pathOf('/schedules/preview', { cron: '0 2 * * *', timezone: 'Europe/Paris', count: 5 })).toBe(
+      '/api/v1/schedules/preview?cron=0+2+*+*+*&timezone=Europe%2FParis&count=5',
+    );
   });
 });

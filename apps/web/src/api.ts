@@ -6,7 +6,14 @@ import type { DagDto, DagRunDto, DagsDto, TaskInstancesDto, TriggerResponseDto }
 import type { PipelineDto } from '../../../src/pipeline/dto/pipeline.dto';
 import type { BatchDto, BatchesDto, BatchLogDto, JobsDto, MicroBatchesDto, StreamingStatusDto } from '../../../src/processing/dto/processing.dto';
 import type { RecordsPageDto, StatsDto } from '../../../src/storage/records/dto/records.dto';
-import type { CreateScheduleDto, ScheduleDto, SchedulePreviewDto, ScheduleRunsDto, SchedulesDto, UpdateScheduleDto } from '../../../src/scheduling/dto/schedules.dto';
+import type {
+  CreateScheduleDto,
+  ScheduleDto,
+  SchedulePreviewDto,
+  ScheduleRunsDto,
+  SchedulesDto,
+  UpdateScheduleDto,
+} from '../../../src/scheduling/dto/schedules.dto';
 
 export type { BatchDto, DagDto, DagRunDto, MicroBatchesDto, PipelineDto, RecordsPageDto, ScheduleDto, SchedulePreviewDto, StatsDto, StreamingStatusDto };
 export type { SourceDto } from '../../../src/ingestion/dto/source.dto';
@@ -85,7 +92,11 @@ export function pathOf(path: string, query: Query = {}): string {
 const seg = encodeURIComponent;
 
 export function createApi({ key, onUnauthorized, fetch: fetchFn = (...args) => fetch(...args) }: ApiOptions) {
-  async function call<T>(method: string, path: string, { query, body, withKey, signIn }: { query?: Query; body?: unknown; withKey?: string; signIn?: boolean } = {}): Promise<Answer<T>> {
+  async function call<T>(
+    method: string,
+    path: string,
+    { query, body, withKey, signIn }: { query?: Query; body?: unknown; withKey?: string; signIn?: boolean } = {},
+  ): Promise<Answer<T>> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const apiKey = withKey ?? key();
     if (apiKey) headers['X-API-Key'] = apiKey;
@@ -112,7 +123,8 @@ export function createApi({ key, onUnauthorized, fetch: fetchFn = (...args) => f
 
     pipeline: () => get<PipelineDto>('/pipeline'),
     sources: () => get<SourcesResponseDto>('/sources'),
-    records: (source: string, query: { from?: string; to?: string; limit?: number; pageToken?: string }) => get<RecordsPageDto>(`/records/${seg(source)}`, query),
+    records: (source: string, query: { from?: string; to?: string; limit?: number; pageToken?: string }) =>
+      get<RecordsPageDto>(`/records/${seg(source)}`, query),
     stats: (source: string, from: string, to: string) => get<StatsDto>(`/stats/${seg(source)}`, { from, to }),
     ingest: (source: string, event: unknown) => call<IngestResponseDto>('POST', `/ingest/${seg(source)}`, { body: event }),
 

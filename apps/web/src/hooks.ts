@@ -10,8 +10,7 @@ export interface Loaded<T> {
   reload: () => Promise<void>;
 }
 
-const asApiError = (err: unknown): ApiError =>
-  err instanceof ApiError ? err : new ApiError(0, (err as Error)?.message ?? String(err), 'Error');
+const asApiError = (err: unknown): ApiError => (err instanceof ApiError ? err : new ApiError(0, (err as Error)?.message ?? String(err), 'Error'));
 
 /**
  * Reads `load` now and, with `everyMs`, again every so often while the page is visible, keeping the

@@ -24,7 +24,15 @@ const STREAM = {
 describe('formFields', () => {
   it('gives each property a field of its type, required ones marked, examples as placeholders', () => {
     expect(formFields(ROLLUP)).toEqual([
-      expect.objectContaining({ name: 'day', kind: 'text', inputType: 'date', required: true, placeholder: '2026-01-01', initial: '', description: 'The UTC day to roll up, YYYY-MM-DD.' }),
+      expect.objectContaining({
+        name: 'day',
+        kind: 'text',
+        inputType: 'date',
+        required: true,
+        placeholder: '2026-01-01',
+        initial: '',
+        description: 'The UTC day to roll up, YYYY-MM-DD.',
+      }),
       expect.objectContaining({ name: 'sources', kind: 'list', required: true, placeholder: 'users, orders', numericItems: false }),
     ]);
   });
@@ -52,7 +60,15 @@ describe('formValues', () => {
   it('converts what was typed into the JSON the API checks, leaving empty fields out', () => {
     const fields = formFields({ ...STREAM, properties: { ...STREAM.properties, ...ROLLUP.properties } });
     expect(
-      formValues(fields, { trigger_ms: ' 500 ', starting_offsets: '', verbose: 'false', weights: '1, 2.5,', extra: '{"a":1}', day: '2026-01-02', sources: 'users , orders' }),
+      formValues(fields, {
+        trigger_ms: ' 500 ',
+        starting_offsets: '',
+        verbose: 'false',
+        weights: '1, 2.5,',
+        extra: '{"a":1}',
+        day: '2026-01-02',
+        sources: 'users , orders',
+      }),
     ).toEqual({ trigger_ms: 500, verbose: false, weights: [1, 2.5], extra: { a: 1 }, day: '2026-01-02', sources: ['users', 'orders'] });
   });
 

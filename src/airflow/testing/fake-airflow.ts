@@ -58,7 +58,10 @@ export class FakeAirflow implements AirflowApi {
 
   listRuns = jest.fn(async (dagId: string, limit: number): Promise<AirflowDagRun[]> => {
     this.known(dagId);
-    return [...this.runs.get(dagId)!].reverse().slice(0, limit).map((r) => ({ ...r }));
+    return [...this.runs.get(dagId)!]
+      .reverse()
+      .slice(0, limit)
+      .map((r) => ({ ...r }));
   });
 
   getRun = jest.fn(async (dagId: string, runId: string): Promise<AirflowDagRun> => {

@@ -15,9 +15,7 @@ const copyRun = (r: ScheduleRunRecord): ScheduleRunRecord => ({ ...r, fireTime: 
  * acquireLease is the lightweight transaction, so the first caller per name wins. `writes` keeps
  * every recordRun call, so a second write of the same fire shows even though the table keeps one row.
  */
-export class InMemorySchedulesRepository
-  implements Pick<SchedulesRepository, 'save' | 'get' | 'list' | 'delete' | 'acquireLease' | 'recordRun' | 'runs'>
-{
+export class InMemorySchedulesRepository implements Pick<SchedulesRepository, 'save' | 'get' | 'list' | 'delete' | 'acquireLease' | 'recordRun' | 'runs'> {
   readonly rows = new Map<string, ScheduleRecord>();
   readonly leases = new Map<string, string>();
   readonly writes: ScheduleRunRecord[] = [];

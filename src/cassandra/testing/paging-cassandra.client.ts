@@ -12,15 +12,13 @@ export const DRIVER_DEFAULT_FETCH_SIZE = 5000;
  * and executeAll is the real adapter's, so its paging is exercised over this execute.
  */
 export class PagingCassandraClient {
-  readonly execute = jest.fn(
-    async (query: string, _params: unknown[], options: { fetchSize?: number; pageState?: string } = {}): Promise<QueryPage> => {
-      if (!/^\s*SELECT\b/i.test(query)) return { rows: [] };
-      const from = options.pageState === undefined ? 0 : Number(Buffer.from(options.pageState, 'hex').toString('utf8'));
-      const to = from + (options.fetchSize ?? DRIVER_DEFAULT_FETCH_SIZE);
-      const rows = this.rows.slice(from, to) as types.Row[];
-      return { rows, pageState: to < this.rows.length ? Buffer.from(String(to), 'utf8').toString('hex') : undefined };
-    },
-  );
+  readonly execute = jest.fn(async (query: string, _params: unknown[], options: { fetchSize?: number; pageState?: string } = {}): Promise<QueryPage> => {
+    if (!/^\s*SELECT\b/i.test(query)) return { rows: [] };
+    const from = options.pageState === undefined ? 0 : Number(Buffer.from(options.pageState, 'hex').toString('utf8'));
+    const to = from + (options.fetchSize ?? DRIVER_DEFAULT_FETCH_SIZE);
+    const rows = this.rows.slice(from, to) as types.Row[];
+    return { rows, pageState: to < this.rows.length ? Buffer.from(String(to), 'utf8').toString('hex') : undefined };
+  });
 
   constructor(
     /** The rows every SELECT reads, in the order Cassandra returns them (token order, not insertion). */

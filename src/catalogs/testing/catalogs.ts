@@ -12,5 +12,4 @@ export function sourcesRegistry(yaml: string, env: Record<string, string> = {}):
 }
 
 /** The real sources registry with the given sources, each with default settings. */
-export const sourcesNamed = (...names: string[]): SourcesRegistry =>
-  sourcesRegistry(`sources:\n${names.map((n) => `  ${n}: {}`).join('\n')}\n`);
+export const sourcesNamed = (...names: string[]): SourcesRegistry => sourcesRegistry(`sources:\n${names.map((n) => `  ${n}: {}`).join('\n')}\n`);

@@ -17,10 +17,12 @@ describe('mapLimited', () => {
   });
 
   it('rejects with the first failure', async () => {
-    await expect(mapLimited([1, 2, 3], 2, async (n) => {
-      if (n === 2) throw new Error('two');
-      return n;
-    })).rejects.toThrow('two');
+    await expect(
+      mapLimited([1, 2, 3], 2, async (n) => {
+        if (n === 2) throw new Error('two');
+        return n;
+      }),
+    ).rejects.toThrow('two');
   });
 
   it('maps nothing to nothing', async () => {

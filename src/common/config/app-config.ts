@@ -95,7 +95,11 @@ export interface AppConfig {
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
-const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function replication(spec: string): Record<string, string | number> {
   const [strategy, ...parts] = spec.split(':');
@@ -155,18 +159,14 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
       localDataCenter: env.CASSANDRA_LOCAL_DC,
       keyspace: env.CASSANDRA_KEYSPACE,
       replication: replication(env.CASSANDRA_REPLICATION),
-      credentials:
-        env.CASSANDRA_USERNAME && env.CASSANDRA_PASSWORD
-          ? { username: env.CASSANDRA_USERNAME, password: env.CASSANDRA_PASSWORD }
-          : undefined,
+      credentials: env.CASSANDRA_USERNAME && env.CASSANDRA_PASSWORD ? { username: env.CASSANDRA_USERNAME, password: env.CASSANDRA_PASSWORD } : undefined,
       requestTimeoutMs: env.CASSANDRA_REQUEST_TIMEOUT_MS,
     },
     records: { maxRangeDays: env.RECORDS_MAX_RANGE_DAYS, pageTokenSecret: () => pageTokenSecret },
     pipeline: { lagSeconds: env.PIPELINE_LAG_SECONDS, stallSeconds: env.PIPELINE_STALL_SECONDS },
     livy: {
       url: env.LIVY_URL.replace(/\/+$/, ''),
-      credentials:
-        env.LIVY_USERNAME && env.LIVY_PASSWORD ? { username: env.LIVY_USERNAME, password: env.LIVY_PASSWORD } : undefined,
+      credentials: env.LIVY_USERNAME && env.LIVY_PASSWORD ? { username: env.LIVY_USERNAME, password: env.LIVY_PASSWORD } : undefined,
       timeoutMs: env.LIVY_TIMEOUT_MS,
     },
     spark: {

@@ -41,7 +41,11 @@ function plainDefaults(cell: string, count: number, variables: Set<string>): (st
 }
 
 const schemaVariables = (): string[] => [
-  ...new Set(getMetadataStorage().getTargetValidationMetadatas(EnvironmentVariables, '', true, false).map((m) => m.propertyName)),
+  ...new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
+      .map((m) => m.propertyName),
+  ),
 ];
 
 describe('the configuration table of docs/operations.md', () => {

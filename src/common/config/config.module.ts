@@ -21,9 +21,7 @@ export function appConfigFromEnv(): AppConfig {
       load: [() => ({ app: appConfigFromEnv() })],
     }),
   ],
-  providers: [
-    { provide: APP_CONFIG, inject: [ConfigService], useFactory: (config: ConfigService) => config.getOrThrow<AppConfig>('app') },
-  ],
+  providers: [{ provide: APP_CONFIG, inject: [ConfigService], useFactory: (config: ConfigService) => config.getOrThrow<AppConfig>('app') }],
   exports: [APP_CONFIG],
 })
 export class AppConfigModule {}

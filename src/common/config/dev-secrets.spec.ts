@@ -4,7 +4,9 @@ import { DEV_PAGE_TOKEN_SECRET, DEV_SECRETS, isDevSecret, productionSecretProble
 
 /** The variables of a dotenv file, by name. */
 function dotenv(path: string): Record<string, string> {
-  const lines = readFileSync(path, 'utf8').split('\n').filter((line) => /^[A-Z_][A-Z0-9_]*=/.test(line));
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => /^[A-Z_][A-Z0-9_]*=/.test(line));
   return Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
 

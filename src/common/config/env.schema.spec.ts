@@ -215,9 +215,7 @@ describe('validateEnvironment', () => {
     expect(configError({ API_KEYS: API_KEY, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD: 'pw' })).toContain(
       'KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required too',
     );
-    expect(() =>
-      validateEnvironment({ API_KEYS: API_KEY, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }),
-    ).not.toThrow();
+    expect(() => validateEnvironment({ API_KEYS: API_KEY, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).not.toThrow();
   });
 
   it('rejects an unknown SASL mechanism', () => {

@@ -19,7 +19,5 @@ const MEANING: Record<number, string> = {
 
 /** Documents the error statuses a route can answer, all in the one error shape; 401 is always included. */
 export function ApiErrors(...statuses: number[]) {
-  return applyDecorators(
-    ...[401, ...statuses].map((status) => ApiResponse({ status, description: MEANING[status], type: ErrorResponseDto })),
-  );
+  return applyDecorators(...[401, ...statuses].map((status) => ApiResponse({ status, description: MEANING[status], type: ErrorResponseDto })));
 }

@@ -55,6 +55,8 @@ describe('answerClientErrors', () => {
   });
 
   it('leaves requests that fit alone', async () => {
-    expect(await raw(port, `GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: ${'k'.repeat(300)}\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1.1 200 OK[\s\S]*ok$/);
+    expect(await raw(port, `GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: ${'k'.repeat(300)}\r\nConnection: close\r\n\r\n`)).toMatch(
+      /^HTTP\/1.1 200 OK[\s\S]*ok$/,
+    );
   });
 });

@@ -18,7 +18,9 @@ function requestOf(text: string, headers: Record<string, string> = { 'content-ty
 /** A response that only records the headers set on it. */
 function responseRecord(): Response & { headers: Record<string, string> } {
   const headers: Record<string, string> = {};
-  return { headers, setHeader: (name: string, value: string) => (headers[name.toLowerCase()] = value) } as unknown as Response & { headers: Record<string, string> };
+  return { headers, setHeader: (name: string, value: string) => (headers[name.toLowerCase()] = value) } as unknown as Response & {
+    headers: Record<string, string>;
+  };
 }
 
 async function parsed(text: string, headers?: Record<string, string>, env?: Record<string, string>): Promise<unknown> {
@@ -161,7 +163,9 @@ describe('JsonBodyMiddleware', () => {
       const body = new Readable({ read() {} });
       body.push('{');
       const req = Object.assign(body, { method: 'POST', headers: { 'x-api-key': KEY, 'content-type': 'application/json', 'content-length': '100' } });
-      const answer = middleware({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '5000' }).use(req as unknown as Request, responseRecord(), jest.fn()).catch((err: unknown) => err);
+      const answer = middleware({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '5000' })
+        .use(req as unknown as Request, responseRecord(), jest.fn())
+        .catch((err: unknown) => err);
 
       await jest.advanceTimersByTimeAsync(4999);
       jest.advanceTimersByTime(1);

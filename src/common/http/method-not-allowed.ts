@@ -37,7 +37,9 @@ export function methodNotAllowed(router: () => RouterLike | undefined, notFound:
     const allowed = allowedMethods(router(), req.path);
     if (allowed.length === 0) return notFound(req, res, next);
     res.setHeader('Allow', allowed.join(', '));
-    res.status(405).json(errorBody(405, `${req.method} is not allowed on ${req.path}; it answers ${allowed.join(', ')}`, String((req as { id?: string }).id ?? '')));
+    res
+      .status(405)
+      .json(errorBody(405, `${req.method} is not allowed on ${req.path}; it answers ${allowed.join(', ')}`, String((req as { id?: string }).id ?? '')));
     return undefined;
   };
 }

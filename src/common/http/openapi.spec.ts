@@ -21,7 +21,10 @@ function documentWith(): OpenAPIObject {
     },
     components: {
       schemas: {
-        CreateScheduleDto: { type: 'object', properties: { target: { $ref: '#/components/schemas/ScheduleTargetDto' }, args: { type: 'object', additionalProperties: true } } },
+        CreateScheduleDto: {
+          type: 'object',
+          properties: { target: { $ref: '#/components/schemas/ScheduleTargetDto' }, args: { type: 'object', additionalProperties: true } },
+        },
         UpdateScheduleDto: { type: 'object', properties: { name: { type: 'string' } } },
         ScheduleTargetDto: { type: 'object', properties: { name: { type: 'string' } } },
         ScheduleDto: { type: 'object', properties: { id: { type: 'string' } } },

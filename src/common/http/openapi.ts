@@ -31,7 +31,9 @@ export function declareEnforcedRules(document: OpenAPIObject): OpenAPIObject {
   };
   const errorRef = { $ref: `${REF_PREFIX}${ErrorResponseDto.name}` };
   for (const operations of Object.values(document.paths)) {
-    for (const operation of Object.values(operations as Record<string, { requestBody?: { content?: Record<string, { schema?: unknown }> }; responses?: Record<string, unknown> }>)) {
+    for (const operation of Object.values(
+      operations as Record<string, { requestBody?: { content?: Record<string, { schema?: unknown }> }; responses?: Record<string, unknown> }>,
+    )) {
       if (typeof operation !== 'object' || operation === null || !operation.responses) continue;
       for (const media of Object.values(operation.requestBody?.content ?? {})) visit(media.schema);
       operation.responses['431'] ??= {

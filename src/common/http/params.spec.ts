@@ -4,10 +4,16 @@ import { BadRequestError } from '../errors/errors';
 import { JAVA_INT_MAX, MatchesPipe, OptionalNotNull, ToBoolean, ToInteger } from './params';
 
 class Query {
-  @IsOptional() @ToInteger() @IsInt() @Min(0) @Max(JAVA_INT_MAX)
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(0)
+  @Max(JAVA_INT_MAX)
   from?: number;
 
-  @IsOptional() @ToBoolean() @IsBoolean()
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
   wait?: boolean;
 }
 
@@ -50,7 +56,8 @@ describe('MatchesPipe', () => {
 
 describe('OptionalNotNull', () => {
   class Body {
-    @OptionalNotNull() @IsObject()
+    @OptionalNotNull()
+    @IsObject()
     args?: Record<string, unknown>;
   }
 

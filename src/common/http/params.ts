@@ -10,12 +10,10 @@ export const JAVA_INT_MAX = 2_147_483_647;
  * A query parameter that must be a decimal integer. Only digits (and a leading minus) become a
  * number, so "1e21", "0x10", "" and " 7" stay strings and @IsInt() refuses them by name.
  */
-export const ToInteger = () =>
-  Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
+export const ToInteger = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
 
 /** A query parameter that must be `true` or `false`; anything else stays a string and @IsBoolean() refuses it. */
-export const ToBoolean = () =>
-  Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
+export const ToBoolean = () => Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
 
 /**
  * Refuses a path parameter that does not follow its rule with a 400 naming it, before any

@@ -54,7 +54,12 @@ describe('securityHeaders', () => {
     }
     expect(html).not.toMatch(/\son[a-z]+="/);
     expect(html).toMatch(/<style>/);
-    expect(DOCS_CSP).toBe("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
-    await request(app.getHttpServer()).get('/docs/swagger-ui-init.js').expect(200).expect('Content-Type', /javascript/);
+    expect(DOCS_CSP).toBe(
+      "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    await request(app.getHttpServer())
+      .get('/docs/swagger-ui-init.js')
+      .expect(200)
+      .expect('Content-Type', /javascript/);
   });
 });

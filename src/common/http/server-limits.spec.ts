@@ -25,7 +25,12 @@ describe('applyServerLimits', () => {
       req.resume();
       req.on('end', () => res.end('ok'));
     });
-    const config = testConfig({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '1500', HTTP_KEEPALIVE_TIMEOUT_MS: '300', HTTP_MAX_CONNECTIONS: '2' });
+    const config = testConfig({
+      HTTP_HEADERS_TIMEOUT_MS: '1000',
+      HTTP_REQUEST_TIMEOUT_MS: '1500',
+      HTTP_KEEPALIVE_TIMEOUT_MS: '300',
+      HTTP_MAX_CONNECTIONS: '2',
+    });
     applyServerLimits(server, config.http);
     port = await listen(server);
   });

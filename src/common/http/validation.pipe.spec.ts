@@ -10,13 +10,15 @@ class Target {
 }
 
 class Body {
-  @IsInt() @Max(1000)
+  @IsInt()
+  @Max(1000)
   limit: number;
 
   @IsBoolean()
   enabled: boolean;
 
-  @ValidateNested() @Type(() => Target)
+  @ValidateNested()
+  @Type(() => Target)
   target: Target;
 }
 

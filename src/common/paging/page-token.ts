@@ -58,10 +58,7 @@ export function openPageToken<T>(token: string, key: Buffer, read: (doc: Record<
 }
 
 export function encodePageToken(cursor: PageCursor, key: Buffer): string {
-  return sealPageToken(
-    { v: VERSION, s: cursor.source, f: cursor.from, t: cursor.to, d: cursor.day, b: cursor.bucket, p: cursor.pageState ?? null },
-    key,
-  );
+  return sealPageToken({ v: VERSION, s: cursor.source, f: cursor.from, t: cursor.to, d: cursor.day, b: cursor.bucket, p: cursor.pageState ?? null }, key);
 }
 
 export function decodePageToken(token: string, key: Buffer): PageCursor {

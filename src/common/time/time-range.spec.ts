@@ -6,11 +6,7 @@ const HOUR_MS = 3_600_000;
 
 describe('daysNewestFirst', () => {
   it('lists every UTC day a range crossing midnight touches, newest first', () => {
-    expect(daysNewestFirst({ from: at('2026-01-01T22:00:00Z'), to: at('2026-01-03T01:00:00Z') })).toEqual([
-      '2026-01-03',
-      '2026-01-02',
-      '2026-01-01',
-    ]);
+    expect(daysNewestFirst({ from: at('2026-01-01T22:00:00Z'), to: at('2026-01-03T01:00:00Z') })).toEqual(['2026-01-03', '2026-01-02', '2026-01-01']);
   });
 
   it('excludes the day that starts exactly at `to`, since `to` is exclusive', () => {
@@ -73,16 +69,21 @@ describe('timeRange', () => {
   it.each(['yesterday', '1767225600000', '2026-13-45T00:00:00Z', '2026-01-01T00:00:00', '', '2026-01-01T00:00Z'])(
     'rejects %j (not RFC 3339, or a date-time without a zone), naming the parameter',
     (text) => {
-      expect(() => timeRange(text, '2026-01-02T00:00:00Z', HOUR_MS, 31)).toThrow('from must be a real calendar date (YYYY-MM-DD) or an RFC 3339 date-time with a zone');
+      expect(() => timeRange(text, '2026-01-02T00:00:00Z', HOUR_MS, 31)).toThrow(
+        'from must be a real calendar date (YYYY-MM-DD) or an RFC 3339 date-time with a zone',
+      );
       expect(() => timeRange(undefined, text, HOUR_MS, 31)).toThrow('to must be a real calendar date (YYYY-MM-DD) or an RFC 3339 date-time with a zone');
     },
   );
 
   // Date itself rolls these over into the next month.
-  it.each(['2026-02-30', '2026-02-29', '2026-04-31', '2026-02-30T00:00:00Z', '2026-01-01T24:00:00Z'])('rejects %j, a day or time the calendar does not have', (text) => {
-    expect(() => timeRange(text, '2026-03-05T00:00:00Z', HOUR_MS, 31)).toThrow(BadRequestError);
-    expect(() => timeRange(text, '2026-03-05T00:00:00Z', HOUR_MS, 31)).toThrow(/^from must be a real calendar date/);
-  });
+  it.each(['2026-02-30', '2026-02-29', '2026-04-31', '2026-02-30T00:00:00Z', '2026-01-01T24:00:00Z'])(
+    'rejects %j, a day or time the calendar does not have',
+    (text) => {
+      expect(() => timeRange(text, '2026-03-05T00:00:00Z', HOUR_MS, 31)).toThrow(BadRequestError);
+      expect(() => timeRange(text, '2026-03-05T00:00:00Z', HOUR_MS, 31)).toThrow(/^from must be a real calendar date/);
+    },
+  );
 
   it('accepts a date, a UTC date-time and a date-time with an offset', () => {
     expect(timeRange('2026-01-01', '2026-01-01T12:00:00+02:00', HOUR_MS, 31)).toEqual({

@@ -30,9 +30,10 @@ export function parseInstant(name: string, text: string): Date {
   // must be one the calendar has (2026-02-30 is refused, not read as March 2).
   const date = parseDateOrDateTime(text);
   if (!date) {
-    throw new BadRequestError(`${name} must be a real calendar date (YYYY-MM-DD) or an RFC 3339 date-time with a zone, e.g. 2026-01-01T00:00:00Z; got "${text}"`, [
-      { field: name, message: 'must be a date (YYYY-MM-DD) or a date-time with a zone' },
-    ]);
+    throw new BadRequestError(
+      `${name} must be a real calendar date (YYYY-MM-DD) or an RFC 3339 date-time with a zone, e.g. 2026-01-01T00:00:00Z; got "${text}"`,
+      [{ field: name, message: 'must be a date (YYYY-MM-DD) or a date-time with a zone' }],
+    );
   }
   return date;
 }

@@ -27,8 +27,7 @@ export class IngestResponseDto {
 
   @ApiPropertyOptional({
     example: 1,
-    description:
-      "For a source with onInvalid: quarantine: how many events failed the schema and were acknowledged in the source's dead-letter topic instead",
+    description: "For a source with onInvalid: quarantine: how many events failed the schema and were acknowledged in the source's dead-letter topic instead",
   })
   quarantined?: number;
 

@@ -30,7 +30,8 @@ export class SourceDto {
   @ApiProperty({
     enum: ON_INVALID,
     example: 'quarantine',
-    description: 'An event that fails the schema: reject refuses the request with 400; quarantine accepts the request and publishes that event to deadLetterTopic',
+    description:
+      'An event that fails the schema: reject refuses the request with 400; quarantine accepts the request and publishes that event to deadLetterTopic',
   })
   onInvalid: OnInvalid;
 

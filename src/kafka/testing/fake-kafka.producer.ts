@@ -21,9 +21,8 @@ export class FakeKafkaProducer implements Pick<KafkaProducer, 'publish' | 'publi
 
   ping = jest.fn(async (): Promise<{ brokers: number; controller: number | null }> => ({ brokers: 1, controller: 1 }));
 
-  endOffsets = jest.fn(
-    async (topics: string[]): Promise<Record<string, PartitionOffsets>> =>
-      Object.fromEntries(topics.map((t) => [t, (this.offsets[t] ?? []).map((p) => ({ ...p }))])),
+  endOffsets = jest.fn(async (topics: string[]): Promise<Record<string, PartitionOffsets>> =>
+    Object.fromEntries(topics.map((t) => [t, (this.offsets[t] ?? []).map((p) => ({ ...p }))])),
   );
 
   /** As the services see it. */

@@ -62,25 +62,46 @@ export class PatchDagDto {
 
 export class TriggerDagDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { count: 3 }, description: 'The run configuration (dag_run.conf)' })
-  @OptionalNotNull() @IsObject()
+  @OptionalNotNull()
+  @IsObject()
   conf?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ format: 'date-time', example: '2026-01-01T00:00:00Z', description: 'Logical date (RFC 3339, with a zone); default: none (Airflow 3 runs it now)' })
-  @OptionalNotNull() @IsString()
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-01-01T00:00:00Z',
+    description: 'Logical date (RFC 3339, with a zone); default: none (Airflow 3 runs it now)',
+  })
+  @OptionalNotNull()
+  @IsString()
   logicalDate?: string;
 
   @ApiPropertyOptional({ example: 'backfill-2026-01-01', pattern: RUN_ID.source, description: 'Your run id; 409 when the DAG already has it' })
-  @OptionalNotNull() @IsString() @Matches(RUN_ID, { message: "runId must be 1 to 250 letters, digits, '_', '.', '~', ':', '+' or '-'" })
+  @OptionalNotNull()
+  @IsString()
+  @Matches(RUN_ID, { message: "runId must be 1 to 250 letters, digits, '_', '.', '~', ':', '+' or '-'" })
   runId?: string;
 }
 
 export class TriggerQueryDto {
   @ApiPropertyOptional({ type: 'boolean', example: true, description: 'Wait, bounded, until the run ends' })
-  @IsOptional() @ToBoolean() @IsBoolean()
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
   wait?: boolean;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 3600, example: 120, default: 120, description: 'With wait=true: how long to wait at most, in seconds (capped by AIRFLOW_WAIT_MAX_SECONDS)' })
-  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(3600)
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 3600,
+    example: 120,
+    default: 120,
+    description: 'With wait=true: how long to wait at most, in seconds (capped by AIRFLOW_WAIT_MAX_SECONDS)',
+  })
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  @Max(3600)
   timeoutSeconds?: number;
 }
 
@@ -91,7 +112,11 @@ export class TriggerResponseDto extends DagRunDto {
 
 export class RunsQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, example: 25, default: 25 })
-  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   limit: number = 25;
 }
 

@@ -19,7 +19,7 @@ export class SourceFlowDto {
   @ApiPropertyOptional({
     example: 1.2,
     description:
-      'How far behind the stored data is, in seconds: 0 without lag; while micro-batches run, the age of the last batch\'s oldest event when it was stored; ' +
+      "How far behind the stored data is, in seconds: 0 without lag; while micro-batches run, the age of the last batch's oldest event when it was stored; " +
       'otherwise the age of the newest stored event (the unprocessed events are younger than that)',
   })
   lagSeconds?: number;

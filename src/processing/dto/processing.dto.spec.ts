@@ -3,11 +3,10 @@ import { BadRequestError } from '../../common/errors/errors';
 import { validationPipe } from '../../common/http/validation.pipe';
 import { LogQueryDto, SubmitBatchDto } from './processing.dto';
 
-const check = (metatype: ArgumentMetadata['metatype'], type: ArgumentMetadata['type'], value: unknown) =>
-  validationPipe().transform(value, { type, metatype });
+const check = (metatype: ArgumentMetadata['metatype'], type: ArgumentMetadata['type'], value: unknown) => validationPipe().transform(value, { type, metatype });
 
 describe('LogQueryDto', () => {
-  it('takes from and size within Livy\'s ints', async () => {
+  it("takes from and size within Livy's ints", async () => {
     await expect(check(LogQueryDto, 'query', { from: '2147483647', size: '1000' })).resolves.toMatchObject({ from: 2147483647, size: 1000 });
     await expect(check(LogQueryDto, 'query', {})).resolves.toMatchObject({ from: 0, size: 100 });
   });

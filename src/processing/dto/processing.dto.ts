@@ -62,7 +62,8 @@ export class SubmitBatchDto {
     example: { day: '2026-01-01', sources: ['users'] },
     description: "Checked against the job's args schema (GET /jobs lists each job's); default {}",
   })
-  @OptionalNotNull() @IsObject()
+  @OptionalNotNull()
+  @IsObject()
   args?: Record<string, unknown>;
 
   @ApiPropertyOptional({
@@ -71,15 +72,22 @@ export class SubmitBatchDto {
     example: { 'spark.driver.memory': '1g', 'spark.executor.instances': '2' },
     description:
       "Spark settings for this batch, names to string values: only those the job's conf in GET /jobs allows, within their bounds " +
-      '(anything else is 400 naming conf.<key>). The control plane\'s own settings (spark.jars.packages) are applied after these',
+      "(anything else is 400 naming conf.<key>). The control plane's own settings (spark.jars.packages) are applied after these",
   })
-  @OptionalNotNull() @IsStringMap()
+  @OptionalNotNull()
+  @IsStringMap()
   conf?: Record<string, string>;
 }
 
 export class StartStreamingDto {
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { trigger_ms: 500 }, description: "Checked against the events_stream job's args schema" })
-  @OptionalNotNull() @IsObject()
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { trigger_ms: 500 },
+    description: "Checked against the events_stream job's args schema",
+  })
+  @OptionalNotNull()
+  @IsObject()
   args?: Record<string, unknown>;
 }
 
@@ -136,15 +144,27 @@ export class BatchesDto {
 
 export class LogQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: JAVA_INT_MAX, example: 0, default: 0, description: 'First line (0-based)' })
-  @IsOptional() @ToInteger() @IsInt() @Min(0) @Max(JAVA_INT_MAX)
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(0)
+  @Max(JAVA_INT_MAX)
   from: number = 0;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, example: 100, default: 100 })
-  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   size: number = 100;
 
   @ApiPropertyOptional({ type: 'integer', example: 200, minimum: 1, maximum: 1000, description: 'The last lines instead of a page: from and size are ignored' })
-  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   tail?: number;
 }
 
@@ -176,7 +196,11 @@ export class StreamingStatusDto {
   @ApiProperty({ example: true, description: 'A copy is up or coming up (running, running-unmanaged or starting)' })
   running: boolean;
 
-  @ApiProperty({ example: 'running', enum: ['running', 'stopped'], description: 'What the user asked for last (POST /streaming/start or /stop, or STREAMING_AUTOSTART)' })
+  @ApiProperty({
+    example: 'running',
+    enum: ['running', 'stopped'],
+    description: 'What the user asked for last (POST /streaming/start or /stop, or STREAMING_AUTOSTART)',
+  })
   desired: string;
 
   @ApiPropertyOptional({ example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d', description: 'The batch of the copy that runs (GET /batches/{id})' })
@@ -191,7 +215,10 @@ export class StreamingStatusDto {
   @ApiPropertyOptional({ example: '2026-01-01T00:00:00.000Z', description: 'Up since (running, starting) or stopped since (stopped, failed)' })
   since?: string;
 
-  @ApiProperty({ example: ['users_created', 'ingest.orders', 'ingest.orders.dlq'], description: "The topics the stream should read: the configured sources' topics, then their dead-letter topics" })
+  @ApiProperty({
+    example: ['users_created', 'ingest.orders', 'ingest.orders.dlq'],
+    description: "The topics the stream should read: the configured sources' topics, then their dead-letter topics",
+  })
   topics: string[];
 
   @ApiPropertyOptional({ example: ['users_created', 'ingest.orders'], description: 'The topics the running copy reads' })
@@ -224,19 +251,29 @@ export class StreamingStatusDto {
   @ApiProperty({ example: 0, description: 'Consecutive starts that did not come up' })
   failures: number;
 
-  @ApiPropertyOptional({ example: "events_stream: cannot reach Cassandra at 10.9.9.9:9042: NoHostAvailable", description: 'Why the last start failed (state failed)' })
+  @ApiPropertyOptional({
+    example: 'events_stream: cannot reach Cassandra at 10.9.9.9:9042: NoHostAvailable',
+    description: 'Why the last start failed (state failed)',
+  })
   error?: string;
 
   @ApiPropertyOptional({ example: '2026-01-01T00:11:04.000Z', description: 'When the supervisor tries again (state failed)' })
   nextAttemptAt?: string;
 
-  @ApiPropertyOptional({ example: 'unavailable: Livy is unavailable: connect ECONNREFUSED', description: 'Set when Livy could not be asked; the state then comes from the heartbeat alone' })
+  @ApiPropertyOptional({
+    example: 'unavailable: Livy is unavailable: connect ECONNREFUSED',
+    description: 'Set when Livy could not be asked; the state then comes from the heartbeat alone',
+  })
   livy?: string;
 }
 
 export class MicroBatchesQueryDto {
   @ApiPropertyOptional({ type: 'integer', example: 20, default: 20, minimum: 1, maximum: 200 })
-  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(200)
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  @Max(200)
   limit: number = 20;
 }
 
@@ -261,7 +298,10 @@ export class MicroBatchDto {
 }
 
 export class MicroBatchesDto {
-  @ApiPropertyOptional({ example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d', description: 'The batch of the copy whose log was read (the running copy, else the last one)' })
+  @ApiPropertyOptional({
+    example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d',
+    description: 'The batch of the copy whose log was read (the running copy, else the last one)',
+  })
   batchId?: string;
 
   @ApiProperty({ type: [MicroBatchDto], description: 'Newest first; only batches that read records print a line' })

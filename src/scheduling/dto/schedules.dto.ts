@@ -12,22 +12,41 @@ export class ScheduleTargetDto {
   @IsIn(['dag', 'job'])
   kind: 'dag' | 'job';
 
-  @ApiProperty({ example: 'user_profiles_ingest', pattern: DAG_ID.source, description: 'DAG id (GET /dags) or job name (GET /jobs); one that does not exist is 400' })
-  @IsString() @Matches(DAG_ID, { message: "target.name must be a DAG id or a job name: 1 to 250 letters, digits, '_', '.' or '-'" })
+  @ApiProperty({
+    example: 'user_profiles_ingest',
+    pattern: DAG_ID.source,
+    description: 'DAG id (GET /dags) or job name (GET /jobs); one that does not exist is 400',
+  })
+  @IsString()
+  @Matches(DAG_ID, { message: "target.name must be a DAG id or a job name: 1 to 250 letters, digits, '_', '.' or '-'" })
   name: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { count: 3 }, description: 'dag: the run conf (default {}); ignored for a job target (a schedule sets no Spark settings)' })
-  @OptionalNotNull() @IsObject()
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { count: 3 },
+    description: 'dag: the run conf (default {}); ignored for a job target (a schedule sets no Spark settings)',
+  })
+  @OptionalNotNull()
+  @IsObject()
   conf?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { day: '2026-01-01', sources: ['users'] }, description: "job: the args, checked against the job's schema (default {})" })
-  @OptionalNotNull() @IsObject()
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { day: '2026-01-01', sources: ['users'] },
+    description: "job: the args, checked against the job's schema (default {})",
+  })
+  @OptionalNotNull()
+  @IsObject()
   args?: Record<string, unknown>;
 }
 
 export class CreateScheduleDto {
   @ApiProperty({ example: 'ingest users every minute', minLength: 1, maxLength: 200 })
-  @IsString() @IsNotEmpty() @MaxLength(200)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   name: string;
 
   @ApiProperty({
@@ -38,19 +57,24 @@ export class CreateScheduleDto {
       'Cron: 5 fields (minute hour day month weekday), or 6 with seconds first; one that is not valid or never fires is 400, and so is one ' +
       'that fires a Spark job target more often than once every SCHEDULES_MIN_INTERVAL_SECONDS (60 by default)',
   })
-  @IsString() @IsNotEmpty() @MaxLength(200)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   cron: string;
 
   @ApiPropertyOptional({ enum: TIME_ZONES, example: 'Europe/Paris', default: 'UTC', description: 'An IANA time zone' })
-  @OptionalNotNull() @IsIn(TIME_ZONES, { message: ({ value }) => `timezone ${JSON.stringify(value)} is not an IANA time zone; use one such as UTC or Europe/Paris` })
+  @OptionalNotNull()
+  @IsIn(TIME_ZONES, { message: ({ value }) => `timezone ${JSON.stringify(value)} is not an IANA time zone; use one such as UTC or Europe/Paris` })
   timezone?: string;
 
   @ApiPropertyOptional({ example: true, default: true })
-  @OptionalNotNull() @IsBoolean()
+  @OptionalNotNull()
+  @IsBoolean()
   enabled?: boolean;
 
   @ApiProperty({ type: ScheduleTargetDto })
-  @ValidateNested() @Type(() => ScheduleTargetDto)
+  @ValidateNested()
+  @Type(() => ScheduleTargetDto)
   target: ScheduleTargetDto;
 }
 
@@ -68,7 +92,12 @@ export class ScheduleTargetViewDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { count: 3 }, description: 'dag: the run conf (absent for a job)' })
   conf?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { day: '2026-01-01', sources: ['users'] }, description: 'job: the args (absent for a DAG)' })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { day: '2026-01-01', sources: ['users'] },
+    description: 'job: the args (absent for a DAG)',
+  })
   args?: Record<string, unknown>;
 }
 
@@ -133,21 +162,32 @@ export class ScheduleRunsDto {
 
 export class ScheduleRunsQueryDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, example: 50, default: 50 })
-  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(1000)
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   limit: number = 50;
 }
 
 export class SchedulePreviewQueryDto {
   @ApiProperty({ example: '0 2 * * *', description: 'Cron: 5 fields, or 6 with seconds first' })
-  @IsString() @IsNotEmpty() @MaxLength(200)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   cron: string;
 
   @ApiPropertyOptional({ enum: TIME_ZONES, example: 'Europe/Paris', default: 'UTC', description: 'An IANA time zone' })
-  @IsOptional() @IsIn(TIME_ZONES, { message: ({ value }) => `timezone ${JSON.stringify(value)} is not an IANA time zone; use one such as UTC or Europe/Paris` })
+  @IsOptional()
+  @IsIn(TIME_ZONES, { message: ({ value }) => `timezone ${JSON.stringify(value)} is not an IANA time zone; use one such as UTC or Europe/Paris` })
   timezone?: string;
 
   @ApiPropertyOptional({ type: 'integer', example: 5, default: 5, minimum: 1, maximum: 50 })
-  @IsOptional() @ToInteger() @IsInt() @Min(1) @Max(50)
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  @Max(50)
   count: number = 5;
 }
 

@@ -91,7 +91,11 @@ describe('GET /dead-letters/{source} and POST /dead-letters/{source}/replay over
   });
 
   it('replays with 200 and the outcome, then replays nothing', async () => {
-    const first = await api().post('/api/v1/dead-letters/orders/replay').set('X-API-Key', API_KEY).send({ ids: [ID] }).expect(200);
+    const first = await api()
+      .post('/api/v1/dead-letters/orders/replay')
+      .set('X-API-Key', API_KEY)
+      .send({ ids: [ID] })
+      .expect(200);
     const second = await api().post('/api/v1/dead-letters/orders/replay').set('X-API-Key', API_KEY).send({ all: true }).expect(200);
 
     expect(first.body).toEqual({ replayed: 1, eventIds: [ID], alreadyReplayed: 0, stillFailing: [] });
@@ -107,7 +111,11 @@ describe('GET /dead-letters/{source} and POST /dead-letters/{source}/replay over
     ['all that is not a boolean', { all: 'yes' }, /all must be a boolean/],
     ['no selection at all', {}, /Say which dead letters to replay/],
   ])('refuses %s with 400, replaying nothing', async (_case, body, message) => {
-    const res = await api().post('/api/v1/dead-letters/orders/replay').set('X-API-Key', API_KEY).send(body as object).expect(400);
+    const res = await api()
+      .post('/api/v1/dead-letters/orders/replay')
+      .set('X-API-Key', API_KEY)
+      .send(body as object)
+      .expect(400);
 
     expect(res.body.message).toMatch(message);
     expect(kafka.publish).not.toHaveBeenCalled();
@@ -123,7 +131,13 @@ describe('GET /dead-letters/{source} and POST /dead-letters/{source}/replay over
     /** Announces a 1 MB body and sends 16 kB of it: only a server that did not wait for the body can answer. */
     const unreadReplay = (headers: Record<string, string>) =>
       new Promise<{ status: number; connection?: string; body: { statusCode: number; message: string } }>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/dead-letters/orders/replay', headers: { 'Content-Type': 'application/json', 'Content-Length': String(1024 * 1024), ...headers } });
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/api/v1/dead-letters/orders/replay',
+          headers: { 'Content-Type': 'application/json', 'Content-Length': String(1024 * 1024), ...headers },
+        });
         req.on('response', (res) => {
           let text = '';
           res.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -148,7 +162,12 @@ describe('GET /dead-letters/{source} and POST /dead-letters/{source}/replay over
 
     it('answers ~4 kB of nested arrays 400 naming the depth, not 500', async () => {
       const deep = `{"ids":${'['.repeat(2000)}${']'.repeat(2000)}}`;
-      const res = await api().post('/api/v1/dead-letters/orders/replay').set('X-API-Key', API_KEY).set('Content-Type', 'application/json').send(deep).expect(400);
+      const res = await api()
+        .post('/api/v1/dead-letters/orders/replay')
+        .set('X-API-Key', API_KEY)
+        .set('Content-Type', 'application/json')
+        .send(deep)
+        .expect(400);
 
       expect(res.body.message).toMatch(/^The body nests objects and arrays deeper than 64 levels, in "ids"/);
     });

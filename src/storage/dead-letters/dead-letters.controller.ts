@@ -31,7 +31,9 @@ export class DeadLettersController {
   @ApiOperation({
     summary: "Publish dead letters that now pass the source's schema to its topic",
     description:
-      'Select in exactly one way: {"ids": [...]} (at most ' + MAX_REPLAY_IDS + '; an unknown id answers 404 and nothing is replayed), ' +
+      'Select in exactly one way: {"ids": [...]} (at most ' +
+      MAX_REPLAY_IDS +
+      '; an unknown id answers 404 and nothing is replayed), ' +
       '{"from": ..., "to": ...} (failedAt in [from, to), either bound optional), or {"all": true}. Unknown properties answer 400. ' +
       "Each selected dead letter not replayed yet is checked against the source's current schema; those that pass are " +
       "published to the source's topic under their own event id and receivedAt (answered once Kafka acknowledged them), " +

@@ -79,7 +79,7 @@ const publishedEnvelopes = (kafka: FakeKafkaProducer) =>
 beforeAll(() => jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined));
 
 describe('DeadLettersService.list', () => {
-  it('lists a source\'s dead letters newest first: quarantined events with their reasons and payload, unreadable records with their raw value', async () => {
+  it("lists a source's dead letters newest first: quarantined events with their reasons and payload, unreadable records with their raw value", async () => {
     const { service, repository } = setup();
     repository.insert(quarantined(1, { order_id: 'o-1', amount: 'ten' }), unreadable(7, 2));
 
@@ -145,7 +145,12 @@ describe('DeadLettersService.list', () => {
   it.each([
     ['a token of another source', async (s: DeadLettersService) => (await s.list('orders', { limit: 1 })).nextPageToken!, 'clicks', /different query/],
     ['a garbage token', async () => 'garbage', 'orders', /pageToken is not valid/],
-    ['a GET /records token', async () => encodePageToken({ source: 'orders', from: 0, to: 1, day: '2026-01-01', bucket: Date.parse('2026-01-01') }, KEY), 'orders', /pageToken is not valid/],
+    [
+      'a GET /records token',
+      async () => encodePageToken({ source: 'orders', from: 0, to: 1, day: '2026-01-01', bucket: Date.parse('2026-01-01') }, KEY),
+      'orders',
+      /pageToken is not valid/,
+    ],
     [
       'a token sealed with another key',
       async () => sealPageToken({ v: 1, k: 'dead-letters', s: 'orders', f: 0, t: 1, p: 'AAAA' }, pageTokenKey('another-secret-0123456789')),
@@ -182,7 +187,12 @@ describe('DeadLettersService.replay', () => {
 
     const result = await service.replay('orders', { ids: [id(1)] });
 
-    expect(result).toEqual({ replayed: 0, eventIds: [], alreadyReplayed: 0, stillFailing: [{ id: id(1), reasons: [{ field: '/amount', message: 'must be number' }] }] });
+    expect(result).toEqual({
+      replayed: 0,
+      eventIds: [],
+      alreadyReplayed: 0,
+      stillFailing: [{ id: id(1), reasons: [{ field: '/amount', message: 'must be number' }] }],
+    });
     expect(kafka.publish).not.toHaveBeenCalled();
     expect(repository.row('orders', id(1))!.replayedAt).toBeUndefined();
   });

@@ -74,7 +74,12 @@ export class DeadLettersService {
     return {
       items: page.deadLetters.map(toDto),
       ...(page.pageState
-        ? { nextPageToken: encodeDeadLettersToken({ source: sourceName, from: range.from.getTime(), to: range.to.getTime(), pageState: page.pageState }, this.tokenKey) }
+        ? {
+            nextPageToken: encodeDeadLettersToken(
+              { source: sourceName, from: range.from.getTime(), to: range.to.getTime(), pageState: page.pageState },
+              this.tokenKey,
+            ),
+          }
         : {}),
     };
   }
@@ -94,9 +99,10 @@ export class DeadLettersService {
     const pending = selected.filter((d) => d.replayedAt === undefined).reverse();
     const max = this.config.ingest.maxEvents;
     if (pending.length > max) {
-      throw new BadRequestError(`The selection holds more than ${max} dead letters not replayed yet: narrow it with from and to (at most INGEST_MAX_EVENTS per replay)`, [
-        { limit: max, selected: pending.length },
-      ]);
+      throw new BadRequestError(
+        `The selection holds more than ${max} dead letters not replayed yet: narrow it with from and to (at most INGEST_MAX_EVENTS per replay)`,
+        [{ limit: max, selected: pending.length }],
+      );
     }
 
     const replayedAt = new Date();
@@ -110,7 +116,10 @@ export class DeadLettersService {
 
     const eventIds: string[] = [];
     for (const chunk of chunks(replayable)) {
-      await this.kafka.publish(source.topic, chunk.map((r) => r.message));
+      await this.kafka.publish(
+        source.topic,
+        chunk.map((r) => r.message),
+      );
       const marked = await mapLimited(chunk, MARK_CONCURRENCY, (r) => this.deadLetters.markReplayed(r.deadLetter, replayedAt, r.eventId));
       const mine = chunk.filter((_, i) => marked[i]);
       eventIds.push(...mine.map((r) => r.eventId));
@@ -138,7 +147,10 @@ export class DeadLettersService {
       const missing = body.ids.filter((id) => !known.has(id));
       if (missing.length > 0) {
         const named = missing.slice(0, 5).join(', ') + (missing.length > 5 ? `, and ${missing.length - 5} more` : '');
-        throw new NotFoundError(`No dead letter of source "${source.name}" has the id(s) ${named}; nothing was replayed`, missing.map((id) => ({ id })));
+        throw new NotFoundError(
+          `No dead letter of source "${source.name}" has the id(s) ${named}; nothing was replayed`,
+          missing.map((id) => ({ id })),
+        );
       }
       return found;
     }
@@ -171,7 +183,10 @@ function replayableOrWhy(source: Source, deadLetter: DeadLetter, replayedAt: Dat
   if (!deadLetter.eventId || !deadLetter.receivedAt || payload === undefined) {
     return {
       reasons: [
-        { field: '/', message: `holds no event to replay: the stream could not read this Kafka record (${deadLetter.reason}); fix and resend it at its origin` },
+        {
+          field: '/',
+          message: `holds no event to replay: the stream could not read this Kafka record (${deadLetter.reason}); fix and resend it at its origin`,
+        },
       ],
     };
   }

@@ -45,7 +45,14 @@ describe('recordsPageBody', () => {
 
   it('parses a payload that is not an object or array, and keeps one that does not parse as a string', () => {
     const payloads = (items: StoredEvent[]) => (JSON.parse(page(items)) as { items: { payload: unknown }[] }).items.map((r) => r.payload);
-    expect(payloads([event('42'), event('"text"'), event('not json'), event(''), event('{'), event(' {"a":1}')])).toEqual([42, 'text', 'not json', '', '{', { a: 1 }]);
+    expect(payloads([event('42'), event('"text"'), event('not json'), event(''), event('{'), event(' {"a":1}')])).toEqual([
+      42,
+      'text',
+      'not json',
+      '',
+      '{',
+      { a: 1 },
+    ]);
     const items = [event('42'), event('not json'), event(' {"a":1}')];
     expect(page(items)).toBe(viaDto(items));
   });

@@ -32,7 +32,12 @@ const SOURCES = `sources:
 async function recordsApp(): Promise<{ app: INestApplication; port: number; reachedExpress: string[] }> {
   const repository = new InMemoryEventsRepository();
   for (let i = 0; i < 3; i++) {
-    repository.insert({ eventId: `evt-${i}`, source: 'users', receivedAt: new Date(Date.UTC(2026, 0, 1, 12, i)), payload: Buffer.from(JSON.stringify({ n: i })) });
+    repository.insert({
+      eventId: `evt-${i}`,
+      source: 'users',
+      receivedAt: new Date(Date.UTC(2026, 0, 1, 12, i)),
+      payload: Buffer.from(JSON.stringify({ n: i })),
+    });
   }
   const config = testConfig({ API_KEYS: KEY });
   const sources: SourcesRegistry = sourcesRegistry(SOURCES, { HOOKS_SECRET: 'whsec_c2lnbmluZyBrZXkgb2YgdGhlIHRlc3Q=' });
@@ -115,7 +120,11 @@ describe('GET /api/v1/records/{source} served ahead of Express', () => {
     ['no key', {}, /^Missing API key/],
     ['a wrong key', { 'X-API-Key': 'wrong-key-0123456789' }, /^Invalid API key$/],
     ['a wrong bearer token', { Authorization: 'Bearer wrong-key-0123456789' }, /^Invalid API key$/],
-    ['X-API-Key and a bearer token that differ', { 'X-API-Key': KEY, Authorization: 'Bearer wrong-key-0123456789' }, /^X-API-Key and Authorization carry different keys$/],
+    [
+      'X-API-Key and a bearer token that differ',
+      { 'X-API-Key': KEY, Authorization: 'Bearer wrong-key-0123456789' },
+      /^X-API-Key and Authorization carry different keys$/,
+    ],
     ['X-API-Key beside an Authorization that is no bearer token', { 'X-API-Key': KEY, Authorization: `Basic ${KEY}` }, /^Authorization must be "Bearer <key>"/],
   ])('401 for %s', async (_case, credentials, message) => {
     const [hot, nest] = await hotAndNestGet('users', credentials);

@@ -73,8 +73,7 @@ async function allPages(service: RecordsService, source: string, query: RecordsQ
   return pages;
 }
 
-const newestFirst = (rows: StoredEvent[]) =>
-  [...rows].sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime() || a.eventId.localeCompare(b.eventId));
+const newestFirst = (rows: StoredEvent[]) => [...rows].sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime() || a.eventId.localeCompare(b.eventId));
 
 describe('RecordsService.records', () => {
   const rows = usersAcrossThreeDays();
@@ -208,7 +207,10 @@ describe('RecordsService.records', () => {
 
     it('a token of the API before events were bucketed (version 1, a day partition) with 400 naming pageToken', async () => {
       const { service, repository } = setup();
-      const v1 = sealPageToken({ v: 1, s: 'users', f: Date.parse(FROM), t: Date.parse(TO), d: '2026-01-03', p: null }, pageTokenKey(testConfig().records.pageTokenSecret()));
+      const v1 = sealPageToken(
+        { v: 1, s: 'users', f: Date.parse(FROM), t: Date.parse(TO), d: '2026-01-03', p: null },
+        pageTokenKey(testConfig().records.pageTokenSecret()),
+      );
 
       const err = await rejection(service.records('users', { from: FROM, to: TO, limit: 7, pageToken: v1 }));
 
@@ -221,9 +223,7 @@ describe('RecordsService.records', () => {
     it('a garbage token, without reading Cassandra', async () => {
       const { service, repository } = setup();
 
-      await expect(service.records('users', { from: FROM, to: TO, limit: 7, pageToken: 'garbage' })).rejects.toThrow(
-        /^pageToken is not valid/,
-      );
+      await expect(service.records('users', { from: FROM, to: TO, limit: 7, pageToken: 'garbage' })).rejects.toThrow(/^pageToken is not valid/);
       expect(repository.pageCalls).toHaveLength(0);
     });
 
@@ -334,18 +334,24 @@ describe('RecordsService.records across buckets', () => {
 
   it('reads only the buckets the index lists: a week of 1 s buckets holding three events costs three partition reads', async () => {
     const { service, repository } = setup();
-    repository.bucketSize('users', 1).insert(
-      event('users', '2026-01-02T12:00:00.500Z'),
-      event('users', '2026-01-05T00:00:00.000Z'),
-      event('users', '2026-01-07T23:59:59.999Z'),
-    );
+    repository
+      .bucketSize('users', 1)
+      .insert(event('users', '2026-01-02T12:00:00.500Z'), event('users', '2026-01-05T00:00:00.000Z'), event('users', '2026-01-07T23:59:59.999Z'));
 
     const page = await service.records('users', { from: '2026-01-01', to: '2026-01-08', limit: 100 });
 
     expect(page.items.map((i) => i.receivedAt)).toEqual(['2026-01-07T23:59:59.999Z', '2026-01-05T00:00:00.000Z', '2026-01-02T12:00:00.500Z']);
     expect(page.nextPageToken).toBeUndefined();
     expect(repository.pageCalls.map((c) => c.bucket)).toEqual(['2026-01-07T23:59:59.000Z', '2026-01-05T00:00:00.000Z', '2026-01-02T12:00:00.000Z']);
-    expect(repository.bucketCalls.map((c) => c.day)).toEqual(['2026-01-07', '2026-01-06', '2026-01-05', '2026-01-04', '2026-01-03', '2026-01-02', '2026-01-01']);
+    expect(repository.bucketCalls.map((c) => c.day)).toEqual([
+      '2026-01-07',
+      '2026-01-06',
+      '2026-01-05',
+      '2026-01-04',
+      '2026-01-03',
+      '2026-01-02',
+      '2026-01-01',
+    ]);
   });
 
   it('skips the buckets of a day that end before from or start at or after to', async () => {

@@ -19,7 +19,10 @@ export function minuteChart(target: HTMLElement, label: string): MinuteChart {
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-      axes: [{ stroke: '#374151', grid: { stroke: '#e5e7eb' } }, { stroke: '#374151', grid: { stroke: '#e5e7eb' }, label }],
+      axes: [
+        { stroke: '#374151', grid: { stroke: '#e5e7eb' } },
+        { stroke: '#374151', grid: { stroke: '#e5e7eb' }, label },
+      ],
       series: [{}, { label, stroke: '#1d4ed8', fill: 'rgba(29, 78, 216, 0.35)', width: 1, paths: bars, points: { show: false } }],
     },
     [[], []],

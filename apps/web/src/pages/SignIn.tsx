@@ -37,7 +37,9 @@ export function SignIn({ refused, onSignedIn }: { refused?: ApiError; onSignedIn
       <p>The pipeline at a glance: HTTP ingest → Kafka → Spark stream → Cassandra, with Airflow and the schedules.</p>
       {refused && !error && (
         <div class="error" role="alert">
-          <p class="error-title">Signed out: the API refused the key ({refused.status} {refused.error})</p>
+          <p class="error-title">
+            Signed out: the API refused the key ({refused.status} {refused.error})
+          </p>
           <p class="error-message">{refused.message}</p>
           {refused.requestId && (
             <p class="error-request">

@@ -44,7 +44,16 @@ export function SourcePage({ source }: { source: string }) {
             items={[
               ['Topic', <code>{info.topic}</code>],
               ['Description', info.description ?? '—'],
-              ['Kafka key', info.keyField ? <>payload field <code>{info.keyField}</code></> : 'the event id'],
+              [
+                'Kafka key',
+                info.keyField ? (
+                  <>
+                    payload field <code>{info.keyField}</code>
+                  </>
+                ) : (
+                  'the event id'
+                ),
+              ],
               ['Body limit', `${count(info.maxBodyBytes)} bytes`],
               ['Signed', info.signatureScheme ? `yes (${info.signatureScheme}): deliveries carry a signature, not an API key` : 'no: an API key'],
             ]}
@@ -53,11 +62,7 @@ export function SourcePage({ source }: { source: string }) {
           <Records source={source} refreshed={refreshed} />
           <Stats source={source} />
           <Section title="Schema" id="schema">
-            {info.schema ? (
-              <Pre label={`Schema of ${source}`}>{JSON.stringify(info.schema, null, 2)}</Pre>
-            ) : (
-              <p>No schema: any JSON object is accepted.</p>
-            )}
+            {info.schema ? <Pre label={`Schema of ${source}`}>{JSON.stringify(info.schema, null, 2)}</Pre> : <p>No schema: any JSON object is accepted.</p>}
           </Section>
         </>
       )}
@@ -71,7 +76,11 @@ function Records({ source, refreshed }: { source: string; refreshed: number }) {
   const [tokens, setTokens] = useState<(string | undefined)[]>([undefined]);
   const token = tokens[tokens.length - 1];
   const firstPage = tokens.length === 1;
-  const page = usePolled<RecordsPageDto>(() => api.records(source, { limit: PAGE_SIZE, pageToken: token }), [source, token, refreshed], firstPage ? 5000 : undefined);
+  const page = usePolled<RecordsPageDto>(
+    () => api.records(source, { limit: PAGE_SIZE, pageToken: token }),
+    [source, token, refreshed],
+    firstPage ? 5000 : undefined,
+  );
 
   return (
     <Section
@@ -196,8 +205,8 @@ function TestEvent({ source, onReadable }: { source: SourceDto; onReadable: () =
     return (
       <Section title="Send a test event" id="test-event">
         <p>
-          This source is signed ({source.signatureScheme}): its deliveries carry the sender's signature instead of an API key, so the console cannot send one. See the
-          Webhooks section of docs/api.md for a delivery signed by hand.
+          This source is signed ({source.signatureScheme}): its deliveries carry the sender's signature instead of an API key, so the console cannot send one.
+          See the Webhooks section of docs/api.md for a delivery signed by hand.
         </p>
       </Section>
     );
@@ -279,9 +288,10 @@ function TestEvent({ source, onReadable }: { source: SourceDto; onReadable: () =
       {sent?.quarantined && (
         <div class="sent quarantined" role="status" data-event-id={sent.eventId}>
           <p>
-            <strong>{sent.status} Quarantined</strong>: event <code class="id">{sent.eventId}</code> fails the schema of <code>{source.name}</code>, so it was set aside
-            in the dead-letter topic <code>{source.deadLetterTopic}</code> instead of being stored: it is listed by <code>GET /api/v1/dead-letters/{source.name}</code> and
-            replayed with <code>POST /api/v1/dead-letters/{source.name}/replay</code> once the schema or the event is fixed (see Quarantine and replay in docs/api.md).
+            <strong>{sent.status} Quarantined</strong>: event <code class="id">{sent.eventId}</code> fails the schema of <code>{source.name}</code>, so it was
+            set aside in the dead-letter topic <code>{source.deadLetterTopic}</code> instead of being stored: it is listed by{' '}
+            <code>GET /api/v1/dead-letters/{source.name}</code> and replayed with <code>POST /api/v1/dead-letters/{source.name}/replay</code> once the schema or
+            the event is fixed (see Quarantine and replay in docs/api.md).
           </p>
           <ul class="reasons">
             {sent.quarantined.map((r) => (
@@ -295,7 +305,8 @@ function TestEvent({ source, onReadable }: { source: SourceDto; onReadable: () =
       {sent && !sent.quarantined && (
         <div class="sent" role="status" data-event-id={sent.eventId}>
           <p>
-            <strong>{sent.status} Accepted</strong>: Kafka acknowledged event <code class="id">{sent.eventId}</code> at {time(new Date(sent.sentAt).toISOString())}.
+            <strong>{sent.status} Accepted</strong>: Kafka acknowledged event <code class="id">{sent.eventId}</code> at{' '}
+            {time(new Date(sent.sentAt).toISOString())}.
           </p>
           {sent.readableAt === undefined && !sent.gaveUp && <p>Waiting for it to be readable in GET /records…</p>}
           {sent.gaveUp && <p class="field-error">Not readable after {FOLLOW_FOR_MS / 1000} s: is the stream running? (see the overview)</p>}

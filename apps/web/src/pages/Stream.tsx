@@ -235,7 +235,13 @@ function JobForm({ job, onSubmitted }: { job: JobDto; onSubmitted: () => Promise
   return (
     <form onSubmit={(e) => void submit(e)} noValidate class="stack" aria-label={`Args of ${job.name}`}>
       {fields.map((f) => (
-        <SchemaField key={f.name} field={f} value={values[f.name] ?? ''} errors={byField.get(f.name)} onChange={(v) => setValues((s) => ({ ...s, [f.name]: v }))} />
+        <SchemaField
+          key={f.name}
+          field={f}
+          value={values[f.name] ?? ''}
+          errors={byField.get(f.name)}
+          onChange={(v) => setValues((s) => ({ ...s, [f.name]: v }))}
+        />
       ))}
       <div class="buttons">
         <button type="submit" disabled={pending}>
@@ -255,7 +261,13 @@ function JobForm({ job, onSubmitted }: { job: JobDto; onSubmitted: () => Promise
 function SchemaField({ field, value, errors, onChange }: { field: FormField; value: string; errors?: string[]; onChange: (v: string) => void }) {
   const id = `arg-${field.name}`;
   const described = [field.description ? `${id}-help` : '', errors ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
-  const common = { id, name: field.name, 'aria-invalid': errors ? true : undefined, 'aria-describedby': described, 'aria-required': field.required || undefined };
+  const common = {
+    id,
+    name: field.name,
+    'aria-invalid': errors ? true : undefined,
+    'aria-describedby': described,
+    'aria-required': field.required || undefined,
+  };
   let input;
   if (field.kind === 'enum') {
     input = (

@@ -11,13 +11,16 @@ export class DeadLettersQueryDto {
   @ApiPropertyOptional({
     ...INSTANT_SCHEMA,
     example: '2026-01-01T00:00:00Z',
-    description: 'Inclusive start of failedAt: a date (YYYY-MM-DD, UTC) or an RFC 3339 date-time with a zone; default: the first dead letter. from must be earlier than to',
+    description:
+      'Inclusive start of failedAt: a date (YYYY-MM-DD, UTC) or an RFC 3339 date-time with a zone; default: the first dead letter. from must be earlier than to',
   })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   from?: string;
 
   @ApiPropertyOptional({ ...INSTANT_SCHEMA, example: '2026-01-02T00:00:00Z', description: 'Exclusive end of failedAt, as from; default: the last one' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   to?: string;
 
   @PageLimit()
@@ -130,19 +133,29 @@ export class ReplayRequestDto {
     example: ['0193b0a4-5b7e-7c1a-9a51-6f0c2f4f5e12'],
     description: `These dead letters (ids from GET /dead-letters/{source}), at most ${MAX_REPLAY_IDS}; an unknown id answers 404 and nothing is replayed`,
   })
-  @IsOptional() @IsArray() @ArrayNotEmpty() @ArrayMaxSize(MAX_REPLAY_IDS) @ArrayUnique() @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(400, { each: true })
+  @IsOptional()
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(MAX_REPLAY_IDS)
+  @ArrayUnique()
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @MaxLength(400, { each: true })
   ids?: string[];
 
   @ApiPropertyOptional({ example: '2026-01-01T00:00:00Z', description: 'The dead letters that failed at or after this instant (ISO 8601)' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   from?: string;
 
   @ApiPropertyOptional({ example: '2026-01-02T00:00:00Z', description: 'The dead letters that failed before this instant (ISO 8601)' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   to?: string;
 
   @ApiPropertyOptional({ example: true, description: 'Every dead letter of the source not replayed yet' })
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   all?: boolean;
 }
 

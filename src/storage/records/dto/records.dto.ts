@@ -4,17 +4,27 @@ import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class
 import { ToInteger } from '../../../common/http/params';
 
 /** A date (its UTC midnight) or a date-time with a zone, both RFC 3339 and real calendar days. */
-export const INSTANT_SCHEMA = { anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }] };
-const RANGE_RULE =
-  'from must be earlier than to, and the range at most RECORDS_MAX_RANGE_DAYS (31 by default) long, whether from, to or both are given';
+export const INSTANT_SCHEMA = {
+  anyOf: [
+    { type: 'string', format: 'date' },
+    { type: 'string', format: 'date-time' },
+  ],
+};
+const RANGE_RULE = 'from must be earlier than to, and the range at most RECORDS_MAX_RANGE_DAYS (31 by default) long, whether from, to or both are given';
 
 export class TimeRangeQueryDto {
-  @ApiPropertyOptional({ ...INSTANT_SCHEMA, example: '2026-01-01T00:00:00Z', description: `Inclusive start: a date (YYYY-MM-DD, UTC) or an RFC 3339 date-time with a zone. ${RANGE_RULE}` })
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({
+    ...INSTANT_SCHEMA,
+    example: '2026-01-01T00:00:00Z',
+    description: `Inclusive start: a date (YYYY-MM-DD, UTC) or an RFC 3339 date-time with a zone. ${RANGE_RULE}`,
+  })
+  @IsOptional()
+  @IsString()
   from?: string;
 
   @ApiPropertyOptional({ ...INSTANT_SCHEMA, example: '2026-01-02T00:00:00Z', description: 'Exclusive end, as from; default now' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   to?: string;
 }
 

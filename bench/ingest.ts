@@ -82,8 +82,8 @@ interface Row {
 
 /**
  * How each request of a point is sent: `plain` with the API key; `keyed` with the API key and a new
- * Idempotency-Key per request; `hmac` to the `bench-hmac` source, signed with a plain HMAC-SHA256 and
- * no API key (the signature's cost alone); `signed` to the `bench-signed` source, each delivery signed
+ * Idempotency-Key per request; `hmac` to the `bench-hmac` source, each delivery a new body signed with a plain HMAC-SHA256 and
+ * no API key (deduplicated by the body's hash, so one Cassandra lightweight transaction each); `signed` to the `bench-signed` source, each delivery signed
  * with Standard Webhooks under a new webhook-id (which is also its idempotency key), and no API key.
  */
 type Variant = 'plain' | 'keyed' | 'hmac' | 'signed';
@@ -92,13 +92,20 @@ const SIGNING_KEY = Buffer.from(BENCH_SIGNING_SECRET.slice('whsec_'.length), 'ba
 
 function requestsOf(variant: Variant, body: string): autocannon.Request[] | undefined {
   if (variant === 'plain') return undefined;
-  if (variant === 'hmac') {
-    // One body, so one signature: what the API verifies per request is the same work either way.
-    const signature = createHmac('sha256', BENCH_SIGNING_SECRET).update(body).digest('hex');
-    return [{ path: '/api/v1/ingest/bench-hmac', headers: { 'Content-Type': 'application/json', 'X-Bench-Signature': signature } }];
-  }
   const run = randomUUID().slice(0, 8);
   let n = 0;
+  if (variant === 'hmac') {
+    // A signed source is deduplicated by what its signature covers, here the body: each delivery is a new body, as a sender's would be.
+    return [
+      {
+        setupRequest: (req: autocannon.Request): autocannon.Request => {
+          const unique = `{"delivery":"${run}_${n++}",${body.slice(1)}`;
+          const signature = createHmac('sha256', BENCH_SIGNING_SECRET).update(unique).digest('hex');
+          return { ...req, path: '/api/v1/ingest/bench-hmac', body: unique, headers: { 'Content-Type': 'application/json', 'X-Bench-Signature': signature } };
+        },
+      },
+    ];
+  }
   return [
     {
       setupRequest: (req: autocannon.Request): autocannon.Request => {

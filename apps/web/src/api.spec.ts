@@ -90,6 +90,25 @@ describe('the API client', () => {
     expect(calls[2].init.headers).toMatchObject({ 'X-API-Key': 'right-key-0123456789' });
   });
 
+  it('keeps a key that lacks a scope signed in: a 403 is an error of that page, naming the scope', async () => {
+    const forbidden = {
+      statusCode: 403,
+      error: 'Forbidden',
+      message: 'This key does not hold the scope this route requires: operate',
+      details: [{ field: 'scope', message: 'requires operate' }],
+      requestId: 'req-3',
+    };
+    const { fetch } = fakeFetch(json(403, forbidden));
+    const onUnauthorized = jest.fn();
+    const api = createApi({ key: () => 'pk_0123456789ab_read-only', onUnauthorized, fetch });
+
+    const error = (await api.streaming().catch((err: unknown) => err)) as ApiError;
+
+    expect(error).toMatchObject({ status: 403, message: forbidden.message, requestId: 'req-3' });
+    expect([...error.fieldErrors()]).toEqual([['scope', ['requires operate']]]);
+    expect(onUnauthorized).not.toHaveBeenCalled();
+  });
+
   it('says the API did not answer when the request itself failed', async () => {
     const { fetch } = fakeFetch(new TypeError('Failed to fetch'));
     const api = createApi({ key: () => 'k', onUnauthorized: jest.fn(), fetch });

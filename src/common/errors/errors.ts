@@ -30,6 +30,11 @@ export class UnauthorizedError extends AppError {
   readonly statusCode = 401;
 }
 
+/** The caller's credentials check out, but do not grant what the route needs (a key's scopes); `details` names it. */
+export class ForbiddenError extends AppError {
+  readonly statusCode = 403;
+}
+
 export class NotFoundError extends AppError {
   readonly statusCode = 404;
 }
@@ -45,6 +50,16 @@ export class MethodNotAllowedError extends AppError {
 
 export class ConflictError extends AppError {
   readonly statusCode = 409;
+}
+
+/** The resource existed and was archived: it stays readable, but takes nothing new (an archived source's ingest). */
+export class GoneError extends AppError {
+  readonly statusCode = 410;
+}
+
+/** A conditional request (If-Match) named a state of the resource that is no longer the current one. */
+export class PreconditionFailedError extends AppError {
+  readonly statusCode = 412;
 }
 
 /** The request is well-formed but contradicts what the API already holds (an idempotency key reused for another body). */

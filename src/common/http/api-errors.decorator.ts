@@ -8,6 +8,8 @@ const MEANING: Record<number, string> = {
   404: 'Not found',
   405: 'The path does not answer this method; Allow lists those it does',
   409: 'Conflict (for ingest: the same idempotency key is still being processed)',
+  410: 'Gone: the source was archived (its stored records stay readable)',
+  412: 'If-Match does not name the current state of the resource; read it again',
   413: 'Body too large',
   415: 'Unsupported Content-Type (or, on ingest, Content-Encoding)',
   422: 'The idempotency key was already used with a different body',

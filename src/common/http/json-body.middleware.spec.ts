@@ -3,10 +3,11 @@ import { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import { testConfig } from '../testing/config';
 import { BadRequestError, RequestTimeoutError, UnsupportedMediaTypeError } from '../errors/errors';
+import { ApiKeys } from '../auth/api-keys';
 import { JsonBodyMiddleware } from './json-body.middleware';
 
 const KEY = 'k'.repeat(16);
-const middleware = (env: Record<string, string> = {}) => new JsonBodyMiddleware(testConfig({ API_KEYS: KEY, ...env }));
+const middleware = (env: Record<string, string> = {}) => new JsonBodyMiddleware(testConfig({ API_KEYS: KEY, ...env }), new ApiKeys([KEY]));
 
 /** A request whose body is `text`, with the given headers (and the API key unless they say otherwise). */
 function requestOf(text: string, headers: Record<string, string> = { 'content-type': 'application/json' }, method = 'POST'): Request {

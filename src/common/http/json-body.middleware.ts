@@ -1,7 +1,7 @@
 import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import getRawBody from 'raw-body';
-import { ApiKeys } from '../auth/api-keys';
+import { Credentials } from '../auth/credentials';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { BadRequestError, PayloadTooLargeError, RequestTimeoutError, UnsupportedMediaTypeError } from '../errors/errors';
 import { tooDeepAt } from './json-depth';
@@ -20,19 +20,20 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
-  private readonly keys: ApiKeys;
   private readonly maxDepth: number;
   private readonly readTimeoutMs: number;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.keys = new ApiKeys(config.http.apiKeys);
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly keys: Credentials,
+  ) {
     this.maxDepth = config.ingest.maxDepth;
     this.readTimeoutMs = config.http.requestTimeoutMs;
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {
-      this.keys.check(req.headers);
+      this.keys.authenticate(req.headers);
     } catch (err) {
       res.setHeader('Connection', 'close');
       throw err;

@@ -647,3 +647,28 @@ describe('SourcesRegistry', () => {
     expect(() => registryFor('config/does-not-exist.yaml')).toThrow(/^SOURCES_FILE: cannot read .*does-not-exist\.yaml/);
   });
 });
+
+describe('SourcesRegistry.replace: the snapshot the registry table swaps in', () => {
+  it('swaps the sources whole, calls its listeners, and answers 410 for an archived source whose records stay readable', () => {
+    const registry = sourcesRegistry('sources:\n  clicks: {}\n  orders: {}\n');
+    const listener = jest.fn();
+    registry.onChange(listener);
+    const [clicks, orders, payments] = parse('sources:\n  clicks: {}\n  orders: {}\n  payments: {}\n');
+
+    registry.replace([clicks, payments], [orders]);
+
+    expect(listener).toHaveBeenCalledTimes(1);
+    expect(registry.list().map((s) => s.name)).toEqual(['clicks', 'payments']);
+    expect(registry.allTopics()).toEqual(['ingest.clicks', 'ingest.payments']);
+    expect(() => registry.get('orders')).toThrow(expect.objectContaining({ statusCode: 410, message: expect.stringContaining('"orders" was archived') }));
+    expect(registry.find('orders')).toBeUndefined();
+    expect(registry.readable('orders')).toBe(orders);
+    expect(registry.archived()).toEqual([orders]);
+    expect(() => registry.readable('nope')).toThrow(NotFoundError);
+  });
+
+  it('reads compatibility (default backward) and refuses an unknown mode', () => {
+    expect(parse('sources:\n  a: {}\n  b: { compatibility: full }\n').map((s) => s.compatibility)).toEqual(['backward', 'full']);
+    expect(() => parse('sources:\n  a: { compatibility: sideways }\n')).toThrow('compatibility must be one of backward, forward, full, none');
+  });
+});

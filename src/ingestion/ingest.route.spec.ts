@@ -19,6 +19,8 @@ import { ingestRoute } from './ingest.route';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
 import { ingestProviders, SIGNING_KEY, standardWebhookHeaders } from './testing/ingest-app';
+import { InMemoryApiKeysRepository } from '../cassandra/testing/in-memory-api-keys.repository';
+import { storedKey } from '../access/testing/access';
 
 const KEY = 'k'.repeat(16);
 const SOURCES = `sources:
@@ -36,10 +38,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * request id and metrics middleware, the controller behind the global guard and exception filter.
  * A last middleware of the test records what reached Express, so a test can tell who answered.
  */
-async function ingestApp(kafka: FakeKafkaProducer): Promise<{ app: INestApplication; port: number; reachedExpress: string[] }> {
+async function ingestApp(
+  kafka: FakeKafkaProducer,
+  keys: InMemoryApiKeysRepository,
+): Promise<{ app: INestApplication; port: number; reachedExpress: string[] }> {
   @Module({
     controllers: [IngestionController],
-    providers: [...ingestProviders(kafka, SOURCES, KEY), { provide: APP_PIPE, useValue: validationPipe() }],
+    providers: [...ingestProviders(kafka, SOURCES, KEY, keys), { provide: APP_PIPE, useValue: validationPipe() }],
   })
   class IngestRouteProbeModule {}
 
@@ -72,6 +77,15 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
   let reachedExpress: string[];
   let kafka: FakeKafkaProducer;
   let ingest: jest.SpyInstance;
+  /** Scoped keys: one that may ingest into clicks, one into every source, one that may only read. */
+  const keys = new InMemoryApiKeysRepository();
+  const scoped: Record<'clicks' | 'anySource' | 'reader', string> = { clicks: '', anySource: '', reader: '' };
+
+  beforeAll(async () => {
+    scoped.clicks = (await storedKey(keys, 'clicks sender', ['ingest:clicks'])).key;
+    scoped.anySource = (await storedKey(keys, 'any sender', ['ingest:*'])).key;
+    scoped.reader = (await storedKey(keys, 'reader', ['read:*', 'operate'])).key;
+  });
 
   const send = (method: string, path: string, headers: Record<string, string> = {}, body: string | Buffer = '') =>
     sendRequest(port, method, path, headers, body);
@@ -86,7 +100,7 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
 
   beforeEach(async () => {
     kafka = new FakeKafkaProducer();
-    ({ app, port, reachedExpress } = await ingestApp(kafka));
+    ({ app, port, reachedExpress } = await ingestApp(kafka, keys));
     ingest = jest.spyOn(app.get(IngestionService), 'ingest');
   });
   afterEach(async () => {
@@ -168,6 +182,36 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
 
       expect(lean.status).toBe(401);
       expect(lean.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: expect.stringMatching(message), requestId: 'req-401' });
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(ingest).not.toHaveBeenCalled();
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it('202 for a scoped key holding ingest on the source (or on every source)', async () => {
+      for (const key of [scoped.clicks, scoped.anySource]) {
+        const [lean, nest] = await leanAndNest('clicks', { 'X-API-Key': key, 'X-Request-Id': 'req-scoped' });
+
+        expect(lean.status).toBe(202);
+        expect(observed(lean)).toEqual(observed(nest));
+      }
+      // Two keys, each sent to the hot route and to the controller.
+      expect(kafka.publish).toHaveBeenCalledTimes(4);
+    });
+
+    it.each([
+      ['a key for another source', 'small', () => scoped.clicks, 'ingest:small'],
+      ['a key that may only read and operate', 'clicks', () => scoped.reader, 'ingest:clicks'],
+    ])('403 naming the scope for %s, publishing nothing', async (_case, source, key, scope) => {
+      const [lean, nest] = await leanAndNest(source, { Authorization: `Bearer ${key()}`, 'X-Request-Id': 'req-403' });
+
+      expect(lean.status).toBe(403);
+      expect(lean.body).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        message: `This key does not hold the scope this route requires: ${scope}`,
+        details: [{ field: 'scope', message: `requires ${scope}` }],
+        requestId: 'req-403',
+      });
       expect(observed(lean)).toEqual(observed(nest));
       expect(ingest).not.toHaveBeenCalled();
       expect(kafka.publish).not.toHaveBeenCalled();

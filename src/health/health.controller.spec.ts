@@ -94,10 +94,20 @@ describe('GET /health/ready', () => {
 
   it('fans out once for any number of concurrent callers, who share the check in flight', async () => {
     let release!: () => void;
-    ping.kafka.mockImplementation(() => new Promise((resolve) => (release = () => resolve({ brokers: 1 }))));
+    let pinged!: () => void;
+    const firstPing = new Promise<void>((resolve) => (pinged = resolve));
+    ping.kafka.mockImplementation(
+      () =>
+        new Promise((resolve) => {
+          release = () => resolve({ brokers: 1 });
+          pinged();
+        }),
+    );
 
     const answers = Promise.all(Array.from({ length: 20 }, (_, i) => ready(i % 2 ? KEY : undefined)));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Every caller is in before the check ends: the first has started it, the others are given time to arrive.
+    await firstPing;
+    await new Promise((resolve) => setTimeout(resolve, 200));
     release();
 
     expect((await answers).map((res) => res.status)).toEqual(Array(20).fill(200));

@@ -1,10 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { Audited } from './audited.decorator';
-import { CreatedKeyDto, CreateKeyDto, KeyDto, KeysDto, RotateKeyDto } from './dto/keys.dto';
+import { CreatedKeyDto, CreateKeyDto, KeyDto, KeysDto, RotateKeyDto, SelfKeyDto } from './dto/keys.dto';
 import { KeysService } from './keys.service';
+import { principalOf } from './principal';
 import { RequiresScope } from './requires-scope.decorator';
+import { ANY_KEY } from './scopes';
 
 const KeyIdParam = () => ApiParam({ name: 'id', example: '3f9a0c1b2d4e', description: 'A key id from GET /keys (the part of the key after pk_)' });
 
@@ -37,6 +39,21 @@ export class KeysController {
   @ApiErrors(502, 503, 504)
   async list(): Promise<KeysDto> {
     return { keys: await this.keys.list() };
+  }
+
+  // Declared before GET :id, which would otherwise take `self` for a key id.
+  @Get('self')
+  @RequiresScope(ANY_KEY)
+  @ApiOperation({
+    summary: 'The key of this request: its id, name and scopes (any valid key may ask)',
+    description: 'What a client such as the web console reads to offer only what the key may do.',
+  })
+  @ApiOkResponse({ type: SelfKeyDto })
+  @ApiErrors(503)
+  self(@Req() req: object): SelfKeyDto {
+    // The guard always sets the principal before a route that needs a key runs.
+    const principal = principalOf(req)!;
+    return { id: principal.keyId ?? principal.actor, name: principal.name, scopes: [...principal.scopes].sort() };
   }
 
   @Get(':id')

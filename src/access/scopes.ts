@@ -9,6 +9,12 @@ export const SCOPE_PATTERN = /^(admin|operate|(ingest|read):(\*|[a-z][a-z0-9_-]{
 export const SCOPE_FORMAT = 'admin, operate, ingest:<source>, ingest:*, read:<source> or read:*';
 
 /**
+ * The rule of a route every valid key may call, whatever it holds (a key asking what it is). It
+ * cannot be granted: SCOPE_PATTERN refuses it, so only this rule names it.
+ */
+export const ANY_KEY = 'any-key';
+
+/**
  * A route's requirement, declared once on its handler (@RequiresScope): a fixed scope (`'operate'`,
  * `'admin'`, `'read:*'`), or a per-source one naming the route parameter that holds the source.
  */
@@ -32,7 +38,7 @@ export function describeRule(rule: ScopeRule): string {
 
 /** Whether `scopes` grant `needed`: the scope itself, the wildcard of its kind, or admin. */
 export function grants(scopes: ReadonlySet<string>, needed: string): boolean {
-  if (scopes.has('admin') || scopes.has(needed)) return true;
+  if (needed === ANY_KEY || scopes.has('admin') || scopes.has(needed)) return true;
   const colon = needed.indexOf(':');
   return colon > 0 && scopes.has(`${needed.slice(0, colon)}:*`);
 }

@@ -109,6 +109,39 @@ describe('the API client', () => {
     expect(onUnauthorized).not.toHaveBeenCalled();
   });
 
+  it('checks a key at sign-in by asking what it is, which a key of any scope may read', async () => {
+    const { fetch, calls } = fakeFetch(json(200, { id: '0123456789ab', name: 'sender', scopes: ['ingest:orders'] }));
+    const api = createApi({ key: () => undefined, onUnauthorized: jest.fn(), fetch });
+
+    await api.checkKey('pk_0123456789ab_secret');
+
+    expect(calls[0].url).toBe('/api/v1/keys/self');
+  });
+
+  it('reads a source with its ETag and sends it back as If-Match on a change', async () => {
+    const source = { name: 'orders', topic: 'ingest.orders', compatibility: 'backward', version: 3 };
+    const { fetch, calls } = fakeFetch(json(200, source, { ETag: '"3"' }), json(200, { ...source, version: 4 }, { ETag: '"4"' }), json(200, source));
+    const api = createApi({ key: () => 'k', onUnauthorized: jest.fn(), fetch });
+
+    const read = await api.source('orders');
+    const saved = await api.updateSource('orders', { description: 'Orders' }, read.etag);
+    await api.archiveSource('orders', saved.etag);
+
+    expect(read).toEqual({ body: source, etag: '"3"' });
+    expect(calls[1]).toMatchObject({ url: '/api/v1/sources/orders', init: { method: 'PUT', headers: { 'If-Match': '"3"' } } });
+    expect(JSON.parse(calls[1].init.body as string)).toEqual({ description: 'Orders' });
+    expect(calls[2]).toMatchObject({ url: '/api/v1/sources/orders', init: { method: 'DELETE', headers: { 'If-Match': '"4"' } } });
+  });
+
+  it('pages the audit trail with the filters and the page token, leaving out empty ones', async () => {
+    const { fetch, calls } = fakeFetch(json(200, { events: [] }));
+    const api = createApi({ key: () => 'k', onUnauthorized: jest.fn(), fetch });
+
+    await api.audit({ from: '2026-01-01', actor: '', action: 'key.*', pageToken: 'abc' });
+
+    expect(calls[0].url).toBe('/api/v1/audit?from=2026-01-01&action=key.*&pageToken=abc');
+  });
+
   it('says the API did not answer when the request itself failed', async () => {
     const { fetch } = fakeFetch(new TypeError('Failed to fetch'));
     const api = createApi({ key: () => 'k', onUnauthorized: jest.fn(), fetch });

@@ -2,6 +2,7 @@ import { ExecutionContext, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InMemoryApiKeysRepository } from '../cassandra/testing/in-memory-api-keys.repository';
 import { InMemoryAuditEventsRepository } from '../cassandra/testing/in-memory-audit-events.repository';
+import { InMemoryRateLimitUsageRepository } from '../cassandra/testing/in-memory-rate-limit-usage.repository';
 import { ForbiddenError, UnauthorizedError } from '../common/errors/errors';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import { testConfig } from '../common/testing/config';
@@ -11,6 +12,7 @@ import { SignatureReplacesApiKey } from '../common/auth/signed-source.decorator'
 import { Audited } from './audited.decorator';
 import { AuditService } from './audit.service';
 import { KeyRing } from './key-ring';
+import { RateLimiter } from './rate-limiter';
 import { RequiresScope } from './requires-scope.decorator';
 import { storedKey } from './testing/access';
 
@@ -84,6 +86,7 @@ const guardFor = (env: Record<string, string> = {}) => {
     sourcesRegistry(SOURCES, { HOOKS_SECRET: 'whsec_c2lnbmluZyBrZXkgb2YgdGhlIHRlc3Q=' }),
     ring,
     new AuditService(audit.repository, config),
+    new RateLimiter(new InMemoryRateLimitUsageRepository().repository, config, ring),
   );
   return Object.assign(guard, { ring });
 };

@@ -12,6 +12,7 @@ import { targetOf } from './audit.interceptor';
 import { AuditService } from './audit.service';
 import { KeyRing } from './key-ring';
 import { setPrincipal } from './principal';
+import { RateLimiter } from './rate-limiter';
 import { REQUIRED_SCOPE } from './requires-scope.decorator';
 import { grants, neededScope, ScopeRule } from './scopes';
 
@@ -26,6 +27,7 @@ const DEFAULT_RULE: ScopeRule = 'admin';
  * marked @SignatureReplacesApiKey() needs no key: its signature is checked instead (credentials sent
  * anyway must still agree with each other). Each handler's rule is resolved once and shared with
  * the hot routes (CompiledGuard), so they enforce the same scopes without reflection per request. A
+ * key with a rate limit is then counted against its requestsPerSecond (RateLimiter: 429 past it). A
  * refusal of an authenticated caller on an @Audited handler is recorded in the audit trail here,
  * since it happens before any interceptor.
  */
@@ -39,6 +41,7 @@ export class AccessGuard implements CanActivate, CompiledGuard {
     private readonly sources: SourcesRegistry,
     private readonly keys: KeyRing,
     private readonly audit: AuditService,
+    private readonly limiter: RateLimiter,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -56,7 +59,7 @@ export class AccessGuard implements CanActivate, CompiledGuard {
       const principal = this.keys.authenticate(req.headers);
       setPrincipal(req, principal);
       const scope = needed(req.params);
-      if (grants(principal.scopes, scope)) return;
+      if (grants(principal.scopes, scope)) return this.limiter.request(principal.keyId);
       const refusal = new ForbiddenError(`This key does not hold the scope this route requires: ${scope}`, [{ field: 'scope', message: `requires ${scope}` }]);
       if (audited) {
         const requestId = (req as CheckedRequest & { id?: string }).id;

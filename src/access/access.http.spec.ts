@@ -118,6 +118,52 @@ describe('keys and the audit trail over HTTP', () => {
     expect(res.body.details).toEqual([{ field: 'scopes', message: expect.stringContaining('read:<source>') }]);
   });
 
+  it('POST /keys with a rate limit: stored with the key, in its answers, and enforced at once (429 with Retry-After)', async () => {
+    const rateLimit = { requestsPerSecond: 1, burst: 1 };
+    const created = await api()
+      .post('/api/v1/keys')
+      .set(admin)
+      .send({ name: 'slow', scopes: ['operate'], rateLimit })
+      .expect(201);
+
+    expect(created.body.rateLimit).toEqual(rateLimit);
+    expect(keys.rows.get(created.body.id)?.rateLimit).toEqual(rateLimit);
+    expect((await api().get(`/api/v1/keys/${created.body.id}`).set(admin).expect(200)).body.rateLimit).toEqual(rateLimit);
+    await api().post('/api/v1/things').set({ 'X-API-Key': created.body.key }).send({ n: 1 }).expect(201);
+    const refused = await api().post('/api/v1/things').set({ 'X-API-Key': created.body.key }).send({ n: 1 }).expect(429);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.headers['ratelimit-policy']).toBe('"key";q=1;w=1');
+    expect(refused.body).toEqual(expect.objectContaining({ statusCode: 429, error: 'Too Many Requests' }));
+  });
+
+  it.each([
+    ['requestsPerSecond', 0],
+    ['requestsPerSecond', -5],
+    ['eventsPerSecond', 'fast'],
+    ['burst', null],
+    ['burst', 0],
+  ])('400 naming rateLimit.%s for %p', async (field, value) => {
+    const res = await api()
+      .post('/api/v1/keys')
+      .set(admin)
+      .send({ name: 'x', scopes: ['operate'], rateLimit: { [field]: value } })
+      .expect(400);
+
+    expect(res.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: `rateLimit.${field}` })]));
+    // Only the key stored before the test.
+    expect(keys.rows.size).toBe(1);
+  });
+
+  it('400 naming rateLimit for a limit that is no object', async () => {
+    const res = await api()
+      .post('/api/v1/keys')
+      .set(admin)
+      .send({ name: 'x', scopes: ['operate'], rateLimit: 5 })
+      .expect(400);
+
+    expect(res.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'rateLimit' })]));
+  });
+
   it('403 in the one error shape naming the scope, for a key without admin on the keys routes', async () => {
     const res = await api().get('/api/v1/keys').set({ 'X-API-Key': operator.key, 'X-Request-Id': 'req-403' }).expect(403);
 

@@ -9,15 +9,16 @@ import { AuditService } from './audit.service';
 import { KeyRing } from './key-ring';
 import { KeysController } from './keys.controller';
 import { KeysService } from './keys.service';
+import { RateLimiter } from './rate-limiter';
 
 /** What other modules use of access: the decorators every route declares its scope and audit with. */
 export { Audited, NotAudited } from './audited.decorator';
 export { RequiresScope } from './requires-scope.decorator';
 export type { AuditEntry } from './audit.service';
-export { AuditService };
+export { AuditService, RateLimiter };
 
 /**
- * Keys with scopes (hashes only) and the audit trail. Global, because every controller declares its
+ * Keys with scopes (hashes only), the rate limits of keys and sources, and the audit trail. Global, because every controller declares its
  * scope (@RequiresScope) and the handlers that change state are audited (@Audited, whose interceptor
  * needs AuditService in the controller's module); AccessGuard is the app's one guard (APP_GUARD),
  * which the hot routes run too.
@@ -26,7 +27,7 @@ export { AuditService };
 @Module({
   imports: [CassandraModule, CatalogsModule],
   controllers: [KeysController, AuditController],
-  providers: [KeyRing, { provide: Credentials, useExisting: KeyRing }, KeysService, AuditService, AuditInterceptor, AccessGuard],
-  exports: [KeyRing, Credentials, AuditService, AuditInterceptor, AccessGuard],
+  providers: [KeyRing, { provide: Credentials, useExisting: KeyRing }, KeysService, AuditService, AuditInterceptor, AccessGuard, RateLimiter],
+  exports: [KeyRing, Credentials, AuditService, AuditInterceptor, AccessGuard, RateLimiter],
 })
 export class AccessModule {}

@@ -5,6 +5,7 @@ import { ApiKeyRecord, ApiKeysRepository } from '../cassandra/api-keys.repositor
 import { ApiKeys } from '../common/auth/api-keys';
 import { Credentials, Principal } from '../common/auth/credentials';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import type { RateLimit } from '../common/rate-limit/rate-limit';
 import { UnauthorizedError, UpstreamUnavailableError } from '../common/errors/errors';
 import { hashSecret, parseKey } from './key-secret';
 
@@ -34,6 +35,8 @@ export class KeyRing extends Credentials implements OnApplicationBootstrap, OnMo
   private readonly logger = new Logger(KeyRing.name);
   private readonly bootstrap: ApiKeys;
   private keys = new Map<string, HeldKey>();
+  /** Whether any stored key has a rate limit: when none has, ingest need not find the key of a request again. */
+  limited = false;
   private syncedAt: number | undefined;
   private syncing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -96,6 +99,11 @@ export class KeyRing extends Credentials implements OnApplicationBootstrap, OnMo
     return held.principal;
   }
 
+  /** The rate limit of a stored key this process knows: one map access, for the limiter on the request's path. */
+  rateLimit(id: string): RateLimit | undefined {
+    return this.keys.get(id)?.record.rateLimit;
+  }
+
   /** Reads the keys table into this process; a failure keeps the last read (see the class). Never throws. */
   sync(): Promise<void> {
     this.syncing ??= this.read().finally(() => (this.syncing = undefined));
@@ -106,6 +114,7 @@ export class KeyRing extends Credentials implements OnApplicationBootstrap, OnMo
   apply(record: ApiKeyRecord): void {
     this.applied.set(record.id, { record, at: Date.now() });
     this.keys.set(record.id, held(record));
+    if (record.rateLimit !== undefined) this.limited = true;
   }
 
   private async read(): Promise<void> {
@@ -118,6 +127,7 @@ export class KeyRing extends Credentials implements OnApplicationBootstrap, OnMo
         else this.applied.delete(id);
       }
       this.keys = keys;
+      this.limited = [...keys.values()].some((k) => k.record.rateLimit !== undefined);
       this.syncedAt = started;
       if (this.warnedStale) this.logger.log('the keys table answers again: stored keys work again');
       this.warnedStale = false;

@@ -26,6 +26,7 @@ export class KeysService {
     }
     const secret = newSecret();
     const record: ApiKeyRecord = { id: newKeyId(), name: body.name, scopes: body.scopes, hash: hashSecret(secret), createdAt: now, expiresAt };
+    if (body.rateLimit !== undefined) record.rateLimit = { ...body.rateLimit };
     // 48 random bits: a collision is all but impossible, and a second draw settles it.
     if (!(await this.repository.insert(record))) {
       record.id = newKeyId();
@@ -89,5 +90,6 @@ function toDto(k: ApiKeyRecord): KeyDto {
     previousSecretValidUntil: k.previousUntil?.toISOString(),
     revokedAt: k.revokedAt?.toISOString(),
     lastUsedAt: k.lastUsedAt?.toISOString(),
+    ...(k.rateLimit && { rateLimit: { ...k.rateLimit } }),
   };
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { types } from 'cassandra-driver';
+import type { RateLimit } from '../common/rate-limit/rate-limit';
 import { CassandraClient } from './cassandra.client';
 
 /**
@@ -18,6 +19,8 @@ export interface ApiKeyRecord {
   rotatedAt?: Date;
   revokedAt?: Date;
   lastUsedAt?: Date;
+  /** Its rate limit (migration 12), enforced across every API process; none: unlimited. */
+  rateLimit?: RateLimit;
 }
 
 /**
@@ -36,8 +39,8 @@ export class ApiKeysRepository {
   /** Stores a new key; false if the id is taken already. */
   async insert(k: ApiKeyRecord): Promise<boolean> {
     const { rows } = await this.cassandra.execute(
-      `INSERT INTO ${this.table} (id, name, scopes, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
-      [k.id, k.name, k.scopes, k.hash, k.createdAt, k.expiresAt ?? null],
+      `INSERT INTO ${this.table} (id, name, scopes, hash, created_at, expires_at, rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+      [k.id, k.name, k.scopes, k.hash, k.createdAt, k.expiresAt ?? null, k.rateLimit === undefined ? null : JSON.stringify(k.rateLimit)],
     );
     return applied(rows);
   }
@@ -95,5 +98,6 @@ function toKey(r: types.Row): ApiKeyRecord {
     rotatedAt: r.rotated_at ?? undefined,
     revokedAt: r.revoked_at ?? undefined,
     lastUsedAt: r.last_used_at ?? undefined,
+    ...(typeof r.rate_limit === 'string' ? { rateLimit: JSON.parse(r.rate_limit) as RateLimit } : {}),
   };
 }

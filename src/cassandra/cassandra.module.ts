@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ApiKeysRepository } from './api-keys.repository';
+import { RateLimitUsageRepository } from './rate-limit-usage.repository';
 import { AuditEventsRepository } from './audit-events.repository';
 import { BatchHistoryRepository } from './batch-history.repository';
 import { CassandraClient } from './cassandra.client';
@@ -24,6 +25,7 @@ const PROVIDERS = [
   SourcesRepository,
   ApiKeysRepository,
   AuditEventsRepository,
+  RateLimitUsageRepository,
 ];
 
 /** The one way to Cassandra: the client (connection, migrations, error mapping) and one repository per table family. */

@@ -179,4 +179,17 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE events_by_bucket ADD IF NOT EXISTS schema_version int',
     ],
   },
+  {
+    version: 12,
+    description: "rate limits: a key's limit, and each API process's recent demand per limited key or source, to share each limit out",
+    statements: [
+      // rate_limit: the key's limit as JSON ({requestsPerSecond, eventsPerSecond, burst}); a source's is in its definition.
+      'ALTER TABLE api_keys ADD IF NOT EXISTS rate_limit text',
+      // Rows are written with a TTL of a few sync intervals: nothing here outlives the processes' interest in it.
+      `CREATE TABLE IF NOT EXISTS rate_limit_usage (
+         subject text, slot bigint, process text, asked double, accepted double,
+         PRIMARY KEY ((subject), slot, process)
+       ) WITH CLUSTERING ORDER BY (slot DESC, process ASC) AND default_time_to_live = 60`,
+    ],
+  },
 ];

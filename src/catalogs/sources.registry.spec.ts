@@ -33,6 +33,23 @@ sources:
     expect(clicks.keyField).toBeUndefined();
   });
 
+  it('reads a rate limit, and refuses one that is 0, negative, no number or names an unknown setting, naming the field', () => {
+    const [orders] = parse(`
+sources:
+  orders:
+    rateLimit: { requestsPerSecond: 100, eventsPerSecond: 2000, burst: 50 }
+`);
+    expect(orders.rateLimit).toEqual({ requestsPerSecond: 100, eventsPerSecond: 2000, burst: 50 });
+
+    expect(() => parse('sources:\n  orders:\n    rateLimit: { requestsPerSecond: 0 }\n')).toThrow(
+      /source "orders": rateLimit.requestsPerSecond must be a positive number/,
+    );
+    expect(() => parse('sources:\n  orders:\n    rateLimit: { eventsPerSecond: -3 }\n')).toThrow(/rateLimit.eventsPerSecond must be a positive number/);
+    expect(() => parse('sources:\n  orders:\n    rateLimit: { burst: "10" }\n')).toThrow(/rateLimit.burst must be a positive number/);
+    expect(() => parse('sources:\n  orders:\n    rateLimit: { perMinute: 3 }\n')).toThrow(/rateLimit.perMinute is not a setting of a rate limit/);
+    expect(() => parse('sources:\n  orders:\n    rateLimit: 5\n')).toThrow(/rateLimit must be a mapping/);
+  });
+
   it('accepts a source with no settings at all', () => {
     expect(parse('sources:\n  bare:\n')).toEqual([expect.objectContaining({ name: 'bare', topic: 'ingest.bare', maxBodyBytes: DEFAULT_MAX_BODY })]);
   });

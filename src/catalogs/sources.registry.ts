@@ -15,6 +15,7 @@ import {
   partitionBytes,
 } from './buckets';
 import { readCatalogFile, schemaCompiler, schemaHash } from './json-schema';
+import { parseRateLimit, RateLimit } from '../common/rate-limit/rate-limit';
 import { COMPATIBILITY_MODES, Compatibility, DEFAULT_COMPATIBILITY } from './schema-compatibility';
 import { parseSignature, SourceSignature } from './source-signature';
 
@@ -42,6 +43,8 @@ export interface Source {
   bucketSeconds: number;
   /** bucketSeconds as written in the registry: `1h`, `10m`, `30s`. */
   bucket: string;
+  /** Limits on ingest to this source, for every key and signed delivery alike (RateLimiter). */
+  rateLimit?: RateLimit;
 }
 
 export const ON_INVALID = ['reject', 'quarantine'] as const;
@@ -62,6 +65,7 @@ const KNOWN_KEYS = new Set([
   'peakEventsPerSecond',
   'eventBytes',
   'compatibility',
+  'rateLimit',
 ]);
 
 /** A source's name: also a component of its default topic (`ingest.<name>`), so within Kafka's topic alphabet. */
@@ -158,6 +162,7 @@ export class SourcesRegistry {
       if (typeof compatibility !== 'string' || !(COMPATIBILITY_MODES as readonly string[]).includes(compatibility)) {
         throw new Error(`${where}: compatibility must be one of ${COMPATIBILITY_MODES.join(', ')}; got ${JSON.stringify(compatibility)}`);
       }
+      const rateLimit = entry.rateLimit === undefined ? undefined : parseRateLimit(entry.rateLimit, `${where}: `);
       return {
         name,
         topic,
@@ -173,6 +178,7 @@ export class SourcesRegistry {
         bucketSeconds,
         bucket: bucketText(bucketSeconds),
         compatibility: compatibility as Compatibility,
+        ...(rateLimit ? { rateLimit } : {}),
       } satisfies Source;
     });
     // Dead-letter topics after every source topic, so that one may not take a topic a later source names.

@@ -29,6 +29,10 @@ const SOURCES = `sources:
   clicks: {}
   small:
     maxBodyBytes: 16
+  limited:
+    rateLimit: { requestsPerSecond: 1, burst: 1 }
+  metered:
+    rateLimit: { eventsPerSecond: 2, burst: 2 }
 `;
 const ROUTE = '/api/v1/ingest/:source';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -311,6 +315,43 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
         requestId: 'req-413',
       });
       expect(observed(lean)).toEqual(observed(nest));
+    });
+
+    it("429 past the source's requestsPerSecond, whichever key sends, with Retry-After and the RateLimit fields", async () => {
+      // The bucket holds one request and refills in a second, longer than the requests below take.
+      expect((await post('limited', { 'X-API-Key': KEY })).status).toBe(202);
+      kafka.publish.mockClear();
+
+      const [lean, nest] = await leanAndNest('limited', { 'X-API-Key': scoped.anySource, 'X-Request-Id': 'req-429' });
+
+      expect(lean.status).toBe(429);
+      expect(lean.headers['retry-after']).toBe('1');
+      expect(lean.headers['ratelimit-policy']).toBe('"source";q=1;w=1');
+      expect(lean.headers['ratelimit']).toBe('"source";r=0;t=1');
+      expect(lean.body).toEqual({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: 'source limited may send 1 requests per second: retry in 1 s',
+        details: [{ field: 'rateLimit.requestsPerSecond', message: '1 requests per second', limit: 1, retryAfterSeconds: 1 }],
+        requestId: 'req-429',
+      });
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it("429 once a batch took the source's events, before the next body is read, nothing published", async () => {
+      // Three events in a bucket of two: it passes on a full bucket and leaves it owing one.
+      expect((await post('metered', { 'X-API-Key': KEY }, '[{"n":1},{"n":2},{"n":3}]')).status).toBe(202);
+      kafka.publish.mockClear();
+
+      const [lean, nest] = await leanAndNest('metered', { 'X-API-Key': KEY, 'X-Request-Id': 'req-429-events' }, '[{"n":1}]');
+
+      expect(lean.status).toBe(429);
+      expect(lean.headers['ratelimit-policy']).toBe('"source-events";q=2;w=1');
+      expect(lean.headers['ratelimit']).toBe(`"source-events";r=0;t=${lean.headers['retry-after']}`);
+      expect(lean.body?.details).toEqual([expect.objectContaining({ field: 'rateLimit.eventsPerSecond', limit: 2 })]);
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(kafka.publish).not.toHaveBeenCalled();
     });
 
     it('422 for an answered Idempotency-Key sent with another body', async () => {

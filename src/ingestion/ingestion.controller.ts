@@ -82,7 +82,7 @@ export class IngestionController {
       },
     },
   })
-  @ApiErrors(400, 404, 409, 410, 413, 415, 422, 503)
+  @ApiErrors(400, 404, 409, 410, 413, 415, 422, 429, 503)
   async ingest(
     @Param('source') source: string,
     @Req() req: IncomingMessage,

@@ -131,6 +131,26 @@ describe('the sources routes over HTTP', () => {
     expect(schema.body.details).toEqual([expect.objectContaining({ field: 'schema/anyOf' })]);
   });
 
+  it('stores a rate limit in the definition and answers it; 400 naming the field for a limit that is 0, negative or no number', async () => {
+    const rateLimit = { requestsPerSecond: 50, eventsPerSecond: 500, burst: 100 };
+    const res = await ctx.http().post('/api/v1/sources').send({ name: 'payments', rateLimit }).expect(201);
+    expect(res.body.rateLimit).toEqual(rateLimit);
+    expect((await ctx.http().get('/api/v1/sources/payments').expect(200)).body.rateLimit).toEqual(rateLimit);
+
+    for (const [field, value] of [
+      ['requestsPerSecond', 0],
+      ['eventsPerSecond', -1],
+      ['burst', 'lots'],
+    ] as const) {
+      const refused = await ctx
+        .http()
+        .post('/api/v1/sources')
+        .send({ name: 'refunds', rateLimit: { [field]: value } })
+        .expect(400);
+      expect(refused.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: `rateLimit.${field}` })]));
+    }
+  });
+
   it('takes PUT with the ETag of GET, answers 412 for a stale one, and applies a PUT without If-Match', async () => {
     await ctx.http().post('/api/v1/sources').send({ name: 'payments' }).expect(201);
     const { headers } = await ctx.http().get('/api/v1/sources/payments').expect(200);

@@ -419,7 +419,7 @@ function compileChecked(schema: Record<string, unknown>, field: string) {
 
 /** The setting a parser message is about: the first one it names. */
 function fieldOf(message: string): string {
-  const match = /^(signature(?:\.\w+)?|[a-zA-Z]+)\b/.exec(message);
+  const match = /^((?:signature|rateLimit)(?:\.\w+)?|[a-zA-Z]+)\b/.exec(message);
   return match ? match[1] : 'body';
 }
 

@@ -1,5 +1,23 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { OptionalNotNull } from '../../common/http/params';
+import { RateLimitDto } from '../../common/rate-limit/rate-limit.dto';
 import { SCOPE_FORMAT, SCOPE_PATTERN } from '../scopes';
 
 /** The longest grace a rotation may give the secret it replaces: a week. */
@@ -38,6 +56,17 @@ export class CreateKeyDto {
   @IsOptional()
   @IsString()
   expiresAt?: string;
+
+  @ApiPropertyOptional({
+    type: RateLimitDto,
+    example: { requestsPerSecond: 100, eventsPerSecond: 2000 },
+    description: 'Limits shared by every API process (docs/api.md, Rate limits): past one, 429 with Retry-After; default: none',
+  })
+  @OptionalNotNull()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RateLimitDto)
+  rateLimit?: RateLimitDto;
 }
 
 export class RotateKeyDto {
@@ -88,6 +117,9 @@ export class KeyDto {
     description: 'When a request last used it, to about a minute (each API process records it at most once a minute)',
   })
   lastUsedAt?: string;
+
+  @ApiPropertyOptional({ type: RateLimitDto, example: { requestsPerSecond: 100, eventsPerSecond: 2000 }, description: 'Its rate limit, if any' })
+  rateLimit?: RateLimitDto;
 }
 
 export class CreatedKeyDto extends KeyDto {
@@ -101,4 +133,15 @@ export class CreatedKeyDto extends KeyDto {
 export class KeysDto {
   @ApiProperty({ type: [KeyDto], description: 'Every key, revoked ones included, oldest first; never a secret' })
   keys: KeyDto[];
+}
+
+export class SelfKeyDto {
+  @ApiProperty({ example: '3f9a0c1b2d4e', description: 'The key id, or bootstrap:<4 hex of its SHA-256> for a key of API_KEYS' })
+  id: string;
+
+  @ApiProperty({ example: 'ops laptop', description: "The key's name (bootstrap for a key of API_KEYS)" })
+  name: string;
+
+  @ApiProperty({ type: [String], example: ['read:*', 'operate'], description: 'What the key may do (a key of API_KEYS: admin)' })
+  scopes: string[];
 }

@@ -10,6 +10,7 @@ const copy = (k: ApiKeyRecord): ApiKeyRecord => ({
   ...(k.rotatedAt && { rotatedAt: new Date(k.rotatedAt) }),
   ...(k.revokedAt && { revokedAt: new Date(k.revokedAt) }),
   ...(k.lastUsedAt && { lastUsedAt: new Date(k.lastUsedAt) }),
+  ...(k.rateLimit && { rateLimit: { ...k.rateLimit } }),
 });
 
 /**
@@ -25,8 +26,8 @@ export class InMemoryApiKeysRepository implements Pick<ApiKeysRepository, 'inser
   insert = jest.fn(async (k: ApiKeyRecord): Promise<boolean> => {
     this.reachable();
     if (this.rows.has(k.id)) return false;
-    const { id, name, scopes, hash, createdAt, expiresAt } = k;
-    this.rows.set(k.id, copy({ id, name, scopes, hash, createdAt, expiresAt }));
+    const { id, name, scopes, hash, createdAt, expiresAt, rateLimit } = k;
+    this.rows.set(k.id, copy({ id, name, scopes, hash, createdAt, expiresAt, ...(rateLimit && { rateLimit }) }));
     return true;
   });
   get = jest.fn(async (id: string): Promise<ApiKeyRecord | undefined> => {

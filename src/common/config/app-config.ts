@@ -83,9 +83,10 @@ export interface AppConfig {
   schedules: { syncSeconds: number; minIntervalSeconds: number; max: number };
   /**
    * keysSyncSeconds: how often each process re-reads the keys table; keysStaleMaxSeconds: how long its
-   * last read still counts while Cassandra does not answer; auditRetentionDays: the audit events' TTL.
+   * last read still counts while Cassandra does not answer; auditRetentionDays: the audit events' TTL;
+   * rateLimitSyncMs: how often each process shares its rate-limit counts with the others.
    */
-  access: { keysSyncSeconds: number; keysStaleMaxSeconds: number; auditRetentionDays: number };
+  access: { keysSyncSeconds: number; keysStaleMaxSeconds: number; auditRetentionDays: number; rateLimitSyncMs: number };
   streaming: {
     autostart: boolean;
     checkpointDir: string;
@@ -200,7 +201,12 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
       waitMaxSeconds: env.AIRFLOW_WAIT_MAX_SECONDS,
     },
     schedules: { syncSeconds: env.SCHEDULES_SYNC_SECONDS, minIntervalSeconds: env.SCHEDULES_MIN_INTERVAL_SECONDS, max: env.SCHEDULES_MAX },
-    access: { keysSyncSeconds: env.KEYS_SYNC_SECONDS, keysStaleMaxSeconds: env.KEYS_STALE_MAX_SECONDS, auditRetentionDays: env.AUDIT_RETENTION_DAYS },
+    access: {
+      keysSyncSeconds: env.KEYS_SYNC_SECONDS,
+      keysStaleMaxSeconds: env.KEYS_STALE_MAX_SECONDS,
+      auditRetentionDays: env.AUDIT_RETENTION_DAYS,
+      rateLimitSyncMs: env.RATE_LIMIT_SYNC_MS,
+    },
     streaming: {
       autostart: env.STREAMING_AUTOSTART,
       checkpointDir: /^[a-z][a-z0-9+.-]*:\/\//i.test(env.STREAMING_CHECKPOINT_DIR) ? env.STREAMING_CHECKPOINT_DIR : resolve(env.STREAMING_CHECKPOINT_DIR),

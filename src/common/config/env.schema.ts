@@ -459,6 +459,14 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(3650)
   AUDIT_RETENTION_DAYS = 90;
+
+  /** How often each API process publishes what it accepted per rate-limited key or source and re-reads the other processes' shares. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(10000)
+  RATE_LIMIT_SYNC_MS = 500;
 }
 
 /** Validates the raw environment once; throws one message naming every bad variable and what it allows. */

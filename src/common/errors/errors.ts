@@ -67,7 +67,7 @@ export class UnprocessableEntityError extends AppError {
   readonly statusCode = 422;
 }
 
-/** A bound on what the caller may have running at once was reached; `Retry-After` says when to try again. */
+/** A bound on what the caller may have running at once, or send per second, was reached; `Retry-After` says when to try again. */
 export class TooManyRequestsError extends AppError {
   readonly statusCode = 429;
   constructor(

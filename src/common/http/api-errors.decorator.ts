@@ -13,7 +13,7 @@ const MEANING: Record<number, string> = {
   413: 'Body too large',
   415: 'Unsupported Content-Type (or, on ingest, Content-Encoding)',
   422: 'The idempotency key was already used with a different body',
-  429: 'A bound on what may run at once was reached (the message names it); retry after Retry-After seconds',
+  429: 'A bound on what may run at once, or a rate limit of the key or the source, was reached (the message names it; a rate limit adds RateLimit-Policy and RateLimit); retry after Retry-After seconds',
   502: 'A dependency refused the request',
   503: 'A dependency is unavailable (named in upstream); retry after Retry-After seconds',
   504: 'A dependency did not answer in time',

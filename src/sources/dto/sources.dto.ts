@@ -1,8 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
 import { COMPATIBILITY_MODES, Compatibility } from '../../catalogs/schema-compatibility';
 import { ON_INVALID, OnInvalid, SOURCE_NAME } from '../../catalogs/sources.registry';
 import { OptionalNotNull } from '../../common/http/params';
+import { RateLimitDto } from '../../common/rate-limit/rate-limit.dto';
 
 const ORDER_SCHEMA = {
   type: 'object',
@@ -92,6 +94,17 @@ export class SourceSettingsDto {
   @OptionalNotNull()
   @IsInt()
   eventBytes?: number;
+
+  @ApiPropertyOptional({
+    type: RateLimitDto,
+    example: { requestsPerSecond: 200, eventsPerSecond: 3000 },
+    description: 'Limits on ingest to this source, whatever the key (signed deliveries too), shared by every API process (docs/api.md, Rate limits)',
+  })
+  @OptionalNotNull()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RateLimitDto)
+  rateLimit?: RateLimitDto;
 }
 
 export class CreateSourceDto extends SourceSettingsDto {

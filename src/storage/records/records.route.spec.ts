@@ -82,12 +82,13 @@ describe('GET /api/v1/records/{source} served ahead of Express', () => {
   let reachedExpress: string[];
   /** Scoped keys: one that may read users, one that may read every source, one that may only ingest into users. */
   const keys = new InMemoryApiKeysRepository();
-  const scoped: Record<'users' | 'anySource' | 'sender', string> = { users: '', anySource: '', sender: '' };
+  const scoped: Record<'users' | 'anySource' | 'sender' | 'limited', string> = { users: '', anySource: '', sender: '', limited: '' };
 
   beforeAll(async () => {
     scoped.users = (await storedKey(keys, 'users reader', ['read:users'])).key;
     scoped.anySource = (await storedKey(keys, 'any reader', ['read:*'])).key;
     scoped.sender = (await storedKey(keys, 'users sender', ['ingest:users', 'operate'])).key;
+    scoped.limited = (await storedKey(keys, 'limited reader', ['read:users'], new Date(), { requestsPerSecond: 1, burst: 1 })).key;
   });
 
   const hotAndNestGet = (path: string, headers: Record<string, string> = {}) =>
@@ -99,6 +100,26 @@ describe('GET /api/v1/records/{source} served ahead of Express', () => {
   afterEach(async () => {
     (app.getHttpServer() as Server).closeAllConnections();
     await app.close();
+  });
+
+  it("429 past the key's requestsPerSecond, with Retry-After and the RateLimit fields, as the controller answers it", async () => {
+    // The bucket holds one request: this one empties it, and it refills in a second, longer than the two requests below take.
+    expect((await hotAndNestGet('users?limit=1', { 'X-API-Key': scoped.limited }))[0].status).toBe(200);
+
+    const [hot, nest] = await hotAndNestGet('users?limit=1', { 'X-API-Key': scoped.limited });
+
+    expect(hot.status).toBe(429);
+    expect(hot.headers['retry-after']).toBe('1');
+    expect(hot.headers['ratelimit-policy']).toBe('"key";q=1;w=1');
+    expect(hot.headers['ratelimit']).toBe('"key";r=0;t=1');
+    expect(hot.body).toEqual({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: expect.stringMatching(/^key [0-9a-f]{12} may send 1 requests per second: retry in 1 s$/),
+      details: [{ field: 'rateLimit.requestsPerSecond', message: '1 requests per second', limit: 1, retryAfterSeconds: 1 }],
+      requestId: 'req-records',
+    });
+    expect(observed(hot)).toEqual(observed(nest));
   });
 
   it('200: the page, newest first, with its token, as the controller answers it', async () => {

@@ -109,8 +109,13 @@ describe('JsonBodyMiddleware', () => {
       expect(next).not.toHaveBeenCalled();
     });
 
-    it('refuses a request without a key even when it sends no body, as the guard would', async () => {
-      await expect(middleware().use({ method: 'GET', headers: {} } as Request, responseRecord(), jest.fn())).rejects.toThrow(UnauthorizedError);
+    it('leaves a request without a body to the access guard, key or not: there is no body to protect', async () => {
+      const next = jest.fn();
+
+      await middleware().use({ method: 'GET', headers: {} } as Request, responseRecord(), next);
+      await middleware().use({ method: 'POST', headers: {} } as Request, responseRecord(), next);
+
+      expect(next).toHaveBeenCalledTimes(2);
     });
 
     it('answers another media type 415 without reading the body', async () => {

@@ -32,17 +32,18 @@ export class JsonBodyMiddleware implements NestMiddleware {
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    // Only the methods that take a body read one; a GET or DELETE ignores what it is sent.
+    if (!BODY_METHODS.has(req.method)) return next();
+    const length = req.headers['content-length'];
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+    // Without a body there is nothing to protect here: the access guard answers for the route, as it does for every other.
+    if (!hasBody) return next();
     try {
       this.keys.authenticate(req.headers);
     } catch (err) {
       res.setHeader('Connection', 'close');
       throw err;
     }
-    // Only the methods that take a body read one; a GET or DELETE ignores what it is sent.
-    if (!BODY_METHODS.has(req.method)) return next();
-    const length = req.headers['content-length'];
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
-    if (!hasBody) return next();
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (mediaType !== 'application/json') {
       res.setHeader('Connection', 'close');

@@ -51,22 +51,13 @@ export function envelopeJson(
   key: string | undefined,
   payload: Record<string, unknown>,
   text?: string,
-  schemaVersion?: number,
 ): string {
   if (text === undefined) {
-    const envelope: EventEnvelope = {
-      eventId,
-      source,
-      receivedAt,
-      ...(key ? { key } : {}),
-      ...(schemaVersion === undefined ? {} : { schemaVersion }),
-      payload,
-    };
+    const envelope: EventEnvelope = { eventId, source, receivedAt, ...(key ? { key } : {}), payload };
     return JSON.stringify(envelope);
   }
   const keyed = key ? `,"key":${JSON.stringify(key)}` : '';
-  const versioned = schemaVersion === undefined ? '' : `,"schemaVersion":${schemaVersion}`;
-  return `{"eventId":"${eventId}","source":${JSON.stringify(source)},"receivedAt":"${receivedAt}"${keyed}${versioned},"payload":${text}}`;
+  return `{"eventId":"${eventId}","source":${JSON.stringify(source)},"receivedAt":"${receivedAt}"${keyed},"payload":${text}}`;
 }
 
 /** What one request publishes: its valid events to the source's topic, its quarantined ones to the dead-letter topic. */
@@ -94,7 +85,7 @@ export function requestMessages(
     const key = partitionKey(payload, source.keyField);
     const reasons = failures.get(i);
     if (!reasons) {
-      out.events.push({ key: key ?? ids[i], value: envelopeJson(ids[i], source.name, receivedAt, key, payload, texts?.[i], source.schemaVersion) });
+      out.events.push({ key: key ?? ids[i], value: envelopeJson(ids[i], source.name, receivedAt, key, payload, texts?.[i]) });
       return;
     }
     const deadLetter: DeadLetterEnvelope = {

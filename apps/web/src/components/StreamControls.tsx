@@ -1,4 +1,3 @@
-import { NEEDS, useCan } from '../access';
 import { useApi } from '../context';
 import { useAction } from '../hooks';
 import { ErrorBox } from './ui';
@@ -12,8 +11,6 @@ export function StreamControls({ desired, state, onChanged }: { desired: string;
   const start = useAction(async () => (await api.startStream(), await onChanged()));
   const stop = useAction(async () => (await api.stopStream(), await onChanged()));
   const busy = start.pending || stop.pending;
-  // Hooks first: a key without operate is offered no start or stop (the API would refuse them).
-  if (!useCan()(NEEDS.operate)) return null;
   return (
     <div class="stream-controls">
       <div class="buttons">

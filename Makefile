@@ -15,7 +15,7 @@ export STREAMING_AUTOSTART ?= true
 # whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
 export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
-.PHONY: help install jq promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-front-door bench-profile clean
+.PHONY: help install jq promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-front-door bench-profile bench-rate-limits clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -111,6 +111,10 @@ bench-profile: build ## where the API's CPU goes on POST /ingest: V8's profiler,
 bench-front-door: build ## unauthenticated 1 MB bodies, trickled bodies and endless headers, 50 connections each: API memory, answers, time to close (CONNECTIONS=50)
 	@$(STACK) install kafka cassandra
 	@infra/local/with-stack.sh kafka cassandra -- npx ts-node --transpile-only bench/front-door.ts --connections $${CONNECTIONS:-50}
+
+bench-rate-limits: build ## a key's and a source's limits enforced by 2 replicas (3 processes), and another key's rate while one floods (WINDOWS=2 LIMIT=50)
+	@$(STACK) install kafka cassandra
+	@infra/local/with-stack.sh kafka cassandra -- npx ts-node --transpile-only bench/rate-limits.ts --windows $${WINDOWS:-2} --limit $${LIMIT:-50}
 
 bench-body: node_modules/.install-stamp ## CPU of ingest's body checks (UTF-8, nesting, numbers) per 1 KB event, in-process; needs no service (ITERATIONS=100000)
 	npx ts-node --transpile-only bench/body-checks.ts --iterations $${ITERATIONS:-100000}

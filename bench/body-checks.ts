@@ -11,7 +11,11 @@ import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { KeyRing } from '../src/access/key-ring';
+import { RateLimiter } from '../src/access/rate-limiter';
+import { ApiKeysRepository } from '../src/cassandra/api-keys.repository';
 import { IdempotencyRepository } from '../src/cassandra/idempotency.repository';
+import { RateLimitUsageRepository } from '../src/cassandra/rate-limit-usage.repository';
 import { SourcesRegistry } from '../src/catalogs/sources.registry';
 import { testConfig } from '../src/common/testing/config';
 import { checkEventLimits } from '../src/ingestion/event-limits';
@@ -69,7 +73,9 @@ function service(): IngestionService {
   const kafka = { publish: async () => undefined, ensureTopics: async () => undefined } as unknown as KafkaProducer;
   // No request of this bench carries an idempotency key: the keys' table is never reached.
   const keys = new IdempotentRequests({} as IdempotencyRepository, config);
-  return new IngestionService(new SourcesRegistry(config), kafka, new MetricsService(), keys, config);
+  // No source of config/sources.yaml has a rate limit and the limiter never syncs here: neither table is reached.
+  const limiter = new RateLimiter({} as RateLimitUsageRepository, config, new KeyRing({} as ApiKeysRepository, config));
+  return new IngestionService(new SourcesRegistry(config), kafka, new MetricsService(), keys, config, limiter);
 }
 const ingestion = service();
 const post = (body: Buffer, contentEncoding?: string) =>

@@ -10,13 +10,13 @@
  * Each client repeatedly picks a random instant in the seeded range and reads `--pages` consecutive
  * pages of 100 newest-first from there (following nextPageToken / the driver's paging state), so the
  * reads spread over the whole table instead of its newest rows.
- * Environment: CASSANDRA_CONTACT_POINTS (default 127.0.0.1:9042), CASSANDRA_LOCAL_DC, CASSANDRA_KEYSPACE.
+ * Environment: CASSANDRA_CONTACT_POINTS (default 127.0.0.1:9042), CASSANDRA_LOCAL_DC, CASSANDRA_KEYSPACE (default bench, the keyspace of the API it starts).
  * Prints a table and writes bench/results/query-<timestamp>.{json,md}.
  */
 import { Client, concurrent, ExecutionProfile, types } from 'cassandra-driver';
 import { Agent, request } from 'node:http';
 import { v5 as uuidv5 } from 'uuid';
-import { arg, BENCH_KEY, coresCell, f0, f1, machine, pct, report, stackPids, startApi, stackVersions, withCpu } from './support';
+import { arg, BENCH_KEY, BENCH_KEYSPACE, coresCell, f0, f1, machine, pct, report, stackPids, startApi, stackVersions, withCpu } from './support';
 
 const ROWS = Math.max(10_000, Number(arg('rows', '1000000')));
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
@@ -36,7 +36,7 @@ const PER_DAY = Math.ceil(ROWS / DAYS.length);
 const FROM = Date.parse(`${DAYS[0]}T00:00:00Z`);
 const TO = Date.parse(`${DAYS[DAYS.length - 1]}T00:00:00Z`) + 86_400_000;
 const NAMESPACE = '3b0d7f52-93f4-4a43-8d59-2c7f1f0c1a9e';
-const KEYSPACE = process.env.CASSANDRA_KEYSPACE ?? 'pipeline';
+const KEYSPACE = BENCH_KEYSPACE;
 const PAYLOAD_PAD = 'x'.repeat(380);
 /** The bucket of source `bench` (bench/config/sources.yaml): 24 partitions a day. */
 const BUCKET_SECONDS = 3600;

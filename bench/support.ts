@@ -12,6 +12,12 @@ import { join } from 'node:path';
 export const ROOT = join(__dirname, '..');
 /** The key of the API the benchmarks start (any 16+ characters). */
 export const BENCH_KEY = 'bench-key-0123456789';
+/**
+ * The keyspace of the APIs the benchmarks start: a registry of their own, seeded from
+ * bench/config/sources.yaml (the sources registry seeds an empty registry only), and their rows
+ * kept apart from the pipeline's.
+ */
+export const BENCH_KEYSPACE = process.env.CASSANDRA_KEYSPACE ?? 'bench';
 /** The signing secret of the `bench-signed` source (whsec_ + base64 of the HMAC key). */
 export const BENCH_SIGNING_SECRET = `whsec_${Buffer.from('bench-signing-key-0123456789').toString('base64')}`;
 
@@ -74,7 +80,7 @@ async function freePort(): Promise<number> {
 
 /**
  * Starts the built API (dist/, `make build`) on a free loopback port with the benchmark sources
- * (bench/config/sources.yaml), no streaming job, warn-level logs, and `workers` processes;
+ * (bench/config/sources.yaml, in its own keyspace: BENCH_KEYSPACE), no streaming job, warn-level logs, and `workers` processes;
  * `nodeArgs` go to node before the script (e.g. --cpu-prof).
  * With API_URL set, that API is used instead and nothing is started.
  */
@@ -89,6 +95,7 @@ export async function startApi(workers: number, env: Record<string, string> = {}
       API_KEYS: BENCH_KEY,
       API_WORKERS: String(workers),
       SOURCES_FILE: join(ROOT, 'bench/config/sources.yaml'),
+      CASSANDRA_KEYSPACE: BENCH_KEYSPACE,
       STREAMING_AUTOSTART: 'false',
       LOG_LEVEL: 'warn',
       BENCH_SIGNING_SECRET,

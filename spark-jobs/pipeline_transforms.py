@@ -52,6 +52,9 @@ ENVELOPE_SCHEMA = T.StructType(
         T.StructField("replayedAt", T.StringType()),
         T.StructField("reasons", T.StringType()),
         T.StructField("schemaHash", T.StringType()),
+        # The version of the source's schema the control plane checked the event against (absent
+        # from envelopes of sources without a schema, and from those published before versions).
+        T.StructField("schemaVersion", T.IntegerType()),
         T.StructField("payload", T.StringType()),
         T.StructField(_CORRUPT, T.StringType()),
     ]
@@ -60,7 +63,7 @@ ENVELOPE_SCHEMA = T.StructType(
 _UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 # Columns of events_by_bucket, in table order.
-EVENT_COLUMNS = ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at"]
+EVENT_COLUMNS = ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at", "schema_version"]
 
 # Columns of event_buckets: the non-empty buckets of each (source, UTC day), with their size.
 BUCKET_COLUMNS = ["source", "day", "bucket", "bucket_seconds"]
@@ -175,6 +178,7 @@ def classify_envelopes(
         bucket_start(received_at, size).alias("bucket"),
         F.col("e.key").alias("key"),
         F.col("e.payload").alias("payload"),
+        F.col("e.schemaVersion").alias("schema_version"),
         F.col("e.reasons").alias("reasons"),
         F.col("e.schemaHash").alias("schema_hash"),
         F.coalesce(F.col("e.replayedAt").cast("timestamp"), received_at).alias("waiting_since"),
@@ -196,7 +200,7 @@ def well_formed(classified: DataFrame) -> DataFrame:
     return (
         classified.filter(_event_to_store())
         .dropDuplicates(["event_id"])
-        .select("event_id", "source", "received_at", "day", "minute", "bucket", "bucket_seconds", "key", "payload")
+        .select("event_id", "source", "received_at", "day", "minute", "bucket", "bucket_seconds", "key", "payload", "schema_version")
     )
 
 
@@ -297,6 +301,8 @@ def to_event_rows(events: DataFrame, processed_at: datetime) -> DataFrame:
         "key",
         "payload",
         F.lit(processed_at).cast("timestamp").alias("processed_at"),
+        # Events classified before the column existed (a DataFrame without it) are stored without a version.
+        (F.col("schema_version") if "schema_version" in events.columns else F.lit(None)).cast("int").alias("schema_version"),
     )
 
 

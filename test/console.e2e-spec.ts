@@ -15,13 +15,14 @@ const VIEWPORTS = { desktop: { width: 1400, height: 900 }, phone: { width: 390, 
 const OVERVIEW_JS_BUDGET = 50 * 1024;
 const ALL_JS_BUDGET = 90 * 1024;
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-/**
- * Chromium logs every 4xx answer as a failed load. The tests provoke 400s and 401s on purpose (a
- * wrong key, a refused cron) and check that the page shows them; any other console error fails.
- */
 /** Where the console keeps the signed-in key (apps/web/src/session.ts). */
 const SESSION_KEY = 'pipeline-console.api-key';
-const EXPECTED_REFUSAL = /^Failed to load resource: the server responded with a status of (400|401) /;
+/**
+ * Chromium logs every 4xx answer as a failed load. The tests provoke 400s, 401s and a 409 on purpose
+ * (a wrong key, a refused cron, an incompatible schema) and check that the page shows them; any
+ * other console error fails.
+ */
+const EXPECTED_REFUSAL = /^Failed to load resource: the server responded with a status of (400|401|409) /;
 
 interface AxeViolation {
   id: string;
@@ -346,6 +347,154 @@ describe('the web console, in Chromium', () => {
       const left = (await flow.api().get('/api/v1/schedules').set(AUTH)).body.schedules?.filter((s: { name: string }) => s.name === name) ?? [];
       for (const s of left) await flow.api().delete(`/api/v1/schedules/${s.id}`).set(AUTH);
     }
+  });
+
+  describe('sources, keys and the audit trail', () => {
+    const source = `console_e2e_${Date.now().toString(36)}`;
+    let keyId: string | undefined;
+
+    it('creates a source in the editor, shows a backward-incompatible schema refused at its path, and archives it', async () => {
+      try {
+        await signIn();
+        await overviewFilled();
+        await page.getByRole('link', { name: 'Sources' }).click();
+        await page.getByRole('button', { name: 'New source' }).click();
+        await page.getByLabel('Name').fill(source);
+        await page.getByLabel('Description').fill('made by the console tests');
+        const schema = { type: 'object', required: ['id'], properties: { id: { type: 'string' }, amount: { type: 'number' } } };
+        await page.getByLabel(/^JSON Schema/).fill(JSON.stringify(schema, null, 2));
+        await capture('source-new');
+        await page.getByRole('button', { name: 'Create source' }).click();
+        await page.getByRole('heading', { name: `Source ${source}` }).waitFor();
+        await page.locator('tr[data-version="1"]').waitFor();
+        await expect(page.getByLabel('Kafka topic').inputValue()).resolves.toBe(`ingest.${source}`);
+
+        // Narrowing a field refuses events the current schema accepts: the API's verdict names the path before anything is saved.
+        const narrowed = { ...schema, properties: { ...schema.properties, amount: { type: 'integer' } } };
+        await page.getByLabel(/^JSON Schema/).fill(JSON.stringify(narrowed, null, 2));
+        await expect(page.getByRole('button', { name: 'Save' }).isDisabled()).resolves.toBe(true);
+        await page.getByRole('button', { name: 'Check schema' }).click();
+        const verdict = page.locator('#schema-verdict');
+        await expect(verdict.textContent()).resolves.toMatch(/not backward-compatible.*\/properties\/amount.*Of the last 0 stored events, it would refuse 0/s);
+        await capture('source-edit');
+        await page.getByRole('button', { name: 'Save' }).click();
+        await expect(page.getByRole('alert').textContent()).resolves.toMatch(/The source was not saved: 409 Conflict.*\/properties\/amount/s);
+        const stored = await flow.api().get(`/api/v1/sources/${source}`).set(AUTH).expect(200);
+        expect(stored.body).toMatchObject({ version: 1, schema });
+
+        await page.getByRole('button', { name: 'Archive source' }).click();
+        await expect(page.getByText('its name cannot be used again').count()).resolves.toBe(1);
+        await page.getByRole('button', { name: `Archive ${source} for good` }).click();
+        await page.getByText('Archived.').waitFor();
+        await expect(page.locator('#source-state').textContent()).resolves.toMatch(/archived/);
+        expect((await flow.api().get(`/api/v1/sources/${source}`).set(AUTH).expect(200)).body.archivedAt).toEqual(expect.any(String));
+      } finally {
+        await flow.api().delete(`/api/v1/sources/${source}`).set(AUTH);
+      }
+    });
+
+    it('creates a key with ingest:<source> and shows its secret once, then revokes it', async () => {
+      try {
+        await signIn();
+        await overviewFilled();
+        await page.getByRole('link', { name: 'Keys' }).click();
+        await page.getByRole('button', { name: 'New key' }).click();
+        await page.getByLabel('Name (who holds it)').fill(`console e2e ${source}`);
+        await page.getByLabel('Kind').selectOption('ingest');
+        await page.getByLabel('Source', { exact: true }).selectOption('clicks');
+        await page.getByRole('button', { name: 'Add ingest:clicks' }).click();
+        await capture('key-new');
+        await page.getByRole('button', { name: 'Create key' }).click();
+
+        const secret = page.locator('#secret');
+        await expect(secret.textContent()).resolves.toMatch(/You will not see it again/);
+        const key = (await page.locator('#secret-value').textContent())!;
+        expect(key).toMatch(/^pk_[0-9a-f]+_/);
+        const self = await flow.api().get('/api/v1/keys/self').set({ 'X-API-Key': key }).expect(200);
+        expect(self.body.scopes).toEqual(['ingest:clicks']);
+        keyId = self.body.id as string;
+        await capture('key-secret');
+        await page.getByRole('button', { name: 'I have copied it' }).click();
+        await secret.waitFor({ state: 'detached' });
+        expect(await page.getByText(key).count()).toBe(0);
+
+        const row = page.locator(`tr[data-key="console e2e ${source}"]`);
+        await expect(row.textContent()).resolves.toMatch(/ingest:clicks.*active/s);
+        await row.getByRole('button', { name: 'Revoke' }).click();
+        await row.getByRole('button', { name: 'Confirm revoke' }).click();
+        await row.locator('.badge', { hasText: 'revoked' }).waitFor();
+        await flow.api().get('/api/v1/keys/self').set({ 'X-API-Key': key }).expect(401);
+        await capture('keys');
+      } finally {
+        if (keyId) await flow.api().delete(`/api/v1/keys/${keyId}`).set(AUTH);
+      }
+    });
+
+    it('lists those actions on the audit page, newest first, filtered by action', async () => {
+      expect(keyId).toBeDefined();
+      await signIn();
+      await overviewFilled();
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.locator('tr[data-action]').first().waitFor();
+      const rows = async () =>
+        page.locator('tr[data-action]').evaluateAll((trs) => trs.map((tr) => `${tr.getAttribute('data-action')} ${tr.querySelectorAll('td')[2]?.textContent}`));
+      const all = await rows();
+      const at = (entry: string) => all.indexOf(entry);
+      for (const entry of [`source.create ${source}`, `source.update ${source}`, `source.archive ${source}`, `key.create ${keyId}`, `key.revoke ${keyId}`]) {
+        expect(all).toContain(entry);
+      }
+      expect(at(`key.revoke ${keyId}`)).toBeLessThan(at(`key.create ${keyId}`));
+      expect(at(`source.archive ${source}`)).toBeLessThan(at(`source.create ${source}`));
+      await expect(page.locator(`tr[data-action="source.update"]`, { hasText: source }).first().textContent()).resolves.toContain('409');
+      await capture('audit');
+
+      await page.getByLabel(/^Action/).fill('key.*');
+      await page.getByRole('button', { name: 'Show' }).click();
+      await eventually('only key actions listed', async () => {
+        const keyed = await rows();
+        return keyed.length > 0 && keyed.every((r) => r.startsWith('key.')) && keyed.includes(`key.revoke ${keyId}`) ? true : undefined;
+      });
+    });
+
+    it('offers a key only the pages and buttons its scopes allow', async () => {
+      const made: string[] = [];
+      const keyWith = async (scopes: string[]) => {
+        const { body } = await flow
+          .api()
+          .post('/api/v1/keys')
+          .set(AUTH)
+          .send({ name: `console e2e ${scopes.join(' ')}`, scopes })
+          .expect(201);
+        made.push(body.id as string);
+        return body.key as string;
+      };
+      try {
+        await signIn(await keyWith(['read:*']));
+        await overviewFilled();
+        const nav = page.getByRole('navigation', { name: 'Pages' });
+        await expect(nav.getByRole('link').allTextContents()).resolves.toEqual(['Overview']);
+        expect(await page.getByRole('button', { name: 'Stop stream' }).count()).toBe(0);
+        await capture('read-only-key');
+        await page.goto(`${url}/#/keys`);
+        await page.getByRole('heading', { name: 'Not with this key' }).waitFor();
+        await expect(page.locator('main').textContent()).resolves.toContain('admin');
+        await page.goto(`${url}/#/`);
+
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await signIn(await keyWith(['operate', 'read:*']));
+        await overviewFilled();
+        await expect(nav.getByRole('link').allTextContents()).resolves.toEqual(['Overview', 'Stream & batches', 'Airflow', 'Schedules']);
+        await page.getByRole('button', { name: 'Stop stream' }).waitFor();
+
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await signIn(await keyWith(['ingest:*']));
+        await page.getByRole('heading', { name: 'Not with this key' }).waitFor();
+        await expect(nav.getByRole('link').allTextContents()).resolves.toEqual([]);
+        expect(await page.getByRole('button', { name: /stream/ }).count()).toBe(0);
+      } finally {
+        for (const id of made) await flow.api().delete(`/api/v1/keys/${id}`).set(AUTH);
+      }
+    });
   });
 
   it('goes back to sign-in, saying why, when the key is refused later (expired or withdrawn)', async () => {

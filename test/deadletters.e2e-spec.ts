@@ -1,10 +1,5 @@
 import { INestApplication } from '@nestjs/common';
-import { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
-import { AUTH, ConsumedMessage, eventually, readEvents, ROOT, spawnApi, startApp } from './support/harness';
+import { AUTH, ConsumedMessage, eventually, readEvents, startApp } from './support/harness';
 import { pipelineOf } from './support/pipeline';
 
 const DLQ = 'ingest.orders.dlq';
@@ -26,14 +21,13 @@ interface DeadLetterItem {
 /**
  * Quarantine and replay on the real stack: orders (config/sources.yaml) quarantines an order that
  * fails its schema into ingest.orders.dlq, the stack's streaming job stores it in dead_letters, and
- * once an API runs with a registry whose schema accepts it, a replay stores it in events_by_bucket
+ * once the registry's schema accepts it (a compatible change over the API, undone afterwards), a replay stores it in events_by_bucket
  * exactly once. The stack's stream must read the dead-letter topic: its supervisor (the stack's API,
  * built from this checkout) restarts it with that topic when it lacks it.
  */
 describe('quarantine and replay of invalid orders against the real Kafka, stream and Cassandra', () => {
   let app: INestApplication;
   let flow: ReturnType<typeof pipelineOf>;
-  let fixed: { process: ChildProcess; url: string } | undefined;
   let wasDesired: string;
   const since = Date.now();
   const orderId = `dl-${since}`;
@@ -47,6 +41,20 @@ describe('quarantine and replay of invalid orders against the real Kafka, stream
     return (res.body.items as DeadLetterItem[]).find((d) => d.id === id);
   };
 
+  type Settings = Record<string, unknown> & { schema: { properties: Record<string, unknown> } };
+  /** The fields of a source resource that are not settings (PUT takes the settings). */
+  const RESOURCE_FIELDS = ['name', 'version', 'schemaVersion', 'createdAt', 'updatedAt', 'archivedAt'];
+  /** The orders source's settings as GET /sources/orders answers them. */
+  const ordersSettings = async (): Promise<Settings> => {
+    const res = await flow.api().get('/api/v1/sources/orders').set(AUTH).expect(200);
+    return Object.fromEntries(Object.entries(res.body as Record<string, unknown>).filter(([k]) => !RESOURCE_FIELDS.includes(k))) as Settings;
+  };
+  const putOrders = async (settings: Record<string, unknown>): Promise<void> => {
+    const current = await flow.api().get('/api/v1/sources/orders').set(AUTH).expect(200);
+    await flow.api().put('/api/v1/sources/orders').set(AUTH).set('If-Match', String(current.headers.etag)).send(settings).expect(200);
+  };
+  const widened = (schema: Settings['schema']) => ({ ...schema, properties: { ...schema.properties, amount: { type: ['number', 'string'] } } });
+
   beforeAll(async () => {
     app = await startApp();
     flow = pipelineOf(app.getHttpServer());
@@ -55,11 +63,6 @@ describe('quarantine and replay of invalid orders against the real Kafka, stream
   }, 120_000);
 
   afterAll(async () => {
-    if (fixed && fixed.process.exitCode === null && fixed.process.signalCode === null) {
-      const exited = new Promise((r) => fixed!.process.once('exit', r));
-      fixed.process.kill('SIGTERM');
-      await exited;
-    }
     if (wasDesired === 'stopped') await flow.api().post('/api/v1/streaming/stop').set(AUTH);
     await app?.close();
   }, 120_000);
@@ -145,42 +148,44 @@ describe('quarantine and replay of invalid orders against the real Kafka, stream
   });
 
   it('replays it once the registry accepts it: stored in GET /records exactly once, and a second replay replays nothing', async () => {
-    const doc = parse(readFileSync(join(ROOT, 'config/sources.yaml'), 'utf8'));
-    doc.sources.orders.schema.properties.amount = { type: ['number', 'string'] };
-    const file = join(mkdtempSync(join(tmpdir(), 'sources-')), 'sources.yaml');
-    writeFileSync(file, stringify(doc));
-    // The same topics as the stack's registry (only a schema differs): its supervision changes nothing.
-    fixed = await spawnApi({ SOURCES_FILE: file, STREAMING_AUTOSTART: 'false' });
-    const api = pipelineOf(fixed.url);
+    // The registry's orders accepts a string amount for the length of this test (a compatible change), then is put back.
+    const original = await ordersSettings();
+    await putOrders({ ...original, schema: widened(original.schema) });
+    const api = flow;
+    try {
+      const first = await api
+        .api()
+        .post('/api/v1/dead-letters/orders/replay')
+        .set(AUTH)
+        .send({ ids: [quarantinedId] })
+        .expect(200);
+      expect(first.body).toEqual({ replayed: 1, eventIds: [quarantinedId], alreadyReplayed: 0, stillFailing: [] });
 
-    const first = await api
-      .api()
-      .post('/api/v1/dead-letters/orders/replay')
-      .set(AUTH)
-      .send({ ids: [quarantinedId] })
-      .expect(200);
-    expect(first.body).toEqual({ replayed: 1, eventIds: [quarantinedId], alreadyReplayed: 0, stillFailing: [] });
+      await api.expectStored('orders', [quarantinedId], since, { counts: false });
+      const second = await api
+        .api()
+        .post('/api/v1/dead-letters/orders/replay')
+        .set(AUTH)
+        .send({ ids: [quarantinedId] })
+        .expect(200);
+      expect(second.body).toEqual({ replayed: 0, eventIds: [], alreadyReplayed: 1, stillFailing: [] });
 
-    await api.expectStored('orders', [quarantinedId], since, { counts: false });
-    const second = await api
-      .api()
-      .post('/api/v1/dead-letters/orders/replay')
-      .set(AUTH)
-      .send({ ids: [quarantinedId] })
-      .expect(200);
-    expect(second.body).toEqual({ replayed: 0, eventIds: [], alreadyReplayed: 1, stillFailing: [] });
-
-    const marked = await deadLetter(api, quarantinedId);
-    expect(marked).toMatchObject({ replayedEventId: quarantinedId, replayedAt: expect.any(String) });
-    // Stored under its own id and receivedAt, with the payload as ingested; still once a while later.
-    await new Promise((r) => setTimeout(r, 5000));
-    const res = await api
-      .api()
-      .get(`/api/v1/records/orders?from=${new Date(since - 60_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}&limit=1000`)
-      .set(AUTH)
-      .expect(200);
-    const stored = (res.body.items as { eventId: string; receivedAt: string; payload: unknown }[]).filter((r) => r.eventId === quarantinedId);
-    expect(stored).toEqual([expect.objectContaining({ eventId: quarantinedId, receivedAt: quarantinedAt, payload: invalid })]);
+      const marked = await deadLetter(api, quarantinedId);
+      expect(marked).toMatchObject({ replayedEventId: quarantinedId, replayedAt: expect.any(String) });
+      // Stored under its own id and receivedAt, with the payload as ingested; still once a while later.
+      await new Promise((r) => setTimeout(r, 5000));
+      const res = await api
+        .api()
+        .get(`/api/v1/records/orders?from=${new Date(since - 60_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}&limit=1000`)
+        .set(AUTH)
+        .expect(200);
+      const stored = (res.body.items as { eventId: string; receivedAt: string; payload: unknown }[]).filter((r) => r.eventId === quarantinedId);
+      expect(stored).toEqual([expect.objectContaining({ eventId: quarantinedId, receivedAt: quarantinedAt, payload: invalid })]);
+    } finally {
+      // Narrowing back is not backward-compatible: the original schema goes back under compatibility none, then its own mode.
+      await putOrders({ ...original, compatibility: 'none' });
+      await putOrders(original);
+    }
   }, 400_000);
 
   it('answers 404 for an unknown source and for an unknown dead letter', async () => {

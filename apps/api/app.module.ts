@@ -1,8 +1,10 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AccessGuard } from '../../src/access/access.guard';
+import { AccessModule } from '../../src/access/access.module';
+import { KeysController } from '../../src/access/keys.controller';
 import { CatalogsModule } from '../../src/catalogs/catalogs.module';
-import { ApiKeyGuard } from '../../src/app-http/api-key.guard';
 import { AppConfigModule } from '../../src/common/config/config.module';
 import { AllExceptionsFilter } from '../../src/app-http/all-exceptions.filter';
 import { JsonBodyMiddleware } from '../../src/common/http/json-body.middleware';
@@ -22,16 +24,20 @@ import { ProcessingModule } from '../../src/processing/processing.module';
 import { StreamingController } from '../../src/processing/streaming.controller';
 import { SchedulesController } from '../../src/scheduling/schedules.controller';
 import { SchedulingModule } from '../../src/scheduling/scheduling.module';
+import { SourcesController } from '../../src/sources/sources.controller';
+import { SourcesModule } from '../../src/sources/sources.module';
 
 @Module({
-  // CatalogsModule: the API-key guard looks up whether the source of an ingest request is signed.
+  // CatalogsModule: the access guard looks up whether the source of an ingest request is signed.
   imports: [
     AppConfigModule,
     AppLoggerModule,
     ScheduleModule.forRoot(),
     MetricsModule,
     CatalogsModule,
+    AccessModule,
     IngestionModule,
+    SourcesModule,
     StorageModule,
     ProcessingModule,
     OrchestrationModule,
@@ -42,13 +48,23 @@ import { SchedulingModule } from '../../src/scheduling/scheduling.module';
   ],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    { provide: APP_GUARD, useClass: AccessGuard },
     { provide: APP_PIPE, useValue: validationPipe() },
   ],
 })
 export class AppModule implements NestModule {
   /** JSON bodies for the control routes; POST /ingest reads its raw body itself, with the source's limit. */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes(BatchesController, StreamingController, OrchestrationController, SchedulesController, DeadLettersController);
+    consumer
+      .apply(JsonBodyMiddleware)
+      .forRoutes(
+        BatchesController,
+        StreamingController,
+        OrchestrationController,
+        SchedulesController,
+        DeadLettersController,
+        SourcesController,
+        KeysController,
+      );
   }
 }

@@ -56,6 +56,7 @@ export async function createApp(): Promise<INestApplication> {
         .setDescription(
           'The one front door to the pipeline: ingest events into Kafka, read what the streaming job stored in ' +
             'Cassandra, and check health. Every route except /health/* and /docs needs an API key; /metrics does too unless METRICS_PUBLIC=true. ' +
+            'A key holding scopes (POST /keys) may use the routes whose x-required-scope it holds, and is answered 403 naming the scope elsewhere. ' +
             "POST /ingest for a signed source takes its sender's signature instead of the key.",
         )
         .setVersion('0.1.0')

@@ -148,12 +148,28 @@ def test_to_event_rows_matches_the_events_by_bucket_table(kafka_df):
     events, _ = pt.parse_envelopes(kafka_df([envelope(event_id=ID_A, key="k1")]))
     processed_at = datetime(2026, 1, 1, 12, 0, 31, 500_000, tzinfo=UTC)
     rows = pt.to_event_rows(events, processed_at)
-    assert rows.columns == pt.EVENT_COLUMNS == ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at"]
+    columns = ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at", "schema_version"]
+    assert rows.columns == pt.EVENT_COLUMNS == columns
     [row] = rows.select("event_id", "key", ms("processed_at"), ms("received_at"), ms("bucket")).collect()
     assert (row.event_id, row.key) == (ID_A, "k1")
     assert row.processed_at == epoch_ms(processed_at)
     assert row.received_at == utc(2026, 1, 1, 12, 0, 30, 250_000)
     assert row.bucket == utc(2026, 1, 1, 12, 0)  # no size given: 1 h
+
+
+def test_to_event_rows_stores_the_schema_version_the_event_was_checked_against(kafka_df):
+    events, _ = pt.parse_envelopes(kafka_df([envelope(event_id=ID_A, schemaVersion=3), envelope(event_id=ID_B)]))
+    rows = pt.to_event_rows(events, datetime(2026, 1, 1, tzinfo=UTC))
+    got = {r.event_id: r.schema_version for r in rows.select("event_id", "schema_version").collect()}
+    # An envelope without schemaVersion (a source without a schema, or published before versions) stores null.
+    assert got == {ID_A: 3, ID_B: None}
+
+
+def test_to_event_rows_takes_events_without_a_schema_version_column(kafka_df):
+    events, _ = pt.parse_envelopes(kafka_df([envelope(event_id=ID_A)]))
+    rows = pt.to_event_rows(events.drop("schema_version"), datetime(2026, 1, 1, tzinfo=UTC))
+    assert rows.columns == pt.EVENT_COLUMNS
+    assert [r.schema_version for r in rows.collect()] == [None]
 
 
 # --- buckets ------------------------------------------------------------------------------------

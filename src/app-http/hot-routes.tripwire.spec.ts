@@ -9,7 +9,7 @@ import { createApp } from '../../apps/api/bootstrap';
  * route, the exceptions filter by errorAnswer, and there is no interceptor. A new one would be
  * skipped in silence by the busiest routes.
  */
-const KNOWN = ['APP_FILTER AllExceptionsFilter', 'APP_GUARD ApiKeyGuard', 'APP_PIPE ValidationPipe'];
+const KNOWN = ['APP_FILTER AllExceptionsFilter', 'APP_GUARD AccessGuard', 'APP_PIPE ValidationPipe'];
 
 const KINDS: Record<string, string> = { [APP_FILTER]: 'APP_FILTER', [APP_GUARD]: 'APP_GUARD', [APP_PIPE]: 'APP_PIPE', [APP_INTERCEPTOR]: 'APP_INTERCEPTOR' };
 

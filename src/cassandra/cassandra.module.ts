@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { ApiKeysRepository } from './api-keys.repository';
+import { RateLimitUsageRepository } from './rate-limit-usage.repository';
+import { AuditEventsRepository } from './audit-events.repository';
 import { BatchHistoryRepository } from './batch-history.repository';
 import { CassandraClient } from './cassandra.client';
 import { DeadLettersRepository } from './dead-letters.repository';
@@ -6,6 +9,7 @@ import { EventsRepository } from './events.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { LeasesRepository } from './leases.repository';
 import { SchedulesRepository } from './schedules.repository';
+import { SourcesRepository } from './sources.repository';
 import { StreamRepository } from './stream.repository';
 
 /** The client and one repository per table family, provided and exported alike. */
@@ -18,6 +22,10 @@ const PROVIDERS = [
   StreamRepository,
   IdempotencyRepository,
   DeadLettersRepository,
+  SourcesRepository,
+  ApiKeysRepository,
+  AuditEventsRepository,
+  RateLimitUsageRepository,
 ];
 
 /** The one way to Cassandra: the client (connection, migrations, error mapping) and one repository per table family. */

@@ -10,6 +10,8 @@ export interface StoredEvent {
   /** The payload's JSON text as stored, as its UTF-8 bytes (read with textAsBlob: never decoded to be encoded again). */
   payload: Buffer;
   processedAt?: Date;
+  /** The version of the source's schema the event was checked against at ingest (absent: no schema, or stored before versions). */
+  schemaVersion?: number;
 }
 
 export interface MinuteCount {
@@ -43,7 +45,7 @@ export class EventsRepository {
   constructor(private readonly cassandra: CassandraClient) {
     const ks = cassandra.keyspace;
     this.eventsQuery =
-      `SELECT event_id, received_at, key, textAsBlob(payload) AS payload, processed_at FROM ${ks}.events_by_bucket ` +
+      `SELECT event_id, received_at, key, textAsBlob(payload) AS payload, processed_at, schema_version FROM ${ks}.events_by_bucket ` +
       'WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?';
     this.bucketsQuery = `SELECT bucket, bucket_seconds FROM ${ks}.event_buckets WHERE source = ? AND day = ? AND bucket <= ?`;
     this.newestBucketsQuery = `SELECT bucket, bucket_seconds FROM ${ks}.event_buckets WHERE source = ? AND day = ? LIMIT ${NEWEST_BUCKETS}`;
@@ -76,6 +78,7 @@ export class EventsRepository {
         key: r.key ?? undefined,
         payload: (r.payload as Buffer | null) ?? NO_BYTES,
         processedAt: r.processed_at ?? undefined,
+        schemaVersion: r.schema_version ?? undefined,
       })),
     };
   }

@@ -143,4 +143,53 @@ export const MIGRATIONS: Migration[] = [
     description: 'the Spark conf each batch was submitted with',
     statements: ['ALTER TABLE batches ADD IF NOT EXISTS conf text'],
   },
+  {
+    version: 10,
+    description: 'scoped API keys (hashes of their secrets only) and the audit trail, one partition per UTC day, newest first',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS api_keys (
+         id text PRIMARY KEY, name text, scopes list<text>, hash text,
+         previous_hash text, previous_until timestamp,
+         created_at timestamp, expires_at timestamp, rotated_at timestamp, revoked_at timestamp, last_used_at timestamp
+       )`,
+      `CREATE TABLE IF NOT EXISTS audit_events (
+         day text, at timestamp, id text,
+         actor text, actor_name text, action text, target text, request_id text, outcome int, changes text,
+         PRIMARY KEY ((day), at, id)
+       ) WITH CLUSTERING ORDER BY (at DESC, id ASC)`,
+    ],
+  },
+  {
+    version: 11,
+    description: "sources as resources: the registry, every version of each source's schema, the seed's claim, and each event's schema version",
+    statements: [
+      // definition: the source's settings as a sources.yaml entry (JSON), secrets as ${NAME} references only;
+      // schema_json, because `schema` is a reserved word of CQL.
+      `CREATE TABLE IF NOT EXISTS sources (
+         name text PRIMARY KEY, version int, definition text, schema_version int,
+         archived_at timestamp, created_at timestamp, updated_at timestamp
+       )`,
+      `CREATE TABLE IF NOT EXISTS source_schemas (
+         source text, version int, schema_json text, schema_hash text, compatibility text, created_at timestamp,
+         PRIMARY KEY ((source), version)
+       ) WITH CLUSTERING ORDER BY (version DESC)`,
+      `CREATE TABLE IF NOT EXISTS source_registry_seed (
+         registry text PRIMARY KEY, holder text, claimed_at timestamp, done_at timestamp
+       )`,
+      'ALTER TABLE events_by_bucket ADD IF NOT EXISTS schema_version int',
+    ],
+  },
+  {
+    version: 12,
+    description: "rate limits: a key's limit, and each API process's recent demand per limited key or source, to share each limit out",
+    statements: [
+      // rate_limit: the key's limit as JSON ({requestsPerSecond, eventsPerSecond, burst}); a source's is in its definition.
+      'ALTER TABLE api_keys ADD IF NOT EXISTS rate_limit text',
+      // Rows are written with a TTL of a few sync intervals: nothing here outlives the processes' interest in it.
+      `CREATE TABLE IF NOT EXISTS rate_limit_usage (
+         subject text, slot bigint, process text, asked double, accepted double,
+         PRIMARY KEY ((subject), slot, process)
+       ) WITH CLUSTERING ORDER BY (slot DESC, process ASC) AND default_time_to_live = 60`,
+    ],
+  },
 ];

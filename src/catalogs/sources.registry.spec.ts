@@ -33,6 +33,23 @@ sources:
     expect(clicks.keyField).toBeUndefined();
   });
 
+  it('reads a rate limit, and refuses one that is 0, negative, no number or names an unknown setting, naming the field', () => {
+    const [orders] = parse(`
+sources:
+  orders:
+    rateLimit: { requestsPerSecond: 100, eventsPerSecond: 2000, burst: 50 }
+`);
+    expect(orders.rateLimit).toEqual({ requestsPerSecond: 100, eventsPerSecond: 2000, burst: 50 });
+
+    expect(() => parse('sources:\n  orders:\n    rateLimit: { requestsPerSecond: 0 }\n')).toThrow(
+      /source "orders": rateLimit.requestsPerSecond must be a positive number/,
+    );
+    expect(() => parse('sources:\n  orders:\n    rateLimit: { eventsPerSecond: -3 }\n')).toThrow(/rateLimit.eventsPerSecond must be a positive number/);
+    expect(() => parse('sources:\n  orders:\n    rateLimit: { burst: "10" }\n')).toThrow(/rateLimit.burst must be a positive number/);
+    expect(() => parse('sources:\n  orders:\n    rateLimit: { perMinute: 3 }\n')).toThrow(/rateLimit.perMinute is not a setting of a rate limit/);
+    expect(() => parse('sources:\n  orders:\n    rateLimit: 5\n')).toThrow(/rateLimit must be a mapping/);
+  });
+
   it('accepts a source with no settings at all', () => {
     expect(parse('sources:\n  bare:\n')).toEqual([expect.objectContaining({ name: 'bare', topic: 'ingest.bare', maxBodyBytes: DEFAULT_MAX_BODY })]);
   });
@@ -645,5 +662,30 @@ describe('SourcesRegistry', () => {
 
   it('fails to start, naming SOURCES_FILE, when the file cannot be read', () => {
     expect(() => registryFor('config/does-not-exist.yaml')).toThrow(/^SOURCES_FILE: cannot read .*does-not-exist\.yaml/);
+  });
+});
+
+describe('SourcesRegistry.replace: the snapshot the registry table swaps in', () => {
+  it('swaps the sources whole, calls its listeners, and answers 410 for an archived source whose records stay readable', () => {
+    const registry = sourcesRegistry('sources:\n  clicks: {}\n  orders: {}\n');
+    const listener = jest.fn();
+    registry.onChange(listener);
+    const [clicks, orders, payments] = parse('sources:\n  clicks: {}\n  orders: {}\n  payments: {}\n');
+
+    registry.replace([clicks, payments], [orders]);
+
+    expect(listener).toHaveBeenCalledTimes(1);
+    expect(registry.list().map((s) => s.name)).toEqual(['clicks', 'payments']);
+    expect(registry.allTopics()).toEqual(['ingest.clicks', 'ingest.payments']);
+    expect(() => registry.get('orders')).toThrow(expect.objectContaining({ statusCode: 410, message: expect.stringContaining('"orders" was archived') }));
+    expect(registry.find('orders')).toBeUndefined();
+    expect(registry.readable('orders')).toBe(orders);
+    expect(registry.archived()).toEqual([orders]);
+    expect(() => registry.readable('nope')).toThrow(NotFoundError);
+  });
+
+  it('reads compatibility (default backward) and refuses an unknown mode', () => {
+    expect(parse('sources:\n  a: {}\n  b: { compatibility: full }\n').map((s) => s.compatibility)).toEqual(['backward', 'full']);
+    expect(() => parse('sources:\n  a: { compatibility: sideways }\n')).toThrow('compatibility must be one of backward, forward, full, none');
   });
 });

@@ -3,7 +3,7 @@ import { ValidateFunction } from 'ajv/dist/2020';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { APP_CONFIG, AppConfig, SecretLookup } from '../common/config/app-config';
-import { NotFoundError } from '../common/errors/errors';
+import { GoneError, NotFoundError } from '../common/errors/errors';
 import {
   bucketText,
   DEFAULT_BUCKET_SECONDS,
@@ -15,6 +15,8 @@ import {
   partitionBytes,
 } from './buckets';
 import { readCatalogFile, schemaCompiler, schemaHash } from './json-schema';
+import { parseRateLimit, RateLimit } from '../common/rate-limit/rate-limit';
+import { COMPATIBILITY_MODES, Compatibility, DEFAULT_COMPATIBILITY } from './schema-compatibility';
 import { parseSignature, SourceSignature } from './source-signature';
 
 export interface Source {
@@ -27,6 +29,10 @@ export interface Source {
   validate?: ValidateFunction;
   /** sha256 of the schema's canonical JSON (set with schema): which schema a dead letter failed. */
   schemaHash?: string;
+  /** The registry's version of the schema (set with schema once the source is stored in the registry): what each envelope records. */
+  schemaVersion?: number;
+  /** How a new schema of this source must relate to the current one (schema-compatibility.ts). */
+  compatibility: Compatibility;
   /** Set for a signed source: every delivery must carry a valid signature, which replaces the API key. */
   signature?: SourceSignature;
   /** What ingest does with an event that fails the schema: refuse the request (400), or quarantine the event. */
@@ -37,6 +43,8 @@ export interface Source {
   bucketSeconds: number;
   /** bucketSeconds as written in the registry: `1h`, `10m`, `30s`. */
   bucket: string;
+  /** Limits on ingest to this source, for every key and signed delivery alike (RateLimiter). */
+  rateLimit?: RateLimit;
 }
 
 export const ON_INVALID = ['reject', 'quarantine'] as const;
@@ -56,13 +64,24 @@ const KNOWN_KEYS = new Set([
   'bucket',
   'peakEventsPerSecond',
   'eventBytes',
+  'compatibility',
+  'rateLimit',
 ]);
 
-/** The configured sources (config/sources.yaml), loaded and checked once at start-up. */
+/** A source's name: also a component of its default topic (`ingest.<name>`), so within Kafka's topic alphabet. */
+export const SOURCE_NAME = NAME;
+
+/**
+ * The sources this process knows: at start-up those of config/sources.yaml, then the registry's as
+ * stored in Cassandra, swapped in whole by SourcesService on every change (replace). Lookups read
+ * one immutable snapshot: the ingest path's find() and get() are a Map lookup, never a query.
+ */
 @Injectable()
 export class SourcesRegistry {
   private readonly logger = new Logger(SourcesRegistry.name);
-  private readonly sources = new Map<string, Source>();
+  private sources = new Map<string, Source>();
+  private archivedSources = new Map<string, Source>();
+  private readonly listeners: (() => void)[] = [];
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const file = resolve(config.ingest.sourcesFile);
@@ -92,6 +111,18 @@ export class SourcesRegistry {
     if (!doc || typeof doc.sources !== 'object' || doc.sources === null) {
       throw new Error(`${file}: expected a top-level "sources:" mapping`);
     }
+    return SourcesRegistry.parseEntries(doc.sources, file, defaultMaxBodyBytes, secret, warn, production);
+  }
+
+  /** parse() of the entries of a registry document (the mapping under `sources:`), by name. */
+  static parseEntries(
+    entries: Record<string, unknown>,
+    file: string,
+    defaultMaxBodyBytes: number,
+    secret: SecretLookup = () => undefined,
+    warn: (message: string) => void = () => undefined,
+    production = false,
+  ): Source[] {
     const compile = schemaCompiler();
     const topics = new Map<string, string>();
     const claim = (topic: string, name: string, where: string, what: string) => {
@@ -99,7 +130,7 @@ export class SourcesRegistry {
       if (topics.has(topic)) throw new Error(`${where}: ${what} "${topic}" is already used by source "${topics.get(topic)}"`);
       topics.set(topic, name);
     };
-    const sources = Object.entries(doc.sources).map(([name, raw]) => {
+    const sources = Object.entries(entries as Record<string, Record<string, unknown> | null>).map(([name, raw]) => {
       const where = `${file}: source "${name}"`;
       if (!NAME.test(name)) throw new Error(`${where}: name must match ${NAME}`);
       if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
@@ -127,6 +158,11 @@ export class SourcesRegistry {
       const signature = entry.signature === undefined ? undefined : parseSignature(entry.signature, where, secret, production);
       const schema = entry.schema as Record<string, unknown> | undefined;
       const bucketSeconds = parseBucketSettings(entry, where, warn);
+      const compatibility = entry.compatibility ?? DEFAULT_COMPATIBILITY;
+      if (typeof compatibility !== 'string' || !(COMPATIBILITY_MODES as readonly string[]).includes(compatibility)) {
+        throw new Error(`${where}: compatibility must be one of ${COMPATIBILITY_MODES.join(', ')}; got ${JSON.stringify(compatibility)}`);
+      }
+      const rateLimit = entry.rateLimit === undefined ? undefined : parseRateLimit(entry.rateLimit, `${where}: `);
       return {
         name,
         topic,
@@ -141,6 +177,8 @@ export class SourcesRegistry {
         ...(onInvalid === 'quarantine' ? { deadLetterTopic: (entry.deadLetterTopic as string | undefined) ?? `${topic}.dlq` } : {}),
         bucketSeconds,
         bucket: bucketText(bucketSeconds),
+        compatibility: compatibility as Compatibility,
+        ...(rateLimit ? { rateLimit } : {}),
       } satisfies Source;
     });
     // Dead-letter topics after every source topic, so that one may not take a topic a later source names.
@@ -150,16 +188,49 @@ export class SourcesRegistry {
     return sources;
   }
 
+  /**
+   * Swaps in a new snapshot of the registry, whole: a lookup sees the old one or the new one, never
+   * a mix. `archived` are sources that take no new events (410) but whose records stay readable.
+   */
+  replace(live: Source[], archived: Source[] = []): void {
+    const sources = new Map(live.map((s) => [s.name, s] as const));
+    const archivedSources = new Map(archived.filter((s) => !sources.has(s.name)).map((s) => [s.name, s] as const));
+    this.sources = sources;
+    this.archivedSources = archivedSources;
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Calls `listener` after every replace(): what must follow the sources (the stream's supervisor) learns of a change at once. */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
   list(): Source[] {
     return [...this.sources.values()];
   }
 
+  /** The live source of that name: 410 when it was archived, 404 when there is none. */
   get(name: string): Source {
     const source = this.sources.get(name);
     if (!source) {
+      if (this.archivedSources.has(name)) {
+        throw new GoneError(`Source "${name}" was archived: it takes no new events; its stored records stay readable (GET /api/v1/records/${name})`, [
+          { source: name, archived: true },
+        ]);
+      }
       throw new NotFoundError(`Unknown source "${name}". Configured sources: ${[...this.sources.keys()].join(', ')}`);
     }
     return source;
+  }
+
+  /** The source of that name whose stored events may be read: a live one or an archived one; 404 otherwise. */
+  readable(name: string): Source {
+    return this.archivedSources.get(name) ?? this.get(name);
+  }
+
+  /** The archived sources: names that take no new events and cannot be reused. */
+  archived(): Source[] {
+    return [...this.archivedSources.values()];
   }
 
   /** The source of that name, or undefined: for callers that must not answer 404 (the API-key guard). */

@@ -1,5 +1,5 @@
 import { Controller, Get, Global, INestApplication, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
+import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { sourcesNamed } from '../catalogs/testing/catalogs';
-import { ApiKeyGuard } from '../app-http/api-key.guard';
+import { accessProviders } from '../access/testing/access';
 import { APP_CONFIG } from '../common/config/app-config';
 import { AllExceptionsFilter } from '../app-http/all-exceptions.filter';
 import { requestId } from '../common/http/request-id.middleware';
@@ -42,11 +42,7 @@ async function consoleApp(dir: string): Promise<{ app: INestApplication; metrics
   @Module({
     imports: [ConfigProbeModule, MetricsModule, ConsoleModule],
     controllers: [ProbeController],
-    providers: [
-      { provide: SourcesRegistry, useValue: sourcesNamed('clicks') },
-      { provide: APP_GUARD, useClass: ApiKeyGuard },
-      { provide: APP_FILTER, useClass: AllExceptionsFilter },
-    ],
+    providers: [{ provide: SourcesRegistry, useValue: sourcesNamed('clicks') }, ...accessProviders(), { provide: APP_FILTER, useClass: AllExceptionsFilter }],
   })
   class ProbeModule {}
 

@@ -19,6 +19,8 @@ import { ingestRoute } from './ingest.route';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
 import { ingestProviders, SIGNING_KEY, standardWebhookHeaders } from './testing/ingest-app';
+import { InMemoryApiKeysRepository } from '../cassandra/testing/in-memory-api-keys.repository';
+import { storedKey } from '../access/testing/access';
 
 const KEY = 'k'.repeat(16);
 const SOURCES = `sources:
@@ -27,6 +29,10 @@ const SOURCES = `sources:
   clicks: {}
   small:
     maxBodyBytes: 16
+  limited:
+    rateLimit: { requestsPerSecond: 1, burst: 1 }
+  metered:
+    rateLimit: { eventsPerSecond: 2, burst: 2 }
 `;
 const ROUTE = '/api/v1/ingest/:source';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -36,10 +42,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * request id and metrics middleware, the controller behind the global guard and exception filter.
  * A last middleware of the test records what reached Express, so a test can tell who answered.
  */
-async function ingestApp(kafka: FakeKafkaProducer): Promise<{ app: INestApplication; port: number; reachedExpress: string[] }> {
+async function ingestApp(
+  kafka: FakeKafkaProducer,
+  keys: InMemoryApiKeysRepository,
+): Promise<{ app: INestApplication; port: number; reachedExpress: string[] }> {
   @Module({
     controllers: [IngestionController],
-    providers: [...ingestProviders(kafka, SOURCES, KEY), { provide: APP_PIPE, useValue: validationPipe() }],
+    providers: [...ingestProviders(kafka, SOURCES, KEY, keys), { provide: APP_PIPE, useValue: validationPipe() }],
   })
   class IngestRouteProbeModule {}
 
@@ -72,6 +81,15 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
   let reachedExpress: string[];
   let kafka: FakeKafkaProducer;
   let ingest: jest.SpyInstance;
+  /** Scoped keys: one that may ingest into clicks, one into every source, one that may only read. */
+  const keys = new InMemoryApiKeysRepository();
+  const scoped: Record<'clicks' | 'anySource' | 'reader', string> = { clicks: '', anySource: '', reader: '' };
+
+  beforeAll(async () => {
+    scoped.clicks = (await storedKey(keys, 'clicks sender', ['ingest:clicks'])).key;
+    scoped.anySource = (await storedKey(keys, 'any sender', ['ingest:*'])).key;
+    scoped.reader = (await storedKey(keys, 'reader', ['read:*', 'operate'])).key;
+  });
 
   const send = (method: string, path: string, headers: Record<string, string> = {}, body: string | Buffer = '') =>
     sendRequest(port, method, path, headers, body);
@@ -86,7 +104,7 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
 
   beforeEach(async () => {
     kafka = new FakeKafkaProducer();
-    ({ app, port, reachedExpress } = await ingestApp(kafka));
+    ({ app, port, reachedExpress } = await ingestApp(kafka, keys));
     ingest = jest.spyOn(app.get(IngestionService), 'ingest');
   });
   afterEach(async () => {
@@ -168,6 +186,36 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
 
       expect(lean.status).toBe(401);
       expect(lean.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: expect.stringMatching(message), requestId: 'req-401' });
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(ingest).not.toHaveBeenCalled();
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it('202 for a scoped key holding ingest on the source (or on every source)', async () => {
+      for (const key of [scoped.clicks, scoped.anySource]) {
+        const [lean, nest] = await leanAndNest('clicks', { 'X-API-Key': key, 'X-Request-Id': 'req-scoped' });
+
+        expect(lean.status).toBe(202);
+        expect(observed(lean)).toEqual(observed(nest));
+      }
+      // Two keys, each sent to the hot route and to the controller.
+      expect(kafka.publish).toHaveBeenCalledTimes(4);
+    });
+
+    it.each([
+      ['a key for another source', 'small', () => scoped.clicks, 'ingest:small'],
+      ['a key that may only read and operate', 'clicks', () => scoped.reader, 'ingest:clicks'],
+    ])('403 naming the scope for %s, publishing nothing', async (_case, source, key, scope) => {
+      const [lean, nest] = await leanAndNest(source, { Authorization: `Bearer ${key()}`, 'X-Request-Id': 'req-403' });
+
+      expect(lean.status).toBe(403);
+      expect(lean.body).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        message: `This key does not hold the scope this route requires: ${scope}`,
+        details: [{ field: 'scope', message: `requires ${scope}` }],
+        requestId: 'req-403',
+      });
       expect(observed(lean)).toEqual(observed(nest));
       expect(ingest).not.toHaveBeenCalled();
       expect(kafka.publish).not.toHaveBeenCalled();
@@ -267,6 +315,43 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
         requestId: 'req-413',
       });
       expect(observed(lean)).toEqual(observed(nest));
+    });
+
+    it("429 past the source's requestsPerSecond, whichever key sends, with Retry-After and the RateLimit fields", async () => {
+      // The bucket holds one request and refills in a second, longer than the requests below take.
+      expect((await post('limited', { 'X-API-Key': KEY })).status).toBe(202);
+      kafka.publish.mockClear();
+
+      const [lean, nest] = await leanAndNest('limited', { 'X-API-Key': scoped.anySource, 'X-Request-Id': 'req-429' });
+
+      expect(lean.status).toBe(429);
+      expect(lean.headers['retry-after']).toBe('1');
+      expect(lean.headers['ratelimit-policy']).toBe('"source";q=1;w=1');
+      expect(lean.headers['ratelimit']).toBe('"source";r=0;t=1');
+      expect(lean.body).toEqual({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: 'source limited may send 1 requests per second: retry in 1 s',
+        details: [{ field: 'rateLimit.requestsPerSecond', message: '1 requests per second', limit: 1, retryAfterSeconds: 1 }],
+        requestId: 'req-429',
+      });
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(kafka.publish).not.toHaveBeenCalled();
+    });
+
+    it("429 once a batch took the source's events, before the next body is read, nothing published", async () => {
+      // Three events in a bucket of two: it passes on a full bucket and leaves it owing one.
+      expect((await post('metered', { 'X-API-Key': KEY }, '[{"n":1},{"n":2},{"n":3}]')).status).toBe(202);
+      kafka.publish.mockClear();
+
+      const [lean, nest] = await leanAndNest('metered', { 'X-API-Key': KEY, 'X-Request-Id': 'req-429-events' }, '[{"n":1}]');
+
+      expect(lean.status).toBe(429);
+      expect(lean.headers['ratelimit-policy']).toBe('"source-events";q=2;w=1');
+      expect(lean.headers['ratelimit']).toBe(`"source-events";r=0;t=${lean.headers['retry-after']}`);
+      expect(lean.body?.details).toEqual([expect.objectContaining({ field: 'rateLimit.eventsPerSecond', limit: 2 })]);
+      expect(observed(lean)).toEqual(observed(nest));
+      expect(kafka.publish).not.toHaveBeenCalled();
     });
 
     it('422 for an answered Idempotency-Key sent with another body', async () => {

@@ -119,34 +119,6 @@ describe('POST /api/v1/ingest/{source} over HTTP, for signed and unsigned source
     expect(kafka.publish).not.toHaveBeenCalled();
   });
 
-  it('lists the signature scheme of a signed source, and none for the others; what an invalid event does, the dead-letter topic, and the bucket', async () => {
-    const res = await request(app.getHttpServer()).get('/api/v1/sources').set('X-API-Key', API_KEY).expect(200);
-
-    expect(res.body.sources).toEqual([
-      {
-        name: 'hooks',
-        topic: 'ingest.hooks',
-        maxBodyBytes: 1048576,
-        signatureScheme: 'standard-webhooks',
-        onInvalid: 'reject',
-        bucket: '1h',
-        bucketSeconds: 3600,
-      },
-      { name: 'clicks', topic: 'ingest.clicks', maxBodyBytes: 1048576, onInvalid: 'reject', bucket: '30s', bucketSeconds: 30 },
-      {
-        name: 'orders',
-        topic: 'ingest.orders',
-        maxBodyBytes: 1048576,
-        schema: { type: 'object', required: ['amount'], properties: { amount: { type: 'number' } } },
-        schemaHash: expect.stringMatching(/^[0-9a-f]{64}$/),
-        onInvalid: 'quarantine',
-        deadLetterTopic: 'ingest.orders.dlq',
-        bucket: '10m',
-        bucketSeconds: 600,
-      },
-    ]);
-  });
-
   it('answers 202 for a quarantining source with the quarantined events and why, after one publish to both topics', async () => {
     const res = await post('orders', '[{"amount":1},{"amount":"one"}]', { 'X-API-Key': API_KEY }).expect(202);
 

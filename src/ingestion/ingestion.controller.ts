@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { SourcesRegistry } from '../catalogs/sources.registry';
+import { Controller, Headers, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { NotAudited, RequiresScope } from '../access/access.module';
 import { SignatureReplacesApiKey } from '../common/auth/signed-source.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { IngestResponseDto } from './dto/ingest-response.dto';
-import { SourcesResponseDto } from './dto/source.dto';
 import { ingestRequest, IngestionService } from './ingestion.service';
 import { SignaturePrecheck } from './signature-precheck';
 
@@ -14,12 +13,11 @@ import { SignaturePrecheck } from './signature-precheck';
 @ApiSecurity('bearer')
 @Controller()
 export class IngestionController {
-  constructor(
-    private readonly ingestion: IngestionService,
-    private readonly sources: SourcesRegistry,
-  ) {}
+  constructor(private readonly ingestion: IngestionService) {}
 
   @Post('ingest/:source')
+  @RequiresScope({ ingest: 'source' })
+  @NotAudited('events are data, each kept with its id in Kafka and Cassandra; the audit trail records changes to the pipeline')
   @SignatureReplacesApiKey('source')
   // A signed source's request passed the API-key guard without a key: its signature headers at least, before the body is read.
   @UseGuards(SignaturePrecheck)
@@ -84,7 +82,7 @@ export class IngestionController {
       },
     },
   })
-  @ApiErrors(400, 404, 409, 413, 415, 422, 503)
+  @ApiErrors(400, 404, 409, 410, 413, 415, 422, 429, 503)
   async ingest(
     @Param('source') source: string,
     @Req() req: IncomingMessage,
@@ -96,28 +94,5 @@ export class IngestionController {
     const { response, replayed } = await this.ingestion.ingest(ingestRequest(source, req));
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     return response;
-  }
-
-  @Get('sources')
-  @ApiOperation({ summary: 'The configured sources: name, topic, schema, and what happens to an event that fails it' })
-  @ApiOkResponse({ type: SourcesResponseDto })
-  @ApiErrors()
-  listSources(): SourcesResponseDto {
-    return {
-      sources: this.sources.list().map((source) => ({
-        name: source.name,
-        topic: source.topic,
-        description: source.description,
-        keyField: source.keyField,
-        maxBodyBytes: source.maxBodyBytes,
-        schema: source.schema,
-        schemaHash: source.schemaHash,
-        signatureScheme: source.signature?.scheme,
-        onInvalid: source.onInvalid,
-        deadLetterTopic: source.deadLetterTopic,
-        bucket: source.bucket,
-        bucketSeconds: source.bucketSeconds,
-      })),
-    };
   }
 }

@@ -15,6 +15,10 @@ import {
   UpstreamUnavailableError,
 } from '../common/errors/errors';
 import { InMemoryIdempotencyRepository } from '../cassandra/testing/in-memory-idempotency.repository';
+import { InMemoryApiKeysRepository } from '../cassandra/testing/in-memory-api-keys.repository';
+import { InMemoryRateLimitUsageRepository } from '../cassandra/testing/in-memory-rate-limit-usage.repository';
+import { KeyRing } from '../access/key-ring';
+import { RateLimiter } from '../access/rate-limiter';
 import { AppConfig } from '../common/config/app-config';
 import { testConfig } from '../common/testing/config';
 import { rejection } from '../common/testing/rejection';
@@ -41,7 +45,8 @@ function services(sources: SourcesRegistry, config: AppConfig) {
   const kafka = new FakeKafkaProducer();
   const metrics = new MetricsService();
   const keys = new InMemoryIdempotencyRepository();
-  const ingestion = new IngestionService(sources, kafka.producer, metrics, new IdempotentRequests(keys.repository, config), config);
+  const limiter = new RateLimiter(new InMemoryRateLimitUsageRepository().repository, config, new KeyRing(new InMemoryApiKeysRepository().repository, config));
+  const ingestion = new IngestionService(sources, kafka.producer, metrics, new IdempotentRequests(keys.repository, config), config, limiter);
   const service = { ingest: async (req: IngestRequest) => (await ingestion.ingest(req)).response };
   return { service, ingestion, kafka, metrics, keys };
 }

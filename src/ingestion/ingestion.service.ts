@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { RateLimiter } from '../access/rate-limiter';
 import { Source, SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import {
@@ -10,6 +11,7 @@ import {
   PayloadTooLargeError,
   UnauthorizedError,
   UnprocessableEntityError,
+  TooManyRequestsError,
   UnsupportedMediaTypeError,
   UpstreamUnavailableError,
 } from '../common/errors/errors';
@@ -99,6 +101,7 @@ export class IngestionService implements OnApplicationBootstrap {
     private readonly metrics: MetricsService,
     private readonly idempotency: IdempotentRequests,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly limiter: RateLimiter,
   ) {}
 
   /** Creates missing topics in the background; a broker that is down now must not stop the API from starting. */
@@ -110,11 +113,12 @@ export class IngestionService implements OnApplicationBootstrap {
   }
 
   /**
-   * The whole ingest path, each check once and cheapest first: the source exists (404) and the
-   * content type and encoding are ones we read (415) before a byte of the body is buffered; then the
-   * body is read with the source's limit (413), its signature checked on the bytes as received, still
-   * compressed, when the source is signed (401), decompressed within the source's limit too (413,
-   * 400), checked to be UTF-8 (400), split into events (400), counted, checked for nesting and numbers
+   * The whole ingest path, each check once and cheapest first: the source exists (404), its and the
+   * key's rate limits let a request in (429), and the content type and encoding are ones we read (415)
+   * before a byte of the body is buffered; then the body is read with the source's limit (413), its
+   * signature checked on the bytes as received, still compressed, when the source is signed (401),
+   * decompressed within the source's limit too (413, 400), checked to be UTF-8 (400), split into
+   * events (400), counted, charged to the events limits (429), checked for nesting and numbers
    * the pipeline cannot carry (400), validated against the source's schema (an event that fails it is
    * refused with 400, or for a quarantining source published to its dead-letter topic instead),
    * wrapped in the envelope, and answered only after Kafka acknowledged every event of the request.
@@ -128,6 +132,8 @@ export class IngestionService implements OnApplicationBootstrap {
     try {
       const source = this.sources.get(req.source);
       sourceLabel = source.name;
+      // A signed delivery's key, if it sent one, was not checked: only the source's limits apply to it.
+      const charge = this.limiter.ingest(source, source.signature ? undefined : req.headers);
       const format = bodyFormat(req.contentType);
       const encoding = bodyEncoding(req.contentEncoding);
       const raw = await readRawBody(req.body, req.contentLength, source);
@@ -147,6 +153,7 @@ export class IngestionService implements OnApplicationBootstrap {
       if (payloads.length > this.config.ingest.maxEvents) {
         throw new PayloadTooLargeError(`The batch holds ${payloads.length} events; at most ${this.config.ingest.maxEvents} per request`);
       }
+      charge?.(payloads.length);
       // Before anything that recurses over an event (Ajv, JSON.stringify).
       checkEventLimits(payloads, this.config.ingest.maxDepth);
       step = 'schema';
@@ -227,6 +234,7 @@ function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {
   if (err instanceof UnauthorizedError) return 'bad_signature';
   if (err instanceof UnsupportedMediaTypeError) return 'unsupported_media_type';
   if (err instanceof PayloadTooLargeError) return 'too_large';
+  if (err instanceof TooManyRequestsError) return 'rate_limited';
   if (err instanceof UnprocessableEntityError) return 'idempotency_key_reused';
   if (err instanceof ConflictError) return 'idempotency_key_in_flight';
   if (err instanceof UpstreamUnavailableError) return err.upstream === 'Cassandra' ? 'cassandra_unavailable' : 'kafka_unavailable';

@@ -16,14 +16,14 @@ const CASES = readContract<Envelopes>('envelopes.json').envelopes.map((c) => [c.
 describe('envelopeJson (contracts/envelopes.json)', () => {
   it.each(CASES)('publishes exactly the golden text: %s', (_name, { input, json }) => {
     const payload = input.payload ?? (JSON.parse(input.payloadText!) as Record<string, unknown>);
-    expect(envelopeJson(input.eventId, input.source, input.receivedAt, input.key, payload, input.payloadText)).toBe(json);
+    expect(envelopeJson(input.eventId, input.source, input.receivedAt, input.key, payload, input.payloadText, input.schemaVersion)).toBe(json);
   });
 
   it.each(CASES.filter(([, c]) => c.input.payloadText === undefined))(
     "splices the caller's compact text in as JSON.stringify would write it: %s",
     (_name, { input, json }) => {
       const payload = input.payload!;
-      expect(envelopeJson(input.eventId, input.source, input.receivedAt, input.key, payload, JSON.stringify(payload))).toBe(json);
+      expect(envelopeJson(input.eventId, input.source, input.receivedAt, input.key, payload, JSON.stringify(payload), input.schemaVersion)).toBe(json);
     },
   );
 

@@ -51,13 +51,22 @@ export function envelopeJson(
   key: string | undefined,
   payload: Record<string, unknown>,
   text?: string,
+  schemaVersion?: number,
 ): string {
   if (text === undefined) {
-    const envelope: EventEnvelope = { eventId, source, receivedAt, ...(key ? { key } : {}), payload };
+    const envelope: EventEnvelope = {
+      eventId,
+      source,
+      receivedAt,
+      ...(key ? { key } : {}),
+      ...(schemaVersion === undefined ? {} : { schemaVersion }),
+      payload,
+    };
     return JSON.stringify(envelope);
   }
   const keyed = key ? `,"key":${JSON.stringify(key)}` : '';
-  return `{"eventId":"${eventId}","source":${JSON.stringify(source)},"receivedAt":"${receivedAt}"${keyed},"payload":${text}}`;
+  const versioned = schemaVersion === undefined ? '' : `,"schemaVersion":${schemaVersion}`;
+  return `{"eventId":"${eventId}","source":${JSON.stringify(source)},"receivedAt":"${receivedAt}"${keyed}${versioned},"payload":${text}}`;
 }
 
 /** What one request publishes: its valid events to the source's topic, its quarantined ones to the dead-letter topic. */
@@ -85,7 +94,7 @@ export function requestMessages(
     const key = partitionKey(payload, source.keyField);
     const reasons = failures.get(i);
     if (!reasons) {
-      out.events.push({ key: key ?? ids[i], value: envelopeJson(ids[i], source.name, receivedAt, key, payload, texts?.[i]) });
+      out.events.push({ key: key ?? ids[i], value: envelopeJson(ids[i], source.name, receivedAt, key, payload, texts?.[i], source.schemaVersion) });
       return;
     }
     const deadLetter: DeadLetterEnvelope = {

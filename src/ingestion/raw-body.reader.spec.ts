@@ -22,7 +22,15 @@ jest.mock('node:zlib', () => {
 });
 
 const LIMIT = 262_144;
-const source: Source = { name: 'clicks', topic: 'ingest.clicks', maxBodyBytes: LIMIT, onInvalid: 'reject', bucketSeconds: 3600, bucket: '1h' };
+const source: Source = {
+  name: 'clicks',
+  topic: 'ingest.clicks',
+  maxBodyBytes: LIMIT,
+  onInvalid: 'reject',
+  bucketSeconds: 3600,
+  bucket: '1h',
+  compatibility: 'backward',
+};
 const json = Buffer.from(JSON.stringify({ page: '/home', tags: ['a', 'b'], n: 1 }));
 
 /** The 415 bodyEncoding throws for this header. */

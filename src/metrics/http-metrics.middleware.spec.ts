@@ -1,12 +1,12 @@
 import { Body, Controller, Get, HttpCode, INestApplication, MiddlewareConsumer, Module, NestModule, Param, Post, RequestMethod } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
 import { LoggerModule } from 'nestjs-pino';
 import request from 'supertest';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { sourcesNamed } from '../catalogs/testing/catalogs';
-import { ApiKeyGuard } from '../app-http/api-key.guard';
+import { accessProviders } from '../access/testing/access';
 import { APP_CONFIG } from '../common/config/app-config';
 import { AllExceptionsFilter } from '../app-http/all-exceptions.filter';
 import { UpstreamUnavailableError } from '../common/errors/errors';
@@ -51,7 +51,7 @@ class ProbeController {
   providers: [
     { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: KEY }) },
     { provide: SourcesRegistry, useValue: sourcesNamed('clicks') },
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    ...accessProviders(),
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
   ],
 })

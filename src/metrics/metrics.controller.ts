@@ -2,6 +2,7 @@ import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { prometheusContentType } from 'prom-client';
+import { RequiresScope } from '../access/access.module';
 import { Public } from '../common/auth/public.decorator';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { ApiErrors } from '../common/http/api-errors.decorator';
@@ -16,6 +17,7 @@ export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
   @Get()
+  @RequiresScope('read:*')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'Prometheus metrics of the whole API',

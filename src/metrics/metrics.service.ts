@@ -12,6 +12,7 @@ export type RejectionReason =
   | 'bad_signature'
   | 'unsupported_media_type'
   | 'too_large'
+  | 'rate_limited'
   | 'unreadable_body'
   | 'bad_encoding'
   | 'bad_idempotency_key'

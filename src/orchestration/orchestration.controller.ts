@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Audited, RequiresScope } from '../access/access.module';
 import { DAG_ID, RUN_ID } from '../airflow/airflow.api';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { MatchesPipe } from '../common/http/params';
@@ -41,6 +42,7 @@ export class OrchestrationController {
   constructor(private readonly orchestration: OrchestrationService) {}
 
   @Get()
+  @RequiresScope('operate')
   @ApiOperation({ summary: 'DAGs: paused, schedule, last run' })
   @ApiOkResponse({ type: DagsDto })
   @ApiErrors(502, 503, 504)
@@ -49,6 +51,7 @@ export class OrchestrationController {
   }
 
   @Get(':dagId')
+  @RequiresScope('operate')
   @ApiOperation({ summary: 'One DAG' })
   @DagIdParam()
   @ApiOkResponse({ type: DagDto })
@@ -58,6 +61,8 @@ export class OrchestrationController {
   }
 
   @Patch(':dagId')
+  @RequiresScope('operate')
+  @Audited('dag.update', { target: 'dagId' })
   @ApiOperation({ summary: 'Pause or unpause a DAG' })
   @DagIdParam()
   @ApiOkResponse({ type: DagDto })
@@ -67,6 +72,8 @@ export class OrchestrationController {
   }
 
   @Post(':dagId/runs')
+  @RequiresScope('operate')
+  @Audited('dag.trigger', { target: 'dagId' })
   @ApiOperation({
     summary: 'Trigger a run with conf',
     description: 'Answers 201 with the new run. With ?wait=true it follows the run: 200 once it ended, 202 if it still runs when the bound elapses.',
@@ -90,6 +97,7 @@ export class OrchestrationController {
   }
 
   @Get(':dagId/runs')
+  @RequiresScope('operate')
   @ApiOperation({ summary: 'Runs of a DAG, newest first' })
   @DagIdParam()
   @ApiOkResponse({ type: DagRunsDto })
@@ -99,6 +107,7 @@ export class OrchestrationController {
   }
 
   @Get(':dagId/runs/:runId')
+  @RequiresScope('operate')
   @ApiOperation({ summary: 'Status of a run' })
   @DagIdParam()
   @RunIdParam()
@@ -109,6 +118,7 @@ export class OrchestrationController {
   }
 
   @Get(':dagId/runs/:runId/tasks')
+  @RequiresScope('operate')
   @ApiOperation({ summary: 'Task instances of a run: state, try number, times' })
   @DagIdParam()
   @RunIdParam()

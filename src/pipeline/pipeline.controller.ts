@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { RequiresScope } from '../access/access.module';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { PipelineDto } from './dto/pipeline.dto';
 import { PipelineService } from './pipeline.service';
@@ -12,6 +13,7 @@ export class PipelineController {
   constructor(private readonly pipeline: PipelineService) {}
 
   @Get()
+  @RequiresScope('read:*')
   @ApiOperation({
     summary: 'Is data flowing, and how fresh is it? Per source lag and freshness, the stream, the dependencies, and a verdict',
     description:

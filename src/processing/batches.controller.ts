@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Audited, RequiresScope } from '../access/access.module';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { BATCH_ID, BatchesService } from './batches.service';
@@ -25,6 +26,7 @@ export class BatchesController {
   ) {}
 
   @Get('jobs')
+  @RequiresScope('operate')
   @ApiOperation({ summary: 'The Spark job catalog (spark-jobs/jobs.yaml)' })
   @ApiOkResponse({ type: JobsDto })
   @ApiErrors()
@@ -33,6 +35,8 @@ export class BatchesController {
   }
 
   @Post('jobs/:name/batches')
+  @RequiresScope('operate')
+  @Audited('batch.submit', { target: 'id' })
   @ApiOperation({
     summary: 'Submit a job from the catalog as a Livy batch',
     description:
@@ -48,6 +52,7 @@ export class BatchesController {
   }
 
   @Get('batches')
+  @RequiresScope('operate')
   @ApiOperation({ summary: "Batches: Livy's, plus those it has forgotten (killed) from the control plane's history" })
   @ApiOkResponse({ type: BatchesDto })
   @ApiErrors(502, 503, 504)
@@ -56,6 +61,7 @@ export class BatchesController {
   }
 
   @Get('batches/:id')
+  @RequiresScope('operate')
   @ApiOperation({ summary: 'State, app id and times of a batch' })
   @BatchIdParam()
   @ApiOkResponse({ type: BatchDto })
@@ -65,6 +71,7 @@ export class BatchesController {
   }
 
   @Get('batches/:id/log')
+  @RequiresScope('operate')
   @ApiOperation({ summary: "A page of the batch's driver output, as Livy keeps it, or with ?tail=N its last N lines" })
   @BatchIdParam()
   @ApiOkResponse({ type: BatchLogDto })
@@ -74,6 +81,8 @@ export class BatchesController {
   }
 
   @Delete('batches/:id')
+  @RequiresScope('operate')
+  @Audited('batch.kill', { target: 'id' })
   @HttpCode(200)
   @ApiOperation({ summary: 'Kill a batch', description: "The streaming job's batch answers 409: stop it with POST /streaming/stop." })
   @BatchIdParam()

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Audited, RequiresScope } from '../access/access.module';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { MicroBatchesDto, MicroBatchesQueryDto, StartStreamingDto, StreamingStatusDto } from './dto/processing.dto';
 import { StreamingService } from './streaming.service';
@@ -12,6 +13,7 @@ export class StreamingController {
   constructor(private readonly streaming: StreamingService) {}
 
   @Get()
+  @RequiresScope('operate')
   @ApiOperation({ summary: 'The Kafka → Cassandra streaming job: state, Livy batch id, since when' })
   @ApiOkResponse({ type: StreamingStatusDto })
   @ApiErrors(502, 503, 504)
@@ -20,6 +22,7 @@ export class StreamingController {
   }
 
   @Get('micro-batches')
+  @RequiresScope('operate')
   @ApiOperation({
     summary: 'The last micro-batches of the stream: when each ended, records read, dropped, duration, lag',
     description: "Read from the job's output as Livy keeps it (its last 1000 lines), newest first; empty when Livy does not have the copy (running-unmanaged).",
@@ -31,6 +34,8 @@ export class StreamingController {
   }
 
   @Post('start')
+  @RequiresScope('operate')
+  @Audited('streaming.start')
   @HttpCode(200)
   @ApiOperation({ summary: 'Start the streaming job; idempotent: a live copy is returned, never a second one' })
   @ApiBody({ type: StartStreamingDto, required: false, description: "Optional: without a body the job starts with its catalog's default args" })
@@ -41,6 +46,8 @@ export class StreamingController {
   }
 
   @Post('stop')
+  @RequiresScope('operate')
+  @Audited('streaming.stop')
   @HttpCode(200)
   @ApiOperation({ summary: 'Stop the streaming job; it resumes from its checkpoint when started again' })
   @ApiOkResponse({ type: StreamingStatusDto })

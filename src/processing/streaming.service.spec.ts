@@ -5,6 +5,7 @@ import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-histo
 import { InMemoryLeasesRepository } from '../cassandra/testing/in-memory-leases.repository';
 import { InMemoryStreamRepository } from '../cassandra/testing/in-memory-stream.repository';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
+import { SourcesRegistry } from '../catalogs/sources.registry';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import { BadRequestError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
@@ -65,7 +66,7 @@ function setup(env: Record<string, string> = {}, sourcesYaml = SOURCES) {
     livy.setState(await livyIdOf(started()), 'running');
     copyReports({ startedAt: new Date(), ...fields });
   };
-  return { service, replica, livy, history, stream, leases, started, livyIdOf, copyReports, running };
+  return { service, replica, livy, history, stream, leases, sources, started, livyIdOf, copyReports, running };
 }
 
 /** Lets the wall clock move on; timers due meanwhile fire. */
@@ -732,6 +733,23 @@ describe('StreamingService: the sources changed', () => {
     await service.reconcile();
 
     expect(stream.requestStop).not.toHaveBeenCalled();
+  });
+
+  it('restarts the copy as soon as a source is added through the API (the registry swapped in), without waiting for the next round', async () => {
+    const { replica, stream, sources, running } = setup();
+    const service = replica({ STREAMING_SUPERVISE_SECONDS: '300' });
+    await service.start();
+    await running();
+    service.onApplicationBootstrap();
+    await after(0);
+    expect(stream.requestStop).not.toHaveBeenCalled();
+
+    const [payments] = SourcesRegistry.parse('sources:\n  payments: {}\n', 'the registry', 1048576);
+    sources.replace([...sources.list(), payments]);
+    await after(0);
+
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', 'sources changed (+ingest.payments)');
+    await service.onApplicationShutdown();
   });
 
   it('leaves a copy reading the configured topics alone', async () => {

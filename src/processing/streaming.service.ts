@@ -82,6 +82,10 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     const every = this.config.streaming.superviseSeconds * 1000;
     this.timer = setInterval(() => void this.supervise(), every);
     void this.supervise();
+    // A source created, changed or archived over the API reaches the stream in seconds, not at the next round.
+    this.sources.onChange(() => {
+      if (!this.stopped) void this.supervise();
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -11,6 +11,7 @@ import {
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
+import { Audited, RequiresScope } from '../access/access.module';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import {
   CreateScheduleDto,
@@ -41,6 +42,7 @@ export class SchedulesController {
   constructor(private readonly schedules: SchedulesService) {}
 
   @Get()
+  @RequiresScope('operate')
   @ApiOperation({ summary: 'All schedules' })
   @ApiOkResponse({ type: SchedulesDto })
   @ApiErrors(502, 503, 504)
@@ -49,6 +51,8 @@ export class SchedulesController {
   }
 
   @Post()
+  @RequiresScope('operate')
+  @Audited('schedule.create', { target: 'id' })
   @ApiOperation({
     summary: 'Create a cron trigger of a DAG or a Spark job; it applies at once on every replica',
     description:
@@ -63,6 +67,7 @@ export class SchedulesController {
 
   // Before ':id', which would take "preview" for an id.
   @Get('preview')
+  @RequiresScope('operate')
   @ApiOperation({
     summary: 'The next fire times of a cron in a time zone, as a schedule with them would fire',
     description: 'Stores nothing. An invalid cron or time zone answers 400, as POST /schedules does.',
@@ -74,6 +79,7 @@ export class SchedulesController {
   }
 
   @Get(':id')
+  @RequiresScope('operate')
   @ScheduleIdParam()
   @ApiOkResponse({ type: ScheduleDto })
   @ApiErrors(404, 502, 503, 504)
@@ -82,6 +88,8 @@ export class SchedulesController {
   }
 
   @Patch(':id')
+  @RequiresScope('operate')
+  @Audited('schedule.update', { target: 'id' })
   @ScheduleIdParam()
   @ApiOperation({
     summary: 'Change a schedule (name, cron, timezone, enabled, target)',
@@ -99,6 +107,8 @@ export class SchedulesController {
   }
 
   @Delete(':id')
+  @RequiresScope('operate')
+  @Audited('schedule.delete', { target: 'id' })
   @ScheduleIdParam()
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted, with its run history' })
@@ -108,6 +118,7 @@ export class SchedulesController {
   }
 
   @Get(':id/runs')
+  @RequiresScope('operate')
   @ScheduleIdParam()
   @ApiOperation({ summary: 'Fires of a schedule, newest first: outcome, run id or batch id, the replica that fired' })
   @ApiOkResponse({ type: ScheduleRunsDto })

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, createApi } from './api';
 import { ApiContext } from './context';
@@ -9,15 +10,38 @@ import { SourcePage } from './pages/Source';
 import { StreamPage } from './pages/Stream';
 import { AirflowPage } from './pages/Airflow';
 import { SchedulesPage } from './pages/Schedules';
+import { SourcesPage } from './pages/Sources';
+import { SourceEditorPage } from './pages/SourceEditor';
+import { KeysPage } from './pages/Keys';
+import { AuditPage } from './pages/Audit';
+import { Can, canWith, NEEDS, ScopesContext } from './access';
+import { ErrorBox } from './components/ui';
+import { usePolled } from './hooks';
+import type { Api } from './api';
 
 const keys = session(window.sessionStorage);
 
-const NAV: { route: Route; label: string }[] = [
-  { route: { page: 'overview' }, label: 'Overview' },
-  { route: { page: 'stream' }, label: 'Stream & batches' },
-  { route: { page: 'airflow' }, label: 'Airflow' },
-  { route: { page: 'schedules' }, label: 'Schedules' },
+// Each entry with the scope its page's calls need: a key is offered only the pages it may use.
+const NAV: { route: Route; label: string; needs: string }[] = [
+  { route: { page: 'overview' }, label: 'Overview', needs: NEEDS.overview },
+  { route: { page: 'stream' }, label: 'Stream & batches', needs: NEEDS.operate },
+  { route: { page: 'airflow' }, label: 'Airflow', needs: NEEDS.operate },
+  { route: { page: 'schedules' }, label: 'Schedules', needs: NEEDS.operate },
+  { route: { page: 'sources' }, label: 'Sources', needs: NEEDS.admin },
+  { route: { page: 'keys' }, label: 'Keys', needs: NEEDS.admin },
+  { route: { page: 'audit' }, label: 'Audit', needs: NEEDS.admin },
 ];
+
+const NEEDED: Partial<Record<Route['page'], string>> = {
+  overview: NEEDS.overview,
+  stream: NEEDS.operate,
+  airflow: NEEDS.operate,
+  schedules: NEEDS.operate,
+  sources: NEEDS.admin,
+  'source-edit': NEEDS.admin,
+  keys: NEEDS.admin,
+  audit: NEEDS.admin,
+};
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
@@ -72,43 +96,76 @@ export function App() {
     );
   }
 
-  const current = route.page === 'source' ? 'overview' : route.page;
+  const current = route.page === 'source' ? 'overview' : route.page === 'source-edit' ? 'sources' : route.page;
   return (
     <ApiContext.Provider value={api}>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), main.current?.focus())}>
-        Skip to content
-      </a>
-      <header class="top">
-        <a class="brand" href="#/">
-          Pipeline console
-        </a>
-        <nav aria-label="Pages">
-          <ul>
-            {NAV.map(({ route: r, label }) => (
-              <li key={label}>
-                <a href={hrefOf(r)} aria-current={current === r.page ? 'page' : undefined}>
-                  {label}
-                </a>
-              </li>
-            ))}
-          </ul>
-        </nav>
-        <button
-          type="button"
-          class="link"
-          onClick={() => {
-            keys.signOut();
-            setRefused(undefined);
-            setSignedIn(false);
-          }}
-        >
-          Sign out
-        </button>
-      </header>
-      <main id="main" ref={main} tabIndex={-1}>
-        <Page route={route} />
-      </main>
+      <Signed api={api}>
+        {(can, self) => (
+          <>
+            <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), main.current?.focus())}>
+              Skip to content
+            </a>
+            <header class="top">
+              <a class="brand" href="#/">
+                Pipeline console
+              </a>
+              <nav aria-label="Pages">
+                <ul>
+                  {NAV.filter((n) => can(n.needs)).map(({ route: r, label }) => (
+                    <li key={label}>
+                      <a href={hrefOf(r)} aria-current={current === r.page ? 'page' : undefined}>
+                        {label}
+                      </a>
+                    </li>
+                  ))}
+                </ul>
+              </nav>
+              <button
+                type="button"
+                class="link"
+                onClick={() => {
+                  keys.signOut();
+                  setRefused(undefined);
+                  setSignedIn(false);
+                }}
+              >
+                Sign out
+              </button>
+            </header>
+            <main id="main" ref={main} tabIndex={-1}>
+              {NEEDED[route.page] === undefined || can(NEEDED[route.page]!) ? <Page route={route} /> : <NotAllowed needs={NEEDED[route.page]!} self={self} />}
+            </main>
+          </>
+        )}
+      </Signed>
     </ApiContext.Provider>
+  );
+}
+
+/** Reads the signed-in key's scopes once, then renders the console for them. */
+function Signed({ api, children }: { api: Api; children: (can: Can, self: { name: string; scopes: string[] }) => ComponentChildren }) {
+  const self = usePolled(() => api.self(), []);
+  if (!self.data) {
+    return (
+      <main id="main" class="signin">
+        {self.error ? <ErrorBox error={self.error} title="GET /keys/self failed" /> : <p>Reading what this key may do…</p>}
+      </main>
+    );
+  }
+  const can = canWith(self.data.scopes);
+  return <ScopesContext.Provider value={can}>{children(can, self.data)}</ScopesContext.Provider>;
+}
+
+/** A page the key may not use: said plainly, with the scope it would need. */
+function NotAllowed({ needs, self }: { needs: string; self: { name: string; scopes: string[] } }) {
+  return (
+    <>
+      <h1>Not with this key</h1>
+      <p>
+        This page needs the scope <code>{needs}</code>; the key <strong>{self.name}</strong> holds <code>{self.scopes.join(', ')}</code>. Sign in with another
+        key to use it.
+      </p>
+    </>
   );
 }
 
@@ -124,6 +181,14 @@ function Page({ route }: { route: Route }) {
       return <AirflowPage />;
     case 'schedules':
       return <SchedulesPage />;
+    case 'sources':
+      return <SourcesPage />;
+    case 'source-edit':
+      return <SourceEditorPage key={route.source} source={route.source} />;
+    case 'keys':
+      return <KeysPage />;
+    case 'audit':
+      return <AuditPage />;
     case 'not-found':
       return (
         <>

@@ -90,6 +90,58 @@ describe('the API client', () => {
     expect(calls[2].init.headers).toMatchObject({ 'X-API-Key': 'right-key-0123456789' });
   });
 
+  it('keeps a key that lacks a scope signed in: a 403 is an error of that page, naming the scope', async () => {
+    const forbidden = {
+      statusCode: 403,
+      error: 'Forbidden',
+      message: 'This key does not hold the scope this route requires: operate',
+      details: [{ field: 'scope', message: 'requires operate' }],
+      requestId: 'req-3',
+    };
+    const { fetch } = fakeFetch(json(403, forbidden));
+    const onUnauthorized = jest.fn();
+    const api = createApi({ key: () => 'pk_0123456789ab_read-only', onUnauthorized, fetch });
+
+    const error = (await api.streaming().catch((err: unknown) => err)) as ApiError;
+
+    expect(error).toMatchObject({ status: 403, message: forbidden.message, requestId: 'req-3' });
+    expect([...error.fieldErrors()]).toEqual([['scope', ['requires operate']]]);
+    expect(onUnauthorized).not.toHaveBeenCalled();
+  });
+
+  it('checks a key at sign-in by asking what it is, which a key of any scope may read', async () => {
+    const { fetch, calls } = fakeFetch(json(200, { id: '0123456789ab', name: 'sender', scopes: ['ingest:orders'] }));
+    const api = createApi({ key: () => undefined, onUnauthorized: jest.fn(), fetch });
+
+    await api.checkKey('pk_0123456789ab_secret');
+
+    expect(calls[0].url).toBe('/api/v1/keys/self');
+  });
+
+  it('reads a source with its ETag and sends it back as If-Match on a change', async () => {
+    const source = { name: 'orders', topic: 'ingest.orders', compatibility: 'backward', version: 3 };
+    const { fetch, calls } = fakeFetch(json(200, source, { ETag: '"3"' }), json(200, { ...source, version: 4 }, { ETag: '"4"' }), json(200, source));
+    const api = createApi({ key: () => 'k', onUnauthorized: jest.fn(), fetch });
+
+    const read = await api.source('orders');
+    const saved = await api.updateSource('orders', { description: 'Orders' }, read.etag);
+    await api.archiveSource('orders', saved.etag);
+
+    expect(read).toEqual({ body: source, etag: '"3"' });
+    expect(calls[1]).toMatchObject({ url: '/api/v1/sources/orders', init: { method: 'PUT', headers: { 'If-Match': '"3"' } } });
+    expect(JSON.parse(calls[1].init.body as string)).toEqual({ description: 'Orders' });
+    expect(calls[2]).toMatchObject({ url: '/api/v1/sources/orders', init: { method: 'DELETE', headers: { 'If-Match': '"4"' } } });
+  });
+
+  it('pages the audit trail with the filters and the page token, leaving out empty ones', async () => {
+    const { fetch, calls } = fakeFetch(json(200, { events: [] }));
+    const api = createApi({ key: () => 'k', onUnauthorized: jest.fn(), fetch });
+
+    await api.audit({ from: '2026-01-01', actor: '', action: 'key.*', pageToken: 'abc' });
+
+    expect(calls[0].url).toBe('/api/v1/audit?from=2026-01-01&action=key.*&pageToken=abc');
+  });
+
   it('says the API did not answer when the request itself failed', async () => {
     const { fetch } = fakeFetch(new TypeError('Failed to fetch'));
     const api = createApi({ key: () => 'k', onUnauthorized: jest.fn(), fetch });

@@ -14,6 +14,9 @@ import type {
   SchedulesDto,
   UpdateScheduleDto,
 } from '../../../src/scheduling/dto/schedules.dto';
+import type { CreateSourceDto, SchemaCheckDto, SchemaVersionsDto, SourceResourceDto, UpdateSourceDto } from '../../../src/sources/dto/sources.dto';
+import type { CreatedKeyDto, CreateKeyDto, KeysDto, SelfKeyDto } from '../../../src/access/dto/keys.dto';
+import type { AuditPageDto } from '../../../src/access/dto/audit.dto';
 
 export type { BatchDto, DagDto, DagRunDto, MicroBatchesDto, PipelineDto, RecordsPageDto, ScheduleDto, SchedulePreviewDto, StatsDto, StreamingStatusDto };
 export type { SourceDto } from '../../../src/ingestion/dto/source.dto';
@@ -23,6 +26,10 @@ export type { ScheduleRunDto } from '../../../src/scheduling/dto/schedules.dto';
 export type { TaskInstanceDto } from '../../../src/orchestration/dto/orchestration.dto';
 export type { SourceFlowDto, DependencyStatusDto } from '../../../src/pipeline/dto/pipeline.dto';
 export type { CreateScheduleDto, UpdateScheduleDto };
+export type { CreateSourceDto, SchemaCheckDto, SourceResourceDto, UpdateSourceDto, CreatedKeyDto, CreateKeyDto, SelfKeyDto, AuditPageDto };
+export type { SchemaVersionDto } from '../../../src/sources/dto/sources.dto';
+export type { KeyDto } from '../../../src/access/dto/keys.dto';
+export type { AuditEventDto } from '../../../src/access/dto/audit.dto';
 
 const BASE = '/api/v1';
 
@@ -70,6 +77,14 @@ export function toApiError(status: number, statusText: string, body: string, hea
 export interface Answer<T> {
   status: number;
   body: T;
+  /** The ETag of the resource answered, for a later If-Match. */
+  etag?: string;
+}
+
+/** A resource with the ETag it was read with: a change sends it back as If-Match. */
+export interface Tagged<T> {
+  body: T;
+  etag?: string;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -95,12 +110,13 @@ export function createApi({ key, onUnauthorized, fetch: fetchFn = (...args) => f
   async function call<T>(
     method: string,
     path: string,
-    { query, body, withKey, signIn }: { query?: Query; body?: unknown; withKey?: string; signIn?: boolean } = {},
+    { query, body, withKey, signIn, ifMatch }: { query?: Query; body?: unknown; withKey?: string; signIn?: boolean; ifMatch?: string } = {},
   ): Promise<Answer<T>> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const apiKey = withKey ?? key();
     if (apiKey) headers['X-API-Key'] = apiKey;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (ifMatch !== undefined) headers['If-Match'] = ifMatch;
     let res: Response;
     try {
       res = await fetchFn(pathOf(path, query), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
@@ -113,19 +129,30 @@ export function createApi({ key, onUnauthorized, fetch: fetchFn = (...args) => f
       if (res.status === 401 && !signIn) onUnauthorized(error);
       throw error;
     }
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, etag: res.headers.get('ETag') ?? undefined };
   }
   const get = async <T>(path: string, query?: Query) => (await call<T>('GET', path, { query })).body;
+  const tagged = <T>({ body, etag }: Answer<T>): Tagged<T> => ({ body, etag });
 
   return {
-    /** Checks a key before keeping it: a cheap keyed read. */
-    checkKey: (candidate: string) => call<SourcesResponseDto>('GET', '/sources', { withKey: candidate, signIn: true }).then(() => undefined),
+    /** Checks a key before keeping it: asks what the key is, which any valid key may read, whatever its scopes. */
+    checkKey: (candidate: string) => call<SelfKeyDto>('GET', '/keys/self', { withKey: candidate, signIn: true }).then(() => undefined),
+    /** The signed-in key: its scopes decide what the console offers. */
+    self: () => get<SelfKeyDto>('/keys/self'),
 
     pipeline: () => get<PipelineDto>('/pipeline'),
     sources: () => get<SourcesResponseDto>('/sources'),
     records: (source: string, query: { from?: string; to?: string; limit?: number; pageToken?: string }) =>
       get<RecordsPageDto>(`/records/${seg(source)}`, query),
     stats: (source: string, from: string, to: string) => get<StatsDto>(`/stats/${seg(source)}`, { from, to }),
+    source: (name: string) => call<SourceResourceDto>('GET', `/sources/${seg(name)}`).then(tagged),
+    createSource: (body: CreateSourceDto) => call<SourceResourceDto>('POST', '/sources', { body }).then(tagged),
+    updateSource: (name: string, body: UpdateSourceDto, etag?: string) =>
+      call<SourceResourceDto>('PUT', `/sources/${seg(name)}`, { body, ifMatch: etag }).then(tagged),
+    archiveSource: (name: string, etag?: string) => call<SourceResourceDto>('DELETE', `/sources/${seg(name)}`, { ifMatch: etag }).then(tagged),
+    schemaVersions: (name: string) => get<SchemaVersionsDto>(`/sources/${seg(name)}/schemas`),
+    schemaCheck: (name: string, schema: Record<string, unknown>) =>
+      call<SchemaCheckDto>('POST', `/sources/${seg(name)}/schema-check`, { body: { schema } }).then((a) => a.body),
     ingest: (source: string, event: unknown) => call<IngestResponseDto>('POST', `/ingest/${seg(source)}`, { body: event }),
 
     streaming: () => get<StreamingStatusDto>('/streaming'),
@@ -151,6 +178,13 @@ export function createApi({ key, onUnauthorized, fetch: fetchFn = (...args) => f
     deleteSchedule: (id: string) => call<void>('DELETE', `/schedules/${seg(id)}`).then(() => undefined),
     scheduleRuns: (id: string) => get<ScheduleRunsDto>(`/schedules/${seg(id)}/runs`, { limit: 20 }),
     previewSchedule: (cron: string, timezone: string) => get<SchedulePreviewDto>('/schedules/preview', { cron, timezone, count: 5 }),
+
+    keys: () => get<KeysDto>('/keys'),
+    createKey: (body: CreateKeyDto) => call<CreatedKeyDto>('POST', '/keys', { body }).then((a) => a.body),
+    rotateKey: (id: string, graceSeconds: number) => call<CreatedKeyDto>('POST', `/keys/${seg(id)}/rotate`, { body: { graceSeconds } }).then((a) => a.body),
+    revokeKey: (id: string) => call<void>('DELETE', `/keys/${seg(id)}`).then(() => undefined),
+
+    audit: (query: { from?: string; to?: string; actor?: string; action?: string; limit?: number; pageToken?: string }) => get<AuditPageDto>('/audit', query),
   };
 }
 

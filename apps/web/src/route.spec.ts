@@ -1,3 +1,4 @@
+import { canWith, NEEDS } from './access';
 import { hrefOf, parseRoute } from './route';
 import { session } from './session';
 import { airflowTone, batchTone, streamTone, verdictTone } from './tones';
@@ -11,12 +12,30 @@ describe('routes', () => {
     ['#/stream', { page: 'stream' }],
     ['#/airflow', { page: 'airflow' }],
     ['#/schedules', { page: 'schedules' }],
+    ['#/sources', { page: 'sources' }],
+    ['#/sources/a%20b/edit', { page: 'source-edit', source: 'a b' }],
+    ['#/keys', { page: 'keys' }],
+    ['#/audit', { page: 'audit' }],
     ['#/nope', { page: 'not-found', path: '/nope' }],
     ['#/sources/%E0%A4%A', { page: 'not-found', path: '/sources/%E0%A4%A' }],
   ])('%s is %j', (hash, route) => expect(parseRoute(hash)).toEqual(route));
 
   it('links back to the same route', () => {
-    for (const hash of ['#/', '#/sources/a%20b', '#/stream', '#/airflow', '#/schedules']) expect(hrefOf(parseRoute(hash))).toBe(hash);
+    for (const hash of ['#/', '#/sources/a%20b', '#/stream', '#/airflow', '#/schedules', '#/sources', '#/sources/a%20b/edit', '#/keys', '#/audit'])
+      expect(hrefOf(parseRoute(hash))).toBe(hash);
+  });
+});
+
+describe('what a key may do', () => {
+  it('follows the API: admin grants all, a wildcard its kind, a source scope that source only', () => {
+    const ingest = canWith(['ingest:*']);
+    const reader = canWith(['read:*']);
+    const operator = canWith(['operate', 'read:orders']);
+
+    expect([ingest('ingest:orders'), ingest('read:*'), ingest('operate'), ingest('admin')]).toEqual([true, false, false, false]);
+    expect([reader(NEEDS.overview), reader(NEEDS.operate), reader(NEEDS.admin)]).toEqual([true, false, false]);
+    expect([operator(NEEDS.operate), operator('read:orders'), operator('read:*'), operator(NEEDS.admin)]).toEqual([true, true, false, false]);
+    expect(canWith(['admin'])(NEEDS.operate)).toBe(true);
   });
 });
 

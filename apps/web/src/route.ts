@@ -7,19 +7,27 @@ export type Route =
   | { page: 'stream' }
   | { page: 'airflow' }
   | { page: 'schedules' }
+  | { page: 'sources' }
+  | { page: 'source-edit'; source: string }
+  | { page: 'keys' }
+  | { page: 'audit' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '').replace(/\/+$/, '') || '/';
   if (path === '/' || path === '') return { page: 'overview' };
-  const source = /^\/sources\/([^/]+)$/.exec(path);
+  const source = /^\/sources\/([^/]+)(\/edit)?$/.exec(path);
   if (source) {
     try {
-      return { page: 'source', source: decodeURIComponent(source[1]) };
+      const name = decodeURIComponent(source[1]);
+      return source[2] ? { page: 'source-edit', source: name } : { page: 'source', source: name };
     } catch {
       return { page: 'not-found', path };
     }
   }
+  if (path === '/sources') return { page: 'sources' };
+  if (path === '/keys') return { page: 'keys' };
+  if (path === '/audit') return { page: 'audit' };
   if (path === '/stream') return { page: 'stream' };
   if (path === '/airflow') return { page: 'airflow' };
   if (path === '/schedules') return { page: 'schedules' };
@@ -32,6 +40,8 @@ export function hrefOf(route: Route): string {
       return '#/';
     case 'source':
       return `#/sources/${encodeURIComponent(route.source)}`;
+    case 'source-edit':
+      return `#/sources/${encodeURIComponent(route.source)}/edit`;
     case 'not-found':
       return `#${route.path}`;
     default:

@@ -1,32 +1,53 @@
 import { UnauthorizedError } from '../errors/errors';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { Credentials, Principal } from './credentials';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Every scope: the keys of API_KEYS are the operator's own. */
+const ADMIN: ReadonlySet<string> = new Set(['admin']);
 
 /**
  * The configured API keys and the one check of a request's credentials: `Authorization: Bearer <key>`
  * or `X-API-Key: <key>`. Used by the guard on every Nest route and by the ingest route served ahead of
  * the router, so both refuse the same requests with the same words.
  */
-export class ApiKeys {
+export class ApiKeys extends Credentials {
   private readonly keys: Buffer[];
+  private readonly principals: Principal[];
 
   constructor(keys: readonly string[]) {
+    super();
     this.keys = keys.map(digest);
+    // The actor names a key without giving it away: 4 hex digits of its digest tell the operator's keys apart.
+    this.principals = this.keys.map((key) => ({ actor: `bootstrap:${key.toString('hex').slice(0, 4)}`, name: 'bootstrap', scopes: ADMIN }));
   }
 
   /** Throws 401 unless the request presents one of the keys. */
   check(headers: IncomingHttpHeaders): void {
+    this.authenticate(headers);
+  }
+
+  /** The bootstrap admin the request's key is; 401 unless it presents one of the keys. */
+  authenticate(headers: IncomingHttpHeaders): Principal {
     const presented = ApiKeys.presentedKey(headers);
-    if (presented === undefined) {
-      throw new UnauthorizedError('Missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"');
-    }
+    if (presented === undefined) throw ApiKeys.missing();
+    const found = this.find(presented);
+    if (found === undefined) throw new UnauthorizedError('Invalid API key');
+    return found;
+  }
+
+  /** The bootstrap admin `presented` is, if it is one of the keys. */
+  find(presented: string): Principal | undefined {
     // Compare digests in constant time so neither the key nor its length leaks through timing.
     const candidate = digest(presented);
-    if (!this.keys.some((key) => timingSafeEqual(key, candidate))) {
-      throw new UnauthorizedError('Invalid API key');
-    }
+    const index = this.keys.findIndex((key) => timingSafeEqual(key, candidate));
+    return index < 0 ? undefined : this.principals[index];
+  }
+
+  static missing(): UnauthorizedError {
+    return new UnauthorizedError('Missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"');
   }
 
   /** Whether the request presents one of the keys, and nothing contradicting it: check() without the 401. */

@@ -24,6 +24,7 @@ describe('toAppConfig', () => {
       metrics: { public: false },
       console: { dir: resolve('dist/web') },
       ingest: { sourcesFile: 'config/sources.yaml', maxBodyBytes: 1048576, maxEvents: 10000, maxDepth: 64, idempotencyTtlSeconds: 86400 },
+      sources: { syncSeconds: 2 },
       kafka: {
         brokers: ['127.0.0.1:9092'],
         clientId: 'pipeline-control-plane',
@@ -61,6 +62,7 @@ describe('toAppConfig', () => {
       },
       airflow: { url: 'http://127.0.0.1:8080', username: 'admin', password: 'admin-local-password', timeoutMs: 10000, waitMaxSeconds: 600 },
       schedules: { syncSeconds: 10, minIntervalSeconds: 60, max: 100 },
+      access: { keysSyncSeconds: 2, keysStaleMaxSeconds: 300, auditRetentionDays: 90, rateLimitSyncMs: 500 },
       streaming: {
         autostart: false,
         checkpointDir: resolve('.stack/spark/checkpoints/events_stream'),

@@ -36,6 +36,8 @@ export interface AppConfig {
    * idempotencyTtlSeconds: how long the answer to a request with an idempotency key is kept for its retries.
    */
   ingest: { sourcesFile: string; maxBodyBytes: number; maxEvents: number; maxDepth: number; idempotencyTtlSeconds: number };
+  /** syncSeconds: how often each API process re-reads the sources registry (Cassandra) and swaps in what changed. */
+  sources: { syncSeconds: number };
   kafka: {
     brokers: string[];
     clientId: string;
@@ -79,6 +81,12 @@ export interface AppConfig {
   airflow: { url: string; username: string; password: string; timeoutMs: number; waitMaxSeconds: number };
   /** minIntervalSeconds: the shortest gap between two fires of a schedule of a Spark job; max: the most schedules there may be. */
   schedules: { syncSeconds: number; minIntervalSeconds: number; max: number };
+  /**
+   * keysSyncSeconds: how often each process re-reads the keys table; keysStaleMaxSeconds: how long its
+   * last read still counts while Cassandra does not answer; auditRetentionDays: the audit events' TTL;
+   * rateLimitSyncMs: how often each process shares its rate-limit counts with the others.
+   */
+  access: { keysSyncSeconds: number; keysStaleMaxSeconds: number; auditRetentionDays: number; rateLimitSyncMs: number };
   streaming: {
     autostart: boolean;
     checkpointDir: string;
@@ -142,6 +150,7 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
       maxDepth: env.INGEST_MAX_DEPTH,
       idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
     },
+    sources: { syncSeconds: env.SOURCES_SYNC_SECONDS },
     kafka: {
       brokers: list(env.KAFKA_BROKERS),
       clientId: env.KAFKA_CLIENT_ID,
@@ -192,6 +201,12 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
       waitMaxSeconds: env.AIRFLOW_WAIT_MAX_SECONDS,
     },
     schedules: { syncSeconds: env.SCHEDULES_SYNC_SECONDS, minIntervalSeconds: env.SCHEDULES_MIN_INTERVAL_SECONDS, max: env.SCHEDULES_MAX },
+    access: {
+      keysSyncSeconds: env.KEYS_SYNC_SECONDS,
+      keysStaleMaxSeconds: env.KEYS_STALE_MAX_SECONDS,
+      auditRetentionDays: env.AUDIT_RETENTION_DAYS,
+      rateLimitSyncMs: env.RATE_LIMIT_SYNC_MS,
+    },
     streaming: {
       autostart: env.STREAMING_AUTOSTART,
       checkpointDir: /^[a-z][a-z0-9+.-]*:\/\//i.test(env.STREAMING_CHECKPOINT_DIR) ? env.STREAMING_CHECKPOINT_DIR : resolve(env.STREAMING_CHECKPOINT_DIR),

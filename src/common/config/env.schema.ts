@@ -109,6 +109,13 @@ export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
+  @Min(1)
+  @Max(300)
+  SOURCES_SYNC_SECONDS = 2;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
   @Min(1024)
   @Max(104857600)
   INGEST_MAX_BODY_BYTES = 1048576;
@@ -428,6 +435,38 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(3650)
   BATCH_HISTORY_RETENTION_DAYS = 30;
+
+  /** How often each API process re-reads the keys table: a revoked key stops working everywhere within this (plus a read). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  KEYS_SYNC_SECONDS = 2;
+
+  /** How long a process keeps checking keys against its last read of the keys table while Cassandra does not answer; then only API_KEYS work. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(5)
+  @Max(86400)
+  KEYS_STALE_MAX_SECONDS = 300;
+
+  /** How long an audit event is kept (its row's TTL). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  AUDIT_RETENTION_DAYS = 90;
+
+  /** How often each API process publishes what it accepted per rate-limited key or source and re-reads the other processes' shares. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(10000)
+  RATE_LIMIT_SYNC_MS = 500;
 }
 
 /** Validates the raw environment once; throws one message naming every bad variable and what it allows. */

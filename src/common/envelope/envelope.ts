@@ -7,6 +7,8 @@ export interface EventEnvelope {
   source: string;
   receivedAt: string;
   key?: string;
+  /** The version of the source's schema the event was checked against; absent for a source without a schema. */
+  schemaVersion?: number;
   payload: Record<string, unknown>;
 }
 

@@ -30,6 +30,11 @@ export class UnauthorizedError extends AppError {
   readonly statusCode = 401;
 }
 
+/** The caller's credentials check out, but do not grant what the route needs (a key's scopes); `details` names it. */
+export class ForbiddenError extends AppError {
+  readonly statusCode = 403;
+}
+
 export class NotFoundError extends AppError {
   readonly statusCode = 404;
 }
@@ -47,12 +52,22 @@ export class ConflictError extends AppError {
   readonly statusCode = 409;
 }
 
+/** The resource existed and was archived: it stays readable, but takes nothing new (an archived source's ingest). */
+export class GoneError extends AppError {
+  readonly statusCode = 410;
+}
+
+/** A conditional request (If-Match) named a state of the resource that is no longer the current one. */
+export class PreconditionFailedError extends AppError {
+  readonly statusCode = 412;
+}
+
 /** The request is well-formed but contradicts what the API already holds (an idempotency key reused for another body). */
 export class UnprocessableEntityError extends AppError {
   readonly statusCode = 422;
 }
 
-/** A bound on what the caller may have running at once was reached; `Retry-After` says when to try again. */
+/** A bound on what the caller may have running at once, or send per second, was reached; `Retry-After` says when to try again. */
 export class TooManyRequestsError extends AppError {
   readonly statusCode = 429;
   constructor(

@@ -3,10 +3,11 @@ import { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import { testConfig } from '../testing/config';
 import { BadRequestError, RequestTimeoutError, UnsupportedMediaTypeError } from '../errors/errors';
+import { ApiKeys } from '../auth/api-keys';
 import { JsonBodyMiddleware } from './json-body.middleware';
 
 const KEY = 'k'.repeat(16);
-const middleware = (env: Record<string, string> = {}) => new JsonBodyMiddleware(testConfig({ API_KEYS: KEY, ...env }));
+const middleware = (env: Record<string, string> = {}) => new JsonBodyMiddleware(testConfig({ API_KEYS: KEY, ...env }), new ApiKeys([KEY]));
 
 /** A request whose body is `text`, with the given headers (and the API key unless they say otherwise). */
 function requestOf(text: string, headers: Record<string, string> = { 'content-type': 'application/json' }, method = 'POST'): Request {
@@ -108,8 +109,13 @@ describe('JsonBodyMiddleware', () => {
       expect(next).not.toHaveBeenCalled();
     });
 
-    it('refuses a request without a key even when it sends no body, as the guard would', async () => {
-      await expect(middleware().use({ method: 'GET', headers: {} } as Request, responseRecord(), jest.fn())).rejects.toThrow(UnauthorizedError);
+    it('leaves a request without a body to the access guard, key or not: there is no body to protect', async () => {
+      const next = jest.fn();
+
+      await middleware().use({ method: 'GET', headers: {} } as Request, responseRecord(), next);
+      await middleware().use({ method: 'POST', headers: {} } as Request, responseRecord(), next);
+
+      expect(next).toHaveBeenCalledTimes(2);
     });
 
     it('answers another media type 415 without reading the body', async () => {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import getRawBody from 'raw-body';
-import { ApiKeys } from '../auth/api-keys';
+import { Credentials } from '../auth/credentials';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { BadRequestError, PayloadTooLargeError, RequestTimeoutError, UnsupportedMediaTypeError } from '../errors/errors';
 import { tooDeepAt } from './json-depth';
@@ -20,28 +20,30 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
-  private readonly keys: ApiKeys;
   private readonly maxDepth: number;
   private readonly readTimeoutMs: number;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.keys = new ApiKeys(config.http.apiKeys);
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly keys: Credentials,
+  ) {
     this.maxDepth = config.ingest.maxDepth;
     this.readTimeoutMs = config.http.requestTimeoutMs;
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
-    try {
-      this.keys.check(req.headers);
-    } catch (err) {
-      res.setHeader('Connection', 'close');
-      throw err;
-    }
     // Only the methods that take a body read one; a GET or DELETE ignores what it is sent.
     if (!BODY_METHODS.has(req.method)) return next();
     const length = req.headers['content-length'];
     const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+    // Without a body there is nothing to protect here: the access guard answers for the route, as it does for every other.
     if (!hasBody) return next();
+    try {
+      this.keys.authenticate(req.headers);
+    } catch (err) {
+      res.setHeader('Connection', 'close');
+      throw err;
+    }
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (mediaType !== 'application/json') {
       res.setHeader('Connection', 'close');

@@ -8,6 +8,8 @@ function documentWith(): OpenAPIObject {
     paths: {
       '/schedules': {
         post: {
+          description: 'Create a schedule.',
+          ...({ 'x-required-scope': 'operate' } as Record<string, string>),
           requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateScheduleDto' } } } },
           responses: { '201': { description: 'created', content: { 'application/json': { schema: { $ref: '#/components/schemas/ScheduleDto' } } } } },
         },
@@ -56,5 +58,19 @@ describe('declareEnforcedRules', () => {
         content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } },
       });
     }
+  });
+
+  it('states the scope an operation declares in its description, and documents its 403', () => {
+    const post = document.paths['/schedules'].post!;
+
+    expect(post.description).toBe('Create a schedule. Requires a key with the scope operate (or admin).');
+    expect(post.responses['403']).toEqual({
+      description: expect.stringContaining('requires operate'),
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } },
+    });
+  });
+
+  it('adds no 403 to an operation that declares no scope', () => {
+    expect(document.paths['/schedules/{id}'].patch!.responses['403']).toBeUndefined();
   });
 });

@@ -1,11 +1,12 @@
 import { Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { createHmac } from 'node:crypto';
 import { IdempotencyRepository } from '../../cassandra/idempotency.repository';
+import { InMemoryApiKeysRepository } from '../../cassandra/testing/in-memory-api-keys.repository';
 import { InMemoryIdempotencyRepository } from '../../cassandra/testing/in-memory-idempotency.repository';
 import { SourcesRegistry } from '../../catalogs/sources.registry';
 import { sourcesRegistry } from '../../catalogs/testing/catalogs';
-import { ApiKeyGuard } from '../../app-http/api-key.guard';
+import { accessProviders } from '../../access/testing/access';
 import { APP_CONFIG } from '../../common/config/app-config';
 import { AllExceptionsFilter } from '../../app-http/all-exceptions.filter';
 import { testConfig } from '../../common/testing/config';
@@ -20,11 +21,12 @@ import { SignaturePrecheck } from '../signature-precheck';
 export const SIGNING_KEY = Buffer.from('the key of the test sender');
 
 /**
- * What POST /ingest needs, wired as the app wires it (the global API-key guard and exception filter)
+ * What POST /ingest needs, wired as the app wires it (the global access guard and exception filter)
  * over a fake Kafka and in-memory idempotency keys: the sources of `sources` (YAML), whose
- * `${HOOKS_SECRET}` is SIGNING_KEY as a whsec_ secret, and `apiKey` the one API key.
+ * `${HOOKS_SECRET}` is SIGNING_KEY as a whsec_ secret, `apiKey` the one key of API_KEYS, and the
+ * scoped keys stored in `keys`.
  */
-export function ingestProviders(kafka: FakeKafkaProducer, sources: string, apiKey: string): Provider[] {
+export function ingestProviders(kafka: FakeKafkaProducer, sources: string, apiKey: string, keys?: InMemoryApiKeysRepository): Provider[] {
   return [
     IngestionService,
     IdempotentRequests,
@@ -34,7 +36,7 @@ export function ingestProviders(kafka: FakeKafkaProducer, sources: string, apiKe
     { provide: KafkaProducer, useValue: kafka.producer },
     { provide: SourcesRegistry, useValue: sourcesRegistry(sources, { HOOKS_SECRET: `whsec_${SIGNING_KEY.toString('base64')}` }) },
     { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: apiKey }) },
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    ...accessProviders(keys),
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
   ];
 }

@@ -1,5 +1,5 @@
 import { INestApplication, Logger, MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { request as httpRequest } from 'node:http';
 import request from 'supertest';
@@ -7,7 +7,7 @@ import { DeadLettersRepository } from '../../cassandra/dead-letters.repository';
 import { InMemoryDeadLettersRepository } from '../../cassandra/testing/in-memory-dead-letters.repository';
 import { SourcesRegistry } from '../../catalogs/sources.registry';
 import { sourcesRegistry } from '../../catalogs/testing/catalogs';
-import { ApiKeyGuard } from '../../app-http/api-key.guard';
+import { accessProviders } from '../../access/testing/access';
 import { APP_CONFIG } from '../../common/config/app-config';
 import { AllExceptionsFilter } from '../../app-http/all-exceptions.filter';
 import { JsonBodyMiddleware } from '../../common/http/json-body.middleware';
@@ -38,7 +38,7 @@ async function deadLettersApp(repository: InMemoryDeadLettersRepository, kafka: 
       { provide: KafkaProducer, useValue: kafka.producer },
       { provide: SourcesRegistry, useValue: sourcesRegistry(SOURCES) },
       { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: API_KEY }) },
-      { provide: APP_GUARD, useClass: ApiKeyGuard },
+      ...accessProviders(),
       { provide: APP_FILTER, useClass: AllExceptionsFilter },
       { provide: APP_PIPE, useValue: new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }) },
     ],

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Audited, RequiresScope } from '../../access/access.module';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { DeadLettersService } from './dead-letters.service';
 import { DeadLettersPageDto, DeadLettersQueryDto, MAX_REPLAY_IDS, REPLAY_REQUEST_SCHEMA, ReplayRequestDto, ReplayResponseDto } from './dto/dead-letters.dto';
@@ -12,6 +13,7 @@ export class DeadLettersController {
   constructor(private readonly deadLetters: DeadLettersService) {}
 
   @Get(':source')
+  @RequiresScope({ read: 'source' })
   @ApiOperation({
     summary: 'Dead letters of a source, newest first',
     description:
@@ -27,6 +29,8 @@ export class DeadLettersController {
   }
 
   @Post(':source/replay')
+  @RequiresScope('operate')
+  @Audited('deadletters.replay', { target: 'source' })
   @HttpCode(200)
   @ApiOperation({
     summary: "Publish dead letters that now pass the source's schema to its topic",

@@ -22,6 +22,7 @@ const viaDto = (items: StoredEvent[], nextPageToken?: string) =>
       ...(e.key === undefined ? {} : { key: e.key }),
       payload: storedPayload(e.payload.toString('utf8')),
       ...(e.processedAt === undefined ? {} : { processedAt: e.processedAt.toISOString() }),
+      ...(e.schemaVersion === undefined ? {} : { schemaVersion: e.schemaVersion }),
     })),
     ...(nextPageToken === undefined ? {} : { nextPageToken }),
   });
@@ -32,6 +33,8 @@ describe('recordsPageBody', () => {
       event('{"name":"Ada","tags":["x"],"n":1.5}', { key: 'ada@example.com', processedAt: new Date(at.getTime() + 850) }),
       event('{"name":"Zoë \\"quoted\\" \u2028","nested":{"a":[1,{"b":null}]}}', { source: 'a"b\\c' }),
       event('[1,2]'),
+      event('{"amount":1}', { schemaVersion: 3, processedAt: new Date(at.getTime() + 10) }),
+      event('{"amount":2}', { schemaVersion: 1 }),
     ];
     const json = page(items, 'tok.en');
     expect(json).toBe(viaDto(items, 'tok.en'));

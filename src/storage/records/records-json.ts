@@ -28,7 +28,8 @@ export function recordsPageBody(items: StoredEvent[], nextPageToken: string | un
     );
     if (isObjectOrArray(e.payload)) out.bytes(e.payload);
     else out.text(JSON.stringify(storedPayload(e.payload.toString('utf8'))));
-    out.text(e.processedAt === undefined ? '}' : `,"processedAt":"${isoInstant(e.processedAt)}"}`);
+    if (e.processedAt !== undefined) out.text(`,"processedAt":"${isoInstant(e.processedAt)}"`);
+    out.text(e.schemaVersion === undefined ? '}' : `,"schemaVersion":${e.schemaVersion}}`);
   }
   out.text(nextPageToken === undefined ? ']}' : `],"nextPageToken":${JSON.stringify(nextPageToken)}}`);
   return out.written();

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { RequiresScope } from '../../access/access.module';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { RecordsPageDto, RecordsQueryDto, StatsDto, TimeRangeQueryDto } from './dto/records.dto';
 import { RecordsService } from './records.service';
@@ -12,6 +13,7 @@ export class RecordsController {
   constructor(private readonly records: RecordsService) {}
 
   @Get('records/:source')
+  @RequiresScope({ read: 'source' })
   @ApiOperation({
     summary: 'Processed events of a source, newest first',
     description: 'Default window: the last 7 days. Page with nextPageToken until it is absent.',
@@ -24,6 +26,7 @@ export class RecordsController {
   }
 
   @Get('stats/:source')
+  @RequiresScope({ read: 'source' })
   @ApiOperation({ summary: 'Event counts per minute, as written by the streaming job', description: 'Default window: the last 24 hours.' })
   @ApiParam({ name: 'source', example: 'users' })
   @ApiOkResponse({ type: StatsDto })

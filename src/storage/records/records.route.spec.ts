@@ -1,13 +1,15 @@
 import { INestApplication, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AllExceptionsFilter } from '../../app-http/all-exceptions.filter';
-import { ApiKeyGuard } from '../../app-http/api-key.guard';
+import { accessProviders } from '../../access/testing/access';
 import { serveHotRoutes } from '../../app-http/hot-routes';
 import { EventsRepository } from '../../cassandra/events.repository';
 import { InMemoryEventsRepository } from '../../cassandra/testing/in-memory-events.repository';
+import { InMemoryApiKeysRepository } from '../../cassandra/testing/in-memory-api-keys.repository';
+import { storedKey } from '../../access/testing/access';
 import { SourcesRegistry } from '../../catalogs/sources.registry';
 import { sourcesRegistry } from '../../catalogs/testing/catalogs';
 import { APP_CONFIG } from '../../common/config/app-config';
@@ -29,7 +31,7 @@ const SOURCES = `sources:
 `;
 
 /** GET /records as apps/api/bootstrap.ts wires it: the hot route ahead of Express, the controller behind the global guard, pipe and filter. */
-async function recordsApp(): Promise<{ app: INestApplication; port: number; reachedExpress: string[] }> {
+async function recordsApp(keys: InMemoryApiKeysRepository): Promise<{ app: INestApplication; port: number; reachedExpress: string[] }> {
   const repository = new InMemoryEventsRepository();
   for (let i = 0; i < 3; i++) {
     repository.insert({
@@ -49,7 +51,7 @@ async function recordsApp(): Promise<{ app: INestApplication; port: number; reac
       { provide: SourcesRegistry, useValue: sources },
       { provide: APP_CONFIG, useValue: config },
       MetricsService,
-      { provide: APP_GUARD, useClass: ApiKeyGuard },
+      ...accessProviders(keys),
       { provide: APP_FILTER, useClass: AllExceptionsFilter },
       { provide: APP_PIPE, useValue: validationPipe() },
     ],
@@ -78,16 +80,46 @@ describe('GET /api/v1/records/{source} served ahead of Express', () => {
   let app: INestApplication;
   let port: number;
   let reachedExpress: string[];
+  /** Scoped keys: one that may read users, one that may read every source, one that may only ingest into users. */
+  const keys = new InMemoryApiKeysRepository();
+  const scoped: Record<'users' | 'anySource' | 'sender' | 'limited', string> = { users: '', anySource: '', sender: '', limited: '' };
+
+  beforeAll(async () => {
+    scoped.users = (await storedKey(keys, 'users reader', ['read:users'])).key;
+    scoped.anySource = (await storedKey(keys, 'any reader', ['read:*'])).key;
+    scoped.sender = (await storedKey(keys, 'users sender', ['ingest:users', 'operate'])).key;
+    scoped.limited = (await storedKey(keys, 'limited reader', ['read:users'], new Date(), { requestsPerSecond: 1, burst: 1 })).key;
+  });
 
   const hotAndNestGet = (path: string, headers: Record<string, string> = {}) =>
     hotAndNest(port, reachedExpress, 'GET', `/api/v1/records/${path}`, { 'X-Request-Id': 'req-records', ...headers });
 
   beforeEach(async () => {
-    ({ app, port, reachedExpress } = await recordsApp());
+    ({ app, port, reachedExpress } = await recordsApp(keys));
   });
   afterEach(async () => {
     (app.getHttpServer() as Server).closeAllConnections();
     await app.close();
+  });
+
+  it("429 past the key's requestsPerSecond, with Retry-After and the RateLimit fields, as the controller answers it", async () => {
+    // The bucket holds one request: this one empties it, and it refills in a second, longer than the two requests below take.
+    expect((await hotAndNestGet('users?limit=1', { 'X-API-Key': scoped.limited }))[0].status).toBe(200);
+
+    const [hot, nest] = await hotAndNestGet('users?limit=1', { 'X-API-Key': scoped.limited });
+
+    expect(hot.status).toBe(429);
+    expect(hot.headers['retry-after']).toBe('1');
+    expect(hot.headers['ratelimit-policy']).toBe('"key";q=1;w=1');
+    expect(hot.headers['ratelimit']).toBe('"key";r=0;t=1');
+    expect(hot.body).toEqual({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: expect.stringMatching(/^key [0-9a-f]{12} may send 1 requests per second: retry in 1 s$/),
+      details: [{ field: 'rateLimit.requestsPerSecond', message: '1 requests per second', limit: 1, retryAfterSeconds: 1 }],
+      requestId: 'req-records',
+    });
+    expect(observed(hot)).toEqual(observed(nest));
   });
 
   it('200: the page, newest first, with its token, as the controller answers it', async () => {
@@ -97,6 +129,32 @@ describe('GET /api/v1/records/{source} served ahead of Express', () => {
     expect(hot.status).toBe(200);
     expect((hot.body as { items: { eventId: string }[] }).items.map((item) => item.eventId)).toEqual(['evt-2', 'evt-1']);
     expect(hot.body?.nextPageToken).toEqual(expect.any(String));
+    expect(observed(hot)).toEqual(observed(nest));
+  });
+
+  it('200 for a scoped key holding read on the source (or on every source)', async () => {
+    for (const key of [scoped.users, scoped.anySource]) {
+      const [hot, nest] = await hotAndNestGet('users?limit=2&from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z', { 'X-API-Key': key });
+
+      expect(hot.status).toBe(200);
+      expect(observed(hot)).toEqual(observed(nest));
+    }
+  });
+
+  it.each([
+    ['a key for another source', 'hooks', () => scoped.users, 'read:hooks'],
+    ['a key that may ingest into the source but not read it', 'users', () => scoped.sender, 'read:users'],
+  ])('403 naming the scope for %s', async (_case, source, key, scope) => {
+    const [hot, nest] = await hotAndNestGet(source, { 'X-API-Key': key() });
+
+    expect(hot.status).toBe(403);
+    expect(hot.body).toEqual({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: `This key does not hold the scope this route requires: ${scope}`,
+      details: [{ field: 'scope', message: `requires ${scope}` }],
+      requestId: 'req-records',
+    });
     expect(observed(hot)).toEqual(observed(nest));
   });
 

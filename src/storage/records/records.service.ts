@@ -43,7 +43,7 @@ export class RecordsService {
 
   /** A page of records as stored (payloads as JSON text): what records() answers, before each payload is parsed. */
   async page(sourceName: string, query: RecordsQueryDto): Promise<StoredPage> {
-    this.sources.get(sourceName);
+    this.sources.readable(sourceName);
     let range = timeRange(query.from, query.to, WEEK_MS, this.config.records.maxRangeDays);
     let cursor: PageCursor | undefined;
     if (query.pageToken !== undefined) {
@@ -92,7 +92,7 @@ export class RecordsService {
 
   /** Per-minute counts over [from, to), oldest first; the default window is the last 24 hours. */
   async stats(sourceName: string, fromText?: string, toText?: string): Promise<StatsDto> {
-    this.sources.get(sourceName);
+    this.sources.readable(sourceName);
     const range = timeRange(fromText, toText, DAY_MS, this.config.records.maxRangeDays);
     const minutes: { minute: string; count: number }[] = [];
     for (const day of daysNewestFirst(range).reverse()) {
@@ -132,5 +132,6 @@ function toView(e: StoredEvent): RecordDto {
     ...(e.key === undefined ? {} : { key: e.key }),
     payload,
     ...(e.processedAt === undefined ? {} : { processedAt: e.processedAt.toISOString() }),
+    ...(e.schemaVersion === undefined ? {} : { schemaVersion: e.schemaVersion }),
   };
 }

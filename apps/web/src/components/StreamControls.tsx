@@ -1,3 +1,4 @@
+import { NEEDS, useCan } from '../access';
 import { useApi } from '../context';
 import { useAction } from '../hooks';
 import { ErrorBox } from './ui';
@@ -11,6 +12,8 @@ export function StreamControls({ desired, state, onChanged }: { desired: string;
   const start = useAction(async () => (await api.startStream(), await onChanged()));
   const stop = useAction(async () => (await api.stopStream(), await onChanged()));
   const busy = start.pending || stop.pending;
+  // Hooks first: a key without operate is offered no start or stop (the API would refuse them).
+  if (!useCan()(NEEDS.operate)) return null;
   return (
     <div class="stream-controls">
       <div class="buttons">

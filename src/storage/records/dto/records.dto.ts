@@ -86,6 +86,13 @@ export class RecordDto {
 
   @ApiPropertyOptional({ example: '2026-01-01T12:00:00.850Z', description: 'When the streaming job wrote the row' })
   processedAt?: string;
+
+  @ApiPropertyOptional({
+    example: 2,
+    description:
+      "The version of the source's schema the event was checked against at ingest (GET /sources/{name}/schemas/{version}); absent for a source without a schema",
+  })
+  schemaVersion?: number;
 }
 
 export class RecordsPageDto {

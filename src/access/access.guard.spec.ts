@@ -1,16 +1,26 @@
-import { ExecutionContext } from '@nestjs/common';
+import { ExecutionContext, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { UnauthorizedError } from '../common/errors/errors';
+import { InMemoryApiKeysRepository } from '../cassandra/testing/in-memory-api-keys.repository';
+import { InMemoryAuditEventsRepository } from '../cassandra/testing/in-memory-audit-events.repository';
+import { InMemoryRateLimitUsageRepository } from '../cassandra/testing/in-memory-rate-limit-usage.repository';
+import { ForbiddenError, UnauthorizedError } from '../common/errors/errors';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import { testConfig } from '../common/testing/config';
-import { ApiKeyGuard } from './api-key.guard';
+import { AccessGuard } from './access.guard';
 import { Public } from '../common/auth/public.decorator';
 import { SignatureReplacesApiKey } from '../common/auth/signed-source.decorator';
+import { Audited } from './audited.decorator';
+import { AuditService } from './audit.service';
+import { KeyRing } from './key-ring';
+import { RateLimiter } from './rate-limiter';
+import { RequiresScope } from './requires-scope.decorator';
+import { storedKey } from './testing/access';
 
 const KEY = 'first-key-0123456789';
 const OTHER_KEY = 'second-key-0123456789';
 
 class RecordsController {
+  @RequiresScope({ read: 'source' })
   list(): void {}
 }
 
@@ -30,8 +40,19 @@ class MetricsController {
 }
 
 class IngestController {
+  @RequiresScope({ ingest: 'source' })
   @SignatureReplacesApiKey('source')
   ingest(): void {}
+}
+
+class StreamingController {
+  @RequiresScope('operate')
+  @Audited('streaming.stop')
+  stop(): void {}
+}
+
+class UndeclaredController {
+  change(): void {}
 }
 
 /** An HTTP ExecutionContext for a request with these (lower-case, as Node gives them) headers and route parameters. */
@@ -54,12 +75,21 @@ const SOURCES = `sources:
     signature: { scheme: standard-webhooks, secrets: ["\${HOOKS_SECRET}"] }
   clicks: {}
 `;
-const guardFor = (env: Record<string, string> = {}) =>
-  new ApiKeyGuard(
+const keys = new InMemoryApiKeysRepository();
+const audit = new InMemoryAuditEventsRepository();
+const guardFor = (env: Record<string, string> = {}) => {
+  const config = testConfig({ API_KEYS: `${KEY},${OTHER_KEY}`, ...env });
+  const ring = new KeyRing(keys.repository, config);
+  const guard = new AccessGuard(
     new Reflector(),
-    testConfig({ API_KEYS: `${KEY},${OTHER_KEY}`, ...env }),
+    config,
     sourcesRegistry(SOURCES, { HOOKS_SECRET: 'whsec_c2lnbmluZyBrZXkgb2YgdGhlIHRlc3Q=' }),
+    ring,
+    new AuditService(audit.repository, config),
+    new RateLimiter(new InMemoryRateLimitUsageRepository().repository, config, ring),
   );
+  return Object.assign(guard, { ring });
+};
 const guard = guardFor();
 
 function rejection(headers: Record<string, string>): UnauthorizedError {
@@ -72,7 +102,7 @@ function rejection(headers: Record<string, string>): UnauthorizedError {
   throw new Error('expected the guard to reject the request');
 }
 
-describe('ApiKeyGuard', () => {
+describe('AccessGuard', () => {
   it('accepts a configured key in X-API-Key', () => {
     expect(guard.canActivate(contextFor({ 'x-api-key': KEY }))).toBe(true);
   });
@@ -174,6 +204,84 @@ describe('ApiKeyGuard', () => {
 
     it('needs the key on other routes, even with a signed source in their parameters', () => {
       expect(() => guard.canActivate(contextFor({}, RecordsController, RecordsController.prototype.list, { source: 'hooks' }))).toThrow('Missing API key');
+    });
+  });
+
+  describe('scopes', () => {
+    let ingestOrders: string;
+    let readOrders: string;
+    let operator: string;
+    let admin: string;
+
+    beforeAll(async () => {
+      jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      ingestOrders = (await storedKey(keys, 'orders sender', ['ingest:orders'])).key;
+      readOrders = (await storedKey(keys, 'orders reader', ['read:orders'])).key;
+      operator = (await storedKey(keys, 'operator', ['operate', 'read:*'])).key;
+      admin = (await storedKey(keys, 'admin', ['admin'])).key;
+      await guard.ring.sync();
+    });
+    afterAll(() => jest.restoreAllMocks());
+
+    /** The refusal the guard throws for this request, or undefined when it lets it through. */
+    const refusal = (key: string, controller: object, handler: unknown, params: Record<string, string> = {}) => {
+      try {
+        guard.canActivate(contextFor({ 'x-api-key': key }, controller, handler, params));
+        return undefined;
+      } catch (err) {
+        return err as Error;
+      }
+    };
+    const records = (key: string, source: string) => refusal(key, RecordsController, RecordsController.prototype.list, { source });
+    const ingest = (key: string, source: string) => refusal(key, IngestController, IngestController.prototype.ingest, { source });
+    const stop = (key: string) => refusal(key, StreamingController, StreamingController.prototype.stop);
+    const undeclared = (key: string) => refusal(key, UndeclaredController, UndeclaredController.prototype.change);
+
+    it('lets a key through to the routes its scopes name, and admin everywhere', () => {
+      expect(ingest(ingestOrders, 'clicks')).toBeInstanceOf(ForbiddenError);
+      expect([ingest(ingestOrders, 'orders'), records(readOrders, 'orders'), records(operator, 'clicks'), stop(operator)]).toEqual([
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      expect([ingest(admin, 'orders'), records(admin, 'orders'), stop(admin), undeclared(admin)]).toEqual([undefined, undefined, undefined, undefined]);
+    });
+
+    it.each([
+      ['an ingest key on another source', () => ingest(ingestOrders, 'clicks'), 'ingest:clicks'],
+      ['an ingest key on the reads of its own source', () => records(ingestOrders, 'orders'), 'read:orders'],
+      ['a read key on another source', () => records(readOrders, 'clicks'), 'read:clicks'],
+      ['a read key on an operate route', () => stop(readOrders), 'operate'],
+      ['an operate key on a route that declares no scope', () => undeclared(operator), 'admin'],
+    ])('403 for %s, naming the scope it needs', (_case, attempt, scope) => {
+      const err = attempt();
+
+      expect(err).toBeInstanceOf(ForbiddenError);
+      expect(err?.message).toBe(`This key does not hold the scope this route requires: ${scope}`);
+      expect((err as ForbiddenError).details).toEqual([{ field: 'scope', message: `requires ${scope}` }]);
+    });
+
+    it('keys of API_KEYS are admins', () => {
+      expect([ingest(KEY, 'orders'), records(OTHER_KEY, 'orders'), stop(KEY), undeclared(KEY)]).toEqual([undefined, undefined, undefined, undefined]);
+    });
+
+    it('a signed source still needs no key, whatever key is sent', () => {
+      expect(ingest(readOrders, 'hooks')).toBeUndefined();
+    });
+
+    it('records a refusal on an audited route in the audit trail, with the caller', async () => {
+      const before = audit.events.length;
+
+      expect(stop(readOrders)).toBeInstanceOf(ForbiddenError);
+      await new Promise((resolve) => setImmediate(resolve));
+
+      expect(audit.events.length).toBe(before + 1);
+      expect(audit.events[0]).toMatchObject({ action: 'streaming.stop', actorName: 'orders reader', outcome: 403 });
+    });
+
+    it('answers 401, not 403, for an unknown key on any route', () => {
+      expect(stop('pk_000000000000_' + 'x'.repeat(43))).toBeInstanceOf(UnauthorizedError);
     });
   });
 });

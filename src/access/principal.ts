@@ -1,0 +1,12 @@
+import type { Principal } from '../common/auth/credentials';
+
+const PRINCIPAL = Symbol('principal');
+
+/** Remembers who the guard found a request to be, for the audit of the same request. */
+export function setPrincipal(req: object, principal: Principal): void {
+  (req as { [PRINCIPAL]?: Principal })[PRINCIPAL] = principal;
+}
+
+export function principalOf(req: object): Principal | undefined {
+  return (req as { [PRINCIPAL]?: Principal })[PRINCIPAL];
+}

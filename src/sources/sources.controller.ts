@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseIntPipe, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Audited, NotAudited, RequiresScope } from '../access/access.module';
@@ -48,9 +48,22 @@ export class SourcesController {
   @Get()
   @RequiresScope('read:*')
   @ApiOperation({ summary: 'The configured sources: name, topic, schema, and what happens to an event that fails it' })
-  @ApiOkResponse({ type: SourcesResponseDto })
-  @ApiProduces('application/json', 'application/yaml')
-  @ApiErrors()
+  @ApiExtraModels(SourcesResponseDto)
+  @ApiOkResponse({
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(SourcesResponseDto) } },
+      'application/yaml': {
+        schema: {
+          type: 'object',
+          required: ['sources'],
+          properties: {
+            sources: { type: 'object', additionalProperties: { type: 'object' }, description: 'Each live source by name, as in config/sources.yaml' },
+          },
+        },
+      },
+    },
+  })
+  @ApiErrors(400, 503)
   async list(@Query() query: SourcesQueryDto, @Res({ passthrough: true }) res: ServerResponse): Promise<SourcesResponseDto | string> {
     if (query.format === 'yaml') {
       res.setHeader('Content-Type', 'application/yaml; charset=utf-8');
@@ -79,7 +92,7 @@ export class SourcesController {
   @Audited('source.create', { target: 'name' })
   @ApiOperation({ summary: 'Create a source (409 if the name exists, archived names included); every API process takes it within SOURCES_SYNC_SECONDS' })
   @ApiCreatedResponse({ type: SourceResourceDto })
-  @ApiErrors()
+  @ApiErrors(400, 409, 413, 415, 503, 504)
   async create(@Body() body: CreateSourceDto, @Res({ passthrough: true }) res: ServerResponse): Promise<SourceResourceDto> {
     return answer(await this.service.create(body), res);
   }
@@ -88,7 +101,7 @@ export class SourcesController {
   @RequiresScope('admin')
   @ApiOperation({ summary: 'A source, archived or not, with its ETag' })
   @ApiOkResponse({ type: SourceResourceDto })
-  @ApiErrors()
+  @ApiErrors(404, 503, 504)
   async get(@Param('name') name: string, @Res({ passthrough: true }) res: ServerResponse): Promise<SourceResourceDto> {
     return answer(await this.service.get(name), res);
   }
@@ -99,7 +112,7 @@ export class SourcesController {
   @ApiOperation({ summary: "Replace a source's settings; a changed schema must be compatible (409 naming each path) and becomes a new version" })
   @ApiHeader(IF_MATCH)
   @ApiOkResponse({ type: SourceResourceDto })
-  @ApiErrors()
+  @ApiErrors(400, 404, 409, 410, 412, 413, 415, 503, 504)
   async update(
     @Param('name') name: string,
     @Body() body: UpdateSourceDto,
@@ -115,7 +128,7 @@ export class SourcesController {
   @ApiOperation({ summary: 'Archive a source: ingest answers 410, its stored records stay readable, its name is not reused' })
   @ApiHeader(IF_MATCH)
   @ApiOkResponse({ type: SourceResourceDto })
-  @ApiErrors()
+  @ApiErrors(404, 410, 412, 503, 504)
   async archive(
     @Param('name') name: string,
     @Headers('if-match') ifMatch: string | undefined,
@@ -128,7 +141,7 @@ export class SourcesController {
   @RequiresScope('admin')
   @ApiOperation({ summary: "Every version of the source's schema, newest first" })
   @ApiOkResponse({ type: SchemaVersionsDto })
-  @ApiErrors()
+  @ApiErrors(404, 503, 504)
   schemas(@Param('name') name: string): Promise<SchemaVersionsDto> {
     return this.service.schemas(name);
   }
@@ -137,7 +150,8 @@ export class SourcesController {
   @RequiresScope('admin')
   @ApiOperation({ summary: "One version of the source's schema" })
   @ApiOkResponse({ type: SchemaVersionDto })
-  @ApiErrors()
+  @ApiParam({ name: 'version', schema: { type: 'integer', minimum: 1, maximum: 2147483647 }, description: 'A schema version (GET /sources/{name}/schemas)' })
+  @ApiErrors(400, 404, 503, 504)
   schema(@Param('name') name: string, @Param('version', ParseIntPipe) version: number): Promise<SchemaVersionDto> {
     return this.service.schema(name, version);
   }
@@ -150,7 +164,7 @@ export class SourcesController {
     summary: "Check a candidate schema: the compatibility verdict, and how many of the source's last 1000 stored events it would refuse",
   })
   @ApiOkResponse({ type: SchemaCheckDto })
-  @ApiErrors()
+  @ApiErrors(400, 404, 410, 413, 415, 502, 503, 504)
   schemaCheck(@Param('name') name: string, @Body() body: SchemaCheckRequestDto): Promise<SchemaCheckDto> {
     return this.service.schemaCheck(name, body.schema);
   }

@@ -125,6 +125,9 @@ describe('SourcesService.create', () => {
     const { service } = setup();
     await service.seed();
     expect((await failure(service.create({ name: 'orders' }))).statusCode).toBe(409);
+    // The taken name is the answer, whatever else is wrong with the body.
+    expect((await failure(service.create({ name: 'orders', deadLetterTopic: 'x.dlq', bucket: '7m' }))).statusCode).toBe(409);
+    expect((await failure(service.create({ name: 'Orders', deadLetterTopic: 'x.dlq' }))).statusCode).toBe(400);
 
     await service.create(PAYMENTS);
     await service.archive('payments');

@@ -183,11 +183,13 @@ export class SourcesService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async create(input: CreateSourceDto): Promise<SourceState> {
-    const definition = definitionOf(input);
-    this.check(input.name, definition);
+    // A taken name is answered first: whatever else the body holds, the caller needs another name.
+    checkName(input.name);
     const rows = await this.repository.list();
     const existing = rows.find((r) => r.name === input.name);
     if (existing) throw nameTaken(existing);
+    const definition = definitionOf(input);
+    this.check(input.name, definition);
     this.checkTopics(input.name, definition, rows);
     const now = new Date();
     const schema = definition.schema as Record<string, unknown> | undefined;
@@ -277,7 +279,8 @@ export class SourcesService implements OnApplicationBootstrap, OnApplicationShut
 
   async schema(name: string, version: number): Promise<SchemaVersionDto> {
     await this.stored(name);
-    const found = await this.repository.schemaVersion(name, version);
+    // Versions are Cassandra ints: a larger number names no version.
+    const found = version >= 1 && version <= MAX_VERSION ? await this.repository.schemaVersion(name, version) : undefined;
     if (!found) throw new NotFoundError(`Source "${name}" has no schema version ${version}`);
     return schemaView(found);
   }
@@ -355,8 +358,7 @@ export class SourcesService implements OnApplicationBootstrap, OnApplicationShut
    * (and, in production, not a development value). 400 naming the field.
    */
   private check(name: string, definition: Record<string, unknown>): void {
-    if (!SOURCE_NAME.test(name))
-      throw new BadRequestError(`name must match ${SOURCE_NAME.source}`, [{ field: 'name', message: `must match ${SOURCE_NAME.source}` }]);
+    checkName(name);
     if (definition.schema !== undefined) compileChecked(definition.schema as Record<string, unknown>, 'schema');
     try {
       this.build({ name, version: 0, definition, createdAt: new Date(0), updatedAt: new Date(0) });
@@ -384,6 +386,14 @@ export class SourcesService implements OnApplicationBootstrap, OnApplicationShut
   private audit(action: SourceAction, target: string, changes: Record<string, unknown>): void {
     this.logger.log(`${action} ${target} ${JSON.stringify(changes)}`);
   }
+}
+
+/** The largest schema version a source can have (versions are stored as 32-bit ints). */
+const MAX_VERSION = 2 ** 31 - 1;
+
+function checkName(name: string): void {
+  if (!SOURCE_NAME.test(name))
+    throw new BadRequestError(`name must match ${SOURCE_NAME.source}`, [{ field: 'name', message: `must match ${SOURCE_NAME.source}` }]);
 }
 
 /** The settings of a request body as a sources.yaml entry: only what was given. */

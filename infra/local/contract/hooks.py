@@ -13,6 +13,12 @@ Side effects (the real stack serves other users while this runs):
   submit Spark batches): the id is replaced by one Airflow does not have.
 - Schedules are created disabled (a schedule that fires would trigger DAGs or Spark batches), and
   each one created is deleted at once.
+- Sources: nothing is created, changed or archived (a new source is a new topic the stream starts
+  reading, and an archived name is never free again). POST /sources always names a source that
+  exists (409); PUT and DELETE /sources/{name} name one that does not (404). Their 2xx answers are
+  covered by test/sources.e2e-spec.ts; GET /sources/{name} checks the resource's shape here.
+- Keys: each key a case creates is revoked at once; rotation and revocation only ever name a key
+  this run created (other ids are replaced by one that exists nowhere), never a key in use.
 
 Rules the document states in words only (valid data of the schema the server must still refuse):
 - from/to: from < to and at most RECORDS_MAX_RANGE_DAYS apart (default 31), to defaulting to now:
@@ -23,6 +29,11 @@ Rules the document states in words only (valid data of the schema the server mus
   (the generated body is not compressed).
 - POST /jobs/{name}/batches: a job's args must match that job's schema (GET /jobs): a schema-valid
   case for a catalog job gets the args its schema's examples give.
+- POST /keys: expiresAt must be in the future: a schema-valid case gets tomorrow.
+- POST /sources/{name}/schema-check: a candidate must stay within the JSON Schema subset the registry
+  supports (docs/api.md): a schema-valid case checks a candidate that does.
+- POST /sources: the settings obey the rules of a sources.yaml entry, but the taken name is answered
+  first (409), so a generated body is sent as it is.
 - schedules (and GET /schedules/preview): the cron must fire some day and the target exist: a
   schema-valid case gets a cron that does (`0 0 1 1 *`) and, for a target, a DAG GET /dags lists or a job with its example args.
 """
@@ -52,6 +63,7 @@ _created_batches: set[str] = set()
 _created_schedules: set[str] = set()
 _paused_before: dict[str, bool] = {}
 _real_dags: set[str] | None = None
+_created_keys: set[str] = set()
 
 
 def _op(case) -> tuple[str, str]:
@@ -185,6 +197,23 @@ def before_call(context, case, kwargs):
         created = _created_batches if "batches" in path else _created_schedules
         if params.get("id") not in created:
             params["id"] = str(uuid.uuid4())
+    elif method == "POST" and path == "/api/v1/sources":
+        if isinstance(case.body, dict) and isinstance(case.body.get("name"), str):
+            case.body["name"] = sorted(_sources())[0]
+    elif method == "POST" and path == "/api/v1/sources/{name}/schema-check":
+        if _positive(case) and isinstance(case.body, dict):
+            case.body["schema"] = {"type": "object", "properties": {"note": {"type": "string", "maxLength": 200}}}
+    elif method in ("PUT", "DELETE") and path == "/api/v1/sources/{name}":
+        params["name"] = NO_SUCH
+        if isinstance(case.body, dict) and isinstance(case.body.get("name"), str) and _positive(case):
+            case.body["name"] = NO_SUCH
+    elif method == "POST" and path == "/api/v1/keys":
+        if _positive(case) and isinstance(case.body, dict) and isinstance(case.body.get("expiresAt"), str):
+            tomorrow = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
+            case.body["expiresAt"] = tomorrow.isoformat().replace("+00:00", "Z")
+    elif path in ("/api/v1/keys/{id}", "/api/v1/keys/{id}/rotate") and method in ("POST", "DELETE"):
+        if params.get("id") not in _created_keys:
+            params["id"] = uuid.uuid4().hex[:12]
     elif method == "PATCH" and path == "/api/v1/dags/{dagId}":
         dag_id = params.get("dagId")
         if isinstance(dag_id, str) and dag_id in _real_dag_ids() and dag_id not in _paused_before:
@@ -218,6 +247,11 @@ def after_call(context, case, response):
         schedule_id = response.json()["id"]
         _created_schedules.add(schedule_id)
         requests.delete(f"{BASE}/api/v1/schedules/{schedule_id}", headers=AUTH, timeout=30)
+    elif method == "POST" and path == "/api/v1/keys" and response.status_code == 201:
+        key_id = response.json()["id"]
+        _created_keys.add(key_id)
+        # A key nobody holds is revoked at once: the run leaves no working credential behind.
+        requests.delete(f"{BASE}/api/v1/keys/{key_id}", headers=AUTH, timeout=30).raise_for_status()
     elif method == "PATCH" and path == "/api/v1/dags/{dagId}":
         dag_id = (case.path_parameters or {}).get("dagId")
         if dag_id in _paused_before:

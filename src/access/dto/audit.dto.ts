@@ -2,6 +2,9 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ToInteger } from '../../common/http/params';
 
+/** An action (`key.revoke`) or every action of one resource (`key.*`). */
+const ACTION_FILTER = /^[a-z][a-z-]*(\.([a-z][a-z-]*|\*))?$/;
+
 const INSTANT = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}(T.*)?$' } as const;
 
 export class AuditQueryDto {
@@ -19,19 +22,23 @@ export class AuditQueryDto {
   @IsString()
   to?: string;
 
-  @ApiPropertyOptional({ example: '3f9a0c1b2d4e', description: 'Only this caller: a key id, or bootstrap:<4 hex> for a key of API_KEYS' })
+  @ApiPropertyOptional({ example: '3f9a0c1b2d4e', maxLength: 100, description: 'Only this caller: a key id, or bootstrap:<4 hex> for a key of API_KEYS' })
   @IsOptional()
   @IsString()
   @MaxLength(100)
   actor?: string;
 
-  @ApiPropertyOptional({ example: 'key.revoke', description: 'Only this action, or every action of a resource with `key.*`' })
+  @ApiPropertyOptional({
+    example: 'key.revoke',
+    pattern: ACTION_FILTER.source,
+    description: 'Only this action, or every action of a resource with `key.*`',
+  })
   @IsOptional()
   @IsString()
-  @Matches(/^[a-z][a-z-]*(\.([a-z][a-z-]*|\*))?$/, { message: 'action must be an action such as key.revoke, or key.* for every action on keys' })
+  @Matches(ACTION_FILTER, { message: 'action must be an action such as key.revoke, or key.* for every action on keys' })
   action?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100, description: 'Most events per page' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Most events per page' })
   @IsOptional()
   @ToInteger()
   @IsInt()

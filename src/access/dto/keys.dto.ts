@@ -71,6 +71,7 @@ export class CreateKeyDto {
 
 export class RotateKeyDto {
   @ApiPropertyOptional({
+    type: 'integer',
     example: 3600,
     minimum: 0,
     maximum: MAX_GRACE_SECONDS,

@@ -27,19 +27,6 @@ from pipeline_api import PipelineApi
 
 DAG_ID = "user_profiles_ingest"
 INGEST_ENDPOINT = "/api/v1/ingest/users"
-PROFILE_FIELDS = (
-    "first_name",
-    "last_name",
-    "gender",
-    "address",
-    "post_code",
-    "email",
-    "username",
-    "dob",
-    "registered_date",
-    "phone",
-    "picture",
-)
 
 # ---------------------------------------------------------------------------------------------------
 # The offline generator: pure functions of (count, seed), no Airflow, tested in airflow/tests.

@@ -4,6 +4,7 @@ temp AIRFLOW_HOME)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"  # on sys.path: see conftest.py
-FIELDS = {"first_name", "last_name", "gender", "address", "post_code", "email", "username", "dob", "registered_date", "phone", "picture"}
+# The fields of a user profile, as the streaming job and the `users` source spell them (contracts/names.json).
+FIELDS = set(json.loads((Path(__file__).resolve().parents[2] / "contracts" / "names.json").read_text())["user_profile_fields"])
 
 
 def core_timetable(dag):

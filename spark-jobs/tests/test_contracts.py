@@ -123,6 +123,10 @@ def test_the_job_writes_the_golden_heartbeat_row():
 NAMES = golden("names.json")
 
 
+def test_created_users_holds_the_fields_of_a_user_profile():
+    assert ["first_name", "last_name", *pt.USER_PAYLOAD_FIELDS] == NAMES["user_profile_fields"]
+
+
 def test_the_tables_and_leases_are_the_control_planes():
     tables = NAMES["tables"]
     assert NAMES["keyspace"] == names.KEYSPACE

@@ -4,6 +4,7 @@ import { NotFoundError } from '../common/errors/errors';
 import { toAppConfig } from '../common/config/app-config';
 import { validateEnvironment } from '../common/config/env.schema';
 import { TEST_WEBHOOKS_SECRET, testConfig } from '../common/testing/config';
+import { NamesContract, readContract } from '../common/testing/contracts';
 import { SourcesRegistry } from './sources.registry';
 import { sourcesRegistry } from './testing/catalogs';
 
@@ -563,6 +564,11 @@ describe('SourcesRegistry', () => {
       ['webhooks', 'reject', undefined],
     ]);
     expect(registry.get('orders').description).toMatch(/quarantine/);
+  });
+
+  it('allows in a user profile the fields the DAG sends and the stream projects (contracts/names.json), and a full name', () => {
+    const { user_profile_fields } = readContract<NamesContract>('names.json');
+    expect(Object.keys(registry.get('users').schema!.properties as object).sort()).toEqual(['name', ...user_profile_fields].sort());
   });
 
   it('signs the webhooks source with Standard Webhooks, its secret from WEBHOOKS_SIGNING_SECRET', () => {

@@ -15,4 +15,5 @@ export interface NamesContract {
   stream_job: string;
   leases: { stream: string; supervisor: string };
   livy: { terminal_states: string[]; running_states: string[]; lost: string };
+  user_profile_fields: string[];
 }

@@ -33,7 +33,7 @@ export class SourceSettingsDto {
   @IsString()
   keyField?: string;
 
-  @ApiPropertyOptional({ example: 1048576, description: 'Largest accepted request body, in bytes (default INGEST_MAX_BODY_BYTES)' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, example: 1048576, description: 'Largest accepted request body, in bytes (default INGEST_MAX_BODY_BYTES)' })
   @OptionalNotNull()
   @IsInt()
   @Min(1)
@@ -90,9 +90,10 @@ export class SourceSettingsDto {
   @IsNumber()
   peakEventsPerSecond?: number;
 
-  @ApiPropertyOptional({ example: 512, description: 'With peakEventsPerSecond, the stored size of one event (default 1024)' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, example: 512, description: 'With peakEventsPerSecond, the stored size of one event (default 1024)' })
   @OptionalNotNull()
   @IsInt()
+  @Min(1)
   eventBytes?: number;
 
   @ApiPropertyOptional({

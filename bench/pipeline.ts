@@ -24,7 +24,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { arg, coresCell, f0, f1, machine, pct, pomVersion, report, ROOT, sh, stackVersions } from './support';
 import { coresBetween, StageCpu, STAGES } from './stage-cpu';
 import { topicProgress } from '../src/pipeline/topic-progress';
-import type { MicroBatchLine } from '../src/processing/stream-state';
+import type { MicroBatchDto, MicroBatchesDto } from '../src/processing/dto/processing.dto';
 
 const QUICK = process.argv.includes('--quick');
 const RATES = arg('rates', QUICK ? '200,400' : '500,1000,2000,3000,4000,6000,8000,12000')
@@ -201,11 +201,13 @@ async function storedSince(sinceMs: number): Promise<{ newest: number; rows: Sto
   return { newest, rows };
 }
 
-const microBatches = new Map<string, MicroBatchLine>();
+const microBatches = new Map<string, MicroBatchDto>();
 
+/** The stream's recorded micro-batches (the job's rows, so a copy restarted or adopted meanwhile loses none). */
 async function readMicroBatches(): Promise<void> {
-  const page = await get<{ batchId?: string; microBatches: MicroBatchLine[] }>('/api/v1/streaming/micro-batches?limit=200');
-  for (const b of page.microBatches) microBatches.set(`${page.batchId}:${b.epoch}`, b);
+  const page = await get<MicroBatchesDto>('/api/v1/streaming/micro-batches?limit=200');
+  // A replayed epoch (a copy that died before its commit) is a batch of its own, with its own end.
+  for (const b of page.microBatches) microBatches.set(`${b.batchId ?? ''}:${b.epoch}:${b.at}`, b);
 }
 
 // ---------------------------------------------------------------- phases
@@ -370,7 +372,7 @@ function busiest(cores: Record<string, number>): [string, number] {
 function microBatchSummary(p: Phase) {
   const from = Date.parse(p.startedAt);
   const to = from + p.wallSeconds * 1000;
-  const list = [...microBatches.values()].filter((b) => b.at && Date.parse(b.at) >= from && Date.parse(b.at) <= to);
+  const list = [...microBatches.values()].filter((b) => Date.parse(b.at) >= from && Date.parse(b.at) <= to);
   const durations = list.map((b) => b.durationMs).sort((a, b) => a - b);
   const rows = list.map((b) => b.rows);
   const busyMs = durations.reduce((a, b) => a + b, 0);

@@ -17,15 +17,20 @@ by its topic, partition and offset), and the counts are recounted from the table
 incremented, so replaying a batch (after a crash: the checkpoint commits a batch only once its
 function returned) or receiving an event twice never duplicates a row nor double counts.
 
-Prints one line per micro-batch to stdout (Livy's batch log shows it; contracts/micro-batch-lines.json):
+Prints one line per micro-batch to stdout, for whoever reads the job's log (Livy's batch log shows
+it; contracts/micro-batch-lines.json):
     events_stream batch epoch=12 rows=40 unreadable=1 (invalid_json=1) quarantined=2 minutes=1 users=20
       duration_ms=480 lag_ms=910 at=2026-01-01T12:00:01.250Z     (one line in the log)
+and returns the same numbers, which the guard writes as one row of `stream_micro_batches`
+(contracts/micro-batch-rows.json): GET /streaming/micro-batches reads that table, since Livy keeps only
+the last 1,000 lines of a log and forgets them all when it restarts.
 
 Only one copy runs (stream_guard.py): before the query touches the checkpoint the job takes the
 lease `stream:events_stream` in Cassandra's `leases`, exiting 3 if a live copy holds it (and waiting
 out a dead one's); it renews the lease every --heartbeat-seconds and after every micro-batch, and
 stops at once (exit 3) when it loses it. While it holds it, it writes its state and each batch's
-numbers and Kafka offsets into `stream_heartbeats`, and stops (exit 0) when `stream_control` asks.
+numbers and Kafka offsets into `stream_heartbeats`, one row per micro-batch into `stream_micro_batches`
+(a failure to write it is logged, never fails the batch), and stops (exit 0) when `stream_control` asks.
 A Cassandra it cannot reach at start makes it exit 2. spark-jobs/README.md has the whole contract.
 """
 
@@ -288,13 +293,17 @@ def process_batch(
         dropped=sum(unreadable.values()),
         duration_ms=round((time.monotonic() - started) * 1000),
         lag_ms=round(time.time() * 1000 - min(row.oldest_ms for row in good)) if good else None,
+        quarantined=quarantined,
+        minutes=len(minutes),
+        users=users,
+        ended_at=datetime.now(UTC),
     )
-    print(batch_line(stats, unreadable, quarantined=quarantined, minutes=len(minutes), users=users, at=datetime.now(UTC)), flush=True)
+    print(batch_line(stats, unreadable, quarantined=quarantined, minutes=len(minutes), users=users, at=stats.ended_at), flush=True)
     return stats
 
 
 def batch_line(stats: sd.BatchStats, unreadable: dict[str, int], *, quarantined: int, minutes: int, users: int, at: datetime) -> str:
-    """The micro-batch's line in the driver's output, which GET /streaming/micro-batches reads back."""
+    """The micro-batch's line in the driver's output (GET /batches/{id}/log shows it)."""
     lag = f" lag_ms={stats.lag_ms}" if stats.lag_ms is not None else ""
     reasons = " (" + ", ".join(f"{k}={v}" for k, v in sorted(unreadable.items())) + ")" if unreadable else ""
     stamp = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

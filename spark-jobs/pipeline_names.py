@@ -16,10 +16,11 @@ COUNTS_TABLE = "event_counts_by_minute"
 USERS_TABLE = "created_users"
 DEAD_LETTERS_TABLE = "dead_letters"
 
-# The stream's own: its lease, its heartbeat row, the control plane's stop requests.
+# The stream's own: its lease, its heartbeat row, the control plane's stop requests, one row per micro-batch.
 LEASES_TABLE = "leases"
 HEARTBEATS_TABLE = "stream_heartbeats"
 CONTROL_TABLE = "stream_control"
+MICRO_BATCHES_TABLE = "stream_micro_batches"
 
 # The streaming job, as the catalog (jobs.yaml) and the control plane name it.
 STREAM_JOB = "events_stream"

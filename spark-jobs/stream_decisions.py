@@ -1,6 +1,7 @@
 """The stream's pure decisions: whether a copy takes, waits for or leaves the stream's lease, whether
-the control plane asks it to stop, and the heartbeat row's values (decide_lease, stop_reason,
-renewal_overdue, error_summary, progress_offsets and the *_values row builders).
+the control plane asks it to stop, and the values of its heartbeat row and of each micro-batch's row
+(decide_lease, stop_reason, renewal_overdue, error_summary, progress_offsets and the *_values row
+builders).
 
 Nothing here speaks CQL or starts a thread: stream_store.py runs the statements, stream_guard.py ties
 both together for the job's threads. spark-jobs/README.md describes the contract and exit codes.
@@ -48,6 +49,25 @@ HEARTBEAT_COLUMNS = frozenset(
 # among them: it says where the checkpoint stands, which outlives the run, until this run's first
 # batch reports its own.
 BATCH_COLUMNS = ("epoch", "rows_read", "rows_written", "dropped", "duration_ms", "lag_ms", "last_batch_at")
+# One row per micro-batch in stream_micro_batches, the key first: ((stream, day), ended_at DESC, epoch
+# DESC). A partition per UTC day keeps "the last N micro-batches" one or two partition reads while
+# bounding a partition to a day of batches; the table's default TTL (7 days) expires them.
+MICRO_BATCH_COLUMNS = (
+    "stream",
+    "day",
+    "ended_at",
+    "epoch",
+    "batch_id",
+    "run_id",
+    "rows_read",
+    "rows_written",
+    "unreadable",
+    "quarantined",
+    "minutes",
+    "users",
+    "duration_ms",
+    "lag_ms",
+)
 
 # How long a copy that lost its lease may take to stop before the process is ended outright.
 STOP_GRACE_SECONDS = 30
@@ -81,6 +101,12 @@ class BatchStats:
     dropped: int
     duration_ms: int
     lag_ms: int | None
+    # Known to foreachBatch only: the dead-letter envelopes it stored, the minutes it recounted, the
+    # events of source `users` it projected, and when it ended (the time its log line says).
+    quarantined: int = 0
+    minutes: int = 0
+    users: int = 0
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -250,6 +276,28 @@ def batch_values(progress: dict, stats: BatchStats | None, now: datetime) -> dic
     if offsets is not None:  # keep the last known position rather than blank it
         values["offsets"] = offsets
     return values
+
+
+def micro_batch_values(run: RunInfo, stats: BatchStats, ended_at: datetime) -> dict:
+    """The stream_micro_batches row of one finished micro-batch (the same numbers as its log line);
+    null columns are left out when written. `day` is the UTC day it ended: the row's partition."""
+    ended_at = _utc(ended_at)
+    return {
+        "stream": run.stream,
+        "day": ended_at.astimezone(UTC).date(),
+        "ended_at": ended_at,
+        "epoch": stats.epoch,
+        "batch_id": run.batch_id or None,
+        "run_id": run.run_id,
+        "rows_read": stats.rows_read,
+        "rows_written": stats.rows_written,
+        "unreadable": stats.dropped,
+        "quarantined": stats.quarantined,
+        "minutes": stats.minutes,
+        "users": stats.users,
+        "duration_ms": stats.duration_ms,
+        "lag_ms": stats.lag_ms,
+    }
 
 
 def end_values(state: str, now: datetime, error: str | None = None) -> dict:

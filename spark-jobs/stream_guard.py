@@ -1,9 +1,10 @@
-"""How a streaming job holds its stream and reports on it, through three tables the control plane
+"""How a streaming job holds its stream and reports on it, through four tables the control plane
 owns (it creates them; the job never does):
 
-  leases            one row per stream, `stream:<name>`: which run holds it, kept alive by a TTL
-  stream_heartbeats one row per stream: the holding run, its state and its last micro-batch
-  stream_control    one row per stream: the control plane's stop requests (the row may be missing)
+  leases               one row per stream, `stream:<name>`: which run holds it, kept alive by a TTL
+  stream_heartbeats    one row per stream: the holding run, its state and its last micro-batch
+  stream_control       one row per stream: the control plane's stop requests (the row may be missing)
+  stream_micro_batches one row per micro-batch, kept 7 days: the stream's history, whoever runs it
 
 A copy takes the lease before its query touches the checkpoint, renews it every heartbeat and
 after every micro-batch, and stops as soon as it cannot prove it still holds it: two copies on
@@ -40,6 +41,7 @@ from stream_decisions import (
     decide_lease,
     end_values,
     error_summary,
+    micro_batch_values,
     renewal_overdue,
     start_values,
     stop_reason,
@@ -75,9 +77,10 @@ class StreamGuard:
 
     The main thread takes the lease (acquire) and ends the run (finish); a daemon thread renews the
     lease and writes seen_at every `heartbeat` seconds, reads stop requests, and stops the query when
-    one arrives or the lease is lost; foreachBatch renews and reads requests after each micro-batch
-    (after_batch); Spark's progress listener writes each batch's numbers (on_progress). Once the
-    lease is lost nothing more is written, not even a release: the lease belongs to someone else.
+    one arrives or the lease is lost; foreachBatch renews, writes the batch's row and reads requests
+    after each micro-batch (after_batch); Spark's progress listener writes each batch's numbers into
+    the heartbeat row (on_progress). Once the lease is lost nothing more is written, not even a
+    release: the lease belongs to someone else.
     """
 
     def __init__(
@@ -189,12 +192,14 @@ class StreamGuard:
                 self._check_control()
 
     def after_batch(self, stats: BatchStats) -> None:
-        """End of a micro-batch (inside foreachBatch): renew, read requests. Raises LeaseLost when the
-        lease is gone, which fails the batch before Spark commits it."""
+        """End of a micro-batch (inside foreachBatch): renew, write its row, read requests. Raises
+        LeaseLost when the lease is gone, which fails the batch before Spark commits it."""
         with self._lock:
             self._pending[stats.epoch] = stats
-        if self._renew() and self._outcome is None:
-            self._check_control()
+        if self._renew():
+            self._record_batch(stats)
+            if self._outcome is None:
+                self._check_control()
         if self._outcome is not None and self._outcome.lost:
             raise LeaseLost(self._outcome.message)
 
@@ -311,6 +316,20 @@ class StreamGuard:
                 self._failed(what, f"cannot write the {what} ({error_summary(exc)}); will retry")
                 return
             self._recovered(what)
+
+    def _record_batch(self, stats: BatchStats) -> None:
+        """The micro-batch's row in stream_micro_batches. A failure is said once per streak and never
+        fails the batch, whose events are stored: they matter more than its record. The store's
+        timeout bounds how long a slow Cassandra can hold the batch up here."""
+        with self._lock:
+            if not self._holding:
+                return
+            try:
+                self._store.write_micro_batch(micro_batch_values(self._run, stats, stats.ended_at or self._now()))
+            except Exception as exc:
+                self._failed("micro-batch row", f"cannot write the micro-batch's row ({error_summary(exc)}); the next batch tries again")
+                return
+            self._recovered("micro-batch row")
 
     def _end(self, values: dict) -> None:
         with self._lock:

@@ -1,21 +1,23 @@
-"""The stream's statements on the control plane's tables (leases, stream_heartbeats, stream_control):
-the only code of the job's lease and heartbeat that speaks CQL."""
+"""The stream's statements on the control plane's tables (leases, stream_heartbeats, stream_control,
+stream_micro_batches): the only code of the job's lease, heartbeat and micro-batch rows that speaks CQL."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from cassandra import ConsistencyLevel, InvalidRequest
-from pipeline_names import CONTROL_TABLE, HEARTBEATS_TABLE, LEASES_TABLE, lease_name
-from stream_decisions import HEARTBEAT_COLUMNS
+from pipeline_names import CONTROL_TABLE, HEARTBEATS_TABLE, LEASES_TABLE, MICRO_BATCHES_TABLE, lease_name
+from stream_decisions import HEARTBEAT_COLUMNS, MICRO_BATCH_COLUMNS
 
 
 class StreamStore:
     """The job's statements on the control plane's tables, over the job's one driver session.
 
-    Prepared once (preparing fails at start if leases or stream_heartbeats is missing). The lease's
-    LWTs run at LOCAL_QUORUM with LOCAL_SERIAL for their Paxos phase, the rest at LOCAL_QUORUM.
-    Every call is bounded by `timeout` seconds, so a heartbeat cannot hang past the lease's deadline.
+    Prepared once (preparing fails at start if leases or stream_heartbeats is missing; the statements
+    on stream_control and stream_micro_batches are prepared when first used, so a missing one fails
+    that call only). The lease's LWTs run at LOCAL_QUORUM with LOCAL_SERIAL for their Paxos phase, the
+    rest at LOCAL_QUORUM. Every call is bounded by `timeout` seconds, so a heartbeat cannot hang past
+    the lease's deadline, nor a micro-batch's row hold its batch up for longer.
     """
 
     def __init__(self, session, stream: str, *, timeout: float):
@@ -34,6 +36,7 @@ class StreamStore:
         self._release = self._prepare(f"DELETE FROM {LEASES_TABLE} WHERE name = ? IF holder = ?", lwt=True)
         self._heartbeat = self._prepare(f"SELECT run_id, host, pid, seen_at FROM {HEARTBEATS_TABLE} WHERE stream = ?")
         self._updates: dict[tuple[str, ...], object] = {}
+        self._inserts: dict[tuple[str, ...], object] = {}
         self._control = None
         self.control_table_missing = False
 
@@ -62,6 +65,20 @@ class StreamStore:
             statement = self._prepare(f"UPDATE {HEARTBEATS_TABLE} SET {assignments} WHERE stream = ?")
             self._updates[columns] = statement
         self._execute(statement, [values[column] for column in columns] + [self._stream])
+
+    def write_micro_batch(self, values: dict) -> None:
+        """INSERT of one micro-batch's row into stream_micro_batches, its null columns left out (no
+        tombstones); the table's default TTL expires it. Raises what the driver raises."""
+        unknown = set(values) - set(MICRO_BATCH_COLUMNS)
+        if unknown:
+            raise ValueError(f"not columns of {MICRO_BATCHES_TABLE}: {sorted(unknown)}")
+        columns = tuple(column for column in MICRO_BATCH_COLUMNS if values.get(column) is not None)
+        statement = self._inserts.get(columns)
+        if statement is None:
+            markers = ", ".join("?" for _ in columns)
+            statement = self._prepare(f"INSERT INTO {MICRO_BATCHES_TABLE} ({', '.join(columns)}) VALUES ({markers})")
+            self._inserts[columns] = statement
+        self._execute(statement, [values[column] for column in columns])
 
     def read_control(self) -> dict | None:
         """The stream's stream_control row; None when there is none, or no such table (yet)."""

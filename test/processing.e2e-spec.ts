@@ -85,6 +85,47 @@ describe('the streaming job through Livy, from POST /ingest to GET /records', ()
     expect(Date.parse(one.processedAt)).toBeGreaterThanOrEqual(Date.parse(one.receivedAt));
   });
 
+  it('records each micro-batch in Cassandra, kept 7 days: GET /streaming/micro-batches lists those that stored the events, newest first', async () => {
+    const since = Date.now();
+    const clicks = await ingest(
+      'clicks',
+      Array.from({ length: 30 }, (_, i) => ({ page: `/mb/${i}` })),
+    );
+    await expectStored('clicks', clicks, since);
+    const stream = (await api().get('/api/v1/streaming').set(AUTH).expect(200)).body;
+
+    type MicroBatch = { epoch: number; at: string; rows: number; durationMs: number; batchId?: string };
+    const page = await eventually(
+      'the micro-batches that stored the events',
+      async () => {
+        const body = (await api().get('/api/v1/streaming/micro-batches?limit=200').set(AUTH).expect(200)).body as {
+          batchId?: string;
+          microBatches: MicroBatch[];
+        };
+        const recent = body.microBatches.filter((b) => Date.parse(b.at) >= since);
+        return recent.reduce((n, b) => n + b.rows, 0) >= clicks.length ? body : undefined;
+      },
+      60_000,
+      1000,
+    );
+
+    const ends = page.microBatches.map((b) => Date.parse(b.at));
+    expect(ends).toEqual([...ends].sort((a, b) => b - a));
+    expect(page.batchId).toBe(stream.batchId);
+    expect(page.microBatches[0]).toMatchObject({ batchId: stream.batchId, durationMs: expect.any(Number) });
+    const day = new Date(page.microBatches[0].at).toISOString().slice(0, 10);
+    const { rows } = await db.execute(
+      'SELECT epoch, TTL(run_id) AS ttl FROM stream_micro_batches WHERE stream = ? AND day = ? LIMIT 1',
+      ['events_stream', day],
+      {
+        prepare: true,
+      },
+    );
+    expect(Number(rows[0].epoch)).toBe(page.microBatches[0].epoch);
+    expect(rows[0].ttl).toBeGreaterThan(7 * 86_400 - 300);
+    expect(rows[0].ttl).toBeLessThanOrEqual(7 * 86_400);
+  });
+
   it('projects events of source users into created_users', async () => {
     const since = Date.now();
     const ids = await ingest('users', [

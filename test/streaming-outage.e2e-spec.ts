@@ -80,8 +80,29 @@ describe('stream outages: Livy and the driver killed, second copies refused', ()
     process.kill(stackPid('livy')!, 'SIGKILL');
     await eventually('Livy gone', async () => (stackPid('livy') ? undefined : true), 10_000, 200);
     stack('up', 'livy');
+    const livyBack = Date.now();
     const adopted = await flow.streamIn(['running', 'running-unmanaged'], 60_000);
     await new Promise((r) => setTimeout(r, 3000));
+
+    // Livy forgot the copy's batch: it is running, adopted, never lost, and its micro-batches are still listed.
+    const batch = (await flow.api().get(`/api/v1/batches/${adopted.batchId}`).set(AUTH).expect(200)).body;
+    expect(batch).toMatchObject({ id: adopted.batchId, job: 'events_stream', state: 'running' });
+    if (adopted.state === 'running-unmanaged') expect(batch.adopted).toBe(true);
+    const listed = (await flow.api().get('/api/v1/batches').set(AUTH).expect(200)).body.batches;
+    expect(listed.find((b: { id: string }) => b.id === adopted.batchId)).toMatchObject({ state: 'running' });
+    const micro = await eventually(
+      "the adopted copy's micro-batches since Livy came back",
+      async () => {
+        const body = (await flow.api().get('/api/v1/streaming/micro-batches?limit=50').set(AUTH).expect(200)).body as {
+          microBatches: { at: string; batchId?: string; rows: number }[];
+        };
+        return body.microBatches.some((b) => b.batchId === adopted.batchId && Date.parse(b.at) > livyBack) ? body : undefined;
+      },
+      30_000,
+      1000,
+    );
+    expect(micro.microBatches[0].batchId).toBe(adopted.batchId);
+
     const ids = await events.stop();
     const counts = drivers.stop();
     expect(ids.length).toBeGreaterThan(150);

@@ -4,7 +4,8 @@ It understands the few CQL shapes the job prepares (INSERT ... [IF NOT EXISTS] [
 UPDATE [USING TTL ?] SET ... WHERE k = ? [IF c = ?], DELETE ... WHERE k = ? [IF c = ?] and
 single-partition SELECTs), keeps tables in memory with a TTL per cell as Cassandra does (so a cell
 not rewritten expires even if its row is updated), and answers LWTs with `[applied]` and the current
-values. Time comes from a FakeClock that the tests move.
+values. A row is keyed by its table's first column, or by the tuple of KEYS' columns for a table with
+a compound primary key. Time comes from a FakeClock that the tests move.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from cassandra import InvalidRequest
 
 MARKER = "__row_marker__"  # what an INSERT leaves besides its cells (an UPDATE leaves none)
+# The primary key's columns of the tables whose key is more than their first column (INSERTs only).
+KEYS = {"stream_micro_batches": ("stream", "day", "ended_at", "epoch")}
 
 
 class FakeClock:
@@ -55,7 +58,7 @@ class FakeResult:
 
 
 class FakeSession:
-    def __init__(self, clock: FakeClock, tables=("leases", "stream_heartbeats", "stream_control")):
+    def __init__(self, clock: FakeClock, tables=("leases", "stream_heartbeats", "stream_control", "stream_micro_batches")):
         self.clock = clock
         self.tables: dict[str, dict] = {name: {} for name in tables}
         self.executed: list[tuple[str, tuple, FakePrepared]] = []
@@ -83,6 +86,10 @@ class FakeSession:
         cells = self._live(table, key)
         return {c: _out(v) for c, v in cells.items() if c != MARKER} if cells else None
 
+    def rows(self, table: str) -> dict:
+        """Every live row of a table, by key (a tuple for a compound key), as row() returns each."""
+        return {key: self.row(table, key) for key in list(self.tables[table]) if self.row(table, key)}
+
     def put(self, table: str, key, ttl: float | None = None, **columns) -> None:
         """Writes cells directly, as another client would (ttl in seconds, None = forever)."""
         expires = None if ttl is None else self.clock.monotonic() + ttl
@@ -99,12 +106,14 @@ class FakeSession:
         if m := re.fullmatch(r"INSERT INTO (\w+) \(([^)]*)\) VALUES \(([^)]*)\)( IF NOT EXISTS)?( USING TTL \?)?", cql):
             table, columns = m[1], [c.strip() for c in m[2].split(",")]
             values, ttl = p[: len(columns)], (p[len(columns)] if m[5] else None)
-            key = values[0]
+            row = dict(zip(columns, values, strict=True))
+            key_columns = KEYS.get(table, columns[:1])
+            key = tuple(row[c] for c in key_columns) if len(key_columns) > 1 else row[key_columns[0]]
             if m[4]:
                 current = self._live(table, key)
                 if current:
                     return [self._answer(False, current)]
-            self._write(table, key, dict(zip(columns[1:], values[1:], strict=True)), ttl, marker=True)
+            self._write(table, key, {c: v for c, v in row.items() if c not in key_columns}, ttl, marker=True)
             return [self._answer(True)] if m[4] else []
         if m := re.fullmatch(r"UPDATE (\w+)( USING TTL \?)? SET (.+?) WHERE (\w+) = \?(?: IF (\w+) = \?)?", cql):
             table, assignments = m[1], [a.split("=")[0].strip() for a in m[3].split(",")]

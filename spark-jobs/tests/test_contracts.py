@@ -13,6 +13,8 @@ import events_stream
 import pipeline_names as names
 import pipeline_transforms as pt
 import stream_decisions as sd
+from fake_cassandra import FakeClock, FakeSession
+from stream_store import StreamStore
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
@@ -47,17 +49,48 @@ def test_the_job_prints_the_golden_micro_batch_line(case):
     assert line == case["line"]
 
 
-@pytest.mark.parametrize("case", LINES["written"], ids=lambda c: c["name"])
-def test_the_golden_parse_holds_the_numbers_the_job_was_given(case):
-    # The parsed side is read by the control plane only; this keeps the file itself consistent.
-    parsed, stats = case["parsed"], case["stats"]
-    assert (parsed["epoch"], parsed["rows"], parsed["dropped"], parsed["durationMs"]) == (
-        stats["epoch"],
-        stats["rows_read"],
-        stats["dropped"],
-        stats["duration_ms"],
-    )
-    assert parsed.get("lagMs") == stats["lag_ms"]
+# --- micro-batch rows ---------------------------------------------------------------------------
+
+MICRO_BATCHES = golden("micro-batch-rows.json")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def run_of(case: dict) -> sd.RunInfo:
+    return sd.RunInfo(**{**case["run"], "topics": tuple(case["run"]["topics"])})
+
+
+def stats_of(case: dict) -> sd.BatchStats:
+    return sd.BatchStats(**{**case["stats"], "ended_at": parse_time(case["stats"]["ended_at"])})
+
+
+def test_the_micro_batch_columns_are_the_tables():
+    assert MICRO_BATCHES["table"] == names.MICRO_BATCHES_TABLE
+    assert tuple(MICRO_BATCHES["columns"]) == sd.MICRO_BATCH_COLUMNS
+
+
+@pytest.mark.parametrize("case", MICRO_BATCHES["examples"], ids=lambda c: c["name"])
+def test_the_job_builds_the_golden_micro_batch_row(case):
+    stats = stats_of(case)
+
+    row = sd.micro_batch_values(run_of(case), stats, stats.ended_at)
+
+    assert {column: iso(value) for column, value in row.items()} == case["row"]
+
+
+@pytest.mark.parametrize("case", MICRO_BATCHES["examples"], ids=lambda c: c["name"])
+def test_the_store_inserts_the_golden_row_without_its_null_columns(case):
+    session = FakeSession(FakeClock())
+    stats = stats_of(case)
+
+    StreamStore(session, names.STREAM_JOB, timeout=1).write_micro_batch(sd.micro_batch_values(run_of(case), stats, stats.ended_at))
+
+    [(cql, params, _)] = session.executed
+    written = [column for column, value in case["row"].items() if value is not None]
+    assert cql == f"INSERT INTO {names.MICRO_BATCHES_TABLE} ({', '.join(written)}) VALUES ({', '.join('?' * len(written))})"
+    assert [iso(value) for value in params] == [case["row"][column] for column in written]
 
 
 # --- envelopes ----------------------------------------------------------------------------------
@@ -137,6 +170,11 @@ def test_the_tables_and_leases_are_the_control_planes():
         tables["users"],
         tables["dead_letters"],
     ) == (names.EVENTS_TABLE, names.BUCKETS_TABLE, names.COUNTS_TABLE, names.USERS_TABLE, names.DEAD_LETTERS_TABLE)
-    assert (tables["leases"], tables["heartbeats"], tables["control"]) == (names.LEASES_TABLE, names.HEARTBEATS_TABLE, names.CONTROL_TABLE)
+    assert (tables["leases"], tables["heartbeats"], tables["control"], tables["micro_batches"]) == (
+        names.LEASES_TABLE,
+        names.HEARTBEATS_TABLE,
+        names.CONTROL_TABLE,
+        names.MICRO_BATCHES_TABLE,
+    )
     assert names.STREAM_JOB == events_stream.APP_NAME == NAMES["stream_job"]
     assert names.lease_name(names.STREAM_JOB) == NAMES["leases"]["stream"]

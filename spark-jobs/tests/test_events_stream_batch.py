@@ -123,6 +123,9 @@ def test_quarantined_events_and_unreadable_records_go_to_dead_letters_and_nowher
     assert (stats.rows_read, stats.rows_written, stats.dropped) == (3, 1, 1)
     out = capsys.readouterr().out
     assert " rows=3 unreadable=1 (invalid_json=1) quarantined=1 minutes=1 " in out
+    # The numbers of the batch's row (stream_micro_batches) are the line's, its end time too.
+    assert (stats.quarantined, stats.minutes, stats.users) == (1, 1, 0)
+    assert out.strip().endswith(f" at={stats.ended_at.isoformat(timespec='milliseconds').replace('+00:00', 'Z')}")
 
 
 def test_events_are_stored_in_the_bucket_of_their_sources_size_and_every_bucket_written_is_listed(run, capsys):

@@ -20,7 +20,15 @@ from stream_store import StreamStore
 
 LEASE = "stream:events_stream"
 OTHER = "b" * 32
-JOB_TABLES = ("leases", "stream_heartbeats", "stream_control", "events_by_bucket", "event_buckets", "event_counts_by_minute")
+JOB_TABLES = (
+    "leases",
+    "stream_heartbeats",
+    "stream_control",
+    "stream_micro_batches",
+    "events_by_bucket",
+    "event_buckets",
+    "event_counts_by_minute",
+)
 ARGV = ["--topics", "users_created", "--checkpoint-dir", "/tmp/not-used", "--batch-id", "b-1"]
 
 
@@ -159,6 +167,10 @@ def test_a_stop_request_stops_the_query_and_exits_0(spark, tmp_path):
     assert row["state"] == "running" and row.get("app_id") is None  # start_stream sets it; this start does not
     assert row["run_id"] == run.run.run_id and row["batch_id"] == "b-1" and row["rows_read"] >= 0
     assert row["last_batch_at"] is not None and row["seen_at"] >= row["started_at"]
+    # One row per micro-batch, of this copy's batch and run.
+    batches = run.session.rows("stream_micro_batches")
+    assert {key[3] for key in batches} >= {1, 2}
+    assert {(r["batch_id"], r["run_id"]) for r in batches.values()} == {("b-1", run.run.run_id)}
     run.session.put("stream_control", "events_stream", desired="stopped")
     thread.join(60)
     assert run.result == {"code": 0}

@@ -366,14 +366,110 @@ def test_progress_of_a_batch_is_written_with_its_counts_and_offsets(session, clo
     assert json.loads(row["offsets"]) == {"users_created": {"0": 123, "2": 45, "10": 5}, "ingest.orders": {"0": 9}}
 
 
-def test_per_batch_cost_is_one_renewal_one_read_and_one_write(session, clock, lines):
+def test_per_batch_cost_is_one_renewal_one_row_one_read_and_one_write(session, clock, lines):
     guard = started(session, clock, lines)
     guard.tick()  # prepares every statement once
     before = len(session.executed)
     guard.after_batch(sd.BatchStats(1, 1, 1, 0, 5, 5))
     guard.on_progress({**PROGRESS, "batchId": 1})
     kinds = [" ".join(re.match(r"(\w+) (?:.*? FROM |INTO )?(\w+)", cql).groups()) for cql, _, _ in session.executed[before:]]
-    assert kinds == ["UPDATE leases", "SELECT stream_control", "UPDATE stream_heartbeats"]
+    assert kinds == ["UPDATE leases", "INSERT stream_micro_batches", "SELECT stream_control", "UPDATE stream_heartbeats"]
+
+
+# --- the micro-batch rows ------------------------------------------------------------------------
+
+BATCH = sd.BatchStats(
+    epoch=7, rows_read=40, rows_written=37, dropped=1, duration_ms=480, lag_ms=910, quarantined=2, minutes=1, users=20, ended_at=NOW
+)
+
+
+def micro_batch_rows(session):
+    return session.rows("stream_micro_batches")
+
+
+def test_each_micro_batch_leaves_its_row_keyed_by_stream_day_end_and_epoch(session, clock, lines):
+    guard = started(session, clock, lines)
+    guard.after_batch(BATCH)
+    clock.advance(1)
+    guard.after_batch(sd.BatchStats(8, 3, 0, 3, 90, None, ended_at=clock.now()))
+
+    rows = micro_batch_rows(session)
+
+    assert rows == {
+        (STREAM, NOW.date(), NOW, 7): {
+            "batch_id": "42",
+            "run_id": ME,
+            "rows_read": 40,
+            "rows_written": 37,
+            "unreadable": 1,
+            "quarantined": 2,
+            "minutes": 1,
+            "users": 20,
+            "duration_ms": 480,
+            "lag_ms": 910,
+        },
+        (STREAM, NOW.date(), clock.now(), 8): {
+            "batch_id": "42",
+            "run_id": ME,
+            "rows_read": 3,
+            "rows_written": 0,
+            "unreadable": 3,
+            "quarantined": 0,
+            "minutes": 0,
+            "users": 0,
+            "duration_ms": 90,
+        },
+    }
+    assert lines == []
+
+
+def test_a_micro_batch_row_that_cannot_be_written_never_fails_the_batch(clock, lines):
+    session = FakeSession(clock, tables=("leases", "stream_heartbeats", "stream_control"))  # no stream_micro_batches yet
+    guard = started(session, clock, lines)
+    session.put("stream_control", STREAM, desired="stopped")
+
+    guard.after_batch(BATCH)  # does not raise
+    guard.after_batch(sd.BatchStats(8, 1, 1, 0, 5, 5))
+
+    assert guard.holding and guard.outcome.code == 0  # renewed, and the stop request still read
+    assert len(lines) == 2  # said once for the streak, then the stop request
+    assert lines[0].startswith("events_stream: cannot write the micro-batch's row (InvalidRequest:")
+    assert "stream_micro_batches does not exist" in lines[0]
+    session.tables["stream_micro_batches"] = {}  # the migration runs
+    guard.after_batch(BATCH)
+    assert len(micro_batch_rows(session)) == 1
+
+
+def test_a_slow_cassandra_holds_a_batch_up_at_most_the_stores_timeout_for_its_row(session, clock, lines):
+    guard = started(session, clock, lines)
+    timeouts = []
+    execute = session.execute
+
+    def timing_out(statement, parameters=(), timeout=None):
+        if statement.query_string.startswith("INSERT INTO stream_micro_batches"):
+            timeouts.append(timeout)
+            raise OperationTimedOut("timed out")
+        return execute(statement, parameters, timeout)
+
+    session.execute = timing_out
+    guard.after_batch(BATCH)
+    guard.after_batch(BATCH)
+
+    assert timeouts == [HEARTBEAT, HEARTBEAT]
+    assert guard.holding and guard.outcome is None
+    assert lines == [
+        "events_stream: cannot write the micro-batch's row (OperationTimedOut: errors=timed out, last_host=None);"
+        " the next batch tries again"
+    ]
+    assert micro_batch_rows(session) == {}
+
+
+def test_no_micro_batch_row_once_the_lease_is_lost(session, clock, lines):
+    guard = started(session, clock, lines)
+    session.put("leases", LEASE, ttl=TTL, holder=OTHER, acquired_at=NOW)
+    with pytest.raises(LeaseLost):
+        guard.after_batch(BATCH)
+    assert micro_batch_rows(session) == {}
 
 
 def test_a_failed_query_is_recorded_and_the_lease_released(session, clock, lines):

@@ -192,4 +192,20 @@ export const MIGRATIONS: Migration[] = [
        ) WITH CLUSTERING ORDER BY (slot DESC, process ASC) AND default_time_to_live = 60`,
     ],
   },
+  {
+    version: 13,
+    description: "the stream's micro-batches as the job records them, one partition per UTC day, newest first, kept 7 days",
+    statements: [
+      // Written by the streaming job after each micro-batch (contracts/micro-batch-rows.json), so the
+      // history outlives Livy's log. A partition per day bounds it (a batch a second is ~86,000 rows,
+      // ~15 MB) and a whole day expires at once, which time-window compaction drops as whole files.
+      `CREATE TABLE IF NOT EXISTS stream_micro_batches (
+         stream text, day date, ended_at timestamp, epoch bigint,
+         batch_id text, run_id text, rows_read bigint, rows_written bigint, unreadable bigint, quarantined bigint,
+         minutes bigint, users bigint, duration_ms bigint, lag_ms bigint,
+         PRIMARY KEY ((stream, day), ended_at, epoch)
+       ) WITH CLUSTERING ORDER BY (ended_at DESC, epoch DESC) AND default_time_to_live = 604800
+         AND compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}`,
+    ],
+  },
 ];

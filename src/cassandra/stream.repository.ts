@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { types } from 'cassandra-driver';
+import { dayOf } from '../common/time/time-range';
 import { CassandraClient } from './cassandra.client';
+
+/** How long a micro-batch's row lives: the default TTL of stream_micro_batches (migration 13). */
+export const MICRO_BATCH_RETENTION_DAYS = 7;
+const DAY_MS = 86_400_000;
 
 export type DesiredState = 'running' | 'stopped';
 
@@ -53,13 +58,46 @@ export interface StreamHeartbeat {
   lastError?: string;
 }
 
-/** The streaming job's control row and heartbeat row. */
+/**
+ * One micro-batch as the streaming job recorded it after the batch (table stream_micro_batches; written
+ * by the job only, the same numbers as its log line). Kept MICRO_BATCH_RETENTION_DAYS, whatever Livy
+ * remembers: the job writes it itself, so an adopted copy's batches are there too.
+ */
+export interface StreamMicroBatch {
+  stream: string;
+  /** The control plane's id of the copy's batch (its --batch-id); absent for a copy submitted without one. */
+  batchId?: string;
+  /** The copy's run id (one per driver process). */
+  runId: string;
+  /** Spark's micro-batch id. */
+  epoch: number;
+  endedAt: Date;
+  /** Kafka records read. */
+  rowsRead: number;
+  /** Well-formed events stored. */
+  rowsWritten: number;
+  /** Records that are not well-formed envelopes (stored in dead_letters). */
+  unreadable: number;
+  /** Dead-letter envelopes read from the dead-letter topics (stored in dead_letters). */
+  quarantined: number;
+  /** Minutes whose count was written again. */
+  minutes: number;
+  /** Events of source `users` projected into created_users. */
+  users: number;
+  durationMs: number;
+  /** Age of the batch's oldest event once it was stored; absent for a batch without a well-formed event. */
+  lagMs?: number;
+}
+
+/** The streaming job's control row, heartbeat row and micro-batch rows. */
 @Injectable()
 export class StreamRepository {
   private readonly ks: string;
+  private readonly microBatchesQuery: string;
 
   constructor(private readonly cassandra: CassandraClient) {
     this.ks = cassandra.keyspace;
+    this.microBatchesQuery = `SELECT * FROM ${this.ks}.stream_micro_batches WHERE stream = ? AND day = ? LIMIT ?`;
   }
 
   async control(stream: string): Promise<StreamControl | undefined> {
@@ -140,6 +178,22 @@ export class StreamRepository {
     const { rows } = await this.cassandra.execute(`SELECT * FROM ${this.ks}.stream_heartbeats WHERE stream = ?`, [stream]);
     return rows[0]?.run_id ? toHeartbeat(rows[0]) : undefined;
   }
+
+  /**
+   * The stream's last `limit` micro-batches, newest first. A partition holds one UTC day, newest
+   * first: today's is read, then, while short, each day before it, back to the oldest a row can
+   * live in (a stream that ran today needs one read, or two just after midnight; one stopped for days
+   * still shows its last batches).
+   */
+  async microBatches(stream: string, limit: number, now: Date = new Date()): Promise<StreamMicroBatch[]> {
+    const found: StreamMicroBatch[] = [];
+    for (let back = 0; back <= MICRO_BATCH_RETENTION_DAYS && found.length < limit; back++) {
+      const day = types.LocalDate.fromString(dayOf(now.getTime() - back * DAY_MS));
+      const { rows } = await this.cassandra.execute(this.microBatchesQuery, [stream, day, limit - found.length]);
+      found.push(...rows.map(toMicroBatch));
+    }
+    return found;
+  }
 }
 
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
@@ -196,6 +250,24 @@ function toHeartbeat(r: types.Row): StreamHeartbeat {
     buckets: r.buckets ? parseBuckets(String(r.buckets)) : undefined,
     state: opt(r.state),
     lastError: opt(r.last_error),
+  };
+}
+
+function toMicroBatch(r: types.Row): StreamMicroBatch {
+  return {
+    stream: r.stream,
+    batchId: opt(r.batch_id) || undefined,
+    runId: r.run_id,
+    epoch: Number(r.epoch),
+    endedAt: r.ended_at,
+    rowsRead: num(r.rows_read) ?? 0,
+    rowsWritten: num(r.rows_written) ?? 0,
+    unreadable: num(r.unreadable) ?? 0,
+    quarantined: num(r.quarantined) ?? 0,
+    minutes: num(r.minutes) ?? 0,
+    users: num(r.users) ?? 0,
+    durationMs: num(r.duration_ms) ?? 0,
+    lagMs: num(r.lag_ms),
   };
 }
 

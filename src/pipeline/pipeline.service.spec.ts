@@ -40,7 +40,7 @@ function setup(env: Record<string, string> = {}) {
   const sources = sourcesRegistry(SOURCES);
   const metrics = new MetricsService();
   const catalog = new JobsCatalog(config);
-  const batches = new BatchesService(livy.client, catalog, new InMemoryBatchHistory() as unknown as BatchHistoryRepository, sources, config);
+  const batches = new BatchesService(livy.client, catalog, new InMemoryBatchHistory() as unknown as BatchHistoryRepository, stream.repository, sources, config);
   const streaming = new StreamingService(batches, livy.client, stream.repository, new InMemoryLeasesRepository().repository, catalog, sources, config);
   const service = new PipelineService(
     kafka.producer,

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { isAbsolute } from 'node:path';
 import { BatchHistoryRepository, BatchRecord } from '../cassandra/batch-history.repository';
+import { StreamHeartbeat } from '../cassandra/stream.repository';
 import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-history.repository';
+import { InMemoryStreamRepository } from '../cassandra/testing/in-memory-stream.repository';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import { BadRequestError, ConflictError, NotFoundError, TooManyRequestsError, UpstreamUnavailableError } from '../common/errors/errors';
@@ -20,9 +22,10 @@ function setup(env: Record<string, string> = {}, sources = SOURCES) {
   const config = testConfig({ SPARK_PACKAGES: PACKAGES, ...env });
   const livy = new FakeLivy();
   const history = new InMemoryBatchHistory();
+  const stream = new InMemoryStreamRepository();
   const catalog = new JobsCatalog(config);
-  const service = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, sourcesRegistry(sources), config);
-  return { service, livy, history, catalog, config };
+  const service = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, stream.repository, sourcesRegistry(sources), config);
+  return { service, livy, history, stream, catalog, config };
 }
 
 /** The one request handed to Livy. */
@@ -775,6 +778,90 @@ describe('BatchesService.list', () => {
     history.list.mockRejectedValue(new UpstreamUnavailableError('Cassandra', 'down'));
 
     await expect(service.list()).resolves.toEqual([expect.objectContaining({ id: 'livy:3', livyId: 3, job: 'events_stream', state: 'running' })]);
+  });
+});
+
+describe("BatchesService: the streaming job's copy that Livy forgot", () => {
+  /** The history row of the stream's copy started as batch idOf(n) (Livy forgot it: it restarted). */
+  const streamRecord = (n: number) =>
+    record(n, { job: 'events_stream', name: `events_stream-${idOf(n)}`, state: 'running', submittedAt: at(`2026-01-02T00:0${n}:00.000Z`) });
+  /** The copy's heartbeat, as the job writes it: by default the copy of batch idOf(3), running, seen now. */
+  const reports = (stream: InMemoryStreamRepository, fields: Partial<StreamHeartbeat> = {}) =>
+    stream.report('events_stream', {
+      runId: 'run-1',
+      batchId: idOf(3),
+      appId: 'local-1767225600000',
+      state: 'running',
+      seenAt: new Date(),
+      topics: ['users_created'],
+      offsets: {},
+      ...fields,
+    });
+
+  it('is running, adopted, while its copy reports itself, and is not recorded as lost', async () => {
+    const { service, history, stream } = setup();
+    history.seed(streamRecord(3));
+    reports(stream);
+
+    const view = await service.get(idOf(3));
+    const [listed] = await service.list();
+
+    const adopted = { id: idOf(3), job: 'events_stream', state: 'running', adopted: true, appId: 'local-1767225600000', finishedAt: undefined };
+    expect(view).toMatchObject(adopted);
+    expect(listed).toMatchObject(adopted);
+    expect(history.finish).not.toHaveBeenCalled();
+    await expect(history.get(idOf(3))).resolves.toMatchObject({ finishedAt: undefined });
+  });
+
+  it.each<[string, Partial<StreamHeartbeat>]>([
+    ['its copy went silent', { seenAt: new Date(Date.now() - 60_000) }],
+    ['its copy failed', { state: 'failed' }],
+    ['its copy stopped', { state: 'stopped' }],
+    ['the live copy is of another batch', { batchId: idOf(5) }],
+  ])('is lost, and recorded so, once %s', async (_case, fields) => {
+    const { service, history, stream } = setup();
+    history.seed(streamRecord(3));
+    reports(stream, fields);
+
+    const view = await service.get(idOf(3));
+
+    expect(view).toMatchObject({ id: idOf(3), state: 'lost' });
+    expect(view.adopted).toBeUndefined();
+    expect(history.finish).toHaveBeenCalledWith(expect.objectContaining({ id: idOf(3) }), 'lost', expect.any(Date));
+  });
+
+  it('is lost without a heartbeat at all', async () => {
+    const { service, history } = setup();
+    history.seed(streamRecord(3));
+
+    await expect(service.get(idOf(3))).resolves.toMatchObject({ state: 'lost' });
+    expect(history.finish).toHaveBeenCalledTimes(1);
+  });
+
+  it('is not recorded as lost while the heartbeat cannot be read', async () => {
+    const { service, history, stream } = setup();
+    history.seed(streamRecord(3));
+    stream.heartbeat.mockRejectedValue(new UpstreamUnavailableError('Cassandra', 'down'));
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+
+    await expect(service.get(idOf(3))).resolves.toMatchObject({ state: 'lost' });
+    expect(history.finish).not.toHaveBeenCalled();
+  });
+
+  it("reads the heartbeat once per list, and never for a batch job's batches", async () => {
+    const { service, history, stream } = setup();
+    history.seed(streamRecord(3), streamRecord(2), record(4, { state: 'running', submittedAt: at('2026-01-02T00:04:00.000Z') }));
+    reports(stream);
+
+    const views = await service.list();
+
+    expect(views.map((v) => [v.id, v.state, v.adopted])).toEqual([
+      [idOf(4), 'lost', undefined],
+      [idOf(3), 'running', true],
+      [idOf(2), 'lost', undefined],
+    ]);
+    expect(stream.heartbeat).toHaveBeenCalledTimes(1);
+    expect(stream.heartbeat).toHaveBeenCalledWith('events_stream');
   });
 });
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { uuidV7 } from '../common/ids/uuid-v7';
 import { BatchHistoryRepository, BatchRecord } from '../cassandra/batch-history.repository';
+import { StreamHeartbeat, StreamRepository } from '../cassandra/stream.repository';
 import { JobsCatalog, Provided, SparkJob } from '../catalogs/jobs.catalog';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
@@ -8,6 +9,7 @@ import { ConflictError, NotFoundError, TooManyRequestsError } from '../common/er
 import { JAVA_INT_MAX } from '../common/http/params';
 import { isTerminal, LivyBatch, LivyBatchRequest, LivyClient } from '../livy/livy.client';
 import { BatchDto, BatchLogDto } from './dto/processing.dto';
+import { freshHeartbeat } from './stream-state';
 
 export interface SubmitOptions {
   args?: Record<string, unknown>;
@@ -31,6 +33,19 @@ interface Located {
 }
 
 /**
+ * What the stream's heartbeat says of a streaming job's batch that Livy forgot: `alive` with the
+ * heartbeat of its copy, which still reports itself; else whether that is `known` (false when the
+ * heartbeat could not be read).
+ */
+interface CopyReport {
+  alive?: StreamHeartbeat;
+  known: boolean;
+}
+
+/** The heartbeat rows read for one answer, by stream: a list asks once per streaming job, not once per batch. */
+type Heartbeats = Map<string, Promise<StreamHeartbeat | undefined>>;
+
+/**
  * Spark batches through Livy. Every batch the control plane submits gets its own id (UUID v7) and
  * the Livy name `<job>-<id>`; Livy's id is only an attribute, because Livy numbers batches from 0
  * again after a restart. A Livy batch belongs to a record only when both id and name match.
@@ -45,6 +60,7 @@ export class BatchesService {
     private readonly livy: LivyClient,
     private readonly catalog: JobsCatalog,
     private readonly history: BatchHistoryRepository,
+    private readonly stream: StreamRepository,
     private readonly sources: SourcesRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -112,10 +128,11 @@ export class BatchesService {
     const [live, records] = await Promise.all([this.livy.listBatches(), this.history.list().catch(() => [] as BatchRecord[])]);
     const liveByName = new Map(live.filter((b) => b.name).map((b) => [b.name!, b]));
     const mine = new Set<LivyBatch>();
+    const heartbeats: Heartbeats = new Map();
     const views = await Promise.all(
       records.map(async (record) => {
         const batch = liveByName.get(record.name ?? '');
-        if (!batch || batch.id !== record.livyId) return this.forgotten(record, askedAt);
+        if (!batch || batch.id !== record.livyId) return this.forgotten(record, askedAt, heartbeats);
         mine.add(batch);
         return this.observe({ id: record.id, record, livy: batch });
       }),
@@ -148,7 +165,7 @@ export class BatchesService {
   async kill(id: string): Promise<BatchDto> {
     const found = await this.locate(id);
     const job = found.record?.job ?? this.jobOfName(found.livy?.name ?? undefined);
-    if (job && this.catalog.list().some((j) => j.name === job && j.streaming)) {
+    if (this.isStreaming(job)) {
       throw new ConflictError(
         `Batch ${id} runs the streaming job "${job}": stop it with POST /api/v1/streaming/stop (killed here, its supervisor would only start it again)`,
       );
@@ -219,18 +236,50 @@ export class BatchesService {
    * A batch Livy no longer knows: killed (recorded), or lost in a Livy restart. A lost batch is
    * recorded as finished the first time it is seen lost, so the retention applies to it too; but
    * only one submitted before Livy was asked, since a newer one may simply postdate Livy's answer.
+   * The streaming job's copy outlives a Livy restart (its driver goes on, and the supervisor adopts
+   * it): while its heartbeat says it runs, it is running, adopted, and nothing is recorded; nor while
+   * the heartbeat cannot be read.
    */
-  private forgotten(record: BatchRecord, livyAskedAt: Date): BatchDto {
-    if (!record.finishedAt && record.submittedAt < livyAskedAt) {
+  private async forgotten(record: BatchRecord, livyAskedAt: Date, heartbeats: Heartbeats = new Map()): Promise<BatchDto> {
+    const copy = await this.copyReport(record, heartbeats);
+    if (copy.alive) {
+      return { ...this.recordView(record), state: 'running', adopted: true, appId: copy.alive.appId ?? record.appId };
+    }
+    if (copy.known && !record.finishedAt && record.submittedAt < livyAskedAt) {
       void this.history.finish(record, 'lost', livyAskedAt).catch(() => undefined);
     }
+    // Livy no longer knows the batch: either it was killed (recorded) or Livy restarted and lost it.
+    return { ...this.recordView(record), state: record.finishedAt ? (record.state ?? 'unknown') : 'lost' };
+  }
+
+  /**
+   * Whether an unfinished batch of a streaming job still runs though Livy forgot it: its copy
+   * reports itself in the stream's heartbeat under this batch's id, and recently, which is how the
+   * streaming service judges a copy alive (the job writes that row only while it holds the stream's lease).
+   */
+  private async copyReport(record: BatchRecord, heartbeats: Heartbeats): Promise<CopyReport> {
+    if (record.finishedAt || !this.isStreaming(record.job)) return { known: true };
+    let read = heartbeats.get(record.job);
+    if (!read) heartbeats.set(record.job, (read = this.stream.heartbeat(record.job)));
+    let heartbeat: StreamHeartbeat | undefined;
+    try {
+      heartbeat = await read;
+    } catch (err) {
+      this.logger.warn(`batch ${record.id}: the stream's heartbeat could not be read (${(err as Error).message}); not recorded as lost`);
+      return { known: false };
+    }
+    const fresh = freshHeartbeat({ heartbeat, now: new Date(), staleMs: this.config.streaming.heartbeatStaleSeconds * 1000 });
+    return { alive: fresh?.batchId === record.id ? fresh : undefined, known: true };
+  }
+
+  /** What the history says of a batch. */
+  private recordView(record: BatchRecord): BatchDto {
     return {
       id: record.id,
       livyId: record.livyId,
       job: record.job,
       name: record.name,
-      // Livy no longer knows the batch: either it was killed (recorded) or Livy restarted and lost it.
-      state: record.finishedAt ? (record.state ?? 'unknown') : 'lost',
+      state: record.state ?? 'unknown',
       appId: record.appId,
       args: record.args,
       conf: record.conf,
@@ -316,6 +365,10 @@ export class BatchesService {
     const run = this.admissions.then(admission, admission);
     this.admissions = run.catch(() => undefined);
     return run;
+  }
+
+  private isStreaming(job?: string): boolean {
+    return job !== undefined && this.catalog.list().some((j) => j.name === job && j.streaming);
   }
 
   private jobOfName(name?: string): string | undefined {

@@ -1,6 +1,6 @@
 import type { StreamControl, StreamHeartbeat } from '../cassandra/stream.repository';
 import { readContract } from '../common/testing/contracts';
-import { backoffMs, errorLine, freshHeartbeat, isUp, MicroBatchLine, microBatchLine, StreamFacts, streamState, StreamState, topicChange } from './stream-state';
+import { backoffMs, errorLine, freshHeartbeat, isUp, StreamFacts, streamState, StreamState, topicChange } from './stream-state';
 
 const NOW = new Date('2026-01-02T12:00:00.000Z');
 const STALE_MS = 15_000;
@@ -226,29 +226,21 @@ describe('errorLine', () => {
   });
 });
 
-/** contracts/micro-batch-lines.json: the lines spark-jobs/events_stream.py prints (its tests check the same text). */
+/** contracts/micro-batch-lines.json: the lines spark-jobs/events_stream.py prints after each micro-batch (its tests check the same text). */
 interface MicroBatchLines {
-  written: { name: string; line: string; parsed: MicroBatchLine }[];
-  older: { name: string; line: string; parsed: MicroBatchLine }[];
-  not_batch_lines: string[];
+  written: { name: string; line: string }[];
 }
 const LINES = readContract<MicroBatchLines>('micro-batch-lines.json');
 
-describe('microBatchLine', () => {
-  it.each(LINES.written.map((c) => [c.name, c.line, c.parsed] as const))(
-    'reads the numbers and the end time of the line the job prints: %s',
-    (_name, line, parsed) => {
-      expect(microBatchLine(line)).toEqual(parsed);
-    },
-  );
+describe("errorLine over the job's micro-batch lines", () => {
+  const lines = LINES.written.map((c) => c.line);
 
-  it.each(LINES.older.map((c) => [c.name, c.line, c.parsed] as const))('takes the line of an older job, %s', (_name, line, parsed) => {
-    expect(microBatchLine(line)).toEqual({ at: undefined, lagMs: undefined, ...parsed });
+  it('never takes one for why a copy ended', () => {
+    expect(errorLine(lines)).toBeUndefined();
   });
 
-  it.each(LINES.not_batch_lines)('answers nothing for %s', (line) => expect(microBatchLine(line)).toBeUndefined());
-
-  it('drops an end time that is no time', () => {
-    expect(microBatchLine('events_stream batch epoch=1 rows=1 dropped=0 duration_ms=5 at=soon')?.at).toBeUndefined();
+  it("takes the job's own line before the micro-batch lines that followed it", () => {
+    const stop = 'events_stream: stop requested (desired=stopped); stopping the query after the current micro-batch';
+    expect(errorLine([stop, ...lines])).toBe(stop);
   });
 });

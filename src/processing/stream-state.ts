@@ -92,31 +92,3 @@ export function errorLine(lines: string[]): string | undefined {
   if (own) return own;
   return [...trimmed].reverse().find((l) => /(Error|Exception)\b/.test(l) && !/^\s*at /.test(l));
 }
-
-/** One micro-batch as the job's log line reports it (spark-jobs/events_stream.py, batch_line). */
-export interface MicroBatchLine {
-  epoch: number;
-  /** When it ended; absent in the lines of jobs older than the `at=` field. */
-  at?: string;
-  rows: number;
-  dropped: number;
-  durationMs: number;
-  /** Absent for a batch without a well-formed event. */
-  lagMs?: number;
-}
-
-const BATCH_LINE = /^events_stream batch (.*)$/;
-
-/** A micro-batch's line of the job's output, parsed; anything else is undefined. */
-export function microBatchLine(line: string): MicroBatchLine | undefined {
-  const m = BATCH_LINE.exec(line.trim());
-  if (!m) return undefined;
-  const fields = new Map<string, string>();
-  for (const [, key, value] of m[1].matchAll(/(?:^|\s)(\w+)=(\S+)/g)) fields.set(key, value);
-  const int = (key: string): number | undefined => (/^\d+$/.test(fields.get(key) ?? '') ? Number(fields.get(key)) : undefined);
-  // `unreadable` since the job stores those records in dead_letters; `dropped` in the lines of older copies.
-  const [epoch, rows, dropped, durationMs] = [int('epoch'), int('rows'), int('unreadable') ?? int('dropped'), int('duration_ms')];
-  if (epoch === undefined || rows === undefined || dropped === undefined || durationMs === undefined) return undefined;
-  const at = fields.get('at');
-  return { epoch, at: at && !Number.isNaN(Date.parse(at)) ? at : undefined, rows, dropped, durationMs, lagMs: int('lag_ms') };
-}

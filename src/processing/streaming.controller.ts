@@ -24,8 +24,10 @@ export class StreamingController {
   @Get('micro-batches')
   @RequiresScope('operate')
   @ApiOperation({
-    summary: 'The last micro-batches of the stream: when each ended, records read, dropped, duration, lag',
-    description: "Read from the job's output as Livy keeps it (its last 1000 lines), newest first; empty when Livy does not have the copy (running-unmanaged).",
+    summary: 'The last micro-batches of the stream: when each ended, records read, dropped, duration, lag, the copy that ran it',
+    description:
+      'Newest first, as the streaming job records each in Cassandra after it ends (table stream_micro_batches, kept 7 days): ' +
+      "every copy's, an adopted one's (running-unmanaged) included, whether or not Livy still has it. 503 naming Cassandra when it cannot be read.",
   })
   @ApiOkResponse({ type: MicroBatchesDto })
   @ApiErrors(400, 502, 503, 504)

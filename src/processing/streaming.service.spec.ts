@@ -1,6 +1,6 @@
 import { fakeClockAndQuietLogs } from '../common/testing/clock';
 import { BatchHistoryRepository } from '../cassandra/batch-history.repository';
-import { StreamHeartbeat } from '../cassandra/stream.repository';
+import { StreamHeartbeat, StreamMicroBatch } from '../cassandra/stream.repository';
 import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-history.repository';
 import { InMemoryLeasesRepository } from '../cassandra/testing/in-memory-leases.repository';
 import { InMemoryStreamRepository } from '../cassandra/testing/in-memory-stream.repository';
@@ -40,7 +40,7 @@ function setup(env: Record<string, string> = {}, sourcesYaml = SOURCES) {
   const replica = (replicaEnv: Record<string, string> = {}) => {
     const config = testConfig({ STREAMING_STOP_TIMEOUT_SECONDS: '2', ...env, ...replicaEnv });
     const catalog = new JobsCatalog(config);
-    const batches = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, sources, config);
+    const batches = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, stream.repository, sources, config);
     return new StreamingService(batches, livy.client, stream.repository, leases.repository, catalog, sources, config);
   };
   const service = replica();
@@ -226,66 +226,77 @@ describe('StreamingService.status', () => {
 });
 
 describe('StreamingService.microBatches', () => {
-  const line = (epoch: number, extra = '') =>
-    `events_stream batch epoch=${epoch} rows=${epoch * 10} dropped=0 minutes=1 users=0 duration_ms=${400 + epoch}${extra}`;
+  /** A micro-batch's row as the copy of `batchId` (run `runId`) writes it after the batch, `ms` after T0. */
+  const row = (epoch: number, ms: number, batchId: string | undefined, fields: Partial<StreamMicroBatch> = {}): StreamMicroBatch => ({
+    stream: STREAM_JOB,
+    batchId,
+    runId: 'run-1',
+    epoch,
+    endedAt: new Date(iso(ms)),
+    rowsRead: epoch * 10,
+    rowsWritten: epoch * 10,
+    unreadable: 0,
+    quarantined: 0,
+    minutes: 1,
+    users: 0,
+    durationMs: 400 + epoch,
+    lagMs: 100 + epoch,
+    ...fields,
+  });
 
-  it("answers the copy's last micro-batches from its log, newest first", async () => {
-    const { service, livy, started, livyIdOf, running } = setup();
-    await service.start();
-    await running();
-    livy.setLog(await livyIdOf(started()), [
-      'stdout: ',
-      'events_stream started run=run-1 topics=users_created',
-      line(7, ' lag_ms=910 at=2026-01-02T11:59:58.000Z'),
-      '26/01/02 11:59:59 WARN Something: unrelated',
-      line(8, ' lag_ms=120 at=2026-01-02T11:59:59.000Z'),
-      line(9, ' at=2026-01-02T12:00:00.000Z'),
-      '',
-      'stderr: ',
-    ]);
+  it('answers the last micro-batches the job recorded, newest first, each with the batch of the copy that ran it', async () => {
+    const { service, stream } = setup();
+    stream.recordMicroBatch(row(7, -3_000, 'batch-a'));
+    stream.recordMicroBatch(row(8, -2_000, 'batch-b', { runId: 'run-2', unreadable: 2, lagMs: undefined }));
+    stream.recordMicroBatch(row(9, -1_000, 'batch-b', { runId: 'run-2' }));
 
     const answer = await service.microBatches(2);
 
     expect(answer).toEqual({
-      batchId: started(),
+      batchId: 'batch-b',
       microBatches: [
-        { epoch: 9, at: '2026-01-02T12:00:00.000Z', rows: 90, dropped: 0, durationMs: 409, lagMs: undefined },
-        { epoch: 8, at: '2026-01-02T11:59:59.000Z', rows: 80, dropped: 0, durationMs: 408, lagMs: 120 },
+        { epoch: 9, at: iso(-1_000), rows: 90, dropped: 0, durationMs: 409, lagMs: 109, batchId: 'batch-b' },
+        { epoch: 8, at: iso(-2_000), rows: 80, dropped: 2, durationMs: 408, lagMs: undefined, batchId: 'batch-b' },
       ],
     });
+    expect(stream.microBatches).toHaveBeenCalledWith(STREAM_JOB, 2);
   });
 
-  it('reads only the last 1000 lines, which is what Livy keeps', async () => {
-    const { service, livy, started, livyIdOf, running } = setup();
+  it("answers an adopted copy's micro-batches after Livy forgot it, without asking Livy", async () => {
+    const { service, livy, stream, started, running } = setup();
     await service.start();
     await running();
-    const livyId = await livyIdOf(started());
-    livy.setLog(
-      livyId,
-      Array.from({ length: 1500 }, (_, i) => line(i)),
-    );
+    livy.restart();
+    stream.recordMicroBatch(row(12, 0, started()));
 
-    const answer = await service.microBatches(200);
+    await expect(service.status()).resolves.toMatchObject({ state: 'running-unmanaged' });
+    const answer = await service.microBatches(20);
 
-    expect(livy.getLog).toHaveBeenLastCalledWith(livyId, 500, 1000);
-    expect(answer.microBatches.map((b) => b.epoch)).toEqual(Array.from({ length: 200 }, (_, i) => 1499 - i));
+    expect(answer).toEqual({ batchId: started(), microBatches: [expect.objectContaining({ epoch: 12, batchId: started() })] });
+    expect(livy.getLog).not.toHaveBeenCalled();
   });
 
-  it('is empty when nothing was started, or Livy no longer has the copy', async () => {
-    const { service, livy, started, livyIdOf } = setup();
-    await expect(service.microBatches(20)).resolves.toEqual({ microBatches: [] });
-
-    await service.start();
-    await livy.deleteBatch(await livyIdOf(started()));
-    await expect(service.microBatches(20)).resolves.toEqual({ batchId: started(), microBatches: [] });
-  });
-
-  it('answers 503 when Livy cannot be asked', async () => {
-    const { service, livy } = setup();
+  it('keeps answering while Livy is down', async () => {
+    const { service, livy, stream } = setup();
     await service.start();
     livy.getBatch.mockRejectedValue(livyDown());
+    livy.getLog.mockRejectedValue(livyDown());
+    stream.recordMicroBatch(row(3, 0, 'batch-a'));
 
-    await expect(service.microBatches(20)).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await expect(service.microBatches(20)).resolves.toMatchObject({ microBatches: [{ epoch: 3 }] });
+  });
+
+  it('is empty when no micro-batch was recorded', async () => {
+    const { service } = setup();
+
+    await expect(service.microBatches(20)).resolves.toEqual({ microBatches: [] });
+  });
+
+  it('answers 503 naming Cassandra when the rows cannot be read', async () => {
+    const { service, stream } = setup();
+    stream.microBatches.mockRejectedValue(new UpstreamUnavailableError('Cassandra', 'Cassandra is unavailable: All host(s) tried for query failed'));
+
+    await expect(service.microBatches(20)).rejects.toMatchObject({ statusCode: 503, upstream: 'Cassandra' });
   });
 });
 

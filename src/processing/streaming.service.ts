@@ -12,18 +12,7 @@ import { AppError, NotFoundError } from '../common/errors/errors';
 import { isTerminal, LivyBatch, LivyClient } from '../livy/livy.client';
 import { BatchesService } from './batches.service';
 import { MicroBatchesDto, StreamingStatusDto } from './dto/processing.dto';
-import {
-  backoffMs,
-  bucketChange,
-  errorLine,
-  freshHeartbeat,
-  isUp,
-  MicroBatchLine,
-  microBatchLine,
-  streamState,
-  StreamState,
-  topicChange,
-} from './stream-state';
+import { backoffMs, bucketChange, errorLine, freshHeartbeat, isUp, streamState, StreamState, topicChange } from './stream-state';
 
 /** The catalog job that streams Kafka into Cassandra; the stream's name in the control and heartbeat rows. */
 export const STREAM_JOB = 'events_stream';
@@ -33,8 +22,6 @@ const STREAM_LEASE = `stream:${STREAM_JOB}`;
 /** How long a copy that ran this long without failing counts as up: the failure count starts again. */
 const HEALTHY_AFTER_MS = 30_000;
 const STOP_POLL_MS = 500;
-/** Livy keeps the last 1000 lines of a batch's output. */
-const LOG_LINES = 1000;
 
 /** Everything the stream's state is derived from, read once. */
 interface Observation {
@@ -101,22 +88,23 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * The last micro-batches, newest first, from the log of the copy started last (its one line per
-   * micro-batch). Empty when Livy does not have that copy (one adopted, or forgotten by Livy).
+   * The last micro-batches, newest first, as the job recorded each in Cassandra (kept 7 days): those
+   * of every copy, an adopted one's included, whatever Livy remembers. Livy is not asked.
    */
   async microBatches(limit: number): Promise<MicroBatchesDto> {
-    const batchId = (await this.stream.control(STREAM_JOB))?.batchId;
-    let livy: LivyBatch | undefined;
-    try {
-      if (batchId) ({ livy } = await this.batches.locate(batchId));
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-    }
-    if (!livy) return { batchId, microBatches: [] };
-    const head = await this.livy.getLog(livy.id, 0, 0);
-    const tail = head && (await this.livy.getLog(livy.id, Math.max(0, head.total - LOG_LINES), LOG_LINES));
-    const batches = (tail?.log ?? []).map(microBatchLine).filter((b): b is MicroBatchLine => b !== undefined);
-    return { batchId, microBatches: batches.reverse().slice(0, limit) };
+    const batches = await this.stream.microBatches(STREAM_JOB, limit);
+    return {
+      batchId: batches[0]?.batchId,
+      microBatches: batches.map((b) => ({
+        epoch: b.epoch,
+        at: b.endedAt.toISOString(),
+        rows: b.rowsRead,
+        dropped: b.unreadable,
+        durationMs: b.durationMs,
+        lagMs: b.lagMs,
+        batchId: b.batchId,
+      })),
+    };
   }
 
   /** Sets the desired state to running (with these args for every start that follows) and starts a copy unless one is up. */

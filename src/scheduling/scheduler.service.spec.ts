@@ -6,6 +6,7 @@ import { BatchHistoryRepository } from '../cassandra/batch-history.repository';
 import { ScheduleRecord, SchedulesRepository } from '../cassandra/schedules.repository';
 import { InMemoryBatchHistory } from '../cassandra/testing/in-memory-batch-history.repository';
 import { InMemorySchedulesRepository } from '../cassandra/testing/in-memory-schedules.repository';
+import { InMemoryStreamRepository } from '../cassandra/testing/in-memory-stream.repository';
 import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { sourcesNamed } from '../catalogs/testing/catalogs';
@@ -57,7 +58,14 @@ interface Outside {
 
 /** One API replica: its own services, registries and scheduler, over the shared outside systems (and the same catalog files). */
 function replica({ repository, history, airflow, livy }: Outside, config: AppConfig, catalog: JobsCatalog, sources: SourcesRegistry) {
-  const batches = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, sources, config);
+  const batches = new BatchesService(
+    livy.client,
+    catalog,
+    history as unknown as BatchHistoryRepository,
+    new InMemoryStreamRepository().repository,
+    sources,
+    config,
+  );
   const schedules = new SchedulesService(repository as unknown as SchedulesRepository, airflow, catalog, config);
   const registry = new SchedulerRegistry();
   const metrics = new MetricsService();

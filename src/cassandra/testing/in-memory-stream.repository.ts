@@ -1,15 +1,17 @@
-import { DesiredState, StreamControl, StreamHeartbeat, StreamRepository } from '../stream.repository';
+import { DesiredState, StreamControl, StreamHeartbeat, StreamMicroBatch, StreamRepository } from '../stream.repository';
 
 const copyControl = (c: StreamControl): StreamControl => ({ ...c, args: { ...c.args } });
 
 /**
- * Unit-test stand-in for the stream_control and stream_heartbeats tables. claimStart is the
- * lightweight transaction `... IF batch_id = ?`; initDesired is `IF NOT EXISTS`. The heartbeat is
- * what a copy of the job would write: tests set it with `report()`.
+ * Unit-test stand-in for the stream_control, stream_heartbeats and stream_micro_batches tables.
+ * claimStart is the lightweight transaction `... IF batch_id = ?`; initDesired is `IF NOT EXISTS`. The
+ * heartbeat and the micro-batches are what a copy of the job would write: tests set them with
+ * `report()` and `recordMicroBatch()`.
  */
-export class InMemoryStreamRepository implements Omit<StreamRepository, 'ks' | 'cassandra'> {
+export class InMemoryStreamRepository implements Omit<StreamRepository, 'ks' | 'cassandra' | 'microBatchesQuery'> {
   private readonly controls = new Map<string, StreamControl>();
   private readonly heartbeats = new Map<string, StreamHeartbeat>();
+  private readonly batches: StreamMicroBatch[] = [];
 
   control = jest.fn(async (stream: string): Promise<StreamControl | undefined> => {
     const c = this.controls.get(stream);
@@ -53,6 +55,20 @@ export class InMemoryStreamRepository implements Omit<StreamRepository, 'ks' | '
     const hb = this.heartbeats.get(stream);
     return hb && { ...hb, offsets: structuredClone(hb.offsets), topics: [...hb.topics], buckets: hb.buckets && { ...hb.buckets } };
   });
+
+  /** Newest first, as the table's clustering order (ended_at DESC, epoch DESC) hands them out. */
+  microBatches = jest.fn(async (stream: string, limit: number): Promise<StreamMicroBatch[]> =>
+    this.batches
+      .filter((b) => b.stream === stream)
+      .sort((a, b) => b.endedAt.getTime() - a.endedAt.getTime() || b.epoch - a.epoch)
+      .slice(0, limit)
+      .map((b) => ({ ...b, endedAt: new Date(b.endedAt) })),
+  );
+
+  /** A micro-batch's row, as a copy of the job writes it after the batch. */
+  recordMicroBatch(batch: StreamMicroBatch): void {
+    this.batches.push({ ...batch });
+  }
 
   /** What a copy of the job reports (merged into its row, as the job's UPDATEs are). */
   report(stream: string, fields: Partial<StreamHeartbeat> & { runId: string }): void {

@@ -109,9 +109,19 @@ export class BatchDto {
 
   @ApiProperty({
     example: 'running',
-    description: "Livy's state (not_started, starting, running, success, dead, killed, error), or lost when Livy forgot it unfinished",
+    description:
+      "Livy's state (not_started, starting, running, success, dead, killed, error), or lost when Livy forgot it unfinished; " +
+      "running with adopted for the streaming job's copy that Livy forgot but that still reports itself",
   })
   state: string;
+
+  @ApiPropertyOptional({
+    example: true,
+    description:
+      "Set on the streaming job's running copy when Livy no longer tracks it (Livy restarted): the copy reports itself alive, " +
+      'so it is running, adopted by the supervisor; Livy has no log of it and cannot kill it (POST /streaming/stop stops it)',
+  })
+  adopted?: boolean;
 
   @ApiPropertyOptional({ example: 'local-1767225600000' })
   appId?: string;
@@ -278,32 +288,42 @@ export class MicroBatchesQueryDto {
 }
 
 export class MicroBatchDto {
-  @ApiProperty({ example: 12, description: "Spark's micro-batch id" })
+  @ApiProperty({ example: 12, description: "Spark's micro-batch id (it goes on counting across copies: the checkpoint keeps it)" })
   epoch: number;
 
-  @ApiPropertyOptional({ example: '2026-01-01T12:00:01.250Z', description: 'When it ended' })
-  at?: string;
+  @ApiProperty({ example: '2026-01-01T12:00:01.250Z', description: 'When it ended' })
+  at: string;
 
   @ApiProperty({ example: 40, description: 'Kafka records read' })
   rows: number;
 
-  @ApiProperty({ example: 0, description: 'Malformed records dropped' })
+  @ApiProperty({ example: 0, description: 'Records that were not well-formed envelopes (stored in dead_letters, not as events)' })
   dropped: number;
 
   @ApiProperty({ example: 480 })
   durationMs: number;
 
-  @ApiPropertyOptional({ example: 910, description: "Age of the batch's oldest event once it was stored" })
+  @ApiPropertyOptional({ example: 910, description: "Age of the batch's oldest event once it was stored; absent for a batch without a well-formed event" })
   lagMs?: number;
+
+  @ApiPropertyOptional({
+    example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d',
+    description: 'The batch of the copy that ran it (GET /batches/{id}); absent for a copy submitted to Livy directly, without one',
+  })
+  batchId?: string;
 }
 
 export class MicroBatchesDto {
   @ApiPropertyOptional({
     example: '019ad5c2-8f3e-7b21-9c4d-5e6f7a8b9c0d',
-    description: 'The batch of the copy whose log was read (the running copy, else the last one)',
+    description: 'The batch of the copy that ran the newest micro-batch',
   })
   batchId?: string;
 
-  @ApiProperty({ type: [MicroBatchDto], description: 'Newest first; only batches that read records print a line' })
+  @ApiProperty({
+    type: [MicroBatchDto],
+    description:
+      "Newest first, as the streaming job recorded each after it ended (kept 7 days, whatever Livy remembers: an adopted copy's too); a micro-batch runs only when records wait in Kafka",
+  })
   microBatches: MicroBatchDto[];
 }

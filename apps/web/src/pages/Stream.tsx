@@ -74,7 +74,7 @@ function MicroBatches() {
   return (
     <Section title="Last micro-batches" id="micro-batches" actions={<Updated at={micro.at} loading={micro.loading} />}>
       <ErrorBox error={micro.error} title="GET /streaming/micro-batches failed" />
-      {micro.data && micro.data.microBatches.length === 0 && <p>No micro-batch with records in the log of the current copy yet.</p>}
+      {micro.data && micro.data.microBatches.length === 0 && <p>No micro-batch in the last 7 days (one runs when records wait in Kafka).</p>}
       {micro.data && micro.data.microBatches.length > 0 && (
         <DataTable label="Last micro-batches" columns={['Ended', num('Epoch'), num('Records'), num('Dropped'), num('Duration'), num('Lag')]}>
           {micro.data.microBatches.map((b) => (
@@ -141,6 +141,7 @@ function BatchTable({ batches, onChanged }: { batches: BatchDto[]; onChanged: ()
             <td>{b.job ?? b.name ?? '—'}</td>
             <td>
               <Badge tone={batchTone(b.state)}>{b.state}</Badge>
+              {b.adopted && <span title="Livy no longer tracks this copy (it restarted); the copy reports itself alive"> adopted</span>}
             </td>
             <td>{time(b.submittedAt)}</td>
             <td>{time(b.finishedAt)}</td>

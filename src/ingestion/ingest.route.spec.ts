@@ -45,10 +45,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 async function ingestApp(
   kafka: FakeKafkaProducer,
   keys: InMemoryApiKeysRepository,
+  env: Record<string, string> = {},
 ): Promise<{ app: INestApplication; port: number; reachedExpress: string[] }> {
   @Module({
     controllers: [IngestionController],
-    providers: [...ingestProviders(kafka, SOURCES, KEY, keys), { provide: APP_PIPE, useValue: validationPipe() }],
+    providers: [...ingestProviders(kafka, SOURCES, KEY, keys, env), { provide: APP_PIPE, useValue: validationPipe() }],
   })
   class IngestRouteProbeModule {}
 
@@ -101,6 +102,31 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
     hotAndNest(port, reachedExpress, 'POST', `/api/v1/ingest/${source}`, { 'Content-Type': 'application/json', ...headers }, body);
 
   const requests = (labels: Record<string, string>) => metricValue(app.get(MetricsService), 'http_requests_total', labels);
+
+  /**
+   * Announces a 1 MB body but sends only its first 16 kB: an answer can only come from a server that
+   * did not wait for the body. Resolves to the status, the Connection header and whether the server closed the socket.
+   */
+  const refusedUnread = (path: string, headers: Record<string, string>) =>
+    new Promise<{ status: number; connection?: string; closed: boolean }>((resolve, reject) => {
+      const req = request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': String(1024 * 1024), ...headers },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => {
+          const socket = req.socket;
+          const closed = socket === null || socket.destroyed || !socket.writable;
+          resolve({ status: res.statusCode!, connection: res.headers.connection, closed: closed || res.headers.connection === 'close' });
+        });
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(16 * 1024, 0x20));
+    });
 
   beforeEach(async () => {
     kafka = new FakeKafkaProducer();
@@ -474,31 +500,6 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
   });
 
   describe('refuses before reading the body', () => {
-    /**
-     * Announces a 1 MB body but sends only its first 16 kB: an answer can only come from a server that
-     * did not wait for the body. Resolves to the status, the Connection header and whether the server closed the socket.
-     */
-    const refusedUnread = (path: string, headers: Record<string, string>) =>
-      new Promise<{ status: number; connection?: string; closed: boolean }>((resolve, reject) => {
-        const req = request({
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path,
-          headers: { 'Content-Type': 'application/json', 'Content-Length': String(1024 * 1024), ...headers },
-        });
-        req.on('response', (res) => {
-          res.resume();
-          res.on('end', () => {
-            const socket = req.socket;
-            const closed = socket === null || socket.destroyed || !socket.writable;
-            resolve({ status: res.statusCode!, connection: res.headers.connection, closed: closed || res.headers.connection === 'close' });
-          });
-        });
-        req.on('error', reject);
-        req.write(Buffer.alloc(16 * 1024, 0x20));
-      });
-
     it.each([
       ['an unsigned source without an API key', 'clicks', {}],
       ['an unsigned source with a wrong API key', 'clicks', { 'X-API-Key': 'x'.repeat(16) }],
@@ -514,6 +515,92 @@ describe('POST /api/v1/ingest/{source} served ahead of Express', () => {
       await post('hooks', {});
 
       expect(await metricValue(app.get(MetricsService), 'pipeline_events_rejected_total', { source: 'hooks', reason: 'bad_signature' })).toBe(1);
+    });
+  });
+
+  describe('past INGEST_MAX_BYTES_IN_FLIGHT', () => {
+    /** A batch whose JSON is exactly `bytes` long. */
+    const batchOf = (bytes: number) => `[{"pad":"${'x'.repeat(bytes - '[{"pad":""}]'.length)}"}]`;
+    const inFlight = () => metricValue(app.get(MetricsService), 'pipeline_ingest_bytes_in_flight');
+
+    /** Sends a request of 1000 bytes, of a bound of 1024, and holds it in flight until the test lets Kafka acknowledge it. */
+    async function holdOne(): Promise<{ ack: () => void; answer: Promise<{ status: number }> }> {
+      let ack: () => void = () => undefined;
+      const publishing = new Promise<void>((started) =>
+        kafka.publish.mockImplementationOnce(() => {
+          started();
+          return new Promise<void>((resolve) => (ack = resolve));
+        }),
+      );
+      const answer = post('clicks', { 'X-API-Key': KEY }, batchOf(1000));
+      await publishing;
+      return { ack: () => ack(), answer };
+    }
+
+    beforeEach(async () => {
+      await app.close();
+      ({ app, port, reachedExpress } = await ingestApp(kafka, keys, { INGEST_MAX_BYTES_IN_FLIGHT: '1024', INGEST_ADMISSION_WAIT_MS: '100' }));
+    });
+
+    it('503 with Retry-After and Connection: close, the body unread, once no room came in time, on the hot route and through Express', async () => {
+      const held = await holdOne();
+
+      try {
+        for (const path of ['/api/v1/ingest/clicks', '/api/v1/ingest/clicks/']) {
+          await expect(refusedUnread(path, { 'X-API-Key': KEY })).resolves.toEqual({ status: 503, connection: 'close', closed: true });
+        }
+        expect(await inFlight()).toBe(1000);
+        expect(await metricValue(app.get(MetricsService), 'pipeline_events_rejected_total', { source: 'clicks', reason: 'bytes_in_flight' })).toBe(2);
+      } finally {
+        held.ack();
+      }
+      expect((await held.answer).status).toBe(202);
+      expect(kafka.publish).toHaveBeenCalledTimes(1);
+      expect(await inFlight()).toBe(0);
+    });
+
+    it('answers the 503 as the controller does, in the one error shape and without upstream', async () => {
+      const held = await holdOne();
+
+      try {
+        const [lean, nest] = await leanAndNest('clicks', { 'X-API-Key': KEY, 'X-Request-Id': 'req-bound' }, batchOf(100));
+
+        expect(lean.status).toBe(503);
+        expect(lean.headers['retry-after']).toBe('1');
+        expect(lean.body).toEqual({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: expect.stringMatching(/^Ingest is at its bound of 1024 bytes in flight \(INGEST_MAX_BYTES_IN_FLIGHT\) on this API process: /),
+          requestId: 'req-bound',
+        });
+        expect(observed(lean)).toEqual(observed(nest));
+      } finally {
+        held.ack();
+      }
+      await held.answer;
+    });
+
+    it('lets a waiting request in once the one ahead is answered; a client gone while waiting holds nothing', async () => {
+      const held = await holdOne();
+      const rejected = (reason: string) => metricValue(app.get(MetricsService), 'pipeline_events_rejected_total', { reason });
+      const headers = { 'X-API-Key': KEY, 'Content-Type': 'application/json', 'Content-Length': '500' };
+      const gone = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/ingest/clicks', headers });
+      gone.on('error', () => undefined);
+      gone.flushHeaders();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      gone.destroy();
+      const waiting = post('clicks', { 'X-API-Key': KEY }, batchOf(100));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+
+      // Dropped from the line as it left, while the first request still holds its bytes.
+      expect(await rejected('unreadable_body')).toBe(1);
+      expect(await inFlight()).toBe(1000);
+      held.ack();
+
+      expect((await waiting).status).toBe(202);
+      expect((await held.answer).status).toBe(202);
+      expect(await inFlight()).toBe(0);
+      expect(await rejected('bytes_in_flight')).toBe(0);
     });
   });
 

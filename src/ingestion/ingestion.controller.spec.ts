@@ -1,5 +1,6 @@
 import { INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
@@ -130,5 +131,15 @@ describe('POST /api/v1/ingest/{source} over HTTP, for signed and unsigned source
     });
     expect(kafka.publishAll).toHaveBeenCalledTimes(1);
     expect(kafka.publishAll.mock.calls[0][0].map((b) => b.topic)).toEqual(['ingest.orders', 'ingest.orders.dlq']);
+  });
+
+  it('documents the 503 of a full bound of bytes in flight beside those of Kafka and Cassandra, and keeps the other answers', () => {
+    const doc = SwaggerModule.createDocument(app, new DocumentBuilder().build());
+    const responses = doc.paths['/api/v1/ingest/{source}'].post!.responses as Record<string, { description: string }>;
+
+    expect(Object.keys(responses).sort()).toEqual(['202', '400', '401', '404', '409', '410', '413', '415', '422', '429', '503']);
+    expect(responses['503'].description).toMatch(/upstream names Kafka or Cassandra/);
+    expect(responses['503'].description).toMatch(/INGEST_MAX_BYTES_IN_FLIGHT.*INGEST_ADMISSION_WAIT_MS.*the body was not read/);
+    expect(responses['401'].description).toMatch(/^Missing or invalid API key/);
   });
 });

@@ -45,7 +45,9 @@ export class IngestionController {
       '(IDEMPOTENCY_TTL_SECONDS, default 24 h): a retry with the same body gets the first answer again (the same event ids) ' +
       'with the header Idempotent-Replayed: true and publishes nothing; the same key with another body is 422; the same ' +
       'key while the first request is still being published is 409 (retry after Retry-After). A request that failed ' +
-      '(4xx, 503) leaves no trace: its retry is a first request.',
+      '(4xx, 503) leaves no trace: its retry is a first request. ' +
+      'Each API process holds at most INGEST_MAX_BYTES_IN_FLIGHT bytes of bodies from before reading them until their answer: ' +
+      'a request past that bound waits, its body unread, up to INGEST_ADMISSION_WAIT_MS for room, then is answered 503 with Retry-After.',
   })
   @ApiParam({ name: 'source', example: 'users', description: 'A source from GET /sources' })
   @ApiConsumes('application/json', 'application/x-ndjson')
@@ -82,7 +84,13 @@ export class IngestionController {
       },
     },
   })
-  @ApiErrors(400, 404, 409, 410, 413, 415, 422, 429, 503)
+  @ApiErrors(400, 404, 409, 410, 413, 415, 422, 429, 503, {
+    503:
+      'Kafka did not acknowledge in time, or the idempotency keys could not be read (upstream names Kafka or Cassandra); or, with no upstream, ' +
+      'this API process held its bound of body bytes in flight (INGEST_MAX_BYTES_IN_FLIGHT) and no room came within INGEST_ADMISSION_WAIT_MS: ' +
+      'the body was not read (the connection is closed when it was still arriving). No event of the request is reported accepted; ' +
+      'retry after Retry-After seconds',
+  })
   async ingest(
     @Param('source') source: string,
     @Req() req: IncomingMessage,

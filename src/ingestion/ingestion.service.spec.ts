@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
@@ -1167,5 +1167,246 @@ describe('IngestionService.ingest, signed sources', () => {
     await service.ingest(jsonRequest('clicks', { n: 2 }, { headers: { 'webhook-signature': 'v1,garbage' } }));
 
     expect(kafka.publish).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('IngestionService.ingest, bytes in flight (INGEST_MAX_BYTES_IN_FLIGHT)', () => {
+  const SOURCES = `sources:
+  clicks: { maxBodyBytes: 4096 }
+  strict:
+    schema: { type: object, required: [n], properties: { n: { type: number } } }
+`;
+  /** A bound of 1024 bytes, and a short wait for room. */
+  function bounded(env: Record<string, string> = {}) {
+    const made = services(sourcesRegistry(SOURCES), testConfig({ INGEST_MAX_BYTES_IN_FLIGHT: '1024', INGEST_ADMISSION_WAIT_MS: '50', ...env }));
+    return { ...made, inFlight: () => metricValue(made.metrics, 'pipeline_ingest_bytes_in_flight') };
+  }
+
+  /** A request whose body is `text`, with its Content-Length, as an HTTP client sends it. */
+  const sized = (source: string, text: string | Buffer, extra: Partial<IngestRequest> = {}): IngestRequest => ({
+    source,
+    body: bodyOf(text),
+    contentLength: String(Buffer.byteLength(text)),
+    contentType: JSON_TYPE,
+    ...extra,
+  });
+  /** A batch whose JSON is exactly `bytes` long. */
+  const batchOf = (bytes: number) => {
+    const text = `[{"pad":""}]`;
+    return `[{"pad":"${'x'.repeat(bytes - text.length)}"}]`;
+  };
+
+  /** Holds the next publish until the test acknowledges (or fails) it. */
+  function holdKafka(kafka: FakeKafkaProducer) {
+    const held = { ack: () => undefined as void, fail: (_err: Error) => undefined as void };
+    const publishing = new Promise<void>((started) =>
+      kafka.publish.mockImplementationOnce(() => {
+        started();
+        return new Promise<void>((resolve, reject) => Object.assign(held, { ack: resolve, fail: reject }));
+      }),
+    );
+    return { publishing, ack: () => held.ack(), fail: (err: Error) => held.fail(err) };
+  }
+
+  /** Lets the stream events and promise callbacks of what just happened run. */
+  const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it("holds a body's Content-Length from before the body is read until Kafka acknowledged its events, then gives it back", async () => {
+    const { ingestion, kafka, inFlight } = bounded();
+    const body = new PassThrough();
+    const text = batchOf(600);
+    const kafkaHeld = holdKafka(kafka);
+
+    const answer = ingestion.ingest({ source: 'clicks', body, contentLength: String(text.length), contentType: JSON_TYPE });
+    await settled();
+    expect(await inFlight()).toBe(600);
+
+    body.end(text);
+    await kafkaHeld.publishing;
+    expect(await inFlight()).toBe(600);
+    kafkaHeld.ack();
+    await answer;
+
+    expect(await inFlight()).toBe(0);
+  });
+
+  it("counts a body of unknown size (chunked) for the source's limit while it is read, then for its size", async () => {
+    const { ingestion, kafka, inFlight } = bounded();
+    const body = new PassThrough();
+    const kafkaHeld = holdKafka(kafka);
+
+    const answer = ingestion.ingest({ source: 'clicks', body, contentType: JSON_TYPE });
+    await settled();
+    expect(await inFlight()).toBe(4096);
+
+    body.end(batchOf(300));
+    await kafkaHeld.publishing;
+    expect(await inFlight()).toBe(300);
+    kafkaHeld.ack();
+    await answer;
+    expect(await inFlight()).toBe(0);
+  });
+
+  it("counts a compressed body for the source's limit until it is inflated, then for its inflated size", async () => {
+    const { ingestion, kafka, inFlight } = bounded();
+    const zipped = gzipSync(batchOf(2000));
+    const kafkaHeld = holdKafka(kafka);
+
+    const answer = ingestion.ingest(sized('clicks', zipped, { contentEncoding: 'gzip' }));
+    await kafkaHeld.publishing;
+    expect(zipped.length).toBeLessThan(100);
+    expect(await inFlight()).toBe(2000);
+    kafkaHeld.ack();
+    await answer;
+    expect(await inFlight()).toBe(0);
+  });
+
+  const cutShort = (): IngestRequest => {
+    const body = new PassThrough();
+    body.write('[{"n":1},');
+    setImmediate(() => body.destroy(new Error('aborted')));
+    return { source: 'clicks', body, contentLength: '100', contentType: JSON_TYPE };
+  };
+  it.each<[string, (kafka: FakeKafkaProducer) => IngestRequest, number | 'replayed' | 'accepted']>([
+    ['accepted', () => sized('clicks', '[{"n":1}]'), 'accepted'],
+    ['accepted, chunked', () => jsonRequest('clicks', [{ n: 1 }]), 'accepted'],
+    ['accepted, compressed', () => sized('clicks', gzipSync('{"n":1}'), { contentEncoding: 'gzip' }), 'accepted'],
+    ['400, not JSON', () => sized('clicks', '{"n":'), 400],
+    ['400, a schema violation', () => sized('strict', '{"n":"one"}'), 400],
+    ['400, shorter than its Content-Length', () => sized('clicks', '{"n":1}', { contentLength: '50' }), 400],
+    ['400, corrupt compressed data', () => sized('clicks', 'not gzip', { contentEncoding: 'gzip' }), 400],
+    ['400, the client left while sending', cutShort, 400],
+    ['413, over the limit as read (chunked)', () => jsonRequest('clicks', [{ pad: 'x'.repeat(5000) }]), 413],
+    ['413, over the limit by its Content-Length', () => sized('clicks', batchOf(5000)), 413],
+    ['413, inflated over the limit', () => sized('clicks', gzipSync(batchOf(8000)), { contentEncoding: 'gzip' }), 413],
+    [
+      '503, Kafka did not acknowledge',
+      (kafka) => {
+        kafka.publish.mockRejectedValueOnce(new UpstreamUnavailableError('Kafka', 'Kafka is unavailable'));
+        return sized('clicks', '{"n":1}');
+      },
+      503,
+    ],
+    [
+      '500, anything else',
+      (kafka) => {
+        kafka.publish.mockRejectedValueOnce(new Error('a bug'));
+        return sized('clicks', '{"n":1}');
+      },
+      500,
+    ],
+  ])('gives the bytes back exactly once: %s', async (_case, request, expected) => {
+    const { ingestion, kafka, inFlight } = bounded();
+
+    const answer = ingestion.ingest(request(kafka));
+    if (expected === 'accepted') await expect(answer).resolves.toMatchObject({ replayed: false });
+    else expect((await rejection(answer)).statusCode ?? 500).toBe(expected);
+
+    expect(await inFlight()).toBe(0);
+    // Nothing leaked and nothing given back twice: the whole bound is there for the next request.
+    await expect(ingestion.ingest(sized('clicks', batchOf(1024)))).resolves.toMatchObject({ replayed: false });
+    expect(await inFlight()).toBe(0);
+  });
+
+  it('gives the bytes back for a retry answered with the stored answer, and for a key still being published (409)', async () => {
+    const { ingestion, kafka, inFlight } = bounded();
+    const keyed = () => sized('clicks', '{"n":1}', { idempotencyKey: 'k-1' });
+    const kafkaHeld = holdKafka(kafka);
+
+    const first = ingestion.ingest(keyed());
+    await kafkaHeld.publishing;
+    expect((await rejection(ingestion.ingest(keyed()))).statusCode).toBe(409);
+    expect(await inFlight()).toBe(7);
+    kafkaHeld.ack();
+    await first;
+    await expect(ingestion.ingest(keyed())).resolves.toMatchObject({ replayed: true });
+
+    expect(await inFlight()).toBe(0);
+  });
+
+  it('refuses with 503 and Retry-After, its body unread, a request that found no room within INGEST_ADMISSION_WAIT_MS', async () => {
+    const { ingestion, kafka, metrics, inFlight } = bounded();
+    const kafkaHeld = holdKafka(kafka);
+    const first = ingestion.ingest(sized('clicks', batchOf(1000)));
+    await kafkaHeld.publishing;
+    const late = sized('clicks', batchOf(100));
+
+    const err = await rejection(ingestion.ingest(late));
+
+    expect(err.statusCode).toBe(503);
+    expect(err.headers['Retry-After']).toBe('1');
+    expect(err.upstream).toBeUndefined();
+    expect(err.message).toMatch(/^Ingest is at its bound of 1024 bytes in flight \(INGEST_MAX_BYTES_IN_FLIGHT\) on this API process: .*counted as 100 bytes/);
+    expect((late.body as ReturnType<typeof bodyOf>).wasRead()).toBe(false);
+    expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'clicks', reason: 'bytes_in_flight' })).toBe(1);
+    expect(await inFlight()).toBe(1000);
+    kafkaHeld.ack();
+    await first;
+    expect(kafka.publish).toHaveBeenCalledTimes(1);
+    expect(await inFlight()).toBe(0);
+  });
+
+  it('lets a waiting request in, and only then reads its body, once the one ahead of it is answered', async () => {
+    const { ingestion, kafka, inFlight } = bounded({ INGEST_ADMISSION_WAIT_MS: '10000' });
+    const kafkaHeld = holdKafka(kafka);
+    const first = ingestion.ingest(sized('clicks', batchOf(1000)));
+    await kafkaHeld.publishing;
+    const next = sized('clicks', batchOf(100));
+
+    const answer = ingestion.ingest(next);
+    await settled();
+    expect((next.body as ReturnType<typeof bodyOf>).wasRead()).toBe(false);
+    kafkaHeld.ack();
+    await first;
+
+    await expect(answer).resolves.toMatchObject({ replayed: false, response: { accepted: 1 } });
+    expect(kafka.publish).toHaveBeenCalledTimes(2);
+    expect(await inFlight()).toBe(0);
+  });
+
+  it("refuses a Content-Length over the source's limit at once with 413, without waiting for room", async () => {
+    const { ingestion, kafka } = bounded({ INGEST_ADMISSION_WAIT_MS: '10000' });
+    const kafkaHeld = holdKafka(kafka);
+    const first = ingestion.ingest(sized('clicks', batchOf(1000)));
+    await kafkaHeld.publishing;
+    const started = performance.now();
+
+    expect((await rejection(ingestion.ingest(sized('clicks', batchOf(5000))))).statusCode).toBe(413);
+
+    expect(performance.now() - started).toBeLessThan(1000);
+    kafkaHeld.ack();
+    await first;
+  });
+
+  it('lets a body larger than the whole bound in when nothing else is in flight', async () => {
+    const { ingestion, kafka, inFlight } = bounded();
+    const kafkaHeld = holdKafka(kafka);
+
+    const answer = ingestion.ingest(sized('clicks', batchOf(3000)));
+    await kafkaHeld.publishing;
+    expect(await inFlight()).toBe(3000);
+    kafkaHeld.ack();
+
+    await expect(answer).resolves.toMatchObject({ response: { accepted: 1 } });
+    expect(await inFlight()).toBe(0);
+  });
+
+  it('drops a waiting request whose client left, as a body cut short, holding nothing', async () => {
+    const { ingestion, kafka, metrics, inFlight } = bounded({ INGEST_ADMISSION_WAIT_MS: '10000' });
+    const kafkaHeld = holdKafka(kafka);
+    const first = ingestion.ingest(sized('clicks', batchOf(1000)));
+    await kafkaHeld.publishing;
+    const body = new PassThrough();
+
+    const answer = ingestion.ingest({ source: 'clicks', body, contentLength: '100', contentType: JSON_TYPE });
+    await settled();
+    body.destroy();
+
+    expect(await rejection(answer)).toBeInstanceOf(BadRequestError);
+    expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'clicks', reason: 'unreadable_body' })).toBe(1);
+    expect(await inFlight()).toBe(1000);
+    kafkaHeld.ack();
+    await first;
+    expect(await inFlight()).toBe(0);
   });
 });

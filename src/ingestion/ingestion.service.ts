@@ -23,6 +23,7 @@ import { checkEventLimits, EventLimitError } from './event-limits';
 import { bodyFormat, parseEvents } from './events.parser';
 import { requestMessages, schemaError, schemaFailures } from './quarantine';
 import { bodyEncoding, decodeBody, readRawBody } from './raw-body.reader';
+import { BytesInFlight, BytesInFlightError, bytesToAdmit } from './bytes-in-flight';
 import { IdempotencyKey, IdempotentRequests } from './idempotent-requests';
 import { utf8Text } from './utf8-text';
 import { SignatureHeaders, verifySignature } from './webhook-signature.verifier';
@@ -94,6 +95,8 @@ function idempotencyKey(header: string | undefined, signed: Signed | undefined, 
 @Injectable()
 export class IngestionService implements OnApplicationBootstrap {
   private readonly logger = new Logger(IngestionService.name);
+  /** This process's bound on the bytes of bodies in flight (INGEST_MAX_BYTES_IN_FLIGHT): each worker keeps its own. */
+  private readonly inFlight: BytesInFlight;
 
   constructor(
     private readonly sources: SourcesRegistry,
@@ -102,7 +105,18 @@ export class IngestionService implements OnApplicationBootstrap {
     private readonly idempotency: IdempotentRequests,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly limiter: RateLimiter,
-  ) {}
+  ) {
+    const inFlight = (this.inFlight = new BytesInFlight(config.ingest.maxBytesInFlight, config.ingest.admissionWaitMs));
+    metrics.gauge({
+      name: 'pipeline_ingest_bytes_in_flight',
+      help: 'Bytes of POST /ingest bodies admitted and not answered yet (read, parsed or being published), within INGEST_MAX_BYTES_IN_FLIGHT per API process',
+      // Each worker bounds its own: the API holds their sum.
+      aggregator: 'sum',
+      collect: function (this: { set: (value: number) => void }) {
+        this.set(inFlight.bytes);
+      },
+    });
+  }
 
   /** Creates missing topics in the background; a broker that is down now must not stop the API from starting. */
   onApplicationBootstrap(): void {
@@ -115,7 +129,9 @@ export class IngestionService implements OnApplicationBootstrap {
   /**
    * The whole ingest path, each check once and cheapest first: the source exists (404), its and the
    * key's rate limits let a request in (429), and the content type and encoding are ones we read (415)
-   * before a byte of the body is buffered; then the body is read with the source's limit (413), its
+   * before a byte of the body is buffered; the body's bytes then take their room among the bytes this
+   * process has in flight, waiting for it if need be (503 when none comes in time: see BytesInFlight),
+   * and hold it until the request is answered; then the body is read with the source's limit (413), its
    * signature checked on the bytes as received, still compressed, when the source is signed (401),
    * decompressed within the source's limit too (413, 400), checked to be UTF-8 (400), split into
    * events (400), counted, charged to the events limits (429), checked for nesting and numbers
@@ -129,6 +145,8 @@ export class IngestionService implements OnApplicationBootstrap {
     let sourceLabel = UNKNOWN_SOURCE;
     let events = 1;
     let step: BadRequestStep = 'unreadable_body';
+    /** The bytes this request holds of inFlight, given back exactly once, in `finally`. */
+    let held = 0;
     try {
       const source = this.sources.get(req.source);
       sourceLabel = source.name;
@@ -136,11 +154,19 @@ export class IngestionService implements OnApplicationBootstrap {
       const charge = this.limiter.ingest(source, source.signature ? undefined : req.headers);
       const format = bodyFormat(req.contentType);
       const encoding = bodyEncoding(req.contentEncoding);
+      const admitted = bytesToAdmit(req.contentLength, encoding, source.maxBodyBytes);
+      if (!this.inFlight.take(admitted)) await this.inFlight.wait(admitted, req.body);
+      held = admitted;
       const raw = await readRawBody(req.body, req.contentLength, source);
       // Senders sign the bytes they send: for a compressed body, the compressed bytes.
       const signed = this.verifySignature(source, req.headers ?? {}, raw);
       step = 'bad_encoding';
       const body = await decodeBody(raw, encoding, source);
+      // A body counted at the source's limit (chunked, or compressed) now counts for its size.
+      if (body.length < held) {
+        this.inFlight.release(held - body.length);
+        held = body.length;
+      }
       step = 'bad_idempotency_key';
       if (!signed && req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
         throw new BadRequestError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
@@ -193,6 +219,8 @@ export class IngestionService implements OnApplicationBootstrap {
     } catch (err) {
       this.metrics.rejected(sourceLabel, rejectionReason(err, step), events);
       throw err;
+    } finally {
+      if (held > 0) this.inFlight.release(held);
     }
   }
 
@@ -230,6 +258,7 @@ type BadRequestStep = Extract<RejectionReason, 'unreadable_body' | 'bad_encoding
 
 /** The reason a refused request is counted under: the error's type, and for a 400 the step that refused it. */
 function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {
+  if (err instanceof BytesInFlightError) return 'bytes_in_flight';
   if (err instanceof NotFoundError) return 'unknown_source';
   if (err instanceof UnauthorizedError) return 'bad_signature';
   if (err instanceof UnsupportedMediaTypeError) return 'unsupported_media_type';

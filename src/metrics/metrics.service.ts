@@ -13,6 +13,7 @@ export type RejectionReason =
   | 'unsupported_media_type'
   | 'too_large'
   | 'rate_limited'
+  | 'bytes_in_flight'
   | 'unreadable_body'
   | 'bad_encoding'
   | 'bad_idempotency_key'

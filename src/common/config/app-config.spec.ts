@@ -23,7 +23,15 @@ describe('toAppConfig', () => {
       log: { level: 'info' },
       metrics: { public: false },
       console: { dir: resolve('dist/web') },
-      ingest: { sourcesFile: 'config/sources.yaml', maxBodyBytes: 1048576, maxEvents: 10000, maxDepth: 64, idempotencyTtlSeconds: 86400 },
+      ingest: {
+        sourcesFile: 'config/sources.yaml',
+        maxBodyBytes: 1048576,
+        maxEvents: 10000,
+        maxDepth: 64,
+        idempotencyTtlSeconds: 86400,
+        maxBytesInFlight: 6291456,
+        admissionWaitMs: 2000,
+      },
       sources: { syncSeconds: 2 },
       kafka: {
         brokers: ['127.0.0.1:9092'],

@@ -34,8 +34,18 @@ export interface AppConfig {
   /**
    * maxDepth: the deepest nesting of objects and arrays an event may have (the event itself is depth 1).
    * idempotencyTtlSeconds: how long the answer to a request with an idempotency key is kept for its retries.
+   * maxBytesInFlight: the bytes of bodies one API process holds from before reading them until their answer;
+   * admissionWaitMs: how long a request that does not fit waits for room before its 503.
    */
-  ingest: { sourcesFile: string; maxBodyBytes: number; maxEvents: number; maxDepth: number; idempotencyTtlSeconds: number };
+  ingest: {
+    sourcesFile: string;
+    maxBodyBytes: number;
+    maxEvents: number;
+    maxDepth: number;
+    idempotencyTtlSeconds: number;
+    maxBytesInFlight: number;
+    admissionWaitMs: number;
+  };
   /** syncSeconds: how often each API process re-reads the sources registry (Cassandra) and swaps in what changed. */
   sources: { syncSeconds: number };
   kafka: {
@@ -149,6 +159,8 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
       maxEvents: env.INGEST_MAX_EVENTS,
       maxDepth: env.INGEST_MAX_DEPTH,
       idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+      maxBytesInFlight: env.INGEST_MAX_BYTES_IN_FLIGHT,
+      admissionWaitMs: env.INGEST_ADMISSION_WAIT_MS,
     },
     sources: { syncSeconds: env.SOURCES_SYNC_SECONDS },
     kafka: {

@@ -82,6 +82,26 @@ describe('validateEnvironment', () => {
     expect(validateEnvironment({ API_KEYS: API_KEY, INGEST_MAX_DEPTH: '1000' }).INGEST_MAX_DEPTH).toBe(1000);
   });
 
+  it('bounds the ingest bytes in flight and the wait for room by default, and rejects what is not a positive whole number, naming it', () => {
+    expect(validateEnvironment({ API_KEYS: API_KEY })).toMatchObject({ INGEST_MAX_BYTES_IN_FLIGHT: 6291456, INGEST_ADMISSION_WAIT_MS: 2000 });
+    expect(validateEnvironment({ API_KEYS: API_KEY, INGEST_MAX_BYTES_IN_FLIGHT: '16777216', INGEST_ADMISSION_WAIT_MS: '500' })).toMatchObject({
+      INGEST_MAX_BYTES_IN_FLIGHT: 16777216,
+      INGEST_ADMISSION_WAIT_MS: 500,
+    });
+    expect(configError({ API_KEYS: API_KEY, INGEST_MAX_BYTES_IN_FLIGHT: '0' })).toMatch(
+      /INGEST_MAX_BYTES_IN_FLIGHT=0: INGEST_MAX_BYTES_IN_FLIGHT must not be less than 1024/,
+    );
+    expect(configError({ API_KEYS: API_KEY, INGEST_MAX_BYTES_IN_FLIGHT: '8MiB' })).toMatch(
+      /INGEST_MAX_BYTES_IN_FLIGHT="8MiB": .*INGEST_MAX_BYTES_IN_FLIGHT must be an integer number/,
+    );
+    expect(configError({ API_KEYS: API_KEY, INGEST_MAX_BYTES_IN_FLIGHT: '1.5' })).toMatch(/INGEST_MAX_BYTES_IN_FLIGHT="1.5": .*must be an integer number/);
+    expect(configError({ API_KEYS: API_KEY, INGEST_ADMISSION_WAIT_MS: '0' })).toMatch(
+      /INGEST_ADMISSION_WAIT_MS=0: INGEST_ADMISSION_WAIT_MS must not be less than 1/,
+    );
+    expect(configError({ API_KEYS: API_KEY, INGEST_ADMISSION_WAIT_MS: '-5' })).toMatch(/INGEST_ADMISSION_WAIT_MS=-5: .*must not be less than 1/);
+    expect(configError({ API_KEYS: API_KEY, INGEST_ADMISSION_WAIT_MS: '60001' })).toMatch(/INGEST_ADMISSION_WAIT_MS=60001: .*must not be greater than 60000/);
+  });
+
   it('bounds what callers may ask of Spark and of the scheduler by default, and rejects a ceiling of zero', () => {
     expect(validateEnvironment({ API_KEYS: API_KEY })).toMatchObject({
       SPARK_MAX_EXECUTOR_MEMORY_MB: 2048,

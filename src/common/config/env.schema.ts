@@ -134,6 +134,25 @@ export class EnvironmentVariables {
   @Max(1000)
   INGEST_MAX_DEPTH = 64;
 
+  /**
+   * The bytes of ingest bodies one API process holds at once, from before a body is read until its
+   * answer (each parsed event lives until Kafka acknowledged it, at many times its size in memory).
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(4294967296)
+  INGEST_MAX_BYTES_IN_FLIGHT = 6291456;
+
+  /** How long a request that does not fit in INGEST_MAX_BYTES_IN_FLIGHT waits for room, its body unread, before its 503. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60000)
+  INGEST_ADMISSION_WAIT_MS = 2000;
+
   @IsOptional()
   @Transform(toInt)
   @IsInt()

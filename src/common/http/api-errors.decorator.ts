@@ -19,7 +19,15 @@ const MEANING: Record<number, string> = {
   504: 'A dependency did not answer in time',
 };
 
-/** Documents the error statuses a route can answer, all in the one error shape; 401 is always included. */
-export function ApiErrors(...statuses: number[]) {
-  return applyDecorators(...[401, ...statuses].map((status) => ApiResponse({ status, description: MEANING[status], type: ErrorResponseDto })));
+/** What a route says of a status beyond its common meaning, e.g. `{ 503: '...' }`. */
+export type RouteMeanings = Partial<Record<number, string>>;
+
+/**
+ * Documents the error statuses a route can answer, all in the one error shape; 401 is always included.
+ * A last argument of meanings words a status the route's own way (it is documented whether listed or not).
+ */
+export function ApiErrors(...args: (number | RouteMeanings)[]) {
+  const own = (typeof args[args.length - 1] === 'object' ? args.pop() : {}) as RouteMeanings;
+  const statuses = [...new Set([401, ...(args as number[]), ...Object.keys(own).map(Number)])];
+  return applyDecorators(...statuses.map((status) => ApiResponse({ status, description: own[status] ?? MEANING[status], type: ErrorResponseDto })));
 }

@@ -23,10 +23,16 @@ export const SIGNING_KEY = Buffer.from('the key of the test sender');
 /**
  * What POST /ingest needs, wired as the app wires it (the global access guard and exception filter)
  * over a fake Kafka and in-memory idempotency keys: the sources of `sources` (YAML), whose
- * `${HOOKS_SECRET}` is SIGNING_KEY as a whsec_ secret, `apiKey` the one key of API_KEYS, and the
- * scoped keys stored in `keys`.
+ * `${HOOKS_SECRET}` is SIGNING_KEY as a whsec_ secret, `apiKey` the one key of API_KEYS, the
+ * scoped keys stored in `keys`, and the settings of `env` (e.g. INGEST_MAX_BYTES_IN_FLIGHT).
  */
-export function ingestProviders(kafka: FakeKafkaProducer, sources: string, apiKey: string, keys?: InMemoryApiKeysRepository): Provider[] {
+export function ingestProviders(
+  kafka: FakeKafkaProducer,
+  sources: string,
+  apiKey: string,
+  keys?: InMemoryApiKeysRepository,
+  env: Record<string, string> = {},
+): Provider[] {
   return [
     IngestionService,
     IdempotentRequests,
@@ -35,7 +41,7 @@ export function ingestProviders(kafka: FakeKafkaProducer, sources: string, apiKe
     { provide: IdempotencyRepository, useValue: new InMemoryIdempotencyRepository().repository },
     { provide: KafkaProducer, useValue: kafka.producer },
     { provide: SourcesRegistry, useValue: sourcesRegistry(sources, { HOOKS_SECRET: `whsec_${SIGNING_KEY.toString('base64')}` }) },
-    { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: apiKey }) },
+    { provide: APP_CONFIG, useValue: testConfig({ ...env, API_KEYS: apiKey }) },
     ...accessProviders(keys),
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
   ];

@@ -15,7 +15,7 @@ export STREAMING_AUTOSTART ?= true
 # whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
 export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
-.PHONY: help install jq promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-front-door bench-profile bench-rate-limits clean
+.PHONY: help install jq promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-front-door bench-profile bench-rate-limits bench-cassandra-ceiling clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -115,6 +115,10 @@ bench-front-door: build ## unauthenticated 1 MB bodies, trickled bodies and endl
 bench-rate-limits: build ## a key's and a source's limits enforced by 2 replicas (3 processes), and another key's rate while one floods (WINDOWS=2 LIMIT=50)
 	@$(STACK) install kafka cassandra
 	@infra/local/with-stack.sh kafka cassandra -- npx ts-node --transpile-only bench/rate-limits.ts --windows $${WINDOWS:-2} --limit $${LIMIT:-50}
+
+bench-cassandra-ceiling: build ## the storage stage's ceiling: events_by_bucket rows/s Cassandra alone takes from a direct driver (DURATION=10 CONCURRENCY=64,256 BATCH=1,20)
+	@$(STACK) install cassandra
+	@infra/local/with-stack.sh cassandra -- npx ts-node --transpile-only bench/cassandra-ceiling.ts --duration $${DURATION:-10} --concurrency $${CONCURRENCY:-64,256} --batch $${BATCH:-1,20}
 
 bench-body: node_modules/.install-stamp ## CPU of ingest's body checks (UTF-8, nesting, numbers) per 1 KB event, in-process; needs no service (ITERATIONS=100000)
 	npx ts-node --transpile-only bench/body-checks.ts --iterations $${ITERATIONS:-100000}

@@ -33,7 +33,12 @@ export class SourceSettingsDto {
   @IsString()
   keyField?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, example: 1048576, description: 'Largest accepted request body, in bytes (default INGEST_MAX_BODY_BYTES)' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    example: 1048576,
+    description: 'Largest accepted request body, in bytes (default INGEST_MAX_BODY_BYTES)',
+  })
   @OptionalNotNull()
   @IsInt()
   @Min(1)

@@ -116,9 +116,9 @@ bench-rate-limits: build ## a key's and a source's limits enforced by 2 replicas
 	@$(STACK) install kafka cassandra
 	@infra/local/with-stack.sh kafka cassandra -- npx ts-node --transpile-only bench/rate-limits.ts --windows $${WINDOWS:-2} --limit $${LIMIT:-50}
 
-bench-cassandra-ceiling: build ## the storage stage's ceiling: events_by_bucket rows/s Cassandra alone takes from a direct driver (DURATION=10 CONCURRENCY=64,256 BATCH=1,20)
+bench-cassandra-ceiling: build ## the storage stage's ceiling: events_by_bucket rows/s Cassandra alone takes from a direct driver (DURATION=10 CONCURRENCY=16,64 BATCH=1,20)
 	@$(STACK) install cassandra
-	@infra/local/with-stack.sh cassandra -- npx ts-node --transpile-only bench/cassandra-ceiling.ts --duration $${DURATION:-10} --concurrency $${CONCURRENCY:-64,256} --batch $${BATCH:-1,20}
+	@infra/local/with-stack.sh cassandra -- npx ts-node --transpile-only bench/cassandra-ceiling.ts --duration $${DURATION:-10} --concurrency $${CONCURRENCY:-16,64} --batch $${BATCH:-1,20}
 
 bench-body: node_modules/.install-stamp ## CPU of ingest's body checks (UTF-8, nesting, numbers) per 1 KB event, in-process; needs no service (ITERATIONS=100000)
 	npx ts-node --transpile-only bench/body-checks.ts --iterations $${ITERATIONS:-100000}

@@ -5,11 +5,12 @@
  * a ratio of it. Needs Cassandra running and the API built (the API migrates the `bench` keyspace's
  * schema on start); `make bench-cassandra-ceiling` does both.
  *
- *   npx ts-node --transpile-only bench/cassandra-ceiling.ts [--duration 10] [--concurrency 64,256] [--batch 1,20]
+ *   npx ts-node --transpile-only bench/cassandra-ceiling.ts [--duration 10] [--concurrency 16,64] [--batch 1,20]
  *
  * Each point writes as fast as it can for `--duration` seconds: `--batch 1` one prepared INSERT per
  * row, `--batch n` unlogged batches of n rows of one partition (the Spark connector's default
- * grouping), `--concurrency` requests in flight. Rows go to source `ceiling` in 1 h buckets of the
+ * grouping), `--concurrency` requests in flight. Not more than 64 batches of 20 in flight on the local
+ * stack: 256 of them (5 MB of rows at once) ran its Cassandra (1 GiB heap) out of memory. Rows go to source `ceiling` in 1 h buckets of the
  * current time, with a 1 h TTL so the table does not keep them. Consistency LOCAL_QUORUM, as the job.
  * Environment: CASSANDRA_CONTACT_POINTS (default 127.0.0.1:9042), CASSANDRA_LOCAL_DC, CASSANDRA_KEYSPACE (default bench).
  * Prints a table and writes bench/results/cassandra-ceiling-<timestamp>.{json,md}.
@@ -19,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { arg, BENCH_KEYSPACE, coresCell, f0, f1, machine, report, stackPids, stackVersions, startApi, withCpu } from './support';
 
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
-const CONCURRENCY = arg('concurrency', '64,256')
+const CONCURRENCY = arg('concurrency', '16,64')
   .split(',')
   .map(Number)
   .filter((n) => n >= 1);

@@ -29,7 +29,7 @@ describe('toAppConfig', () => {
         maxEvents: 10000,
         maxDepth: 64,
         idempotencyTtlSeconds: 86400,
-        maxBytesInFlight: 6291456,
+        maxBytesInFlight: 2097152,
         admissionWaitMs: 2000,
       },
       sources: { syncSeconds: 2 },

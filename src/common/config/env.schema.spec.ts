@@ -83,7 +83,7 @@ describe('validateEnvironment', () => {
   });
 
   it('bounds the ingest bytes in flight and the wait for room by default, and rejects what is not a positive whole number, naming it', () => {
-    expect(validateEnvironment({ API_KEYS: API_KEY })).toMatchObject({ INGEST_MAX_BYTES_IN_FLIGHT: 6291456, INGEST_ADMISSION_WAIT_MS: 2000 });
+    expect(validateEnvironment({ API_KEYS: API_KEY })).toMatchObject({ INGEST_MAX_BYTES_IN_FLIGHT: 2097152, INGEST_ADMISSION_WAIT_MS: 2000 });
     expect(validateEnvironment({ API_KEYS: API_KEY, INGEST_MAX_BYTES_IN_FLIGHT: '16777216', INGEST_ADMISSION_WAIT_MS: '500' })).toMatchObject({
       INGEST_MAX_BYTES_IN_FLIGHT: 16777216,
       INGEST_ADMISSION_WAIT_MS: 500,

@@ -143,7 +143,7 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1024)
   @Max(4294967296)
-  INGEST_MAX_BYTES_IN_FLIGHT = 6291456;
+  INGEST_MAX_BYTES_IN_FLIGHT = 2097152;
 
   /** How long a request that does not fit in INGEST_MAX_BYTES_IN_FLIGHT waits for room, its body unread, before its 503. */
   @IsOptional()

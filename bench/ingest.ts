@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import {
   arg,
   BENCH_KEY,
@@ -161,14 +161,30 @@ async function cannon(api: BenchApi, test: string, connections: number, eventsPe
   };
 }
 
-async function ensureCeilingTopic(kafka: Kafka): Promise<void> {
+/**
+ * What Kafka keeps of each benchmark topic (bench.*): an hour, and at most 1 GiB per partition. A run
+ * writes several GB to them; without a bound, runs add up until the disk is full and Kafka stops.
+ */
+const BENCH_TOPIC_RETENTION = [
+  { name: 'retention.ms', value: String(3_600_000) },
+  { name: 'retention.bytes', value: String(1024 ** 3) },
+];
+
+/** Creates the ceiling topic if missing, and bounds the retention of every bench.* topic there is. */
+async function prepareTopics(kafka: Kafka): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const topics = await admin.listTopics();
+    let topics = await admin.listTopics();
     if (!topics.includes(CEILING_TOPIC)) {
       await admin.createTopics({ topics: [{ topic: CEILING_TOPIC, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+      topics = [...topics, CEILING_TOPIC];
     }
+    const bench = topics.filter((t) => t.startsWith('bench.'));
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: bench.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configEntries: BENCH_TOPIC_RETENTION })),
+    });
   } finally {
     await admin.disconnect();
   }
@@ -281,6 +297,8 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const rows: Row[] = [];
   const idleRssMiB: Record<string, number> = {};
+  const kafka = new Kafka({ clientId: 'bench-ingest', brokers: BROKERS, logLevel: logLevel.NOTHING });
+  await prepareTopics(kafka);
   for (const workers of process.env.API_URL ? [NaN] : WORKERS) {
     const api = await startApi(workers);
     try {
@@ -309,8 +327,8 @@ async function main(): Promise<void> {
     }
   }
 
-  const kafka = new Kafka({ clientId: 'bench-ingest', brokers: BROKERS, logLevel: logLevel.NOTHING });
-  await ensureCeilingTopic(kafka);
+  // Again: the API created its bench.* topics meanwhile on a first run.
+  await prepareTopics(kafka);
   console.log(`ProducerPerformance: ${PERF_RECORDS} records of ${RECORD_BYTES} B to ${CEILING_TOPIC}, acks=all`);
   const { result: perf, cores: perfCores } = await withCpu(stackPids, async () => perfTest());
   console.log(`bare kafkajs: ${KAFKAJS_IN_FLIGHT} sends in flight, 1 message per send, ${DURATION} s`);

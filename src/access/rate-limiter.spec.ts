@@ -113,6 +113,19 @@ describe('RateLimiter, one limit shared by several processes', () => {
     expect(() => limiter.request(KEY_ID)).toThrow(expect.objectContaining({ headers: expect.objectContaining({ 'Retry-After': '1' }) }));
   });
 
+  it('reads only the slots a live report can have, not the expired rows of older ones', async () => {
+    const { usage, limiters } = processes(1, { [KEY_ID]: { requestsPerSecond: 20 } });
+    limiters[0].request(KEY_ID);
+    await limiters[0].sync();
+
+    // Reports live 2 s (3 sync intervals of 500 ms, at least 2 s): 4 slots back from the current one.
+    const slot = Math.floor(Date.now() / 500);
+    expect(usage.read.mock.calls.map(([, since]) => since)).toEqual([slot - 4, slot - 4]);
+    // A row of an older slot, still in the table, is not among the reports.
+    usage.rows.set('x', { report: { subject: 'processes', slot: slot - 5, process: 'gone', asked: 0, accepted: 0 }, expiresAt: Date.now() + 60_000 });
+    expect(await usage.read('processes', slot - 4)).not.toContainEqual(expect.objectContaining({ process: 'gone' }));
+  });
+
   it('writes nothing for a key without a limit, and lets its requests through', async () => {
     const { usage, limiters } = processes(1, {});
 

@@ -163,6 +163,8 @@ export class RateLimiter implements OnApplicationBootstrap, OnModuleDestroy {
     const slot = Math.floor(now / this.syncMs);
     // A few sync intervals: a process that stops reporting stops counting soon after.
     const ttl = Math.max(2, Math.ceil((3 * this.syncMs) / 1000));
+    // The oldest slot a live row can have: older ones have expired.
+    const since = slot - Math.ceil((ttl * 1000) / this.syncMs);
     const subjects = [...this.buckets.entries()].filter(([subject, held]) => {
       if (now - held.askedAt <= IDLE_FORGET_MS) return true;
       this.buckets.delete(subject);
@@ -181,7 +183,7 @@ export class RateLimiter implements OnApplicationBootstrap, OnModuleDestroy {
         subjects.map(async ([subject, held], i) => {
           const { asked, accepted } = demand[i];
           if (asked > 0) await this.repository.report({ subject, process: this.process, slot, asked, accepted }, ttl);
-          const reports = (await this.repository.read(subject)).filter((r) => r.process !== this.process);
+          const reports = (await this.repository.read(subject, since)).filter((r) => r.process !== this.process);
           const others = reports.map((r) => r.asked);
           const asking = others.filter((d) => d > 0).length;
           const limit = held.bucket.perSecond;
@@ -194,7 +196,7 @@ export class RateLimiter implements OnApplicationBootstrap, OnModuleDestroy {
           held.bucket.reshape(limit, held.bucket.burst, share, Date.now());
         }),
       );
-      this.live = Math.max(1, (await this.repository.read(PROCESSES)).filter((r) => r.process !== this.process).length + 1);
+      this.live = Math.max(1, (await this.repository.read(PROCESSES, since)).filter((r) => r.process !== this.process).length + 1);
       if (this.failing) this.logger.log('rate_limit_usage answers again: the processes share the limits again');
       this.failing = false;
     } catch (err) {

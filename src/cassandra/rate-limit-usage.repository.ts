@@ -36,9 +36,16 @@ export class RateLimitUsageRepository {
     ]);
   }
 
-  /** The live reports of a subject: each process's newest only. */
-  async read(subject: string): Promise<UsageReport[]> {
-    const rows = await this.cassandra.executeAll(`SELECT subject, slot, process, asked, accepted FROM ${this.table} WHERE subject = ?`, [subject]);
+  /**
+   * The live reports of a subject from slot `since` on: each process's newest only. The lower bound
+   * keeps the read off the expired rows of older slots (tombstones until compaction drops them), which
+   * a read of the whole partition would scan every sync.
+   */
+  async read(subject: string, since: number): Promise<UsageReport[]> {
+    const rows = await this.cassandra.executeAll(`SELECT subject, slot, process, asked, accepted FROM ${this.table} WHERE subject = ? AND slot >= ?`, [
+      subject,
+      types.Long.fromNumber(since),
+    ]);
     const newest = new Map<string, UsageReport>();
     for (const r of rows) {
       const report: UsageReport = {

@@ -208,4 +208,12 @@ export const MIGRATIONS: Migration[] = [
          AND compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}`,
     ],
   },
+  {
+    version: 14,
+    description: 'rate_limit_usage: expired rows are purged at the next compaction after 5 minutes, not after the default 10 days',
+    statements: [
+      // Every row has a TTL of seconds; the table's reads are bounded to live slots too (RateLimitUsageRepository.read).
+      'ALTER TABLE rate_limit_usage WITH gc_grace_seconds = 300',
+    ],
+  },
 ];

@@ -16,11 +16,11 @@ export class InMemoryRateLimitUsageRepository implements Pick<RateLimitUsageRepo
     this.rows.set(`${r.subject}|${r.slot}|${r.process}`, { report: { ...r }, expiresAt: Date.now() + ttlSeconds * 1000 });
   });
 
-  read = jest.fn(async (subject: string): Promise<UsageReport[]> => {
+  read = jest.fn(async (subject: string, since: number): Promise<UsageReport[]> => {
     this.reachable();
     const newest = new Map<string, UsageReport>();
     for (const { report, expiresAt } of this.rows.values()) {
-      if (report.subject !== subject || expiresAt <= Date.now()) continue;
+      if (report.subject !== subject || report.slot < since || expiresAt <= Date.now()) continue;
       const seen = newest.get(report.process);
       if (seen === undefined || seen.slot < report.slot) newest.set(report.process, { ...report });
     }

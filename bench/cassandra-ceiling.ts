@@ -17,17 +17,11 @@
  */
 import { Client, types } from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
-import { arg, BENCH_KEYSPACE, coresCell, f0, f1, machine, report, stackPids, stackVersions, startApi, withCpu } from './support';
+import { arg, argCounts, BENCH_KEYSPACE, coresCell, f0, f1, machine, report, stackPids, stackVersions, startApi, withCpu } from './support';
 
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
-const CONCURRENCY = arg('concurrency', '16,64')
-  .split(',')
-  .map(Number)
-  .filter((n) => n >= 1);
-const BATCHES = arg('batch', '1,20')
-  .split(',')
-  .map(Number)
-  .filter((n) => n >= 1);
+const CONCURRENCY = argCounts('concurrency', '16,64');
+const BATCHES = argCounts('batch', '1,20');
 const SOURCE = 'ceiling';
 const BUCKET_MS = 3_600_000;
 const TTL_SECONDS = 3600;

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { ConfigResourceTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import {
   arg,
+  argCounts,
   BENCH_KEY,
   BENCH_SIGNING_SECRET,
   BenchApi,
@@ -38,10 +39,7 @@ import {
 
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
 const SOURCE = arg('source', 'bench');
-const WORKERS = arg('workers', '1,2')
-  .split(',')
-  .map(Number)
-  .filter((n) => n >= 1);
+const WORKERS = argCounts('workers', '1,2');
 const PERF_RECORDS = Math.max(1000, Math.min(5_000_000, Number(arg('perf-records', '1000000'))));
 const KEY = process.env.API_URL ? (process.env.API_KEYS ?? '').split(',')[0] : BENCH_KEY;
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');

@@ -16,18 +16,12 @@
 import { Client, concurrent, ExecutionProfile, types } from 'cassandra-driver';
 import { Agent, request } from 'node:http';
 import { v5 as uuidv5 } from 'uuid';
-import { arg, BENCH_KEY, BENCH_KEYSPACE, coresCell, f0, f1, machine, pct, report, stackPids, startApi, stackVersions, withCpu } from './support';
+import { arg, argCounts, BENCH_KEY, BENCH_KEYSPACE, coresCell, f0, f1, machine, pct, report, stackPids, startApi, stackVersions, withCpu } from './support';
 
 const ROWS = Math.max(10_000, Number(arg('rows', '1000000')));
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
-const WORKERS = arg('workers', '1,2')
-  .split(',')
-  .map(Number)
-  .filter((n) => n >= 1);
-const CONCURRENCY = arg('concurrency', '1,8,32')
-  .split(',')
-  .map(Number)
-  .filter((n) => n >= 1);
+const WORKERS = argCounts('workers', '1,2');
+const CONCURRENCY = argCounts('concurrency', '1,8,32');
 const PAGES = Math.max(1, Number(arg('pages', '10')));
 const PAGE = 100;
 const SOURCE = 'bench';

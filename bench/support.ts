@@ -26,6 +26,14 @@ export function arg(name: string, fallback: string): string {
   return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
 }
 
+/** A comma-separated list of whole numbers of at least 1 (`--workers 1,2`); anything else in it is dropped. */
+export function argCounts(name: string, fallback: string): number[] {
+  return arg(name, fallback)
+    .split(',')
+    .map(Number)
+    .filter((n) => n >= 1);
+}
+
 export function sh(cmd: string): string {
   try {
     return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();

@@ -59,9 +59,10 @@ import job_args as ja
 import pipeline_transforms as pt
 import stream_decisions as sd
 from cassandra import ConsistencyLevel, InvalidRequest
-from pipeline_names import BUCKETS_TABLE, COUNTS_TABLE, DEAD_LETTERS_TABLE, EVENTS_TABLE, STREAM_JOB, USERS_TABLE
+from pipeline_names import BUCKETS_TABLE, COUNTS_TABLE, DEAD_LETTERS_TABLE, EVENTS_TABLE, STREAM_JOB, USERS_TABLE, VIEW_RESULTS_TABLE
 from stream_guard import LeaseLost, StreamExit, StreamGuard, say
 from stream_store import StreamStore
+from stream_view_runner import ViewProgress, ViewRunner
 
 APP_NAME = STREAM_JOB
 # The driver's default; said here because a wrong --cassandra-host must fail in seconds, not minutes.
@@ -135,6 +136,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the stream's lease lives this long without a renewal (a dead copy's lease is waited out)",
     )
     parser.add_argument("--heartbeat-seconds", default=3, type=ja.positive_int, help="lease renewal, heartbeat and stop-request interval")
+    parser.add_argument(
+        "--views-poll-seconds",
+        default=5,
+        type=ja.positive_int,
+        help="how often the job reads the views table, starting a new view's query and stopping a deleted one's",
+    )
+    # A view's micro-batch interval: its current window reflects an event within about this plus the
+    # batch's own time (the freshness a view promises is 3 s at p99).
+    parser.add_argument("--views-trigger-ms", default=1000, type=ja.positive_int, help="micro-batch interval of each view's query, in ms")
     args = parser.parse_args(argv)
     strays = [t for t in args.dead_letter_topics if t not in args.topics]
     if strays:
@@ -357,14 +367,14 @@ def main(argv: list[str] | None = None, connect=connect_cassandra) -> int:
     except Exception as exc:
         say(f"{APP_NAME}: cannot take the stream's lease at {where}: {sd.error_summary(exc)}")
         return sd.EXIT_CASSANDRA
-    code = run_guarded(guard, lambda: start_stream(args, guard, counts, index))
+    code = run_guarded(guard, lambda: start_stream(args, guard, counts, index, session))
     spark = SparkSession.getActiveSession()
     if code == sd.EXIT_OK and spark is not None:
         spark.stop()
     return code
 
 
-def start_stream(args: argparse.Namespace, guard: StreamGuard, counts: MinuteCounts, index: BucketIndex) -> StreamingQuery | None:
+def start_stream(args: argparse.Namespace, guard: StreamGuard, counts: MinuteCounts, index: BucketIndex, session) -> StreamingQuery | None:
     """Builds Spark and starts the query, unless the guard decided to stop while Spark was starting."""
     spark = build_spark(args)
     guard.set_app_id(spark.sparkContext.applicationId)
@@ -385,20 +395,11 @@ def start_stream(args: argparse.Namespace, guard: StreamGuard, counts: MinuteCou
     spark.streams.addListener(ProgressToGuard(guard, APP_NAME))
 
     source = (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", args.kafka_bootstrap)
+        kafka_reader(spark, args)
         .option("subscribe", ",".join(args.topics))
         .option("startingOffsets", args.starting_offsets)
-        .option("maxOffsetsPerTrigger", str(args.max_offsets_per_trigger))
         .option("minOffsetsPerTrigger", str(min(args.min_offsets_per_trigger, args.max_offsets_per_trigger)))
         .option("maxTriggerDelay", f"{args.max_trigger_delay_ms}ms")
-        # A topic recreated or trimmed by retention must not stop the pipeline; the lost offsets
-        # are logged by Spark as a warning.
-        .option("failOnDataLoss", "false")
-        # Measured: with Kafka's default 500 ms, reading a 1-record batch took ~530 ms, nearly all
-        # of it the broker holding the fetch. Tasks only fetch offsets known to exist, so a short
-        # wait costs nothing while idle (no consumer polls between batches).
-        .option("kafka.fetch.max.wait.ms", "20")
         .load()
         # timestamp: an unreadable record's dead letter is keyed by it (deterministic per offset).
         .select("topic", "partition", "offset", "timestamp", "value")
@@ -426,6 +427,7 @@ def start_stream(args: argparse.Namespace, guard: StreamGuard, counts: MinuteCou
         .trigger(processingTime=f"{args.trigger_ms} milliseconds")
         .start()
     )
+    start_views(args, spark, session, guard)
     print(
         f"{APP_NAME} started run={guard.run.run_id} topics={','.join(args.topics)}"
         f" dead_letter_topics={','.join(args.dead_letter_topics) or '-'}"
@@ -436,6 +438,53 @@ def start_stream(args: argparse.Namespace, guard: StreamGuard, counts: MinuteCou
         flush=True,
     )
     return query
+
+
+def kafka_reader(spark: SparkSession, args: argparse.Namespace):
+    """A Kafka stream reader with the settings every query of the job shares."""
+    return (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", args.kafka_bootstrap)
+        .option("maxOffsetsPerTrigger", str(args.max_offsets_per_trigger))
+        # A topic recreated or trimmed by retention must not stop the pipeline; the lost offsets
+        # are logged by Spark as a warning.
+        .option("failOnDataLoss", "false")
+        # Measured: with Kafka's default 500 ms, reading a 1-record batch took ~530 ms, nearly all
+        # of it the broker holding the fetch. Tasks only fetch offsets known to exist, so a short
+        # wait costs nothing while idle (no consumer polls between batches).
+        .option("kafka.fetch.max.wait.ms", "20")
+    )
+
+
+def start_views(args: argparse.Namespace, spark: SparkSession, session, guard: StreamGuard) -> ViewRunner:
+    """Runs the views of table `views` beside the raw events' query (stream_view_runner), each from its
+    own checkpoint under <checkpoint-dir>-views; they end with the job."""
+    dead_letters = set(args.dead_letter_topics)
+    topic_of = {source: topic for topic, source in args.topic_sources.items() if topic not in dead_letters}
+
+    def read_topic(topic: str, starting_ms: str | None) -> DataFrame:
+        reader = kafka_reader(spark, args).option("subscribe", topic)
+        if starting_ms is None:
+            reader = reader.option("startingOffsets", "earliest")
+        else:
+            # A partition with nothing from that time on starts at its end.
+            reader = reader.option("startingTimestamp", starting_ms).option("startingOffsetsByTimestampStrategy", "latest")
+        return reader.load().select("topic", "partition", "offset", "timestamp", "value")
+
+    runner = ViewRunner(
+        spark,
+        session,
+        topic_of=topic_of,
+        checkpoint_root=f"{args.checkpoint_dir.rstrip('/')}-views",
+        read_topic=read_topic,
+        write_results=lambda df: write_table(df, args.keyspace, VIEW_RESULTS_TABLE),
+        run_id=guard.run.run_id,
+        trigger_ms=args.views_trigger_ms,
+        say=lambda line: print(f"{APP_NAME} {line}", flush=True),
+    )
+    spark.streams.addListener(ViewProgress(runner))
+    runner.poll(args.views_poll_seconds)
+    return runner
 
 
 def run_guarded(guard: StreamGuard, start: Callable[[], StreamingQuery | None], *, hard_exit: Callable[[int], None] = os._exit) -> int:

@@ -22,6 +22,11 @@ HEARTBEATS_TABLE = "stream_heartbeats"
 CONTROL_TABLE = "stream_control"
 MICRO_BATCHES_TABLE = "stream_micro_batches"
 
+# Streaming views: the definitions the job reads, the state it reports for each, their results.
+VIEWS_TABLE = "views"
+VIEW_STATUS_TABLE = "view_status"
+VIEW_RESULTS_TABLE = "view_results"
+
 # The streaming job, as the catalog (jobs.yaml) and the control plane name it.
 STREAM_JOB = "events_stream"
 

@@ -176,5 +176,10 @@ def test_the_tables_and_leases_are_the_control_planes():
         names.CONTROL_TABLE,
         names.MICRO_BATCHES_TABLE,
     )
+    assert (tables["views"], tables["view_status"], tables["view_results"]) == (
+        names.VIEWS_TABLE,
+        names.VIEW_STATUS_TABLE,
+        names.VIEW_RESULTS_TABLE,
+    )
     assert names.STREAM_JOB == events_stream.APP_NAME == NAMES["stream_job"]
     assert names.lease_name(names.STREAM_JOB) == NAMES["leases"]["stream"]

@@ -216,4 +216,29 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE rate_limit_usage WITH gc_grace_seconds = 300',
     ],
   },
+  {
+    version: 15,
+    description: 'streaming views: their definitions, the state the streaming job reports for each, and their results per (window, group)',
+    statements: [
+      // Created and deleted over the API (POST/DELETE /views); the streaming job reads the table every few
+      // seconds and runs one query per row. A view re-created under the same name gets a new id: its
+      // state and results start afresh, and the old ones are never read again.
+      `CREATE TABLE IF NOT EXISTS views (
+         name text PRIMARY KEY, id uuid, source text, definition text, created_at timestamp, created_by text
+       )`,
+      // One row per view id, written by the streaming job only (contracts/views.json): its state, the error
+      // that failed it, its events dropped as later than its lateness, and how far it has read its topic.
+      `CREATE TABLE IF NOT EXISTS view_status (
+         view_id uuid PRIMARY KEY, state text, error text, late_events bigint, last_epoch bigint,
+         offsets_read bigint, offsets_available bigint, watermark timestamp, run_id text, updated_at timestamp
+       )`,
+      // A full value per (window, group), upserted by the job after every micro-batch that changed it: a
+      // replayed batch writes the same values again. A window divides a day, so it lies in one day's partition.
+      `CREATE TABLE IF NOT EXISTS view_results (
+         view_id uuid, day date, window_start timestamp, group_key text,
+         window_end timestamp, group_json text, values_json text, updated_at timestamp,
+         PRIMARY KEY ((view_id, day), window_start, group_key)
+       ) WITH CLUSTERING ORDER BY (window_start DESC, group_key ASC)`,
+    ],
+  },
 ];

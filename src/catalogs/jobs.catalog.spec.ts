@@ -24,7 +24,16 @@ describe('JobsCatalog (spark-jobs/jobs.yaml)', () => {
     expect(jobs.map((j) => j.name)).toEqual(['events_stream', 'daily_rollup']);
     expect(catalog.get('events_stream')).toMatchObject({
       file: 'events_stream.py',
-      pyFiles: ['pipeline_names.py', 'job_args.py', 'pipeline_transforms.py', 'stream_decisions.py', 'stream_store.py', 'stream_guard.py'],
+      pyFiles: [
+        'pipeline_names.py',
+        'job_args.py',
+        'pipeline_transforms.py',
+        'stream_decisions.py',
+        'stream_store.py',
+        'stream_guard.py',
+        'stream_views.py',
+        'stream_view_runner.py',
+      ],
       streaming: true,
       provided: ['topics', 'kafka', 'cassandra', 'checkpoint', 'batch'],
     });

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
@@ -41,6 +42,10 @@ PERCENTILE_ACCURACY = 1000
 # approx_count_distinct's relative standard deviation.
 DISTINCT_RSD = 0.02
 
+MAX_LATENESS_SECONDS = 7 * DAY_SECONDS
+DEFINITION_FIELDS = {"name", "source", "window", "slide", "groupBy", "filter", "aggregates", "timeField", "lateness", "backfillFrom"}
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_AS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _DURATION = re.compile(r"^([1-9][0-9]*)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": DAY_SECONDS}
 # A pointer token the JSON path of get_json_object can carry inside ['...'].
@@ -104,7 +109,14 @@ def aggregate_name(fn: str, field: str | None) -> str:
 
 
 def view_from_json(doc: dict[str, Any]) -> View:
-    """A view's definition as the control plane stores it (camelCase, as the API takes it)."""
+    """A view's definition as the control plane stores it (camelCase, as the API takes it). Refuses
+    (ValueError) every definition the API refuses without knowing the source's schema
+    (contracts/views.json): the job never runs a definition the API would not have taken."""
+    unknown = sorted(set(doc) - DEFINITION_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+    if not isinstance(doc.get("name"), str) or not _NAME.match(doc["name"]):
+        raise ValueError(f"name {doc.get('name')!r} must be lower-case letters, digits and _, starting with a letter, at most 63")
     window = duration_seconds(doc["window"])
     slide = duration_seconds(doc["slide"]) if doc.get("slide") else None
     if DAY_SECONDS % window:
@@ -123,7 +135,11 @@ def view_from_json(doc: dict[str, Any]) -> View:
         pointer_tokens(cond["field"])
         if cond["op"] == "in" and not isinstance(cond.get("value"), list):
             raise ValueError("the value of `in` is a list")
+        if cond["op"] not in ("in", "exists") and not isinstance(cond.get("value"), str | int | float | bool):
+            raise ValueError(f"{cond['op']} needs a string, number or boolean value")
         filters.append(Condition(cond["field"], cond["op"], cond.get("value")))
+    if not doc.get("aggregates"):
+        raise ValueError("a view needs at least one aggregate")
     aggregates = []
     for agg in doc["aggregates"]:
         fn, field = agg["fn"], agg.get("field")
@@ -133,6 +149,8 @@ def view_from_json(doc: dict[str, Any]) -> View:
             raise ValueError(f"{fn} needs a field")
         if field is not None:
             pointer_tokens(field)
+        if agg.get("as") is not None and not _AS.match(str(agg["as"])):
+            raise ValueError(f"as {agg['as']!r} must be letters, digits and _, not starting with a digit")
         aggregates.append(Aggregate(fn, field, agg.get("as") or aggregate_name(fn, field)))
     names = [a.name for a in aggregates]
     if len(set(names)) != len(names):
@@ -141,6 +159,13 @@ def view_from_json(doc: dict[str, Any]) -> View:
     if time_field is not None:
         pointer_tokens(time_field)
     lateness = duration_seconds(doc["lateness"]) if doc.get("lateness") else DEFAULT_LATENESS_SECONDS
+    if lateness > MAX_LATENESS_SECONDS:
+        raise ValueError(f"lateness {doc['lateness']} is longer than 7d")
+    backfill_from = doc.get("backfillFrom")
+    if backfill_from is not None:
+        moment = datetime.fromisoformat(str(backfill_from).replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ValueError(f"backfillFrom {backfill_from!r} has no time zone")
     return View(
         name=doc["name"],
         source=doc["source"],

@@ -26,6 +26,8 @@ import { SchedulesController } from '../../src/scheduling/schedules.controller';
 import { SchedulingModule } from '../../src/scheduling/scheduling.module';
 import { SourcesController } from '../../src/sources/sources.controller';
 import { SourcesModule } from '../../src/sources/sources.module';
+import { ViewsController } from '../../src/views/views.controller';
+import { ViewsModule } from '../../src/views/views.module';
 
 @Module({
   // CatalogsModule: the access guard looks up whether the source of an ingest request is signed.
@@ -38,6 +40,7 @@ import { SourcesModule } from '../../src/sources/sources.module';
     AccessModule,
     IngestionModule,
     SourcesModule,
+    ViewsModule,
     StorageModule,
     ProcessingModule,
     OrchestrationModule,
@@ -64,6 +67,7 @@ export class AppModule implements NestModule {
         SchedulesController,
         DeadLettersController,
         SourcesController,
+        ViewsController,
         KeysController,
       );
   }

@@ -13,6 +13,8 @@ import events_stream
 import pipeline_names as names
 import pipeline_transforms as pt
 import stream_decisions as sd
+import stream_view_runner as vr
+import stream_views as sv
 from fake_cassandra import FakeClock, FakeSession
 from stream_store import StreamStore
 
@@ -183,3 +185,19 @@ def test_the_tables_and_leases_are_the_control_planes():
     )
     assert names.STREAM_JOB == events_stream.APP_NAME == NAMES["stream_job"]
     assert names.lease_name(names.STREAM_JOB) == NAMES["leases"]["stream"]
+
+
+VIEWS = golden("views.json")
+
+
+@pytest.mark.parametrize("case", VIEWS["valid"], ids=lambda c: c["name"])
+def test_the_job_runs_every_definition_the_api_takes(case):
+    view = sv.view_from_json(case["definition"])
+    assert view.name == case["definition"]["name"]
+    vr.starting_timestamp(case["definition"].get("backfillFrom"))
+
+
+@pytest.mark.parametrize("case", VIEWS["invalid"], ids=lambda c: c["name"])
+def test_the_job_refuses_every_definition_the_api_refuses(case):
+    with pytest.raises((ValueError, KeyError, TypeError)):
+        sv.view_from_json(case["definition"])

@@ -14,6 +14,7 @@ import { RateLimiter } from './rate-limiter';
 /** What other modules use of access: the decorators every route declares its scope and audit with. */
 export { Audited, NotAudited } from './audited.decorator';
 export { RequiresScope } from './requires-scope.decorator';
+export { actorOf } from './principal';
 export type { AuditEntry } from './audit.service';
 export { AuditService, RateLimiter };
 

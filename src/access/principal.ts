@@ -10,3 +10,6 @@ export function setPrincipal(req: object, principal: Principal): void {
 export function principalOf(req: object): Principal | undefined {
   return (req as { [PRINCIPAL]?: Principal })[PRINCIPAL];
 }
+
+/** Who the audit trail names as the actor of a request: its key's actor, `anonymous` when no key named one. */
+export const actorOf = (req: object): string => principalOf(req)?.actor ?? 'anonymous';

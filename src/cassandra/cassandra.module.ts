@@ -11,6 +11,7 @@ import { LeasesRepository } from './leases.repository';
 import { SchedulesRepository } from './schedules.repository';
 import { SourcesRepository } from './sources.repository';
 import { StreamRepository } from './stream.repository';
+import { ViewsRepository } from './views.repository';
 
 /** The client and one repository per table family, provided and exported alike. */
 const PROVIDERS = [
@@ -26,6 +27,7 @@ const PROVIDERS = [
   ApiKeysRepository,
   AuditEventsRepository,
   RateLimitUsageRepository,
+  ViewsRepository,
 ];
 
 /** The one way to Cassandra: the client (connection, migrations, error mapping) and one repository per table family. */

@@ -19,6 +19,11 @@ Side effects (the real stack serves other users while this runs):
   covered by test/sources.e2e-spec.ts; GET /sources/{name} checks the resource's shape here.
 - Keys: each key a case creates is revoked at once; rotation and revocation only ever name a key
   this run created (other ids are replaced by one that exists nowhere), never a key in use.
+- Views: nothing is created or deleted (a view is a Spark query the streaming job runs until it is
+  deleted). POST /views always names a source that cannot exist (400 at `source`, which
+  schemathesis.toml lets a schema-valid case be answered); DELETE /views/{name}, GET /views/{name} and
+  GET /views/{name}/results name a view that cannot exist (404). Their 2xx answers are covered by
+  test/views.e2e-spec.ts and src/views/views.controller.spec.ts.
 
 Rules the document states in words only (valid data of the schema the server must still refuse):
 - from/to: from < to and at most RECORDS_MAX_RANGE_DAYS apart (default 31), to defaulting to now:
@@ -56,6 +61,9 @@ KEY = os.environ["CONTRACT_API_KEY"]
 AUTH = {"X-API-Key": KEY}
 MAX_BATCHES = int(os.environ.get("CONTRACT_MAX_BATCHES", "2"))
 NO_SUCH = "contract_no_such_name"
+# Names no source and no view can have: a dot is outside a source's name, a dash outside a view's.
+NO_SOURCE = "contract.no-such-source"
+NO_VIEW = "contract-no-such-view"
 
 _lock = threading.Lock()
 _submitted = 0
@@ -207,6 +215,11 @@ def before_call(context, case, kwargs):
         params["name"] = NO_SUCH
         if isinstance(case.body, dict) and isinstance(case.body.get("name"), str) and _positive(case):
             case.body["name"] = NO_SUCH
+    elif method == "POST" and path == "/api/v1/views":
+        if isinstance(case.body, dict):
+            case.body["source"] = NO_SOURCE
+    elif path in ("/api/v1/views/{name}", "/api/v1/views/{name}/results"):
+        params["name"] = NO_VIEW
     elif method == "POST" and path == "/api/v1/keys":
         if _positive(case) and isinstance(case.body, dict) and isinstance(case.body.get("expiresAt"), str):
             tomorrow = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)

@@ -13,7 +13,21 @@ export function readContract<T>(
 
 export interface NamesContract {
   keyspace: string;
-  tables: Record<'events' | 'buckets' | 'counts' | 'users' | 'dead_letters' | 'leases' | 'heartbeats' | 'control' | 'micro_batches' | 'views' | 'view_status' | 'view_results', string>;
+  tables: Record<
+    | 'events'
+    | 'buckets'
+    | 'counts'
+    | 'users'
+    | 'dead_letters'
+    | 'leases'
+    | 'heartbeats'
+    | 'control'
+    | 'micro_batches'
+    | 'views'
+    | 'view_status'
+    | 'view_results',
+    string
+  >;
   stream_job: string;
   leases: { stream: string; supervisor: string };
   livy: { terminal_states: string[]; running_states: string[]; lost: string };

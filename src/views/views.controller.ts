@@ -1,0 +1,85 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { actorOf, Audited, RequiresScope } from '../access/access.module';
+import { ApiErrors } from '../common/http/api-errors.decorator';
+import { ViewDefinitionDto, ViewDto, ViewResultsPageDto, ViewResultsQueryDto, ViewsDto } from './dto/views.dto';
+import { VIEW_NAME } from './view-definition';
+import { ViewsService } from './views.service';
+
+const ViewNameParam = () =>
+  ApiParam({
+    name: 'name',
+    example: 'revenue_per_currency',
+    schema: { type: 'string', pattern: VIEW_NAME.source },
+    description: 'A view name (GET /views lists them)',
+  });
+
+@ApiTags('views')
+@ApiSecurity('api-key')
+@ApiSecurity('bearer')
+@Controller('views')
+export class ViewsController {
+  constructor(private readonly views: ViewsService) {}
+
+  @Post()
+  @RequiresScope('admin')
+  @Audited('view.create', { target: 'name' })
+  @ApiOperation({
+    summary: "Create a streaming view: a continuous aggregation over one source's events, which the streaming job starts within seconds",
+    description:
+      'The definition is stored as given. Every rule it breaks is one entry of the 400 details, named by its path in the body (aggregates/1/field). ' +
+      'A name already taken is 409; delete the view first to define it again.',
+  })
+  @ApiCreatedResponse({ type: ViewDto })
+  @ApiErrors(400, 409, 413, 415, 502, 503, 504)
+  create(@Body() body: ViewDefinitionDto, @Req() req: object): Promise<ViewDto> {
+    return this.views.create(body, actorOf(req));
+  }
+
+  @Get()
+  @RequiresScope('read:*')
+  @ApiOperation({ summary: 'Every view, by name, with the state the streaming job reports of it' })
+  @ApiOkResponse({ type: ViewsDto })
+  @ApiErrors(502, 503, 504)
+  list(): Promise<ViewsDto> {
+    return this.views.list();
+  }
+
+  @Get(':name')
+  @RequiresScope('read:*')
+  @ViewNameParam()
+  @ApiOperation({ summary: 'A view: its definition, and its state, late events, watermark and progress as the streaming job reports them' })
+  @ApiOkResponse({ type: ViewDto })
+  @ApiErrors(404, 502, 503, 504)
+  get(@Param('name') name: string): Promise<ViewDto> {
+    return this.views.get(name);
+  }
+
+  @Delete(':name')
+  @RequiresScope('admin')
+  @Audited('view.delete', { target: 'name' })
+  @ViewNameParam()
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete a view: the streaming job stops its query within seconds',
+    description: 'Its results are not read again (a view created again under the name starts afresh, with a new id).',
+  })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(404, 502, 503, 504)
+  delete(@Param('name') name: string): Promise<void> {
+    return this.views.delete(name);
+  }
+
+  @Get(':name/results')
+  @RequiresScope('read:*')
+  @ViewNameParam()
+  @ApiOperation({
+    summary: "A view's results: one item per window and group, newest window first",
+    description: 'Default range: the 24 hours before now plus one window. Page with nextPageToken until it is absent.',
+  })
+  @ApiOkResponse({ type: ViewResultsPageDto })
+  @ApiErrors(400, 404, 502, 503, 504)
+  results(@Param('name') name: string, @Query() query: ViewResultsQueryDto): Promise<ViewResultsPageDto> {
+    return this.views.results(name, query);
+  }
+}

@@ -1,0 +1,236 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { StoredView, ViewResultRow, ViewsRepository, ViewStatus } from '../cassandra/views.repository';
+import { SourcesRegistry } from '../catalogs/sources.registry';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { BadRequestError, ConflictError, NotFoundError } from '../common/errors/errors';
+import { uuidV7 } from '../common/ids/uuid-v7';
+import { pageTokenKey } from '../common/paging/page-token';
+import { daysNewestFirst, parseInstant, TimeRange } from '../common/time/time-range';
+import { VIEW_STATES, ViewDefinitionDto, ViewDto, ViewResultDto, ViewResultsPageDto, ViewResultsQueryDto, ViewsDto, ViewState } from './dto/views.dto';
+import { decodeViewResultsToken, encodeViewResultsToken, ViewResultsCursor } from './view-results-token';
+import { VIEW_NAME, ViewDefinition, viewDefinitionErrors, ViewSource, windowSeconds } from './view-definition';
+
+const DAY_MS = 86_400_000;
+/** The longest from..to of GET /views/{name}/results: one partition per day, read one after the other. */
+export const MAX_RESULTS_RANGE_DAYS = 31;
+/**
+ * Reads one page of results may make: every day partition of the longest range once, and then
+ * some; with a group filter that matches little, a page comes back short (with a token) rather than late.
+ */
+const MAX_READS_PER_PAGE = 40;
+
+/**
+ * Streaming views as resources: a definition checked by the rules the streaming job shares
+ * (view-definition.ts), stored in Cassandra, picked up by the job within seconds of a change, and
+ * shown with the state the job reports of it; their results as the job upserts them, a window and
+ * group per row. Every read goes to Cassandra, so every API process answers alike at once.
+ */
+@Injectable()
+export class ViewsService {
+  private readonly tokenKey: Buffer;
+
+  constructor(
+    private readonly repository: ViewsRepository,
+    private readonly sources: SourcesRegistry,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.tokenKey = pageTokenKey(config.records.pageTokenSecret());
+  }
+
+  /** Creates a view from its definition, stored as given; 400 naming every broken rule, 409 for a taken name. */
+  async create(body: ViewDefinitionDto, createdBy: string): Promise<ViewDto> {
+    const now = new Date();
+    const errors = viewDefinitionErrors(body, (name) => this.source(name), now);
+    if (errors.length) throw new BadRequestError(errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+    // Stored exactly as accepted: the streaming job fills in the defaults itself.
+    const definition = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
+    const row: StoredView = { name: body.name, id: uuidV7(), source: body.source, definition, createdAt: now, createdBy };
+    if (!(await this.repository.create(row))) {
+      throw new ConflictError(`view "${row.name}" already exists: delete it first, or choose another name`, [
+        { field: 'name', message: `"${row.name}" is taken` },
+      ]);
+    }
+    return toDto(row, undefined);
+  }
+
+  async list(): Promise<ViewsDto> {
+    const rows = (await this.repository.list()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const statuses = await this.repository.statuses(rows.map((r) => r.id));
+    return { items: rows.map((r) => toDto(r, statuses.get(r.id))) };
+  }
+
+  async get(name: string): Promise<ViewDto> {
+    const row = await this.stored(name);
+    return toDto(row, (await this.repository.statuses([row.id])).get(row.id));
+  }
+
+  /** Deletes a view: the streaming job stops its query within seconds; its results stay under its id, never read again. */
+  async delete(name: string): Promise<void> {
+    if (!VIEW_NAME.test(name) || !(await this.repository.delete(name))) throw unknownView(name);
+  }
+
+  /**
+   * A page of a view's results, newest window first. Walks the UTC day partitions from `to`'s back
+   * to `from`'s, reading each page by page in its clustering order (window_start descending, then
+   * group); the token carries the query, the day and the driver's paging state, so every row comes
+   * once. The group filter is applied to the rows read: each read asks for exactly what the page
+   * still misses, so the paging state never skips a row.
+   */
+  async results(name: string, query: ViewResultsQueryDto): Promise<ViewResultsPageDto> {
+    const view = await this.stored(name);
+    const definition = view.definition as unknown as ViewDefinition;
+    const groupBy = definition.groupBy ?? [];
+    const group = groupFilter(query.group, groupBy);
+    const from = query.from === undefined ? undefined : parseInstant('from', query.from);
+    const to = query.to === undefined ? undefined : parseInstant('to', query.to);
+    let cursor: ViewResultsCursor | undefined;
+    let range: TimeRange;
+    if (query.pageToken !== undefined) {
+      cursor = decodeViewResultsToken(query.pageToken, this.tokenKey);
+      const sameQuery =
+        cursor.viewId === view.id &&
+        cursor.group === group.text &&
+        (from === undefined || from.getTime() === cursor.from) &&
+        (to === undefined || to.getTime() === cursor.to);
+      if (!sameQuery) {
+        throw new BadRequestError('pageToken belongs to a different query: keep the view, from, to and group unchanged while paging', [
+          { field: 'pageToken', message: 'belongs to a different query' },
+        ]);
+      }
+      range = checkedRange(new Date(cursor.from), new Date(cursor.to));
+    } else {
+      const end = to ?? new Date(Date.now() + windowSeconds(definition) * 1000);
+      range = checkedRange(from ?? new Date(end.getTime() - DAY_MS), end);
+    }
+
+    const days = daysNewestFirst(range);
+    let index = 0;
+    let pageState: string | undefined;
+    if (cursor !== undefined) {
+      index = days.indexOf(cursor.day);
+      if (index < 0) throw new BadRequestError('pageToken is not valid for this range', [{ field: 'pageToken', message: 'belongs to a different query' }]);
+      pageState = cursor.pageState;
+    }
+    const items: ViewResultDto[] = [];
+    for (let reads = 0; index < days.length && items.length < query.limit && reads < MAX_READS_PER_PAGE; reads++) {
+      const page = await this.repository.resultsPage(view.id, days[index], range.from, range.to, query.limit - items.length, pageState);
+      for (const row of page.rows) {
+        const item = toResult(row, groupBy);
+        if (group.matches(item.group)) items.push(item);
+      }
+      pageState = page.pageState;
+      if (pageState === undefined) index++;
+    }
+    const nextPageToken =
+      index < days.length
+        ? encodeViewResultsToken(
+            { viewId: view.id, from: range.from.getTime(), to: range.to.getTime(), group: group.text, day: days[index], pageState },
+            this.tokenKey,
+          )
+        : undefined;
+    return { items, ...(nextPageToken === undefined ? {} : { nextPageToken }) };
+  }
+
+  /** A source as a view sees it: live (with its schema) or archived; undefined for a name the registry does not know. */
+  private source(name: string): ViewSource | undefined {
+    const live = this.sources.find(name);
+    if (live) return { archived: false, ...(live.schema ? { schema: live.schema } : {}) };
+    return this.sources.archived().some((s) => s.name === name) ? { archived: true } : undefined;
+  }
+
+  private async stored(name: string): Promise<StoredView> {
+    const row = VIEW_NAME.test(name) ? await this.repository.get(name) : undefined;
+    if (!row) throw unknownView(name);
+    return row;
+  }
+}
+
+const unknownView = (name: string) => new NotFoundError(`Unknown view "${name}" (GET /api/v1/views lists them)`);
+
+function checkedRange(from: Date, to: Date): TimeRange {
+  if (from.getTime() >= to.getTime()) throw new BadRequestError('from must be earlier than to', [{ field: 'from', message: 'must be earlier than to' }]);
+  if (to.getTime() - from.getTime() > MAX_RESULTS_RANGE_DAYS * DAY_MS) {
+    throw new BadRequestError(`The range from..to spans more than ${MAX_RESULTS_RANGE_DAYS} days: narrow it`, [
+      { field: 'from', message: `more than ${MAX_RESULTS_RANGE_DAYS} days before to` },
+    ]);
+  }
+  return { from, to };
+}
+
+interface GroupFilter {
+  /** The filter as canonical JSON (its pointers sorted), as a page token keeps it; null without one. */
+  text: string | null;
+  matches: (group: Record<string, string | null>) => boolean;
+}
+
+/** ?group: a JSON object {pointer: value} over the view's groupBy pointers, each value compared as text (null: absent). */
+function groupFilter(text: string | undefined, groupBy: string[]): GroupFilter {
+  if (text === undefined) return { text: null, matches: () => true };
+  const refuse = (message: string) => new BadRequestError(`group ${message}`, [{ field: 'group', message }]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw refuse('must be a JSON object {pointer: value}, such as {"/currency":"EUR"}');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw refuse('must be a JSON object {pointer: value}, such as {"/currency":"EUR"}');
+  const wanted: [string, string | null][] = [];
+  for (const [pointer, value] of Object.entries(parsed)) {
+    if (!groupBy.includes(pointer)) {
+      throw refuse(`names ${pointer}, which the view does not group by (${groupBy.length ? `it groups by ${groupBy.join(', ')}` : 'it has no groupBy'})`);
+    }
+    if (value !== null && typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw refuse(`gives ${pointer} a value that is not a string, a number, a boolean or null`);
+    }
+    wanted.push([pointer, value === null ? null : String(value)]);
+  }
+  if (wanted.length === 0) return { text: null, matches: () => true };
+  wanted.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { text: JSON.stringify(Object.fromEntries(wanted)), matches: (group) => wanted.every(([pointer, value]) => group[pointer] === value) };
+}
+
+function toResult(row: ViewResultRow, groupBy: string[]): ViewResultDto {
+  const stored = objectOf(row.groupJson);
+  // The job may leave out a field that is absent (Spark's to_json drops nulls): every groupBy pointer is shown, null where absent.
+  const group: Record<string, string | null> = {};
+  for (const pointer of groupBy) {
+    const value = stored[pointer];
+    group[pointer] = value === undefined || value === null ? null : typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return {
+    windowStart: row.windowStart.toISOString(),
+    windowEnd: row.windowEnd.toISOString(),
+    group,
+    values: objectOf(row.valuesJson) as Record<string, number | null>,
+  };
+}
+
+function objectOf(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function toDto(row: StoredView, status: ViewStatus | undefined): ViewDto {
+  const state: ViewState = status?.state !== undefined && (VIEW_STATES as readonly string[]).includes(status.state) ? (status.state as ViewState) : 'pending';
+  return {
+    name: row.name,
+    id: row.id,
+    source: row.source,
+    definition: row.definition as unknown as ViewDefinitionDto,
+    createdAt: row.createdAt.toISOString(),
+    createdBy: row.createdBy,
+    state,
+    ...(status?.error ? { error: status.error } : {}),
+    lateEvents: status?.lateEvents ?? 0,
+    ...(status?.watermark ? { watermark: status.watermark.toISOString() } : {}),
+    ...(status?.offsetsRead !== undefined && status.offsetsAvailable !== undefined
+      ? { progress: { offsetsRead: status.offsetsRead, offsetsAvailable: status.offsetsAvailable } }
+      : {}),
+    ...(status?.updatedAt ? { updatedAt: status.updatedAt.toISOString() } : {}),
+  };
+}

@@ -6,11 +6,17 @@ Every micro-batch (foreachBatch):
      time bucket (--bucket-seconds), and, for source `users`, created_users, with the Spark
      Cassandra connector; lists each (source, day, bucket) the batch wrote in event_buckets, before
      the events are all written, so a reader that walks the index never misses a stored row;
-  3. for each (source, day, minute) the batch touched, recounts that minute's rows in
-     events_by_bucket (in each bucket the minute overlaps) and writes the count to
-     event_counts_by_minute;
+  3. for each (source, day, minute) the batch touched that is older than the minute counts' lateness
+     (a replayed dead letter, an event published long after its receivedAt), recounts that minute's
+     rows in events_by_bucket (in each bucket the minute overlaps) and writes the count to
+     event_counts_by_minute (with --minute-counts recount: every minute it touched);
   4. when the batch holds any, upserts dead_letters: the quarantined events of the dead-letter
      topics (--dead-letter-topics) and every record that is not a well-formed envelope.
+
+Beside this query run the queries of stream_view_runner (one per view of table `views`) and, with
+--minute-counts view (the default), the built-in view that keeps event_counts_by_minute: a stateful
+count per source and minute (start_minute_counts). That one is essential: when it stops, the run fails
+and the supervisor starts a new copy.
 
 Every write is an upsert keyed by the event (a dead letter by its event id, or an unreadable record
 by its topic, partition and offset), and the counts are recounted from the table rather than
@@ -58,6 +64,7 @@ from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 import job_args as ja
 import pipeline_transforms as pt
 import stream_decisions as sd
+import stream_views as sv
 from cassandra import ConsistencyLevel, InvalidRequest
 from pipeline_names import BUCKETS_TABLE, COUNTS_TABLE, DEAD_LETTERS_TABLE, EVENTS_TABLE, STREAM_JOB, USERS_TABLE, VIEW_RESULTS_TABLE
 from stream_guard import LeaseLost, StreamExit, StreamGuard, say
@@ -65,6 +72,11 @@ from stream_store import StreamStore
 from stream_view_runner import ViewProgress, ViewRunner
 
 APP_NAME = STREAM_JOB
+MINUTE_COUNTS_VIEW, MINUTE_COUNTS_RECOUNT = "view", "recount"
+MINUTE_COUNTS_QUERY = f"{STREAM_JOB}:minute_counts"
+# A minute this much younger than the count's lateness is still the count's: the raw events' batch
+# recounts only older ones (an event that old when it arrives is one the count drops as late).
+RECOUNT_MARGIN_MS = 120_000
 ROCKSDB_STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 # The driver's default; said here because a wrong --cassandra-host must fail in seconds, not minutes.
 CONNECT_TIMEOUT_SECONDS = 5
@@ -137,6 +149,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the stream's lease lives this long without a renewal (a dead copy's lease is waited out)",
     )
     parser.add_argument("--heartbeat-seconds", default=3, type=ja.positive_int, help="lease renewal, heartbeat and stop-request interval")
+    parser.add_argument(
+        "--minute-counts",
+        default=MINUTE_COUNTS_VIEW,
+        choices=(MINUTE_COUNTS_VIEW, MINUTE_COUNTS_RECOUNT),
+        help="how event_counts_by_minute is kept: `view`, a stateful count per source and minute beside the raw"
+        " events (a micro-batch recounts only minutes older than the count's lateness); `recount`, every minute a"
+        " micro-batch touched recounted from events_by_bucket",
+    )
     parser.add_argument(
         "--views-poll-seconds",
         default=5,
@@ -240,6 +260,7 @@ def process_batch(
     topic_sources: dict[str, str] | None = None,
     bucket_seconds: dict[str, int] | None = None,
     write: Callable[[DataFrame, str, str], None] | None = None,
+    recount_before: Callable[[], int] | None = None,
 ) -> sd.BatchStats:
     write = write or write_table
     started = time.monotonic()
@@ -282,9 +303,12 @@ def process_batch(
             wait(jobs)  # all of them, before unpersisting what they read; then raise the first failure
         for job in jobs:
             job.result()
-        # After the writes, so each recount includes this batch's rows.
+        # After the writes, so each recount includes this batch's rows. With the minute counts kept by
+        # their stateful query, only the minutes it no longer keeps (older than its lateness: a
+        # replayed dead letter, an event published long after its receivedAt) are recounted here.
         minutes = list(dict.fromkeys((row.source, row.day, row.minute_ms) for row in good))
-        counts.refresh(minutes)
+        before = recount_before() if recount_before is not None else None
+        counts.refresh([m for m in minutes if before is None or m[2] < before])
         # Only a batch that holds dead letters pays for a fourth Spark job.
         if any(row.error is not None or row.dead_letter for row in summary):
             write(pt.dead_letter_rows(classified, topic_sources), keyspace, DEAD_LETTERS_TABLE)
@@ -373,15 +397,19 @@ def main(argv: list[str] | None = None, connect=connect_cassandra) -> int:
     except Exception as exc:
         say(f"{APP_NAME}: cannot take the stream's lease at {where}: {sd.error_summary(exc)}")
         return sd.EXIT_CASSANDRA
-    code = run_guarded(guard, lambda: start_stream(args, guard, counts, index, session))
+    essential: list[StreamingQuery] = []
+    code = run_guarded(guard, lambda: start_stream(args, guard, counts, index, session, essential), essential=lambda: essential)
     spark = SparkSession.getActiveSession()
     if code == sd.EXIT_OK and spark is not None:
         spark.stop()
     return code
 
 
-def start_stream(args: argparse.Namespace, guard: StreamGuard, counts: MinuteCounts, index: BucketIndex, session) -> StreamingQuery | None:
-    """Builds Spark and starts the query, unless the guard decided to stop while Spark was starting."""
+def start_stream(
+    args: argparse.Namespace, guard: StreamGuard, counts: MinuteCounts, index: BucketIndex, session, essential: list[StreamingQuery]
+) -> StreamingQuery | None:
+    """Builds Spark and starts the query (and, in `essential`, the queries the stream cannot go on
+    without: the minute counts), unless the guard decided to stop while Spark was starting."""
     spark = build_spark(args)
     guard.set_app_id(spark.sparkContext.applicationId)
     if guard.outcome is not None:
@@ -411,6 +439,14 @@ def start_stream(args: argparse.Namespace, guard: StreamGuard, counts: MinuteCou
         .select("topic", "partition", "offset", "timestamp", "value")
     )
     dead_letter_topics = tuple(args.dead_letter_topics)
+    recount_before = None
+    if args.minute_counts == MINUTE_COUNTS_VIEW:
+        essential.append(start_minute_counts(args, spark))
+        lateness_ms = sv.MINUTE_COUNTS_LATENESS_SECONDS * 1000
+
+        def recount_before() -> int:
+            return round(time.time() * 1000) - lateness_ms + RECOUNT_MARGIN_MS
+
     batch = guarded_batch(
         guard,
         lambda df, epoch_id: process_batch(
@@ -424,6 +460,7 @@ def start_stream(args: argparse.Namespace, guard: StreamGuard, counts: MinuteCou
             dead_letter_topics=dead_letter_topics,
             topic_sources=args.topic_sources,
             bucket_seconds=args.bucket_seconds,
+            recount_before=recount_before,
         ),
     )
     query = (
@@ -462,6 +499,33 @@ def kafka_reader(spark: SparkSession, args: argparse.Namespace):
     )
 
 
+def start_minute_counts(args: argparse.Namespace, spark: SparkSession) -> StreamingQuery:
+    """The per-minute counts behind GET /stats as a built-in view: every source topic's well-formed
+    events counted per source and UTC minute of receivedAt by a stateful query (stream_views.minute_counts),
+    each micro-batch upserting the full count of every minute it changed into event_counts_by_minute,
+    from its own checkpoint (<checkpoint-dir>-views/minute_counts). Replaces recounting the rows of
+    every touched minute after every micro-batch, whose cost grew with the square of the rate."""
+    dead_letters = set(args.dead_letter_topics)
+    topics = [t for t in args.topics if t not in dead_letters]
+    raw = kafka_reader(spark, args).option("subscribe", ",".join(topics)).option("startingOffsets", args.starting_offsets).load()
+    classified = pt.classify_envelopes(raw.select("topic", "partition", "offset", "timestamp", "value"))
+    events = classified.filter(F.col("error").isNull()).select("event_id", "source", "received_at")
+    keyspace = args.keyspace
+
+    def store(batch: DataFrame, _epoch_id: int) -> None:
+        write_table(batch, keyspace, COUNTS_TABLE)
+
+    return (
+        sv.minute_counts(events)
+        .writeStream.queryName(MINUTE_COUNTS_QUERY)
+        .outputMode("update")
+        .foreachBatch(store)
+        .option("checkpointLocation", f"{args.checkpoint_dir.rstrip('/')}-views/minute_counts")
+        .trigger(processingTime=f"{args.views_trigger_ms} milliseconds")
+        .start()
+    )
+
+
 def start_views(args: argparse.Namespace, spark: SparkSession, session, guard: StreamGuard) -> ViewRunner:
     """Runs the views of table `views` beside the raw events' query (stream_view_runner), each from its
     own checkpoint under <checkpoint-dir>-views; they end with the job."""
@@ -493,10 +557,17 @@ def start_views(args: argparse.Namespace, spark: SparkSession, session, guard: S
     return runner
 
 
-def run_guarded(guard: StreamGuard, start: Callable[[], StreamingQuery | None], *, hard_exit: Callable[[int], None] = os._exit) -> int:
+def run_guarded(
+    guard: StreamGuard,
+    start: Callable[[], StreamingQuery | None],
+    *,
+    hard_exit: Callable[[int], None] = os._exit,
+    essential: Callable[[], list[StreamingQuery]] = list,
+) -> int:
     """Runs the query while this copy holds the stream (guard.acquire() succeeded) and ends the run
     as the guard decides: 0 after a requested stop, 3 after a lost lease; a failed query's error is
-    re-raised once the heartbeat row says `failed`."""
+    re-raised once the heartbeat row says `failed`. An `essential` query that stops fails the run the
+    same way (the supervisor starts a new copy): nothing the stream keeps may stop silently."""
     error = None
     try:
         guard.starting()
@@ -504,13 +575,23 @@ def run_guarded(guard: StreamGuard, start: Callable[[], StreamingQuery | None], 
         query = start()
         if query is not None:
             guard.running(lambda lost: stop_query(query, lost, hard_exit))
-            query.awaitTermination()
+            await_stream(query, essential)
     except Exception as exc:
         error = exc
     code = guard.finish(error)
     if code is None:
         raise error
     return code
+
+
+def await_stream(query: StreamingQuery, essential: Callable[[], list[StreamingQuery]], every_seconds: int = 1) -> None:
+    """Waits for the query to end; stops it and raises when an essential query ended first."""
+    while not query.awaitTermination(every_seconds):
+        for other in essential():
+            if not other.isActive:
+                exc = other.exception()
+                query.stop()
+                raise RuntimeError(f"{other.name} stopped: {sd.error_summary(exc) if exc is not None else 'without an error'}")
 
 
 def stop_query(query: StreamingQuery, lost: bool, hard_exit: Callable[[int], None]) -> None:

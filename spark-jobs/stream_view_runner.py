@@ -25,11 +25,13 @@ its results were written; a replayed batch writes the same full values again. An
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -178,10 +180,22 @@ class ViewRunner:
                     self._say(f"view {run.name} ({view_id}) deleted: stopping its query")
                     run.query.stop()
                     del self._running[view_id]
+            self._forget_checkpoints(set(wanted))
             for view_id, row in wanted.items():
                 if view_id in self._running or view_id in self._failed or self._stopped.is_set():
                     continue
                 self._start(view_id, row)
+
+    def _forget_checkpoints(self, wanted: set[str]) -> None:
+        """Removes the checkpoint of every deleted view (a view's directory is its id), when the
+        checkpoints are on this machine's disk; on a distributed file system they stay, and cost only space."""
+        root = Path(self._root)
+        if "://" in self._root or not root.is_dir():
+            return
+        for child in root.iterdir():
+            if child.is_dir() and _is_uuid(child.name) and child.name not in wanted and child.name not in self._running:
+                shutil.rmtree(child, ignore_errors=True)
+                self._say(f"view {child.name}: deleted, its checkpoint removed")
 
     def _start(self, view_id: str, row) -> None:
         try:
@@ -337,3 +351,10 @@ class ViewProgress(StreamingQueryListener):
 
 def _uuid(view_id: str) -> uuid.UUID:
     return uuid.UUID(view_id)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False

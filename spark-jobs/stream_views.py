@@ -299,3 +299,25 @@ def result_rows(aggregated: DataFrame, view: View) -> DataFrame:
         group_json.alias("group_json"),
         values_json.alias("values_json"),
     )
+
+
+# The built-in view behind GET /stats: events per source and UTC minute of receivedAt.
+MINUTE_COUNTS_LATENESS_SECONDS = DEFAULT_LATENESS_SECONDS
+
+
+def minute_counts(events: DataFrame, lateness_seconds: int = MINUTE_COUNTS_LATENESS_SECONDS) -> DataFrame:
+    """Events (event_id, source, received_at) -> rows of event_counts_by_minute: source, day, minute,
+    count, a full value per (source, minute). On a stream, with a watermark of `lateness_seconds` on
+    receivedAt and duplicates by event id dropped within it, as any view."""
+    if events.isStreaming:
+        events = events.withWatermark("received_at", f"{lateness_seconds} seconds").dropDuplicatesWithinWatermark(["event_id"])
+    else:
+        events = events.dropDuplicates(["event_id"])
+    counted = events.groupBy("source", F.window("received_at", "60 seconds").alias("window")).agg(F.count(F.lit(1)).alias("count"))
+    return counted.select(
+        "source",
+        # The UTC day whatever the session's time zone.
+        F.date_from_unix_date(F.floor(F.unix_seconds(F.col("window.start")) / DAY_SECONDS).cast("int")).alias("day"),
+        F.col("window.start").alias("minute"),
+        "count",
+    )

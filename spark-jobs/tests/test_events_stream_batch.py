@@ -56,7 +56,7 @@ class Index:
 def run(records):
     """run([(topic, value), ...]) -> (stats, {table: rows written}, counts, index) of one micro-batch."""
 
-    def go(items, bucket_seconds=None):
+    def go(items, bucket_seconds=None, recount_before=None):
         written: dict[str, list] = {}
 
         def write(df, keyspace, table):
@@ -79,6 +79,7 @@ def run(records):
                 topic_sources=SOURCES,
                 bucket_seconds=bucket_seconds,
                 write=write,
+                recount_before=recount_before,
             )
         return stats, written, counts, index
 
@@ -155,6 +156,20 @@ def test_events_are_stored_in_the_bucket_of_their_sources_size_and_every_bucket_
     ]
     assert " minutes=2 " in capsys.readouterr().out
     assert (stats.rows_read, stats.rows_written) == (4, 4)
+
+
+def test_beside_the_minute_counts_view_only_minutes_older_than_its_lateness_are_recounted(run, capsys):
+    stats, written, counts, index = run(
+        [
+            ("ingest.orders", envelope(ID_A, received_at="2026-01-01T12:00:01.000Z")),
+            ("ingest.orders", envelope(ID_B, received_at="2026-01-01T12:05:01.000Z")),
+        ],
+        recount_before=lambda: utc_ms(2026, 1, 1, 12, 3),
+    )
+    # Both stored and both minutes in the batch's line; only the one the view no longer keeps recounted.
+    assert sorted(r.event_id for r in written["events_by_bucket"]) == [ID_A, ID_B]
+    assert counts.minutes == [("orders", date(2026, 1, 1), utc_ms(2026, 1, 1, 12, 0))]
+    assert " minutes=2 " in capsys.readouterr().out
 
 
 class DriverSession:

@@ -134,12 +134,14 @@ class Run:
             .start()
         )
 
-    def go(self) -> threading.Thread:
+    def go(self, essential=list) -> threading.Thread:
         self.result: dict = {}
 
         def target():
             try:
-                self.result["code"] = events_stream.run_guarded(self.guard, self.start, hard_exit=self.hard_exits.append)
+                self.result["code"] = events_stream.run_guarded(
+                    self.guard, self.start, hard_exit=self.hard_exits.append, essential=essential
+                )
             except Exception as exc:
                 self.result["error"] = exc
             finally:
@@ -203,3 +205,26 @@ def test_a_failed_query_is_reported_with_its_python_error(spark, tmp_path):
     assert row["last_error"] == ("NoHostAvailable: ('Unable to connect to any servers', {'10.9.9.9:9042': OSError('timed out')})")
     assert run.session.row("leases", LEASE) is None
     assert run.lines[-1] == f"events_stream: failed: {row['last_error']}"
+
+
+def test_an_essential_query_that_stops_fails_the_run_so_the_supervisor_starts_a_new_copy(spark, tmp_path):
+    run = Run(spark, tmp_path)
+    counts = (
+        spark.readStream.format("rate")
+        .option("rowsPerSecond", 5)
+        .load()
+        .writeStream.queryName(events_stream.MINUTE_COUNTS_QUERY)
+        .foreachBatch(lambda df, epoch: (_ for _ in ()).throw(RuntimeError("Cassandra refused the counts")) if epoch >= 1 else None)
+        .option("checkpointLocation", str(tmp_path / "counts"))
+        .trigger(processingTime="100 milliseconds")
+        .start()
+    )
+    thread = run.go(essential=lambda: [counts])
+    thread.join(90)
+    error = run.result.get("error")
+    assert isinstance(error, RuntimeError) and str(error).startswith(f"{events_stream.MINUTE_COUNTS_QUERY} stopped: ")
+    assert "Cassandra refused the counts" in str(error)
+    row = run.heartbeat()
+    assert row["state"] == "failed" and events_stream.MINUTE_COUNTS_QUERY in row["last_error"]
+    assert run.session.row("leases", LEASE) is None
+    assert not spark.streams.active

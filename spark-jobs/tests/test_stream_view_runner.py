@@ -223,12 +223,19 @@ def test_a_deleted_view_is_stopped_and_a_recreated_one_is_a_new_view(world):
     runner = world.runner()
     runner.sync()
     query = query_of(runner, old)
+    query.processAllAvailable()
+    assert (Path(runner._root) / old).is_dir()
+    (Path(runner._root) / "minute_counts").mkdir()
     new = define(world.session, "revenue", window="1h")  # same name, new id
     runner.sync()
     assert runner.running == {new: "revenue"} and not query.isActive
     del world.session.views["revenue"]
     runner.sync()
     assert runner.running == {}
+    # Their checkpoints go with them; anything else under the root stays.
+    root = Path(runner._root)
+    assert not (root / old).exists() and not (root / new).exists()
+    assert (root / "minute_counts").is_dir()
 
 
 def test_a_failing_view_is_marked_failed_and_the_others_go_on(world):

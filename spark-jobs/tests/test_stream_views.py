@@ -260,3 +260,69 @@ def test_on_a_stream_late_events_are_dropped_and_reported_and_a_restart_counts_n
     assert sink.rows[(T0, '["EUR"]')] == {"count": 2, "sum_amount": 3.0}
     assert sink.rows[(T0 + timedelta(minutes=20), '["USD"]')] == {"count": 2, "sum_amount": 6.0}
     assert dropped_by_watermark(progress) == 2
+
+
+# ---- the built-in minute counts -------------------------------------------------------------------
+
+
+COUNT_EVENTS = T.StructType(
+    [
+        T.StructField("event_id", T.StringType()),
+        T.StructField("source", T.StringType()),
+        T.StructField("received_at", T.TimestampType()),
+    ]
+)
+
+
+def test_minute_counts_count_each_event_once_per_source_and_utc_minute(spark):
+    same = str(uuid.uuid4())
+    rows = [
+        (same, "orders", T0 + timedelta(seconds=1)),
+        (same, "orders", T0 + timedelta(seconds=1)),  # a retried publish
+        (str(uuid.uuid4()), "orders", T0 + timedelta(seconds=59)),
+        (str(uuid.uuid4()), "orders", T0 + timedelta(seconds=60)),
+        (str(uuid.uuid4()), "clicks", T0 + timedelta(seconds=2)),
+    ]
+    counted = sv.minute_counts(spark.createDataFrame(rows, COUNT_EVENTS)).collect()
+    got = {(r.source, r.day, r.minute.replace(tzinfo=UTC), r["count"]) for r in counted}
+    assert got == {
+        ("orders", T0.date(), T0, 2),
+        ("orders", T0.date(), T0 + timedelta(minutes=1), 1),
+        ("clicks", T0.date(), T0, 1),
+    }
+
+
+def test_minute_counts_on_a_stream_are_full_values_and_survive_a_restart(spark, tmp_path):
+    source, checkpoint = tmp_path / "in", tmp_path / "checkpoint"
+    source.mkdir()
+    written: list = []
+
+    def publish(name: str, rows: list) -> None:
+        lines = [json.dumps({"event_id": i, "source": s, "received_at": t.isoformat()}) for i, s, t in rows]
+        (source / f"{name}.json").write_text("\n".join(lines) + "\n")
+
+    def run_once() -> None:
+        events = spark.readStream.schema(COUNT_EVENTS).json(str(source))
+        query = (
+            sv.minute_counts(events, lateness_seconds=60)
+            .writeStream.outputMode("update")
+            .foreachBatch(lambda df, _epoch: written.extend(df.collect()))
+            .option("checkpointLocation", str(checkpoint))
+            .start()
+        )
+        query.processAllAvailable()
+        query.stop()
+
+    first = str(uuid.uuid4())
+    publish("a", [(first, "orders", T0 + timedelta(seconds=5)), (str(uuid.uuid4()), "orders", T0 + timedelta(seconds=6))])
+    run_once()
+    # A new copy: the same event again, one more in the same minute, and one an hour late.
+    publish("b", [(first, "orders", T0 + timedelta(seconds=5)), (str(uuid.uuid4()), "orders", T0 + timedelta(seconds=7))])
+    publish("c", [(str(uuid.uuid4()), "orders", T0 + timedelta(seconds=200))])
+    run_once()
+    publish("d", [(str(uuid.uuid4()), "orders", T0 - timedelta(hours=1))])
+    run_once()
+    last = {}
+    for r in written:
+        last[(r.source, r.minute.replace(tzinfo=UTC))] = r["count"]
+    assert last == {("orders", T0): 3, ("orders", T0 + timedelta(minutes=3)): 1}

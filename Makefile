@@ -98,8 +98,8 @@ bench-query: build ## GET /records pages of 100 over 1M rows vs cassandra-driver
 bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=200 DURATION=60)
 	npx ts-node --transpile-only bench/freshness.ts --rate $${RATE:-200} --seconds $${DURATION:-60}
 
-bench-pipeline: up ## the highest constant ingest rate the pipeline keeps up with: ramp, then a hold; lag, freshness, cores per stage (RATES=500,1000,... STEP=60 HOLD=180 BATCH=100)
-	npx ts-node --transpile-only bench/pipeline.ts $${RATES:+--rates $$RATES} --step $${STEP:-60} --hold $${HOLD:-180} --batch $${BATCH:-100}
+bench-pipeline: up ## the highest constant ingest rate the pipeline keeps up with: ramp, then a hold; lag, freshness, cores per stage (RATES=500,1000,... STEP=60 HOLD=180 BATCH=100 VIEWS=1: three views on the source meanwhile)
+	npx ts-node --transpile-only bench/pipeline.ts $${RATES:+--rates $$RATES} --step $${STEP:-60} --hold $${HOLD:-180} --batch $${BATCH:-100} $${VIEWS:+--views}
 
 bench-recovery: up ## kill Livy, then the stream's driver: time until flowing again; the supervisor's idle cost (IDLE=60)
 	npx ts-node --transpile-only bench/recovery.ts --idle-seconds $${IDLE:-60}

@@ -3,7 +3,7 @@
  * Cassandra keeps up. Run against a running stack with the streaming job (make up):
  *
  *   npx ts-node --transpile-only bench/pipeline.ts [--rates 500,1000,...] [--step 60] [--hold 180]
- *     [--batch 100] [--source clicks] [--event-bytes 1024] [--max-lag-seconds 5] [--quick]
+ *     [--batch 100] [--source clicks] [--event-bytes 1024] [--max-lag-seconds 5] [--quick] [--views]
  *
  * 1. Ramp: each rate of --rates held for --step seconds, POST /ingest/<source> in batches of
  *    --batch events at a constant rate. Every 2 s: the stream's Kafka lag (the topic's end offsets
@@ -12,6 +12,9 @@
  *    GET /records), and the CPU of every stage. The ramp stops at the first step that is not bounded.
  * 2. Confirm: the highest bounded rate held for --hold seconds; 15 % lower if it is not bounded
  *    (at most twice).
+ * With --views, three views on the source run throughout (count per minute per /page, p95 of
+ * /duration_ms per minute, distinct /user per hour, over this run's events); a phase is bounded only
+ * if each view's lag at its end is bounded too. They are deleted at the end.
  *
  * Environment: API_URL (default http://127.0.0.1:3000), API_KEYS (the first key is used),
  * STACK_DIR (default .stack/ of this checkout: the services' pid files).
@@ -27,6 +30,8 @@ import { topicProgress } from '../src/pipeline/topic-progress';
 import type { MicroBatchDto, MicroBatchesDto } from '../src/processing/dto/processing.dto';
 
 const QUICK = process.argv.includes('--quick');
+/** Three views on the source while it runs (count per minute per /page, p95 of /duration_ms per minute, distinct /user per hour). */
+const VIEWS = process.argv.includes('--views');
 const RATES = arg('rates', QUICK ? '200,400' : '500,1000,2000,3000,4000,6000,8000,12000')
   .split(',')
   .map(Number);
@@ -80,7 +85,7 @@ const PADS = Array.from({ length: 64 }, () => randomBytes(EVENT_BYTES).toString(
 
 /** One event of about EVENT_BYTES bytes of JSON, with its marker: the run and its sequence number. */
 function event(seq: number): string {
-  const head = `{"bench":"pipeline","run":"${RUN}","seq":${seq},"pad":"`;
+  const head = `{"bench":"pipeline","run":"${RUN}","seq":${seq},"page":"/p${seq % 20}","duration_ms":${(seq * 7919) % 1000},"user":"u${seq % 5000}","pad":"`;
   return `${head}${PADS[seq % PADS.length].slice(0, Math.max(0, EVENT_BYTES - head.length - 2))}"}`;
 }
 
@@ -231,6 +236,53 @@ interface Phase {
   cores: Record<string, number>;
   /** GET /pipeline's lag of the source at the phase's end, next to ours, as a check. */
   lagCheck?: { ours: number; pipelineApi?: number };
+  /** With --views: each view's lag (events) at the phase's end. */
+  viewsLag?: Record<string, number>;
+}
+
+// ---------------------------------------------------------------- the views
+
+const VIEW_NAMES = ['pages', 'latency', 'users'].map((v) => `bench_${RUN.slice(0, 8)}_${v}`);
+
+/** The issue's three views on the source, over this run's events from now on (not the topic's history). */
+function viewDefinitions(): Record<string, unknown>[] {
+  const common = { source: SOURCE, filter: [{ field: '/run', op: '=', value: RUN }], backfillFrom: new Date().toISOString() };
+  return [
+    { name: VIEW_NAMES[0], window: '1m', groupBy: ['/page'], aggregates: [{ fn: 'count' }], ...common },
+    { name: VIEW_NAMES[1], window: '1m', aggregates: [{ fn: 'p95', field: '/duration_ms' }], ...common },
+    { name: VIEW_NAMES[2], window: '1h', aggregates: [{ fn: 'distinct', field: '/user' }], ...common },
+  ];
+}
+
+async function createViews(): Promise<void> {
+  for (const definition of viewDefinitions()) {
+    const res = await fetch(`${API}/api/v1/views`, { method: 'POST', headers, body: JSON.stringify(definition) });
+    if (res.status !== 201) throw new Error(`POST /views ${definition.name as string}: ${res.status} ${await res.text()}`);
+  }
+  // Started by the streaming job within its poll (5 s).
+  const deadline = Date.now() + 120_000;
+  for (const name of VIEW_NAMES) {
+    while ((await get<{ state: string }>(`/api/v1/views/${name}`)).state === 'pending') {
+      if (Date.now() > deadline) throw new Error(`view ${name} still pending after 2 minutes`);
+      await sleep(1000);
+    }
+  }
+}
+
+async function deleteViews(): Promise<void> {
+  for (const name of VIEW_NAMES) await fetch(`${API}/api/v1/views/${name}`, { method: 'DELETE', headers }).catch(() => undefined);
+}
+
+/** Each view's lag: the topic's end offsets minus the offsets its last micro-batch read (GET /views/{name}). */
+async function viewsLag(): Promise<Record<string, number>> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const end = ends.reduce((a, p) => a + Number(p.high), 0);
+  const out: Record<string, number> = {};
+  for (const name of VIEW_NAMES) {
+    const v = await get<{ state: string; progress?: { offsetsRead: number } }>(`/api/v1/views/${name}`).catch(() => undefined);
+    out[name.slice(name.lastIndexOf('_') + 1)] = v?.state === 'failed' || v?.progress === undefined ? NaN : end - v.progress.offsetsRead;
+  }
+  return out;
 }
 
 const cpu = new StageCpu(STACK_DIR);
@@ -295,6 +347,7 @@ async function phase(kind: Phase['kind'], rate: number, seconds: number): Promis
     pipelineApiLag(),
   ]);
   p.lagCheck = { ours, pipelineApi: api };
+  if (VIEWS) p.viewsLag = await viewsLag().catch(() => undefined);
   return p;
 }
 
@@ -356,6 +409,7 @@ function judge(p: Phase): Verdict {
   const planned = p.targetRate * p.plannedSeconds;
   if (s.eventsAccepted < MIN_ACHIEVED_SHARE * planned) why.push(`${f0((100 * s.eventsAccepted) / planned)} % accepted`);
   if (refused) why.push(`${refused} refused`);
+  for (const [view, lag] of Object.entries(p.viewsLag ?? {})) if (!(lag < MAX_LAG_SECONDS * p.targetRate)) why.push(`view ${view} lag ${f0(lag)} events`);
   return { bounded: why.length === 0, why: why.join(', '), slope: k, achievedRate, refused };
 }
 
@@ -413,6 +467,7 @@ function summarize(p: Phase) {
     })(),
     lag: { start: lags[0] ?? NaN, end: lags.at(-1) ?? NaN, min: Math.min(...lags), max: Math.max(...lags), slopePerSecond: v.slope, samples: p.lag },
     lagCheck: p.lagCheck,
+    viewsLag: p.viewsLag,
     bounded: v.bounded,
     notBoundedBecause: v.why || undefined,
     freshnessMs: freshness(p),
@@ -492,6 +547,11 @@ async function main(): Promise<void> {
   );
   const phases: Phase[] = [];
   if ((await kafkaLag()).lag > DRAINED_EVENTS) await drain(phases, 'a backlog before the start');
+  if (VIEWS) {
+    log(`creating the views ${VIEW_NAMES.join(', ')}`);
+    await createViews();
+    process.on('SIGINT', () => void deleteViews().finally(() => process.exit(130)));
+  }
 
   const steps: Summary[] = [];
   for (const rate of RATES) {
@@ -525,6 +585,7 @@ async function main(): Promise<void> {
     await drain(phases, 'the hold was not bounded');
     rate = Math.round(rate * STEP_DOWN);
   }
+  if (VIEWS) await deleteViews();
   await admin.disconnect();
   await db.shutdown();
 
@@ -558,6 +619,7 @@ async function main(): Promise<void> {
       sampleMs: SAMPLE_MS,
       freshnessRowsPerSample: FRESHNESS_ROWS,
       boundedRule: BOUNDED_RULE,
+      views: VIEWS ? viewDefinitions().map(({ backfillFrom: _from, ...v }) => v) : [],
     },
     verdict,
     limit,

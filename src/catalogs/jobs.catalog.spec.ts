@@ -110,6 +110,8 @@ describe('JobsCatalog.toCommandLine', () => {
       '1000',
       '--max-trigger-delay-ms',
       '1000',
+      '--minute-counts',
+      'view',
     ]);
   });
 
@@ -127,6 +129,8 @@ describe('JobsCatalog.toCommandLine', () => {
       '1000',
       '--max-trigger-delay-ms',
       '1000',
+      '--minute-counts',
+      'view',
     ]);
   });
 

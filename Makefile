@@ -95,8 +95,8 @@ bench-query: build ## GET /records pages of 100 over 1M rows vs cassandra-driver
 	@$(STACK) install kafka cassandra
 	@infra/local/with-stack.sh kafka cassandra -- npx ts-node --transpile-only bench/query.ts --duration $${DURATION:-10} --workers $${WORKERS:-1,2}
 
-bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=200 DURATION=60)
-	npx ts-node --transpile-only bench/freshness.ts --rate $${RATE:-200} --seconds $${DURATION:-60}
+bench-freshness: up ## end-to-end latency, POST /ingest → GET /records (RATE=200 DURATION=60 VIEW=1: and to a view's current window)
+	npx ts-node --transpile-only bench/freshness.ts --rate $${RATE:-200} --seconds $${DURATION:-60} $${VIEW:+--view}
 
 bench-pipeline: up ## the highest constant ingest rate the pipeline keeps up with: ramp, then a hold; lag, freshness, cores per stage (RATES=500,1000,... STEP=60 HOLD=180 BATCH=100 VIEWS=1: three views on the source meanwhile)
 	npx ts-node --transpile-only bench/pipeline.ts $${RATES:+--rates $$RATES} --step $${STEP:-60} --hold $${HOLD:-180} --batch $${BATCH:-100} $${VIEWS:+--views}

@@ -2,11 +2,16 @@
  * End-to-end freshness: the time from the 202 of POST /ingest to the event being visible through
  * GET /records, at a steady rate. Run against a running stack with the streaming job (make up):
  *
- *   npx ts-node --transpile-only bench/freshness.ts [--rate 200] [--seconds 60] [--source clicks]
+ *   npx ts-node --transpile-only bench/freshness.ts [--rate 200] [--seconds 60] [--source clicks] [--view]
+ *
+ * With --view, also the time from the 202 to a view's current window reflecting the event: a view
+ * (count per minute per /probe, over this run's events) is created first; every 10th event carries a
+ * probe number of its own, and GET /views/{name}/results is polled for its group. Deleted at the end.
  *
  * Environment: API_URL (default http://127.0.0.1:3000), API_KEYS (the first key is used).
  * Prints a table and writes bench/results/freshness-<timestamp>.{json,md}.
  */
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { arg, machine, pct, pomVersion, report, ROOT, sh, stackVersions } from './support';
 
@@ -17,6 +22,13 @@ const API = (process.env.API_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
 const KEY = (process.env.API_KEYS ?? 'local-dev-key-change-me').split(',')[0];
 const POLL_MS = 100;
 const DRAIN_SECONDS = 30;
+const VIEW = process.argv.includes('--view');
+const RUN = randomUUID();
+const VIEW_NAME = `bench_fresh_${RUN.slice(0, 8)}`;
+/** One event in this many is a probe the view is polled for. */
+const PROBE_EVERY = 10;
+const probeAcked = new Map<number, number>(); // probe -> when the 202 arrived
+const probeVisible = new Map<number, number>(); // probe -> when the view's results first showed it
 
 const headers = { 'X-API-Key': KEY, 'Content-Type': 'application/json' };
 const acked = new Map<string, number>(); // eventId -> when the 202 arrived
@@ -27,13 +39,15 @@ let sending = true;
 
 async function send(i: number): Promise<void> {
   try {
-    const res = await fetch(`${API}/api/v1/ingest/${SOURCE}`, { method: 'POST', headers, body: JSON.stringify({ bench: 'freshness', i }) });
+    const probe = VIEW && i % PROBE_EVERY === 0 ? { probe: String(i) } : {};
+    const res = await fetch(`${API}/api/v1/ingest/${SOURCE}`, { method: 'POST', headers, body: JSON.stringify({ bench: 'freshness', run: RUN, i, ...probe }) });
     if (res.status !== 202) {
       failures++;
       return;
     }
     const body = (await res.json()) as { eventIds: string[] };
     acked.set(body.eventIds[0], performance.now());
+    if ('probe' in probe) probeAcked.set(i, performance.now());
     ackedWall.set(body.eventIds[0], Date.now());
   } catch {
     failures++;
@@ -72,9 +86,58 @@ async function poll(): Promise<void> {
 
 let drainDeadline = Infinity;
 
+/** Polls the view's results of the last two minutes for the probes' groups. */
+async function pollView(): Promise<void> {
+  while (sending || (probeVisible.size < probeAcked.size && performance.now() < drainDeadline)) {
+    const started = performance.now();
+    const q = new URLSearchParams({ from: new Date(Date.now() - 120_000).toISOString(), limit: '1000' });
+    const res = await fetch(`${API}/api/v1/views/${VIEW_NAME}/results?${q}`, { headers }).catch(() => undefined);
+    if (res?.ok) {
+      const page = (await res.json()) as { items: { group: Record<string, string | null> }[] };
+      const now = performance.now();
+      for (const item of page.items) {
+        const probe = Number(item.group['/probe']);
+        if (probeAcked.has(probe) && !probeVisible.has(probe)) probeVisible.set(probe, now);
+      }
+    }
+    const spent = performance.now() - started;
+    if (spent < POLL_MS) await new Promise((r) => setTimeout(r, POLL_MS - spent));
+  }
+}
+
+async function createView(): Promise<void> {
+  const definition = {
+    name: VIEW_NAME,
+    source: SOURCE,
+    window: '1m',
+    groupBy: ['/probe'],
+    filter: [
+      { field: '/run', op: '=', value: RUN },
+      { field: '/probe', op: 'exists' },
+    ],
+    aggregates: [{ fn: 'count' }],
+    backfillFrom: new Date().toISOString(),
+  };
+  const res = await fetch(`${API}/api/v1/views`, { method: 'POST', headers, body: JSON.stringify(definition) });
+  if (res.status !== 201) throw new Error(`POST /views: ${res.status} ${await res.text()}`);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const view = (await (await fetch(`${API}/api/v1/views/${VIEW_NAME}`, { headers })).json()) as { state: string };
+    if (view.state === 'running') return;
+    if (Date.now() > deadline) throw new Error(`view ${VIEW_NAME} is ${view.state} after 2 minutes`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const percentiles = (values: number[]) => {
+  const l = [...values].sort((a, b) => a - b);
+  return l.length ? { p50: pct(l, 50), p95: pct(l, 95), p99: pct(l, 99), max: l[l.length - 1] } : null;
+};
+
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const poller = poll();
+  if (VIEW) await createView();
+  const poller = Promise.all([poll(), VIEW ? pollView() : undefined]);
   const interval = 1000 / RATE;
   const t0 = performance.now();
   const inflight: Promise<void>[] = [];
@@ -89,6 +152,8 @@ async function main(): Promise<void> {
   drainDeadline = performance.now() + DRAIN_SECONDS * 1000;
   sending = false;
   await poller;
+  if (VIEW) await fetch(`${API}/api/v1/views/${VIEW_NAME}`, { method: 'DELETE', headers }).catch(() => undefined);
+  const viewLatencies = [...probeVisible.entries()].map(([probe, at]) => at - probeAcked.get(probe)!);
 
   const latencies = [...visible.entries()].map(([id, at]) => at - acked.get(id)!).sort((a, b) => a - b);
   const result = {
@@ -101,6 +166,7 @@ async function main(): Promise<void> {
     notVisibleAfterDrain: acked.size - visible.size,
     latencyMs: latencies.length ? { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99), max: latencies[latencies.length - 1] } : null,
     pollIntervalMs: POLL_MS,
+    view: VIEW ? { probes: probeAcked.size, notVisibleAfterDrain: probeAcked.size - probeVisible.size, latencyMs: percentiles(viewLatencies) } : undefined,
     stack: {
       ...stackVersions(),
       livy: pomVersion('livy', 'livy.version'),
@@ -114,6 +180,16 @@ async function main(): Promise<void> {
     '| rate (target/achieved ev/s) | seconds | acked | failed | not visible | p50 ms | p95 ms | p99 ms | max ms |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     `| ${RATE}/${result.achievedRate} | ${SECONDS} | ${result.acked} | ${result.failed} | ${result.notVisibleAfterDrain} | ${f(result.latencyMs?.p50)} | ${f(result.latencyMs?.p95)} | ${f(result.latencyMs?.p99)} | ${f(result.latencyMs?.max)} |`,
+    ...(result.view
+      ? [
+          '',
+          `A view's current window (count per minute per /probe; one event in ${PROBE_EVERY} a probe), 202 → shown by GET /views/{name}/results:`,
+          '',
+          '| probes | not visible | p50 ms | p95 ms | p99 ms | max ms |',
+          '| --- | --- | --- | --- | --- | --- |',
+          `| ${result.view.probes} | ${result.view.notVisibleAfterDrain} | ${f(result.view.latencyMs?.p50)} | ${f(result.view.latencyMs?.p95)} | ${f(result.view.latencyMs?.p99)} | ${f(result.view.latencyMs?.max)} |`,
+        ]
+      : []),
   ].join('\n');
   report('freshness', `Freshness: 202 of POST /ingest/${SOURCE} → visible in GET /records (polled every ${POLL_MS} ms)`, table, [], result);
 }

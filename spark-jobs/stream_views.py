@@ -46,6 +46,7 @@ MAX_LATENESS_SECONDS = 7 * DAY_SECONDS
 DEFINITION_FIELDS = {"name", "source", "window", "slide", "groupBy", "filter", "aggregates", "timeField", "lateness", "backfillFrom"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _AS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_ARRAY_INDEX = re.compile(r"^(0|[1-9][0-9]{0,8})$")
 _DURATION = re.compile(r"^([1-9][0-9]*)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": DAY_SECONDS}
 # A pointer token the JSON path of get_json_object can carry inside ['...'].
@@ -99,8 +100,9 @@ def pointer_tokens(pointer: str) -> list[str]:
 
 
 def json_path(pointer: str) -> str:
-    """The get_json_object path of a pointer: /a/b -> $['a']['b']."""
-    return "$" + "".join(f"['{t}']" for t in pointer_tokens(pointer))
+    """The get_json_object path of a pointer: /a/b -> $['a']['b']; a token that is an array index
+    indexes an array: /lines/0/sku -> $['lines'][0]['sku'] (and never names an object's field "0")."""
+    return "$" + "".join(f"[{t}]" if _ARRAY_INDEX.match(t) else f"['{t}']" for t in pointer_tokens(pointer))
 
 
 def aggregate_name(fn: str, field: str | None) -> str:
@@ -186,8 +188,10 @@ def field_text(pointer: str) -> Column:
 
 
 def _number(pointer: str) -> Column:
-    # Text that is not a number is null here, and ignored by the aggregates, as SQL ignores NULL.
-    return field_text(pointer).cast("double")
+    # Text that is not a number is null here, and ignored by the aggregates, as SQL ignores NULL;
+    # so are NaN and the infinities (a "NaN" text casts to one), which no sum or percentile can use.
+    value = field_text(pointer).cast("double")
+    return F.when(~F.isnan(value) & (F.abs(value) < F.lit(float("inf"))), value)
 
 
 def _literal_text(value: Any) -> str:

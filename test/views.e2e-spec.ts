@@ -68,8 +68,12 @@ describe('streaming views', () => {
 
   /** count and sum of /amount per currency over every window, from the view's results. */
   async function totals(name: string): Promise<Record<string, { count: number; sum: number }>> {
+    return sumByCurrency(await results(name));
+  }
+
+  function sumByCurrency(items: ResultItem[]): Record<string, { count: number; sum: number }> {
     const out: Record<string, { count: number; sum: number }> = {};
-    for (const item of await results(name)) {
+    for (const item of items) {
       const currency = item.group['/currency'] ?? 'none';
       out[currency] ??= { count: 0, sum: 0 };
       out[currency].count += item.values.count ?? 0;
@@ -144,6 +148,26 @@ describe('streaming views', () => {
     for (let i = 0; i < orders.length; i += 20) await flow.ingest('orders', orders.slice(i, i + 20));
     await totalsBecome(name, expected(orders));
     expect(['running', 'backfilling']).toContain((await viewState(name)).state);
+
+    // The same definition previewed over the stored events: the same values, and nothing created.
+    const definition = {
+      name: `${name}_preview`,
+      source: 'orders',
+      filter: [{ field: '/run', op: '=', value: run }],
+      window: '1m',
+      groupBy: ['/currency'],
+      aggregates: [{ fn: 'count' }, { fn: 'sum', field: '/amount', as: 'revenue' }],
+    };
+    await eventually(
+      'the preview over the stored orders to match',
+      async () => {
+        const res = await flow.api().post('/api/v1/views/preview').set(AUTH).send({ definition }).expect(200);
+        return JSON.stringify(sorted(sumByCurrency(res.body.items as ResultItem[]))) === JSON.stringify(sorted(expected(orders))) ? true : undefined;
+      },
+      120_000,
+      1000,
+    );
+    await flow.api().get(`/api/v1/views/${name}_preview`).set(AUTH).expect(404);
 
     const before = await flow.streaming();
     for (const pid of [...streamDrivers(), ...streamJvms()]) process.kill(pid, 'SIGKILL');

@@ -326,3 +326,25 @@ def test_minute_counts_on_a_stream_are_full_values_and_survive_a_restart(spark, 
     for r in written:
         last[(r.source, r.minute.replace(tzinfo=UTC))] = r["count"]
     assert last == {("orders", T0): 3, ("orders", T0 + timedelta(minutes=3)): 1}
+
+
+def test_an_array_index_token_indexes_an_array_and_never_names_a_field(spark):
+    definition = view(groupBy=["/lines/1/sku"], aggregates=[{"fn": "count"}, {"fn": "count", "field": "/m/0", "as": "zero"}])
+    got = results(
+        spark,
+        definition,
+        [
+            event(1, {"lines": [{"sku": "a"}, {"sku": "b"}], "m": {"0": "zero"}}),
+            event(2, {"lines": [{"sku": "a"}]}),
+        ],
+    )
+    assert got == {(T0, '["b"]'): {"count": 1, "zero": 0}, (T0, "[null]"): {"count": 1, "zero": 0}}
+    assert sv.json_path("/lines/0/sku") == "$['lines'][0]['sku']" and sv.json_path("/a/01") == "$['a']['01']"
+
+
+def test_nan_and_the_infinities_are_no_numbers_to_aggregate(spark):
+    aggregates = [{"fn": "sum", "field": "/a"}, {"fn": "max", "field": "/a"}, {"fn": "p50", "field": "/a"}]
+    got = results(
+        spark, view(aggregates=aggregates), [event(1, {"a": "NaN"}), event(2, {"a": 1}), event(3, {"a": "Infinity"}), event(4, {"a": 2})]
+    )
+    assert got == {(T0, "[]"): {"sum_a": 3.0, "max_a": 2.0, "p50_a": 1.0}}

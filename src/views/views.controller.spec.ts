@@ -6,7 +6,9 @@ import request from 'supertest';
 import { accessProviders, storedKey } from '../access/testing/access';
 import { AllExceptionsFilter } from '../app-http/all-exceptions.filter';
 import { InMemoryApiKeysRepository } from '../cassandra/testing/in-memory-api-keys.repository';
+import { EventsRepository } from '../cassandra/events.repository';
 import { InMemoryAuditEventsRepository } from '../cassandra/testing/in-memory-audit-events.repository';
+import { InMemoryEventsRepository } from '../cassandra/testing/in-memory-events.repository';
 import { InMemoryViewsRepository } from '../cassandra/testing/in-memory-views.repository';
 import { ViewsRepository } from '../cassandra/views.repository';
 import { SourcesRegistry } from '../catalogs/sources.registry';
@@ -17,6 +19,7 @@ import { declareEnforcedRules } from '../common/http/openapi';
 import { validationPipe } from '../common/http/validation.pipe';
 import { testConfig } from '../common/testing/config';
 import { MetricsService } from '../metrics/metrics.service';
+import { RecordsService } from '../storage/records/records.service';
 import { ViewsController } from './views.controller';
 import { ViewsService } from './views.service';
 
@@ -41,16 +44,20 @@ const DEFINITION = {
 /** The views routes wired as the app wires them: the access guard and audit, JSON body middleware, the global ValidationPipe, the exception filter. */
 async function viewsApp() {
   const views = new InMemoryViewsRepository();
+  const events = new InMemoryEventsRepository();
   const keys = new InMemoryApiKeysRepository();
   const audit = new InMemoryAuditEventsRepository();
   const reader = await storedKey(keys, 'dashboard', ['read:*']);
+  const ordersReader = await storedKey(keys, 'orders-reader', ['read:orders']);
 
   @Module({
     controllers: [ViewsController],
     providers: [
       ViewsService,
+      RecordsService,
       MetricsService,
       { provide: ViewsRepository, useValue: views.repository },
+      { provide: EventsRepository, useValue: events },
       { provide: SourcesRegistry, useValue: sourcesRegistry(SOURCES) },
       { provide: APP_CONFIG, useValue: testConfig({ API_KEYS: ADMIN }) },
       ...accessProviders(keys, audit),
@@ -68,7 +75,7 @@ async function viewsApp() {
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: false });
   app.setGlobalPrefix('api/v1');
   await app.init();
-  return { app, views, audit, reader };
+  return { app, views, events, audit, reader, ordersReader };
 }
 
 describe('the views routes over HTTP', () => {
@@ -225,6 +232,7 @@ describe('the views routes over HTTP', () => {
       ['get', '/api/v1/views/{name}', 'read:*', ['200', '404', '503']],
       ['delete', '/api/v1/views/{name}', 'admin', ['204', '404', '503']],
       ['get', '/api/v1/views/{name}/results', 'read:*', ['200', '400', '404', '503']],
+      ['post', '/api/v1/views/preview', 'read:*', ['200', '400', '413', '415', '503']],
     ] as const;
 
     for (const [method, path, scope, statuses] of operations) {
@@ -234,7 +242,92 @@ describe('the views routes over HTTP', () => {
     }
     const limit = doc.paths['/api/v1/views/{name}/results'].get!.parameters!.find((p) => 'name' in p && p.name === 'limit') as { schema: { type: string } };
     expect(limit.schema.type).toBe('integer');
-    for (const dto of ['ViewDefinitionDto', 'ViewFilterDto', 'ViewAggregateDto']) expect(schemas[dto].additionalProperties).toBe(false);
+    for (const dto of ['ViewDefinitionDto', 'ViewFilterDto', 'ViewAggregateDto', 'ViewPreviewRequestDto'])
+      expect(schemas[dto].additionalProperties).toBe(false);
+    const previewBody = doc.paths['/api/v1/views/preview'].post!.requestBody as { content: Record<string, { schema: { $ref: string } }> };
+    expect(previewBody.content['application/json'].schema.$ref).toBe('#/components/schemas/ViewPreviewRequestDto');
+  });
+
+  describe('POST /views/preview', () => {
+    const preview = (body: unknown, key = ADMIN) =>
+      api().post('/api/v1/views/preview').set('X-API-Key', key).set('Content-Type', 'application/json').send(JSON.stringify(body));
+    const recent = (seconds: number) => new Date(Date.now() - seconds * 1000);
+
+    it('answers 200 with the view computed over the stored events, to a key with read:*, audits nothing and creates nothing', async () => {
+      const at = recent(120);
+      ctx.events.insert(
+        {
+          eventId: 'e1',
+          source: 'orders',
+          receivedAt: at,
+          payload: Buffer.from('{"currency":"EUR","amount":10,"status":"paid","paid_at":"2026-12-07T11:00:10Z"}'),
+        },
+        {
+          eventId: 'e2',
+          source: 'orders',
+          receivedAt: at,
+          payload: Buffer.from('{"currency":"EUR","amount":5,"status":"paid","paid_at":"2026-12-07T11:00:50Z"}'),
+        },
+        {
+          eventId: 'e3',
+          source: 'orders',
+          receivedAt: at,
+          payload: Buffer.from('{"currency":"EUR","amount":7,"status":"open","paid_at":"2026-12-07T11:00:20Z"}'),
+        },
+      );
+
+      const res = await preview({ definition: DEFINITION }, ctx.reader.key).expect(200);
+
+      expect(res.body).toEqual({
+        items: [
+          { windowStart: '2026-12-07T11:00:30.000Z', windowEnd: '2026-12-07T11:01:30.000Z', group: { '/currency': 'EUR' }, values: { count: 1, revenue: 5 } },
+          { windowStart: '2026-12-07T11:00:00.000Z', windowEnd: '2026-12-07T11:01:00.000Z', group: { '/currency': 'EUR' }, values: { count: 2, revenue: 15 } },
+          { windowStart: '2026-12-07T10:59:30.000Z', windowEnd: '2026-12-07T11:00:30.000Z', group: { '/currency': 'EUR' }, values: { count: 1, revenue: 10 } },
+        ],
+        events: 3,
+        truncated: false,
+        from: expect.any(String),
+        to: expect.any(String),
+      });
+      expect(Date.parse(res.body.to) - Date.parse(res.body.from)).toBe(3_600_000);
+      expect(ctx.audit.events).toEqual([]);
+      expect(ctx.views.rows.size).toBe(0);
+    });
+
+    it('answers 400 naming every broken rule of the definition under definition/, and of the range', async () => {
+      const res = await preview({
+        definition: { ...DEFINITION, window: '7m', aggregates: [{ fn: 'median', field: '/amount' }] },
+        from: '2026-12-05T00:00:00Z',
+        to: '2026-12-07T00:00:00Z',
+      }).expect(400);
+
+      expect(res.body.details).toEqual([
+        { field: 'definition/window', message: expect.any(String) },
+        { field: 'definition/aggregates/0/fn', message: expect.any(String) },
+        { field: 'from', message: 'must be at most 24 hours before to' },
+      ]);
+      expect(ctx.audit.events).toEqual([]);
+    });
+
+    it('refuses a body without a definition object, or with a property it does not have, with a clear 400', async () => {
+      for (const body of [{}, { definition: 'revenue' }, { definition: null }, { definition: [DEFINITION] }]) {
+        const res = await preview(body).expect(400);
+        expect(res.body.details).toEqual([{ field: 'definition', message: expect.stringContaining('must be a view definition') }]);
+      }
+      expect((await preview({ definition: DEFINITION, limit: 5 }).expect(400)).body.details).toEqual([
+        { field: 'limit', message: 'property limit should not exist' },
+      ]);
+      expect((await preview({ definition: { ...DEFINITION, colour: 'red' } }).expect(400)).body.details).toEqual([
+        { field: 'definition/colour', message: expect.stringContaining('is not a setting here') },
+      ]);
+    });
+
+    it('needs read:* (the access check reads no body, so read:<source> is not enough), and a key: 401 without one', async () => {
+      const res = await preview({ definition: DEFINITION }, ctx.ordersReader.key).expect(403);
+
+      expect(res.body.details).toEqual([{ field: 'scope', message: 'requires read:*' }]);
+      await api().post('/api/v1/views/preview').send({ definition: DEFINITION }).expect(401);
+    });
   });
 
   it('answers 503 naming Cassandra while it is down', async () => {

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { actorOf, Audited, RequiresScope } from '../access/access.module';
+import { actorOf, Audited, NotAudited, RequiresScope } from '../access/access.module';
 import { ApiErrors } from '../common/http/api-errors.decorator';
-import { ViewDefinitionDto, ViewDto, ViewResultsPageDto, ViewResultsQueryDto, ViewsDto } from './dto/views.dto';
+import { ViewDefinitionDto, ViewDto, ViewPreviewDto, ViewPreviewRequestDto, ViewResultsPageDto, ViewResultsQueryDto, ViewsDto } from './dto/views.dto';
 import { VIEW_NAME } from './view-definition';
 import { ViewsService } from './views.service';
 
@@ -34,6 +34,23 @@ export class ViewsController {
   @ApiErrors(400, 409, 413, 415, 502, 503, 504)
   create(@Body() body: ViewDefinitionDto, @Req() req: object): Promise<ViewDto> {
     return this.views.create(body, actorOf(req));
+  }
+
+  @Post('preview')
+  @HttpCode(200)
+  @RequiresScope('read:*')
+  @NotAudited('a dry run: computes a definition over stored events and creates nothing')
+  @ApiOperation({
+    summary: "Preview a view: its definition computed over the source's stored events of a range (default: the last hour), as the streaming job would",
+    description:
+      'The definition is checked as by POST /views, each broken rule named definition/<its path> (a taken name is fine: nothing is created). ' +
+      'At most 10,000 events are read, newest first (fewer with hopping windows), and only as many as make at most 10,000 items; ' +
+      'truncated says when the range held more.',
+  })
+  @ApiOkResponse({ type: ViewPreviewDto })
+  @ApiErrors(400, 413, 415, 502, 503, 504)
+  preview(@Body() body: ViewPreviewRequestDto): Promise<ViewPreviewDto> {
+    return this.views.preview(body);
   }
 
   @Get()

@@ -1,9 +1,12 @@
+import { EventsRepository, StoredEvent } from '../cassandra/events.repository';
+import { InMemoryEventsRepository } from '../cassandra/testing/in-memory-events.repository';
 import { InMemoryViewsRepository } from '../cassandra/testing/in-memory-views.repository';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import { AppError, BadRequestError, ConflictError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
 import { fakeClockAndQuietLogs } from '../common/testing/clock';
 import { testConfig } from '../common/testing/config';
-import { ViewDefinitionDto, ViewResultDto, ViewResultsQueryDto } from './dto/views.dto';
+import { RecordsService } from '../storage/records/records.service';
+import { ViewDefinitionDto, ViewPreviewRequestDto, ViewResultDto, ViewResultsQueryDto } from './dto/views.dto';
 import { ViewsService } from './views.service';
 
 const NOW = new Date('2026-12-07T12:00:30Z');
@@ -19,8 +22,11 @@ fakeClockAndQuietLogs(NOW);
 function setup() {
   const repository = new InMemoryViewsRepository();
   const registry = sourcesRegistry(SOURCES);
-  const service = new ViewsService(repository.repository, registry, testConfig());
-  return { repository, registry, service };
+  const events = new InMemoryEventsRepository();
+  const config = testConfig();
+  const records = new RecordsService(events as unknown as EventsRepository, registry, config);
+  const service = new ViewsService(repository.repository, registry, records, config);
+  return { repository, registry, events, service };
 }
 
 const definition = (extra: Record<string, unknown> = {}): ViewDefinitionDto => ({
@@ -380,7 +386,8 @@ describe('ViewsService', () => {
         await again({}),
         await again({ group: '{"/currency":"USD"}' }),
         await again({ group: '{"/currency":"EUR"}', from: '2026-12-01T00:00:00Z' }),
-        await again({ group: '{"/currency":"EUR"}', pageToken: `${nextPageToken!.slice(0, -2)}AA` }),
+        // Its MAC's last two characters changed (to other ones than it has: never the token itself).
+        await again({ group: '{"/currency":"EUR"}', pageToken: `${nextPageToken!.slice(0, -2)}${nextPageToken!.endsWith('AA') ? 'BA' : 'AA'}` }),
       ]) {
         expect(err).toBeInstanceOf(BadRequestError);
         expect(err.details).toEqual([expect.objectContaining({ field: 'pageToken' })]);
@@ -398,6 +405,177 @@ describe('ViewsService', () => {
       const { service } = setup();
 
       expect(await failure(service.results('nothing', query()))).toBeInstanceOf(NotFoundError);
+    });
+  });
+
+  describe('preview', () => {
+    let sequence = 0;
+    const stored = (source: string, receivedAt: string, payload: object, eventId?: string): StoredEvent => ({
+      eventId: eventId ?? `evt-${String(++sequence).padStart(5, '0')}`,
+      source,
+      receivedAt: new Date(receivedAt),
+      payload: Buffer.from(JSON.stringify(payload)),
+    });
+    const preview = (service: ViewsService, body: Omit<Partial<ViewPreviewRequestDto>, 'definition'> & { definition: unknown }) =>
+      service.preview(body as ViewPreviewRequestDto);
+
+    it("computes the definition over the source's events received in the last hour, as the view would, and creates nothing", async () => {
+      const { events, repository, service } = setup();
+      events.insert(
+        stored('orders', '2026-12-07T11:59:10Z', { currency: 'EUR', amount: 10 }),
+        stored('orders', '2026-12-07T11:59:50Z', { currency: 'EUR', amount: 2.5 }),
+        stored('orders', '2026-12-07T11:59:55Z', { currency: 'USD', amount: 'n/a' }),
+        stored('orders', '2026-12-07T11:30:05Z', { currency: 'EUR', amount: 1 }),
+        stored('orders', '2026-12-07T11:00:29Z', { currency: 'EUR', amount: 100 }),
+        stored('clicks', '2026-12-07T11:59:00Z', { currency: 'EUR', amount: 1000 }),
+      );
+
+      const answer = await preview(service, { definition: definition({ aggregates: [{ fn: 'count' }, { fn: 'sum', field: '/amount', as: 'revenue' }] }) });
+
+      expect(answer).toEqual({
+        items: [
+          {
+            windowStart: '2026-12-07T11:59:00.000Z',
+            windowEnd: '2026-12-07T12:00:00.000Z',
+            group: { '/currency': 'EUR' },
+            values: { count: 2, revenue: 12.5 },
+          },
+          {
+            windowStart: '2026-12-07T11:59:00.000Z',
+            windowEnd: '2026-12-07T12:00:00.000Z',
+            group: { '/currency': 'USD' },
+            values: { count: 1, revenue: null },
+          },
+          { windowStart: '2026-12-07T11:30:00.000Z', windowEnd: '2026-12-07T11:31:00.000Z', group: { '/currency': 'EUR' }, values: { count: 1, revenue: 1 } },
+        ],
+        events: 4,
+        truncated: false,
+        from: '2026-12-07T11:00:30.000Z',
+        to: NOW.toISOString(),
+      });
+      expect(repository.create).not.toHaveBeenCalled();
+    });
+
+    it('reads [from, to) as given, and windows each event read by its event time, outside the range too', async () => {
+      const { events, service } = setup();
+      events.insert(
+        stored('orders', '2026-12-06T10:00:00Z', { paid_at: '2026-12-01T08:00:10Z' }),
+        stored('orders', '2026-12-06T10:59:59.999Z', { paid_at: 1796112010000 }),
+        stored('orders', '2026-12-06T11:00:00Z', { paid_at: '2026-12-06T11:00:00Z' }),
+        stored('orders', '2026-12-06T09:59:59Z', { paid_at: '2026-12-06T09:59:59Z' }),
+      );
+
+      const answer = await preview(service, {
+        definition: definition({ groupBy: [], timeField: '/paid_at', window: '1h' }),
+        from: '2026-12-06T11:00:00+01:00',
+        to: '2026-12-06T11:00:00Z',
+      });
+
+      expect(answer.items).toEqual([{ windowStart: '2026-12-01T08:00:00.000Z', windowEnd: '2026-12-01T09:00:00.000Z', group: {}, values: { count: 2 } }]);
+      expect(answer).toMatchObject({ events: 2, truncated: false, from: '2026-12-06T10:00:00.000Z', to: '2026-12-06T11:00:00.000Z' });
+    });
+
+    it('takes a name already taken, since nothing is created', async () => {
+      const { service } = setup();
+      await service.create(definition(), 'a');
+
+      await expect(preview(service, { definition: definition() })).resolves.toMatchObject({ items: [], events: 0, truncated: false });
+    });
+
+    it('refuses with one 400 naming every broken rule of the definition under definition/, and of the range', async () => {
+      const { service } = setup();
+
+      const err = await failure(
+        preview(service, {
+          definition: { ...definition({ window: '7m', aggregates: [{ fn: 'sum', field: '/currency' }] }), colour: 'red' },
+          from: 'yesterday',
+          to: '2026-12-07',
+        }),
+      );
+
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect(err.details).toEqual([
+        { field: 'definition/colour', message: expect.stringContaining('is not a setting here') },
+        { field: 'definition/window', message: expect.stringContaining('divide a day') },
+        { field: 'definition/aggregates/0/field', message: "the source's schema says /currency is a string; sum needs a number" },
+        { field: 'to', message: 'must be an RFC 3339 date-time with a zone, such as 2026-12-07T11:00:00Z' },
+        { field: 'from', message: 'must be an RFC 3339 date-time with a zone, such as 2026-12-07T11:00:00Z' },
+      ]);
+      expect(err.message).toContain('definition/window must divide a day');
+      expect((await failure(preview(service, { definition: definition({ source: 'nowhere' }) }))).details).toEqual([
+        { field: 'definition/source', message: expect.stringContaining('names no source') },
+      ]);
+      expect((await failure(preview(service, { definition: ['not', 'a', 'definition'] }))).details).toEqual([
+        { field: 'definition', message: expect.stringContaining('must be a JSON object') },
+      ]);
+    });
+
+    it('refuses a range of more than 24 hours, or one that ends before it starts, at from', async () => {
+      const { service } = setup();
+      const range = async (from: string, to: string) => (await failure(preview(service, { definition: definition(), from, to }))).details;
+
+      expect(await range('2026-12-06T11:59:59Z', '2026-12-07T12:00:00Z')).toEqual([{ field: 'from', message: 'must be at most 24 hours before to' }]);
+      expect(await range('2026-12-07T12:00:00Z', '2026-12-07T12:00:00Z')).toEqual([{ field: 'from', message: 'must be earlier than to' }]);
+      await expect(preview(service, { definition: definition(), from: '2026-12-06T12:00:00Z', to: '2026-12-07T12:00:00Z' })).resolves.toBeDefined();
+      expect((await failure(preview(service, { definition: definition(), to: '2026-12-07T12:00:00' }))).details).toEqual([
+        { field: 'to', message: expect.stringContaining('with a zone') },
+      ]);
+    });
+
+    it('reads at most so many events, newest first, and then says so, from the oldest one read', async () => {
+      const { events, service } = setup();
+      // 1-minute buckets: the read walks many partitions, a page after another.
+      events.bucketSize('orders', 60);
+      const start = Date.parse('2026-12-07T11:10:00Z');
+      events.insert(...Array.from({ length: 1700 }, (_, i) => stored('orders', new Date(start + i * 1000).toISOString(), { currency: 'EUR' })));
+
+      // A 1-minute window sliding by 1 s puts each event in 60 windows: 100,000 pairs are 1,666 events.
+      const answer = await preview(service, { definition: definition({ slide: '1s' }) });
+
+      expect(answer).toMatchObject({ events: 1666, truncated: true, from: new Date(start + (1700 - 1666) * 1000).toISOString(), to: NOW.toISOString() });
+      expect(answer.items).toHaveLength(1666 + 59);
+      expect(answer.items[0]).toMatchObject({ windowStart: '2026-12-07T11:38:19.000Z', values: { count: 1 } });
+      expect(answer.items.find((i) => i.windowStart === '2026-12-07T11:37:00.000Z')!.values).toEqual({ count: 60 });
+
+      const all = await preview(service, { definition: definition({ slide: '1s' }), from: '2026-12-07T11:30:00Z' });
+      expect(all).toMatchObject({ events: 500, truncated: false, from: '2026-12-07T11:30:00.000Z' });
+    });
+
+    it('counts no more events than make 10,000 items, newest first, and then says so', async () => {
+      const { events, service } = setup();
+      events.bucketSize('orders', 60);
+      const start = Date.parse('2026-12-07T10:00:00Z');
+      events.insert(...Array.from({ length: 6000 }, (_, i) => stored('orders', new Date(start + i * 1000).toISOString(), { currency: `c${i}` })));
+
+      // Each event is in 2 windows of its own group: 2 items an event.
+      const answer = await preview(service, { definition: definition({ window: '2m', slide: '1m' }), from: '2026-12-07T10:00:00Z' });
+
+      expect(answer.items).toHaveLength(10_000);
+      expect(answer).toMatchObject({ events: 5000, truncated: true, from: new Date(start + 1000 * 1000).toISOString() });
+    });
+
+    it('refuses at definition/slide a definition that puts each event in more windows than a preview answers items', async () => {
+      const { service } = setup();
+
+      expect((await failure(preview(service, { definition: definition({ window: '1d', slide: '5s' }) }))).details).toEqual([
+        {
+          field: 'definition/slide',
+          message: 'puts each event in 17280 windows (window / slide); a preview computes at most 10000: preview with a larger slide',
+        },
+      ]);
+      await expect(preview(service, { definition: definition({ window: '1d', slide: '10s' }) })).resolves.toBeDefined();
+    });
+
+    it('counts an event stored twice once', async () => {
+      const { events, service } = setup();
+      events.insert(
+        stored('orders', '2026-12-07T11:59:01Z', { currency: 'EUR' }, 'same'),
+        stored('orders', '2026-12-07T11:59:02Z', { currency: 'EUR' }, 'same'),
+      );
+
+      const answer = await preview(service, { definition: definition() });
+
+      expect(answer).toMatchObject({ events: 2, items: [{ values: { count: 1 } }] });
     });
   });
 });

@@ -5,12 +5,28 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { BadRequestError, ConflictError, NotFoundError } from '../common/errors/errors';
 import { uuidV7 } from '../common/ids/uuid-v7';
 import { pageTokenKey } from '../common/paging/page-token';
+import { parseDateTime } from '../common/time/instant';
 import { daysNewestFirst, parseInstant, TimeRange } from '../common/time/time-range';
-import { VIEW_STATES, ViewDefinitionDto, ViewDto, ViewResultDto, ViewResultsPageDto, ViewResultsQueryDto, ViewsDto, ViewState } from './dto/views.dto';
+import { RecordsService } from '../storage/records/records.service';
+import {
+  MAX_PREVIEW_RANGE_HOURS,
+  VIEW_STATES,
+  ViewDefinitionDto,
+  ViewDto,
+  ViewPreviewDto,
+  ViewPreviewRequestDto,
+  ViewResultDto,
+  ViewResultsPageDto,
+  ViewResultsQueryDto,
+  ViewsDto,
+  ViewState,
+} from './dto/views.dto';
+import { computeView, MAX_PREVIEW_ITEMS, previewEventLimit, windowsPerEvent } from './view-compute';
 import { decodeViewResultsToken, encodeViewResultsToken, ViewResultsCursor } from './view-results-token';
-import { VIEW_NAME, ViewDefinition, viewDefinitionErrors, ViewSource, windowSeconds } from './view-definition';
+import { FieldError, VIEW_NAME, ViewDefinition, viewDefinitionErrors, ViewSource, windowSeconds } from './view-definition';
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 /** The longest from..to of GET /views/{name}/results: one partition per day, read one after the other. */
 export const MAX_RESULTS_RANGE_DAYS = 31;
 /**
@@ -32,6 +48,7 @@ export class ViewsService {
   constructor(
     private readonly repository: ViewsRepository,
     private readonly sources: SourcesRegistry,
+    private readonly records: RecordsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.tokenKey = pageTokenKey(config.records.pageTokenSecret());
@@ -131,6 +148,44 @@ export class ViewsService {
     return { items, ...(nextPageToken === undefined ? {} : { nextPageToken }) };
   }
 
+  /**
+   * A dry run of a definition: checked by the rules of POST /views (each broken one named
+   * definition/<its path>, beside from and to; a taken name is fine, nothing is created), then
+   * computed as the streaming job would compute it over the source's stored events received in
+   * [from, to), read newest first: at most previewEventLimit of them, and only as many as make at
+   * most MAX_PREVIEW_ITEMS items. Fewer than the range holds is `truncated`, from the oldest one counted.
+   */
+  async preview(body: ViewPreviewRequestDto): Promise<ViewPreviewDto> {
+    const now = new Date();
+    const errors = viewDefinitionErrors(body.definition, (name) => this.source(name), now).map((e) => ({
+      field: e.field === 'body' ? 'definition' : `definition/${e.field}`,
+      message: e.message,
+    }));
+    // What the rules make of the body once they find nothing wrong with it.
+    const definition: ViewDefinition = body.definition;
+    // Every window of an event is an item: past the bound of items, not even one event could be computed.
+    const windows = errors.length ? 0 : windowsPerEvent(definition);
+    if (windows > MAX_PREVIEW_ITEMS) {
+      errors.push({
+        field: 'definition/slide',
+        message: `puts each event in ${windows} windows (window / slide); a preview computes at most ${MAX_PREVIEW_ITEMS}: preview with a larger slide`,
+      });
+    }
+    const range = previewRange(body.from, body.to, now, errors);
+    if (errors.length || range === undefined) throw new BadRequestError(errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+    const { events, more } = await this.records.newestEvents(definition.source, range, previewEventLimit(definition));
+    const { items, counted } = computeView(
+      definition,
+      events.map((e) => ({ eventId: e.eventId, receivedAt: e.receivedAt, payload: e.payload.toString('utf8') })),
+      now,
+    );
+    const truncated = more || counted < events.length;
+    // Read newest first bucket by bucket: the oldest event computed over is the smallest receivedAt of them, wherever it came.
+    const oldest = events.slice(0, counted).reduce((at, e) => Math.min(at, e.receivedAt.getTime()), range.to.getTime());
+    const from = truncated && counted > 0 ? oldest : range.from.getTime();
+    return { items, events: counted, truncated, from: new Date(from).toISOString(), to: range.to.toISOString() };
+  }
+
   /** A source as a view sees it: live (with its schema) or archived; undefined for a name the registry does not know. */
   private source(name: string): ViewSource | undefined {
     const live = this.sources.find(name);
@@ -154,6 +209,23 @@ function checkedRange(from: Date, to: Date): TimeRange {
       { field: 'from', message: `more than ${MAX_RESULTS_RANGE_DAYS} days before to` },
     ]);
   }
+  return { from, to };
+}
+
+/** The from..to of a preview (default: the hour before now), or undefined with what is wrong added to `errors`. */
+function previewRange(fromText: string | undefined, toText: string | undefined, now: Date, errors: FieldError[]): TimeRange | undefined {
+  const instant = (field: string, text: string | undefined, byDefault: () => Date | undefined): Date | undefined => {
+    if (text === undefined) return byDefault();
+    const at = parseDateTime(text);
+    if (!at) errors.push({ field, message: 'must be an RFC 3339 date-time with a zone, such as 2026-12-07T11:00:00Z' });
+    return at;
+  };
+  const to = instant('to', toText, () => now);
+  const from = instant('from', fromText, () => (to === undefined ? undefined : new Date(to.getTime() - HOUR_MS)));
+  if (from === undefined || to === undefined) return undefined;
+  if (from.getTime() >= to.getTime()) errors.push({ field: 'from', message: 'must be earlier than to' });
+  else if (to.getTime() - from.getTime() > MAX_PREVIEW_RANGE_HOURS * HOUR_MS)
+    errors.push({ field: 'from', message: `must be at most ${MAX_PREVIEW_RANGE_HOURS} hours before to` });
   return { from, to };
 }
 

@@ -14,6 +14,8 @@ import { SourcesPage } from './pages/Sources';
 import { SourceEditorPage } from './pages/SourceEditor';
 import { KeysPage } from './pages/Keys';
 import { AuditPage } from './pages/Audit';
+import { ViewsPage } from './pages/Views';
+import { ViewPage } from './pages/View';
 import { Can, canWith, NEEDS, ScopesContext } from './access';
 import { ErrorBox } from './components/ui';
 import { usePolled } from './hooks';
@@ -24,6 +26,7 @@ const keys = session(window.sessionStorage);
 // Each entry with the scope its page's calls need: a key is offered only the pages it may use.
 const NAV: { route: Route; label: string; needs: string }[] = [
   { route: { page: 'overview' }, label: 'Overview', needs: NEEDS.overview },
+  { route: { page: 'views' }, label: 'Views', needs: NEEDS.views },
   { route: { page: 'stream' }, label: 'Stream & batches', needs: NEEDS.operate },
   { route: { page: 'airflow' }, label: 'Airflow', needs: NEEDS.operate },
   { route: { page: 'schedules' }, label: 'Schedules', needs: NEEDS.operate },
@@ -34,6 +37,8 @@ const NAV: { route: Route; label: string; needs: string }[] = [
 
 const NEEDED: Partial<Record<Route['page'], string>> = {
   overview: NEEDS.overview,
+  views: NEEDS.views,
+  view: NEEDS.views,
   stream: NEEDS.operate,
   airflow: NEEDS.operate,
   schedules: NEEDS.operate,
@@ -96,7 +101,7 @@ export function App() {
     );
   }
 
-  const current = route.page === 'source' ? 'overview' : route.page === 'source-edit' ? 'sources' : route.page;
+  const current = route.page === 'source' ? 'overview' : route.page === 'source-edit' ? 'sources' : route.page === 'view' ? 'views' : route.page;
   return (
     <ApiContext.Provider value={api}>
       <Signed api={api}>
@@ -185,6 +190,10 @@ function Page({ route }: { route: Route }) {
       return <SourcesPage />;
     case 'source-edit':
       return <SourceEditorPage key={route.source} source={route.source} />;
+    case 'views':
+      return <ViewsPage />;
+    case 'view':
+      return <ViewPage key={route.view} view={route.view} />;
     case 'keys':
       return <KeysPage />;
     case 'audit':

@@ -8,6 +8,8 @@ import { grants } from '../../../src/access/scopes';
 /** The scope each part of the console needs: the scope of the routes it calls. */
 export const NEEDS = {
   overview: 'read:*',
+  /** The streaming views and their results; creating and deleting one needs admin. */
+  views: 'read:*',
   operate: 'operate',
   admin: 'admin',
 } as const;

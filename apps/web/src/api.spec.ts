@@ -59,6 +59,30 @@ describe('the API client', () => {
     expect(calls[0].init.headers).toMatchObject({ 'Content-Type': 'application/json' });
   });
 
+  it("calls the views' routes: results with their query, a preview and a create posted as JSON, a delete", async () => {
+    const view = { name: 'rev', definition: { name: 'rev', source: 'orders', window: '1m', aggregates: [{ fn: 'count' as const }] } };
+    const { fetch, calls } = fakeFetch(
+      json(200, { items: [] }),
+      json(200, { items: [], events: 0, truncated: false, from: 'a', to: 'b' }),
+      json(201, view),
+      new Response(null, { status: 204 }),
+    );
+    const api = createApi({ key: () => 'k', onUnauthorized: jest.fn(), fetch });
+
+    await api.viewResults('rev', { limit: 1000, group: '{"/currency":"EUR"}' });
+    await api.previewView({ definition: view.definition, from: '2026-12-07T11:00:00.000Z' });
+    await expect(api.createView(view.definition)).resolves.toEqual(view);
+    await expect(api.deleteView('rev')).resolves.toBeUndefined();
+
+    expect(calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+      'GET /api/v1/views/rev/results?limit=1000&group=%7B%22%2Fcurrency%22%3A%22EUR%22%7D',
+      'POST /api/v1/views/preview',
+      'POST /api/v1/views',
+      'DELETE /api/v1/views/rev',
+    ]);
+    expect(JSON.parse(calls[1].init.body as string)).toEqual({ definition: view.definition, from: '2026-12-07T11:00:00.000Z' });
+  });
+
   it('turns an error answer into an ApiError with its message, request id and fields', async () => {
     const { fetch } = fakeFetch(json(400, ERROR_BODY));
     const api = createApi({ key: () => 'k', onUnauthorized: jest.fn(), fetch });

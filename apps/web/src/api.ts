@@ -17,6 +17,7 @@ import type {
 import type { CreateSourceDto, SchemaCheckDto, SchemaVersionsDto, SourceResourceDto, UpdateSourceDto } from '../../../src/sources/dto/sources.dto';
 import type { CreatedKeyDto, CreateKeyDto, KeysDto, SelfKeyDto } from '../../../src/access/dto/keys.dto';
 import type { AuditPageDto } from '../../../src/access/dto/audit.dto';
+import type { ViewDefinitionDto, ViewDto, ViewPreviewDto, ViewPreviewRequestDto, ViewResultsPageDto, ViewsDto } from '../../../src/views/dto/views.dto';
 
 export type { BatchDto, DagDto, DagRunDto, MicroBatchesDto, PipelineDto, RecordsPageDto, ScheduleDto, SchedulePreviewDto, StatsDto, StreamingStatusDto };
 export type { SourceDto } from '../../../src/ingestion/dto/source.dto';
@@ -30,6 +31,8 @@ export type { CreateSourceDto, SchemaCheckDto, SourceResourceDto, UpdateSourceDt
 export type { SchemaVersionDto } from '../../../src/sources/dto/sources.dto';
 export type { KeyDto } from '../../../src/access/dto/keys.dto';
 export type { AuditEventDto } from '../../../src/access/dto/audit.dto';
+export type { ViewDefinitionDto, ViewDto, ViewPreviewDto, ViewPreviewRequestDto, ViewResultsPageDto, ViewsDto };
+export type { ViewProgressDto, ViewResultDto } from '../../../src/views/dto/views.dto';
 
 const BASE = '/api/v1';
 
@@ -183,6 +186,14 @@ export function createApi({ key, onUnauthorized, fetch: fetchFn = (...args) => f
     createKey: (body: CreateKeyDto) => call<CreatedKeyDto>('POST', '/keys', { body }).then((a) => a.body),
     rotateKey: (id: string, graceSeconds: number) => call<CreatedKeyDto>('POST', `/keys/${seg(id)}/rotate`, { body: { graceSeconds } }).then((a) => a.body),
     revokeKey: (id: string) => call<void>('DELETE', `/keys/${seg(id)}`).then(() => undefined),
+
+    views: () => get<ViewsDto>('/views'),
+    view: (name: string) => get<ViewDto>(`/views/${seg(name)}`),
+    createView: (body: ViewDefinitionDto) => call<ViewDto>('POST', '/views', { body }).then((a) => a.body),
+    previewView: (body: ViewPreviewRequestDto) => call<ViewPreviewDto>('POST', '/views/preview', { body }).then((a) => a.body),
+    deleteView: (name: string) => call<void>('DELETE', `/views/${seg(name)}`).then(() => undefined),
+    viewResults: (name: string, query: { from?: string; to?: string; group?: string; limit?: number; pageToken?: string }) =>
+      get<ViewResultsPageDto>(`/views/${seg(name)}/results`, query),
 
     audit: (query: { from?: string; to?: string; actor?: string; action?: string; limit?: number; pageToken?: string }) => get<AuditPageDto>('/audit', query),
   };

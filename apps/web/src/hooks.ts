@@ -14,13 +14,16 @@ const asApiError = (err: unknown): ApiError => (err instanceof ApiError ? err : 
 
 /**
  * Reads `load` now and, with `everyMs`, again every so often while the page is visible, keeping the
- * last data when a read fails (the error is shown beside it). `deps` start it over.
+ * last data when a read fails (the error is shown beside it). `deps` start it over. While `held`,
+ * it reads no more (a page about to delete what it reads), keeping what it has.
  */
-export function usePolled<T>(load: () => Promise<T>, deps: unknown[], everyMs?: number): Loaded<T> {
+export function usePolled<T>(load: () => Promise<T>, deps: unknown[], everyMs?: number, held = false): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean; at?: Date }>({ loading: true });
   const generation = useRef(0);
   const loadRef = useRef(load);
   loadRef.current = load;
+  const heldRef = useRef(held);
+  heldRef.current = held;
 
   const reload = useCallback(async () => {
     const mine = generation.current;
@@ -40,7 +43,7 @@ export function usePolled<T>(load: () => Promise<T>, deps: unknown[], everyMs?: 
     if (!everyMs) return;
     let busy = false;
     const timer = window.setInterval(() => {
-      if (busy || document.visibilityState === 'hidden') return;
+      if (busy || heldRef.current || document.visibilityState === 'hidden') return;
       busy = true;
       void reload().finally(() => (busy = false));
     }, everyMs);

@@ -1,7 +1,7 @@
 import { canWith, NEEDS } from './access';
 import { hrefOf, parseRoute } from './route';
 import { session } from './session';
-import { airflowTone, batchTone, streamTone, verdictTone } from './tones';
+import { airflowTone, batchTone, streamTone, verdictTone, viewTone } from './tones';
 
 describe('routes', () => {
   it.each([
@@ -14,6 +14,9 @@ describe('routes', () => {
     ['#/schedules', { page: 'schedules' }],
     ['#/sources', { page: 'sources' }],
     ['#/sources/a%20b/edit', { page: 'source-edit', source: 'a b' }],
+    ['#/views', { page: 'views' }],
+    ['#/views/revenue_per_currency', { page: 'view', view: 'revenue_per_currency' }],
+    ['#/views/a/b', { page: 'not-found', path: '/views/a/b' }],
     ['#/keys', { page: 'keys' }],
     ['#/audit', { page: 'audit' }],
     ['#/nope', { page: 'not-found', path: '/nope' }],
@@ -21,7 +24,19 @@ describe('routes', () => {
   ])('%s is %j', (hash, route) => expect(parseRoute(hash)).toEqual(route));
 
   it('links back to the same route', () => {
-    for (const hash of ['#/', '#/sources/a%20b', '#/stream', '#/airflow', '#/schedules', '#/sources', '#/sources/a%20b/edit', '#/keys', '#/audit'])
+    for (const hash of [
+      '#/',
+      '#/sources/a%20b',
+      '#/stream',
+      '#/airflow',
+      '#/schedules',
+      '#/sources',
+      '#/sources/a%20b/edit',
+      '#/views',
+      '#/views/a%20b',
+      '#/keys',
+      '#/audit',
+    ])
       expect(hrefOf(parseRoute(hash))).toBe(hash);
   });
 });
@@ -33,7 +48,7 @@ describe('what a key may do', () => {
     const operator = canWith(['operate', 'read:orders']);
 
     expect([ingest('ingest:orders'), ingest('read:*'), ingest('operate'), ingest('admin')]).toEqual([true, false, false, false]);
-    expect([reader(NEEDS.overview), reader(NEEDS.operate), reader(NEEDS.admin)]).toEqual([true, false, false]);
+    expect([reader(NEEDS.overview), reader(NEEDS.views), reader(NEEDS.operate), reader(NEEDS.admin)]).toEqual([true, true, false, false]);
     expect([operator(NEEDS.operate), operator('read:orders'), operator('read:*'), operator(NEEDS.admin)]).toEqual([true, true, false, false]);
     expect(canWith(['admin'])(NEEDS.operate)).toBe(true);
   });
@@ -58,5 +73,6 @@ describe('tones', () => {
     expect(['running', 'running-unmanaged', 'starting', 'stopped', 'failed'].map(streamTone)).toEqual(['ok', 'ok', 'info', 'warn', 'bad']);
     expect(['success', 'dead', 'lost', 'killed', 'running'].map(batchTone)).toEqual(['ok', 'bad', 'bad', 'neutral', 'info']);
     expect(['success', 'failed', 'running', undefined, 'something new'].map(airflowTone)).toEqual(['ok', 'bad', 'info', 'neutral', 'neutral']);
+    expect(['pending', 'backfilling', 'running', 'failed'].map(viewTone)).toEqual(['info', 'info', 'ok', 'bad']);
   });
 });

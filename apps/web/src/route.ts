@@ -7,6 +7,8 @@ export type Route =
   | { page: 'stream' }
   | { page: 'airflow' }
   | { page: 'schedules' }
+  | { page: 'views' }
+  | { page: 'view'; view: string }
   | { page: 'sources' }
   | { page: 'source-edit'; source: string }
   | { page: 'keys' }
@@ -25,6 +27,15 @@ export function parseRoute(hash: string): Route {
       return { page: 'not-found', path };
     }
   }
+  const view = /^\/views\/([^/]+)$/.exec(path);
+  if (view) {
+    try {
+      return { page: 'view', view: decodeURIComponent(view[1]) };
+    } catch {
+      return { page: 'not-found', path };
+    }
+  }
+  if (path === '/views') return { page: 'views' };
   if (path === '/sources') return { page: 'sources' };
   if (path === '/keys') return { page: 'keys' };
   if (path === '/audit') return { page: 'audit' };
@@ -42,6 +53,8 @@ export function hrefOf(route: Route): string {
       return `#/sources/${encodeURIComponent(route.source)}`;
     case 'source-edit':
       return `#/sources/${encodeURIComponent(route.source)}/edit`;
+    case 'view':
+      return `#/views/${encodeURIComponent(route.view)}`;
     case 'not-found':
       return `#${route.path}`;
     default:

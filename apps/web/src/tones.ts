@@ -5,6 +5,7 @@ export type Tone = 'ok' | 'warn' | 'bad' | 'info' | 'neutral';
 
 const VERDICT: Record<string, Tone> = { flowing: 'ok', lagging: 'warn', stalled: 'bad', stopped: 'warn', degraded: 'bad' };
 const STREAM: Record<string, Tone> = { running: 'ok', 'running-unmanaged': 'ok', starting: 'info', stopping: 'info', stopped: 'warn', failed: 'bad' };
+const VIEW: Record<string, Tone> = { pending: 'info', backfilling: 'info', running: 'ok', failed: 'bad' };
 const BATCH: Record<string, Tone> = {
   not_started: 'info',
   starting: 'info',
@@ -36,6 +37,7 @@ const AIRFLOW: Record<string, Tone> = {
 
 export const verdictTone = (verdict: string): Tone => VERDICT[verdict] ?? 'neutral';
 export const streamTone = (state: string): Tone => STREAM[state] ?? 'neutral';
+export const viewTone = (state: string): Tone => VIEW[state] ?? 'neutral';
 export const batchTone = (state: string): Tone => BATCH[state] ?? 'neutral';
 export const airflowTone = (state: string | undefined): Tone => (state ? (AIRFLOW[state] ?? 'neutral') : 'neutral');
 export const upTone = (up: boolean): Tone => (up ? 'ok' : 'bad');

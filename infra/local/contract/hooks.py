@@ -23,11 +23,13 @@ Side effects (the real stack serves other users while this runs):
   deleted). POST /views always names a source that cannot exist (400 at `source`, which
   schemathesis.toml lets a schema-valid case be answered); DELETE /views/{name}, GET /views/{name} and
   GET /views/{name}/results name a view that cannot exist (404). Their 2xx answers are covered by
-  test/views.e2e-spec.ts and src/views/views.controller.spec.ts.
+  test/views.e2e-spec.ts and src/views/views.controller.spec.ts. POST /views/preview runs as generated:
+  it creates nothing, and reads at most 10,000 stored events of the source it names (no guard needed).
 
 Rules the document states in words only (valid data of the schema the server must still refuse):
-- from/to: from < to and at most RECORDS_MAX_RANGE_DAYS apart (default 31), to defaulting to now:
-  a schema-valid case gets a range that holds (the last hour), in the query and in a replay's body.
+- from/to: from < to and at most RECORDS_MAX_RANGE_DAYS apart (default 31; 24 hours for a view's
+  preview), to defaulting to now: a schema-valid case gets a range that holds (the last hour), in the
+  query and in the body of a replay or a preview.
 - pageToken: only the API mints valid ones: a schema-valid case is sent without it.
 - POST /ingest/{source}: a source with a schema of its own (or a signature) narrows "any object":
   a schema-valid case naming one is sent to a source without either, and without a Content-Encoding
@@ -182,8 +184,9 @@ def before_call(context, case, kwargs):
             query["cron"] = "0 0 1 1 *"
 
     params = case.path_parameters if isinstance(case.path_parameters, dict) else {}
-    if method == "POST" and path == "/api/v1/dead-letters/{source}/replay" and _positive(case) and isinstance(case.body, dict):
-        # A replay's range obeys the same rule as a query's: from before to.
+    ranged_body = path in ("/api/v1/dead-letters/{source}/replay", "/api/v1/views/preview")
+    if method == "POST" and ranged_body and _positive(case) and isinstance(case.body, dict):
+        # A replay's or a preview's range obeys the same rule as a query's: from before to.
         _repair_range(case.body)
     if method == "POST" and path == "/api/v1/ingest/{source}" and _positive(case):
         # The body schema is any object; a source's own schema (GET /sources) narrows it per source.

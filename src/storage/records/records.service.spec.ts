@@ -436,6 +436,56 @@ describe('RecordsService.records across buckets', () => {
   });
 });
 
+describe('RecordsService.newestEvents', () => {
+  const range = { from: new Date(FROM), to: new Date(TO) };
+
+  it('reads up to the limit, newest first, and says whether the range held more', async () => {
+    const rows = usersAcrossThreeDays();
+    const { service, repository } = setup();
+    repository.insert(...rows, ...outsiders());
+
+    const some = await service.newestEvents('users', range, 12);
+    const exactly = await service.newestEvents('users', range, 30);
+    const more = await service.newestEvents('users', range, 1000);
+
+    expect(some.events.map((e) => e.eventId)).toEqual(
+      newestFirst(rows)
+        .slice(0, 12)
+        .map((r) => r.eventId),
+    );
+    expect(some.more).toBe(true);
+    expect(exactly).toEqual({ events: newestFirst(rows), more: false });
+    expect(more).toEqual({ events: newestFirst(rows), more: false });
+  });
+
+  it('reads past 1000 events a page of at most 1000 after another', async () => {
+    const { service, repository } = setup();
+    repository.bucketSize('users', 60);
+    const start = Date.parse('2026-01-02T00:00:00Z');
+    const rows = Array.from({ length: 2500 }, (_, i) => event('users', new Date(start + i * 1000).toISOString()));
+    repository.insert(...rows);
+
+    const some = await service.newestEvents('users', range, 2100);
+    const all = await service.newestEvents('users', range, 2500);
+
+    expect(some.events.map((e) => e.eventId)).toEqual(
+      newestFirst(rows)
+        .slice(0, 2100)
+        .map((r) => r.eventId),
+    );
+    expect(some.more).toBe(true);
+    expect(all.events).toHaveLength(2500);
+    expect(all.more).toBe(false);
+    expect(repository.pageCalls.every((c) => c.fetchSize <= 1000)).toBe(true);
+  });
+
+  it('refuses an unknown source with 404', async () => {
+    const { service } = setup();
+
+    expect(await rejection(service.newestEvents('nope', range, 10))).toBeInstanceOf(NotFoundError);
+  });
+});
+
 describe('RecordsService.stats', () => {
   it('sums the minute counts of every day in the range, oldest first', async () => {
     const { service, repository } = setup();

@@ -3,7 +3,7 @@ import { APP_CONFIG, AppConfig } from '../../common/config/app-config';
 import { BadRequestError } from '../../common/errors/errors';
 import { EventBucket, EventsRepository, StoredEvent } from '../../cassandra/events.repository';
 import { SourcesRegistry } from '../../catalogs/sources.registry';
-import { RecordDto, RecordsPageDto, RecordsQueryDto, StatsDto } from './dto/records.dto';
+import { MAX_PAGE_LIMIT, RecordDto, RecordsPageDto, RecordsQueryDto, StatsDto } from './dto/records.dto';
 import { storedPayload } from './records-json';
 import { decodePageToken, encodePageToken, PageCursor, pageTokenKey } from '../../common/paging/page-token';
 import { checkedRange, daysNewestFirst, TimeRange, timeRange } from '../../common/time/time-range';
@@ -88,6 +88,23 @@ export class RecordsService {
       }
     }
     return { items };
+  }
+
+  /**
+   * Up to `limit` stored events of a source received in [from, to), newest first as page() walks
+   * them (pages of at most 1000, one after another), and whether the range holds more than that.
+   */
+  async newestEvents(sourceName: string, range: TimeRange, limit: number): Promise<{ events: StoredEvent[]; more: boolean }> {
+    const [from, to] = [range.from.toISOString(), range.to.toISOString()];
+    const events: StoredEvent[] = [];
+    let pageToken: string | undefined;
+    do {
+      // One event past the limit, to know whether there are more.
+      const page = await this.page(sourceName, { from, to, limit: Math.min(MAX_PAGE_LIMIT, limit + 1 - events.length), pageToken });
+      events.push(...page.items);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== undefined && events.length <= limit);
+    return { events: events.slice(0, limit), more: events.length > limit };
   }
 
   /** Per-minute counts over [from, to), oldest first; the default window is the last 24 hours. */

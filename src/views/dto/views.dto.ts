@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { Allow, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Allow, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
 import { INSTANT_SCHEMA, PageLimit, PageToken } from '../../storage/records/dto/records.dto';
 import {
   AGGREGATE_NAME,
@@ -16,6 +15,7 @@ import {
   VIEW_NAME,
   ViewFunction,
 } from '../view-definition';
+import { MAX_PREVIEW_EVENTS, MAX_PREVIEW_ITEMS, MAX_PREVIEW_PAIRS } from '../view-compute';
 
 /*
  * The body of POST /views is checked by viewDefinitionErrors (view-definition.ts), which names every
@@ -28,7 +28,7 @@ import {
 /** A JSON Pointer (RFC 6901) into the payload, whose field names the job can quote: no empty one, none with ', \, [ or ]. */
 const POINTER = "^(/([^/~'\\\\\\[\\]]|~[01])+)+$";
 const DURATION = '^[1-9][0-9]*[smhd]$';
-const SCALAR: SchemaObject[] = [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }];
+const SCALAR: { type: 'string' | 'number' | 'boolean' }[] = [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }];
 
 export class ViewFilterDto {
   @ApiProperty({ example: '/status', pattern: POINTER, description: 'The payload field compared, as a JSON Pointer' })
@@ -303,4 +303,68 @@ export class ViewResultsPageDto {
     description: 'Pass as pageToken to get the next page; absent on the last page. A page may hold fewer items than limit and still have one',
   })
   nextPageToken?: string;
+}
+
+/** The longest from..to of POST /views/preview. */
+export const MAX_PREVIEW_RANGE_HOURS = 24;
+
+export class ViewPreviewRequestDto {
+  @ApiProperty({
+    type: ViewDefinitionDto,
+    description:
+      'A view definition, exactly as the body of POST /views, checked by the same rules (each broken one named definition/<its path>); ' +
+      'a name already taken is no error here, since nothing is created',
+  })
+  @IsObject({ message: 'definition must be a view definition: a JSON object, as the body of POST /views' })
+  definition: ViewDefinitionDto;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-12-07T11:00:00Z',
+    description: `The events received at or after this (an RFC 3339 date-time with a zone). Default: one hour before to. At most ${MAX_PREVIEW_RANGE_HOURS} hours before to`,
+  })
+  @IsOptional()
+  @IsString()
+  from?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-12-07T12:00:00Z',
+    description: 'The events received before this, as from. Default: now',
+  })
+  @IsOptional()
+  @IsString()
+  to?: string;
+}
+
+export class ViewPreviewDto {
+  @ApiProperty({
+    type: [ViewResultDto],
+    description:
+      `One item per window and group, as GET /views/{name}/results answers them, newest window first, then by group (at most ${MAX_PREVIEW_ITEMS}): ` +
+      'the view computed over the events counted. Windows are those of the events, whatever their times (an event time outside from..to included); ' +
+      'every event counts, however late (lateness plays no part). distinct and the percentiles are exact, where the view approximates them; ' +
+      'a value that is no finite number (a sum over the text NaN) is null',
+  })
+  items: ViewResultDto[];
+
+  @ApiProperty({ example: 1423, description: "The source's stored events the items are computed over (before the filter), the newest of the range" })
+  events: number;
+
+  @ApiProperty({
+    example: false,
+    description:
+      `Whether the range held more events than were counted: at most ${MAX_PREVIEW_EVENTS}, newest first (with hopping windows at most ` +
+      `${MAX_PREVIEW_PAIRS} / (window / slide)), and no more than make ${MAX_PREVIEW_ITEMS} items. Then from is the receivedAt of the oldest event counted`,
+  })
+  truncated: boolean;
+
+  @ApiProperty({
+    example: '2026-12-07T11:00:00.000Z',
+    description: 'The start of what was counted: from, or when truncated the receivedAt of the oldest event counted',
+  })
+  from: string;
+
+  @ApiProperty({ example: '2026-12-07T12:00:00.000Z', description: 'The end of what was read (exclusive)' })
+  to: string;
 }

@@ -3,10 +3,13 @@ import type { ApiError } from '../api';
 import { time } from '../format';
 import { GLYPH, Tone } from '../tones';
 
-/** An error of the API as it answered it: status, message, request id, and what `details` names. */
-export function ErrorBox({ error, title }: { error?: ApiError; title?: string }) {
+/**
+ * An error of the API as it answered it: status, message, request id, and what `details` names (or
+ * `fields`, when a form shows the others at its own fields).
+ */
+export function ErrorBox({ error, title, fields: shown }: { error?: ApiError; title?: string; fields?: [string, string[]][] }) {
   if (!error) return null;
-  const fields = [...error.fieldErrors()];
+  const fields = shown ?? [...error.fieldErrors()];
   return (
     <div class="error" role="alert">
       <p class="error-title">

@@ -5,7 +5,7 @@
  *   npx ts-node --transpile-only bench/freshness.ts [--rate 200] [--seconds 60] [--source clicks] [--view]
  *
  * With --view, also the time from the 202 to a view's current window reflecting the event: a view
- * (count per minute per /probe, over this run's events) is created first; every 10th event carries a
+ * (count per minute per /probe, over this run's events) is created first; about 5 events a second carry a
  * probe number of its own, and GET /views/{name}/results is polled for its group. Deleted at the end.
  *
  * Environment: API_URL (default http://127.0.0.1:3000), API_KEYS (the first key is used).
@@ -25,8 +25,8 @@ const DRAIN_SECONDS = 30;
 const VIEW = process.argv.includes('--view');
 const RUN = randomUUID();
 const VIEW_NAME = `bench_fresh_${RUN.slice(0, 8)}`;
-/** One event in this many is a probe the view is polled for. */
-const PROBE_EVERY = 10;
+/** One event in this many is a probe the view is polled for: about 5 a second, so a page of results holds the last two minutes of them. */
+const PROBE_EVERY = Math.max(1, Math.round(RATE / 5));
 const probeAcked = new Map<number, number>(); // probe -> when the 202 arrived
 const probeVisible = new Map<number, number>(); // probe -> when the view's results first showed it
 
@@ -72,8 +72,9 @@ async function poll(): Promise<void> {
     do {
       const q = new URLSearchParams({ from, limit: '1000' });
       if (token) q.set('pageToken', token);
-      const res = await fetch(`${API}/api/v1/records/${SOURCE}?${q}`, { headers });
-      if (!res.ok) break;
+      // A kept-alive connection the server closed meanwhile fails one poll, not the run.
+      const res = await fetch(`${API}/api/v1/records/${SOURCE}?${q}`, { headers }).catch(() => undefined);
+      if (!res?.ok) break;
       const page = (await res.json()) as { items: { eventId: string }[]; nextPageToken?: string };
       const now = performance.now();
       for (const item of page.items) if (acked.has(item.eventId) && !visible.has(item.eventId)) visible.set(item.eventId, now);

@@ -149,13 +149,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the stream's lease lives this long without a renewal (a dead copy's lease is waited out)",
     )
     parser.add_argument("--heartbeat-seconds", default=3, type=ja.positive_int, help="lease renewal, heartbeat and stop-request interval")
+    # Measured on 2 cores (docs/performance.md, "Views and the minute counts"): at 4,000-6,000 events/s
+    # the stateful count cost the Spark stream about half a core more than the recount cost Cassandra,
+    # so the recount stays the default until a rate where its growth outweighs that.
     parser.add_argument(
         "--minute-counts",
-        default=MINUTE_COUNTS_VIEW,
+        default=MINUTE_COUNTS_RECOUNT,
         choices=(MINUTE_COUNTS_VIEW, MINUTE_COUNTS_RECOUNT),
         help="how event_counts_by_minute is kept: `view`, a stateful count per source and minute beside the raw"
         " events (a micro-batch recounts only minutes older than the count's lateness); `recount`, every minute a"
         " micro-batch touched recounted from events_by_bucket",
+    )
+    # Each micro-batch of a stateful query costs a few hundred ms of CPU whatever its size (planning,
+    # the state store's commit): the counts behind GET /stats are refreshed every 5 s, not every second.
+    parser.add_argument(
+        "--minute-counts-trigger-ms",
+        default=5000,
+        type=ja.positive_int,
+        help="micro-batch interval of the minute counts' query, in ms",
     )
     parser.add_argument(
         "--views-poll-seconds",
@@ -521,7 +532,7 @@ def start_minute_counts(args: argparse.Namespace, spark: SparkSession) -> Stream
         .outputMode("update")
         .foreachBatch(store)
         .option("checkpointLocation", f"{args.checkpoint_dir.rstrip('/')}-views/minute_counts")
-        .trigger(processingTime=f"{args.views_trigger_ms} milliseconds")
+        .trigger(processingTime=f"{args.minute_counts_trigger_ms} milliseconds")
         .start()
     )
 

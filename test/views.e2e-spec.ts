@@ -285,6 +285,46 @@ describe('streaming views', () => {
     );
     expect((await viewState(failing)).state).toBe('failed');
   }, 300_000);
+
+  it('GET /stats counts every stored event once with the minute counts kept by the built-in view (minute_counts: view)', async () => {
+    const restart = async (args: Record<string, string>) => {
+      const before = await flow.streaming();
+      await flow.api().post('/api/v1/streaming/stop').set(AUTH).expect(200);
+      await flow.streamIn(['stopped'], 120_000);
+      await flow.api().post('/api/v1/streaming/start').set(AUTH).send({ args }).expect(200);
+      await eventually(
+        'the stream running again',
+        async () => {
+          const s = await flow.streaming();
+          return s.state === 'running' && s.runId !== before.runId ? s : undefined;
+        },
+        240_000,
+        1000,
+      );
+    };
+    await restart({ minute_counts: 'view' });
+    try {
+      const batch = await flow
+        .api()
+        .get(`/api/v1/batches/${(await flow.streaming()).batchId}`)
+        .set(AUTH)
+        .expect(200);
+      expect(batch.body.args.join(' ')).toContain('--minute-counts view');
+      const since = Date.now();
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++)
+        ids.push(
+          ...(await flow.ingest(
+            'orders',
+            Array.from({ length: 10 }, (_, j) => order(4000 + i * 10 + j)),
+          )),
+        );
+      // Stored once each, and GET /stats's total over the range equals the rows GET /records lists.
+      await flow.expectStored('orders', ids, since);
+    } finally {
+      await restart({});
+    }
+  }, 600_000);
 });
 
 function sorted<T>(record: Record<string, T>): [string, T][] {

@@ -111,7 +111,7 @@ describe('JobsCatalog.toCommandLine', () => {
       '--max-trigger-delay-ms',
       '1000',
       '--minute-counts',
-      'view',
+      'recount',
     ]);
   });
 
@@ -130,7 +130,7 @@ describe('JobsCatalog.toCommandLine', () => {
       '--max-trigger-delay-ms',
       '1000',
       '--minute-counts',
-      'view',
+      'recount',
     ]);
   });
 

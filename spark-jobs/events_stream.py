@@ -72,6 +72,8 @@ from stream_store import StreamStore
 from stream_view_runner import ViewProgress, ViewRunner
 
 APP_NAME = STREAM_JOB
+# What every query of the job reads of a Kafka record.
+KAFKA_COLUMNS = ("topic", "partition", "offset", "timestamp", "value")
 MINUTE_COUNTS_VIEW, MINUTE_COUNTS_RECOUNT = "view", "recount"
 MINUTE_COUNTS_QUERY = f"{STREAM_JOB}:minute_counts"
 # A minute this much younger than the count's lateness is still the count's: the raw events' batch
@@ -447,7 +449,7 @@ def start_stream(
         .option("maxTriggerDelay", f"{args.max_trigger_delay_ms}ms")
         .load()
         # timestamp: an unreadable record's dead letter is keyed by it (deterministic per offset).
-        .select("topic", "partition", "offset", "timestamp", "value")
+        .select(*KAFKA_COLUMNS)
     )
     dead_letter_topics = tuple(args.dead_letter_topics)
     recount_before = None
@@ -519,7 +521,7 @@ def start_minute_counts(args: argparse.Namespace, spark: SparkSession) -> Stream
     dead_letters = set(args.dead_letter_topics)
     topics = [t for t in args.topics if t not in dead_letters]
     raw = kafka_reader(spark, args).option("subscribe", ",".join(topics)).option("startingOffsets", args.starting_offsets).load()
-    classified = pt.classify_envelopes(raw.select("topic", "partition", "offset", "timestamp", "value"))
+    classified = pt.classify_envelopes(raw.select(*KAFKA_COLUMNS))
     events = classified.filter(F.col("error").isNull()).select("event_id", "source", "received_at")
     keyspace = args.keyspace
 
@@ -550,7 +552,7 @@ def start_views(args: argparse.Namespace, spark: SparkSession, session, guard: S
         else:
             # A partition with nothing from that time on starts at its end.
             reader = reader.option("startingTimestamp", starting_ms).option("startingOffsetsByTimestampStrategy", "latest")
-        return reader.load().select("topic", "partition", "offset", "timestamp", "value")
+        return reader.load().select(*KAFKA_COLUMNS)
 
     runner = ViewRunner(
         spark,

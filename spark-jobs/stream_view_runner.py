@@ -71,12 +71,8 @@ def query_name(view_id: str) -> str:
 def starting_timestamp(backfill_from: str | None) -> str | None:
     """`backfillFrom` (an ISO 8601 date-time with a zone) -> epoch ms as Kafka's startingTimestamp
     option wants it; None for everything Kafka holds."""
-    if not backfill_from:
-        return None
-    moment = datetime.fromisoformat(backfill_from.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"backfillFrom {backfill_from!r} has no time zone")
-    return str(int(moment.timestamp() * 1000))
+    millis = sv.backfill_millis(backfill_from or None)
+    return None if millis is None else str(millis)
 
 
 def view_events(kafka_df: DataFrame, source: str) -> DataFrame:

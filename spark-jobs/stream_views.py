@@ -26,6 +26,8 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+import pipeline_transforms as pt
+
 DAY_SECONDS = 86_400
 DEFAULT_LATENESS_SECONDS = 600
 MAX_GROUP_BY = 3
@@ -163,11 +165,7 @@ def view_from_json(doc: dict[str, Any]) -> View:
     lateness = duration_seconds(doc["lateness"]) if doc.get("lateness") else DEFAULT_LATENESS_SECONDS
     if lateness > MAX_LATENESS_SECONDS:
         raise ValueError(f"lateness {doc['lateness']} is longer than 7d")
-    backfill_from = doc.get("backfillFrom")
-    if backfill_from is not None:
-        moment = datetime.fromisoformat(str(backfill_from).replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            raise ValueError(f"backfillFrom {backfill_from!r} has no time zone")
+    backfill_millis(doc.get("backfillFrom"))
     return View(
         name=doc["name"],
         source=doc["source"],
@@ -179,6 +177,16 @@ def view_from_json(doc: dict[str, Any]) -> View:
         time_field=time_field,
         lateness_seconds=lateness,
     )
+
+
+def backfill_millis(backfill_from: str | None) -> int | None:
+    """`backfillFrom` (an ISO 8601 date-time with a zone) -> epoch ms; None when absent."""
+    if backfill_from is None:
+        return None
+    moment = datetime.fromisoformat(str(backfill_from).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"backfillFrom {backfill_from!r} has no time zone")
+    return int(moment.timestamp() * 1000)
 
 
 def field_text(pointer: str) -> Column:
@@ -320,8 +328,7 @@ def minute_counts(events: DataFrame, lateness_seconds: int = MINUTE_COUNTS_LATEN
     counted = events.groupBy("source", F.window("received_at", "60 seconds").alias("window")).agg(F.count(F.lit(1)).alias("count"))
     return counted.select(
         "source",
-        # The UTC day whatever the session's time zone.
-        F.date_from_unix_date(F.floor(F.unix_seconds(F.col("window.start")) / DAY_SECONDS).cast("int")).alias("day"),
+        pt.utc_day(F.col("window.start")).alias("day"),
         F.col("window.start").alias("minute"),
         "count",
     )

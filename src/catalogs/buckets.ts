@@ -19,14 +19,18 @@ export const DEFAULT_EVENT_BYTES = 1024;
 export const BUCKET_LADDER_SECONDS = [86_400, 43_200, 21_600, 10_800, 3600, 1800, 600, 300, 60, 30, 10, 5, 1] as const;
 
 const UNITS = { d: DAY_SECONDS, h: 3600, m: 60, s: 1 } as const;
-const TEXT = /^([1-9]\d{0,5})(s|m|h|d)$/;
+const DURATION = /^([1-9]\d*)(s|m|h|d)$/;
+
+/** `30s`, `5m`, `1h`, `1d` → seconds; undefined for anything else (a bucket, a view's window, slide or lateness). */
+export function durationSeconds(text: string): number | undefined {
+  const match = DURATION.exec(text);
+  return match ? Number(match[1]) * UNITS[match[2] as keyof typeof UNITS] : undefined;
+}
 
 /** `10m` → 600; undefined for anything that is not `<n>s|m|h|d` between 1 s and 1 d dividing a day evenly. */
 export function parseBucket(text: string): number | undefined {
-  const match = TEXT.exec(text);
-  if (!match) return undefined;
-  const seconds = Number(match[1]) * UNITS[match[2] as keyof typeof UNITS];
-  return isBucketSeconds(seconds) ? seconds : undefined;
+  const seconds = durationSeconds(text);
+  return seconds !== undefined && isBucketSeconds(seconds) ? seconds : undefined;
 }
 
 /** Whether a number of seconds is a valid bucket size: 1 s to 1 d, dividing a day evenly. */

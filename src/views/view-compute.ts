@@ -1,5 +1,6 @@
 import type { ViewResultDto } from './dto/views.dto';
-import { aggregateNames, durationSeconds, FilterValue, pointerTokens, ViewAggregate, ViewDefinition, ViewFilter, windowSeconds } from './view-definition';
+import { durationSeconds } from '../catalogs/buckets';
+import { aggregateNames, FilterValue, pointerTokens, ViewAggregate, ViewDefinition, ViewFilter, windowSeconds } from './view-definition';
 
 /**
  * A view's results over a batch of stored events, computed here as the streaming job computes them

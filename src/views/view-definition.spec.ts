@@ -1,5 +1,6 @@
 import { readContract } from '../common/testing/contracts';
-import { aggregateName, aggregateNames, durationSeconds, FieldError, pointerProblem, pointerTokens, ViewSource, viewDefinitionErrors } from './view-definition';
+import { durationSeconds } from '../catalogs/buckets';
+import { aggregateName, aggregateNames, FieldError, pointerProblem, pointerTokens, ViewSource, viewDefinitionErrors } from './view-definition';
 
 interface ViewsContract {
   valid: { name: string; definition: Record<string, unknown> }[];

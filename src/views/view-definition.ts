@@ -1,4 +1,4 @@
-import { parseBucket } from '../catalogs/buckets';
+import { durationSeconds, parseBucket } from '../catalogs/buckets';
 import { parseDateTime } from '../common/time/instant';
 
 /**
@@ -77,17 +77,9 @@ export interface FieldError {
 const PROPERTIES = ['name', 'source', 'window', 'slide', 'groupBy', 'filter', 'aggregates', 'timeField', 'lateness', 'backfillFrom'];
 const FILTER_PROPERTIES = ['field', 'op', 'value'];
 const AGGREGATE_PROPERTIES = ['fn', 'field', 'as'];
-const DURATION = /^([1-9]\d*)(s|m|h|d)$/;
-const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: DAY_SECONDS } as const;
 /** What the job's get_json_object path `$['a']['b']` cannot carry inside its quotes. */
 const UNQUOTABLE = /['\\[\]]/;
 const DURATION_RULE = 'a duration: a whole number of seconds, minutes, hours or days, such as 30s, 5m, 1h or 1d';
-
-/** `30s`, `5m`, `1h`, `1d` → seconds; undefined for anything else. */
-export function durationSeconds(text: string): number | undefined {
-  const m = DURATION.exec(text);
-  return m ? Number(m[1]) * UNIT_SECONDS[m[2] as keyof typeof UNIT_SECONDS] : undefined;
-}
 
 /** The seconds of a window as written in a stored (valid) definition. */
 export const windowSeconds = (definition: Pick<ViewDefinition, 'window'>): number => parseBucket(definition.window)!;

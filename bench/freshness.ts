@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { arg, machine, pct, pomVersion, report, ROOT, sh, stackVersions } from './support';
+import { arg, machine, pct, pomVersion, closeConnections, report, ROOT, send as post, sh, stackVersions } from './support';
 
 const RATE = Number(arg('rate', '200'));
 const SECONDS = Number(arg('seconds', '60'));
@@ -21,6 +21,8 @@ const SOURCE = arg('source', 'clicks');
 const API = (process.env.API_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
 const KEY = (process.env.API_KEYS ?? 'local-dev-key-change-me').split(',')[0];
 const POLL_MS = 100;
+/** Kept-alive connections the events are sent over: a paced load queues here when answers slow down. */
+const CONNECTIONS = 64;
 const DRAIN_SECONDS = 30;
 const VIEW = process.argv.includes('--view');
 const RUN = randomUUID();
@@ -35,23 +37,30 @@ const acked = new Map<string, number>(); // eventId -> when the 202 arrived
 const ackedWall = new Map<string, number>(); // eventId -> wall-clock time of the 202, to bound the polled window
 const visible = new Map<string, number>(); // eventId -> when GET /records first returned it
 let failures = 0;
+/** Why requests failed (the status and error, or the connection's error code), with how often. */
+const failureReasons = new Map<string, number>();
 let sending = true;
 
 async function send(i: number): Promise<void> {
-  try {
-    const probe = VIEW && i % PROBE_EVERY === 0 ? { probe: String(i) } : {};
-    const res = await fetch(`${API}/api/v1/ingest/${SOURCE}`, { method: 'POST', headers, body: JSON.stringify({ bench: 'freshness', run: RUN, i, ...probe }) });
-    if (res.status !== 202) {
-      failures++;
-      return;
+  const probe = VIEW && i % PROBE_EVERY === 0 ? { probe: String(i) } : {};
+  const res = await post(API, 'POST', `/api/v1/ingest/${SOURCE}`, KEY, { bench: 'freshness', run: RUN, i, ...probe }, CONNECTIONS);
+  if (res.status !== 202) {
+    let why = res.text;
+    if (res.status !== 0) {
+      try {
+        why = `${res.status} ${(JSON.parse(res.text) as { error?: string }).error ?? ''}`.trim();
+      } catch {
+        why = String(res.status);
+      }
     }
-    const body = (await res.json()) as { eventIds: string[] };
-    acked.set(body.eventIds[0], performance.now());
-    if ('probe' in probe) probeAcked.set(i, performance.now());
-    ackedWall.set(body.eventIds[0], Date.now());
-  } catch {
     failures++;
+    failureReasons.set(why, (failureReasons.get(why) ?? 0) + 1);
+    return;
   }
+  const body = JSON.parse(res.text) as { eventIds: string[] };
+  acked.set(body.eventIds[0], performance.now());
+  if ('probe' in probe) probeAcked.set(i, performance.now());
+  ackedWall.set(body.eventIds[0], Date.now());
 }
 
 /** The oldest event not seen yet bounds the window polled, so each poll reads only recent rows. */
@@ -153,6 +162,7 @@ async function main(): Promise<void> {
   drainDeadline = performance.now() + DRAIN_SECONDS * 1000;
   sending = false;
   await poller;
+  closeConnections();
   if (VIEW) await fetch(`${API}/api/v1/views/${VIEW_NAME}`, { method: 'DELETE', headers }).catch(() => undefined);
   const viewLatencies = [...probeVisible.entries()].map(([probe, at]) => at - probeAcked.get(probe)!);
 
@@ -164,6 +174,7 @@ async function main(): Promise<void> {
     achievedRate: Math.round(acked.size / sendSeconds),
     acked: acked.size,
     failed: failures,
+    failureReasons: Object.fromEntries(failureReasons),
     notVisibleAfterDrain: acked.size - visible.size,
     latencyMs: latencies.length ? { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99), max: latencies[latencies.length - 1] } : null,
     pollIntervalMs: POLL_MS,
@@ -191,6 +202,7 @@ async function main(): Promise<void> {
           `| ${result.view.probes} | ${result.view.notVisibleAfterDrain} | ${f(result.view.latencyMs?.p50)} | ${f(result.view.latencyMs?.p95)} | ${f(result.view.latencyMs?.p99)} | ${f(result.view.latencyMs?.max)} |`,
         ]
       : []),
+    ...(failureReasons.size ? ['', `Failed requests: ${[...failureReasons].map(([why, n]) => `${why} ×${n}`).join(', ')}`] : []),
   ].join('\n');
   report('freshness', `Freshness: 202 of POST /ingest/${SOURCE} → visible in GET /records (polled every ${POLL_MS} ms)`, table, [], result);
 }

@@ -11,8 +11,7 @@
  * worst deviation from the limit in %, and the other key's accepted rate (and its refusals) while
  * one floods. Prints a table and writes bench/results/rate-limits-<timestamp>.{json,md}.
  */
-import { Agent, request } from 'node:http';
-import { arg, BENCH_KEY, BenchApi, f1, machine, report, startApi, stackVersions } from './support';
+import { arg, BENCH_KEY, BenchApi, f1, machine, closeConnections, report, send, startApi, stackVersions } from './support';
 
 const WINDOWS = Math.max(1, Math.min(12, Number(arg('windows', '2'))));
 const LIMIT = Math.max(1, Number(arg('limit', '50')));
@@ -24,28 +23,6 @@ const BATCH = 20;
 interface Answer {
   status: number;
   sentAt: number;
-}
-
-const agents = new Map<string, Agent>();
-/** Kept-alive connections, several per replica, so the kernel spreads them over the workers. */
-const agentFor = (url: string) => agents.get(url) ?? agents.set(url, new Agent({ keepAlive: true, maxSockets: 16 })).get(url)!;
-
-function send(url: string, method: string, path: string, key: string, body?: unknown): Promise<Answer & { text: string }> {
-  const sentAt = Date.now();
-  const { hostname, port } = new URL(url);
-  const text = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve) => {
-    const req = request(
-      { host: hostname, port, method, path, agent: agentFor(url), headers: { 'X-API-Key': key, ...(text && { 'Content-Type': 'application/json' }) } },
-      (res) => {
-        let out = '';
-        res.on('data', (c: Buffer) => (out += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, sentAt, text: out }));
-      },
-    );
-    req.on('error', () => resolve({ status: 0, sentAt, text: '' }));
-    req.end(text);
-  });
 }
 
 async function createKey(api: BenchApi, name: string, scopes: string[], rateLimit?: object): Promise<{ id: string; key: string }> {
@@ -177,7 +154,7 @@ async function main(): Promise<void> {
       { at: new Date().toISOString(), stack: stackVersions(), machine: machine(), ...{ rows } },
     );
   } finally {
-    for (const agent of agents.values()) agent.destroy();
+    closeConnections();
     for (const api of apis) await api.stop();
   }
 }

@@ -4,6 +4,7 @@
  */
 import { ChildProcess, execSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { Agent, request } from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
@@ -84,6 +85,44 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   server.close();
   return port;
+}
+
+/** An answer of `send`: status 0 when the connection failed, with the error's code in `text`. */
+export interface Sent {
+  status: number;
+  sentAt: number;
+  text: string;
+}
+
+const agents = new Map<string, Agent>();
+/**
+ * A request with a JSON body (or none) over kept-alive connections, at most `maxSockets` per base URL:
+ * a paced load then queues in the client when answers slow down, instead of opening a connection per
+ * request until the server's connection bound (HTTP_MAX_CONNECTIONS) closes the new ones.
+ */
+export function send(url: string, method: string, path: string, key: string, body?: unknown, maxSockets = 16): Promise<Sent> {
+  const sentAt = Date.now();
+  const { hostname, port } = new URL(url);
+  const agent = agents.get(url) ?? agents.set(url, new Agent({ keepAlive: true, maxSockets })).get(url)!;
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve) => {
+    const req = request(
+      { host: hostname, port, method, path, agent, headers: { 'X-API-Key': key, ...(text && { 'Content-Type': 'application/json' }) } },
+      (res) => {
+        let out = '';
+        res.on('data', (c: Buffer) => (out += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, sentAt, text: out }));
+      },
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, sentAt, text: err.code ?? err.message }));
+    req.end(text);
+  });
+}
+
+/** Closes the kept-alive connections of `send`, so the process can exit. */
+export function closeConnections(): void {
+  for (const agent of agents.values()) agent.destroy();
+  agents.clear();
 }
 
 /**

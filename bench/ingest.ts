@@ -18,6 +18,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigResourceTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import {
+  API_NODE_OPTIONS,
   arg,
   argCounts,
   BENCH_KEY,
@@ -40,6 +41,8 @@ import {
 const DURATION = Math.max(1, Math.min(120, Number(arg('duration', '10'))));
 const SOURCE = arg('source', 'bench');
 const WORKERS = argCounts('workers', '1,2');
+/** Node options for the API's processes instead of its launchers' own (API_NODE_OPTIONS), e.g. to compare V8 heap settings. */
+const NODE_ARGS = process.argv.includes('--node-args') ? arg('node-args', '').split(' ').filter(Boolean) : API_NODE_OPTIONS;
 const PERF_RECORDS = Math.max(1000, Math.min(5_000_000, Number(arg('perf-records', '1000000'))));
 const KEY = process.env.API_URL ? (process.env.API_KEYS ?? '').split(',')[0] : BENCH_KEY;
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -298,7 +301,7 @@ async function main(): Promise<void> {
   const kafka = new Kafka({ clientId: 'bench-ingest', brokers: BROKERS, logLevel: logLevel.NOTHING });
   await prepareTopics(kafka);
   for (const workers of process.env.API_URL ? [NaN] : WORKERS) {
-    const api = await startApi(workers);
+    const api = await startApi(workers, {}, NODE_ARGS);
     try {
       await new Promise((resolve) => setTimeout(resolve, 2000));
       idleRssMiB[String(workers)] = rssMiB(api.pids());
@@ -369,7 +372,7 @@ async function main(): Promise<void> {
       idleRssMiB,
     )
       .map(([workers, mib]) => `${f0(mib)} MiB with ${workers} worker(s)`)
-      .join(', ')}.`,
+      .join(', ')}. The API's Node options: ${NODE_ARGS.join(' ') || "none (V8's defaults)"}.`,
   ];
 
   const result = {
@@ -384,6 +387,7 @@ async function main(): Promise<void> {
       singleConnections: SINGLE_CONNECTIONS,
       batches: BATCHES,
       batchConnections: BATCH_CONNECTIONS,
+      apiNodeOptions: NODE_ARGS,
     },
     api: rows,
     idleRssMiB,

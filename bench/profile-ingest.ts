@@ -12,7 +12,7 @@
 import autocannon from 'autocannon';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { arg, BENCH_KEY, f0, f1, machine, report, ROOT, stackVersions, startApi } from './support';
+import { API_NODE_OPTIONS, arg, BENCH_KEY, f0, f1, machine, report, ROOT, stackVersions, startApi } from './support';
 
 const DURATION = Math.max(3, Math.min(120, Number(arg('duration', '15'))));
 const CONNECTIONS = Math.max(1, Number(arg('connections', '64')));
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const dir = join(ROOT, '.stack/profiles', startedAt.toISOString().replace(/[:.]/g, '-'));
   mkdirSync(dir, { recursive: true });
-  const api = await startApi(1, {}, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const api = await startApi(1, {}, [...API_NODE_OPTIONS, '--cpu-prof', `--cpu-prof-dir=${dir}`]);
   const body = JSON.stringify(EVENTS === 1 ? event(0) : Array.from({ length: EVENTS }, (_, i) => event(i)));
   const load = (seconds: number) =>
     autocannon({

@@ -87,6 +87,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The Node options every launcher of the API gives it (package.json's start, infra/local/api/service.sh,
+ * the Dockerfile; apps/api/launchers.spec.ts checks they agree): a 4 MiB young generation semi-space
+ * instead of V8's 16 MiB bounds the resident memory under large batches (docs/performance.md).
+ */
+export const API_NODE_OPTIONS = ['--max-semi-space-size=4'];
+
 /** An answer of `send`: status 0 when the connection failed, with the error's code in `text`. */
 export interface Sent {
   status: number;
@@ -131,7 +138,7 @@ export function closeConnections(): void {
  * `nodeArgs` go to node before the script (e.g. --cpu-prof).
  * With API_URL set, that API is used instead and nothing is started.
  */
-export async function startApi(workers: number, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchApi> {
+export async function startApi(workers: number, env: Record<string, string> = {}, nodeArgs: string[] = API_NODE_OPTIONS): Promise<BenchApi> {
   if (process.env.API_URL) return { url: process.env.API_URL.replace(/\/$/, ''), workers: NaN, pids: () => [], stop: async () => undefined };
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'dist/apps/api/main.js'], {

@@ -12,4 +12,4 @@ api_install() {
 }
 # The one service that keeps the whole environment: its keys and secrets (API_KEYS, WEBHOOKS_SIGNING_SECRET,
 # PAGE_TOKEN_SECRET, ...) are its configuration. Every other service starts without them (lib.sh's launch).
-api_start() { (cd "$ROOT" && LAUNCH_ENV_KEEP='*' launch api node dist/apps/api/main.js); }
+api_start() { (cd "$ROOT" && LAUNCH_ENV_KEEP='*' launch api node --max-semi-space-size=4 dist/apps/api/main.js); }

@@ -221,6 +221,38 @@ describe('streaming views', () => {
     expect(state.updatedAt).toBeDefined();
   }, 300_000);
 
+  it('a view redefined with PUT is computed afresh under its new definition, and the old results are not shown', async () => {
+    const since = Date.now();
+    const orders = Array.from({ length: 30 }, (_, i) => order(3000 + i));
+    await flow.expectStored('orders', await flow.ingest('orders', orders), since, { counts: false });
+    const name = `redefined_${Date.now()}`;
+    const mine = { field: '/order_id', op: 'in', value: orders.map((o) => o.order_id) };
+    const aggregates = [{ fn: 'count' }, { fn: 'sum', field: '/amount', as: 'revenue' }];
+    await createView({ name, window: '1h', groupBy: ['/currency'], filter: [{ field: '/run', op: '=', value: run }, mine], aggregates });
+    await totalsBecome(name, expected(orders));
+    const before = await flow.api().get(`/api/v1/views/${name}`).set(AUTH).expect(200);
+
+    const put = await flow
+      .api()
+      .put(`/api/v1/views/${name}`)
+      .set(AUTH)
+      .set('If-Match', before.headers.etag)
+      .send({
+        name,
+        source: 'orders',
+        window: '1h',
+        groupBy: ['/currency'],
+        filter: [{ field: '/run', op: '=', value: run }, mine, { field: '/currency', op: '=', value: 'EUR' }],
+        aggregates,
+      })
+      .expect(200);
+
+    expect(put.body.id).not.toBe(before.body.id);
+    await totalsBecome(name, expected(orders.filter((o) => o.currency === 'EUR')));
+    // The ETag read before the change no longer applies.
+    await flow.api().put(`/api/v1/views/${name}`).set(AUTH).set('If-Match', before.headers.etag).send(put.body.definition).expect(412);
+  }, 300_000);
+
   it('an event later than the lateness leaves its window unchanged and counts in lateEvents', async () => {
     const name = `late_${Date.now()}`;
     await createView({

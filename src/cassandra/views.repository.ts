@@ -49,8 +49,9 @@ const STATUS_CHUNK = 100;
 
 /**
  * Streaming views (tables views, view_status, view_results; migration 15). The API writes `views`
- * only, each creation a lightweight transaction (IF NOT EXISTS) and each deletion too (IF EXISTS),
- * so two callers never both get one name; it only reads what the streaming job writes.
+ * only, each creation a lightweight transaction (IF NOT EXISTS), each replacement too (IF id = the
+ * one replaced) and each deletion (IF EXISTS), so two callers never both get one name or both replace
+ * one definition; it only reads what the streaming job writes.
  */
 @Injectable()
 export class ViewsRepository {
@@ -85,6 +86,18 @@ export class ViewsRepository {
     const { rows } = await this.cassandra.execute(
       `INSERT INTO ${this.views} (name, id, source, definition, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
       [view.name, view.id, view.source, JSON.stringify(view.definition), view.createdAt, view.createdBy],
+    );
+    return rows[0]?.['[applied]'] === true;
+  }
+
+  /**
+   * Replaces the view's definition under a new id, only over the one whose id is `currentId` (a
+   * lightweight transaction): false when the view is gone or was replaced meanwhile.
+   */
+  async replace(view: StoredView, currentId: string): Promise<boolean> {
+    const { rows } = await this.cassandra.execute(
+      `UPDATE ${this.views} SET id = ?, source = ?, definition = ?, created_at = ?, created_by = ? WHERE name = ? IF id = ?`,
+      [view.id, view.source, JSON.stringify(view.definition), view.createdAt, view.createdBy, view.name, currentId],
     );
     return rows[0]?.['[applied]'] === true;
   }

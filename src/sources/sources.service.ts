@@ -9,6 +9,7 @@ import { Compatibility, DEFAULT_COMPATIBILITY, incompatibilities, unsupportedKey
 import { Source, SOURCE_NAME, SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { BadRequestError, ConflictError, GoneError, NotFoundError, PreconditionFailedError } from '../common/errors/errors';
+import { ifMatchAllows } from '../common/http/if-match';
 import { KafkaProducer } from '../kafka/kafka.producer';
 import { CreateSourceDto, SchemaCheckDto, SchemaVersionDto, SchemaVersionsDto, SourceResourceDto, SourceSettingsDto, UpdateSourceDto } from './dto/sources.dto';
 
@@ -442,8 +443,7 @@ export const etagOf = (version: number): string => `"${version}"`;
 
 function checkIfMatch(current: StoredSource, ifMatch: string | undefined): void {
   if (ifMatch === undefined) return;
-  const wanted = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
-  if (wanted.includes('*') || wanted.includes(etagOf(current.version))) return;
+  if (ifMatchAllows(ifMatch, etagOf(current.version))) return;
   throw new PreconditionFailedError(
     `If-Match ${ifMatch} does not match the current state of source "${current.name}" (ETag ${etagOf(current.version)}): read it again and reapply the change`,
     [{ field: 'If-Match', message: `expected ${etagOf(current.version)}` }],

@@ -159,6 +159,48 @@ describe('the views routes over HTTP', () => {
     expect(res.body.details).toEqual([{ field: 'name', message: '"revenue_per_currency" is taken' }]);
   });
 
+  it('redefines a view with PUT: 200 with a new id and its ETag, audited as view.update, stored as sent', async () => {
+    const created = await post(DEFINITION).expect(201);
+    expect(created.headers.etag).toBe(`"${created.body.id}"`);
+    const changed = { ...DEFINITION, window: '5m', slide: undefined, filter: [{ field: '/status', op: 'in', value: ['paid', 'refunded'] }] };
+    delete changed.slide;
+
+    const res = await api().put('/api/v1/views/revenue_per_currency').set('X-API-Key', ADMIN).set('If-Match', created.headers.etag).send(changed).expect(200);
+
+    expect(res.body).toMatchObject({ name: 'revenue_per_currency', definition: changed, state: 'pending' });
+    expect(res.body.id).not.toBe(created.body.id);
+    expect(res.headers.etag).toBe(`"${res.body.id}"`);
+    expect(ctx.views.rows.get('revenue_per_currency')).toMatchObject({ id: res.body.id, definition: changed });
+    expect((await api().get('/api/v1/views/revenue_per_currency').set('X-API-Key', ADMIN).expect(200)).headers.etag).toBe(res.headers.etag);
+    expect(ctx.audit.events.map((e) => [e.action, e.target, e.outcome])).toEqual([
+      ['view.update', 'revenue_per_currency', 200],
+      ['view.create', 'revenue_per_currency', 201],
+    ]);
+  });
+
+  it('refuses a PUT over a stale ETag (412), one renaming the view (400 at name), a broken definition (400 at its field), and an unknown view (404)', async () => {
+    const created = await post(DEFINITION).expect(201);
+    await api()
+      .put('/api/v1/views/revenue_per_currency')
+      .set('X-API-Key', ADMIN)
+      .send({ ...DEFINITION, window: '5m', slide: '1m' })
+      .expect(200);
+    const put = (name: string, body: unknown, ifMatch?: string) => {
+      const req = api().put(`/api/v1/views/${name}`).set('X-API-Key', ADMIN);
+      return (ifMatch ? req.set('If-Match', ifMatch) : req).send(body as object);
+    };
+
+    const stale = await put('revenue_per_currency', DEFINITION, created.headers.etag).expect(412);
+    expect(stale.body.details).toEqual([{ field: 'If-Match', message: expect.stringMatching(/^expected "/) }]);
+    expect((await put('revenue_per_currency', { ...DEFINITION, name: 'renamed' }).expect(400)).body.details).toEqual([
+      { field: 'name', message: 'must be the name in the path' },
+    ]);
+    const broken = await put('revenue_per_currency', { ...DEFINITION, aggregates: [{ fn: 'sum', field: '/currency' }] }).expect(400);
+    expect(broken.body.details.map((d: { field: string }) => d.field)).toEqual(['aggregates/0/field']);
+    await put('nothing_here', { ...DEFINITION, name: 'nothing_here' }).expect(404);
+    expect(ctx.views.rows.get('revenue_per_currency')!.definition).toMatchObject({ window: '5m' });
+  });
+
   it('reads views with read:*, and refuses to create or delete one without admin', async () => {
     await post(DEFINITION).expect(201);
     const key = { 'X-API-Key': ctx.reader.key };
@@ -171,6 +213,7 @@ describe('the views routes over HTTP', () => {
       .set(key)
       .send({ ...DEFINITION, name: 'other' })
       .expect(403);
+    await api().put('/api/v1/views/revenue_per_currency').set(key).send(DEFINITION).expect(403);
     await api().delete('/api/v1/views/revenue_per_currency').set(key).expect(403);
     await api().get('/api/v1/views').expect(401);
   });
@@ -230,6 +273,7 @@ describe('the views routes over HTTP', () => {
       ['post', '/api/v1/views', 'admin', ['201', '400', '409', '503']],
       ['get', '/api/v1/views', 'read:*', ['200', '503']],
       ['get', '/api/v1/views/{name}', 'read:*', ['200', '404', '503']],
+      ['put', '/api/v1/views/{name}', 'admin', ['200', '400', '404', '412', '503']],
       ['delete', '/api/v1/views/{name}', 'admin', ['204', '404', '503']],
       ['get', '/api/v1/views/{name}/results', 'read:*', ['200', '400', '404', '503']],
       ['post', '/api/v1/views/preview', 'read:*', ['200', '400', '413', '415', '503']],

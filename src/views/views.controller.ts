@@ -1,10 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { ServerResponse } from 'node:http';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { actorOf, Audited, NotAudited, RequiresScope } from '../access/access.module';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { ViewDefinitionDto, ViewDto, ViewPreviewDto, ViewPreviewRequestDto, ViewResultsPageDto, ViewResultsQueryDto, ViewsDto } from './dto/views.dto';
 import { VIEW_NAME } from './view-definition';
-import { ViewsService } from './views.service';
+import { viewEtag, ViewsService } from './views.service';
 
 const ViewNameParam = () =>
   ApiParam({
@@ -13,6 +14,12 @@ const ViewNameParam = () =>
     schema: { type: 'string', pattern: VIEW_NAME.source },
     description: 'A view name (GET /views lists them)',
   });
+
+/** Sets the view's ETag (the id of its current definition) and answers the view. */
+function withEtag(view: ViewDto, res: ServerResponse): ViewDto {
+  res.setHeader('ETag', viewEtag(view));
+  return view;
+}
 
 @ApiTags('views')
 @ApiSecurity('api-key')
@@ -28,12 +35,12 @@ export class ViewsController {
     summary: "Create a streaming view: a continuous aggregation over one source's events, which the streaming job starts within seconds",
     description:
       'The definition is stored as given. Every rule it breaks is one entry of the 400 details, named by its path in the body (aggregates/1/field). ' +
-      'A name already taken is 409; delete the view first to define it again.',
+      'A name already taken is 409; PUT /views/{name} redefines a view.',
   })
   @ApiCreatedResponse({ type: ViewDto })
   @ApiErrors(400, 409, 413, 415, 502, 503, 504)
-  create(@Body() body: ViewDefinitionDto, @Req() req: object): Promise<ViewDto> {
-    return this.views.create(body, actorOf(req));
+  async create(@Body() body: ViewDefinitionDto, @Req() req: object, @Res({ passthrough: true }) res: ServerResponse): Promise<ViewDto> {
+    return withEtag(await this.views.create(body, actorOf(req)), res);
   }
 
   @Post('preview')
@@ -68,8 +75,36 @@ export class ViewsController {
   @ApiOperation({ summary: 'A view: its definition, and its state, late events, watermark and progress as the streaming job reports them' })
   @ApiOkResponse({ type: ViewDto })
   @ApiErrors(404, 502, 503, 504)
-  get(@Param('name') name: string): Promise<ViewDto> {
-    return this.views.get(name);
+  async get(@Param('name') name: string, @Res({ passthrough: true }) res: ServerResponse): Promise<ViewDto> {
+    return withEtag(await this.views.get(name), res);
+  }
+
+  @Put(':name')
+  @RequiresScope('admin')
+  @Audited('view.update', { target: 'name' })
+  @ViewNameParam()
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'The ETag of GET /views/{name}: the change applies only over that definition (412 otherwise). Without it, over the current one',
+  })
+  @ApiOperation({
+    summary: 'Redefine a view: the streaming job stops its query within seconds and computes the new definition afresh',
+    description:
+      'The body is a whole definition, checked as by POST /views; its name must be the one in the path. The view gets a new id: ' +
+      'its results are computed again from backfillFrom (default: everything Kafka holds of the source), with state of its own, ' +
+      'and the results of the definition it replaces are not read again. Raw events are not touched.',
+  })
+  @ApiOkResponse({ type: ViewDto })
+  @ApiErrors(400, 404, 412, 413, 415, 502, 503, 504)
+  async replace(
+    @Param('name') name: string,
+    @Body() body: ViewDefinitionDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() req: object,
+    @Res({ passthrough: true }) res: ServerResponse,
+  ): Promise<ViewDto> {
+    return withEtag(await this.views.replace(name, body, actorOf(req), ifMatch), res);
   }
 
   @Delete(':name')

@@ -2,7 +2,7 @@ import { EventsRepository, StoredEvent } from '../cassandra/events.repository';
 import { InMemoryEventsRepository } from '../cassandra/testing/in-memory-events.repository';
 import { InMemoryViewsRepository } from '../cassandra/testing/in-memory-views.repository';
 import { sourcesRegistry } from '../catalogs/testing/catalogs';
-import { AppError, BadRequestError, ConflictError, NotFoundError, UpstreamUnavailableError } from '../common/errors/errors';
+import { AppError, BadRequestError, ConflictError, NotFoundError, PreconditionFailedError, UpstreamUnavailableError } from '../common/errors/errors';
 import { fakeClockAndQuietLogs } from '../common/testing/clock';
 import { testConfig } from '../common/testing/config';
 import { RecordsService } from '../storage/records/records.service';
@@ -131,6 +131,52 @@ describe('ViewsService', () => {
 
       expect(err).toBeInstanceOf(UpstreamUnavailableError);
       expect(err.upstream).toBe('Cassandra');
+    });
+  });
+
+  describe('replace', () => {
+    it('stores the new definition under a new id, by its new author, over the id it replaced; the view is pending again', async () => {
+      const { repository, service } = setup();
+      const first = await service.create(definition(), 'k1');
+      repository.status.set(first.id, { viewId: first.id, state: 'running', lateEvents: 4 });
+      const body = definition({ window: '5m', aggregates: [{ fn: 'sum', field: '/amount', as: 'revenue' }] });
+
+      const view = await service.replace('revenue', body, 'k2', `"${first.id}"`);
+
+      const row = repository.rows.get('revenue')!;
+      expect(row.id).not.toBe(first.id);
+      expect(JSON.stringify(row.definition)).toBe(JSON.stringify(body));
+      expect(row).toMatchObject({ source: 'orders', createdBy: 'k2', createdAt: NOW });
+      expect(view).toMatchObject({ id: row.id, definition: body, state: 'pending', lateEvents: 0 });
+      expect(repository.replace).toHaveBeenCalledWith(expect.objectContaining({ id: row.id }), first.id);
+    });
+
+    it('answers 412 for an If-Match that is not the current ETag, and when another change wins the race, keeping the winner', async () => {
+      const { repository, service } = setup();
+      const first = await service.create(definition(), 'k1');
+      const second = await service.replace('revenue', definition({ window: '5m' }), 'k1');
+
+      const stale = await failure(service.replace('revenue', definition({ window: '10m' }), 'k1', `"${first.id}"`));
+      expect(stale).toBeInstanceOf(PreconditionFailedError);
+      expect(stale.details).toEqual([{ field: 'If-Match', message: `expected "${second.id}"` }]);
+
+      // Another process replaces the view between this one's read and its write.
+      repository.replace.mockImplementationOnce(async () => false);
+      const raced = await failure(service.replace('revenue', definition({ window: '10m' }), 'k1'));
+      expect(raced).toBeInstanceOf(PreconditionFailedError);
+      expect(repository.rows.get('revenue')!.id).toBe(second.id);
+    });
+
+    it('refuses a body naming another view, a broken definition and an unknown view, changing nothing', async () => {
+      const { repository, service } = setup();
+      const first = await service.create(definition(), 'k1');
+
+      expect(await failure(service.replace('revenue', definition({ name: 'other' }), 'k1'))).toBeInstanceOf(BadRequestError);
+      const broken = await failure(service.replace('revenue', definition({ window: '7m' }), 'k1'));
+      expect(broken.details).toEqual([{ field: 'window', message: expect.any(String) }]);
+      expect(await failure(service.replace('nothing', definition({ name: 'nothing' }), 'k1'))).toBeInstanceOf(NotFoundError);
+      expect(repository.rows.get('revenue')!.id).toBe(first.id);
+      expect(repository.replace).not.toHaveBeenCalled();
     });
   });
 

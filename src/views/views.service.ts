@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { StoredView, ViewResultRow, ViewsRepository, ViewStatus } from '../cassandra/views.repository';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { BadRequestError, ConflictError, NotFoundError } from '../common/errors/errors';
+import { BadRequestError, ConflictError, NotFoundError, PreconditionFailedError } from '../common/errors/errors';
+import { ifMatchAllows } from '../common/http/if-match';
 import { uuidV7 } from '../common/ids/uuid-v7';
 import { pageTokenKey } from '../common/paging/page-token';
 import { parseDateTime } from '../common/time/instant';
@@ -65,6 +66,33 @@ export class ViewsService {
     if (!(await this.repository.create(row))) {
       throw new ConflictError(`view "${row.name}" already exists: delete it first, or choose another name`, [
         { field: 'name', message: `"${row.name}" is taken` },
+      ]);
+    }
+    return toDto(row, undefined);
+  }
+
+  /**
+   * Redefines a view: the definition replaces the current one under a new id, so the streaming job
+   * stops the old query and starts the new one from its backfillFrom (or everything Kafka holds), with
+   * a checkpoint of its own; the old results stay under the old id, never read again. With If-Match
+   * (the ETag of GET /views/{name}), only over that definition (412 otherwise).
+   */
+  async replace(name: string, body: ViewDefinitionDto, replacedBy: string, ifMatch?: string): Promise<ViewDto> {
+    if (body.name !== name) {
+      throw new BadRequestError(`name "${body.name}" is not the view in the path ("${name}"): a view cannot be renamed; create one under the new name`, [
+        { field: 'name', message: 'must be the name in the path' },
+      ]);
+    }
+    const current = await this.stored(name);
+    checkIfMatch(current, ifMatch);
+    const now = new Date();
+    const errors = viewDefinitionErrors(body, (source) => this.source(source), now);
+    if (errors.length) throw new BadRequestError(errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+    const definition = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
+    const row: StoredView = { name, id: uuidV7(), source: body.source, definition, createdAt: now, createdBy: replacedBy };
+    if (!(await this.repository.replace(row, current.id))) {
+      throw new PreconditionFailedError(`view "${name}" changed or was deleted while this change was being made: read it again and reapply the change`, [
+        { field: 'If-Match', message: 'the view changed meanwhile' },
       ]);
     }
     return toDto(row, undefined);
@@ -285,6 +313,18 @@ function objectOf(text: string): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+/** The ETag of a view: the id of its current definition, quoted (every redefinition makes a new one). */
+export const viewEtag = (view: { id: string }): string => `"${view.id}"`;
+
+function checkIfMatch(current: StoredView, ifMatch: string | undefined): void {
+  if (ifMatch === undefined) return;
+  if (ifMatchAllows(ifMatch, viewEtag(current))) return;
+  throw new PreconditionFailedError(
+    `If-Match ${ifMatch} does not match the current definition of view "${current.name}" (ETag ${viewEtag(current)}): read it again and reapply the change`,
+    [{ field: 'If-Match', message: `expected ${viewEtag(current)}` }],
+  );
 }
 
 function toDto(row: StoredView, status: ViewStatus | undefined): ViewDto {

@@ -9,8 +9,8 @@ export interface StoredResult extends ViewResultRow {
 }
 
 /**
- * Unit-test stand-in for the views tables, with their semantics: create is IF NOT EXISTS, delete
- * IF EXISTS, a view's status is keyed by its id, results are read one day partition at a time,
+ * Unit-test stand-in for the views tables, with their semantics: create is IF NOT EXISTS, replace
+ * IF id = the one replaced, delete IF EXISTS, a view's status is keyed by its id, results are read one day partition at a time,
  * newest window first then group key, window_start in [from, to), `fetchSize` rows per page with
  * an opaque pageState while more remain. Reads return copies. `down = true` makes every call fail
  * as the adapter does when Cassandra is unreachable.
@@ -37,6 +37,13 @@ export class InMemoryViewsRepository implements Omit<ViewsRepository, 'cassandra
   create = jest.fn(async (view: StoredView): Promise<boolean> => {
     this.reachable();
     if (this.rows.has(view.name)) return false;
+    this.rows.set(view.name, copy(view));
+    return true;
+  });
+
+  replace = jest.fn(async (view: StoredView, currentId: string): Promise<boolean> => {
+    this.reachable();
+    if (this.rows.get(view.name)?.id !== currentId) return false;
     this.rows.set(view.name, copy(view));
     return true;
   });

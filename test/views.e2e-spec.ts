@@ -51,6 +51,16 @@ describe('streaming views', () => {
     created.push(name);
   }
 
+  /**
+   * Deletes a view a test is done with: each view is a streaming query of its own on the job's two
+   * cores, and the ones left running would slow the next tests' views (afterAll deletes what a failed
+   * test left).
+   */
+  async function dropView(name: string): Promise<void> {
+    await flow.api().delete(`/api/v1/views/${name}`).set(AUTH).expect(204);
+    created.splice(created.indexOf(name), 1);
+  }
+
   const viewState = async (name: string) => (await flow.api().get(`/api/v1/views/${name}`).set(AUTH).expect(200)).body as ViewState;
 
   async function results(name: string): Promise<ResultItem[]> {
@@ -187,6 +197,7 @@ describe('streaming views', () => {
     await new Promise((r) => setTimeout(r, 5000));
     expect(sorted(await totals(name))).toEqual(sorted(expected([...orders, ...more])));
     expect(streamDrivers()).toHaveLength(1);
+    await dropView(name);
   }, 600_000);
 
   it('a view created after its events were stored includes them (backfill), then goes on live', async () => {
@@ -219,11 +230,12 @@ describe('streaming views', () => {
       1000,
     );
     expect(state.updatedAt).toBeDefined();
+    await dropView(name);
   }, 300_000);
 
   it('a view redefined with PUT is computed afresh under its new definition, and the old results are not shown', async () => {
     const since = Date.now();
-    const orders = Array.from({ length: 30 }, (_, i) => order(3000 + i));
+    const orders = Array.from({ length: 30 }, (_, i) => order(6000 + i));
     await flow.expectStored('orders', await flow.ingest('orders', orders), since, { counts: false });
     const name = `redefined_${Date.now()}`;
     const mine = { field: '/order_id', op: 'in', value: orders.map((o) => o.order_id) };
@@ -251,6 +263,7 @@ describe('streaming views', () => {
     await totalsBecome(name, expected(orders.filter((o) => o.currency === 'EUR')));
     // The ETag read before the change no longer applies.
     await flow.api().put(`/api/v1/views/${name}`).set(AUTH).set('If-Match', before.headers.etag).send(put.body.definition).expect(412);
+    await dropView(name);
   }, 300_000);
 
   it('an event later than the lateness leaves its window unchanged and counts in lateEvents', async () => {
@@ -285,6 +298,7 @@ describe('streaming views', () => {
     expect(items).toHaveLength(1);
     expect(items[0].values).toEqual({ count: 1 });
     expect(Date.parse(items[0].windowStart)).toBe(Math.floor(now / 60_000) * 60_000);
+    await dropView(name);
   }, 300_000);
 
   it('a view that fails at run time shows failed with the error, while raw events and the other views go on', async () => {
@@ -316,6 +330,8 @@ describe('streaming views', () => {
       1000,
     );
     expect((await viewState(failing)).state).toBe('failed');
+    await dropView(failing);
+    await dropView(healthy);
   }, 300_000);
 
   it('GET /stats counts every stored event once with the minute counts kept by the built-in view (minute_counts: view)', async () => {

@@ -15,7 +15,7 @@ export STREAMING_AUTOSTART ?= true
 # whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
 export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
-.PHONY: help install jq promtool chromium console up down status logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-front-door bench-profile bench-rate-limits bench-cassandra-ceiling clean
+.PHONY: help install jq promtool chromium console up down status cluster cluster-down logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-front-door bench-profile bench-rate-limits bench-cassandra-ceiling clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,8 +50,14 @@ up: install ## start Kafka, Cassandra, Livy (with Spark), Airflow and the API (p
 down: ## stop everything make up started
 	@$(STACK) down
 
-status: ## one line per service
-	@$(STACK) status
+status: ## one line per service (and per node of make cluster while it runs)
+	@if infra/local/cluster.sh running; then infra/local/cluster.sh status; else $(STACK) status; fi
+
+cluster: install ## the pipeline on three Kafka and three Cassandra nodes (127.0.0.1-3), two API replicas behind nginx on :3000, Livy and Airflow, without Docker (.stack/cluster); refuses to start beside make up
+	@infra/local/cluster.sh up
+
+cluster-down: ## stop everything make cluster started
+	@infra/local/cluster.sh down
 
 logs: ## follow the logs of every service (make logs S=kafka for one)
 	@$(STACK) logs $(S)

@@ -35,8 +35,8 @@ running_pid() {
   rm -f "$f"; return 1
 }
 
-# Is something already listening on a TCP port on loopback?
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Is something already listening on a TCP port on loopback (127.0.0.1, or the loopback address given)?
+port_in_use() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 
 # The variables of the caller's environment every service keeps: what any process needs to run. A
 # service gets these, plus the names its start function lists in LAUNCH_ENV_KEEP, plus what it passes

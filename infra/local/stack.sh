@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local stack runner: real Apache services as plain local processes, no Docker.
 #   stack.sh up [service...]      install (cached) and start, in dependency order, waiting for health
+#   stack.sh start [service...]   install and start without waiting (nodes that need each other to answer)
 #   stack.sh down [service...]    stop, in reverse order
 #   stack.sh status               one line per service
 #   stack.sh logs [service]       follow the logs
@@ -11,10 +12,20 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 
 read -r -a ALL_SERVICES <<<"${STACK_SERVICES:-kafka cassandra livy airflow api}"
+# A service's functions come from <service>/service.sh; a cluster's nodes (kafka1, cassandra2, ...) from
+# cluster/<the name up to a digit or an underscore>.sh (kafka1: cluster/kafka.sh; spark_worker2: cluster/spark.sh),
+# each sourced once (infra/local/cluster.sh lists them).
+sourced=" "
 for s in "${ALL_SERVICES[@]}"; do
+  f="$HERE/$s/service.sh"
+  [ -f "$f" ] || f="$HERE/cluster/${s%%[0-9_]*}.sh"
+  case "$sourced" in *" $f "*) continue ;; esac
   # shellcheck disable=SC1090
-  source "$HERE/$s/service.sh"
+  source "$f"
+  sourced+="$f "
 done
+# The loopback address a service listens on: its <service>_host, else 127.0.0.1.
+host_of() { if declare -F "${1}_host" >/dev/null; then "${1}_host"; else echo 127.0.0.1; fi; }
 
 services_or_all() { if [ $# -gt 0 ]; then echo "$@"; else echo "${ALL_SERVICES[@]}"; fi; }
 
@@ -26,11 +37,12 @@ up_one() {
   "${s}_install"
   if ! running_pid "$s" >/dev/null; then
     local port; port="$("${s}_port")"
-    if port_in_use "$port"; then
+    local host; host="$(host_of "$s")"
+    if port_in_use "$port" "$host"; then
       if "${s}_probe" >/dev/null 2>&1; then
-        ok "$s is already served on port $port by a process this runner did not start; using it"; return 0
+        ok "$s is already served on $host:$port by a process this runner did not start; using it"; return 0
       fi
-      fail "$s: port $port is taken by another process; stop it or change the port"; return 1
+      fail "$s: $host:$port is taken by another process; stop it or change the port"; return 1
     fi
     step "starting $s (log: $(log_file "$s"))"
     "${s}_start"
@@ -48,8 +60,21 @@ case "$cmd" in
   install)
     for s in $(services_or_all "$@"); do "${s}_install"; done ;;
   up)
+    if [ "$STACK_DIR" = "$ROOT/.stack" ] && "$HERE/cluster.sh" running; then
+      fail "make cluster's nodes are running (.stack/cluster): this stack would take their ports; stop them first (make cluster-down)"
+      exit 1
+    fi
     for s in $(services_or_all "$@"); do up_one "$s"; done
     echo "logs: $LOG_DIR   state: $STACK_DIR" ;;
+  start)
+    # Started together, without waiting for each to answer: nodes that answer only once a quorum of
+    # them runs (Kafka's KRaft controllers). `up` then waits for each.
+    for s in $(services_or_all "$@"); do
+      running_pid "$s" >/dev/null && continue
+      "${s}_install"
+      step "starting $s (log: $(log_file "$s"))"
+      "${s}_start"
+    done ;;
   down)
     read -r -a list <<<"$(services_or_all "$@")"
     for (( i=${#list[@]}-1; i>=0; i-- )); do
@@ -68,5 +93,5 @@ case "$cmd" in
   logs)
     if [ $# -gt 0 ]; then tail -n 100 -F "$(log_file "$1")"; else tail -n 20 -F "$LOG_DIR"/*.log; fi ;;
   *)
-    echo "usage: $0 up|down|status|logs|install [service...]" >&2; exit 2 ;;
+    echo "usage: $0 up|start|down|status|logs|install [service...]" >&2; exit 2 ;;
 esac

@@ -35,7 +35,12 @@ cassandra_jvm_options() {
   done <"$CASSANDRA_CONF_DIR/jvm17.options"
 }
 
-cassandra_start() {
+cassandra_start() { cassandra_launch cassandra "$CASSANDRA_STATE" "$CASSANDRA_CONF_DIR/cassandra.yaml"; }
+
+# cassandra_launch NAME STATE_DIR CONFIG_FILE [JVM_OPTION...]: one Cassandra process (the node of
+# `make up`, or one of `make cluster`'s), its log under NAME, its state in STATE_DIR.
+cassandra_launch() {
+  local name="$1" state="$2" config="$3"; shift 3
   # Cassandra always calls mlockall(MCL_CURRENT). As root (CAP_IPC_LOCK) that succeeds and pins the whole
   # committed heap and more (~1.5 GB resident at once, nothing to gain on a swapless dev box). Without the
   # capability it fails softly with a warning, as it does for any non-root user (RLIMIT_MEMLOCK).
@@ -50,15 +55,16 @@ cassandra_start() {
   local -a opts extra
   mapfile -t opts < <(cassandra_jvm_options)
   read -r -a extra <<<"${CASSANDRA_JVM_EXTRA:-}"
-  launch cassandra "${wrap[@]}" "$JAVA" \
+  launch "$name" "${wrap[@]}" "$JAVA" \
     "${opts[@]}" \
     "-javaagent:$jamm" \
     -Dcassandra-foreground=yes \
-    "-Dcassandra.config=file://$CASSANDRA_CONF_DIR/cassandra.yaml" \
-    "-Dcassandra.storagedir=$CASSANDRA_STATE" \
+    "-Dcassandra.config=file://$config" \
+    "-Dcassandra.storagedir=$state" \
     "-Dcassandra.logdir=$LOG_DIR" \
-    "-Dcassandra.triggers_dir=$CASSANDRA_STATE/triggers" \
+    "-Dcassandra.triggers_dir=$state/triggers" \
     "-Dlogback.configurationFile=$CASSANDRA_CONF_DIR/logback.xml" \
+    "$@" \
     "${extra[@]}" \
     -cp "$CASSANDRA_CONF_DIR:$CASSANDRA_LIBS/*" \
     org.apache.cassandra.service.CassandraDaemon

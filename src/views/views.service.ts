@@ -58,11 +58,7 @@ export class ViewsService {
   /** Creates a view from its definition, stored as given; 400 naming every broken rule, 409 for a taken name. */
   async create(body: ViewDefinitionDto, createdBy: string): Promise<ViewDto> {
     const now = new Date();
-    const errors = viewDefinitionErrors(body, (name) => this.source(name), now);
-    if (errors.length) throw new BadRequestError(errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
-    // Stored exactly as accepted: the streaming job fills in the defaults itself.
-    const definition = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
-    const row: StoredView = { name: body.name, id: uuidV7(), source: body.source, definition, createdAt: now, createdBy };
+    const row: StoredView = { name: body.name, id: uuidV7(), source: body.source, definition: this.checked(body, now), createdAt: now, createdBy };
     if (!(await this.repository.create(row))) {
       throw new ConflictError(`view "${row.name}" already exists: delete it first, or choose another name`, [
         { field: 'name', message: `"${row.name}" is taken` },
@@ -86,10 +82,7 @@ export class ViewsService {
     const current = await this.stored(name);
     checkIfMatch(current, ifMatch);
     const now = new Date();
-    const errors = viewDefinitionErrors(body, (source) => this.source(source), now);
-    if (errors.length) throw new BadRequestError(errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
-    const definition = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
-    const row: StoredView = { name, id: uuidV7(), source: body.source, definition, createdAt: now, createdBy: replacedBy };
+    const row: StoredView = { name, id: uuidV7(), source: body.source, definition: this.checked(body, now), createdAt: now, createdBy: replacedBy };
     if (!(await this.repository.replace(row, current.id))) {
       throw new PreconditionFailedError(`view "${name}" changed or was deleted while this change was being made: read it again and reapply the change`, [
         { field: 'If-Match', message: 'the view changed meanwhile' },
@@ -212,6 +205,16 @@ export class ViewsService {
     const oldest = events.slice(0, counted).reduce((at, e) => Math.min(at, e.receivedAt.getTime()), range.to.getTime());
     const from = truncated && counted > 0 ? oldest : range.from.getTime();
     return { items, events: counted, truncated, from: new Date(from).toISOString(), to: range.to.toISOString() };
+  }
+
+  /**
+   * The definition as it is stored, once it breaks no rule (400 naming each one otherwise): exactly as
+   * accepted, since the streaming job fills in the defaults itself.
+   */
+  private checked(body: ViewDefinitionDto, now: Date): Record<string, unknown> {
+    const errors = viewDefinitionErrors(body, (name) => this.source(name), now);
+    if (errors.length) throw new BadRequestError(errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+    return JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
   }
 
   /** A source as a view sees it: live (with its schema) or archived; undefined for a name the registry does not know. */

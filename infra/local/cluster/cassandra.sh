@@ -24,10 +24,7 @@ cassandra_node_install() {
 # nodetool against node N: cassandra_nodetool N status
 cassandra_nodetool() {
   local n="$1"; shift
-  "$JAVA" -Xmx256m -XX:+UseSerialGC --add-opens=java.base/sun.nio.ch=ALL-UNNAMED \
-    --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
-    "-Dlogback.configurationFile=$CASSANDRA_CONF_DIR/logback-tools.xml" -cp "$CASSANDRA_CONF_DIR:$CASSANDRA_LIBS/*" \
-    org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$((7099 + 100 * n))" "$@"
+  CASSANDRA_JMX_PORT="$((7099 + 100 * n))" "$ROOT/infra/local/cassandra/nodetool.sh" "$@"
 }
 
 for n in $(seq 1 "$CASSANDRA_NODES"); do

@@ -6,6 +6,8 @@ import { rejection } from '../common/testing/rejection';
 import { MetricsService } from '../metrics/metrics.service';
 import { metricValue } from '../metrics/testing/metric-value';
 import { KafkaProducer } from './kafka.producer';
+import { PartitionLedger } from './partition-ledger';
+import { murmur2 } from './partitioner';
 
 /** A "broker" that accepts connections and never answers: every Kafka request hangs. */
 async function silentBroker(): Promise<{ port: number; close: () => Promise<void> }> {
@@ -70,22 +72,46 @@ describe('KafkaProducer deadlines', () => {
   });
 });
 
+const toPositive = (n: number) => n & 0x7fffffff;
+
 describe('KafkaProducer produce metrics', () => {
-  /** kafkajs' producer as far as sendBatch is concerned: acknowledges after `ms`, or fails with `error`. */
-  function producerThat(ms: number, error?: Error) {
-    return {
-      sendBatch: jest.fn(async (_batch: { topicMessages: { messages: unknown[] }[] }) => {
+  type Sent = { topic: string; messages: { key: string }[] }[];
+  const PARTITIONS = 3;
+
+  /**
+   * kafkajs' producer as far as sendBatch is concerned: asks the adapter's partitioner where each message
+   * goes (over 3 partitions), then acknowledges every partition it sent to after `ms`, or fails with
+   * `error`. `unsent(n)` names partitions the n-th send leaves out of its answer, as kafkajs does when a
+   * partition's leader moved to a broker that had already answered.
+   */
+  function producerThat(ms: number, error?: Error, unsent: (send: number) => number[] = () => []) {
+    let ledger: PartitionLedger | undefined;
+    const producer = {
+      use: (kafka: KafkaProducer) => (ledger = (kafka as unknown as { ledger: PartitionLedger }).ledger),
+      sendBatch: jest.fn(async ({ topicMessages }: { topicMessages: Sent }) => {
         await new Promise((resolve) => setTimeout(resolve, ms));
         if (error) throw error;
-        return [];
+        const partitionOf = ledger!.partitioner();
+        const partitionMetadata = Array.from({ length: PARTITIONS }, (_, partitionId) => ({ partitionId, leader: 1 }));
+        const left = unsent(producer.sendBatch.mock.calls.length);
+        const acks = new Map<string, { topicName: string; partition: number; errorCode: number }>();
+        for (const { topic, messages } of topicMessages) {
+          for (const message of messages) {
+            const partition = partitionOf({ topic, partitionMetadata: partitionMetadata as never, message: message as never });
+            if (!left.includes(partition)) acks.set(`${topic}/${partition}`, { topicName: topic, partition, errorCode: 0 });
+          }
+        }
+        return [...acks.values()];
       }),
       disconnect: jest.fn(async () => undefined),
     };
+    return producer;
   }
 
   function setup(producer: ReturnType<typeof producerThat>) {
     const metrics = new MetricsService();
     const kafka = new KafkaProducer(testConfig({ LOG_LEVEL: 'silent' }), metrics);
+    producer.use(kafka);
     const internals = kafka as unknown as { connectedProducer: () => Promise<unknown> };
     jest.spyOn(internals, 'connectedProducer').mockImplementation(async () => producer);
     jest.spyOn(kafka, 'ensureTopics').mockResolvedValue(undefined);
@@ -164,6 +190,42 @@ describe('KafkaProducer produce metrics', () => {
 
     expect(await metricValue(metrics, 'pipeline_kafka_produce_duration_seconds_count', { outcome: 'failed' })).toBe(1);
     expect(await metricValue(metrics, 'pipeline_kafka_produce_duration_seconds_count', { outcome: 'acked' })).toBe(0);
+    await kafka.onApplicationShutdown();
+  });
+
+  it('sends again the messages of a partition kafkajs answered for without sending, and resolves once they are acknowledged', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    // The first send's answer leaves partition 1 out (its leader moved to a broker that had answered).
+    const producer = producerThat(2, undefined, (send) => (send === 1 ? [1] : []));
+    const { kafka, metrics } = setup(producer);
+    const sent = messages(12);
+
+    await kafka.publish('ingest.clicks', sent);
+
+    expect(producer.sendBatch).toHaveBeenCalledTimes(2);
+    const [first, second] = producer.sendBatch.mock.calls.map(([batch]) => batch.topicMessages);
+    expect(first[0].messages).toHaveLength(12);
+    // Only partition 1's messages again, and all of them.
+    const onPartition1 = sent.filter((m) => toPositive(murmur2(m.key)) % PARTITIONS === 1);
+    expect(onPartition1.length).toBeGreaterThan(0);
+    expect(second).toEqual([{ topic: 'ingest.clicks', messages: onPartition1 }]);
+    expect(await metricValue(metrics, 'pipeline_kafka_produce_duration_seconds_count', { outcome: 'acked' })).toBe(1);
+    await kafka.onApplicationShutdown();
+  });
+
+  it('answers 503 when the sends keep leaving a partition unacknowledged, never 202', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const sent = messages(12);
+    const partition = toPositive(murmur2(sent[0].key)) % PARTITIONS;
+    const producer = producerThat(2, undefined, () => [partition]);
+    const { kafka, metrics } = setup(producer);
+
+    const err = await rejection(kafka.publish('ingest.clicks', sent));
+
+    expect(err).toBeInstanceOf(UpstreamUnavailableError);
+    expect(err.message).toMatch(/Kafka did not acknowledge every partition of the send: \d+ to ingest.clicks left unacknowledged/);
+    expect(producer.sendBatch).toHaveBeenCalledTimes(3);
+    expect(await metricValue(metrics, 'pipeline_kafka_produce_duration_seconds_count', { outcome: 'failed' })).toBe(1);
     await kafka.onApplicationShutdown();
   });
 });

@@ -5,6 +5,7 @@ import { Admin, Kafka, KafkaConfig, logLevel as KafkaLogLevel, LogEntry, Produce
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { UpstreamUnavailableError } from '../common/errors/errors';
 import { MetricsService } from '../metrics/metrics.service';
+import { PartitionLedger } from './partition-ledger';
 import { javaCompatiblePartitioner } from './partitioner';
 import { OutgoingMessage, ProduceCoalescer, TopicMessages } from './produce-coalescer';
 
@@ -19,6 +20,8 @@ const MAX_IN_FLIGHT = 2;
  * message.max.bytes (1 MiB per partition batch) even when every record goes to one partition.
  */
 const MAX_FLUSH_BYTES = 1_000_000;
+/** Sends of one flush's messages that kafkajs resolved without an acknowledgement for all of them (see PartitionLedger). */
+const MAX_SENDS_PER_FLUSH = 3;
 
 /**
  * The one adapter to Kafka: an idempotent producer (acks=all) and an admin client.
@@ -35,6 +38,7 @@ export class KafkaProducer implements OnApplicationShutdown {
   private producer?: Promise<Producer>;
   private admin?: Promise<Admin>;
   private readonly knownTopics = new Set<string>();
+  private readonly ledger = new PartitionLedger(javaCompatiblePartitioner);
   private closed = false;
   private readonly coalescer = new ProduceCoalescer((batch) => this.sendBatch(batch), {
     maxInFlight: MAX_IN_FLIGHT,
@@ -186,14 +190,26 @@ export class KafkaProducer implements OnApplicationShutdown {
     await Promise.allSettled([producer?.then((p) => p.disconnect()), admin?.then((a) => a.disconnect())]);
   }
 
-  /** One produce request for everything the coalescer gathered, timed; a failure discards the producer. */
+  /**
+   * One produce request for everything the coalescer gathered, timed; a failure discards the producer.
+   * It resolves only once every message's partition was acknowledged: the messages of a partition that
+   * kafkajs left unsent while its leader moved are sent again (see PartitionLedger).
+   */
   private async sendBatch(topicMessages: TopicMessages): Promise<void> {
     const producer = await this.connectedProducer();
     let records = 0;
     for (const t of topicMessages) records += t.messages.length;
     const started = performance.now();
     try {
-      await producer.sendBatch({ acks: -1, topicMessages });
+      let pending = topicMessages;
+      for (let send = 1; ; send++) {
+        const acks = await producer.sendBatch({ acks: -1, topicMessages: pending });
+        pending = this.ledger.unacknowledged(pending, acks);
+        if (pending.length === 0) break;
+        const left = pending.map((t) => `${t.messages.length} to ${t.topic}`).join(', ');
+        if (send === MAX_SENDS_PER_FLUSH) throw new Error(`Kafka did not acknowledge every partition of the send: ${left} left unacknowledged`);
+        this.logger.warn(`Kafka answered a send without acknowledging all of it (a partition's leader moved meanwhile): sending ${left} again`);
+      }
       this.metrics.kafkaProduce((performance.now() - started) / 1000, records, 'acked');
     } catch (err) {
       this.metrics.kafkaProduce((performance.now() - started) / 1000, records, 'failed');
@@ -208,7 +224,7 @@ export class KafkaProducer implements OnApplicationShutdown {
         idempotent: true,
         maxInFlightRequests: 5,
         retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
-        createPartitioner: javaCompatiblePartitioner,
+        createPartitioner: this.ledger.partitioner,
       });
       this.producer = producer.connect().then(() => producer);
       this.producer.catch(() => this.resetProducer());

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 EXIT_OK = 0  # stopped on request (or the query ended by itself)
 EXIT_CASSANDRA = 2  # Cassandra unreachable or not set up at start (argparse errors exit 2 too)
 EXIT_LEASE = 3  # another copy holds the stream, or this copy lost the lease
+EXIT_STALLED = 4  # a micro-batch made no progress for STALL_SECONDS: the process ends, the supervisor starts a new copy
 
 STARTING, RUNNING, STOPPED, FAILED = "starting", "running", "stopped", "failed"
 TAKE, WAIT, EXIT = "take", "wait", "exit"
@@ -71,6 +72,10 @@ MICRO_BATCH_COLUMNS = (
 
 # How long a copy that lost its lease may take to stop before the process is ended outright.
 STOP_GRACE_SECONDS = 30
+# How long one micro-batch of an essential query may run before the copy counts as stuck. A full batch of
+# 20,000 events takes seconds; on a cluster, the Spark Cassandra connector's driver-side schema refresh
+# can wait forever for a node that went away during it (Session.refreshSchema has no timeout).
+STALL_SECONDS = 120
 # The waiting copy's margin over the lease TTL: a lease renewed just before the holder died
 # expires TTL seconds after that renewal.
 TAKE_MARGIN_SECONDS = 5
@@ -345,3 +350,26 @@ def _one_line(text: str, limit: int) -> str:
     # `cassandra.cluster.NoHostAvailable: ...` -> `NoHostAvailable: ...`
     line = re.sub(r"^(?:[A-Za-z_][\w$]*\.)+([A-Za-z_][\w$]*):", r"\1:", line)
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+class StallWatch:
+    """Notices a query whose micro-batch never ends: sampled every second with the query's status
+    (`isTriggerActive`) and the id of its last finished micro-batch, it answers how long the running
+    trigger has gone on once that passes `seconds`, else None. A query between triggers, or one that
+    finished another micro-batch since the last sample, starts the count again."""
+
+    def __init__(self, seconds: float, monotonic):
+        self._seconds, self._monotonic = seconds, monotonic
+        self._since: dict[str, tuple[object, float]] = {}
+
+    def check(self, name: str, trigger_active: bool, last_batch: object) -> float | None:
+        now = self._monotonic()
+        if not trigger_active:
+            self._since.pop(name, None)
+            return None
+        seen = self._since.get(name)
+        if seen is None or seen[0] != last_batch:
+            self._since[name] = (last_batch, now)
+            return None
+        running = now - seen[1]
+        return running if running > self._seconds else None

@@ -104,8 +104,9 @@ class Run:
     """A guard over a fake session, and a rate-source query started the way start_stream starts
     the real one: guarded foreachBatch, progress listener, query name."""
 
-    def __init__(self, spark, tmp_path, fail_at: int | None = None):
+    def __init__(self, spark, tmp_path, fail_at: int | None = None, hang_at: int | None = None):
         self.spark, self.checkpoint, self.fail_at = spark, str(tmp_path / "checkpoint"), fail_at
+        self.hang_at, self.unhang = hang_at, threading.Event()
         self.session = FakeSession(FakeClock(), tables=JOB_TABLES)
         self.lines: list[str] = []
         self.hard_exits: list[int] = []
@@ -118,6 +119,8 @@ class Run:
     def process(self, df, epoch_id):
         if self.fail_at is not None and epoch_id >= self.fail_at:
             raise NoHostAvailable("Unable to connect to any servers", {"10.9.9.9:9042": OSError("timed out")})
+        if self.hang_at is not None and epoch_id >= self.hang_at:
+            self.unhang.wait()  # a call that never returns, as a driver-side schema refresh that waits forever
         rows = df.count()
         return sd.BatchStats(epoch_id, rows, rows, 0, 1, None)
 
@@ -134,13 +137,13 @@ class Run:
             .start()
         )
 
-    def go(self, essential=list) -> threading.Thread:
+    def go(self, essential=list, stall_seconds: float = sd.STALL_SECONDS) -> threading.Thread:
         self.result: dict = {}
 
         def target():
             try:
                 self.result["code"] = events_stream.run_guarded(
-                    self.guard, self.start, hard_exit=self.hard_exits.append, essential=essential
+                    self.guard, self.start, hard_exit=self.hard_exits.append, essential=essential, stall_seconds=stall_seconds
                 )
             except Exception as exc:
                 self.result["error"] = exc
@@ -228,3 +231,24 @@ def test_an_essential_query_that_stops_fails_the_run_so_the_supervisor_starts_a_
     assert row["state"] == "failed" and events_stream.MINUTE_COUNTS_QUERY in row["last_error"]
     assert run.session.row("leases", LEASE) is None
     assert not spark.streams.active
+
+
+def test_a_micro_batch_that_never_ends_fails_the_copy_with_4_so_the_supervisor_starts_a_new_one(spark, tmp_path):
+    run = Run(spark, tmp_path, hang_at=3)
+    started = time.monotonic()
+    thread = run.go(stall_seconds=3)
+    try:
+        thread.join(90)
+        assert run.result == {"code": sd.EXIT_STALLED} and run.hard_exits == [sd.EXIT_STALLED]
+        # Not before the limit: batches 0-2 ran, then the stuck one for more than 3 s.
+        assert time.monotonic() - started > 3
+        row = run.heartbeat()
+        assert row["state"] == "failed" and row["epoch"] == 2
+        assert row["last_error"].startswith(f"Stalled: {events_stream.APP_NAME}: a micro-batch has run for ")
+        assert "without finishing (the last finished: 2)" in row["last_error"]
+        # The lease is free at once: the next copy need not wait for its TTL.
+        assert run.session.row("leases", LEASE) is None
+    finally:
+        run.unhang.set()
+        for query in spark.streams.active:
+            query.stop()

@@ -275,3 +275,33 @@ def test_batch_values_prefer_the_batchs_own_counts():
 def test_end_values():
     assert sd.end_values("stopped", NOW) == {"state": "stopped", "seen_at": NOW}
     assert sd.end_values("failed", NOW, "Boom: x") == {"state": "failed", "seen_at": NOW, "last_error": "Boom: x"}
+
+
+def test_stall_watch_counts_one_trigger_from_when_it_was_first_seen_running():
+    now = [100.0]
+    watch = sd.StallWatch(10, lambda: now[0])
+    assert watch.check("q", True, 4) is None
+    now[0] = 110.0
+    assert watch.check("q", True, 4) is None  # 10 s: not past the limit
+    now[0] = 110.5
+    assert watch.check("q", True, 4) == 10.5
+
+
+def test_stall_watch_starts_again_after_a_finished_batch_or_between_triggers():
+    now = [0.0]
+    watch = sd.StallWatch(10, lambda: now[0])
+    watch.check("q", True, 4)
+    now[0] = 8.0
+    assert watch.check("q", True, 5) is None  # batch 5 finished meanwhile: a new trigger runs
+    now[0] = 17.0
+    assert watch.check("q", True, 5) is None
+    assert watch.check("q", False, 5) is None  # idle between triggers
+    now[0] = 30.0
+    assert watch.check("q", True, 5) is None
+    now[0] = 39.0
+    assert watch.check("q", True, 5) is None
+    # Each query is counted on its own; one with no finished batch yet (None) is watched too.
+    assert watch.check("other", True, None) is None
+    now[0] = 50.0
+    assert watch.check("other", True, None) == 11.0
+    assert watch.check("q", True, 5) == 20.0

@@ -515,10 +515,6 @@ def kafka_reader(spark: SparkSession, args: argparse.Namespace):
         # of it the broker holding the fetch. Tasks only fetch offsets known to exist, so a short
         # wait costs nothing while idle (no consumer polls between batches).
         .option("kafka.fetch.max.wait.ms", "20")
-        # On a cluster, a broker lost while it led partitions: the driver's admin client asks that broker
-        # for the latest offsets until its request times out (Kafka's default, 30 s), and only then learns
-        # the new leaders. Measured on make cluster: the stream stood still 30 s of a broker kill's 39 s.
-        .option("kafka.request.timeout.ms", "10000")
     )
 
 

@@ -11,6 +11,13 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do services+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
 [ $# -gt 0 ] || { echo "usage: $0 SERVICE... -- COMMAND..." >&2; exit 2; }
 
+# Refused before anything is started or stopped: stopping "what this run started" would otherwise run
+# for every service, beside a cluster that uses the same ports.
+if [ "$STACK_DIR" = "$ROOT/.stack" ] && "$HERE/cluster.sh" running; then
+  fail "make cluster's nodes are running (.stack/cluster): this stack would take their ports; stop them first (make cluster-down)"
+  exit 1
+fi
+
 started=()
 for s in "${services[@]}"; do
   running_pid "$s" >/dev/null || started+=("$s")

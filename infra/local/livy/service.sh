@@ -31,19 +31,32 @@ livy_grace()   { echo 15; }
 livy_probe()   { curl -fsS -m 3 "http://127.0.0.1:$(livy_port)/batches" >/dev/null; }
 
 # Drivers this stack's Livy submitted that outlived it (their Livy was killed: they are nobody's child
-# any more). They are this checkout's: the JVM's classpath starts with this stack's Spark conf, and its
-# Python process runs a job file of this checkout by its absolute path.
+# any more). They are this checkout's and this stack's: the JVM's classpath starts with this stack's Spark
+# conf, and its Python process, a child of such a JVM (or an orphan, once its JVM is gone), runs a job
+# file of this checkout by its absolute path. The drivers of the other stack of this checkout (make
+# cluster's, whose JVMs have their own conf) are left alone.
+livy_stack_drivers() {
+  local jvm="-cp $STACK_DIR/spark/conf/.* org\.apache\.spark\.deploy\.SparkSubmit" py="python[0-9.]* $ROOT/spark-jobs/" jvms p parent
+  jvms="$(pgrep -f -- "$jvm" || true)"
+  [ -n "$jvms" ] && echo "$jvms"
+  for p in $(pgrep -f -- "$py" || true); do
+    parent="$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')"
+    if [ "$parent" = 1 ] || grep -qxF -- "$parent" <<<"$jvms"; then echo "$p"; fi
+  done
+}
+
 livy_after_stop() {
-  local jvm="-cp $STACK_DIR/spark/conf/.* org\.apache\.spark\.deploy\.SparkSubmit" py="python[0-9.]* $ROOT/spark-jobs/" pids start
-  pids="$( { pgrep -f -- "$jvm"; pgrep -f -- "$py"; } | sort -u | tr '\n' ' ' || true)"
+  local pids start
+  pids="$(livy_stack_drivers | sort -u | tr '\n' ' ')"
   [ -n "${pids// /}" ] || return 0
   step "stopping spark-submit drivers left by an earlier Livy (pids $pids)"
   # shellcheck disable=SC2086
   kill -TERM $pids 2>/dev/null || true
   start=$SECONDS
-  while { pgrep -f -- "$jvm" || pgrep -f -- "$py"; } >/dev/null && (( SECONDS - start < 15 )); do sleep 0.5; done
-  pkill -KILL -f -- "$jvm" 2>/dev/null || true
-  pkill -KILL -f -- "$py" 2>/dev/null || true
+  while [ -n "$(livy_stack_drivers)" ] && (( SECONDS - start < 15 )); do sleep 0.5; done
+  pids="$(livy_stack_drivers | tr '\n' ' ')"
+  # shellcheck disable=SC2086
+  [ -z "${pids// /}" ] || kill -KILL $pids 2>/dev/null || true
   ok "drivers stopped"
 }
 

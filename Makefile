@@ -15,7 +15,7 @@ export STREAMING_AUTOSTART ?= true
 # whsec_ + base64 of the development key "local-dev-webhooks-key-change-me". Set your own for anything shared.
 export WEBHOOKS_SIGNING_SECRET ?= whsec_bG9jYWwtZGV2LXdlYmhvb2tzLWtleS1jaGFuZ2UtbWU=
 
-.PHONY: help install jq promtool chromium console up down status cluster cluster-down logs build lint typecheck unit pytest infra-check e2e contract test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-front-door bench-profile bench-rate-limits bench-cassandra-ceiling clean
+.PHONY: help install jq promtool chromium console up down status cluster cluster-down logs build lint typecheck unit pytest infra-check e2e contract e2e-cluster test bench bench-ingest bench-query bench-freshness bench-pipeline bench-recovery bench-body bench-front-door bench-profile bench-rate-limits bench-cassandra-ceiling clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -89,7 +89,14 @@ e2e: install promtool chromium console ## end-to-end tests against the real loca
 contract: install ## schemathesis over the whole OpenAPI document of the real API: every check, a fixed seed, zero failures (starts what is missing)
 	@infra/local/with-stack.sh kafka cassandra livy airflow api -- infra/local/contract/run.sh
 
-test: install lint typecheck unit pytest infra-check e2e contract ## everything CI runs
+e2e-cluster: install ## fault tests under load against make cluster: a broker, a Cassandra node, a Spark worker and the supervising API replica killed, rolling restarts (starts the cluster when it is not running and stops it afterwards; make up's stack is stopped meanwhile and started again)
+	@infra/local/with-cluster.sh -- npx jest --ci --config test/cluster/jest-cluster.config.js --runInBand
+
+# The e2e tests and the contract run share one start of the stack (each alone starts what it needs); the
+# fault tests then run on make cluster, which needs the same ports.
+test: install lint typecheck unit pytest infra-check promtool chromium console ## everything CI runs
+	@infra/local/with-stack.sh kafka cassandra livy airflow api -- $(MAKE) --no-print-directory e2e contract
+	@$(MAKE) --no-print-directory e2e-cluster
 
 bench: bench-ingest bench-query ## both benchmarks below; tables printed, results in bench/results/
 

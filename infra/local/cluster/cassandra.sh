@@ -2,6 +2,8 @@
 # gossip on :7000 of each address; JMX on 127.0.0.1:7199, 7299, 7399), sourced by stack.sh after
 # cassandra/service.sh's settings (jars, JVM options). Each node's cassandra.yaml is the single node's
 # (cassandra/cassandra.yaml) with its own addresses and an evenly spaced token; 127.0.0.1 is the seed.
+# They use the snitch real clusters use (GossipingPropertyFileSnitch, cassandra/cassandra-rackdc.properties):
+# a coordinator that holds a replica reads its own first, which SimpleSnitch does not promise.
 # They are started one after another (a node joins the ring only while no other is joining).
 # shellcheck shell=bash
 # shellcheck source=../cassandra/service.sh
@@ -17,6 +19,7 @@ cassandra_node_install() {
   sed -e "s/^listen_address: .*/listen_address: 127.0.0.$n/" \
     -e "s/^rpc_address: .*/rpc_address: 127.0.0.$n/" \
     -e "s/^cluster_name: .*/cluster_name: 'pipeline-cluster'/" \
+    -e "s/^endpoint_snitch: .*/endpoint_snitch: GossipingPropertyFileSnitch/" \
     "$CASSANDRA_CONF_DIR/cassandra.yaml" >"$state/cassandra.yaml"
   echo "initial_token: ${CASSANDRA_NODE_TOKENS[$((n - 1))]}" >>"$state/cassandra.yaml"
 }

@@ -627,12 +627,12 @@ def await_stream(
                 query.stop()
                 raise RuntimeError(f"{other.name} stopped: {sd.error_summary(exc) if exc is not None else 'without an error'}")
         for watched in [query, *essential()]:
-            progress = watched.lastProgress
-            running = stalls.check(watched.name, watched.status["isTriggerActive"], progress and progress.get("batchId"))
+            last = (watched.lastProgress or {}).get("batchId")
+            running = stalls.check(watched.name, watched.status["isTriggerActive"], last)
             if running is not None:
                 raise Stalled(
                     f"{watched.name}: a micro-batch has run for {running:.0f} s without finishing "
-                    f"(the last finished: {progress and progress.get('batchId')}); ending this copy so that a new one takes over"
+                    f"(the last finished: {last}); ending this copy so that a new one takes over"
                 )
 
 

@@ -20,7 +20,7 @@ const MAX_IN_FLIGHT = 2;
  * message.max.bytes (1 MiB per partition batch) even when every record goes to one partition.
  */
 const MAX_FLUSH_BYTES = 1_000_000;
-/** Sends of one flush's messages that kafkajs resolved without an acknowledgement for all of them (see PartitionLedger). */
+/** How many times one flush is sent while kafkajs answers it without acknowledging every partition (see PartitionLedger). */
 const MAX_SENDS_PER_FLUSH = 3;
 
 /**

@@ -1,13 +1,11 @@
-// Fault tests against `make cluster` (test/cluster/run.sh starts it): real nodes SIGKILLed under load.
+// Fault tests against `make cluster` (make e2e-cluster starts it): real nodes SIGKILLed under load. The
+// e2e settings, with these files only and more time per test.
+const e2e = require('../jest-e2e.config');
+
 module.exports = {
-  moduleFileExtensions: ['js', 'json', 'ts'],
+  ...e2e,
   rootDir: '../..',
   roots: ['<rootDir>/test/cluster'],
   testRegex: '.*\\.cluster-spec\\.ts$',
-  transform: { '^.+\\.ts$': 'ts-jest' },
-  testEnvironment: 'node',
   testTimeout: 900000,
-  maxWorkers: 1,
-  // kafkajs and cassandra-driver reconnect timers can outlive the last test.
-  forceExit: true,
 };

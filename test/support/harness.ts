@@ -113,10 +113,10 @@ export function stackRunning(service: string): boolean {
   return stackPid(service) !== undefined;
 }
 
-/** The pid of a service the stack runner started, if it runs. */
-export function stackPid(service: string): number | undefined {
+/** The pid of a service the stack runner started (in the stack whose state is `stackDir`), if it runs. */
+export function stackPid(service: string, stackDir = process.env.STACK_DIR ?? '.stack'): number | undefined {
   try {
-    const pid = Number(readFileSync(resolve(ROOT, process.env.STACK_DIR ?? '.stack', 'run', `${service}.pid`), 'utf8').trim());
+    const pid = Number(readFileSync(resolve(ROOT, stackDir, 'run', `${service}.pid`), 'utf8').trim());
     process.kill(pid, 0);
     return pid;
   } catch {

@@ -1,9 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, policies, types } from 'cassandra-driver';
-import { eventually, ROOT } from '../../support/harness';
+import { eventually, ROOT, stackPid } from '../../support/harness';
 
 /** The balancer of `make cluster`, in front of both API replicas. */
 export const BASE = process.env.CLUSTER_URL ?? 'http://127.0.0.1:3000';
@@ -30,15 +30,7 @@ export async function clusterSh(...args: string[]): Promise<void> {
 }
 
 /** The pid of a cluster node the runner started (its process group: the node and its children), if it runs. */
-export function nodePid(node: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(resolve(STATE, 'run', `${node}.pid`), 'utf8').trim());
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
+export const nodePid = (node: string): number | undefined => stackPid(node, STATE);
 
 /**
  * SIGKILLs a node as a lost host would go: its whole process group (the runner starts each node in its
@@ -269,12 +261,10 @@ export async function nodetool(node: number, ...args: string[]): Promise<string>
   return stdout;
 }
 
-/** Pids in a process group and the resident memory of the whole cluster, in bytes. */
+/** The resident memory of the whole cluster, in bytes: every process in the process group of a running node. */
 export function clusterRss(): number {
   const groups = new Set<number>();
-  for (const name of execFileSync('ls', [resolve(STATE, 'run')], { encoding: 'utf8' })
-    .split('\n')
-    .filter((f) => f.endsWith('.pid'))) {
+  for (const name of readdirSync(resolve(STATE, 'run')).filter((f) => f.endsWith('.pid'))) {
     const pid = nodePid(name.slice(0, -4));
     if (pid !== undefined) groups.add(pid);
   }

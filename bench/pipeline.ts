@@ -26,7 +26,7 @@ import { Client } from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
 import { arg, coresCell, f0, f1, machine, pct, pomVersion, report, ROOT, sh, stackVersions } from './support';
 import { coresBetween, StageCpu, STAGES } from './stage-cpu';
-import { topicProgress } from '../src/pipeline/topic-progress';
+import { topicProgress } from '../src/common/offsets/topic-progress';
 import type { MicroBatchDto, MicroBatchesDto } from '../src/processing/dto/processing.dto';
 
 const QUICK = process.argv.includes('--quick');

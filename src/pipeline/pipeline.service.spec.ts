@@ -41,7 +41,16 @@ function setup(env: Record<string, string> = {}) {
   const metrics = new MetricsService();
   const catalog = new JobsCatalog(config);
   const batches = new BatchesService(livy.client, catalog, new InMemoryBatchHistory() as unknown as BatchHistoryRepository, stream.repository, sources, config);
-  const streaming = new StreamingService(batches, livy.client, stream.repository, new InMemoryLeasesRepository().repository, catalog, sources, config);
+  const streaming = new StreamingService(
+    batches,
+    livy.client,
+    kafka.producer,
+    stream.repository,
+    new InMemoryLeasesRepository().repository,
+    catalog,
+    sources,
+    config,
+  );
   const service = new PipelineService(
     kafka.producer,
     cassandra as unknown as CassandraClient,

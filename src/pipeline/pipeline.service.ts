@@ -12,7 +12,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { STREAM_JOB, StreamingService } from '../processing/streaming.service';
 import { DependencyStatusDto, PipelineDto, SourceFlowDto } from './dto/pipeline.dto';
 import { verdict } from './verdict';
-import { topicProgress } from './topic-progress';
+import { topicProgress } from '../common/offsets/topic-progress';
 
 const PING_TIMEOUT_MS = 3000;
 const SAMPLE_EVERY_MS = 10_000;

@@ -10,6 +10,7 @@ import { sourcesRegistry } from '../catalogs/testing/catalogs';
 import { BadRequestError, UpstreamUnavailableError } from '../common/errors/errors';
 import { testConfig } from '../common/testing/config';
 import { NamesContract, readContract } from '../common/testing/contracts';
+import { FakeKafkaProducer } from '../kafka/testing/fake-kafka.producer';
 import { FakeLivy } from '../livy/testing/fake-livy';
 import { BatchesService } from './batches.service';
 import { STREAM_JOB, StreamingService } from './streaming.service';
@@ -33,6 +34,7 @@ const livyDown = () => new UpstreamUnavailableError('Livy', 'Livy is unavailable
  */
 function setup(env: Record<string, string> = {}, sourcesYaml = SOURCES) {
   const livy = new FakeLivy();
+  const kafka = new FakeKafkaProducer();
   const history = new InMemoryBatchHistory();
   const stream = new InMemoryStreamRepository();
   const leases = new InMemoryLeasesRepository();
@@ -41,7 +43,7 @@ function setup(env: Record<string, string> = {}, sourcesYaml = SOURCES) {
     const config = testConfig({ STREAMING_STOP_TIMEOUT_SECONDS: '2', ...env, ...replicaEnv });
     const catalog = new JobsCatalog(config);
     const batches = new BatchesService(livy.client, catalog, history as unknown as BatchHistoryRepository, stream.repository, sources, config);
-    return new StreamingService(batches, livy.client, stream.repository, leases.repository, catalog, sources, config);
+    return new StreamingService(batches, livy.client, kafka.producer, stream.repository, leases.repository, catalog, sources, config);
   };
   const service = replica();
 
@@ -66,7 +68,7 @@ function setup(env: Record<string, string> = {}, sourcesYaml = SOURCES) {
     livy.setState(await livyIdOf(started()), 'running');
     copyReports({ startedAt: new Date(), ...fields });
   };
-  return { service, replica, livy, history, stream, leases, sources, started, livyIdOf, copyReports, running };
+  return { service, replica, livy, kafka, history, stream, leases, sources, started, livyIdOf, copyReports, running };
 }
 
 /** Lets the wall clock move on; timers due meanwhile fire. */
@@ -771,6 +773,168 @@ describe('StreamingService: the sources changed', () => {
     await service.reconcile();
 
     expect(stream.requestStop).not.toHaveBeenCalled();
+  });
+});
+
+describe('StreamingService: a copy that stands still (STREAMING_STUCK_SECONDS)', () => {
+  /** users_created holds 40 events in two partitions, ingest.orders 5 in one. */
+  const STORED = { users_created: { '0': 30, '1': 7 }, 'ingest.orders': { '0': 5 } };
+  const IN_KAFKA = {
+    users_created: [
+      { partition: 0, low: 0, high: 30 },
+      { partition: 1, low: 0, high: 10 },
+    ],
+    'ingest.orders': [{ partition: 0, low: 0, high: 5 }],
+  };
+  const ALL_STORED = { users_created: { '0': 30, '1': 10 }, 'ingest.orders': { '0': 5 } };
+
+  /** A running copy that started at T0 and reports what it stored, its heartbeat fresh each round. */
+  async function standing(env: Record<string, string> = {}) {
+    const ctx = setup();
+    const service = ctx.replica({ STREAMING_STUCK_SECONDS: '60', STREAMING_STOP_TIMEOUT_SECONDS: '10', ...env });
+    ctx.kafka.offsets = IN_KAFKA;
+    await service.start();
+    await ctx.running({ startedAt: new Date(), lastBatchAt: new Date(), offsets: STORED });
+    let runId = 'run-1';
+    /** The copy's heartbeat, written again now (merged into its row, as the job's are). */
+    const seen = (fields: Partial<StreamHeartbeat> = {}) => {
+      runId = fields.runId ?? runId;
+      ctx.stream.report(STREAM_JOB, { runId, seenAt: new Date(), ...fields });
+    };
+    return { ...ctx, service, seen };
+  }
+
+  it('asks a copy that ran no micro-batch for STREAMING_STUCK_SECONDS while events wait to end, naming how long and how many', async () => {
+    const { service, stream, seen } = await standing();
+
+    await after(60_000 - 1);
+    seen();
+    await service.reconcile();
+    expect(stream.requestStop).not.toHaveBeenCalled();
+
+    await after(1);
+    seen();
+    await service.reconcile();
+    expect(stream.requestStop).toHaveBeenCalledTimes(1);
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', 'it ran no micro-batch for 60 s while 3 event(s) waited in Kafka');
+  });
+
+  it('leaves a copy alone that stored everything in Kafka, however long ago its last micro-batch ran', async () => {
+    const { service, stream, seen } = await standing();
+    await after(600_000);
+    seen({ offsets: ALL_STORED });
+
+    await service.reconcile();
+
+    expect(stream.requestStop).not.toHaveBeenCalled();
+  });
+
+  it('counts from the micro-batch that ran last, and from the start of a copy that has run none', async () => {
+    const { service, stream, started, seen } = await standing();
+    await after(50_000);
+    seen({ lastBatchAt: new Date() });
+    await after(50_000);
+    seen();
+    await service.reconcile();
+    expect(stream.requestStop).not.toHaveBeenCalled();
+
+    // A new copy (started 50 s ago, no micro-batch yet) whose predecessor's last one is older.
+    seen({ runId: 'run-2', batchId: started(), state: 'running', topics: TOPICS, buckets: BUCKETS, offsets: STORED, startedAt: new Date(iso(50_000)) });
+    await service.reconcile();
+    expect(stream.requestStop).not.toHaveBeenCalled();
+    await after(10_000);
+    seen();
+    await service.reconcile();
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-2', 'it ran no micro-batch for 60 s while 3 event(s) waited in Kafka');
+  });
+
+  it('decides nothing while Kafka does not answer: no copy could move on without it', async () => {
+    const { service, stream, kafka, seen } = await standing();
+    await after(120_000);
+    seen();
+    kafka.endOffsets.mockRejectedValueOnce(new Error('Kafka did not answer an offsets request within 3000 ms'));
+
+    await service.reconcile();
+
+    expect(stream.requestStop).not.toHaveBeenCalled();
+  });
+
+  it('starts a new copy as a restart, no failure, once the asked copy ended gracefully', async () => {
+    const { service, stream, livy, livyIdOf, started, seen } = await standing();
+    const first = started();
+    await after(60_000);
+    seen();
+    await service.reconcile();
+
+    seen({ state: 'stopped' });
+    livy.setState(await livyIdOf(first), 'success');
+    await service.reconcile();
+
+    expect(started()).not.toBe(first);
+    expect(stream.recordFailure).not.toHaveBeenCalled();
+    expect(livy.deleteBatch).not.toHaveBeenCalled();
+    await expect(service.status()).resolves.toMatchObject({
+      state: 'starting',
+      restarts: 1,
+      failures: 0,
+      lastRestartReason: 'it ran no micro-batch for 60 s while 3 event(s) waited in Kafka',
+    });
+  });
+
+  it('kills a copy through Livy that has not ended STREAMING_STOP_TIMEOUT_SECONDS after it was asked, then starts a new one as a restart', async () => {
+    const { service, stream, livy, livyIdOf, started, seen, history, leases } = await standing();
+    const first = started();
+    // The copy holds the stream's lease for 5 minutes; its kill frees it, the next copy need not wait it out.
+    await leases.acquire(STREAM_LEASE, 'run-1', 300);
+    await after(60_000);
+    seen();
+    await service.reconcile();
+
+    await after(10_000 - 1);
+    seen();
+    await service.reconcile();
+    expect(livy.deleteBatch).not.toHaveBeenCalled();
+
+    await after(1);
+    seen();
+    await service.reconcile();
+    expect(livy.deleteBatch).toHaveBeenCalledWith(await livyIdOf(first));
+    await expect(history.get(first)).resolves.toMatchObject({ state: 'killed' });
+
+    // Its last heartbeat ages out (as after any kill); then a new copy starts.
+    await after(15_000);
+    await service.reconcile();
+    expect(started()).not.toBe(first);
+    expect(stream.requestStop).toHaveBeenCalledTimes(1);
+    expect(stream.recordFailure).not.toHaveBeenCalled();
+    expect(leases.release).toHaveBeenCalledWith(STREAM_LEASE, 'run-1');
+    await expect(service.status()).resolves.toMatchObject({
+      state: 'starting',
+      restarts: 1,
+      failures: 0,
+      lastRestartReason: 'it ran no micro-batch for 60 s while 3 event(s) waited in Kafka',
+    });
+  });
+
+  it('a replica that takes over supervision waits the stop timeout from when it first sees the request', async () => {
+    const { service, replica, livy, seen } = await standing();
+    await after(60_000);
+    seen();
+    await service.reconcile();
+    const other = replica({ STREAMING_STUCK_SECONDS: '60', STREAMING_STOP_TIMEOUT_SECONDS: '10' });
+
+    await after(9_000);
+    seen();
+    await other.reconcile();
+    await after(9_000);
+    seen();
+    await other.reconcile();
+    expect(livy.deleteBatch).not.toHaveBeenCalled();
+
+    await after(1_000);
+    seen();
+    await other.reconcile();
+    expect(livy.deleteBatch).toHaveBeenCalledTimes(1);
   });
 });
 

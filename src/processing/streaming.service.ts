@@ -9,10 +9,12 @@ import { JobsCatalog } from '../catalogs/jobs.catalog';
 import { SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { AppError, NotFoundError } from '../common/errors/errors';
+import { KafkaProducer } from '../kafka/kafka.producer';
 import { isTerminal, LivyBatch, LivyClient } from '../livy/livy.client';
 import { BatchesService } from './batches.service';
 import { MicroBatchesDto, StreamingStatusDto } from './dto/processing.dto';
 import { backoffMs, bucketChange, errorLine, freshHeartbeat, isUp, streamState, StreamState, topicChange } from './stream-state';
+import { topicProgress } from '../common/offsets/topic-progress';
 
 /** The catalog job that streams Kafka into Cassandra; the stream's name in the control and heartbeat rows. */
 export const STREAM_JOB = 'events_stream';
@@ -31,6 +33,8 @@ interface Observation {
   livy?: LivyBatch;
   /** Livy could not be asked: the state comes from the heartbeat alone. */
   livyUnavailable?: string;
+  /** The started batch has ended: Livy says so, or (Livy forgets a killed batch at once) the history does. */
+  batchEnded: boolean;
   state: StreamState;
 }
 
@@ -39,7 +43,8 @@ interface Observation {
  * so every replica and every restart agrees on it. One replica at a time supervises (a lease):
  * every STREAMING_SUPERVISE_SECONDS it compares desired and actual, starts a missing copy with
  * exponential backoff, adopts a copy Livy does not know instead of starting a second one, and asks
- * a copy to restart gracefully when the sources' topics or bucket sizes changed. The job itself guarantees one copy
+ * a copy to restart gracefully when the sources' topics or bucket sizes changed or when it stands still
+ * while events wait in Kafka (and kills it through Livy when it does not end). The job itself guarantees one copy
  * per checkpoint with a lease of its own; starts are claimed with a lightweight transaction so two
  * replicas deciding at once submit one batch.
  */
@@ -52,10 +57,13 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
   private supervising = false;
   private stopped = false;
   private autostartPending: boolean;
+  /** The copy asked to end for a restart, and since when this replica knows (it is killed if it has not ended STREAMING_STOP_TIMEOUT_SECONDS later). */
+  private endAsked?: { runId: string; at: number };
 
   constructor(
     private readonly batches: BatchesService,
     private readonly livy: LivyClient,
+    private readonly kafka: KafkaProducer,
     private readonly stream: StreamRepository,
     private readonly leases: LeasesRepository,
     private readonly catalog: JobsCatalog,
@@ -187,7 +195,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
         return;
       }
       case 'stopping':
-        return;
+        return this.killIfNotEnded(seen);
       case 'stopped':
       case 'failed':
         return this.startMissing(seen);
@@ -211,6 +219,7 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     if (control!.failures > 0 && hb.state === 'running' && (hb.lastBatchAt || Date.now() - upSince > HEALTHY_AFTER_MS)) {
       await this.stream.clearFailures(STREAM_JOB);
     }
+    if (await this.restartIfStuck(seen)) return;
     // Only a topic the copy does not read restarts it. One it reads that this replica's registry lacks
     // is left alone: replicas of different registries (a rolling deploy) must not restart it in turn.
     const { added } = topicChange(this.sources.allTopics(), hb.topics);
@@ -228,6 +237,54 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
+  /**
+   * A copy that reports itself but has run no micro-batch for STREAMING_STUCK_SECONDS (counted from its
+   * last one, or from its start) while events it reads wait in Kafka stands still: a query idle between
+   * triggers that sees no new offsets, or a driver stuck outside a trigger, where the job's own stall
+   * watch cannot see it. It is asked to end gracefully (killed if it does not: killIfNotEnded); a new
+   * copy then starts from the checkpoint. Kafka not answering decides nothing: no copy could move on
+   * without it. True when the copy was asked to end.
+   */
+  private async restartIfStuck(seen: Observation): Promise<boolean> {
+    const hb = seen.heartbeat!;
+    const now = Date.now();
+    const since = Math.max(hb.lastBatchAt?.getTime() ?? 0, hb.startedAt?.getTime() ?? 0);
+    if (since === 0 || now - since < this.config.streaming.stuckSeconds * 1000) return false;
+    const waiting = await this.waitingEvents(hb);
+    if (!waiting) return false;
+    const reason = `it ran no micro-batch for ${Math.round((now - since) / 1000)} s while ${waiting} event(s) waited in Kafka`;
+    this.logger.warn(`streaming job restarting: ${reason} (run ${hb.runId})`);
+    await this.stream.requestStop(STREAM_JOB, hb.runId, reason);
+    this.endAsked = { runId: hb.runId, at: now };
+    return true;
+  }
+
+  /**
+   * A copy the supervisor asked to end (to restart it) that has not ended STREAMING_STOP_TIMEOUT_SECONDS
+   * later is killed through Livy: a graceful stop waits for the running micro-batch, which may never
+   * end. The wait counts from when this replica first saw the request (it may have taken over supervision since).
+   */
+  private async killIfNotEnded(seen: Observation): Promise<void> {
+    const hb = seen.heartbeat;
+    if (!hb || seen.control?.stopRun !== hb.runId) return;
+    const now = Date.now();
+    if (this.endAsked?.runId !== hb.runId) this.endAsked = { runId: hb.runId, at: now };
+    const askedFor = now - this.endAsked.at;
+    if (askedFor < this.config.streaming.stopTimeoutSeconds * 1000 || !seen.record || !seen.livy || seen.batchEnded) return;
+    this.logger.warn(`streaming job killed through Livy (batch ${seen.record.id}): asked to end ${Math.round(askedFor / 1000)} s ago, it did not`);
+    await this.batches.killStreaming(seen.record.id);
+  }
+
+  /** Events in Kafka the copy has not stored, over the topics it reads; undefined when Kafka does not answer. */
+  private async waitingEvents(hb: StreamHeartbeat): Promise<number | undefined> {
+    const offsets = await this.kafka.endOffsets(hb.topics).catch(() => undefined);
+    if (!offsets) return undefined;
+    return hb.topics.reduce((sum, topic) => {
+      const { endOffset, processedOffset } = topicProgress(offsets[topic] ?? [], hb.offsets[topic] ?? {});
+      return sum + endOffset - processedOffset;
+    }, 0);
+  }
+
   /** Desired running, nothing up: start a copy, unless a failed start is still backing off. */
   private async startMissing(seen: Observation): Promise<void> {
     const control = seen.control!;
@@ -239,8 +296,12 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     }
     if (!control.batchId) return this.startCopy(control, 'first start', false);
     const previous = seen.heartbeat;
-    // The supervisor asked that copy to end (its topics changed): a restart, with that reason.
-    const restartAsked = control.stopRun !== undefined && previous?.runId === control.stopRun && previous.state === 'stopped';
+    // The supervisor asked that copy to end (its topics changed, it stood still): a restart, with that
+    // reason, once it ended gracefully or its batch ended in Livy (killed for not ending).
+    const restartAsked =
+      control.stopRun !== undefined &&
+      previous?.runId === control.stopRun &&
+      (previous.state === 'stopped' || (previous.batchId === control.batchId && seen.batchEnded));
     if (restartAsked) return this.startCopy(control, control.stopReason ?? 'restarted after a graceful stop', true);
     // The user started it since the last start (after a stop, or a start while it was down).
     const userStarted = control.desiredAt !== undefined && control.startedAt !== undefined && control.desiredAt > control.startedAt;
@@ -265,8 +326,8 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
     const holder = await this.leases.holder(STREAM_LEASE);
     if (!holder) return true;
     const hb = seen.heartbeat;
-    const gone = hb?.runId === holder && hb.batchId === seen.control?.batchId && seen.livy !== undefined && isTerminal(seen.livy.state);
-    // Its driver ended (Livy saw spark-submit exit): free the lease for it, so the next copy need not wait out the TTL.
+    const gone = hb?.runId === holder && hb.batchId === seen.control?.batchId && seen.batchEnded;
+    // Its driver ended (Livy saw spark-submit exit, or it was killed through Livy): free the lease for it, so the next copy need not wait out the TTL.
     if (gone) await this.leases.release(STREAM_LEASE, holder);
     return gone;
   }
@@ -320,16 +381,17 @@ export class StreamingService implements OnApplicationBootstrap, OnApplicationSh
         }
       }
     }
+    const batchEnded = livy ? isTerminal(livy.state) : record?.finishedAt !== undefined;
     const state = streamState({
       control,
       heartbeat,
       batchState: livy?.state,
-      batchEnded: livy ? isTerminal(livy.state) : true,
+      batchEnded: livy ? batchEnded : true,
       livyUnknown: livyUnavailable !== undefined,
       now: new Date(),
       staleMs: this.config.streaming.heartbeatStaleSeconds * 1000,
     });
-    return { control, heartbeat, record, livy, livyUnavailable, state };
+    return { control, heartbeat, record, livy, livyUnavailable, batchEnded, state };
   }
 
   private toDto(seen: Observation): StreamingStatusDto {

@@ -81,6 +81,7 @@ describe('toAppConfig', () => {
         maxBackoffSeconds: 60,
         startTimeoutSeconds: 300,
         stopTimeoutSeconds: 45,
+        stuckSeconds: 150,
       },
       secret: expect.any(Function),
     });

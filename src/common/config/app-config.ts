@@ -107,6 +107,7 @@ export interface AppConfig {
     maxBackoffSeconds: number;
     startTimeoutSeconds: number;
     stopTimeoutSeconds: number;
+    stuckSeconds: number;
   };
   secret: SecretLookup;
 }
@@ -229,6 +230,7 @@ export function toAppConfig(env: EnvironmentVariables, environment: Readonly<Rec
       maxBackoffSeconds: env.STREAMING_MAX_BACKOFF_SECONDS,
       startTimeoutSeconds: env.STREAMING_START_TIMEOUT_SECONDS,
       stopTimeoutSeconds: env.STREAMING_STOP_TIMEOUT_SECONDS,
+      stuckSeconds: env.STREAMING_STUCK_SECONDS,
     },
     secret: (variable) => (Object.prototype.hasOwnProperty.call(snapshot, variable) ? snapshot[variable] : undefined),
   };

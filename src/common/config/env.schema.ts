@@ -391,6 +391,13 @@ export class EnvironmentVariables {
   STREAMING_STOP_TIMEOUT_SECONDS = 45;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(30)
+  @Max(3600)
+  STREAMING_STUCK_SECONDS = 150;
+
+  @IsOptional()
   @Matches(HOST_PORT_LIST, { message: 'must be a comma-separated list of host:port' })
   STREAMING_KAFKA_BOOTSTRAP?: string;
 

@@ -515,6 +515,11 @@ def kafka_reader(spark: SparkSession, args: argparse.Namespace):
         # of it the broker holding the fetch. Tasks only fetch offsets known to exist, so a short
         # wait costs nothing while idle (no consumer polls between batches).
         .option("kafka.fetch.max.wait.ms", "20")
+        # A task fetching from a broker that died waits this long for records before it fails and is
+        # retried with fresh metadata (the new leader). Spark's default, spark.network.timeout (120 s),
+        # kept the stream still for minutes after a broker was killed; a fetch of offsets known to
+        # exist takes milliseconds.
+        .option("kafkaConsumer.pollTimeoutMs", "20000")
     )
 
 

@@ -9,6 +9,10 @@
 # shellcheck source=../cassandra/service.sh
 source "$ROOT/infra/local/cassandra/service.sh"
 CASSANDRA_NODES=3
+# How long a joining node waits for the ring before it checks that it sees a seed alive (the single node's
+# 1 s, jvm17.options, is too short here): measured, with three nodes starting on two busy cores a joiner
+# saw the seed ~2 s after its 1 s wait ended and gave up ("Unable to contact any seeds").
+CASSANDRA_NODE_RING_DELAY_MS=5000
 # Murmur3 tokens splitting the ring in three equal parts: with one token per node, each owns a third.
 CASSANDRA_NODE_TOKENS=(-9223372036854775808 -3074457345618258603 3074457345618258602)
 
@@ -39,6 +43,7 @@ cassandra${n}_grace() { echo 40; }
 cassandra${n}_probe() { (cd \"\$ROOT\" && CASSANDRA_CONTACT_POINTS=127.0.0.$n:9042 node infra/local/probe.js cassandra); }
 cassandra${n}_install() { cassandra_node_install $n; }
 cassandra${n}_start() {
-  cassandra_launch cassandra$n \"\$STACK_DIR/cassandra$n\" \"\$STACK_DIR/cassandra$n/cassandra.yaml\" -Dcassandra.jmx.local.port=$((7099 + 100 * n))
+  cassandra_launch cassandra$n \"\$STACK_DIR/cassandra$n\" \"\$STACK_DIR/cassandra$n/cassandra.yaml\" -Dcassandra.jmx.local.port=$((7099 + 100 * n)) \\
+    -Dcassandra.ring_delay_ms=$CASSANDRA_NODE_RING_DELAY_MS
 }"
 done

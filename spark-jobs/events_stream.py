@@ -2,8 +2,8 @@
 
 Every micro-batch (foreachBatch):
   1. parses the envelopes (pipeline_transforms);
-  2. upserts events_by_bucket (processed_at = now), each event in the partition of its source and
-     time bucket (--bucket-seconds), and, for source `users`, created_users, with the Spark
+  2. upserts events_by_bucket (processed_at = now; the record's headers and the trace id of its
+     traceparent with it), each event in the partition of its source and time bucket (--bucket-seconds), and, for source `users`, created_users, with the Spark
      Cassandra connector; lists each (source, day, bucket) the batch wrote in event_buckets, before
      the events are all written, so a reader that walks the index never misses a stored row;
   3. for each (source, day, minute) the batch touched that is older than the minute counts' lateness
@@ -453,9 +453,11 @@ def start_stream(
         .option("startingOffsets", args.starting_offsets)
         .option("minOffsetsPerTrigger", str(min(args.min_offsets_per_trigger, args.max_offsets_per_trigger)))
         .option("maxTriggerDelay", f"{args.max_trigger_delay_ms}ms")
+        # The record headers (the trace context, the source's copied request headers) are stored with each event.
+        .option("includeHeaders", "true")
         .load()
         # timestamp: an unreadable record's dead letter is keyed by it (deterministic per offset).
-        .select(*KAFKA_COLUMNS)
+        .select(*KAFKA_COLUMNS, "headers")
     )
     dead_letter_topics = tuple(args.dead_letter_topics)
     recount_before = None

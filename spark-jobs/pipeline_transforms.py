@@ -63,7 +63,11 @@ ENVELOPE_SCHEMA = T.StructType(
 _UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 # Columns of events_by_bucket, in table order.
-EVENT_COLUMNS = ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at", "schema_version"]
+EVENT_COLUMNS = ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at", "schema_version", "trace_id", "headers"]
+
+# The W3C trace context header the control plane publishes with every event: its trace id is stored with the row.
+TRACEPARENT = "traceparent"
+_TRACE_ID_RE = r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}"
 
 # Columns of event_buckets: the non-empty buckets of each (source, UTC day), with their size.
 BUCKET_COLUMNS = ["source", "day", "bucket", "bucket_seconds"]
@@ -142,14 +146,21 @@ def classify_envelopes(
     stored: receivedAt, or replayedAt for an event a replay published again), dead_letter (true for
     a record of one of `dead_letter_topics`: a quarantined event, not one to store as an event),
     error (null when well-formed, else one of the INVALID_*/MISSING_* reasons), value (the raw text,
-    for the rejected), plus topic/partition/offset/timestamp when the input has them. receivedAt
+    for the rejected), plus topic/partition/offset/timestamp when the input has them, and with Kafka's
+    `headers` (includeHeaders): headers (name -> UTF-8 text; a header without a value is left out, and
+    of a name given twice the last is kept) and trace_id (of the traceparent header; null without one). receivedAt
     should carry its offset (the control plane writes ...Z); one without is read in the session time
     zone (UTC in the jobs).
     """
     kafka_cols = [c for c in ("topic", "partition", "offset", "timestamp") if c in kafka_df.columns]
     raw = F.col("value").cast("string")
+    with_headers = "headers" in kafka_df.columns
+    if with_headers:
+        kafka_df = kafka_df.withColumn("headers", record_headers(F.col("headers")))
+    header_cols = ["headers", trace_id_of(F.col("headers")).alias("trace_id")] if with_headers else []
     env = kafka_df.select(
         *kafka_cols,
+        *header_cols,
         raw.alias("value"),
         F.from_json(raw, ENVELOPE_SCHEMA, {"columnNameOfCorruptRecord": _CORRUPT}).alias("e"),
     )
@@ -182,10 +193,30 @@ def classify_envelopes(
         F.col("e.reasons").alias("reasons"),
         F.col("e.schemaHash").alias("schema_hash"),
         F.coalesce(F.col("e.replayedAt").cast("timestamp"), received_at).alias("waiting_since"),
+        *(["headers", "trace_id"] if with_headers else []),
         dead_letter.alias("dead_letter"),
         error.alias("error"),
         "value",
     )
+
+
+def record_headers(headers: Column) -> Column:
+    """Kafka's headers column (array of struct<key string, value binary>) -> the headers as a map of
+    UTF-8 text: null values dropped, the last of a repeated name kept; null when none are left."""
+    entries = F.filter(
+        F.transform(headers, lambda h: F.struct(h["key"].alias("key"), h["value"].cast("string").alias("value"))),
+        lambda e: e["value"].isNotNull(),
+    )
+    # The last of a repeated name: an entry whose name comes again later in the list is dropped.
+    names = F.transform(entries, lambda e: e["key"])
+    last = F.filter(entries, lambda e, i: ~F.array_contains(F.slice(names, i + 2, F.size(names)), e["key"]))
+    return F.when(F.size(last) > 0, F.map_from_entries(last))
+
+
+def trace_id_of(headers: Column) -> Column:
+    """The trace id of the W3C traceparent in a headers map; null without a valid one."""
+    trace = F.regexp_extract(headers[TRACEPARENT], _TRACE_ID_RE, 1)
+    return F.when(trace != "", trace)
 
 
 def _event_to_store() -> Column:
@@ -200,7 +231,19 @@ def well_formed(classified: DataFrame) -> DataFrame:
     return (
         classified.filter(_event_to_store())
         .dropDuplicates(["event_id"])
-        .select("event_id", "source", "received_at", "day", "minute", "bucket", "bucket_seconds", "key", "payload", "schema_version")
+        .select(
+            "event_id",
+            "source",
+            "received_at",
+            "day",
+            "minute",
+            "bucket",
+            "bucket_seconds",
+            "key",
+            "payload",
+            "schema_version",
+            *[c for c in ("trace_id", "headers") if c in classified.columns],
+        )
     )
 
 
@@ -303,6 +346,9 @@ def to_event_rows(events: DataFrame, processed_at: datetime) -> DataFrame:
         F.lit(processed_at).cast("timestamp").alias("processed_at"),
         # Events classified before the column existed (a DataFrame without it) are stored without a version.
         (F.col("schema_version") if "schema_version" in events.columns else F.lit(None)).cast("int").alias("schema_version"),
+        # Records read without their Kafka headers are stored without a trace or headers.
+        (F.col("trace_id") if "trace_id" in events.columns else F.lit(None)).cast("string").alias("trace_id"),
+        (F.col("headers") if "headers" in events.columns else F.lit(None)).cast("map<string,string>").alias("headers"),
     )
 
 

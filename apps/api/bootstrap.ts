@@ -5,7 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '../../src/common/config/app-config';
 import { answerClientErrors } from '../../src/common/http/client-errors';
 import { declareEnforcedRules } from '../../src/common/http/openapi';
-import { requestId } from '../../src/common/http/request-id.middleware';
+import { requestContext } from '../../src/common/http/request-context';
 import { securityHeaders } from '../../src/common/http/security-headers';
 import { precompressedAssets } from '../../src/console/console-static';
 import { serveHotRoutes } from '../../src/app-http/hot-routes';
@@ -28,7 +28,7 @@ export async function createApp(): Promise<INestApplication> {
   answerClientErrors(app.getHttpServer());
   // The hot paths, every event's and every read's, are answered before Express routes anything (see hot-routes.ts).
   serveHotRoutes(app, API_PREFIX, [ingestRoute(app.get(IngestionService)), recordsRoute(app.get(RecordsService), validationPipe())]);
-  app.use(requestId);
+  app.use(requestContext);
   app.use(securityHeaders);
   app.use(httpMetrics(app.get(MetricsService)));
   // Before routing: the console's static files are looked up after every route (ConsoleModule).

@@ -148,7 +148,7 @@ def test_to_event_rows_matches_the_events_by_bucket_table(kafka_df):
     events, _ = pt.parse_envelopes(kafka_df([envelope(event_id=ID_A, key="k1")]))
     processed_at = datetime(2026, 1, 1, 12, 0, 31, 500_000, tzinfo=UTC)
     rows = pt.to_event_rows(events, processed_at)
-    columns = ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at", "schema_version"]
+    columns = ["source", "bucket", "received_at", "event_id", "key", "payload", "processed_at", "schema_version", "trace_id", "headers"]
     assert rows.columns == pt.EVENT_COLUMNS == columns
     [row] = rows.select("event_id", "key", ms("processed_at"), ms("received_at"), ms("bucket")).collect()
     assert (row.event_id, row.key) == (ID_A, "k1")
@@ -170,6 +170,39 @@ def test_to_event_rows_takes_events_without_a_schema_version_column(kafka_df):
     rows = pt.to_event_rows(events.drop("schema_version"), datetime(2026, 1, 1, tzinfo=UTC))
     assert rows.columns == pt.EVENT_COLUMNS
     assert [r.schema_version for r in rows.collect()] == [None]
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+HEADERS_SCHEMA = "topic string, partition int, offset long, value binary, headers array<struct<key: string, value: binary>>"
+
+
+def test_to_event_rows_keeps_the_record_headers_and_the_trace_id_of_the_traceparent(spark):
+    """Records read with includeHeaders: the headers as text (null values dropped, the last of a
+    repeated name kept, none -> null), the trace id of a valid traceparent (else null)."""
+    ids = [ID_A, ID_B, "0190a0a0-0000-7000-8000-0000000000c3", "0190a0a0-0000-7000-8000-0000000000d4"]
+    headers = [
+        [("traceparent", TRACEPARENT.encode()), ("x-shop-id", b"shop-1"), ("x-shop-id", b"shop-2"), ("x-null", None), ("x-utf8", "café".encode())],
+        [("traceparent", b"not-a-traceparent"), ("pipeline-source", b"users")],
+        [],
+        None,
+    ]
+    rows = [("users_created", 0, i, bytearray(envelope(event_id=e).encode()), h) for i, (e, h) in enumerate(zip(ids, headers))]
+    events, _ = pt.parse_envelopes(spark.createDataFrame(rows, HEADERS_SCHEMA))
+
+    stored = {r.event_id: (r.trace_id, r.headers) for r in pt.to_event_rows(events, datetime(2026, 1, 1, tzinfo=UTC)).collect()}
+
+    assert stored == {
+        ID_A: ("4bf92f3577b34da6a3ce929d0e0e4736", {"traceparent": TRACEPARENT, "x-shop-id": "shop-2", "x-utf8": "café"}),
+        ID_B: (None, {"traceparent": "not-a-traceparent", "pipeline-source": "users"}),
+        ids[2]: (None, None),
+        ids[3]: (None, None),
+    }
+
+
+def test_to_event_rows_stores_no_headers_for_records_read_without_them(kafka_df):
+    events, _ = pt.parse_envelopes(kafka_df([envelope(event_id=ID_A)]))
+    [row] = pt.to_event_rows(events, datetime(2026, 1, 1, tzinfo=UTC)).collect()
+    assert (row.trace_id, row.headers) == (None, None)
 
 
 # --- buckets ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { sourcesNamed } from '../catalogs/testing/catalogs';
 import { APP_CONFIG } from '../common/config/app-config';
 import { NotFoundError } from '../common/errors/errors';
 import { JsonBodyMiddleware } from '../common/http/json-body.middleware';
-import { requestId } from '../common/http/request-id.middleware';
+import { requestContext } from '../common/http/request-context';
 import { validationPipe } from '../common/http/validation.pipe';
 import { testConfig } from '../common/testing/config';
 import { MetricsService } from '../metrics/metrics.service';
@@ -62,7 +62,7 @@ async function accessApp(keys: InMemoryApiKeysRepository, audit: InMemoryAuditEv
   }
   const moduleRef = await Test.createTestingModule({ imports: [AccessProbeModule] }).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: false });
-  app.use(requestId);
+  app.use(requestContext);
   app.setGlobalPrefix('api/v1');
   await app.init();
   return app;

@@ -6,7 +6,7 @@ import { PinoLogger } from 'nestjs-pino';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { HotAnswer, HotRequest, HotRoute } from '../common/http/hot-route';
 import { CheckedRequest, Handler, isCompiledGuard, RouteCheck } from '../common/http/route-check';
-import { requestId } from '../common/http/request-id.middleware';
+import { requestContext } from '../common/http/request-context';
 import { API_HEADER_LIST } from '../common/http/security-headers';
 import { noteUpstream, REQUEST_LOG_MESSAGE, requestLogFields, requestLogLevel } from '../common/logging/request-log';
 import { MetricsService } from '../metrics/metrics.service';
@@ -75,7 +75,7 @@ class Served {
 
   private async serve(req: HotRequest, res: ServerResponse, param: string, query: string | undefined): Promise<void> {
     const start = performance.now();
-    requestId(req, res, noop);
+    requestContext(req, res, noop);
     res.once('finish', () => this.finished(req, res, start));
     let answer: HotAnswer;
     try {

@@ -6,7 +6,7 @@ import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { UpstreamUnavailableError } from '../common/errors/errors';
-import { requestId } from '../common/http/request-id.middleware';
+import { requestContext } from '../common/http/request-context';
 import { validationPipe } from '../common/http/validation.pipe';
 import { pinoHttpOptions } from '../common/logging/logger.module';
 import { testConfig } from '../common/testing/config';
@@ -49,7 +49,7 @@ describe('the request log line', () => {
     const moduleRef = await Test.createTestingModule({ imports: [LoggedIngestModule] }).compile();
     app = moduleRef.createNestApplication({ bodyParser: false, logger: false });
     serveHotRoutes(app, 'api/v1', [ingestRoute(app.get(IngestionService))]);
-    app.use(requestId);
+    app.use(requestContext);
     app.setGlobalPrefix('api/v1');
     await app.listen(0, '127.0.0.1');
     port = ((app.getHttpServer() as Server).address() as AddressInfo).port;

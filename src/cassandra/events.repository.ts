@@ -12,6 +12,10 @@ export interface StoredEvent {
   processedAt?: Date;
   /** The version of the source's schema the event was checked against at ingest (absent: no schema, or stored before versions). */
   schemaVersion?: number;
+  /** The W3C trace id of the request that published the event (absent for events stored before traces). */
+  traceId?: string;
+  /** The event's Kafka record headers (absent for events stored before headers). */
+  headers?: Record<string, string>;
 }
 
 export interface MinuteCount {
@@ -45,7 +49,7 @@ export class EventsRepository {
   constructor(private readonly cassandra: CassandraClient) {
     const ks = cassandra.keyspace;
     this.eventsQuery =
-      `SELECT event_id, received_at, key, textAsBlob(payload) AS payload, processed_at, schema_version FROM ${ks}.events_by_bucket ` +
+      `SELECT event_id, received_at, key, textAsBlob(payload) AS payload, processed_at, schema_version, trace_id, headers FROM ${ks}.events_by_bucket ` +
       'WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?';
     this.bucketsQuery = `SELECT bucket, bucket_seconds FROM ${ks}.event_buckets WHERE source = ? AND day = ? AND bucket <= ?`;
     this.newestBucketsQuery = `SELECT bucket, bucket_seconds FROM ${ks}.event_buckets WHERE source = ? AND day = ? LIMIT ${NEWEST_BUCKETS}`;
@@ -79,6 +83,8 @@ export class EventsRepository {
         payload: (r.payload as Buffer | null) ?? NO_BYTES,
         processedAt: r.processed_at ?? undefined,
         schemaVersion: r.schema_version ?? undefined,
+        traceId: r.trace_id ?? undefined,
+        headers: r.headers ?? undefined,
       })),
     };
   }

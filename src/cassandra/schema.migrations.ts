@@ -241,4 +241,13 @@ export const MIGRATIONS: Migration[] = [
        ) WITH CLUSTERING ORDER BY (window_start DESC, group_key ASC)`,
     ],
   },
+  {
+    version: 16,
+    description: 'events keep their Kafka record headers and the trace id of their traceparent',
+    statements: [
+      // Written by the streaming job with each event (one cell each: frozen), read by GET /records.
+      'ALTER TABLE events_by_bucket ADD IF NOT EXISTS trace_id text',
+      'ALTER TABLE events_by_bucket ADD IF NOT EXISTS headers frozen<map<text, text>>',
+    ],
+  },
 ];

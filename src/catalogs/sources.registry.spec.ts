@@ -87,7 +87,7 @@ sources:
 
   it('rejects an unknown setting, listing the allowed ones', () => {
     expect(() => parse('sources:\n  users:\n    topik: users_created\n')).toThrow(
-      `${FILE}: source "users": unknown setting(s) topik; allowed: topic, description, keyField, maxBodyBytes, schema, signature, onInvalid, deadLetterTopic`,
+      `${FILE}: source "users": unknown setting(s) topik; allowed: topic, description, keyField, headers, maxBodyBytes, schema, signature, onInvalid, deadLetterTopic`,
     );
   });
 
@@ -111,6 +111,13 @@ sources:
 
   it('rejects a keyField that is not a string', () => {
     expect(() => parse('sources:\n  a:\n    keyField: [id]\n')).toThrow('source "a": keyField must be a string');
+  });
+
+  it('reads the request headers a source copies into record headers, lower-cased, and refuses a credential', () => {
+    const [a, b] = parse('sources:\n  a:\n    headers: [X-Shop-Id, User-Agent]\n  b: {}\n');
+    expect(a.headers).toEqual(['x-shop-id', 'user-agent']);
+    expect(b.headers).toBeUndefined();
+    expect(() => parse('sources:\n  a:\n    headers: [Authorization]\n')).toThrow('source "a": headers: "Authorization" holds credentials');
   });
 
   it('rejects a schema that is not a valid JSON Schema', () => {

@@ -18,12 +18,15 @@ import { readCatalogFile, schemaCompiler, schemaHash } from './json-schema';
 import { parseRateLimit, RateLimit } from '../common/rate-limit/rate-limit';
 import { COMPATIBILITY_MODES, Compatibility, DEFAULT_COMPATIBILITY } from './schema-compatibility';
 import { parseSignature, SourceSignature } from './source-signature';
+import { parseCopiedHeaders } from './source-headers';
 
 export interface Source {
   name: string;
   topic: string;
   description?: string;
   keyField?: string;
+  /** Request headers (lower-case names) copied into each event's Kafka record headers (ingestion/record-headers.ts). */
+  headers?: string[];
   maxBodyBytes: number;
   schema?: Record<string, unknown>;
   validate?: ValidateFunction;
@@ -56,6 +59,7 @@ const KNOWN_KEYS = new Set([
   'topic',
   'description',
   'keyField',
+  'headers',
   'maxBodyBytes',
   'schema',
   'signature',
@@ -146,6 +150,7 @@ export class SourcesRegistry {
       const maxBodyBytes = entry.maxBodyBytes === undefined ? defaultMaxBodyBytes : Number(entry.maxBodyBytes);
       if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new Error(`${where}: maxBodyBytes must be a positive integer`);
       if (entry.keyField !== undefined && typeof entry.keyField !== 'string') throw new Error(`${where}: keyField must be a string`);
+      const headers = entry.headers === undefined ? undefined : parseCopiedHeaders(entry.headers, where);
       let validate: ValidateFunction | undefined;
       if (entry.schema !== undefined) {
         try {
@@ -168,6 +173,7 @@ export class SourcesRegistry {
         topic,
         description: entry.description,
         keyField: entry.keyField,
+        ...(headers?.length ? { headers } : {}),
         maxBodyBytes,
         schema,
         validate,

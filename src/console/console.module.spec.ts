@@ -10,7 +10,7 @@ import { sourcesNamed } from '../catalogs/testing/catalogs';
 import { accessProviders } from '../access/testing/access';
 import { APP_CONFIG } from '../common/config/app-config';
 import { AllExceptionsFilter } from '../app-http/all-exceptions.filter';
-import { requestId } from '../common/http/request-id.middleware';
+import { requestContext } from '../common/http/request-context';
 import { testConfig } from '../common/testing/config';
 import { httpMetrics } from '../metrics/http-metrics.middleware';
 import { MeteredExpressAdapter } from '../metrics/metered-express.adapter';
@@ -49,7 +49,7 @@ async function consoleApp(dir: string): Promise<{ app: INestApplication; metrics
   // As main.ts creates it: a testing module would resolve the static files' loader before the HTTP adapter exists.
   const app = await NestFactory.create(ProbeModule, new MeteredExpressAdapter(), { bodyParser: false, logger: false });
   const metrics = app.get(MetricsService);
-  app.use(requestId);
+  app.use(requestContext);
   app.use(httpMetrics(metrics));
   app.use(precompressedAssets(dir));
   app.setGlobalPrefix('api/v1');

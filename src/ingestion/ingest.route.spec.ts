@@ -6,7 +6,7 @@ import { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { UpstreamUnavailableError } from '../common/errors/errors';
 import { serveHotRoutes } from '../app-http/hot-routes';
-import { requestId } from '../common/http/request-id.middleware';
+import { requestContext } from '../common/http/request-context';
 import { hotAndNest, observed, send as sendRequest } from '../common/testing/hot-parity';
 import { securityHeaders } from '../common/http/security-headers';
 import { validationPipe } from '../common/http/validation.pipe';
@@ -57,7 +57,7 @@ async function ingestApp(
   const app = moduleRef.createNestApplication(new MeteredExpressAdapter(), { bodyParser: false, logger: false });
   serveHotRoutes(app, 'api/v1', [ingestRoute(app.get(IngestionService))]);
   const reachedExpress: string[] = [];
-  app.use(requestId);
+  app.use(requestContext);
   app.use(securityHeaders);
   app.use(httpMetrics(app.get(MetricsService)));
   app.use((req: { method: string; originalUrl: string }, _res: unknown, next: () => void) => {

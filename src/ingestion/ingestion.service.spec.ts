@@ -149,7 +149,8 @@ describe('IngestionService.ingest', () => {
       expect(Date.parse(envelope.receivedAt)).toBeGreaterThanOrEqual(before);
       expect(Date.parse(envelope.receivedAt)).toBeLessThanOrEqual(Date.now());
       expect(message.key).toBe(users[i].email);
-      expect(message.headers).toBeUndefined();
+      // A request without a trace (one reaching the service without the HTTP layer's) carries the source alone.
+      expect(message.headers).toEqual({ 'pipeline-source': 'users' });
     });
   });
 
@@ -313,6 +314,50 @@ describe('IngestionService.ingest', () => {
     await expect(service.ingest(jsonRequest('payments', {}))).rejects.toBeInstanceOf(NotFoundError);
     await expect(service.ingest(jsonRequest('clicks', {}, { contentType: 'text/plain' }))).rejects.toBeInstanceOf(UnsupportedMediaTypeError);
     expect(kafka.publish).not.toHaveBeenCalled();
+  });
+});
+
+describe('IngestionService.ingest, record headers', () => {
+  const TRACE = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentId: '00f067aa0ba902b7', spanId: 'a0b1c2d3e4f50617', flags: '01' };
+  const COPYING = `sources:
+  orders:
+    headers: [X-Shop-Id, User-Agent]
+    schema: { type: object }
+`;
+
+  it('publishes every event of the request with the trace, the idempotency key and the headers the source copies', async () => {
+    const { service, kafka } = setupWith(COPYING);
+
+    await service.ingest(
+      jsonRequest('orders', [{ n: 1 }, { n: 2 }], {
+        idempotencyKey: 'order-batch-1',
+        trace: TRACE,
+        headers: { 'x-shop-id': 'shop-42', 'user-agent': 'curl/8', 'x-other': 'not copied' },
+      }),
+    );
+
+    const { messages } = published(kafka);
+    expect(messages.map((m) => m.headers)).toEqual(
+      [0, 1].map(() => ({
+        'x-shop-id': 'shop-42',
+        'user-agent': 'curl/8',
+        'pipeline-source': 'orders',
+        'idempotency-key': 'order-batch-1',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-a0b1c2d3e4f50617-01',
+      })),
+    );
+  });
+
+  it('refuses a copied header that is not UTF-8 with 400 naming it, before anything is published, counted as bad_header', async () => {
+    const { service, kafka, metrics } = setupWith(COPYING);
+    const notUtf8 = Buffer.from([0x73, 0xe9]).toString('latin1');
+
+    await expect(service.ingest(jsonRequest('orders', [{ n: 1 }], { headers: { 'x-shop-id': notUtf8 } }))).rejects.toThrow(
+      new BadRequestError("Header x-shop-id is not UTF-8 text: a header copied into the event's record headers must be"),
+    );
+
+    expect(kafka.publish).not.toHaveBeenCalled();
+    expect(await metricValue(metrics, 'pipeline_events_rejected_total', { source: 'orders', reason: 'bad_header' })).toBe(1);
   });
 });
 

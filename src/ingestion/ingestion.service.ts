@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { RateLimiter } from '../access/rate-limiter';
 import { Source, SourcesRegistry } from '../catalogs/sources.registry';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { TraceContext } from '../common/http/trace-context';
 import {
   BadRequestError,
   ConflictError,
@@ -25,6 +26,7 @@ import { requestMessages, schemaError, schemaFailures } from './quarantine';
 import { bodyEncoding, decodeBody, readRawBody } from './raw-body.reader';
 import { BytesInFlight, BytesInFlightError, bytesToAdmit } from './bytes-in-flight';
 import { IdempotencyKey, IdempotentRequests } from './idempotent-requests';
+import { recordHeaders } from './record-headers';
 import { utf8Text } from './utf8-text';
 import { SignatureHeaders, verifySignature } from './webhook-signature.verifier';
 
@@ -36,12 +38,14 @@ export interface IngestRequest {
   contentType?: string;
   contentEncoding?: string;
   idempotencyKey?: string;
-  /** The request's headers, where a signed source's signature is found. */
+  /** The request's headers, where a signed source's signature is found (and those the source copies into record headers). */
   headers?: SignatureHeaders;
+  /** The request's trace (common/http/trace-context.ts), published with its events. */
+  trace?: TraceContext;
 }
 
 /** The ingest request of an HTTP request to `source`, its body not read yet: one reading for the controller and the hot route. */
-export function ingestRequest(source: string, req: IncomingMessage): IngestRequest {
+export function ingestRequest(source: string, req: IncomingMessage & { trace?: TraceContext }): IngestRequest {
   const { headers } = req;
   return {
     source,
@@ -51,6 +55,7 @@ export function ingestRequest(source: string, req: IncomingMessage): IngestReque
     contentEncoding: headers['content-encoding'],
     idempotencyKey: single(headers['idempotency-key']),
     headers,
+    trace: req.trace,
   };
 }
 
@@ -190,6 +195,16 @@ export class IngestionService implements OnApplicationBootstrap {
       if (signed && source.signature?.scheme === 'stripe' && payloads.length === 1 && typeof payloads[0].id === 'string' && payloads[0].id !== '') {
         signed.deliveryId = payloads[0].id;
       }
+      step = 'bad_header';
+      const headers = recordHeaders({
+        source: source.name,
+        schemaVersion: source.schemaVersion,
+        trace: req.trace,
+        idempotencyKey: req.idempotencyKey,
+        deliveryId: signed?.deliveryId,
+        request: req.headers,
+        copied: source.headers,
+      });
       // Only a request with a key needs the body's hash: a signed one always has a key.
       const bodyHash = signed || req.idempotencyKey !== undefined ? IdempotentRequests.bodyHash(body) : undefined;
       const key = idempotencyKey(req.idempotencyKey, signed, source, bodyHash!);
@@ -201,7 +216,7 @@ export class IngestionService implements OnApplicationBootstrap {
       // A retried request yields the same ids: they derive from the key and the body.
       const ids = eventIds(source.name, payloads.length, key ? `${key.value}/${bodyHash}` : undefined);
       const receivedAt = (admission?.receivedAt ?? new Date()).toISOString();
-      const { events: messages, deadLetters, quarantined } = requestMessages(source, payloads, ids, receivedAt, failures, texts);
+      const { events: messages, deadLetters, quarantined } = requestMessages(source, payloads, ids, receivedAt, failures, texts, headers);
       try {
         await this.publish(source, messages, deadLetters);
       } catch (err) {
@@ -254,7 +269,7 @@ export class IngestionService implements OnApplicationBootstrap {
 }
 
 /** The steps of ingest that answer 400, each counted under its own reason. */
-type BadRequestStep = Extract<RejectionReason, 'unreadable_body' | 'bad_encoding' | 'bad_idempotency_key' | 'bad_utf8' | 'bad_json' | 'schema'>;
+type BadRequestStep = Extract<RejectionReason, 'unreadable_body' | 'bad_encoding' | 'bad_idempotency_key' | 'bad_utf8' | 'bad_json' | 'schema' | 'bad_header'>;
 
 /** The reason a refused request is counted under: the error's type, and for a 400 the step that refused it. */
 function rejectionReason(err: unknown, step: BadRequestStep): RejectionReason {

@@ -80,6 +80,7 @@ export interface RequestMessages {
  * Wraps each event in its envelope, in request order. An event with schema failures (only a
  * quarantining source has any left at this point) becomes a dead letter instead, under the same
  * event id and Kafka key it would have had, so that a replay publishes it exactly as it would have been.
+ * Every message carries the request's record headers (record-headers.ts).
  */
 export function requestMessages(
   source: Source,
@@ -88,13 +89,15 @@ export function requestMessages(
   receivedAt: string,
   failures: Map<number, FieldError[]>,
   texts?: string[],
+  headers?: Record<string, string>,
 ): RequestMessages {
   const out: RequestMessages = { events: [], deadLetters: [], quarantined: [] };
   payloads.forEach((payload, i) => {
     const key = partitionKey(payload, source.keyField);
     const reasons = failures.get(i);
     if (!reasons) {
-      out.events.push({ key: key ?? ids[i], value: envelopeJson(ids[i], source.name, receivedAt, key, payload, texts?.[i], source.schemaVersion) });
+      const value = envelopeJson(ids[i], source.name, receivedAt, key, payload, texts?.[i], source.schemaVersion);
+      out.events.push(headers ? { key: key ?? ids[i], value, headers } : { key: key ?? ids[i], value });
       return;
     }
     const deadLetter: DeadLetterEnvelope = {
@@ -106,7 +109,8 @@ export function requestMessages(
       schemaHash: source.schemaHash!,
       payload,
     };
-    out.deadLetters.push({ key: key ?? ids[i], value: JSON.stringify(deadLetter) });
+    const value = JSON.stringify(deadLetter);
+    out.deadLetters.push(headers ? { key: key ?? ids[i], value, headers } : { key: key ?? ids[i], value });
     out.quarantined.push({ index: i, eventId: ids[i], reasons });
   });
   return out;

@@ -14,7 +14,7 @@ import { JsonBodyMiddleware } from '../common/http/json-body.middleware';
 import { testConfig } from '../common/testing/config';
 import { httpMetrics, labelledNotFound, labelRoute, routeLabel, UNMATCHED } from './http-metrics.middleware';
 import { MeteredExpressAdapter } from './metered-express.adapter';
-import { requestId } from '../common/http/request-id.middleware';
+import { requestContext } from '../common/http/request-context';
 import { MetricsModule } from './metrics.module';
 import { MetricsService } from './metrics.service';
 import { metricValue } from './testing/metric-value';
@@ -66,7 +66,7 @@ async function probeApp(): Promise<{ app: INestApplication; metrics: MetricsServ
   const moduleRef = await Test.createTestingModule({ imports: [ProbeModule] }).compile();
   const app = moduleRef.createNestApplication(new MeteredExpressAdapter(), { bodyParser: false, logger: false });
   const metrics = app.get(MetricsService);
-  app.use(requestId);
+  app.use(requestContext);
   app.use(httpMetrics(metrics));
   app.setGlobalPrefix('api/v1', { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   await app.init();

@@ -22,6 +22,7 @@ export type RejectionReason =
   | 'too_deep'
   | 'bad_number'
   | 'schema'
+  | 'bad_header'
   | 'idempotency_key_reused'
   | 'idempotency_key_in_flight'
   | 'kafka_unavailable'

@@ -44,6 +44,8 @@ export interface ConsumedMessage {
   key: string | null;
   value: { eventId: string; source: string; receivedAt: string; key?: string; payload: Record<string, unknown> };
   partition: number;
+  /** The record headers, as UTF-8 text. */
+  headers: Record<string, string>;
 }
 
 /**
@@ -67,7 +69,8 @@ export async function readEvents(topic: string, eventIds: string[], timeoutMs = 
         eachMessage: async ({ message, partition }) => {
           const value = JSON.parse(message.value!.toString());
           if (!wanted.has(value.eventId)) return;
-          found.set(value.eventId, { key: message.key?.toString() ?? null, value, partition });
+          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, v]) => [name, String(v)]));
+          found.set(value.eventId, { key: message.key?.toString() ?? null, value, partition, headers });
           if (found.size === wanted.size) {
             clearTimeout(timer);
             done();

@@ -1,8 +1,9 @@
 import type { Type } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
+import type { TraceContext } from './trace-context';
 
-/** A request once it has its id (see request-id.middleware.ts). */
-export type HotRequest = IncomingMessage & { id?: string };
+/** A request once it has its id (see request-id.middleware.ts) and its trace (trace-context.ts). */
+export type HotRequest = IncomingMessage & { id?: string; trace?: TraceContext };
 
 /** What a hot route answers: a status and a JSON body already written out (as text, or as its UTF-8 bytes). */
 export interface HotAnswer {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TraceContext } from '../http/trace-context';
 
 /** Where the error answer leaves the dependency at fault, for the request log line to name it. */
 const UPSTREAM = Symbol('upstream');
@@ -28,12 +29,13 @@ export function requestLogLevel(res: ServerResponse, err?: unknown): RequestLogL
 /**
  * The fields of a request's log line: the request and the response as they are, for the logger's own
  * req and res serializers to turn into `req` {id, method, url} and `res` {statusCode}, the time taken,
- * and the dependency at fault when there is one. No error object: an unexpected error is logged once,
+ * the request's trace id (trace-context.ts), and the dependency at fault when there is one. No error object: an unexpected error is logged once,
  * with its stack, where it is answered.
  */
 export function requestLogFields(req: IncomingMessage, res: ServerResponse, responseTime: number): Record<string, unknown> {
   const upstream = (res as Answered)[UPSTREAM];
-  return upstream === undefined ? { req, res, responseTime } : { req, res, responseTime, upstream };
+  const traceId = (req as IncomingMessage & { trace?: TraceContext }).trace?.traceId;
+  return { req, res, responseTime, ...(traceId === undefined ? {} : { traceId }), ...(upstream === undefined ? {} : { upstream }) };
 }
 
 export const REQUEST_LOG_MESSAGE = 'request completed';

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
 import { COMPATIBILITY_MODES, Compatibility } from '../../catalogs/schema-compatibility';
 import { ON_INVALID, OnInvalid, SOURCE_NAME } from '../../catalogs/sources.registry';
 import { OptionalNotNull } from '../../common/http/params';
@@ -32,6 +32,18 @@ export class SourceSettingsDto {
   @OptionalNotNull()
   @IsString()
   keyField?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 16,
+    example: ['X-Shop-Id', 'User-Agent'],
+    description:
+      "Request headers copied into each event's Kafka record headers (lower-cased names, UTF-8 values of at most 4 KB), stored with the event and returned by GET /records. Not the pipeline's own (traceparent, tracestate, idempotency-key, pipeline-*) nor credentials (authorization, cookie, x-api-key)",
+  })
+  @OptionalNotNull()
+  @IsArray()
+  @IsString({ each: true })
+  headers?: string[];
 
   @ApiPropertyOptional({
     type: 'integer',

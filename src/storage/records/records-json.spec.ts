@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../../cassandra/events.repository';
-import { recordsPageBody, storedPayload } from './records-json';
+import { recordsPageBody } from './records-json';
+import { toView } from './records.service';
 
 const at = new Date('2026-01-02T03:04:05.678Z');
 const event = (payload: string, extra: Partial<StoredEvent> = {}): StoredEvent => ({
@@ -12,20 +13,9 @@ const event = (payload: string, extra: Partial<StoredEvent> = {}): StoredEvent =
 
 const page = (items: StoredEvent[], nextPageToken?: string) => recordsPageBody(items, nextPageToken).toString('utf8');
 
-/** The answer as the DTO route writes it: each payload parsed, then the page stringified. */
+/** The answer as the DTO route writes it: each stored event as RecordsService answers it, then the page stringified. */
 const viaDto = (items: StoredEvent[], nextPageToken?: string) =>
-  JSON.stringify({
-    items: items.map((e) => ({
-      eventId: e.eventId,
-      source: e.source,
-      receivedAt: e.receivedAt.toISOString(),
-      ...(e.key === undefined ? {} : { key: e.key }),
-      payload: storedPayload(e.payload.toString('utf8')),
-      ...(e.processedAt === undefined ? {} : { processedAt: e.processedAt.toISOString() }),
-      ...(e.schemaVersion === undefined ? {} : { schemaVersion: e.schemaVersion }),
-    })),
-    ...(nextPageToken === undefined ? {} : { nextPageToken }),
-  });
+  JSON.stringify({ items: items.map(toView), ...(nextPageToken === undefined ? {} : { nextPageToken }) });
 
 describe('recordsPageBody', () => {
   it('writes the same document as the DTO, fields in the same order, payloads spliced as stored', () => {
@@ -35,6 +25,13 @@ describe('recordsPageBody', () => {
       event('[1,2]'),
       event('{"amount":1}', { schemaVersion: 3, processedAt: new Date(at.getTime() + 10) }),
       event('{"amount":2}', { schemaVersion: 1 }),
+      event('{"amount":3}', {
+        schemaVersion: 2,
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        headers: { 'pipeline-source': 'users', 'x-note': 'a "quoted" \u00e9' },
+      }),
+      event('{"amount":4}', { traceId: '0af7651916cd43dd8448eb211c80319c' }),
+      event('{"amount":5}', { headers: {} }),
     ];
     const json = page(items, 'tok.en');
     expect(json).toBe(viaDto(items, 'tok.en'));

@@ -29,7 +29,10 @@ export function recordsPageBody(items: StoredEvent[], nextPageToken: string | un
     if (isObjectOrArray(e.payload)) out.bytes(e.payload);
     else out.text(JSON.stringify(storedPayload(e.payload.toString('utf8'))));
     if (e.processedAt !== undefined) out.text(`,"processedAt":"${isoInstant(e.processedAt)}"`);
-    out.text(e.schemaVersion === undefined ? '}' : `,"schemaVersion":${e.schemaVersion}}`);
+    if (e.schemaVersion !== undefined) out.text(`,"schemaVersion":${e.schemaVersion}`);
+    // A trace id is 32 hex digits (the job stores only a valid one): nothing in it to escape.
+    if (e.traceId !== undefined) out.text(`,"traceId":"${e.traceId}"`);
+    out.text(e.headers === undefined ? '}' : `,"headers":${JSON.stringify(e.headers)}}`);
   }
   out.text(nextPageToken === undefined ? ']}' : `],"nextPageToken":${JSON.stringify(nextPageToken)}}`);
   return out.written();

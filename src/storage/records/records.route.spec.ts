@@ -13,7 +13,7 @@ import { storedKey } from '../../access/testing/access';
 import { SourcesRegistry } from '../../catalogs/sources.registry';
 import { sourcesRegistry } from '../../catalogs/testing/catalogs';
 import { APP_CONFIG } from '../../common/config/app-config';
-import { requestId } from '../../common/http/request-id.middleware';
+import { requestContext } from '../../common/http/request-context';
 import { securityHeaders } from '../../common/http/security-headers';
 import { validationPipe } from '../../common/http/validation.pipe';
 import { testConfig } from '../../common/testing/config';
@@ -62,7 +62,7 @@ async function recordsApp(keys: InMemoryApiKeysRepository): Promise<{ app: INest
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: false });
   serveHotRoutes(app, 'api/v1', [recordsRoute(app.get(RecordsService), validationPipe())]);
   const reachedExpress: string[] = [];
-  app.use(requestId);
+  app.use(requestContext);
   app.use(securityHeaders);
   app.use((req: { method: string; originalUrl: string }, _res: unknown, next: () => void) => {
     reachedExpress.push(`${req.method} ${req.originalUrl}`);

@@ -140,7 +140,8 @@ function overlapping(buckets: EventBucket[], range: TimeRange): EventBucket[] {
   return buckets.filter((b) => b.start < range.to && b.start.getTime() + widestMs > range.from.getTime());
 }
 
-function toView(e: StoredEvent): RecordDto {
+/** A stored event as GET /records answers it (records-json.ts writes the same document directly). */
+export function toView(e: StoredEvent): RecordDto {
   const payload = storedPayload(e.payload.toString('utf8'));
   return {
     eventId: e.eventId,
@@ -150,5 +151,7 @@ function toView(e: StoredEvent): RecordDto {
     payload,
     ...(e.processedAt === undefined ? {} : { processedAt: e.processedAt.toISOString() }),
     ...(e.schemaVersion === undefined ? {} : { schemaVersion: e.schemaVersion }),
+    ...(e.traceId === undefined ? {} : { traceId: e.traceId }),
+    ...(e.headers === undefined ? {} : { headers: e.headers }),
   };
 }

@@ -93,6 +93,22 @@ export class RecordDto {
       "The version of the source's schema the event was checked against at ingest (GET /sources/{name}/schemas/{version}); absent for a source without a schema",
   })
   schemaVersion?: number;
+
+  @ApiPropertyOptional({
+    example: '4bf92f3577b34da6a3ce929d0e0e4736',
+    description:
+      "The W3C trace id of the request that published the event: the caller's traceparent, or the trace the API started (answered in traceresponse); absent for events stored before traces",
+  })
+  traceId?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { 'x-shop-id': 'shop-42', 'pipeline-source': 'orders', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    description:
+      "The event's Kafka record headers: the request headers the source copies (its headers setting) and the pipeline's own (pipeline-source, pipeline-schema-version, pipeline-delivery-id, idempotency-key, traceparent, tracestate)",
+  })
+  headers?: Record<string, string>;
 }
 
 export class RecordsPageDto {

@@ -92,10 +92,11 @@ contract: install ## schemathesis over the whole OpenAPI document of the real AP
 e2e-cluster: install ## fault tests under load against make cluster: a broker, a Cassandra node, a Spark worker and the supervising API replica killed, rolling restarts (starts the cluster when it is not running and stops it afterwards; make up's stack is stopped meanwhile and started again)
 	@infra/local/with-cluster.sh -- npx jest --ci --config test/cluster/jest-cluster.config.js --runInBand
 
-# The e2e tests and the contract run share one start of the stack (each alone starts what it needs). The
-# fault tests on make cluster (make e2e-cluster) are not part of it yet: see docs/operations.md.
+# The e2e tests and the contract run share one start of the stack (each alone starts what it needs); then
+# the fault tests run on make cluster (which takes the same ports: the stack is stopped first).
 test: install lint typecheck unit pytest infra-check promtool chromium console ## everything CI runs
 	@infra/local/with-stack.sh kafka cassandra livy airflow api -- $(MAKE) --no-print-directory e2e contract
+	@$(MAKE) --no-print-directory e2e-cluster
 
 bench: bench-ingest bench-query ## both benchmarks below; tables printed, results in bench/results/
 

@@ -3,9 +3,11 @@
 Every micro-batch (foreachBatch):
   1. parses the envelopes (pipeline_transforms);
   2. upserts events_by_bucket (processed_at = now; the record's headers and the trace id of its
-     traceparent with it), each event in the partition of its source and time bucket (--bucket-seconds), and, for source `users`, created_users, with the Spark
-     Cassandra connector; lists each (source, day, bucket) the batch wrote in event_buckets, before
-     the events are all written, so a reader that walks the index never misses a stored row;
+     traceparent with it), each event in the partition of its source and time bucket
+     (--bucket-seconds), and, for source `users`, created_users, with the Spark Cassandra connector
+     (its session checked first: ConnectorSchema); lists each (source, day, bucket) the batch wrote
+     in event_buckets, before the events are all written, so a reader that walks the index never
+     misses a stored row;
   3. for each (source, day, minute) the batch touched that is older than the minute counts' lateness
      (a replayed dead letter, an event published long after its receivedAt), recounts that minute's
      rows in events_by_bucket (in each bucket the minute overlaps) and writes the count to
@@ -57,6 +59,7 @@ from datetime import UTC, date, datetime
 
 from cassandra.cluster import Cluster
 from cassandra.concurrent import execute_concurrent_with_args
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
@@ -82,6 +85,13 @@ RECOUNT_MARGIN_MS = 120_000
 ROCKSDB_STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 # The driver's default; said here because a wrong --cassandra-host must fail in seconds, not minutes.
 CONNECT_TIMEOUT_SECONDS = 5
+# How long a batch waits for the connector's schema refresh (ConnectorSchema): a refresh takes well under
+# a second, or up to the driver's 10 s schema agreement wait while a node that just went away is not yet
+# known down.
+SCHEMA_CHECK_SECONDS = 15
+# What the connector session's refresh raises through py4j when it did not answer in time, and when it failed.
+TIMEOUT_EXCEPTION = "java.util.concurrent.TimeoutException"
+EXECUTION_EXCEPTION = "java.util.concurrent.ExecutionException"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -260,6 +270,81 @@ def write_table(df: DataFrame, keyspace: str, table: str) -> None:
     df.write.format("org.apache.spark.sql.cassandra").mode("append").options(keyspace=keyspace, table=table).save()
 
 
+class ConnectorSchema:
+    """Keeps the Cassandra connector's driver session usable for writes.
+
+    The connector refreshes its session's schema before every write (Schema.fromCassandra calls
+    Session.refreshSchema, which waits without a deadline). With the Java driver it bundles (4.18), a
+    refresh that fails before its queries run (the control connection lost with a node that went away:
+    the schema agreement check or the queries' start fails) completes with that error but stays the
+    session's current refresh: every later refresh queues behind it and never completes, so every later
+    write of that session waits forever. Seen on make cluster: a Cassandra node killed or restarted
+    mid-batch left the stream still until its stall limit.
+
+    `check()` awaits one refresh for at most `timeout_seconds`; one that does not answer, or fails (it
+    may be the refresh that got stuck: "Control channel not available, aborting schema refresh"),
+    closes the connector's cached sessions (`renewed` counts it), which fails the refreshes queued
+    behind a stuck one, and the next write opens a new session. `guarded(write)` writes once more after a failure
+    that such a closing caused (every write is an upsert). process_batch checks before a batch's writes,
+    and again while they run past `timeout_seconds`."""
+
+    def __init__(
+        self, open_session: Callable, evict: Callable[[], None], milliseconds, *, timeout_seconds: float = SCHEMA_CHECK_SECONDS, say=print
+    ):
+        self._open_session, self._evict, self._milliseconds = open_session, evict, milliseconds
+        self.timeout_seconds = timeout_seconds
+        self._timeout_ms = int(timeout_seconds * 1000)
+        self._say = say
+        self.renewed = 0
+
+    @classmethod
+    def of(cls, spark: SparkSession, say: Callable[[str], None] = print) -> ConnectorSchema:
+        jvm = spark.sparkContext._jvm  # noqa: SLF001 (the connector has no Python API)
+        connectors = jvm.com.datastax.spark.connector.cql.CassandraConnector
+        # Built from the same settings as every write's connector, so it opens the same cached session.
+        connector = connectors.apply(spark.sparkContext._jsc.sc())  # noqa: SLF001
+        return cls(connector.openSession, connectors.evictCache, jvm.java.util.concurrent.TimeUnit.MILLISECONDS, say=say)
+
+    def check(self) -> None:
+        session = self._open_session()
+        try:
+            session.refreshSchemaAsync().toCompletableFuture().get(self._timeout_ms, self._milliseconds)
+            return
+        except Py4JJavaError as exc:
+            kind = exc.java_exception.getClass().getName()
+            if kind not in (TIMEOUT_EXCEPTION, EXECUTION_EXCEPTION):
+                raise
+            why = (
+                f"did not answer within {self._timeout_ms} ms"
+                if kind == TIMEOUT_EXCEPTION
+                else f"failed ({sd.error_summary(str(exc.java_exception.getCause()))})"
+            )
+        finally:
+            session.close()
+        # Counted first: a write failing as the sessions close must see that they were closed.
+        self.renewed += 1
+        self._evict()
+        self._say(f"{APP_NAME}: the Cassandra connector's schema refresh {why}; its sessions were closed, the writes open new ones")
+
+    def guarded(self, write: Callable[[DataFrame, str, str], None]) -> Callable[[DataFrame, str, str], None]:
+        def run(df: DataFrame, keyspace: str, table: str) -> None:
+            renewed = self.renewed
+            try:
+                write(df, keyspace, table)
+            except Py4JJavaError:
+                if self.renewed == renewed:
+                    raise
+                self._say(f"{APP_NAME}: writing {table} failed as the connector's sessions were closed; writing it again on a new one")
+                write(df, keyspace, table)
+
+        return run
+
+    def wait(self, jobs: list) -> None:
+        """Waits for every job, checking the session each time they run past the timeout."""
+        while wait(jobs, timeout=self.timeout_seconds).not_done:
+            self.check()
+
+
 def process_batch(
     batch_df: DataFrame,
     epoch_id: int,
@@ -274,9 +359,13 @@ def process_batch(
     bucket_seconds: dict[str, int] | None = None,
     write: Callable[[DataFrame, str, str], None] | None = None,
     recount_before: Callable[[], int] | None = None,
+    connector: ConnectorSchema | None = None,
 ) -> sd.BatchStats:
     write = write or write_table
     started = time.monotonic()
+    if connector is not None:
+        connector.check()
+        write = connector.guarded(write)
     # A batch arrives with one partition per Kafka partition it read; a few partitions suit 2 cores
     # better than many near-empty tasks. The raw value is kept for the unreadable records only.
     classified = (
@@ -313,7 +402,11 @@ def process_batch(
             # While the events are being written: a bucket is listed before its rows can be read.
             index.record([(row.source, row.day, row.bucket_ms, row.bucket_seconds) for row in good])
         finally:
-            wait(jobs)  # all of them, before unpersisting what they read; then raise the first failure
+            # All of them, before unpersisting what they read; then raise the first failure.
+            if connector is not None:
+                connector.wait(jobs)
+            else:
+                wait(jobs)
         for job in jobs:
             job.result()
         # After the writes, so each recount includes this batch's rows. With the minute counts kept by
@@ -445,6 +538,7 @@ def start_stream(
     # Long-lived: with PySpark's pinned threads each Python thread owns a JVM thread and a py4j
     # connection, so a pool per batch would create (and leak) three of each every batch.
     pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="batch")
+    schema = ConnectorSchema.of(spark, say=lambda line: print(line, flush=True))
     spark.streams.addListener(ProgressToGuard(guard, APP_NAME))
 
     source = (
@@ -482,6 +576,7 @@ def start_stream(
             topic_sources=args.topic_sources,
             bucket_seconds=args.bucket_seconds,
             recount_before=recount_before,
+            connector=schema,
         ),
     )
     query = (

@@ -5,10 +5,12 @@ replaced by fakes); then the recount and the index over a fake driver session.""
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
+from py4j.protocol import Py4JJavaError
 
 import events_stream
 import pipeline_transforms as pt
@@ -258,3 +260,143 @@ def test_the_bucket_index_lists_each_bucket_once_with_its_size(driver):
             ("users", date(2026, 1, 1), datetime(2026, 1, 1, 12, tzinfo=UTC), 3600),
         ),
     ]
+
+
+def test_the_connector_session_is_checked_before_anything_is_written(records):
+    """A check that fails fails the batch before any write."""
+
+    class Unusable:
+        def check(self):
+            raise RuntimeError("the connector's session did not answer")
+
+    written: dict[str, list] = {}
+    with ThreadPoolExecutor(max_workers=3) as pool, pytest.raises(RuntimeError, match="did not answer"):
+        events_stream.process_batch(
+            records([("ingest.orders", envelope(ID_A))]),
+            13,
+            keyspace="pipeline",
+            counts=Counts(),
+            index=Index(written),
+            partitions=1,
+            pool=pool,
+            write=lambda df, keyspace, table: written.setdefault(table, []).extend(df.collect()),
+            connector=Unusable(),
+        )
+    assert written == {}
+
+
+class FakeJavaException:
+    """What py4j hands Python of a Java exception: a proxy with an id and the Java methods."""
+
+    _target_id = "o2"
+
+    def __init__(self, name):
+        self._name = name
+
+    def getClass(self):
+        return self
+
+    def getName(self):
+        return self._name
+
+    def getCause(self):
+        return "java.lang.IllegalStateException: Control channel not available, aborting schema refresh"
+
+
+class FakeSession:
+    """A connector session whose schema refresh answers, or raises the Java exception given (through py4j)."""
+
+    def __init__(self, raises: str | None = None):
+        self.raises, self.closed = raises, False
+
+    def refreshSchemaAsync(self):
+        return self
+
+    def toCompletableFuture(self):
+        return self
+
+    def get(self, timeout, unit):
+        self.waited = (timeout, unit)
+        if self.raises:
+            raise Py4JJavaError("An error occurred while calling o1.get.", FakeJavaException(self.raises))
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize(
+    ("raises", "evicted"),
+    [(None, 0), ("java.util.concurrent.TimeoutException", 1), ("java.util.concurrent.ExecutionException", 1)],
+)
+def test_a_schema_refresh_that_does_not_answer_closes_the_connectors_sessions(raises, evicted):
+    session = FakeSession(raises)
+    evictions, said = [], []
+    schema = events_stream.ConnectorSchema(lambda: session, lambda: evictions.append(1), "ms", timeout_seconds=15, say=said.append)
+
+    schema.check()
+
+    assert session.waited == (15_000, "ms")
+    assert session.closed
+    assert (len(evictions), schema.renewed, len(said)) == (evicted, evicted, evicted)
+    if raises == "java.util.concurrent.TimeoutException":
+        assert "did not answer within 15000 ms" in said[0]
+    if raises == "java.util.concurrent.ExecutionException":
+        assert "schema refresh failed (IllegalStateException: Control channel not available" in said[0]
+
+
+def timeout_error() -> Py4JJavaError:
+    return Py4JJavaError("An error occurred while calling o1.save.", FakeJavaException("java.lang.IllegalStateException"))
+
+
+def test_a_write_that_failed_as_the_sessions_were_closed_is_written_once_more():
+    schema = events_stream.ConnectorSchema(lambda: FakeSession(), lambda: None, "ms", say=lambda _: None)
+    calls = []
+
+    def write(df, keyspace, table):
+        calls.append(table)
+        if len(calls) == 1:
+            schema.renewed += 1  # the sessions were closed while this write waited
+            raise timeout_error()
+
+    schema.guarded(write)(None, "pipeline", "events_by_bucket")
+
+    assert calls == ["events_by_bucket", "events_by_bucket"]
+
+
+def test_a_write_that_failed_otherwise_is_not_written_again():
+    schema = events_stream.ConnectorSchema(lambda: FakeSession(), lambda: None, "ms")
+    calls = []
+
+    def write(df, keyspace, table):
+        calls.append(table)
+        raise timeout_error()
+
+    with pytest.raises(Py4JJavaError):
+        schema.guarded(write)(None, "pipeline", "events_by_bucket")
+    assert calls == ["events_by_bucket"]
+
+
+def test_writes_that_run_past_the_timeout_get_the_session_checked_meanwhile():
+    sessions = []
+
+    def open_session():
+        sessions.append(FakeSession())
+        return sessions[-1]
+
+    schema = events_stream.ConnectorSchema(open_session, lambda: None, "ms", timeout_seconds=0.05)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        schema.wait([pool.submit(time.sleep, 0.2)])
+    assert len(sessions) >= 2
+    assert all(s.closed for s in sessions)
+
+
+def test_another_error_of_the_schema_refresh_is_raised_and_evicts_nothing():
+    session = FakeSession("com.datastax.oss.driver.api.core.AllNodesFailedException")
+    evictions = []
+    schema = events_stream.ConnectorSchema(lambda: session, lambda: evictions.append(1), "ms")
+
+    with pytest.raises(Py4JJavaError):
+        schema.check()
+
+    assert session.closed
+    assert evictions == []

@@ -181,12 +181,18 @@ def test_to_event_rows_keeps_the_record_headers_and_the_trace_id_of_the_tracepar
     repeated name kept, none -> null), the trace id of a valid traceparent (else null)."""
     ids = [ID_A, ID_B, "0190a0a0-0000-7000-8000-0000000000c3", "0190a0a0-0000-7000-8000-0000000000d4"]
     headers = [
-        [("traceparent", TRACEPARENT.encode()), ("x-shop-id", b"shop-1"), ("x-shop-id", b"shop-2"), ("x-null", None), ("x-utf8", "café".encode())],
+        [
+            ("traceparent", TRACEPARENT.encode()),
+            ("x-shop-id", b"shop-1"),
+            ("x-shop-id", b"shop-2"),
+            ("x-null", None),
+            ("x-utf8", "café".encode()),
+        ],
         [("traceparent", b"not-a-traceparent"), ("pipeline-source", b"users")],
         [],
         None,
     ]
-    rows = [("users_created", 0, i, bytearray(envelope(event_id=e).encode()), h) for i, (e, h) in enumerate(zip(ids, headers))]
+    rows = [("users_created", 0, i, bytearray(envelope(event_id=e).encode()), h) for i, (e, h) in enumerate(zip(ids, headers, strict=True))]
     events, _ = pt.parse_envelopes(spark.createDataFrame(rows, HEADERS_SCHEMA))
 
     stored = {r.event_id: (r.trace_id, r.headers) for r in pt.to_event_rows(events, datetime(2026, 1, 1, tzinfo=UTC)).collect()}

@@ -327,14 +327,15 @@ class ConnectorSchema:
         self._say(f"{APP_NAME}: the Cassandra connector's schema refresh {why}; its sessions were closed, the writes open new ones")
 
     def guarded(self, write: Callable[[DataFrame, str, str], None]) -> Callable[[DataFrame, str, str], None]:
+        """`write`, once more after a failure, with the session checked in between (every write is an upsert)."""
+
         def run(df: DataFrame, keyspace: str, table: str) -> None:
-            renewed = self.renewed
             try:
                 write(df, keyspace, table)
-            except Py4JJavaError:
-                if self.renewed == renewed:
-                    raise
-                self._say(f"{APP_NAME}: writing {table} failed as the connector's sessions were closed; writing it again on a new one")
+            except Py4JJavaError as exc:
+                why = sd.error_summary(str(exc.java_exception.toString()))
+                self._say(f"{APP_NAME}: writing {table} failed ({why}); checking the connector's session, writing it again")
+                self.check()
                 write(df, keyspace, table)
 
         return run

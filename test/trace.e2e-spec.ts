@@ -65,7 +65,7 @@ describe('following an event: trace context and record headers, from the request
       .send([{ page: '/traced/a' }, { page: '/traced/b' }])
       .expect(202);
     const ids = res.body.eventIds as string[];
-    const [, traceId, span, flags] = (res.headers.traceresponse).split('-');
+    const [, traceId, span, flags] = res.headers.traceresponse.split('-');
     expect([traceId, flags]).toEqual([TRACE_ID, '01']);
     expect(span).toMatch(SPAN);
     const ours = {
@@ -87,7 +87,7 @@ describe('following an event: trace context and record headers, from the request
     const since = Date.now();
     const plain = await api().post('/api/v1/ingest/clicks').set(AUTH).send({ page: '/untraced' }).expect(202);
     const garbled = await api().post('/api/v1/ingest/clicks').set(AUTH).set('traceparent', 'ff-not-a-trace').send({ page: '/garbled' }).expect(202);
-    const traces = [plain, garbled].map((r) => (r.headers.traceresponse).split('-')[1]);
+    const traces = [plain, garbled].map((r) => r.headers.traceresponse.split('-')[1]);
     expect(traces[0]).toMatch(/^[0-9a-f]{32}$/);
     expect(traces[1]).toMatch(/^[0-9a-f]{32}$/);
     expect(traces[0]).not.toBe(traces[1]);

@@ -302,6 +302,9 @@ class FakeJavaException:
     def getCause(self):
         return "java.lang.IllegalStateException: Control channel not available, aborting schema refresh"
 
+    def toString(self):
+        return f"{self._name}: Unexpected error on channel"
+
 
 class FakeSession:
     """A connector session whose schema refresh answers, or raises the Java exception given (through py4j)."""
@@ -348,23 +351,28 @@ def timeout_error() -> Py4JJavaError:
     return Py4JJavaError("An error occurred while calling o1.save.", FakeJavaException("java.lang.IllegalStateException"))
 
 
-def test_a_write_that_failed_as_the_sessions_were_closed_is_written_once_more():
-    schema = events_stream.ConnectorSchema(lambda: FakeSession(), lambda: None, "ms", say=lambda _: None)
-    calls = []
+def test_a_failed_write_is_written_once_more_after_the_session_is_checked():
+    sessions, calls = [], []
+
+    def open_session():
+        sessions.append(FakeSession())
+        return sessions[-1]
+
+    schema = events_stream.ConnectorSchema(open_session, lambda: None, "ms", say=lambda _: None)
 
     def write(df, keyspace, table):
-        calls.append(table)
+        calls.append((table, len(sessions)))
         if len(calls) == 1:
-            schema.renewed += 1  # the sessions were closed while this write waited
             raise timeout_error()
 
     schema.guarded(write)(None, "pipeline", "events_by_bucket")
 
-    assert calls == ["events_by_bucket", "events_by_bucket"]
+    # Written, checked, written again.
+    assert calls == [("events_by_bucket", 0), ("events_by_bucket", 1)]
 
 
-def test_a_write_that_failed_otherwise_is_not_written_again():
-    schema = events_stream.ConnectorSchema(lambda: FakeSession(), lambda: None, "ms")
+def test_a_write_that_fails_twice_fails_the_batch():
+    schema = events_stream.ConnectorSchema(lambda: FakeSession(), lambda: None, "ms", say=lambda _: None)
     calls = []
 
     def write(df, keyspace, table):
@@ -373,7 +381,7 @@ def test_a_write_that_failed_otherwise_is_not_written_again():
 
     with pytest.raises(Py4JJavaError):
         schema.guarded(write)(None, "pipeline", "events_by_bucket")
-    assert calls == ["events_by_bucket"]
+    assert calls == ["events_by_bucket", "events_by_bucket"]
 
 
 def test_writes_that_run_past_the_timeout_get_the_session_checked_meanwhile():

@@ -30,8 +30,10 @@ describe('EventsRepository', () => {
         payload: Buffer.from('{"a":1}'),
         processed_at: at('2026-01-02T10:00:02Z'),
         schema_version: 2,
+        trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+        headers: { 'pipeline-source': 'users' },
       },
-      // A row written before migration 11, or of a source without a schema: no schema version.
+      // A row written before migrations 11 and 16, or of a source without a schema: no schema version.
       { event_id: types.Uuid.fromString(uuid), received_at: at('2026-01-02T10:00:00Z'), key: null, payload: null, processed_at: null, schema_version: null },
     ]);
     const repository = new EventsRepository(cassandra.client);
@@ -48,16 +50,20 @@ describe('EventsRepository', () => {
         payload: Buffer.from('{"a":1}'),
         processedAt: at('2026-01-02T10:00:02Z'),
         schemaVersion: 2,
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        headers: { 'pipeline-source': 'users' },
       },
     ]);
     expect(second.events[0].schemaVersion).toBeUndefined();
+    expect(second.events[0].traceId).toBeUndefined();
+    expect(second.events[0].headers).toBeUndefined();
     expect(second).toEqual({
       events: [{ eventId: uuid, source: 'users', receivedAt: at('2026-01-02T10:00:00Z'), key: undefined, payload: Buffer.alloc(0), processedAt: undefined }],
       pageState: undefined,
     });
     const [query, params, options] = cassandra.execute.mock.calls[1];
     expect(query).toBe(
-      'SELECT event_id, received_at, key, textAsBlob(payload) AS payload, processed_at, schema_version FROM pipeline.events_by_bucket WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?',
+      'SELECT event_id, received_at, key, textAsBlob(payload) AS payload, processed_at, schema_version, trace_id, headers FROM pipeline.events_by_bucket WHERE source = ? AND bucket = ? AND received_at >= ? AND received_at < ?',
     );
     expect(params).toEqual(['users', at('2026-01-02T10:00:00Z'), at('2026-01-02T00:00:00Z'), at('2026-01-03T00:00:00Z')]);
     expect(options).toEqual({ fetchSize: 1, pageState: first.pageState });

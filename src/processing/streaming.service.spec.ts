@@ -801,22 +801,28 @@ describe('StreamingService: a copy that stands still (STREAMING_STUCK_SECONDS)',
       runId = fields.runId ?? runId;
       ctx.stream.report(STREAM_JOB, { runId, seenAt: new Date(), ...fields });
     };
-    return { ...ctx, service, seen };
+    /** `ms` later, the copy reports again and `supervisor` (default: this replica) runs a round. */
+    const roundAfter = async (ms: number, supervisor = service) => {
+      await after(ms);
+      seen();
+      await supervisor.reconcile();
+    };
+    return { ...ctx, service, seen, roundAfter };
   }
 
-  it('asks a copy that ran no micro-batch for STREAMING_STUCK_SECONDS while events wait to end, naming how long and how many', async () => {
-    const { service, stream, seen } = await standing();
+  const STUCK_60S = 'it ran no micro-batch for 60 s while 3 event(s) waited in Kafka';
+  /** The status once a new copy was started in place of the one that stood still. */
+  const restarted = { state: 'starting', restarts: 1, failures: 0, lastRestartReason: STUCK_60S };
 
-    await after(60_000 - 1);
-    seen();
-    await service.reconcile();
+  it('asks a copy that ran no micro-batch for STREAMING_STUCK_SECONDS while events wait to end, naming how long and how many', async () => {
+    const { stream, roundAfter } = await standing();
+
+    await roundAfter(60_000 - 1);
     expect(stream.requestStop).not.toHaveBeenCalled();
 
-    await after(1);
-    seen();
-    await service.reconcile();
+    await roundAfter(1);
     expect(stream.requestStop).toHaveBeenCalledTimes(1);
-    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', 'it ran no micro-batch for 60 s while 3 event(s) waited in Kafka');
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-1', STUCK_60S);
   });
 
   it('leaves a copy alone that stored everything in Kafka, however long ago its last micro-batch ran', async () => {
@@ -830,22 +836,18 @@ describe('StreamingService: a copy that stands still (STREAMING_STUCK_SECONDS)',
   });
 
   it('counts from the micro-batch that ran last, and from the start of a copy that has run none', async () => {
-    const { service, stream, started, seen } = await standing();
+    const { service, stream, started, seen, roundAfter } = await standing();
     await after(50_000);
     seen({ lastBatchAt: new Date() });
-    await after(50_000);
-    seen();
-    await service.reconcile();
+    await roundAfter(50_000);
     expect(stream.requestStop).not.toHaveBeenCalled();
 
     // A new copy (started 50 s ago, no micro-batch yet) whose predecessor's last one is older.
     seen({ runId: 'run-2', batchId: started(), state: 'running', topics: TOPICS, buckets: BUCKETS, offsets: STORED, startedAt: new Date(iso(50_000)) });
     await service.reconcile();
     expect(stream.requestStop).not.toHaveBeenCalled();
-    await after(10_000);
-    seen();
-    await service.reconcile();
-    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-2', 'it ran no micro-batch for 60 s while 3 event(s) waited in Kafka');
+    await roundAfter(10_000);
+    expect(stream.requestStop).toHaveBeenCalledWith(STREAM_JOB, 'run-2', STUCK_60S);
   });
 
   it('decides nothing while Kafka does not answer: no copy could move on without it', async () => {
@@ -860,11 +862,9 @@ describe('StreamingService: a copy that stands still (STREAMING_STUCK_SECONDS)',
   });
 
   it('starts a new copy as a restart, no failure, once the asked copy ended gracefully', async () => {
-    const { service, stream, livy, livyIdOf, started, seen } = await standing();
+    const { service, stream, livy, livyIdOf, started, seen, roundAfter } = await standing();
     const first = started();
-    await after(60_000);
-    seen();
-    await service.reconcile();
+    await roundAfter(60_000);
 
     seen({ state: 'stopped' });
     livy.setState(await livyIdOf(first), 'success');
@@ -873,31 +873,20 @@ describe('StreamingService: a copy that stands still (STREAMING_STUCK_SECONDS)',
     expect(started()).not.toBe(first);
     expect(stream.recordFailure).not.toHaveBeenCalled();
     expect(livy.deleteBatch).not.toHaveBeenCalled();
-    await expect(service.status()).resolves.toMatchObject({
-      state: 'starting',
-      restarts: 1,
-      failures: 0,
-      lastRestartReason: 'it ran no micro-batch for 60 s while 3 event(s) waited in Kafka',
-    });
+    await expect(service.status()).resolves.toMatchObject(restarted);
   });
 
   it('kills a copy through Livy that has not ended STREAMING_STOP_TIMEOUT_SECONDS after it was asked, then starts a new one as a restart', async () => {
-    const { service, stream, livy, livyIdOf, started, seen, history, leases } = await standing();
+    const { service, stream, livy, livyIdOf, started, history, leases, roundAfter } = await standing();
     const first = started();
     // The copy holds the stream's lease for 5 minutes; its kill frees it, the next copy need not wait it out.
     await leases.acquire(STREAM_LEASE, 'run-1', 300);
-    await after(60_000);
-    seen();
-    await service.reconcile();
+    await roundAfter(60_000);
 
-    await after(10_000 - 1);
-    seen();
-    await service.reconcile();
+    await roundAfter(10_000 - 1);
     expect(livy.deleteBatch).not.toHaveBeenCalled();
 
-    await after(1);
-    seen();
-    await service.reconcile();
+    await roundAfter(1);
     expect(livy.deleteBatch).toHaveBeenCalledWith(await livyIdOf(first));
     await expect(history.get(first)).resolves.toMatchObject({ state: 'killed' });
 
@@ -908,32 +897,19 @@ describe('StreamingService: a copy that stands still (STREAMING_STUCK_SECONDS)',
     expect(stream.requestStop).toHaveBeenCalledTimes(1);
     expect(stream.recordFailure).not.toHaveBeenCalled();
     expect(leases.release).toHaveBeenCalledWith(STREAM_LEASE, 'run-1');
-    await expect(service.status()).resolves.toMatchObject({
-      state: 'starting',
-      restarts: 1,
-      failures: 0,
-      lastRestartReason: 'it ran no micro-batch for 60 s while 3 event(s) waited in Kafka',
-    });
+    await expect(service.status()).resolves.toMatchObject(restarted);
   });
 
   it('a replica that takes over supervision waits the stop timeout from when it first sees the request', async () => {
-    const { service, replica, livy, seen } = await standing();
-    await after(60_000);
-    seen();
-    await service.reconcile();
+    const { replica, livy, roundAfter } = await standing();
+    await roundAfter(60_000);
     const other = replica({ STREAMING_STUCK_SECONDS: '60', STREAMING_STOP_TIMEOUT_SECONDS: '10' });
 
-    await after(9_000);
-    seen();
-    await other.reconcile();
-    await after(9_000);
-    seen();
-    await other.reconcile();
+    await roundAfter(9_000, other);
+    await roundAfter(9_000, other);
     expect(livy.deleteBatch).not.toHaveBeenCalled();
 
-    await after(1_000);
-    seen();
-    await other.reconcile();
+    await roundAfter(1_000, other);
     expect(livy.deleteBatch).toHaveBeenCalledTimes(1);
   });
 });
